@@ -1,0 +1,164 @@
+/* config — every setting the server has, in one directive table.
+ *
+ * The table in config.c (name, type, default, bounds, scope, help) is the
+ * single source of truth: defaults, the configuration file, validation,
+ * `lingerd -h` and docs/directives.md all come from it. A setting that is
+ * not in the table does not exist.
+ */
+#ifndef LINGERD_CONFIG_H
+#define LINGERD_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONFIG_LISTEN_MAX 16
+#define CONFIG_LOCATION_MAX 64
+#define CONFIG_PATTERN_MAX 16
+
+enum config_linger {
+    CONFIG_LINGER_ON,     /* linger when the client may still be sending */
+    CONFIG_LINGER_ALWAYS, /* linger after every close the server starts */
+    CONFIG_LINGER_OFF,    /* plain close(): Apache's NO_LINGCLOSE */
+};
+
+/* "on", "always", "off". */
+const char *config_linger_name(enum config_linger l);
+
+struct config_listen {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    int backlog;
+    char text[80]; /* as written, for messages */
+};
+
+struct auth_users;
+
+/* Per-URL-prefix policy. The longest matching prefix wins; "/" always exists. */
+struct config_location {
+    char *prefix;
+    size_t prefix_len;
+    unsigned methods;          /* bit (1u << enum http1_method) per allowed method */
+    char *auth_realm;          /* NULL: no authentication */
+    char *auth_user_file;
+    struct auth_users *users;  /* loaded from auth_user_file */
+    uint64_t body_max_bytes;
+    bool create_dirs;
+    unsigned file_mode;
+    bool keepalive;
+    enum config_linger lingering_close;
+    uint64_t set_mask;         /* private: directives set in this block */
+    char *where;               /* private: "FILE:LINE" of the block, for messages */
+    char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
+};
+
+struct config {
+    /* where and what */
+    struct config_listen listens[CONFIG_LISTEN_MAX];
+    size_t listen_count;
+    char *root;
+    char *index;
+    char *mime_types_file;
+    char *server_name;       /* Server header */
+
+    /* request limits */
+    uint32_t request_line_max_bytes;
+    uint32_t field_line_max_bytes;
+    uint32_t header_max_bytes;
+    uint32_t header_fields_max;
+    uint32_t chunk_line_max_bytes;
+    uint32_t trailer_max_bytes;
+    uint64_t discard_body_max_bytes;
+    uint32_t pipeline_max_bytes;
+    uint32_t connections_max;
+    uint32_t ranges_max;
+
+    /* timeouts */
+    uint64_t header_timeout_ms;
+    uint64_t body_timeout_ms;
+    uint64_t send_timeout_ms;
+    uint64_t keepalive_timeout_ms;
+    uint32_t keepalive_requests;
+    bool keepalive_header;
+    char *nokeepalive_user_agents[CONFIG_PATTERN_MAX];
+    size_t nokeepalive_count;
+    regex_t nokeepalive_re[CONFIG_PATTERN_MAX];
+
+    /* the close */
+    uint64_t lingering_time_ms;
+    uint64_t lingering_timeout_ms;
+    uint64_t lingering_max_bytes;
+    uint32_t lingering_max_conns;
+    uint64_t idle_close_linger_ms;
+    uint64_t fin_wait2_timeout_ms;
+    int64_t so_linger_ms; /* <0: not set */
+
+    /* locations; [0] is "/" */
+    struct config_location locations[CONFIG_LOCATION_MAX];
+    size_t location_count;
+
+    /* the lingering_close directive applies to locations; the main-level value
+     * is the default for new locations and for closes with no request. */
+    enum config_linger lingering_close;
+    bool keepalive;
+    uint64_t body_max_bytes;
+    unsigned methods;
+    unsigned file_mode;
+    bool create_dirs;
+};
+
+/* Fill cfg with the defaults of the table. 0, or -ENOMEM. */
+int config_init_defaults(struct config *cfg);
+
+/* Release what cfg owns (strings, regexes, loaded user files). */
+void config_fini(struct config *cfg);
+
+/* Set one directive from text, as the file and the command line do.
+ * loc is NULL at main level. Returns 0, or writes a message to err and
+ * returns -1. */
+int config_set(struct config *cfg, struct config_location *loc, const char *name,
+               const char *const *args, size_t nargs, char *err, size_t errlen);
+
+/* Add an empty location block for prefix (which must start with '/'); its
+ * unset values come from main in config_finish. NULL with a message in err
+ * for a bad or duplicate prefix or past CONFIG_LOCATION_MAX. */
+struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
+                                            size_t errlen);
+
+/* Load a configuration file (with includes) over cfg. 0, or -1 after
+ * printing every error as "FILE:LINE: message" to errs. */
+int config_load_file(struct config *cfg, const char *path, FILE *errs);
+
+/* Finish a configuration: compile patterns, load user files, add defaults
+ * such as the "/" location and the default listen. 0 or -1 (errors printed). */
+int config_finish(struct config *cfg, FILE *errs);
+
+/* The location for a decoded path (longest prefix). Never NULL after finish. */
+const struct config_location *config_find_location(const struct config *cfg,
+                                                   const char *path, size_t len);
+
+/* Print the directive reference: "text" for -h, "markdown" for the docs,
+ * "man" for lingerd.conf(5). */
+void config_print_reference(FILE *out, const char *format);
+
+/* The current value of a directive as it would be written ("8k", "20s",
+ * "GET HEAD"); repeatable ones one per line. loc NULL: the main value.
+ * 0, or -1 for an unknown name, a scope it does not have, or a short buf. */
+int config_format_value(const struct config *cfg, const struct config_location *loc,
+                        const char *name, char *buf, size_t len);
+
+/* The directive table, read-only, for tests and tools: count, and row i's
+ * name and default text (NULL: no default). */
+size_t config_directive_count(void);
+const char *config_directive_name(size_t i);
+const char *config_directive_default(size_t i);
+
+/* Parse "1s", "250ms", "2m" into ms; "8k", "1m", "1g" into bytes.
+ * 0 or -1 on a malformed value. */
+int config_parse_duration_ms(const char *s, uint64_t *ms);
+int config_parse_size(const char *s, uint64_t *bytes);
+
+#endif

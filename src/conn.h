@@ -1,0 +1,139 @@
+/* conn — one client connection: the lifecycle state machine (the heart).
+ *
+ * A connection owns its socket, read buffer, output queue and deadline. Its
+ * states, transitions and the close path through LINGER are documented in
+ * conn.c's header comment. Request handlers (request.c, static.c, upload.c)
+ * see a connection only through the functions below: they answer the
+ * current request with conn_resp_*, or ask for its body with
+ * conn_read_body.
+ */
+#ifndef LINGERD_CONN_H
+#define LINGERD_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http1.h"
+
+struct conn;
+struct server;
+
+enum conn_state {
+    CONN_READ_HEAD, /* waiting for a whole request head; header_timeout */
+    CONN_READ_BODY, /* reading a body into a sink or discarding it; body_timeout */
+    CONN_RESPOND,   /* responses queued, socket full, not reading; send_timeout */
+    CONN_IDLE,      /* keep-alive, no request, buffers released; keepalive_timeout */
+    CONN_LINGER,    /* closing: flush, half-close, drain; linger deadlines */
+    CONN_CLOSED,    /* fd closed, freed after this loop iteration */
+    CONN_STATE_COUNT
+};
+
+const char *conn_state_name(enum conn_state s);
+
+/* Why the server closes a connection (logged, and the access log's reason). */
+enum conn_close_reason {
+    CONN_CLOSE_NONE,
+    CONN_CLOSE_REQUESTED,     /* Connection: close, or HTTP/1.0 without keep-alive */
+    CONN_CLOSE_ERROR,         /* an error status that ends the connection */
+    CONN_CLOSE_MAX_REQUESTS,  /* keepalive_requests reached */
+    CONN_CLOSE_NOKEEPALIVE,   /* keep-alive off, globally, per location or per User-Agent */
+    CONN_CLOSE_IDLE_TIMEOUT,  /* keepalive_timeout expired */
+    CONN_CLOSE_HEADER_TIMEOUT,
+    CONN_CLOSE_BODY_TIMEOUT,
+    CONN_CLOSE_SEND_TIMEOUT,
+    CONN_CLOSE_UNREAD_BODY,   /* refused before its body was read; too big to discard */
+    CONN_CLOSE_SHUTDOWN,      /* the server is stopping */
+    CONN_CLOSE_PEER,          /* the client closed or reset */
+    CONN_CLOSE_REASON_COUNT
+};
+
+const char *conn_close_reason_name(enum conn_close_reason r);
+
+/* Accept-side: a new connection on fd (non-blocking) from peer. Returns the
+ * connection (owned by the server's connection set) or NULL with errno. */
+struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
+                       socklen_t peer_len);
+
+/* Begin the server-initiated close path (graceful stop, shedding). */
+void conn_shutdown(struct conn *c, enum conn_close_reason why);
+
+/* Close now, without lingering (fast stop, shedding a lingering conn). */
+void conn_abort(struct conn *c);
+
+/* The next connection of the server's list (srv->all_first first); a
+ * connection closed during the walk still leads on. */
+struct conn *conn_next(const struct conn *c);
+
+/* Run the connections that yielded with work left (fairness bounds). */
+void conn_resume_ready(struct server *srv);
+
+/* Free connections closed during this loop iteration. */
+void conn_free_closed(struct server *srv);
+
+enum conn_state conn_state_of(const struct conn *c);
+
+/* ---- for request handlers, while a request is being answered ---- */
+
+/* The request being answered and the buffer its slices refer to. */
+const struct http1_request *conn_request(const struct conn *c);
+const char *conn_request_buf(const struct conn *c);
+struct server *conn_server(const struct conn *c);
+
+/* The lingering_close policy of the request's location. */
+#include "config.h"
+void conn_set_lingering(struct conn *c, enum config_linger mode);
+
+/* Ask that the connection close after this response. */
+void conn_want_close(struct conn *c, enum conn_close_reason why);
+
+/* Start a response: status line, Date, Server. Then add fields with
+ * conn_resp_field/conn_resp_raw and finish with conn_resp_end. */
+void conn_resp_begin(struct conn *c, int status);
+/* "Name: value\r\n" */
+void conn_resp_field(struct conn *c, const char *name, const char *value, size_t value_len);
+/* Raw header bytes, already "Name: value\r\n". */
+void conn_resp_raw(struct conn *c, const char *bytes, size_t len);
+/* Content-Length (if content_length >= 0), Connection/Keep-Alive, empty line. */
+void conn_resp_end(struct conn *c, int64_t content_length);
+/* Body bytes (copied into the queue). Dropped for HEAD requests. */
+void conn_resp_body(struct conn *c, const void *data, size_t len);
+/* A file span as body; takes ownership of fd (closed even for HEAD). */
+void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len);
+/* A whole small error response with an HTML body; extra is NULL or raw header
+ * lines. Statuses that lose framing (400, 408, 413, 414, 431, 501, 505) also
+ * close the connection. */
+void conn_resp_error(struct conn *c, int status, const char *extra);
+
+/* A sink for a request body. on_data returns 0, or an HTTP status that ends
+ * the upload (413, 500, 507); on_end queues the response; on_abort undoes
+ * (the connection died or the body failed). ctx is the handler's. */
+struct conn_body_sink {
+    int (*on_data)(struct conn *c, void *ctx, const char *data, size_t len);
+    void (*on_end)(struct conn *c, void *ctx);
+    void (*on_abort)(struct conn *c, void *ctx);
+};
+
+/* Read the request's body into sink (sends 100 Continue if the client asked
+ * for it). max_bytes caps a chunked body (a Content-Length above it must be
+ * refused by the handler before calling this). */
+void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
+                    uint64_t max_bytes);
+
+/* Monotonic and wall clock of this loop iteration. */
+uint64_t conn_now_ms(const struct conn *c);
+
+/* Peer address as text, for logs (a static buffer, valid until the next call). */
+const char *conn_peer_text(const struct conn *c);
+
+/* Bytes of one pooled work area (request state and read buffer). */
+struct config;
+size_t conn_work_block_size(const struct config *cfg);
+
+/* An error-log line prefixed "conn=<id> fd=<n> peer=<addr> state=<NAME>". */
+#include "log.h"
+void conn_log(const struct conn *c, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

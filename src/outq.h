@@ -1,0 +1,73 @@
+/* outq — a connection's queue of response bytes: memory runs and file spans.
+ *
+ * Response heads and small bodies are formatted straight into one growable
+ * memory area; file bodies are queued as (fd, offset, length) and leave with
+ * sendfile. outq_flush sends as much as the socket takes: consecutive memory
+ * runs in one sendmsg (a pipelined batch leaves in one call), MSG_MORE when a
+ * file follows so a head and its file share packets.
+ */
+#ifndef LINGERD_OUTQ_H
+#define LINGERD_OUTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OUTQ_SEGS_MAX 64
+
+struct outq_seg {
+    int fd;           /* -1: memory mem[off .. off+len); else a file span */
+    uint64_t off;
+    uint64_t len;
+};
+
+/* Owned by its connection; outq_fini closes queued fds and frees memory. */
+struct outq {
+    char *mem;
+    size_t mem_len;
+    size_t mem_cap;
+    struct outq_seg segs[OUTQ_SEGS_MAX];
+    unsigned first;   /* index of the oldest unsent segment */
+    unsigned count;
+    uint64_t pending; /* bytes queued and not yet sent */
+};
+
+void outq_init(struct outq *q);
+void outq_fini(struct outq *q);
+
+static inline bool outq_is_empty(const struct outq *q)
+{
+    return q->count == 0;
+}
+
+/* True if another segment (memory run or file) fits. */
+static inline bool outq_has_room(const struct outq *q)
+{
+    return q->count + 2 <= OUTQ_SEGS_MAX;
+}
+
+/* Room for n more bytes of memory; returns where to write them, or NULL with
+ * -ENOMEM semantics. Bytes count once outq_commit(q, n) is called. */
+char *outq_reserve(struct outq *q, size_t n);
+void outq_commit(struct outq *q, size_t n);
+
+/* Append bytes (copies). 0 or -ENOMEM. */
+int outq_append(struct outq *q, const void *data, size_t n);
+
+/* Queue len bytes of fd from off; the queue takes ownership of fd and closes
+ * it once sent or at outq_fini. 0, or -ENOSPC if no segment is free (the fd is
+ * then still the caller's). */
+int outq_add_file(struct outq *q, int fd, uint64_t off, uint64_t len);
+
+/* Send what the socket takes. 0: all sent. -EAGAIN: the rest waits for
+ * writability. Other -errno: the connection is broken. *sent gets the bytes
+ * sent by this call. */
+int outq_flush(struct outq *q, int sockfd, uint64_t *sent);
+
+/* Drop everything queued (closing fds) but keep the memory for reuse. */
+void outq_clear(struct outq *q);
+
+/* Give the memory back if the queue is empty (a connection going idle). */
+void outq_release(struct outq *q);
+
+#endif

@@ -1,0 +1,148 @@
+/* request — routing: path, location, method, authentication, handler.
+ *
+ * Order of checks (each answers and stops): unknown expectation (417),
+ * unknown method (501), OPTIONS *, path decoding (400/414), method allowed
+ * by the location (405 + Allow; TRACE is never served), credentials when the
+ * location asks for them (401 + WWW-Authenticate). Authentication comes
+ * before anything reads the body, so a refused upload is refused at its head
+ * and its body is discarded or lingered away by conn.c.
+ */
+#include "request.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "conn.h"
+#include "http1.h"
+#include "server.h"
+#include "static.h"
+#include "upload.h"
+#include "uri.h"
+
+/* Methods in the order Allow lists them. */
+static const enum http1_method request_allow_order[] = {
+    HTTP1_METHOD_GET, HTTP1_METHOD_HEAD, HTTP1_METHOD_POST,
+    HTTP1_METHOD_PUT, HTTP1_METHOD_DELETE, HTTP1_METHOD_OPTIONS,
+};
+
+size_t request_format_allow(unsigned methods, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof request_allow_order / sizeof request_allow_order[0]; i++) {
+        enum http1_method m = request_allow_order[i];
+        if (!(methods & (1u << m)))
+            continue;
+        int w = snprintf(out + n, cap - n, "%s%s", n ? ", " : "", http1_method_name(m));
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+    return n;
+}
+
+static void request_answer_allow(struct conn *c, int status, unsigned methods)
+{
+    char allow[128];
+    size_t n = request_format_allow(methods, allow, sizeof allow);
+    if (status == 405) {
+        char extra[160];
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+        conn_resp_error(c, 405, extra);
+        return;
+    }
+    conn_resp_begin(c, status);
+    conn_resp_field(c, "Allow", allow, n);
+    conn_resp_end(c, 0);
+}
+
+static void request_challenge(struct conn *c, const struct config_location *loc)
+{
+    char extra[320];
+    char realm[200];
+    size_t o = 0;
+    /* The realm is a quoted-string (RFC 9110 §5.6.4): escape " and \. */
+    for (const char *p = loc->auth_realm; *p && o + 2 < sizeof realm; p++) {
+        if (*p == '"' || *p == '\\')
+            realm[o++] = '\\';
+        realm[o++] = *p;
+    }
+    realm[o] = '\0';
+    snprintf(extra, sizeof extra,
+             "WWW-Authenticate: Basic realm=\"%s\", charset=\"UTF-8\"\r\n", realm);
+    conn_resp_error(c, 401, extra);
+}
+
+void request_dispatch(struct conn *c)
+{
+    const struct http1_request *req = conn_request(c);
+    const char *buf = conn_request_buf(c);
+    const struct config *cfg = conn_server(c)->cfg;
+
+    if (req->expect_unknown) {
+        conn_resp_error(c, 417, NULL);
+        return;
+    }
+    if (req->method == HTTP1_METHOD_OTHER) {
+        conn_resp_error(c, 501, NULL);
+        return;
+    }
+    if (req->target_is_asterisk) {
+        /* OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7). */
+        request_answer_allow(c, 200, cfg->locations[0].methods | (1u << HTTP1_METHOD_OPTIONS));
+        return;
+    }
+
+    char path[PATH_MAX];
+    size_t path_len;
+    int st = uri_decode_path(buf + req->path.off, req->path.len, path, sizeof path, &path_len);
+    if (st) {
+        conn_resp_error(c, st, NULL);
+        return;
+    }
+    const struct config_location *loc = config_find_location(cfg, path, path_len);
+    conn_set_lingering(c, loc->lingering_close);
+    if (!loc->keepalive)
+        conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);
+
+    unsigned methods = loc->methods & ~(1u << HTTP1_METHOD_TRACE);
+    if (!(methods & (1u << req->method))) {
+        request_answer_allow(c, 405, methods);
+        return;
+    }
+    if (loc->auth_realm &&
+        !auth_check_basic_at(loc->users, buf + req->authorization.off, req->authorization.len,
+                             (long long)conn_now_ms(c))) {
+        request_challenge(c, loc);
+        return;
+    }
+
+    switch (req->method) {
+    case HTTP1_METHOD_GET:
+    case HTTP1_METHOD_HEAD:
+        static_get(c, loc, path, path_len);
+        return;
+    case HTTP1_METHOD_OPTIONS:
+        request_answer_allow(c, 200, methods);
+        return;
+    case HTTP1_METHOD_PUT:
+        upload_put(c, loc, path, path_len);
+        return;
+    case HTTP1_METHOD_POST:
+        upload_post(c, loc, path, path_len);
+        return;
+    case HTTP1_METHOD_DELETE:
+        upload_delete(c, loc, path, path_len);
+        return;
+    case HTTP1_METHOD_TRACE:
+    case HTTP1_METHOD_CONNECT:
+    case HTTP1_METHOD_PATCH:
+    case HTTP1_METHOD_OTHER:
+    case HTTP1_METHOD_COUNT:
+        break;
+    }
+    request_answer_allow(c, 405, methods);
+}

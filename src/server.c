@@ -1,0 +1,262 @@
+/* server — a worker's listeners, accept path, shared caches and shutdown.
+ *
+ * Accepting: listeners are level-triggered; each wake accepts a bounded
+ * batch so one busy listener cannot starve established connections. At
+ * connections_max, or when the process runs out of descriptors (EMFILE,
+ * ENFILE), the oldest lingering connection is shed first — lingering must
+ * never keep a new client out — and if none is lingering, accepting pauses
+ * (no spinning on a ready listener) until a connection closes or a short
+ * retry deadline passes.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "httpdate.h"
+#include "log.h"
+#include "mime.h"
+
+#define SERVER_ACCEPTS_PER_WAKE 64
+/* How long accepting pauses after EMFILE/ENFILE with nothing to shed. */
+#define SERVER_ACCEPT_RETRY_MS 100
+/* Work areas kept for reuse beyond those in use. */
+#define SERVER_BUF_FREE_MAX 1024
+
+static void server_on_accept(struct loop_watch *w, uint32_t events);
+
+static void server_pause_accepting(struct server *srv, bool with_retry)
+{
+    for (size_t i = 0; i < srv->listener_count; i++) {
+        struct server_listener *l = &srv->listeners[i];
+        if (!l->paused) {
+            (void)loop_modify(srv->loop, &l->watch, 0);
+            l->paused = true;
+        }
+    }
+    if (with_retry)
+        loop_arm(srv->loop, &srv->accept_retry, loop_now_ms(srv->loop) + SERVER_ACCEPT_RETRY_MS);
+}
+
+static void server_resume_accepting(struct server *srv)
+{
+    if (srv->stopping)
+        return;
+    for (size_t i = 0; i < srv->listener_count; i++) {
+        struct server_listener *l = &srv->listeners[i];
+        if (l->paused) {
+            (void)loop_modify(srv->loop, &l->watch, EPOLLIN);
+            l->paused = false;
+        }
+    }
+}
+
+static void server_on_accept_retry(struct loop_timer *t)
+{
+    struct server *srv = (struct server *)((char *)t - offsetof(struct server, accept_retry));
+    server_resume_accepting(srv);
+}
+
+/* Make room for one more connection by shedding the oldest lingering one. */
+static bool server_shed_lingering(struct server *srv)
+{
+    if (!srv->linger_first)
+        return false;
+    conn_abort(srv->linger_first);
+    return true;
+}
+
+void server_after_iteration(struct server *srv)
+{
+    conn_resume_ready(srv);
+    if (srv->ready_first)
+        loop_poll_next(srv->loop); /* do not sleep: some still have work */
+    conn_free_closed(srv);
+    bool any_paused = false;
+    for (size_t i = 0; i < srv->listener_count; i++)
+        any_paused |= srv->listeners[i].paused;
+    if (any_paused && srv->conn_count < srv->cfg->connections_max &&
+        !timer_is_armed(&srv->accept_retry.node))
+        server_resume_accepting(srv);
+    log_flush();
+}
+
+static void server_on_accept(struct loop_watch *w, uint32_t events)
+{
+    struct server_listener *l = (struct server_listener *)w;
+    struct server *srv = l->srv;
+    (void)events;
+    for (int i = 0; i < SERVER_ACCEPTS_PER_WAKE; i++) {
+        if (srv->conn_count >= srv->cfg->connections_max && !server_shed_lingering(srv)) {
+            server_pause_accepting(srv, false);
+            return;
+        }
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(w->fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            switch (errno) {
+            case EAGAIN:
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+                return;
+            case EMFILE:
+            case ENFILE:
+            case ENOBUFS:
+            case ENOMEM:
+                stats_add(&srv->stats->accept_errors, 1);
+                if (srv->stats->accept_errors == 1 || srv->stats->accept_errors % 1000 == 0)
+                    log_write(LOG_WARN, "accept: %s (%llu times); shedding or pausing",
+                              strerror(errno), (unsigned long long)srv->stats->accept_errors);
+                if (!server_shed_lingering(srv))
+                    server_pause_accepting(srv, true);
+                return;
+            default:
+                log_write(LOG_ERROR, "accept: %s", strerror(errno));
+                return;
+            }
+        }
+        if (!conn_open(srv, fd, (struct sockaddr *)&peer, len)) {
+            log_write(LOG_WARN, "cannot take a connection: %s", strerror(errno));
+            close(fd);
+        }
+    }
+}
+
+int server_add_listener(struct server *srv, int fd)
+{
+    if (srv->listener_count >= CONFIG_LISTEN_MAX)
+        return -ENOSPC;
+    struct server_listener *l = &srv->listeners[srv->listener_count];
+    l->watch.fd = fd;
+    l->watch.on_io = server_on_accept;
+    l->srv = srv;
+    l->paused = false;
+    int rc = loop_watch(srv->loop, &l->watch, EPOLLIN);
+    if (rc < 0)
+        return rc;
+    srv->listener_count++;
+    return 0;
+}
+
+const char *server_date_line(struct server *srv, size_t *len)
+{
+    time_t now = loop_wall_s(srv->loop);
+    if (now != srv->date_s) {
+        char date[HTTPDATE_LEN + 1];
+        httpdate_format(now, date);
+        srv->date_len = (size_t)snprintf(srv->date_line, sizeof srv->date_line, "Date: %s\r\n", date);
+        srv->date_s = now;
+    }
+    *len = srv->date_len;
+    return srv->date_line;
+}
+
+void *server_buf_get(struct server *srv)
+{
+    if (srv->buf_free_count > 0)
+        return srv->buf_free[--srv->buf_free_count];
+    return malloc(srv->buf_size);
+}
+
+void server_buf_put(struct server *srv, void *buf)
+{
+    if (srv->buf_free_count < srv->buf_free_cap) {
+        srv->buf_free[srv->buf_free_count++] = buf;
+        return;
+    }
+    free(buf);
+}
+
+int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
+                struct stats *stats)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->loop = loop;
+    srv->cfg = cfg;
+    srv->stats = stats;
+    srv->date_s = -1;
+    srv->limits = (struct http1_limits){
+        .request_line_max_bytes = cfg->request_line_max_bytes,
+        .field_line_max_bytes = cfg->field_line_max_bytes,
+        .head_max_bytes = cfg->header_max_bytes,
+        .fields_max = cfg->header_fields_max,
+    };
+    srv->buf_size = (uint32_t)conn_work_block_size(cfg);
+    srv->buf_free_cap = SERVER_BUF_FREE_MAX;
+    srv->buf_free = calloc(srv->buf_free_cap, sizeof *srv->buf_free);
+    if (!srv->buf_free)
+        return -ENOMEM;
+    loop_timer_init(&srv->accept_retry, server_on_accept_retry);
+    if (loop_reserve_timers(loop, 64) < 0)
+        return -ENOMEM;
+
+    srv->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (srv->root_fd < 0)
+        return -errno;
+    srv->mime = mime_table_new();
+    if (!srv->mime)
+        return -ENOMEM;
+    if (cfg->mime_types_file && cfg->mime_types_file[0]) {
+        int rc = mime_table_load_file(srv->mime, cfg->mime_types_file);
+        if (rc < 0 && rc != -ENOENT)
+            log_write(LOG_WARN, "mime_types_file %s: %s; using the built-in types",
+                      cfg->mime_types_file, strerror(-rc));
+    }
+    srv->server_len = (size_t)snprintf(srv->server_line, sizeof srv->server_line,
+                                       "Server: %s\r\n", cfg->server_name);
+    if (cfg->keepalive_header) {
+        /* Advertise a second less than we wait, so a client retires the
+         * connection before our close can cross its next request. */
+        uint64_t s = cfg->keepalive_timeout_ms / 1000;
+        s = s > 1 ? s - 1 : 1;
+        srv->keep_alive_len = (size_t)snprintf(srv->keep_alive_line, sizeof srv->keep_alive_line,
+                                               "Keep-Alive: timeout=%llu\r\n",
+                                               (unsigned long long)s);
+    }
+    return 0;
+}
+
+void server_stop_accepting(struct server *srv)
+{
+    for (size_t i = 0; i < srv->listener_count; i++) {
+        loop_unwatch(srv->loop, &srv->listeners[i].watch);
+        srv->listeners[i].paused = true;
+    }
+    loop_disarm(srv->loop, &srv->accept_retry);
+    srv->stopping = true;
+}
+
+void server_close_all(struct server *srv, bool graceful)
+{
+    /* Closing may shed other connections; a closed one still leads on to
+     * the rest (conn_next), and is freed only after this iteration. */
+    for (struct conn *c = srv->all_first; c; c = conn_next(c)) {
+        if (conn_state_of(c) == CONN_CLOSED)
+            continue;
+        if (graceful)
+            conn_shutdown(c, CONN_CLOSE_SHUTDOWN);
+        else
+            conn_abort(c);
+    }
+}
+
+void server_fini(struct server *srv)
+{
+    conn_free_closed(srv);
+    for (uint32_t i = 0; i < srv->buf_free_count; i++)
+        free(srv->buf_free[i]);
+    free(srv->buf_free);
+    if (srv->mime)
+        mime_table_free(srv->mime);
+    if (srv->root_fd >= 0)
+        close(srv->root_fd);
+}

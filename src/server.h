@@ -1,0 +1,93 @@
+/* server — one worker's serving state: listeners, connections, shared caches.
+ *
+ * A worker runs one loop; struct server holds what its connections share:
+ * the configuration, the document root, the MIME table, the pool of read
+ * buffers, the list of lingering connections (oldest first, for shedding),
+ * the cached Date line and the counters.
+ */
+#ifndef LINGERD_SERVER_H
+#define LINGERD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "http1.h"
+#include "loop.h"
+#include "stats.h"
+
+struct conn;
+struct mime_table;
+
+struct server_listener {
+    struct loop_watch watch;
+    struct server *srv;
+    bool paused; /* accept backs off (EMFILE) until a deadline */
+};
+
+struct server {
+    struct loop *loop;
+    const struct config *cfg;
+    struct stats *stats;
+    struct mime_table *mime;
+    int root_fd;
+    struct http1_limits limits;
+
+    struct server_listener listeners[CONFIG_LISTEN_MAX];
+    size_t listener_count;
+    struct loop_timer accept_retry; /* armed while accepting is paused */
+
+    uint32_t conn_count;
+    uint64_t next_conn_id;
+    struct conn *all_first;    /* every open connection */
+    struct conn *closed;       /* closed this iteration, freed after dispatch */
+    struct conn *ready_first;  /* yielded with work left: resumed after dispatch */
+    struct conn *linger_first; /* lingering connections, oldest first */
+    struct conn *linger_last;
+    uint32_t linger_count;
+
+    /* Read buffers of the standard size, reused (STYLE §7). */
+    void **buf_free;
+    uint32_t buf_free_count;
+    uint32_t buf_free_cap;
+    uint32_t buf_size;
+
+    /* "Date: ...\r\n", rebuilt once per second. */
+    time_t date_s;
+    char date_line[48];
+    size_t date_len;
+    char keep_alive_line[48];
+    size_t keep_alive_len;
+    char server_line[80];
+    size_t server_len;
+
+    bool stopping;
+};
+
+/* Set up srv for cfg: open the root, load MIME types, bind nothing (the
+ * listening fds are given by server_add_listener). 0 or -errno. */
+int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
+                struct stats *stats);
+void server_fini(struct server *srv);
+
+/* Watch a bound, listening, non-blocking socket. 0 or -errno. */
+int server_add_listener(struct server *srv, int fd);
+
+/* Stop accepting and close every connection through its close path
+ * (graceful) or at once. */
+void server_stop_accepting(struct server *srv);
+void server_close_all(struct server *srv, bool graceful);
+
+/* After each loop iteration: free closed connections, resume a paused
+ * accept if there is room again, flush the error log. */
+void server_after_iteration(struct server *srv);
+
+/* The Date line for this second ("Date: ...\r\n"). */
+const char *server_date_line(struct server *srv, size_t *len);
+
+/* A read buffer of srv->buf_size bytes, or NULL. */
+void *server_buf_get(struct server *srv);
+void server_buf_put(struct server *srv, void *buf);
+
+#endif

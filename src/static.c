@@ -1,0 +1,400 @@
+/* static — GET and HEAD of files under the document root.
+ *
+ * Every open is beneath the root: openat2(RESOLVE_BENEATH) where the kernel
+ * has it, so no "..", absolute symlink or magic link can leave the tree;
+ * on older kernels a walk that opens one component at a time with
+ * O_NOFOLLOW (refusing every symlink). Validators are a strong ETag from
+ * mtime and size and Last-Modified; conditionals follow RFC 9110 §13.2.2's
+ * order; Range gives 206 (one span from the file by sendfile; several as
+ * multipart/byteranges built in memory, or the whole file if that would be
+ * large). Small files are read into the output queue so head and body
+ * leave in one send; larger ones go by sendfile.
+ */
+#include "static.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "http1.h"
+#include "httpdate.h"
+#include "mime.h"
+#include "range.h"
+#include "server.h"
+
+/* Files up to this size are copied into the response (one send for head
+ * and body) rather than sent with sendfile (a second syscall). */
+#define STATIC_INLINE_MAX (16 * 1024)
+/* A multipart/byteranges body is built in memory up to this size; past it
+ * the Range is ignored and the whole file sent (RFC 9110 §14.2 allows). */
+#define STATIC_MULTIPART_MAX (1024 * 1024)
+#define STATIC_RANGES_CAP 64
+
+static int static_have_openat2 = -1; /* -1 unknown, 0 no, 1 yes */
+
+/* Open rel (no leading '/') beneath dirfd with a per-component walk that
+ * refuses symlinks: the fallback where openat2 is missing. */
+static int static_open_walk(int dirfd, const char *rel, int flags)
+{
+    char part[256];
+    int cur = dirfd;
+    const char *p = rel;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n >= sizeof part) {
+            if (cur != dirfd)
+                close(cur);
+            return -ENAMETOOLONG;
+        }
+        memcpy(part, p, n);
+        part[n] = '\0';
+        bool last = !slash || slash[1] == '\0';
+        int fd = openat(cur, n ? part : ".",
+                        last ? flags | O_NOFOLLOW : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        if (cur != dirfd)
+            close(cur);
+        if (fd < 0)
+            return -e;
+        if (last)
+            return fd;
+        cur = fd;
+        p = slash + 1;
+    }
+}
+
+int static_open_beneath(int dirfd, const char *rel, int flags)
+{
+    if (rel[0] == '\0')
+        rel = ".";
+    if (static_have_openat2 != 0) {
+        struct open_how how = {
+            .flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+        if (fd >= 0) {
+            static_have_openat2 = 1;
+            return (int)fd;
+        }
+        if (errno != ENOSYS)
+            return errno == EXDEV ? -ENOENT : -errno; /* EXDEV: it tried to leave */
+        static_have_openat2 = 0;
+    }
+    return static_open_walk(dirfd, rel, flags | O_CLOEXEC);
+}
+
+int static_status_for_errno(int err)
+{
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+        return 404;
+    case EACCES:
+    case EPERM:
+        return 403;
+    default:
+        return 500;
+    }
+}
+
+size_t static_format_etag(const struct stat *st, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_mtim.tv_sec,
+                     (uint64_t)st->st_size);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* Does the field list[0..len) (entity-tags, or "*") match etag? Weak
+ * comparison ignores W/ (If-None-Match); strong needs both strong (If-Match). */
+bool static_etag_matches(const char *list, size_t len, const char *etag, size_t etag_len,
+                         bool weak)
+{
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+            i++;
+        if (i >= len)
+            break;
+        if (list[i] == '*')
+            return true;
+        bool is_weak = false;
+        if (i + 1 < len && list[i] == 'W' && list[i + 1] == '/') {
+            is_weak = true;
+            i += 2;
+        }
+        if (i >= len || list[i] != '"')
+            return false; /* malformed: no match */
+        size_t start = i++;
+        while (i < len && list[i] != '"')
+            i++;
+        if (i >= len)
+            return false;
+        i++;
+        size_t tlen = i - start;
+        if ((weak || !is_weak) && tlen == etag_len && memcmp(list + start, etag, tlen) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool static_date_field(const char *buf, struct http1_slice s, time_t *t)
+{
+    return s.len && httpdate_parse(buf + s.off, s.len, t);
+}
+
+/* RFC 9110 §13.2.2. Returns 0 to go on, or the status to answer (304, 412). */
+int static_check_preconditions(const struct http1_request *req, const char *buf,
+                               const struct stat *st, const char *etag, size_t etag_len,
+                               bool exists)
+{
+    time_t t;
+    bool get_or_head = req->method == HTTP1_METHOD_GET || req->method == HTTP1_METHOD_HEAD;
+    if (req->if_match.len) {
+        if (!exists ||
+            !static_etag_matches(buf + req->if_match.off, req->if_match.len, etag, etag_len, false))
+            return 412;
+    } else if (exists && static_date_field(buf, req->if_unmodified_since, &t)) {
+        if (st->st_mtim.tv_sec > t)
+            return 412;
+    }
+    if (req->if_none_match.len) {
+        if (exists && static_etag_matches(buf + req->if_none_match.off, req->if_none_match.len,
+                                          etag, etag_len, true))
+            return get_or_head ? 304 : 412;
+    } else if (get_or_head && exists && static_date_field(buf, req->if_modified_since, &t)) {
+        if (st->st_mtim.tv_sec <= t)
+            return 304;
+    }
+    return 0;
+}
+
+/* If-Range (RFC 9110 §13.1.5): the Range applies only if the validator is
+ * current: a strong ETag equal to ours, or exactly our Last-Modified. */
+static bool static_if_range_holds(const struct http1_request *req, const char *buf,
+                                  const struct stat *st, const char *etag, size_t etag_len)
+{
+    if (!req->if_range.len)
+        return true;
+    const char *v = buf + req->if_range.off;
+    if (v[0] == '"' || (req->if_range.len > 2 && v[0] == 'W' && v[1] == '/'))
+        return static_etag_matches(v, req->if_range.len, etag, etag_len, false);
+    time_t t;
+    return httpdate_parse(v, req->if_range.len, &t) && t == st->st_mtim.tv_sec;
+}
+
+static void static_validators(struct conn *c, const struct stat *st, const char *etag,
+                              size_t etag_len)
+{
+    char date[HTTPDATE_LEN + 1];
+    httpdate_format(st->st_mtim.tv_sec, date);
+    conn_resp_field(c, "Last-Modified", date, HTTPDATE_LEN);
+    conn_resp_field(c, "ETag", etag, etag_len);
+}
+
+static void static_send_whole(struct conn *c, int fd, const struct stat *st, const char *type,
+                              const char *etag, size_t etag_len)
+{
+    uint64_t size = (uint64_t)st->st_size;
+    conn_resp_begin(c, 200);
+    conn_resp_field(c, "Content-Type", type, strlen(type));
+    static_validators(c, st, etag, etag_len);
+    conn_resp_raw(c, "Accept-Ranges: bytes\r\n", 22);
+    conn_resp_end(c, (int64_t)size);
+    if (conn_request(c)->method == HTTP1_METHOD_HEAD) {
+        close(fd);
+        return;
+    }
+    if (size <= STATIC_INLINE_MAX) {
+        char body[STATIC_INLINE_MAX];
+        ssize_t n = pread(fd, body, (size_t)size, 0);
+        close(fd);
+        if (n != (ssize_t)size) {
+            /* The file changed under us; the length is already sent. */
+            conn_want_close(c, CONN_CLOSE_ERROR);
+            if (n > 0)
+                conn_resp_body(c, body, (size_t)n);
+            return;
+        }
+        conn_resp_body(c, body, (size_t)n);
+        return;
+    }
+    conn_resp_file(c, fd, 0, size);
+}
+
+static void static_send_range(struct conn *c, int fd, const struct stat *st, const char *type,
+                              const char *etag, size_t etag_len, struct range_span sp)
+{
+    char cr[96];
+    int n = snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, sp.first, sp.last,
+                     (uint64_t)st->st_size);
+    conn_resp_begin(c, 206);
+    conn_resp_field(c, "Content-Type", type, strlen(type));
+    conn_resp_field(c, "Content-Range", cr, (size_t)n);
+    static_validators(c, st, etag, etag_len);
+    conn_resp_end(c, (int64_t)(sp.last - sp.first + 1));
+    conn_resp_file(c, fd, sp.first, sp.last - sp.first + 1);
+}
+
+/* multipart/byteranges (RFC 9110 §14.6), built in memory. Returns false
+ * (nothing sent) if it would be too large. */
+static bool static_send_multipart(struct conn *c, int fd, const struct stat *st,
+                                  const char *type, const char *etag, size_t etag_len,
+                                  const struct range_span *sp, size_t n)
+{
+    static char body[STATIC_MULTIPART_MAX];
+    char boundary[40];
+    snprintf(boundary, sizeof boundary, "lingerd-%016" PRIx64,
+             (uint64_t)st->st_mtim.tv_nsec ^ ((uint64_t)st->st_ino << 20) ^ (uint64_t)st->st_size);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t part = sp[i].last - sp[i].first + 1;
+        int h = snprintf(body + len, sizeof body - len,
+                         "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %" PRIu64
+                         "-%" PRIu64 "/%" PRIu64 "\r\n\r\n",
+                         boundary, type, sp[i].first, sp[i].last, (uint64_t)st->st_size);
+        if (h < 0 || (size_t)h >= sizeof body - len || part > sizeof body - len - (size_t)h)
+            return false;
+        len += (size_t)h;
+        ssize_t r = pread(fd, body + len, (size_t)part, (off_t)sp[i].first);
+        if (r != (ssize_t)part)
+            return false;
+        len += (size_t)part;
+    }
+    int t = snprintf(body + len, sizeof body - len, "\r\n--%s--\r\n", boundary);
+    if (t < 0 || (size_t)t >= sizeof body - len)
+        return false;
+    len += (size_t)t;
+    char ct[96];
+    int ctn = snprintf(ct, sizeof ct, "multipart/byteranges; boundary=%s", boundary);
+    conn_resp_begin(c, 206);
+    conn_resp_field(c, "Content-Type", ct, (size_t)ctn);
+    static_validators(c, st, etag, etag_len);
+    conn_resp_end(c, (int64_t)len);
+    conn_resp_body(c, body, len);
+    close(fd);
+    return true;
+}
+
+static void static_redirect_dir(struct conn *c, const char *path, size_t len)
+{
+    char extra[4200];
+    /* The path was decoded; a Location needs it encoded again where unsafe. */
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    o += (size_t)snprintf(extra, sizeof extra, "Location: ");
+    for (size_t i = 0; i < len && o + 8 < sizeof extra; i++) {
+        unsigned char ch = (unsigned char)path[i];
+        if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '"' || ch == '?' || ch == '#') {
+            extra[o++] = '%';
+            extra[o++] = hex[ch >> 4];
+            extra[o++] = hex[ch & 15];
+        } else {
+            extra[o++] = (char)ch;
+        }
+    }
+    snprintf(extra + o, sizeof extra - o, "/\r\n");
+    conn_resp_error(c, 301, extra);
+}
+
+void static_get(struct conn *c, const struct config_location *loc, const char *path,
+                size_t path_len)
+{
+    (void)loc;
+    struct server *srv = conn_server(c);
+    const struct http1_request *req = conn_request(c);
+    const char *buf = conn_request_buf(c);
+
+    int fd = static_open_beneath(srv->root_fd, path + 1, O_RDONLY | O_NOCTTY);
+    if (fd < 0) {
+        conn_resp_error(c, static_status_for_errno(-fd), NULL);
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        conn_resp_error(c, 500, NULL);
+        return;
+    }
+    const char *name = path;
+    size_t name_len = path_len;
+    if (S_ISDIR(st.st_mode)) {
+        if (path[path_len - 1] != '/') {
+            close(fd);
+            static_redirect_dir(c, path, path_len);
+            return;
+        }
+        int ifd = static_open_beneath(fd, srv->cfg->index, O_RDONLY | O_NOCTTY);
+        close(fd);
+        if (ifd < 0) {
+            conn_resp_error(c, static_status_for_errno(-ifd), NULL);
+            return;
+        }
+        fd = ifd;
+        if (fstat(fd, &st) < 0) {
+            close(fd);
+            conn_resp_error(c, 500, NULL);
+            return;
+        }
+        name = srv->cfg->index;
+        name_len = strlen(name);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        conn_resp_error(c, 403, NULL);
+        return;
+    }
+
+    char etag[48];
+    size_t etag_len = static_format_etag(&st, etag, sizeof etag);
+    int pre = static_check_preconditions(req, buf, &st, etag, etag_len, true);
+    if (pre == 304) {
+        close(fd);
+        conn_resp_begin(c, 304);
+        static_validators(c, &st, etag, etag_len);
+        conn_resp_end(c, -1);
+        return;
+    }
+    if (pre) {
+        close(fd);
+        conn_resp_error(c, pre, NULL);
+        return;
+    }
+
+    const char *type = mime_lookup(srv->mime, name, name_len);
+    if (req->method == HTTP1_METHOD_GET && req->range.len &&
+        static_if_range_holds(req, buf, &st, etag, etag_len)) {
+        struct range_span spans[STATIC_RANGES_CAP];
+        size_t cap = srv->cfg->ranges_max < STATIC_RANGES_CAP ? srv->cfg->ranges_max
+                                                               : STATIC_RANGES_CAP;
+        size_t n = 0;
+        enum range_rc rc = range_parse(buf + req->range.off, req->range.len,
+                                       (uint64_t)st.st_size, spans, cap, &n);
+        if (rc == RANGE_UNSATISFIABLE) {
+            close(fd);
+            char extra[64];
+            snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRIu64 "\r\n",
+                     (uint64_t)st.st_size);
+            conn_resp_error(c, 416, extra);
+            return;
+        }
+        if (rc == RANGE_OK && n == 1) {
+            static_send_range(c, fd, &st, type, etag, etag_len, spans[0]);
+            return;
+        }
+        if (rc == RANGE_OK && n > 1 &&
+            static_send_multipart(c, fd, &st, type, etag, etag_len, spans, n))
+            return;
+    }
+    static_send_whole(c, fd, &st, type, etag, etag_len);
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Check what `make test` needs and install what is missing on Debian (as
+# root, with apt-get); otherwise name exactly what is missing and fail.
+set -u
+missing=""
+need() { # need PACKAGE TEST...
+    pkg=$1; shift
+    if ! "$@" >/dev/null 2>&1; then missing="$missing $pkg"; fi
+}
+check() {
+    missing=""
+    need gcc command -v cc
+    need make command -v make
+    need libcmocka-dev test -f /usr/include/cmocka.h
+    need libcrypt-dev test -f /usr/include/crypt.h
+    need python3-pytest /usr/bin/python3 -c 'import pytest'
+    need curl command -v curl
+    need iproute2 command -v ss
+    need apache2-utils command -v htpasswd
+}
+check
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq $missing >/dev/null || {
+        echo "apt-get could not install:$missing" >&2; exit 1; }
+    check
+    [ -z "$missing" ] && exit 0
+fi
+echo "make test needs these Debian packages:$missing" >&2
+echo "install them with: apt-get install$missing" >&2
+exit 1

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Run every test of `make test` and end with one line: "total: N passed, M failed".
+#   unit tests (cmocka), release and ASan+UBSan builds;
+#   black-box tests (pytest, over loopback) against the release server, then
+#   against the ASan+UBSan server. The conformance corpus runs inside pytest.
+set -u
+PYTHON=${PYTHON:-/usr/bin/python3}
+passed=0
+failed=0
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+run_units() { # run_units FLAVOUR
+    for t in build/$1/tests/unit/test_*; do
+        [ -x "$t" ] || continue
+        name=$(basename "$t")
+        out="$log/$1-$name.out"
+        LINGERD_SOURCE_DIR=. "$t" >"$out" 2>&1
+        rc=$?
+        p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+        f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -1)
+        p=${p:-0}; f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # crashed or sanitizer report
+        add "$p" "$f"
+        if [ "$f" -ne 0 ]; then echo "FAILED: $1 $name"; tail -40 "$out"; fi
+        echo "unit ($1) $name: $p passed, $f failed"
+    done
+}
+
+run_pytest() { # run_pytest FLAVOUR
+    out="$log/pytest-$1.out"
+    LINGERD_BIN=build/$1/lingerd "$PYTHON" -m pytest -q -p no:cacheprovider tests/integration \
+        >"$out" 2>&1
+    rc=$?
+    tail_line=$(grep -E '^[=]* ?[0-9]+ (passed|failed)' "$out" | tail -1)
+    p=$(echo "$tail_line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed.*/\1/p;s/^\([0-9][0-9]*\) passed.*/\1/p' | head -1)
+    f=$(echo "$tail_line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) failed.*/\1/p;s/^\([0-9][0-9]*\) failed.*/\1/p' | head -1)
+    e=$(echo "$tail_line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) error.*/\1/p' | head -1)
+    p=${p:-0}; f=${f:-0}; e=${e:-0}
+    f=$((f + e))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    add "$p" "$f"
+    if [ "$f" -ne 0 ]; then grep -E '^(FAILED|ERROR)' "$out" | head -40; tail -60 "$out"; fi
+    echo "integration ($1): $p passed, $f failed  [$tail_line]"
+}
+
+run_units release
+run_units asan
+run_pytest release
+run_pytest asan
+
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
