@@ -207,13 +207,18 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     static struct main_state m;
-    static struct stats stats;
+    struct stats_table *table = stats_table_new();
+    struct stats *stats = table ? stats_table_claim(table, 0, 0, (uint64_t)getpid()) : NULL;
+    if (!stats) {
+        fprintf(stderr, "lingerd: shared memory for counters: %s\n", strerror(errno));
+        return 1;
+    }
     m.loop = loop_new();
     if (!m.loop) {
         fprintf(stderr, "lingerd: event loop: %s\n", strerror(errno));
         return 1;
     }
-    int rc = server_init(&m.srv, m.loop, &cfg, &stats);
+    int rc = server_init(&m.srv, m.loop, &cfg, table, stats);
     if (rc < 0) {
         fprintf(stderr, "lingerd: root %s: %s\n", cfg.root, strerror(-rc));
         return 1;
@@ -247,8 +252,9 @@ int main(int argc, char **argv)
     loop_timer_init(&m.grace, main_on_grace);
     loop_set_after(m.loop, main_after_iteration, &m);
 
-    stats.pid = (uint64_t)getpid();
-    stats.started_s = (uint64_t)loop_wall_s(m.loop);
+    stats->started_s = (uint64_t)loop_wall_s(m.loop);
+    table->started_s = stats->started_s;
+    table->master_pid = stats->pid;
     rc = loop_run(m.loop);
     if (rc < 0)
         log_write(LOG_ERROR, "event loop: %s", strerror(-rc));
@@ -256,6 +262,7 @@ int main(int argc, char **argv)
     loop_free(m.loop);
     close(m.signals.fd);
     config_fini(&cfg);
+    stats_table_free(table);
     log_close();
     return rc < 0 ? 1 : 0;
 }

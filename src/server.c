@@ -177,11 +177,12 @@ void server_buf_put(struct server *srv, void *buf)
 }
 
 int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
-                struct stats *stats)
+                struct stats_table *table, struct stats *stats)
 {
     memset(srv, 0, sizeof *srv);
     srv->loop = loop;
     srv->cfg = cfg;
+    srv->table = table;
     srv->stats = stats;
     srv->date_s = -1;
     srv->limits = (struct http1_limits){

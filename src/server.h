@@ -29,7 +29,8 @@ struct server_listener {
 struct server {
     struct loop *loop;
     const struct config *cfg;
-    struct stats *stats;
+    struct stats *stats;       /* this worker's row of table */
+    struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
     int root_fd;
     struct http1_limits limits;
@@ -68,7 +69,7 @@ struct server {
 /* Set up srv for cfg: open the root, load MIME types, bind nothing (the
  * listening fds are given by server_add_listener). 0 or -errno. */
 int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
-                struct stats *stats);
+                struct stats_table *table, struct stats *stats);
 void server_fini(struct server *srv);
 
 /* Watch a bound, listening, non-blocking socket. 0 or -errno. */

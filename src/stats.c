@@ -2,6 +2,9 @@
 #include "stats.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
 
 static const char *const stats_state_names[] = {
     [STATS_READ_HEAD] = "read_head",
@@ -33,4 +36,73 @@ const char *stats_state_name(enum stats_state s)
 const char *stats_outcome_name(enum stats_outcome o)
 {
     return o < STATS_OUTCOME_COUNT ? stats_outcome_names[o] : "?";
+}
+
+struct stats_table *stats_table_new(void)
+{
+    void *p = mmap(NULL, sizeof(struct stats_table), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void stats_table_free(struct stats_table *t)
+{
+    if (t)
+        munmap(t, sizeof *t);
+}
+
+struct stats *stats_table_claim(struct stats_table *t, unsigned worker, uint64_t generation,
+                                uint64_t pid)
+{
+    for (size_t i = 0; i < STATS_ROWS_MAX; i++) {
+        struct stats *r = &t->rows[i];
+        if (__atomic_load_n(&r->in_use, __ATOMIC_ACQUIRE))
+            continue;
+        memset(r, 0, sizeof *r);
+        r->worker = worker;
+        r->generation = generation;
+        r->pid = pid;
+        __atomic_store_n(&r->in_use, 1, __ATOMIC_RELEASE);
+        return r;
+    }
+    errno = ENOSPC;
+    return NULL;
+}
+
+/* Counters add up; gauges (conns[]) describe live connections only. */
+static void stats_add_counters(struct stats *to, const struct stats *from)
+{
+    to->accepted += from->accepted;
+    to->requests += from->requests;
+    to->bytes_out += from->bytes_out;
+    to->bytes_in += from->bytes_in;
+    for (size_t i = 0; i < STATS_OUTCOME_COUNT; i++)
+        to->closes[i] += from->closes[i];
+    to->client_closes += from->client_closes;
+    to->lingered += from->lingered;
+    to->linger_discarded_bytes += from->linger_discarded_bytes;
+    to->fin_wait2_bounded += from->fin_wait2_bounded;
+    to->accept_errors += from->accept_errors;
+    for (size_t i = 0; i < 6; i++)
+        to->responses_by_class[i] += from->responses_by_class[i];
+}
+
+void stats_table_release(struct stats_table *t, struct stats *row)
+{
+    stats_add_counters(&t->retired, row);
+    __atomic_store_n(&row->in_use, 0, __ATOMIC_RELEASE);
+}
+
+void stats_table_sum(const struct stats_table *t, struct stats *out)
+{
+    memset(out, 0, sizeof *out);
+    stats_add_counters(out, &t->retired);
+    for (size_t i = 0; i < STATS_ROWS_MAX; i++) {
+        const struct stats *r = &t->rows[i];
+        if (!__atomic_load_n(&r->in_use, __ATOMIC_ACQUIRE))
+            continue;
+        stats_add_counters(out, r);
+        for (size_t s = 0; s < STATS_STATE_COUNT; s++)
+            out->conns[s] += r->conns[s];
+    }
 }

@@ -36,6 +36,9 @@ const char *stats_state_name(enum stats_state s);
 const char *stats_outcome_name(enum stats_outcome o);
 
 struct stats {
+    uint64_t in_use;              /* 1 while a worker owns this row */
+    uint64_t worker;              /* worker number (0..workers-1) */
+    uint64_t generation;          /* configuration generation (reloads) */
     uint64_t started_s;           /* wall clock at start */
     uint64_t pid;
     uint64_t accepted;
@@ -51,6 +54,37 @@ struct stats {
     uint64_t accept_errors;
     uint64_t responses_by_class[6]; /* [1]=1xx ... [5]=5xx */
 };
+
+/* Rows for every worker that may run at once: the current generation and
+ * those still draining after reloads. */
+#define STATS_ROWS_MAX 256
+
+/* One table per server, in shared memory made by the master before it
+ * forks, so any worker's status page sees every worker. A worker writes
+ * only its own row; the master folds a row into `retired` when its worker
+ * exits, so totals survive worker restarts and reloads. */
+struct stats_table {
+    uint64_t started_s;           /* master start, wall clock */
+    uint64_t master_pid;
+    uint64_t generation;          /* current configuration generation */
+    uint64_t reloads;
+    uint64_t worker_restarts;
+    struct stats retired;         /* counters of exited workers (gauges 0) */
+    struct stats rows[STATS_ROWS_MAX];
+};
+
+/* A zeroed table in MAP_SHARED anonymous memory, or NULL with errno. */
+struct stats_table *stats_table_new(void);
+void stats_table_free(struct stats_table *t);
+
+/* Claim a free row for a worker; NULL if all are in use. */
+struct stats *stats_table_claim(struct stats_table *t, unsigned worker, uint64_t generation,
+                                uint64_t pid);
+/* Fold an exited worker's counters into `retired` and free its row. */
+void stats_table_release(struct stats_table *t, struct stats *row);
+
+/* Sum every live row and the retired counters into *out. */
+void stats_table_sum(const struct stats_table *t, struct stats *out);
 
 static inline void stats_add(uint64_t *counter, uint64_t n)
 {
