@@ -1,0 +1,271 @@
+#!/usr/bin/python3
+"""Load clients for bench/run that wrk cannot play (stdlib only, 127.0.0.1 only).
+
+  exact  PORT PATH N CONNS MODE [DEPTH]  send exactly N requests (MODE keepalive,
+         close or pipeline), check every response (2xx, full body); print JSON.
+         Used under callgrind, where the count must be exact and speed is moot.
+  idle   PORT PATH N          open N keep-alive connections, one request each,
+         print "ready {...}", hold them until stdin closes, then print how many
+         the server had closed meanwhile.
+  linger PORT PATH N          open N connections that PUT a 1 MiB
+         Content-Length, read the response head (413 expected), then trickle one
+         body byte per second on each; print "ready {...}" once all have their
+         response, then "alive {...}" every second, until stdin closes.
+
+Every loop is bounded by a count and a deadline (HOLD_MAX_S, IO_TIMEOUT_S).
+"""
+import errno
+import json
+import os
+import select
+import socket
+import sys
+import time
+
+HOST = "127.0.0.1"
+IO_TIMEOUT_S = 30.0     # one phase (connect + response) of a batch
+HOLD_MAX_S = 300.0      # idle/linger connections are never held longer than this
+BATCH = 500             # connections set up at once
+
+
+def request_bytes(path, close=False, method="GET", extra=""):
+    conn = "Connection: close\r\n" if close else ""
+    return f"{method} {path} HTTP/1.1\r\nHost: bench\r\n{conn}{extra}\r\n".encode()
+
+
+class Response:
+    """Incremental parser for responses to GET/PUT (Content-Length bodies only)."""
+
+    def __init__(self):
+        self.buf = b""
+        self.status = None
+        self.need = None      # bytes of body still missing, once the head is in
+
+    def feed(self, data):
+        """Add data; return a list of (status, body_len, complete_head) parsed."""
+        self.buf += data
+        done = []
+        while True:
+            if self.status is None:
+                end = self.buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return done
+                head = self.buf[:end].decode("latin-1")
+                self.buf = self.buf[end + 4:]
+                lines = head.split("\r\n")
+                self.status = int(lines[0].split(" ")[1])
+                self.need = 0
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    if k.strip().lower() == "content-length":
+                        self.need = int(v.strip())
+                self.body_len = self.need
+            take = min(self.need, len(self.buf))
+            self.buf = self.buf[take:]
+            self.need -= take
+            if self.need:
+                return done
+            done.append((self.status, self.body_len))
+            self.status = None
+
+
+def connect_nb():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect((HOST, PORT))
+    except BlockingIOError:
+        pass
+    return s
+
+
+def cmd_exact(path, n, conns, mode, depth):
+    """N requests over CONNS connections; keepalive: one at a time per
+    connection; pipeline: DEPTH per write; close: one per connection."""
+    stats = {"ok": 0, "bad_status": 0, "short": 0, "errors": 0}
+    expect = None
+    left = n                      # requests not yet sent
+    deadline = time.monotonic() + max(60.0, n * 0.05)
+    ep = select.epoll()
+    live = {}                     # fd -> [sock, Response, outstanding]
+
+    def open_one():
+        nonlocal left
+        s = connect_nb()
+        k = 1 if mode in ("keepalive", "close") else depth
+        k = min(k, left)
+        left -= k
+        live[s.fileno()] = [s, Response(), k, request_bytes(path, mode == "close") * k]
+        ep.register(s.fileno(), select.EPOLLOUT)
+
+    for _ in range(min(conns, n)):
+        if left:
+            open_one()
+    while live and time.monotonic() < deadline:
+        for fd, ev in ep.poll(1.0):
+            ent = live[fd]
+            s, resp = ent[0], ent[1]
+            try:
+                if ent[3]:
+                    sent = s.send(ent[3])
+                    ent[3] = ent[3][sent:]
+                    if not ent[3]:
+                        ep.modify(fd, select.EPOLLIN)
+                    continue
+                data = s.recv(262144)
+            except OSError:
+                data = None
+            if not data:
+                stats["errors"] += 1      # closed or reset with responses owed
+                ep.unregister(fd)
+                s.close()
+                del live[fd]
+                if left:
+                    open_one()
+                continue
+            for status, blen in resp.feed(data):
+                ent[2] -= 1
+                if expect is None and 200 <= status < 300:
+                    expect = blen
+                if not 200 <= status < 300:
+                    stats["bad_status"] += 1
+                elif blen != expect:
+                    stats["short"] += 1
+                else:
+                    stats["ok"] += 1
+            if ent[2] == 0:
+                if mode == "close" or not left:
+                    ep.unregister(fd)
+                    s.close()
+                    del live[fd]
+                    if left:
+                        open_one()
+                else:
+                    k = 1 if mode == "keepalive" else min(depth, left)
+                    left -= k
+                    ent[2] = k
+                    ent[3] = request_bytes(path) * k
+                    ep.modify(fd, select.EPOLLOUT)
+    stats["unfinished"] = n - stats["ok"] - stats["bad_status"] - stats["short"]
+    print(json.dumps(stats), flush=True)
+
+
+def open_many(n, payload, want_head_only):
+    """Open n connections in batches, send payload on each and read one
+    response (or only its head). Returns (socks, statuses, failures)."""
+    socks, statuses, failed = [], {}, 0
+    while len(socks) + failed < n:
+        batch = [connect_nb() for _ in range(min(BATCH, n - len(socks) - failed))]
+        ep = select.epoll()
+        pend = {}
+        for s in batch:
+            pend[s.fileno()] = [s, Response(), payload]
+            ep.register(s.fileno(), select.EPOLLOUT)
+        deadline = time.monotonic() + IO_TIMEOUT_S
+        while pend and time.monotonic() < deadline:
+            for fd, _ in ep.poll(1.0):
+                ent = pend[fd]
+                s = ent[0]
+                try:
+                    if ent[2]:
+                        ent[2] = ent[2][s.send(ent[2]):]
+                        if not ent[2]:
+                            ep.modify(fd, select.EPOLLIN)
+                        continue
+                    data = s.recv(65536)
+                except OSError:
+                    data = b""
+                got = None
+                if data:
+                    r = ent[1]
+                    done = r.feed(data)
+                    if done:
+                        got = done[0][0]
+                    elif want_head_only and r.status is not None:
+                        got = r.status
+                    if got is None:
+                        continue
+                ep.unregister(fd)
+                del pend[fd]
+                if got is None:
+                    failed += 1
+                    s.close()
+                else:
+                    statuses[got] = statuses.get(got, 0) + 1
+                    socks.append(s)
+        for ent in pend.values():
+            failed += 1
+            ent[0].close()
+        ep.close()
+    return socks, statuses, failed
+
+
+def wait_stdin(seconds):
+    """True when stdin has closed (the harness is done with us)."""
+    r, _, _ = select.select([sys.stdin], [], [], seconds)
+    return bool(r) and not sys.stdin.buffer.read1(4096)
+
+
+def cmd_idle(path, n):
+    socks, statuses, failed = open_many(n, request_bytes(path), False)
+    print("ready " + json.dumps({"open": len(socks), "failed": failed,
+                                 "status": statuses}), flush=True)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < HOLD_MAX_S and not wait_stdin(1.0):
+        pass
+    poller = select.poll()           # a readable idle socket means EOF or RST
+    for s in socks:
+        poller.register(s.fileno(), select.POLLIN)
+    closed = len(poller.poll(0))
+    for s in socks:
+        s.close()
+    print("closed " + json.dumps({"closed_by_server": closed}), flush=True)
+
+
+def cmd_linger(path, n):
+    extra = "Content-Length: 1048576\r\n"
+    payload = request_bytes(path, method="PUT", extra=extra) + b"x" * 100
+    socks, statuses, failed = open_many(n, payload, True)
+    print("ready " + json.dumps({"open": len(socks), "failed": failed,
+                                 "status": statuses}), flush=True)
+    alive = set(range(len(socks)))
+    eof = set()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < HOLD_MAX_S:
+        for i in list(alive):
+            s = socks[i]
+            try:
+                s.send(b"x")
+                while True:           # drain what the server still sends
+                    d = s.recv(65536)
+                    if not d:
+                        eof.add(i)    # the server's FIN: it half-closed
+                        break
+            except BlockingIOError:
+                pass
+            except OSError:           # RST: the server stopped lingering
+                alive.discard(i)
+        print("alive " + json.dumps({"alive": len(alive), "fin_seen": len(eof),
+                                     "t": round(time.monotonic() - t0, 1)}), flush=True)
+        if wait_stdin(1.0):
+            break
+    for s in socks:
+        s.close()
+
+
+def main():
+    global PORT
+    cmd, PORT, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    if cmd == "exact":
+        depth = int(sys.argv[7]) if len(sys.argv) > 7 else 1
+        cmd_exact(path, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], depth)
+    elif cmd == "idle":
+        cmd_idle(path, int(sys.argv[4]))
+    elif cmd == "linger":
+        cmd_linger(path, int(sys.argv[4]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
