@@ -1,0 +1,136 @@
+#!/bin/sh
+# bench/upload.sh — upload throughput: a 100 MiB PUT over loopback to lingerd
+# (release build, an /upload/ location) and to nginx (dav_methods PUT), with
+# curl -T, RUNS runs each, interleaved; prints every run and the medians.
+#
+#   bench/upload.sh [LINGERD_BIN] [RUNS] [SIZE_MIB]
+#   (defaults: build/release/lingerd 5 100; TMPDIR picks where files live)
+#
+# Each PUT creates a new file (the previous run's is removed and `sync` is run
+# before every upload, so no run pays for another's writeback). Neither
+# location asks for authentication. Note what is compared: lingerd fsyncs the
+# file and its directory before it answers; nginx renames its temporary file
+# into place without an fsync. curl's speed_upload is bytes / time until the
+# response, so the fsync is inside lingerd's number.
+#
+# Servers are stopped by their own PIDs (never by name).
+set -eu
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+LINGERD=${1:-$REPO/build/release/lingerd}
+RUNS=${2:-5}
+SIZE_MIB=${3:-100}
+NGINX=${NGINX:-nginx}
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/lingerd-upload-bench.XXXXXX")
+LPID=
+NPID=
+cleanup() {
+    [ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null || true
+    [ -n "$NPID" ] && kill "$NPID" 2>/dev/null && wait "$NPID" 2>/dev/null || true
+    rm -rf "$D"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_listening() { # PORT PID NAME LOG
+    i=0
+    while ! curl -s -o /dev/null "http://127.0.0.1:$1/"; do
+        kill -0 "$2" 2>/dev/null || { echo "$3 exited at start:" >&2; cat "$4" >&2; exit 1; }
+        i=$((i + 1))
+        [ $i -lt 200 ] || { echo "$3 did not start listening" >&2; exit 1; }
+        sleep 0.05
+    done
+}
+
+echo "# files in $D ($(findmnt -n -o FSTYPE -T "$D") on $(findmnt -n -o SOURCE -T "$D"))"
+head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$D/body.bin"
+
+# --- lingerd ---
+LP=$(free_port)
+mkdir -p "$D/lingerd/www/upload"
+{
+    echo "listen 127.0.0.1:$LP;"
+    echo "root $D/lingerd/www;"
+    # Newer builds: one worker, like nginx below; and say so when run as root.
+    if "$LINGERD" -h 2>&1 | grep -q '^  workers '; then echo "workers 1;"; fi
+    if [ "$(id -u)" = 0 ] && "$LINGERD" -h 2>&1 | grep -q '^  run_as_root '; then
+        echo "run_as_root on;"
+    fi
+    echo "location /upload/ { methods GET HEAD PUT; body_max_bytes 200m; }"
+} > "$D/lingerd/lingerd.conf"
+"$LINGERD" -c "$D/lingerd/lingerd.conf" > "$D/lingerd/log" 2>&1 &
+LPID=$!
+wait_listening "$LP" "$LPID" lingerd "$D/lingerd/log"
+
+# --- nginx ---
+NP=$(free_port)
+N=$D/nginx
+mkdir -p "$N/www/upload" "$N/tmp" "$N/logs"
+cat > "$N/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $N/error.log;
+pid $N/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $N/tmp;
+    proxy_temp_path $N/tmp;
+    fastcgi_temp_path $N/tmp;
+    uwsgi_temp_path $N/tmp;
+    scgi_temp_path $N/tmp;
+    server {
+        listen 127.0.0.1:$NP;
+        root $N/www;
+        location /upload/ {
+            dav_methods PUT;
+            client_body_temp_path $N/tmp;
+            client_max_body_size 200m;
+            create_full_put_path on;
+        }
+    }
+}
+EOF
+"$NGINX" -p "$N" -c "$N/nginx.conf" 2> "$N/stderr.log" &
+NPID=$!
+wait_listening "$NP" "$NPID" nginx "$N/stderr.log"
+
+# --- runs ---
+CMD="curl -sS -o /dev/null -w '%{http_code} %{speed_upload}' -T $D/body.bin URL"
+echo "# command: $CMD"
+echo "# lingerd $LINGERD (pid $LPID) port $LP; nginx $($NGINX -v 2>&1 | sed 's/.*: //') (pid $NPID) port $NP"
+echo "run server  status  MB/s"
+put() { # NAME PORT STORED_FILE RUN
+    rm -f "$3"
+    sync
+    out=$(curl -sS -o /dev/null -w '%{http_code} %{speed_upload}' -T "$D/body.bin" \
+        "http://127.0.0.1:$2/upload/f.bin")
+    code=${out% *}
+    speed=${out#* }
+    case $code in 201|204) ;; *) echo "$1: HTTP $code" >&2; exit 1 ;; esac
+    cmp -s "$D/body.bin" "$3" || { echo "$1: stored file differs" >&2; exit 1; }
+    mbs=$(awk -v s="$speed" 'BEGIN { printf "%.1f", s / 1e6 }')
+    echo "$mbs" >> "$D/$1.speeds"
+    printf '%-3s %-8s %-7s %s\n' "$4" "$1" "$code" "$mbs"
+}
+i=1
+while [ $i -le "$RUNS" ]; do
+    if [ $((i % 2)) = 1 ]; then
+        put lingerd "$LP" "$D/lingerd/www/upload/f.bin" $i
+        put nginx "$NP" "$N/www/upload/f.bin" $i
+    else
+        put nginx "$NP" "$N/www/upload/f.bin" $i
+        put lingerd "$LP" "$D/lingerd/www/upload/f.bin" $i
+    fi
+    i=$((i + 1))
+done
+
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ML=$(median "$D/lingerd.speeds")
+MN=$(median "$D/nginx.speeds")
+echo "median lingerd $ML MB/s, nginx $MN MB/s, lingerd/nginx $(awk -v a="$ML" -v b="$MN" 'BEGIN { printf "%.2f", a / b }') (MB = 10^6 bytes; $SIZE_MIB MiB body, $RUNS runs each)"
