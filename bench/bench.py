@@ -419,14 +419,24 @@ ROWS = [  # (result key, field, label, format, higher is better)
     ("c", "others", "(c) others' load", "pct", None),
     ("d", "mbps", "(d) MB/s", "i", True),
     ("d", "cpu_us", "(d) CPU us/req", "i", False),
-    ("d", "others", "(d) others' load", "pct", None),
     ("cg-d", "ir", "(d) Ir/req", "i", False),
+    ("d", "others", "(d) others' load", "pct", None),
     ("e", "Private_Dirty", "(e) B/idle conn (dirty)", "i", False),
     ("e", "Rss", "(e) B/idle conn (RSS)", "i", False),
     ("f", "Private_Dirty", "(f) B/linger conn (dirty)", "i", False),
     ("f", "rate", "(f) (a) req/s lingering", "k", True),
     ("f", "cpu_us", "(f) (a) CPU us/req ling.", "f2", False),
     ("f", "alive_after", "(f) still lingering", "i", None),
+]
+
+
+# Issue 9's targets for lingerd: (row label, use the ratio?, limit).
+TARGETS = [
+    ("(a) CPU us/req", True, 0.45),
+    ("(c) CPU us/req", True, 0.30),
+    ("(b) CPU us/req", True, 0.80),
+    ("(a) Ir/req", False, 4000),
+    ("(e) B/idle conn (dirty)", False, 256),
 ]
 
 
@@ -501,6 +511,17 @@ def render(table, names, header):
     lines.append("value±spread x ratio: median over rounds, ± half the min-max range in %,")
     lines.append(f"x = median over rounds of (server / {BASE}) in the same round.")
     lines.append(f"nginx-ctl is a second, identical {BASE}: its ratios show the noise.")
+    lines.append("")
+    lines.append("lingerd's targets (issue 9):")
+    for label, use_ratio, limit in TARGETS:
+        c = table.get((label, "lingerd"))
+        v = c and (c["ratio"] if use_ratio else c["value"])
+        if v is None or c["faults"]:
+            verdict = "not measured"
+        else:
+            verdict = ("met" if v <= limit else "not met") + f": {v:.2f}" if use_ratio \
+                else ("met" if v < limit else "not met") + f": {v:.0f}"
+        lines.append(f"  {label:26} {'x' if use_ratio else '<'}{limit:<6} {verdict}")
     if notes:
         lines.append("")
         lines.append("INVALID figures (errors, non-2xx or short responses seen):")
@@ -543,8 +564,10 @@ def main():
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--only-callgrind", action="store_true")
     args = ap.parse_args()
-    if args.quick:
+    if args.quick:                    # about a minute: fewer servers, 1 s slices
         args.warmup, args.slice, args.reps = 1, 1, 2
+        if args.servers == ",".join(SERVERS):
+            args.servers = "lingerd,nginx,nginx-ctl,canned"
         args.idle, args.linger, args.cg_n, args.cg_warmup = 2000, 300, 2000, 100
     else:
         args.warmup, args.slice, args.reps = 2, 3, 3
@@ -562,6 +585,11 @@ def main():
         f"(e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "
         f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)",
     ]
+    b0 = core_busy()
+    time.sleep(1.0)
+    b1 = core_busy()
+    header.append(f"before the run, others kept {sum(b1[k] - b0[k] for k in b0) / HZ:.0%} "
+                  f"of a core busy (of {len(b0)})")
     servers = [Server(n, args, args.port + i) for i, n in enumerate(names)]
     results = {}
     t0 = time.monotonic()
