@@ -94,3 +94,66 @@ clean:
 	rm -rf build lingerd
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- fuzz / soak / memcheck (issue 10) --------------------------------------
+#   make fuzz           each libFuzzer target for FUZZ_SECONDS (clang); new
+#                       inputs go to build/fuzz/corpus/, crashes to build/fuzz/
+#   make fuzz-regress   every corpus file through every target once (any CC,
+#                       ASan+UBSan), and the parser-vs-server differential;
+#                       part of `make test`
+#   make soak           SOAK_SECONDS of mixed good and hostile clients against
+#                       one server: RSS and fd series, every answer checked
+#   make memcheck       a short black-box run under valgrind --tool=memcheck
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 600
+FUZZ_TARGETS := http1 chunked range config htpasswd
+# The modules each target links: the pure one it tests; config's directive
+# table reaches into other modules (checks, defaults), so it takes them all.
+FUZZ_SRC_http1    := src/http1.c
+FUZZ_SRC_chunked  := src/http1.c
+FUZZ_SRC_range    := src/range.c
+FUZZ_SRC_config   := $(LIB_SRC)
+FUZZ_SRC_htpasswd := src/auth.c
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all
+
+.PHONY: fuzz fuzz-build fuzz-regress fuzz-regress-build soak memcheck
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(FUZZ_SRC_$$*) $$(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -Werror -Isrc -Itests/fuzz -o $@ $< \
+		$(FUZZ_SRC_$*) $(LDLIBS)
+
+# The regression flavour: the same targets with a plain main (driver.c).
+build/fuzz-regress/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h \
+		$$(FUZZ_SRC_$$*) $$(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Werror -Isrc -Itests/fuzz -o $@ $< \
+		tests/fuzz/driver.c $(FUZZ_SRC_$*) $(LDLIBS)
+
+# From sources, not build/asan/liblingerd.a: built as a prerequisite of
+# `make test`, it must not build those objects before test's -Werror pass does.
+build/fuzz-regress/verdict: tests/fuzz/verdict.c $(LIB_SRC) $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Werror -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-build: $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz_$(t))
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run-fuzz.sh $(FUZZ_TARGETS)
+
+fuzz-regress-build: $(foreach t,$(FUZZ_TARGETS),build/fuzz-regress/fuzz_$(t)) \
+		build/fuzz-regress/verdict
+
+fuzz-regress: fuzz-regress-build build/release/lingerd
+	@PYTHON=$(PYTHON) sh tests/fuzz/regress.sh $(FUZZ_TARGETS)
+
+# make test runs tests/fuzz/regress.sh from tests/run-all.sh; build what it needs.
+test: fuzz-regress-build
+
+soak: build/release/lingerd build/asan/lingerd
+	@SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) tests/soak/soak.py
+
+memcheck: build/release/lingerd
+	@PYTHON=$(PYTHON) sh tests/soak/memcheck.sh

@@ -3,6 +3,8 @@
 #   unit tests (cmocka), release and ASan+UBSan builds;
 #   black-box tests (pytest, over loopback) against the release server, then
 #   against the ASan+UBSan server. The conformance corpus runs inside pytest.
+#   fuzz regression: every fuzz corpus file through its target, and the
+#   parser-vs-server differential (tests/fuzz/regress.sh).
 set -u
 PYTHON=${PYTHON:-/usr/bin/python3}
 passed=0
@@ -46,8 +48,22 @@ run_pytest() { # run_pytest FLAVOUR
     echo "integration ($1): $p passed, $f failed  [$tail_line]"
 }
 
+run_fuzz() { # the fuzz corpora through every target, and the differential
+    out="$log/fuzz.out"
+    PYTHON="$PYTHON" sh tests/fuzz/regress.sh >"$out" 2>&1
+    rc=$?
+    p=$(sed -n 's/^fuzz-regress: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$out")
+    f=$(sed -n 's/^fuzz-regress: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$out")
+    p=${p:-0}; f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    add "$p" "$f"
+    grep '^fuzz-regress ' "$out"
+    if [ "$f" -ne 0 ]; then tail -40 "$out"; fi
+}
+
 run_units release
 run_units asan
+run_fuzz
 run_pytest release
 run_pytest asan
 

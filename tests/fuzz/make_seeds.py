@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+"""Write the seed corpora of tests/fuzz/corpus/ from ../shared/corpora and a
+few hand-written cases. Run once by hand (the output is committed); re-running
+rewrites the files named "seed-*" and leaves the rest (inputs libFuzzer found
+and we kept, regressions) alone.
+
+  /usr/bin/python3 tests/fuzz/make_seeds.py
+
+http1     every conformance .req as raw bytes ({{wait}}/{{sleep}} dropped,
+          {{etag}} and dates replaced by fixed values), cut at 40 KiB (past every head limit)
+chunked   the body after the head of every chunked request, plus edge cases
+range     "SIZE\\nVALUE" from every Range field, plus edge cases
+config    one statement per directive with its documented default, whole
+          files with locations, includes and quoting, and broken ones
+htpasswd  the test file, each accepted and refused scheme, comments, CRLF
+"""
+
+import hashlib
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+CORPORA = os.path.normpath(os.path.join(REPO, "..", "shared", "corpora"))
+SEED_MAX = 40 * 1024
+
+sys.path.insert(0, CORPORA)
+import run_corpus  # noqa: E402  (the corpus's own .req decoder)
+
+VARS = {
+    "etag": b'"5f3a-1c2"',
+    "last-modified": b"Tue, 24 Nov 2026 20:23:06 GMT",
+    "last-modified-rfc850": b"Tuesday, 24-Nov-26 20:23:06 GMT",
+    "last-modified-asctime": b"Tue Nov 24 20:23:06 2026",
+}
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data[:SEED_MAX])
+
+
+def short(data):
+    return hashlib.sha1(data).hexdigest()[:10]
+
+
+def conformance_requests():
+    folder = os.path.join(CORPORA, "http1")
+    for fn in sorted(os.listdir(folder)):
+        if not fn.endswith(".req"):
+            continue
+        with open(os.path.join(folder, fn)) as f:
+            items = run_corpus.decode_req(f.read(), fn)
+        out = b""
+        for it in items:
+            if it[0] == "data":
+                out += it[1]
+            elif it[0] == "var":
+                out += VARS[it[1]]
+        yield fn[:-4], out
+
+
+def seeds_http1_chunked_range():
+    ranges = set()
+    for name, raw in conformance_requests():
+        write("http1", name, raw)
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        if sep and re.search(rb"(?im)^transfer-encoding:.*chunked", head):
+            write("chunked", name, rest)
+        for m in re.finditer(rb"(?im)^range:[ \t]*([^\r\n]*)", head):
+            ranges.add(m.group(1))
+    hand = [
+        b"0\r\n\r\n", b"5\r\nhello\r\n0\r\n\r\n", b"5;ext=1;q=\"a\"\r\nhello\r\n0\r\n\r\n",
+        b"ffffffffffffffff\r\n", b"10000000000000000\r\n", b"5\r\nhel", b"5\nhello\n0\n\n",
+        b"0\r\nX-Trailer: 1\r\nY: 2\r\n\r\n", b"0\r\nbad trailer\r\n\r\n", b"-1\r\n",
+        b"0x5\r\nhello\r\n0\r\n\r\n", b"5 \r\nhello\r\n0\r\n\r\n", b"\r\n",
+        b"1\r\na\r\n1\r\nb\r\n0\r\n\r\nGET / HTTP/1.1\r\n",
+    ]
+    for h in hand:
+        write("chunked", "hand-" + short(h), h)
+    hand_ranges = [
+        b"bytes=0-0", b"bytes=-1", b"bytes=0-", b"bytes=5-4", b"bytes=0-4,2-8,10-",
+        b"bytes=-0", b"bytes= 0-1 , 3-4", b"BYTES=1-2", b"items=0-1", b"bytes=",
+        b"bytes=99999999999999999999-", b"bytes=1-2,3-4,5-6,7-8,9-10,11-12,13-14,15-16,17-18",
+        b"bytes=18446744073709551615-18446744073709551615", b"bytes=0-1,,2-3",
+    ]
+    for v in sorted(ranges) + hand_ranges:
+        for size in (b"1000", b"0", b"1", b"18446744073709551615"):
+            data = size + b"\n" + v
+            write("range", short(data), data)
+
+
+def seeds_config():
+    with open(os.path.join(REPO, "docs", "directives.md")) as f:
+        text = f.read()
+    for m in re.finditer(r"### (\w+)\n\n    ([^\n]*)\n(.*?)(?=\n### |\Z)", text, re.S):
+        name, synopsis, body = m.groups()
+        d = re.search(r"- Default: `([^`]*)`", body)
+        value = d.group(1) if d else synopsis.split(" ", 1)[1].rstrip(";").split("|")[0]
+        write("config", "dir-" + name, ("%s %s;\n" % (name, value)).encode())
+        write("config", "loc-" + name,
+              ("location /x/ {\n    %s %s;\n}\n" % (name, value)).encode())
+    whole = [
+        "listen 127.0.0.1:8080 backlog=128;\nlisten [::1]:8081;\nroot www;\n"
+        "header_timeout 500ms;\nbody_max_bytes 1g;\n"
+        "location /upload/ {\n    methods GET HEAD PUT POST DELETE;\n"
+        "    auth_basic \"up \\\"loads\\\"\";\n    body_max_bytes 8k;\n    keepalive off;\n}\n",
+        "nokeepalive_user_agent \"MSIE [1-6]\\.\" \"^curl/7\\.\";\nso_linger 2s;\n",
+        "include missing.conf;\ninclude *.conf;\ninclude conf.d/*.conf;\n",
+        "location / { lingering_close always; }\nlocation /a/ { }\nlocation /a/ { }\n",
+        "# comment only\n\n   \t\n",
+        "root \"unterminated;\n", "root www\n", "}\n", "{\n", "location /x/ {\n",
+        "location /x/ { location /y/ { } }\n", "header_max_bytes 1k;\nrequest_line_max_bytes 8k;\n",
+        "listen 99999;\nlisten *:0;\nlisten 1.2.3:80;\n", "connections_max 0;\n",
+        "keepalive_timeout 1h1s;\nlingering_time 18446744073709551615ms;\n",
+        "root " + "a" * 5000 + ";\n", "a b c d e f g h i j k l m n o p q r s t u v w x y z;\n",
+    ]
+    for w in whole:
+        write("config", "file-" + short(w.encode()), w.encode())
+
+
+def seeds_htpasswd():
+    with open(os.path.join(REPO, "tests", "integration", "data", "htpasswd"), "rb") as f:
+        base = f.read()
+    write("htpasswd", "test-file", base)
+    sha512 = (b"u6:$6$rounds=1000$saltsaltsalt$M5YXZP2ruRtaqDQINAK43o8XAHZwqG0mc3He6Q/"
+              b"Mn.uhHxINcvz3oafMSGelq5bDiiPFtapiNvbgvXzkztJOu1\n")
+    hand = [
+        base + sha512, b"# users\n\n" + base.replace(b"\n", b"\r\n"), b"  " + base,
+        base + base, b"plain:secret\n", b"des:abJnggxhB/yJU\n",
+        b"md5:$apr1$abcdefgh$0123456789012345678901\n", b"sha:{SHA}qUqP5cyxm6YcTAhz05Hph5gvu9M=\n",
+        b"s256:$5$salt$0123456789012345678901234567890123456789012\n",
+        b"x2x:$2x$05$/39rRI5bZPXN3cg1dhxZPOU0eEbcMETOunE8nvcMMwfwfUSRGg/6e\n",
+        b"trunc:$2y$05$/39rRI5bZPXN3cg1dhxZP\n", b":$2y$05$x\n", b"nocolon\n", b"",
+        b"#only a comment\n", sha512.replace(b"u6", b"u\x01"), b"Basic dGVzdDp0ZXN0",
+        b"0Basic  dGVzdDp0ZXN0", b"0basic dGVzdA==", b"0Basic dGVzdDp0ZXN0", b"0Basic ====",
+    ]
+    for h in hand:
+        write("htpasswd", "hand-" + short(h), h)
+
+
+def main():
+    seeds_http1_chunked_range()
+    seeds_config()
+    seeds_htpasswd()
+    for t in sorted(os.listdir(os.path.join(HERE, "corpus"))):
+        print("%s: %d files" % (t, len(os.listdir(os.path.join(HERE, "corpus", t)))))
+
+
+if __name__ == "__main__":
+    main()
