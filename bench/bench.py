@@ -367,13 +367,15 @@ def callgrind_run(args, name, port, key, n):
                     faults[k] = faults.get(k, 0) + r[k]
     finally:
         s.stop()
-    ir = 0
-    for f in glob.glob(os.path.join(s.dir, "callgrind.out.*")):
-        with open(f) as fh:
+    ir, parts = 0, []
+    for f in sorted(glob.glob(os.path.join(s.dir, "callgrind.out.*"))):
+        with open(f) as fh:        # one file per process (master, worker)
             for line in fh:
                 if line.startswith("summary:") or line.startswith("totals:"):
                     ir += int(line.split()[1])
+                    parts.append(f"{os.path.basename(f)[14:]}:{int(line.split()[1])}")
                     break
+    log(f"callgrind {name} {key or 'startup'}: Ir by pid {' '.join(parts)}")
     if ir == 0:
         faults["no callgrind output"] = 1
     return ir, faults
