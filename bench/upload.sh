@@ -62,7 +62,8 @@ mkdir -p "$D/lingerd/www/upload"
     fi
     echo "location /upload/ { methods GET HEAD PUT; body_max_bytes 200m; }"
 } > "$D/lingerd/lingerd.conf"
-"$LINGERD" -c "$D/lingerd/lingerd.conf" > "$D/lingerd/log" 2>&1 &
+# -e debug: the upload's log line gives the time its fsyncs took.
+"$LINGERD" -e debug -c "$D/lingerd/lingerd.conf" > "$D/lingerd/log" 2>&1 &
 LPID=$!
 wait_listening "$LP" "$LPID" lingerd "$D/lingerd/log"
 
@@ -133,4 +134,7 @@ done
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ML=$(median "$D/lingerd.speeds")
 MN=$(median "$D/nginx.speeds")
+# How much of lingerd's time went to the fsyncs nginx does not do.
+grep -o '[0-9]* bytes in [0-9]* ms; fsync [0-9.]* ms, rename and directory fsync [0-9.]* ms' \
+    "$D/lingerd/log" | sed 's/^/# lingerd log: /' || true
 echo "median lingerd $ML MB/s, nginx $MN MB/s, lingerd/nginx $(awk -v a="$ML" -v b="$MN" 'BEGIN { printf "%.2f", a / b }') (MB = 10^6 bytes; $SIZE_MIB MiB body, $RUNS runs each)"
