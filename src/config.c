@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
 
@@ -73,6 +74,7 @@ enum config_type {
     CONFIG_T_LISTEN,       /* struct config_listen[], count at count_off */
     CONFIG_T_PATTERN,      /* char *[] + regex_t[] at aux_off, count at count_off */
     CONFIG_T_MODE,         /* unsigned, octal */
+    CONFIG_T_CIDRS,        /* struct config_cidr[], count at count_off */
     CONFIG_T__COUNT
 };
 
@@ -99,6 +101,9 @@ static const struct config_type_info {
     [CONFIG_T_PATTERN] = { "regex list", "REGEX...", "an extended regular expression", 1,
                            CONFIG_PATTERN_MAX },
     [CONFIG_T_MODE] = { "octal mode", "MODE", "an octal mode like 0644", 1, 1 },
+    [CONFIG_T_CIDRS] = { "address list", "CIDR...",
+                         "addresses or networks like 127.0.0.0/8, ::1, 10.0.0.0/8",
+                         1, CONFIG_CIDR_MAX },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -125,6 +130,28 @@ const char *config_linger_name(enum config_linger l)
     return (unsigned)l <= CONFIG_LINGER_OFF ? config_linger_names[l] : "?";
 }
 
+static const char *const config_log_level_names[] = {
+    [LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_log_level_names) == LOG_LEVEL_COUNT + 1, "one name per level");
+
+/* status_path, metrics_path: a path to match exactly, or "" for off. */
+static int config_check_url_path(const char *value, char *err, size_t errlen)
+{
+    if (value[0] != '\0' && value[0] != '/') {
+        snprintf(err, errlen, "must start with '/' (or be \"\" for off)");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        if (*p == '?' || *p == '%' || *p == '#' || (unsigned char)*p <= ' ') {
+            snprintf(err, errlen, "must be a plain path, without '%c'", *p > ' ' ? *p : ' ');
+            return -1;
+        }
+    }
+    return 0;
+}
+
 #define CONFIG_F_ROUND_S 1u /* round up to whole seconds: the kernel option counts seconds */
 
 struct config_directive {
@@ -137,6 +164,9 @@ struct config_directive {
     uint64_t min, max;          /* numeric types, in ms or bytes */
     unsigned flags;             /* CONFIG_F_* */
     const char *const *names;   /* CONFIG_T_ENUM: values in enum order, NULL-terminated */
+    /* STRING, PATH: a further check of the value (a format, a path's form);
+     * 0, or -1 with the reason in err */
+    int (*check)(const char *value, char *err, size_t errlen);
     const char *args;           /* synopsis; NULL: the type's */
     const char *group;          /* heading in the reference */
     const char *help;
@@ -151,7 +181,9 @@ struct config_directive {
 #define G_LIMIT "Request limits"
 #define G_TIME "Timeouts and keep-alive"
 #define G_CLOSE "The close"
+#define G_LOG "Logs and status"
 #define G_LOC "Per location"
+#define G_PROC "Processes"
 
 /* The single source of truth. Order is the order of the reference. */
 static const struct config_directive config_directives[] = {
@@ -171,6 +203,36 @@ static const struct config_directive config_directives[] = {
     { .name = "server_name", .type = CONFIG_T_STRING, MAIN(server_name), .def = "lingerd",
       .args = "NAME", .group = G_SERVE,
       .help = "Value of the Server response field" },
+
+    { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
+      .group = G_PROC,
+      .help = "Run a master that supervises worker processes; off serves from one process "
+              "(no reload, no restarts: for debugging and benchmarks)" },
+    { .name = "workers", .type = CONFIG_T_NUMBER, MAIN(workers), .def = "0", .min = 0,
+      .max = 128, .args = "N", .group = G_PROC,
+      .help = "Worker processes, each with its own event loop; 0 means one per core" },
+    { .name = "user", .type = CONFIG_T_STRING, MAIN(user), .args = "NAME", .group = G_PROC,
+      .help = "Started as root, workers switch to this user after the sockets are bound" },
+    { .name = "group", .type = CONFIG_T_STRING, MAIN(group), .args = "NAME", .group = G_PROC,
+      .help = "Group for the workers (default: the user's primary group)" },
+    { .name = "run_as_root", .type = CONFIG_T_BOOL, MAIN(run_as_root), .def = "off",
+      .group = G_PROC,
+      .help = "Allow workers to keep root when no user is set (refused otherwise)" },
+    { .name = "pid_file", .type = CONFIG_T_PATH, MAIN(pid_file), .group = G_PROC,
+      .help = "Write the master's PID here; lingerd -s reads it to send signals" },
+    { .name = "shutdown_timeout", .type = CONFIG_T_DURATION, MAIN(shutdown_timeout_ms),
+      .def = "30s", .min = 10, .max = MS_H, .group = G_PROC,
+      .help = "Grace period of a graceful stop or reload: what is still open then is closed" },
+    { .name = "shutdown_linger", .type = CONFIG_T_DURATION, MAIN(shutdown_linger_ms),
+      .def = "1s", .min = 0, .max = MS_M, .group = G_PROC,
+      .help = "Lingering time of connections closed by a graceful stop (shortened linger)" },
+    { .name = "rlimit_nofile", .type = CONFIG_T_NUMBER, MAIN(rlimit_nofile), .def = "65536",
+      .min = 0, .max = 1048576, .args = "N", .group = G_PROC,
+      .help = "Raise RLIMIT_NOFILE to this at start (capped by the hard limit); 0 leaves it" },
+    { .name = "worker_restart_delay_max", .type = CONFIG_T_DURATION,
+      MAIN(worker_restart_delay_max_ms), .def = "10s", .min = 10, .max = MS_H, .group = G_PROC,
+      .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
+              "100ms)" },
 
     { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
       .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
@@ -260,6 +322,35 @@ static const struct config_directive config_directives[] = {
       .help = "Set SO_LINGER before close (Apache's USE_SO_LINGER; whole seconds, rounded "
               "up); warning: close() may then block up to this long" },
 
+    { .name = "access_log", .type = CONFIG_T_STRING, MAIN(access_log), .def = "stderr",
+      .args = "PATH|stderr|off", .group = G_LOG,
+      .help = "Where each response is logged; lines are buffered and written once per loop "
+              "iteration; off logs nothing; SIGUSR1 reopens the file" },
+    { .name = "access_log_format", .type = CONFIG_T_STRING, MAIN(access_log_format),
+      .def = "combined", .args = "combined|json|FORMAT", .check = accesslog_format_check,
+      .group = G_LOG,
+      .help = "combined: the Combined Log Format plus the duration in ms and the close "
+              "reason; json: one JSON object a line; else a format with $fields such as "
+              "\"$remote_addr $status $request_time_ms\" (docs/status.md lists them)" },
+    { .name = "error_log", .type = CONFIG_T_PATH, MAIN(error_log), .def = "stderr",
+      .args = "PATH|stderr", .group = G_LOG,
+      .help = "Where operators' messages go; SIGUSR1 reopens the file" },
+    { .name = "log_level", .type = CONFIG_T_ENUM, MAIN(log_level), .def = "warn",
+      .names = config_log_level_names, .group = G_LOG,
+      .help = "Least severe error log messages written" },
+    { .name = "status_path", .type = CONFIG_T_STRING, MAIN(status_path),
+      .def = "/server-status", .args = "PATH", .check = config_check_url_path, .group = G_LOG,
+      .help = "Path of the status page (HTML; ?auto for Apache's machine-readable form); "
+              "\"\" turns it off" },
+    { .name = "metrics_path", .type = CONFIG_T_STRING, MAIN(metrics_path), .def = "/metrics",
+      .args = "PATH", .check = config_check_url_path, .group = G_LOG,
+      .help = "Path of the Prometheus metrics; \"\" turns it off" },
+    { .name = "status_allow", .type = CONFIG_T_CIDRS, MAIN(status_allow),
+      .count_off = offsetof(struct config, status_allow_count), .def = "127.0.0.0/8 ::1",
+      .group = G_LOG,
+      .help = "Clients allowed to read status_path and metrics_path (repeatable, at most 32 "
+              "in all); others get 403; the default applies only if none is given" },
+
     { .name = "methods", .type = CONFIG_T_METHODS, MAIN(methods), LOC(methods),
       .def = "GET HEAD OPTIONS", .group = G_LOC,
       .help = "Methods allowed; the others get 405" },
@@ -311,7 +402,7 @@ static uint64_t config_directive_bit(const struct config_directive *d)
 
 static bool config_is_repeatable(const struct config_directive *d)
 {
-    return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN;
+    return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS;
 }
 
 static bool config_is_string(const struct config_directive *d)
@@ -705,6 +796,63 @@ static int config_add_patterns(struct config *cfg, const struct config_directive
     return 0;
 }
 
+/* "127.0.0.0/8", "10.1.2.3", "::1", "fd00::/8"; bits past the prefix are
+ * cleared, so "10.1.2.3/8" means 10.0.0.0/8. */
+static int config_parse_cidr(const struct config_directive *d, const char *arg,
+                             struct config_cidr *out, char *err, size_t errlen)
+{
+    char host[64];
+    const char *slash = strchr(arg, '/');
+    size_t n = slash ? (size_t)(slash - arg) : strlen(arg);
+    uint64_t bits;
+
+    memset(out, 0, sizeof *out);
+    if (n == 0 || n >= sizeof host)
+        return config_bad_value(d, arg, err, errlen);
+    memcpy(host, arg, n);
+    host[n] = '\0';
+    if (inet_pton(AF_INET, host, out->addr) == 1)
+        out->family = 4;
+    else if (inet_pton(AF_INET6, host, out->addr) == 1)
+        out->family = 6;
+    else
+        return config_bad_value(d, arg, err, errlen);
+    bits = out->family == 4 ? 32 : 128;
+    if (slash) {
+        const char *p = slash + 1;
+        uint64_t max = bits;
+        if (config_parse_digits(&p, 10, &bits) < 0 || *p != '\0' || bits > max)
+            return config_bad_value(d, arg, err, errlen);
+    }
+    out->prefix_bits = (uint8_t)bits;
+    for (size_t i = 0; i < 16; i++) {
+        size_t first = i * 8;
+        if (first >= bits)
+            out->addr[i] = 0;
+        else if (bits - first < 8)
+            out->addr[i] &= (uint8_t)(0xff00u >> (bits - first));
+    }
+    return 0;
+}
+
+static int config_add_cidrs(struct config *cfg, const struct config_directive *d,
+                            const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    struct config_cidr *list = (struct config_cidr *)((char *)cfg + d->main_off);
+    size_t *count = (size_t *)((char *)cfg + d->count_off);
+
+    for (size_t i = 0; i < nargs; i++) {
+        if (*count == CONFIG_CIDR_MAX) {
+            snprintf(err, errlen, "too many '%s' addresses (max %d)", d->name, CONFIG_CIDR_MAX);
+            return -1;
+        }
+        if (config_parse_cidr(d, args[i], &list[*count], err, errlen) < 0)
+            return -1;
+        (*count)++;
+    }
+    return 0;
+}
+
 static int config_parse_methods(const struct config_directive *d, unsigned *mask,
                                 const char *const *args, size_t nargs, char *err, size_t errlen)
 {
@@ -769,6 +917,13 @@ static int config_store(struct config *cfg, const struct config_directive *d, ch
         char *s;
         if (d->type == CONFIG_T_PATH && arg[0] == '\0')
             return config_bad_value(d, arg, err, errlen);
+        if (d->check) {
+            char why[CONFIG_ERR_MAX / 2];
+            if (d->check(arg, why, sizeof why) < 0) {
+                snprintf(err, errlen, "bad value '%s' for '%s': %s", arg, d->name, why);
+                return -1;
+            }
+        }
         s = strdup(arg);
         if (!s) {
             snprintf(err, errlen, "out of memory");
@@ -797,6 +952,8 @@ static int config_store(struct config *cfg, const struct config_directive *d, ch
         return config_add_listen(cfg, d, args, nargs, err, errlen);
     case CONFIG_T_PATTERN:
         return config_add_patterns(cfg, d, args, nargs, err, errlen);
+    case CONFIG_T_CIDRS:
+        return config_add_cidrs(cfg, d, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -1048,6 +1205,19 @@ int config_format_value(const struct config *cfg, const struct config_location *
         for (size_t i = 0; i < cfg->nokeepalive_count; i++)
             config_out_add(&o, "%s%s", i ? "\n" : "", cfg->nokeepalive_user_agents[i]);
         break;
+    case CONFIG_T_CIDRS: {
+        const struct config_cidr *list = (const struct config_cidr *)field;
+        size_t count = *(const size_t *)((const char *)cfg + d->count_off);
+        for (size_t i = 0; i < count; i++) {
+            char text[INET6_ADDRSTRLEN];
+            bool host = list[i].prefix_bits == (list[i].family == 4 ? 32 : 128);
+            inet_ntop(list[i].family == 4 ? AF_INET : AF_INET6, list[i].addr, text, sizeof text);
+            config_out_add(&o, "%s%s", i ? " " : "", text);
+            if (!host)
+                config_out_add(&o, "/%u", list[i].prefix_bits);
+        }
+        break;
+    }
     case CONFIG_T__COUNT: break;
     }
     return o.overflow ? -1 : 0;
@@ -1110,6 +1280,13 @@ int config_finish(struct config *cfg, FILE *errs)
 
     if (cfg->listen_count == 0) {
         const struct config_directive *d = config_directive_find("listen");
+        if (config_set_default(cfg, NULL, d) < 0) {
+            fprintf(errs, "out of memory\n");
+            return -1;
+        }
+    }
+    if (cfg->status_allow_count == 0) {
+        const struct config_directive *d = config_directive_find("status_allow");
         if (config_set_default(cfg, NULL, d) < 0) {
             fprintf(errs, "out of memory\n");
             return -1;
@@ -1638,6 +1815,7 @@ static void config_bounds_text(struct config_out *o, const struct config_directi
         config_out_add(o, "port 1..65535, backlog=1..65535, at most %d", CONFIG_LISTEN_MAX);
         break;
     case CONFIG_T_PATTERN: config_out_add(o, "at most %d", CONFIG_PATTERN_MAX); break;
+    case CONFIG_T_CIDRS: config_out_add(o, "at most %d", CONFIG_CIDR_MAX); break;
     default: config_out_add(o, "-"); break;
     }
 }

@@ -15,9 +15,12 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "log.h"
+
 #define CONFIG_LISTEN_MAX 16
 #define CONFIG_LOCATION_MAX 64
 #define CONFIG_PATTERN_MAX 16
+#define CONFIG_CIDR_MAX 32
 
 enum config_linger {
     CONFIG_LINGER_ON,     /* linger when the client may still be sending */
@@ -33,6 +36,14 @@ struct config_listen {
     socklen_t addr_len;
     int backlog;
     char text[80]; /* as written, for messages */
+};
+
+/* An address or network: family 4 or 6, the address in network order (4 or
+ * 16 bytes used) and the prefix length in bits. */
+struct config_cidr {
+    uint8_t family;
+    uint8_t prefix_bits;
+    uint8_t addr[16];
 };
 
 struct auth_users;
@@ -63,6 +74,18 @@ struct config {
     char *index;
     char *mime_types_file;
     char *server_name;       /* Server header */
+
+    /* processes */
+    bool master_process;
+    uint32_t workers;        /* 0: one per core */
+    char *user;
+    char *group;
+    bool run_as_root;
+    char *pid_file;
+    uint64_t shutdown_timeout_ms;
+    uint64_t shutdown_linger_ms;
+    uint32_t rlimit_nofile;
+    uint64_t worker_restart_delay_max_ms;
 
     /* request limits */
     uint32_t request_line_max_bytes;
@@ -95,6 +118,16 @@ struct config {
     uint64_t idle_close_linger_ms;
     uint64_t fin_wait2_timeout_ms;
     int64_t so_linger_ms; /* <0: not set */
+
+    /* logs and status */
+    char *access_log;        /* path, "stderr" or "off" */
+    char *access_log_format; /* "combined", "json" or a $field format */
+    char *error_log;         /* path or "stderr" */
+    enum log_level log_level;
+    char *status_path;       /* "" when off */
+    char *metrics_path;      /* "" when off */
+    struct config_cidr status_allow[CONFIG_CIDR_MAX];
+    size_t status_allow_count;
 
     /* locations; [0] is "/" */
     struct config_location locations[CONFIG_LOCATION_MAX];

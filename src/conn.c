@@ -64,6 +64,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "outq.h"
 #include "request.h"
 #include "server.h"
@@ -76,6 +77,13 @@
 /* The standard read buffer: most request heads fit; bigger ones get a
  * buffer of their own up to header_max_bytes. */
 #define CONN_READ_BUFFER_BYTES 8192
+/* Read at least this much per recv when there is a choice (compact or grow
+ * the buffer first); a body is read into buffers up to the second size. */
+#define CONN_READ_MIN_BYTES 2048
+#define CONN_BODY_BUFFER_BYTES (64 * 1024)
+/* Timers armed besides one per connection (accept retry, grace): room is
+ * reserved for them too, so arming one can never find the heap full. */
+#define CONN_FIXED_TIMERS 8
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
 /* Room a response needs in the output queue: head, body and file span. */
@@ -90,10 +98,20 @@ struct conn_work {
     uint32_t in_len;
     bool in_is_large; /* in was malloc'ed past the standard size */
     uint32_t head_start;
+    uint32_t head_end;  /* in[head_start .. head_end) is the current head */
     struct http1_parser parser;
     struct http1_request req;
     /* the request being answered */
     bool in_request;
+    /* for the access log line of the response being answered */
+    bool log_pending;       /* a response began and its line is not written */
+    bool log_has_head;      /* req holds a parsed head (not a 400 or 408) */
+    int log_status;
+    uint32_t log_head_bytes; /* the request head's length */
+    uint64_t log_start_ms;  /* the head's first byte, about */
+    size_t log_mark;        /* out.pending when the response head began */
+    uint64_t log_bytes;     /* response head and body queued */
+    uint64_t log_body_bytes;
     bool head_only;
     bool responded;
     bool discard_after; /* the body is to be read and thrown away */
@@ -134,6 +152,7 @@ struct conn {
     bool half_closed;         /* our FIN was sent (LINGER's drain phase) */
     bool ever_read;           /* any byte of the current head arrived */
     bool rd_ready;            /* the socket may hold unread bytes (see conn_fill) */
+    bool rd_hup;              /* the client's FIN (or an error) is queued */
     uint8_t linger_mode;      /* enum config_linger for this close */
     uint16_t peer_port;
     uint8_t peer_family;
@@ -231,6 +250,46 @@ const struct http1_request *conn_request(const struct conn *c)
 const char *conn_request_buf(const struct conn *c)
 {
     return c->w->in + c->w->head_start;
+}
+
+int conn_peer_addr(const struct conn *c, uint8_t addr[16])
+{
+    memcpy(addr, c->peer_addr, 16);
+    return c->peer_family == 6 ? 6 : 4;
+}
+
+/* The access-log line of the response just completed (queued, with its
+ * body read or given up). No syscall: the line is buffered and the clocks
+ * are the loop's. */
+static void conn_log_access(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!w || !w->log_pending)
+        return;
+    w->log_pending = false;
+    bool has_head = w->log_has_head;
+    w->log_has_head = false;
+    if (!accesslog_enabled())
+        return;
+    uint64_t now = conn_now_ms(c);
+    struct accesslog_entry e = {
+        .buf = w->in + w->head_start,
+        .req = has_head ? &w->req : NULL,
+        .peer_family = c->peer_family,
+        .peer_port = c->peer_port,
+        .conn_id = c->id,
+        .conn_requests = c->requests,
+        .status = w->log_status,
+        .bytes_sent = w->log_bytes,
+        .body_bytes_sent = w->log_body_bytes,
+        .request_length = w->log_head_bytes + w->body_bytes,
+        .duration_ms = now > w->log_start_ms ? now - w->log_start_ms : 0,
+        .wall_s = loop_wall_s(c->srv->loop),
+        .close_reason =
+            c->keep_alive ? NULL : conn_close_reason_name((enum conn_close_reason)c->close_why),
+    };
+    memcpy(e.peer_addr, c->peer_addr, sizeof e.peer_addr);
+    accesslog_write(&e);
 }
 
 const char *conn_peer_text(const struct conn *c)
@@ -372,7 +431,13 @@ static bool conn_take_work(struct conn *c)
     w->in_len = 0;
     w->in_is_large = false;
     w->in_request = false;
+    w->log_pending = false;
+    w->log_has_head = false;
     w->body_done = true;
+    w->head_only = false;
+    w->responded = false;
+    w->discard_after = false;
+    w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
     outq_init(&w->out);
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);
@@ -396,6 +461,7 @@ static void conn_drop_work(struct conn *c)
     struct conn_work *w = c->w;
     if (!w)
         return;
+    conn_log_access(c); /* a response the connection ended with, not yet logged */
     conn_abort_sink(c);
     outq_fini(&w->out);
     if (w->in_is_large)
@@ -409,22 +475,40 @@ static void conn_drop_work(struct conn *c)
 static bool conn_make_room(struct conn *c)
 {
     struct conn_work *w = c->w;
-    if (w->in_start == w->in_len) {
-        w->in_start = w->in_len = 0;
-    } else if (w->in_len == w->in_cap && w->in_start > 0 && !w->in_request) {
+    uint32_t room = w->in_cap - w->in_len;
+    if (room >= CONN_READ_MIN_BYTES || (room > 0 && !w->in_request && w->in_start == 0))
+        return true;
+    /* Compact: keep the unconsumed bytes and, while a request is answered,
+     * its head (handlers and the access log read its slices, which are
+     * relative to head_start, until the response is done). */
+    if (w->in_request) {
+        uint32_t head_len = w->head_end - w->head_start;
+        uint32_t rest = w->in_len - w->in_start;
+        memmove(w->in, w->in + w->head_start, head_len);
+        memmove(w->in + head_len, w->in + w->in_start, rest);
+        w->head_start = 0;
+        w->head_end = head_len;
+        w->in_start = head_len;
+        w->in_len = head_len + rest;
+    } else if (w->in_start > 0) {
         memmove(w->in, w->in + w->in_start, w->in_len - w->in_start);
         w->in_len -= w->in_start;
         w->in_start = 0;
     }
-    if (w->in_len < w->in_cap)
+    room = w->in_cap - w->in_len;
+    if (room >= CONN_READ_MIN_BYTES)
         return true;
+    /* Grow: a head may reach header_max_bytes; a body is read in buffers
+     * up to CONN_BODY_BUFFER_BYTES, so uploads move in large reads. */
     uint32_t limit = conn_cfg(c)->header_max_bytes + 1;
-    if (w->in_cap >= limit || w->in_request)
-        return false;
+    if (w->in_request)
+        limit = w->head_end + CONN_BODY_BUFFER_BYTES;
+    if (w->in_cap >= limit)
+        return room > 0;
     uint32_t cap = w->in_cap * 2 < limit ? w->in_cap * 2 : limit;
     char *in = malloc(cap);
     if (!in)
-        return false;
+        return room > 0;
     memcpy(in, w->in, w->in_len);
     if (w->in_is_large)
         free(w->in);
@@ -462,7 +546,7 @@ static ssize_t conn_fill(struct conn *c)
     /* A TCP recv that returns less than asked has emptied the receive queue;
      * anything arriving later raises a new edge. This saves the recv that
      * would only say EAGAIN. */
-    if ((size_t)n < want)
+    if ((size_t)n < want && !c->rd_hup)
         c->rd_ready = false;
     w->in_len += (uint32_t)n;
     stats_add(&c->srv->stats->bytes_in, (uint64_t)n);
@@ -637,17 +721,36 @@ static void conn_start_close(struct conn *c, enum conn_close_reason why)
         return;
     if (c->close_why == CONN_CLOSE_NONE)
         c->close_why = (uint8_t)why;
+    c->keep_alive = false;
+    conn_log_access(c);
     conn_abort_sink(c);
     c->linger_mode = (uint8_t)(c->w ? c->w->lingering_close : conn_cfg(c)->lingering_close);
     c->linger_total_ms = why == CONN_CLOSE_IDLE_TIMEOUT ? conn_cfg(c)->idle_close_linger_ms
                                                        : conn_cfg(c)->lingering_time_ms;
+    if (c->srv->stopping && c->linger_total_ms > conn_cfg(c)->shutdown_linger_ms)
+        c->linger_total_ms = conn_cfg(c)->shutdown_linger_ms; /* a draining worker hurries */
     conn_set_state(c, CONN_LINGER);
     conn_on_linger(c, false);
 }
 
 void conn_shutdown(struct conn *c, enum conn_close_reason why)
 {
-    if (c->state == CONN_READ_HEAD || c->state == CONN_IDLE)
+    /* Between requests there is nothing to finish; a head that has begun to
+     * arrive is a request in flight and gets its answer first. */
+    bool between = c->state == CONN_IDLE ||
+                   (c->state == CONN_READ_HEAD && !c->ever_read &&
+                    (!c->w || c->w->in_start == c->w->in_len));
+    if (c->state == CONN_READ_HEAD && between) {
+        /* Accepted, request not here yet: a client that just connected
+         * sends it at once. Wait for it at most shutdown_linger, then close;
+         * the answer will say "Connection: close". */
+        uint64_t deadline = conn_now_ms(c) + conn_cfg(c)->shutdown_linger_ms;
+        if (deadline < c->since_ms + conn_cfg(c)->header_timeout_ms &&
+            deadline >= conn_cfg(c)->header_timeout_ms)
+            c->since_ms = deadline - conn_cfg(c)->header_timeout_ms;
+        conn_want_close(c, why);
+        conn_arm_deadline(c);
+    } else if (between)
         conn_start_close(c, why);
     else if (c->state != CONN_LINGER && c->state != CONN_CLOSED)
         conn_want_close(c, why); /* finish the request in flight first */
@@ -666,11 +769,11 @@ static bool conn_may_be_sending(const struct conn *c)
     case CONN_CLOSE_UNREAD_BODY:
     case CONN_CLOSE_IDLE_TIMEOUT:
     case CONN_CLOSE_SHUTDOWN:
+    case CONN_CLOSE_MAX_REQUESTS: /* the client did not ask to stop: it may pipeline */
+    case CONN_CLOSE_NOKEEPALIVE:
         return true;
     case CONN_CLOSE_NONE:
     case CONN_CLOSE_REQUESTED:
-    case CONN_CLOSE_MAX_REQUESTS:
-    case CONN_CLOSE_NOKEEPALIVE:
     case CONN_CLOSE_SEND_TIMEOUT:
     case CONN_CLOSE_PEER:
     case CONN_CLOSE_REASON_COUNT:
@@ -783,8 +886,10 @@ static void conn_on_linger(struct conn *c, bool timeout)
         uint64_t now = conn_now_ms(c);
         bool total_reached = now >= c->since_ms + c->linger_total_ms;
         bool quiet = now >= c->progress_ms + conn_cfg(c)->lingering_timeout_ms;
-        conn_finish(c, total_reached && !quiet ? STATS_CLOSE_STILL_SENDING
-                                               : STATS_CLOSE_WENT_SILENT);
+        /* Still sending: bytes came during the linger and recently. */
+        bool sending = c->progress_ms > c->since_ms && !quiet;
+        conn_finish(c, total_reached && sending ? STATS_CLOSE_STILL_SENDING
+                                                : STATS_CLOSE_WENT_SILENT);
     }
 }
 
@@ -856,6 +961,11 @@ void conn_resp_begin(struct conn *c, int status)
     char line[64];
     int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, conn_reason_phrase(status));
     w->responded = true;
+    w->log_pending = true;
+    w->log_status = status;
+    w->log_mark = w->out.pending;
+    if (!w->log_has_head)
+        w->log_start_ms = c->since_ms; /* a 400 or 408: since the head began */
     if (status >= 100 && status < 600)
         stats_add(&c->srv->stats->responses_by_class[status / 100], 1);
     conn_out(c, line, (size_t)n);
@@ -899,6 +1009,9 @@ void conn_resp_end(struct conn *c, int64_t content_length)
             conn_out(c, srv->keep_alive_line, srv->keep_alive_len);
     }
     conn_out(c, "\r\n", 2);
+    struct conn_work *w = c->w;
+    w->log_body_bytes = content_length > 0 && !w->head_only ? (uint64_t)content_length : 0;
+    w->log_bytes = w->out.pending - w->log_mark + w->log_body_bytes;
 }
 
 void conn_resp_body(struct conn *c, const void *data, size_t len)
@@ -983,6 +1096,7 @@ static void conn_on_read_body(struct conn *c, bool timeout);
 static void conn_request_done(struct conn *c)
 {
     struct conn_work *w = c->w;
+    conn_log_access(c);
     w->in_request = false;
     w->sink = NULL;
     if (!c->keep_alive) {
@@ -990,16 +1104,22 @@ static void conn_request_done(struct conn *c)
         return;
     }
     http1_parser_init(&w->parser, &c->srv->limits, w->fields, conn_cfg(c)->header_fields_max);
+    /* Empty lines after a message are not a new request (RFC 9112 §2.2:
+     * some clients send a CRLF after a POST body). */
+    while (w->in_start < w->in_len && (w->in[w->in_start] == '\r' || w->in[w->in_start] == '\n'))
+        w->in_start++;
     c->ever_read = w->in_start < w->in_len;
     if (conn_output_full(c)) {
         conn_set_state(c, CONN_RESPOND);
         return;
     }
     if (w->in_start < w->in_len) {
-        if (c->state != CONN_READ_HEAD)
+        if (c->state != CONN_READ_HEAD) {
             conn_set_state(c, CONN_READ_HEAD);
-        else
-            c->since_ms = conn_now_ms(c); /* a new head: a new header_timeout */
+        } else {
+            c->since_ms = c->progress_ms = conn_now_ms(c); /* a new head: a new header_timeout */
+            conn_arm_deadline(c);
+        }
         return;
     }
     int rc = conn_flush(c);
@@ -1024,6 +1144,7 @@ static void conn_on_head(struct conn *c, size_t used)
     struct http1_request *req = &w->req;
     w->head_start = w->in_start;
     w->in_start += (uint32_t)used;
+    w->head_end = w->in_start;
     w->in_request = true;
     w->responded = false;
     w->discard_after = false;
@@ -1040,6 +1161,9 @@ static void conn_on_head(struct conn *c, size_t used)
         http1_chunked_init(&w->chunked, cfg->chunk_line_max_bytes, cfg->trailer_max_bytes);
     c->requests++;
     stats_add(&c->srv->stats->requests, 1);
+    w->log_has_head = true;
+    w->log_head_bytes = (uint32_t)used;
+    w->log_start_ms = c->state == CONN_READ_HEAD ? c->since_ms : conn_now_ms(c);
     conn_decide_keep_alive(c);
 
     request_dispatch(c);
@@ -1226,6 +1350,8 @@ static void conn_on_read_head(struct conn *c, bool timeout)
 {
     struct conn_work *w = c->w;
     if (timeout) {
+        if (!conn_deadline_passed(c))
+            return;
         if (!c->ever_read && w->in_start == w->in_len) {
             conn_start_close(c, CONN_CLOSE_HEADER_TIMEOUT);
             return;
@@ -1332,6 +1458,10 @@ static void conn_after_drain(struct conn *c)
         conn_set_state(c, CONN_READ_HEAD);
         return;
     }
+    if (c->srv->stopping) {
+        conn_start_close(c, CONN_CLOSE_SHUTDOWN); /* draining: no more idling */
+        return;
+    }
     conn_drop_work(c);
     conn_set_state(c, CONN_IDLE);
     conn_on_idle(c, false);
@@ -1409,6 +1539,8 @@ static void conn_on_io(struct loop_watch *watch, uint32_t events)
     struct conn *c = (struct conn *)((char *)watch - offsetof(struct conn, watch));
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->rd_ready = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->rd_hup = true; /* a FIN is queued: a short read will not mean empty */
     conn_run(c, false);
 }
 
@@ -1451,7 +1583,7 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     int rc = loop_watch(srv->loop, &c->watch, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-    if (rc < 0 || loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1) < 0) {
+    if (rc < 0 || loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1 + CONN_FIXED_TIMERS) < 0) {
         free(c);
         errno = rc < 0 ? -rc : ENOMEM;
         return NULL;

@@ -124,6 +124,9 @@ void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx
 /* Monotonic and wall clock of this loop iteration. */
 uint64_t conn_now_ms(const struct conn *c);
 
+/* Peer address: 4 or 6, and its 4 or 16 bytes (network order) in addr. */
+int conn_peer_addr(const struct conn *c, uint8_t addr[16]);
+
 /* Peer address as text, for logs (a static buffer, valid until the next call). */
 const char *conn_peer_text(const struct conn *c);
 

@@ -51,8 +51,25 @@ static int log_open_path(const char *path)
     return fd < 0 ? -errno : fd;
 }
 
+enum log_level log_level_current(void)
+{
+    return log_threshold;
+}
+
+static bool log_is_open(const char *path)
+{
+    bool want_stderr = !path || strcmp(path, "stderr") == 0;
+    if (want_stderr)
+        return log_fd == 2;
+    return log_fd > 2 && log_path && strcmp(log_path, path) == 0;
+}
+
 int log_open(const char *path, enum log_level level)
 {
+    if (log_is_open(path)) {
+        log_threshold = level;
+        return 0;
+    }
     int fd = log_open_path(path);
     if (fd < 0)
         return fd;
@@ -66,16 +83,30 @@ int log_open(const char *path, enum log_level level)
     return 0;
 }
 
+static int (*log_reopen_other)(void);
+
+void log_reopen_also(int (*reopen)(void))
+{
+    log_reopen_other = reopen;
+}
+
 int log_reopen(void)
 {
-    int fd = log_open_path(log_path);
-    if (fd < 0)
-        return fd;
-    log_flush();
-    if (log_fd > 2)
-        close(log_fd);
-    log_fd = fd;
-    return 0;
+    int rc = 0, fd = log_open_path(log_path);
+    if (fd < 0) {
+        rc = fd;
+    } else {
+        log_flush();
+        if (log_fd > 2)
+            close(log_fd);
+        log_fd = fd;
+    }
+    if (log_reopen_other) {
+        int other = log_reopen_other();
+        if (rc == 0)
+            rc = other;
+    }
+    return rc;
 }
 
 void log_close(void)

@@ -18,10 +18,17 @@ const char *log_level_name(enum log_level l);
 /* Parse "error", "warn", "info", "debug". 0 or -1. */
 int log_level_parse(const char *s, enum log_level *out);
 
-/* Send the error log to path ("stderr" or NULL: standard error). 0 or -errno. */
+/* Send the error log to path ("stderr" or NULL: standard error) and write
+ * messages up to level. If path is the file already open it is kept (a
+ * worker keeps what its master opened). 0 or -errno. */
 int log_open(const char *path, enum log_level level);
-/* Reopen the same path (SIGUSR1, after logrotate renamed the file). */
+enum log_level log_level_current(void);
+/* Reopen the same path (SIGUSR1, after logrotate renamed the file), then
+ * the log registered with log_reopen_also. 0, or the first -errno. */
 int log_reopen(void);
+/* Another log for log_reopen to reopen (the access log registers here, so
+ * one SIGUSR1 handler reopens both). NULL unregisters. */
+void log_reopen_also(int (*reopen)(void));
 void log_close(void);
 
 static inline bool log_enabled(enum log_level level)

@@ -1,7 +1,8 @@
 /* request — routing: path, location, method, authentication, handler.
  *
  * Order of checks (each answers and stops): unknown expectation (417),
- * unknown method (501), OPTIONS *, path decoding (400/414), method allowed
+ * unknown method (501), OPTIONS *, path decoding (400/414), status_path and
+ * metrics_path (status.c, before any location), method allowed
  * by the location (405 + Allow; TRACE is never served), credentials when the
  * location asks for them (401 + WWW-Authenticate). Authentication comes
  * before anything reads the body, so a refused upload is refused at its head
@@ -19,6 +20,7 @@
 #include "http1.h"
 #include "server.h"
 #include "static.h"
+#include "status.h"
 #include "upload.h"
 #include "uri.h"
 
@@ -103,6 +105,8 @@ void request_dispatch(struct conn *c)
         conn_resp_error(c, st, NULL);
         return;
     }
+    if (status_answer(c, path, path_len))
+        return; /* status_path or metrics_path, before any location */
     const struct config_location *loc = config_find_location(cfg, path, path_len);
     conn_set_lingering(c, loc->lingering_close);
     if (!loc->keepalive)

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "conn.h"
 #include "httpdate.h"
 #include "log.h"
@@ -37,7 +38,7 @@ static void server_pause_accepting(struct server *srv, bool with_retry)
     for (size_t i = 0; i < srv->listener_count; i++) {
         struct server_listener *l = &srv->listeners[i];
         if (!l->paused) {
-            (void)loop_modify(srv->loop, &l->watch, 0);
+            loop_unwatch(srv->loop, &l->watch);
             l->paused = true;
         }
     }
@@ -51,10 +52,8 @@ static void server_resume_accepting(struct server *srv)
         return;
     for (size_t i = 0; i < srv->listener_count; i++) {
         struct server_listener *l = &srv->listeners[i];
-        if (l->paused) {
-            (void)loop_modify(srv->loop, &l->watch, EPOLLIN);
+        if (l->paused && loop_watch(srv->loop, &l->watch, l->events) == 0)
             l->paused = false;
-        }
     }
 }
 
@@ -85,6 +84,7 @@ void server_after_iteration(struct server *srv)
     if (any_paused && srv->conn_count < srv->cfg->connections_max &&
         !timer_is_armed(&srv->accept_retry.node))
         server_resume_accepting(srv);
+    accesslog_flush();
     log_flush();
 }
 
@@ -93,6 +93,8 @@ static void server_on_accept(struct loop_watch *w, uint32_t events)
     struct server_listener *l = (struct server_listener *)w;
     struct server *srv = l->srv;
     (void)events;
+    if (srv->stopping)
+        return; /* an event fetched in the same batch as the stop */
     for (int i = 0; i < SERVER_ACCEPTS_PER_WAKE; i++) {
         if (srv->conn_count >= srv->cfg->connections_max && !server_shed_lingering(srv)) {
             server_pause_accepting(srv, false);
@@ -131,7 +133,7 @@ static void server_on_accept(struct loop_watch *w, uint32_t events)
     }
 }
 
-int server_add_listener(struct server *srv, int fd)
+int server_add_listener(struct server *srv, int fd, bool shared)
 {
     if (srv->listener_count >= CONFIG_LISTEN_MAX)
         return -ENOSPC;
@@ -140,7 +142,10 @@ int server_add_listener(struct server *srv, int fd)
     l->watch.on_io = server_on_accept;
     l->srv = srv;
     l->paused = false;
-    int rc = loop_watch(srv->loop, &l->watch, EPOLLIN);
+    /* Shared by several workers: wake one of them per connection, not all
+     * (EPOLLEXCLUSIVE; it cannot be modified, so pausing unwatches). */
+    l->events = EPOLLIN | (shared ? EPOLLEXCLUSIVE : 0u);
+    int rc = loop_watch(srv->loop, &l->watch, l->events);
     if (rc < 0)
         return rc;
     srv->listener_count++;
@@ -176,6 +181,28 @@ void server_buf_put(struct server *srv, void *buf)
     free(buf);
 }
 
+/* The configuration's error and access logs. If the process opened them
+ * already (a master before forking and dropping privileges), what is open is
+ * kept; a level given on the command line (-e) may only be more verbose. */
+static int server_open_logs(const struct config *cfg)
+{
+    enum log_level level = cfg->log_level;
+    if (log_level_current() > level)
+        level = log_level_current();
+    int rc = log_open(cfg->error_log, level);
+    if (rc < 0) {
+        log_write(LOG_ERROR, "error_log %s: %s", cfg->error_log, strerror(-rc));
+        return rc;
+    }
+    rc = accesslog_open(cfg);
+    if (rc < 0) {
+        log_write(LOG_ERROR, "access_log %s: %s", cfg->access_log, strerror(-rc));
+        return rc;
+    }
+    log_reopen_also(accesslog_reopen); /* SIGUSR1 reopens both */
+    return 0;
+}
+
 int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
                 struct stats_table *table, struct stats *stats)
 {
@@ -191,6 +218,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
         .head_max_bytes = cfg->header_max_bytes,
         .fields_max = cfg->header_fields_max,
     };
+    int logs_rc = server_open_logs(cfg);
+    if (logs_rc < 0)
+        return logs_rc;
     srv->buf_size = (uint32_t)conn_work_block_size(cfg);
     srv->buf_free_cap = SERVER_BUF_FREE_MAX;
     srv->buf_free = calloc(srv->buf_free_cap, sizeof *srv->buf_free);
@@ -229,7 +259,8 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
 void server_stop_accepting(struct server *srv)
 {
     for (size_t i = 0; i < srv->listener_count; i++) {
-        loop_unwatch(srv->loop, &srv->listeners[i].watch);
+        if (!srv->listeners[i].paused)
+            loop_unwatch(srv->loop, &srv->listeners[i].watch);
         srv->listeners[i].paused = true;
     }
     loop_disarm(srv->loop, &srv->accept_retry);
@@ -253,6 +284,8 @@ void server_close_all(struct server *srv, bool graceful)
 void server_fini(struct server *srv)
 {
     conn_free_closed(srv);
+    accesslog_close();
+    log_reopen_also(NULL);
     for (uint32_t i = 0; i < srv->buf_free_count; i++)
         free(srv->buf_free[i]);
     free(srv->buf_free);

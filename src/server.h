@@ -24,6 +24,7 @@ struct server_listener {
     struct loop_watch watch;
     struct server *srv;
     bool paused; /* accept backs off (EMFILE) until a deadline */
+    uint32_t events;
 };
 
 struct server {
@@ -72,8 +73,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
                 struct stats_table *table, struct stats *stats);
 void server_fini(struct server *srv);
 
-/* Watch a bound, listening, non-blocking socket. 0 or -errno. */
-int server_add_listener(struct server *srv, int fd);
+/* Watch a bound, listening, non-blocking socket; shared: other processes
+ * accept on it too. 0 or -errno. */
+int server_add_listener(struct server *srv, int fd, bool shared);
 
 /* Stop accepting and close every connection through its close path
  * (graceful) or at once. */

@@ -36,6 +36,8 @@
  * the Range is ignored and the whole file sent (RFC 9110 §14.2 allows). */
 #define STATIC_MULTIPART_MAX (1024 * 1024)
 #define STATIC_RANGES_CAP 64
+/* Names the server keeps for itself (upload.c's temporary files). */
+#define STATIC_RESERVED_PREFIX ".lingerd-"
 
 static int static_have_openat2 = -1; /* -1 unknown, 0 no, 1 yes */
 
@@ -110,7 +112,10 @@ int static_status_for_errno(int err)
 
 size_t static_format_etag(const struct stat *st, char *out, size_t cap)
 {
-    int n = snprintf(out, cap, "\"%" PRIx64 "-%" PRIx64 "\"", (uint64_t)st->st_mtim.tv_sec,
+    /* Nanoseconds too: an upload that replaces a file with one of the same
+     * size in the same second must still change the validator. */
+    int n = snprintf(out, cap, "\"%" PRIx64 ".%" PRIx64 "-%" PRIx64 "\"",
+                     (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec,
                      (uint64_t)st->st_size);
     return n < 0 ? 0 : (size_t)n;
 }
@@ -315,6 +320,13 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     const struct http1_request *req = conn_request(c);
     const char *buf = conn_request_buf(c);
 
+    /* An upload in progress lives in ".lingerd-put-*" beside its target;
+     * nobody may read a half-written body. */
+    const char *base = strrchr(path, '/');
+    if (base && strncmp(base + 1, STATIC_RESERVED_PREFIX, strlen(STATIC_RESERVED_PREFIX)) == 0) {
+        conn_resp_error(c, 404, NULL);
+        return;
+    }
     int fd = static_open_beneath(srv->root_fd, path + 1, O_RDONLY | O_NOCTTY);
     if (fd < 0) {
         conn_resp_error(c, static_status_for_errno(-fd), NULL);

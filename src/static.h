@@ -22,7 +22,7 @@ int static_open_beneath(int dirfd, const char *rel, int flags);
 /* The HTTP status for an errno from opening a path (404, 403, 500). */
 int static_status_for_errno(int err);
 
-/* Strong ETag "\"mtime-size\"" in hex; returns its length. */
+/* Strong ETag "\"mtime_sec.mtime_nsec-size\"" in hex; returns its length. */
 size_t static_format_etag(const struct stat *st, char *out, size_t cap);
 
 /* Does an If-Match/If-None-Match list match etag? weak: W/ ignored. */

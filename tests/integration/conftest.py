@@ -53,8 +53,14 @@ class Server:
         os.mkdir(os.path.join(self.root, "upload"))
         listen = "[%s]:%d" % (host, self.port) if family == socket.AF_INET6 else \
             "%s:%d" % (host, self.port)
-        text = "listen %s;\nroot %s;\n%s\n%s\n" % (
-            listen, self.root, config, UPLOAD_LOCATION if uploads else "")
+        # One worker unless a test asks for more: counters and per-worker caps
+        # are then deterministic. Tests run as root in CI: say so explicitly.
+        base = "listen %s;\nroot %s;\n" % (listen, self.root)
+        if "workers " not in config:
+            base += "workers 1;\n"
+        if os.geteuid() == 0 and "run_as_root" not in config and "user " not in config:
+            base += "run_as_root on;\n"
+        text = base + config + "\n" + (UPLOAD_LOCATION if uploads else "") + "\n"
         self.conf = os.path.join(tmpdir, "lingerd.conf")
         with open(self.conf, "w") as f:
             f.write(text)

@@ -1,0 +1,630 @@
+/* master — binds the sockets, supervises the workers, reloads, upgrades.
+ *
+ * The master never serves a request. It owns the listening sockets for the
+ * life of the server: a reload starts new workers on the same sockets and
+ * asks the old ones to drain (SIGQUIT), so no connection is ever refused.
+ * Workers that die are restarted with a back-off that doubles from 100 ms
+ * up to worker_restart_delay_max while they keep dying young.
+ *
+ * Signals: SIGHUP reload (a configuration with errors is logged and the old
+ * one keeps serving); SIGQUIT graceful stop; SIGTERM/SIGINT fast stop;
+ * SIGUSR1 reopen logs (and forward to the workers); SIGUSR2 binary upgrade:
+ * start the binary found at the path this one was started from, handing it
+ * the listening sockets by systemd's LISTEN_FDS protocol, the same way
+ * systemd socket activation hands them to lingerd. The new master serves
+ * beside the old one; the operator then sends SIGQUIT to the old master
+ * (whose pid file was renamed to PIDFILE.oldbin).
+ *
+ * Readiness is reported to systemd (Type=notify) as READY=1, RELOADING=1
+ * and STOPPING=1 when NOTIFY_SOCKET is set.
+ */
+#include "master.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "notify.h"
+#include "stats.h"
+#include "worker.h"
+
+#define MASTER_WORKERS_MAX 128
+#define MASTER_RESTART_DELAY_MIN_MS 100
+/* A worker that lived this long before dying restarts at once. */
+#define MASTER_HEALTHY_LIFE_MS 5000
+#define MASTER_SD_LISTEN_FDS_START 3
+
+struct master_socket {
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    int fd;
+    char text[80];
+};
+
+struct master_worker {
+    pid_t pid;               /* 0: slot free */
+    unsigned index;          /* worker number within its generation */
+    uint64_t generation;
+    uint64_t started_ms;
+    uint64_t delay_ms;       /* back-off before the next restart */
+    bool retiring;           /* SIGQUIT sent: draining, not to be restarted */
+    struct stats *row;
+    struct loop_timer restart;
+};
+
+struct master {
+    const struct cli *cli;
+    struct config *cfg;      /* current generation's configuration */
+    struct config *old_cfgs[8];
+    struct loop *loop;
+    struct loop_watch signals;
+    struct loop_timer grace;
+    struct stats_table *table;
+    struct master_socket sockets[CONFIG_LISTEN_MAX];
+    size_t socket_count;
+    int inherited[CONFIG_LISTEN_MAX];
+    size_t inherited_count;
+    struct master_worker workers[MASTER_WORKERS_MAX];
+    unsigned worker_count;   /* workers wanted in the current generation */
+    uint64_t generation;
+    bool stopping;
+    char exe[PATH_MAX];
+    char **argv;
+    char pid_file[PATH_MAX];
+};
+
+/* One master per process; timer callbacks reach it here. */
+static struct master master_instance;
+
+static uint64_t master_now_ms(const struct master *m)
+{
+    return loop_now_ms(m->loop);
+}
+
+/* ---- listening sockets ---- */
+
+static bool master_same_addr(const struct sockaddr_storage *a, socklen_t alen,
+                             const struct sockaddr_storage *b, socklen_t blen)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* Sockets handed over by systemd or by an upgrading master (LISTEN_FDS). */
+static void master_take_inherited(struct master *m)
+{
+    const char *pid = getenv("LISTEN_PID");
+    const char *fds = getenv("LISTEN_FDS");
+    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid())
+        return;
+    long n = strtol(fds, NULL, 10);
+    for (long i = 0; i < n && m->inherited_count < CONFIG_LISTEN_MAX; i++) {
+        int fd = MASTER_SD_LISTEN_FDS_START + (int)i;
+        int flags = fcntl(fd, F_GETFD);
+        if (flags < 0)
+            continue;
+        (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        m->inherited[m->inherited_count++] = fd;
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+}
+
+/* An inherited socket bound to l's address, taken out of the list; or -1. */
+static int master_claim_inherited(struct master *m, const struct config_listen *l)
+{
+    for (size_t i = 0; i < m->inherited_count; i++) {
+        struct sockaddr_storage a;
+        socklen_t alen = sizeof a;
+        int fd = m->inherited[i];
+        if (fd < 0 || getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
+            continue;
+        if (master_same_addr(&a, alen, &l->addr, l->addr_len)) {
+            m->inherited[i] = -1;
+            return fd;
+        }
+    }
+    return -1;
+}
+
+/* Make the socket set match cfg: keep the sockets of addresses that stay
+ * (connections waiting in their queues are never lost), bind new ones,
+ * close the rest. On failure nothing changes. 0 or -1 (logged). */
+static int master_sync_sockets(struct master *m, const struct config *cfg)
+{
+    struct master_socket next[CONFIG_LISTEN_MAX];
+    size_t n = 0;
+    bool kept[CONFIG_LISTEN_MAX] = { false };
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        const struct config_listen *l = &cfg->listens[i];
+        int fd = -1;
+        for (size_t j = 0; j < m->socket_count; j++)
+            if (!kept[j] && master_same_addr(&m->sockets[j].addr, m->sockets[j].addr_len,
+                                             &l->addr, l->addr_len)) {
+                kept[j] = true;
+                fd = m->sockets[j].fd;
+                break;
+            }
+        if (fd < 0)
+            fd = master_claim_inherited(m, l);
+        if (fd < 0)
+            fd = worker_listen(l);
+        if (fd < 0) {
+            log_write(LOG_ERROR, "listen %s: %s", l->text, strerror(-fd));
+            for (size_t k = 0; k < n; k++) {
+                bool old = false;
+                for (size_t j = 0; j < m->socket_count; j++)
+                    old |= m->sockets[j].fd == next[k].fd;
+                if (!old)
+                    close(next[k].fd);
+            }
+            return -1;
+        }
+        next[n].addr = l->addr;
+        next[n].addr_len = l->addr_len;
+        next[n].fd = fd;
+        snprintf(next[n].text, sizeof next[n].text, "%s", l->text);
+        n++;
+    }
+    for (size_t j = 0; j < m->socket_count; j++)
+        if (!kept[j])
+            close(m->sockets[j].fd); /* the old workers hold their own copies */
+    memcpy(m->sockets, next, n * sizeof next[0]);
+    m->socket_count = n;
+    return 0;
+}
+
+/* ---- workers ---- */
+
+static void master_on_restart(struct loop_timer *t);
+
+static unsigned master_workers_wanted(const struct config *cfg)
+{
+    if (cfg->workers > 0)
+        return cfg->workers;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 && cores <= MASTER_WORKERS_MAX ? (unsigned)cores : 1;
+}
+
+static struct master_worker *master_free_slot(struct master *m)
+{
+    for (size_t i = 0; i < MASTER_WORKERS_MAX; i++) {
+        struct master_worker *w = &m->workers[i];
+        if (w->pid == 0 && !timer_is_armed(&w->restart.node))
+            return w;
+    }
+    return NULL;
+}
+
+static int master_spawn(struct master *m, struct master_worker *w)
+{
+    struct stats *row = stats_table_claim(m->table, w->index, w->generation, 0);
+    if (!row) {
+        log_write(LOG_ERROR, "no counter row left for a worker");
+        return -1;
+    }
+    log_flush();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        stats_table_release(m->table, row);
+        log_write(LOG_ERROR, "fork: %s", strerror(e));
+        return -1;
+    }
+    if (pid == 0) {
+        /* The worker: the master's loop and signal fd are not ours. */
+        close(m->signals.fd);
+        loop_free(m->loop);
+        row->pid = (uint64_t)getpid();
+        int fds[CONFIG_LISTEN_MAX];
+        for (size_t i = 0; i < m->socket_count; i++)
+            fds[i] = m->sockets[i].fd;
+        if (worker_drop_privileges(m->cfg) < 0) {
+            log_flush();
+            _exit(2);
+        }
+        int rc = worker_run(m->cfg, fds, m->socket_count, m->table, row, true);
+        log_flush();
+        _exit(rc);
+    }
+    row->pid = (uint64_t)pid;
+    w->pid = pid;
+    w->row = row;
+    w->started_ms = master_now_ms(m);
+    w->retiring = false;
+    return 0;
+}
+
+static void master_start_generation(struct master *m)
+{
+    m->worker_count = master_workers_wanted(m->cfg);
+    for (unsigned i = 0; i < m->worker_count; i++) {
+        struct master_worker *w = master_free_slot(m);
+        if (!w) {
+            log_write(LOG_ERROR, "too many worker processes");
+            return;
+        }
+        w->index = i;
+        w->generation = m->generation;
+        w->delay_ms = 0;
+        loop_timer_init(&w->restart, master_on_restart);
+        if (master_spawn(m, w) < 0)
+            loop_arm(m->loop, &w->restart, master_now_ms(m) + MASTER_RESTART_DELAY_MIN_MS);
+    }
+}
+
+static void master_signal_workers(struct master *m, int sig, bool old_only)
+{
+    for (size_t i = 0; i < MASTER_WORKERS_MAX; i++) {
+        struct master_worker *w = &m->workers[i];
+        if (w->pid <= 0 || (old_only && w->generation == m->generation))
+            continue;
+        if (sig == SIGQUIT)
+            w->retiring = true;
+        kill(w->pid, sig);
+    }
+}
+
+static void master_on_restart(struct loop_timer *t)
+{
+    struct master_worker *w = (struct master_worker *)((char *)t -
+                                                       offsetof(struct master_worker, restart));
+    struct master *m = &master_instance;
+    if (m->stopping || w->generation != m->generation)
+        return;
+    if (master_spawn(m, w) < 0) {
+        w->delay_ms = w->delay_ms ? w->delay_ms * 2 : MASTER_RESTART_DELAY_MIN_MS;
+        if (w->delay_ms > m->cfg->worker_restart_delay_max_ms)
+            w->delay_ms = m->cfg->worker_restart_delay_max_ms;
+        loop_arm(m->loop, &w->restart, master_now_ms(m) + w->delay_ms);
+    }
+}
+
+static unsigned master_live_workers(const struct master *m)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < MASTER_WORKERS_MAX; i++)
+        n += m->workers[i].pid > 0;
+    return n;
+}
+
+static void master_reap(struct master *m)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct master_worker *w = NULL;
+        for (size_t i = 0; i < MASTER_WORKERS_MAX; i++)
+            if (m->workers[i].pid == pid)
+                w = &m->workers[i];
+        if (!w)
+            continue; /* an upgraded binary's process, or a stranger */
+        stats_table_release(m->table, w->row);
+        w->row = NULL;
+        w->pid = 0;
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (m->stopping || w->retiring || w->generation != m->generation) {
+            if (!clean)
+                log_write(LOG_WARN, "worker %d (draining) ended with status %d", (int)pid, status);
+            continue;
+        }
+        uint64_t lived = master_now_ms(m) - w->started_ms;
+        if (WIFSIGNALED(status))
+            log_write(LOG_ERROR, "worker %d killed by signal %d after %llu ms; restarting",
+                      (int)pid, WTERMSIG(status), (unsigned long long)lived);
+        else
+            log_write(LOG_ERROR, "worker %d exited with status %d after %llu ms; restarting",
+                      (int)pid, WEXITSTATUS(status), (unsigned long long)lived);
+        __atomic_add_fetch(&m->table->worker_restarts, 1, __ATOMIC_RELAXED);
+        if (lived >= MASTER_HEALTHY_LIFE_MS)
+            w->delay_ms = 0;
+        else if (w->delay_ms == 0)
+            w->delay_ms = MASTER_RESTART_DELAY_MIN_MS;
+        else if ((w->delay_ms *= 2) > m->cfg->worker_restart_delay_max_ms)
+            w->delay_ms = m->cfg->worker_restart_delay_max_ms;
+        loop_arm(m->loop, &w->restart, master_now_ms(m) + w->delay_ms);
+    }
+}
+
+/* ---- reload, upgrade, stop ---- */
+
+static void master_reload(struct master *m)
+{
+    notify_send("RELOADING=1");
+    log_write(LOG_INFO, "SIGHUP: reloading %s", m->cli->conf_file ? m->cli->conf_file : "(built-in)");
+    struct config *cfg = calloc(1, sizeof *cfg);
+    char *errs = NULL;
+    size_t errs_len = 0;
+    FILE *ef = open_memstream(&errs, &errs_len);
+    int rc = cfg && ef ? cli_build_config(m->cli, cfg, ef) : -1;
+    if (ef)
+        fclose(ef);
+    if (rc < 0 || master_sync_sockets(m, cfg) < 0) {
+        log_write(LOG_ERROR, "reload refused, the running configuration stays:\n%s",
+                  errs ? errs : "out of memory");
+        free(errs);
+        if (cfg) {
+            config_fini(cfg);
+            free(cfg);
+        }
+        notify_send("READY=1");
+        return;
+    }
+    free(errs);
+    /* Keep the previous configuration alive while its workers drain (they
+     * have their own copies after fork; this is only the master's). */
+    if (m->old_cfgs[7]) {
+        config_fini(m->old_cfgs[7]);
+        free(m->old_cfgs[7]);
+    }
+    memmove(m->old_cfgs + 1, m->old_cfgs, 7 * sizeof m->old_cfgs[0]);
+    m->old_cfgs[0] = m->cfg;
+    m->cfg = cfg;
+    m->generation++;
+    m->table->generation = m->generation;
+    __atomic_add_fetch(&m->table->reloads, 1, __ATOMIC_RELAXED);
+    master_start_generation(m);
+    master_signal_workers(m, SIGQUIT, true);
+    for (size_t i = 0; i < MASTER_WORKERS_MAX; i++) {
+        struct master_worker *w = &m->workers[i];
+        if (w->generation != m->generation)
+            loop_disarm(m->loop, &w->restart);
+    }
+    notify_send("READY=1");
+}
+
+static void master_write_pid_file(struct master *m)
+{
+    if (!m->pid_file[0])
+        return;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", m->pid_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0 ||
+        rename(tmp, m->pid_file) < 0)
+        log_write(LOG_ERROR, "pid_file %s: %s", m->pid_file, strerror(errno));
+}
+
+static void master_upgrade(struct master *m)
+{
+    if (!m->exe[0]) {
+        log_write(LOG_ERROR, "SIGUSR2: the path of the binary is unknown; no upgrade");
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_write(LOG_ERROR, "SIGUSR2: fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        /* Hand the sockets over as fds 3.. (LISTEN_FDS), like systemd does. */
+        int tmp[CONFIG_LISTEN_MAX];
+        for (size_t i = 0; i < m->socket_count; i++)
+            tmp[i] = fcntl(m->sockets[i].fd, F_DUPFD_CLOEXEC, 100);
+        for (size_t i = 0; i < m->socket_count; i++) {
+            int target = MASTER_SD_LISTEN_FDS_START + (int)i;
+            if (dup2(tmp[i], target) < 0)
+                _exit(127);
+        }
+        char n[16], p[16];
+        snprintf(n, sizeof n, "%zu", m->socket_count);
+        snprintf(p, sizeof p, "%d", (int)getpid());
+        setenv("LISTEN_FDS", n, 1);
+        setenv("LISTEN_PID", p, 1);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(m->exe, m->argv);
+        _exit(127);
+    }
+    log_write(LOG_INFO, "SIGUSR2: started %s as %d on the same sockets; send SIGQUIT to %d "
+                        "when it serves", m->exe, (int)pid, (int)getpid());
+    if (m->pid_file[0]) {
+        char old[PATH_MAX + 8];
+        snprintf(old, sizeof old, "%s.oldbin", m->pid_file);
+        size_t len = strlen(old);
+        if (len < sizeof m->pid_file && rename(m->pid_file, old) == 0)
+            memcpy(m->pid_file, old, len + 1);
+    }
+}
+
+static void master_stop(struct master *m, bool graceful)
+{
+    if (!m->stopping)
+        notify_send("STOPPING=1");
+    m->stopping = true;
+    master_signal_workers(m, graceful ? SIGQUIT : SIGTERM, false);
+    for (size_t i = 0; i < MASTER_WORKERS_MAX; i++)
+        loop_disarm(m->loop, &m->workers[i].restart);
+    /* Workers enforce shutdown_timeout themselves; this is the backstop. */
+    loop_arm(m->loop, &m->grace, master_now_ms(m) + m->cfg->shutdown_timeout_ms + 5000);
+}
+
+static void master_on_grace(struct loop_timer *t)
+{
+    (void)t;
+    log_write(LOG_WARN, "workers still running after the grace period; killing them");
+    master_signal_workers(&master_instance, SIGKILL, false);
+}
+
+static void master_on_signal(struct loop_watch *watch, uint32_t events)
+{
+    struct master *m = (struct master *)((char *)watch - offsetof(struct master, signals));
+    (void)events;
+    struct signalfd_siginfo si;
+    while (read(watch->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
+            master_reap(m);
+            break;
+        case SIGHUP:
+            if (!m->stopping)
+                master_reload(m);
+            break;
+        case SIGQUIT:
+            log_write(LOG_INFO, "SIGQUIT: graceful stop");
+            master_stop(m, true);
+            break;
+        case SIGTERM:
+        case SIGINT:
+            log_write(LOG_INFO, "signal %u: stopping", si.ssi_signo);
+            master_stop(m, false);
+            break;
+        case SIGUSR1:
+            if (log_reopen() < 0)
+                log_write(LOG_ERROR, "cannot reopen the error log: %s", strerror(errno));
+            master_signal_workers(m, SIGUSR1, false);
+            break;
+        case SIGUSR2:
+            master_upgrade(m);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void master_after_iteration(void *arg)
+{
+    struct master *m = arg;
+    if (m->stopping && master_live_workers(m) == 0)
+        loop_stop(m->loop);
+    log_flush();
+}
+
+static void master_raise_nofile(const struct config *cfg)
+{
+    if (cfg->rlimit_nofile == 0)
+        return;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t want = cfg->rlimit_nofile;
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+        if (geteuid() == 0)
+            rl.rlim_max = want;
+        else
+            want = rl.rlim_max;
+    }
+    if (want <= rl.rlim_cur)
+        return;
+    rlim_t hard = rl.rlim_max;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        return;
+    /* Not allowed past the hard limit (no CAP_SYS_RESOURCE): go as far as
+     * it lets us. */
+    int e = errno;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = hard != RLIM_INFINITY && hard < want ? hard : want;
+    rl.rlim_max = hard;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+        log_write(LOG_WARN, "rlimit_nofile %u: %s; using %llu", cfg->rlimit_nofile,
+                  strerror(e), (unsigned long long)rl.rlim_cur);
+}
+
+int master_run(const struct cli *cli, struct config *cfg, char **argv)
+{
+    struct master *m = &master_instance;
+    m->cli = cli;
+    m->cfg = cfg;
+    m->argv = argv;
+    ssize_t n = readlink("/proc/self/exe", m->exe, sizeof m->exe - 1);
+    m->exe[n > 0 ? n : 0] = '\0';
+    if (n > 10 && strcmp(m->exe + n - 10, " (deleted)") == 0)
+        m->exe[n - 10] = '\0';
+    if (cfg->pid_file)
+        snprintf(m->pid_file, sizeof m->pid_file, "%s", cfg->pid_file);
+    master_raise_nofile(cfg);
+
+    if (geteuid() == 0 && (!cfg->user || !cfg->user[0]) && !cfg->run_as_root) {
+        fprintf(stderr, "lingerd: refusing to run workers as root: set 'user' (for example "
+                        "'user nobody;') or 'run_as_root on;' (-R)\n");
+        return 1;
+    }
+
+    m->table = stats_table_new();
+    m->loop = loop_new();
+    if (!m->table || !m->loop) {
+        fprintf(stderr, "lingerd: %s\n", strerror(errno));
+        return 1;
+    }
+    if (loop_reserve_timers(m->loop, MASTER_WORKERS_MAX + 8) < 0)
+        return 1;
+    m->table->started_s = (uint64_t)time(NULL);
+    m->table->master_pid = (uint64_t)getpid();
+    master_take_inherited(m);
+    if (master_sync_sockets(m, cfg) < 0)
+        return 1;
+    for (size_t i = 0; i < m->inherited_count; i++)
+        if (m->inherited[i] >= 0)
+            close(m->inherited[i]); /* handed over but not configured */
+
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = { SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&set, sigs[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    m->signals.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    m->signals.on_io = master_on_signal;
+    if (m->signals.fd < 0 || loop_watch(m->loop, &m->signals, EPOLLIN) < 0) {
+        fprintf(stderr, "lingerd: signalfd: %s\n", strerror(errno));
+        return 1;
+    }
+    loop_timer_init(&m->grace, master_on_grace);
+    loop_set_after(m->loop, master_after_iteration, m);
+    for (size_t i = 0; i < MASTER_WORKERS_MAX; i++)
+        loop_timer_init(&m->workers[i].restart, master_on_restart);
+
+    for (size_t i = 0; i < m->socket_count; i++)
+        log_write(LOG_INFO, "listening on %s", m->sockets[i].text);
+    master_write_pid_file(m);
+    master_start_generation(m);
+    notify_send("READY=1");
+
+    int rc = loop_run(m->loop);
+    if (m->pid_file[0])
+        unlink(m->pid_file);
+    for (size_t i = 0; i < m->socket_count; i++)
+        close(m->sockets[i].fd);
+    loop_free(m->loop);
+    stats_table_free(m->table);
+    config_fini(m->cfg);
+    free(m->cfg);
+    for (size_t i = 0; i < 8; i++)
+        if (m->old_cfgs[i]) {
+            config_fini(m->old_cfgs[i]);
+            free(m->old_cfgs[i]);
+        }
+    log_flush();
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,565 @@
+/* status — render the shared counters as HTML, Apache ?auto text and
+ * Prometheus metrics; answer status_path and metrics_path.
+ *
+ * One snapshot per page: status_render sums the table once (live rows plus
+ * retired workers) and every figure on the page comes from that sum, so the
+ * page agrees with itself even while workers keep counting. A worker's row
+ * may move on mid-read: each word is read whole, and the page is as exact as
+ * a moment's snapshot can be. The page is rendered into one static buffer of
+ * STATUS_PAGE_MAX bytes per process (sized for STATS_ROWS_MAX worker rows);
+ * nothing is allocated per request beyond the response queue itself.
+ *
+ * Names on the pages: Apache's ?auto keys where they mean the same thing
+ * (Total Accesses, Total kBytes, ConnsTotal, ConnsAsyncWriting,
+ * ConnsAsyncKeepAlive, ConnsAsyncClosing, Uptime, ...), so existing
+ * collectors read them; lingerd's own keys for what Apache lacks (each
+ * state, each close outcome). Metrics are lingerd_*, labelled state= and
+ * outcome= with the names of stats.c.
+ */
+#include "status.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "http1.h"
+#include "loop.h"
+#include "server.h"
+
+#define STATUS_VERSION "0.1.0"
+/* Room for the page with every row of the table in use. */
+#define STATUS_PAGE_MAX (256 * 1024)
+
+/* ---- bounded text output, cut at a line boundary ---- */
+
+struct status_out {
+    char *p;
+    size_t len, cap;
+    size_t line_end; /* length up to the last complete line */
+    bool full;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void status_printf(struct status_out *o, const char *fmt, ...)
+{
+    if (o->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= o->cap - o->len) {
+        o->full = true;
+        o->len = o->line_end;
+        return;
+    }
+    o->len += (size_t)n;
+    for (size_t i = o->len; i > o->line_end; i--)
+        if (o->p[i - 1] == '\n') {
+            o->line_end = i;
+            break;
+        }
+}
+
+/* Text for HTML: & < > " ' escaped. */
+static void status_html_text(struct status_out *o, const char *s)
+{
+    for (; *s && !o->full; s++) {
+        switch (*s) {
+        case '&': status_printf(o, "&amp;"); break;
+        case '<': status_printf(o, "&lt;"); break;
+        case '>': status_printf(o, "&gt;"); break;
+        case '"': status_printf(o, "&quot;"); break;
+        case '\'': status_printf(o, "&#39;"); break;
+        default: status_printf(o, "%c", *s); break;
+        }
+    }
+}
+
+/* ---- the snapshot ---- */
+
+struct status_snapshot {
+    struct stats sum;
+    uint64_t workers;     /* live rows */
+    uint64_t started_s;
+    uint64_t uptime_s;
+};
+
+/* Shown as responding rather than reading its head: the asking connection. */
+static void status_move_self(uint64_t *conns)
+{
+    if (conns[STATS_READ_HEAD] > 0) {
+        conns[STATS_READ_HEAD]--;
+        conns[STATS_RESPOND]++;
+    }
+}
+
+static void status_take(const struct stats_table *t, const struct status_view *v,
+                        struct status_snapshot *s)
+{
+    stats_table_sum(t, &s->sum);
+    s->workers = 0;
+    for (size_t i = 0; i < STATS_ROWS_MAX; i++)
+        if (__atomic_load_n(&t->rows[i].in_use, __ATOMIC_ACQUIRE))
+            s->workers++;
+    if (v->self_row)
+        status_move_self(s->sum.conns);
+    s->started_s = __atomic_load_n(&t->started_s, __ATOMIC_RELAXED);
+    for (size_t i = 0; s->started_s == 0 && i < STATS_ROWS_MAX; i++)
+        if (__atomic_load_n(&t->rows[i].in_use, __ATOMIC_ACQUIRE))
+            s->started_s = t->rows[i].started_s; /* no master start: the first worker's */
+    uint64_t started = s->started_s;
+    s->uptime_s = (uint64_t)v->now_s > started ? (uint64_t)v->now_s - started : 0;
+}
+
+static uint64_t status_conns_total(const struct stats *st)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+        n += st->conns[i];
+    return n;
+}
+
+/* ---- labels ---- */
+
+static const char *const status_state_labels[] = {
+    [STATS_READ_HEAD] = "reading head",
+    [STATS_READ_BODY] = "reading body",
+    [STATS_RESPOND] = "responding",
+    [STATS_IDLE] = "idle keep-alive",
+    [STATS_LINGER] = "lingering",
+};
+static_assert(sizeof status_state_labels / sizeof status_state_labels[0] == STATS_STATE_COUNT,
+              "a state without a label");
+
+/* ?auto keys of lingerd's own, CamelCase like Apache's. */
+static const char *const status_state_keys[] = {
+    [STATS_READ_HEAD] = "ConnsReadingHead",
+    [STATS_READ_BODY] = "ConnsReadingBody",
+    [STATS_RESPOND] = "ConnsResponding",
+    [STATS_IDLE] = "ConnsIdleKeepAlive",
+    [STATS_LINGER] = "ConnsLingering",
+};
+static_assert(sizeof status_state_keys / sizeof status_state_keys[0] == STATS_STATE_COUNT,
+              "a state without a key");
+
+static const struct {
+    const char *label, *key, *help;
+} status_outcomes[] = {
+    [STATS_CLOSE_PLAIN] = { "closed at once", "ClosesPlain",
+                            "no lingering needed, or lingering_close off" },
+    [STATS_CLOSE_CLIENT_CLOSED] = { "client closed", "ClosesClientClosed",
+                                    "lingered until the client's FIN" },
+    [STATS_CLOSE_WENT_SILENT] = { "went silent", "ClosesWentSilent",
+                                  "lingered until lingering_timeout passed without a byte" },
+    [STATS_CLOSE_STILL_SENDING] = { "still sending at the cap", "ClosesStillSending",
+                                    "lingering_time or lingering_max_bytes reached" },
+    [STATS_CLOSE_SHED] = { "shed under pressure", "ClosesShed",
+                           "closed at once to make room (lingering_max_conns, "
+                           "connections_max, descriptors)" },
+    [STATS_CLOSE_RESET] = { "reset by the client", "ClosesReset",
+                            "the client reset the connection while it closed" },
+    [STATS_CLOSE_SEND_TIMEOUT] = { "send timed out", "ClosesSendTimeout",
+                                   "the response could not be flushed within send_timeout" },
+};
+static_assert(sizeof status_outcomes / sizeof status_outcomes[0] == STATS_OUTCOME_COUNT,
+              "an outcome without a label");
+
+/* "Tuesday, 02-Jan-2024 10:00:00 UTC", as Apache writes CurrentTime. */
+static void status_time_text(time_t s, char *buf, size_t cap)
+{
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(buf, cap, "%A, %d-%b-%Y %H:%M:%S UTC", &tm);
+}
+
+/* "1 day 2 hours 3 minutes 4 seconds", as Apache writes ServerUptime. */
+static void status_uptime_text(uint64_t s, char *buf, size_t cap)
+{
+    static const struct {
+        const char *unit;
+        uint64_t secs;
+    } parts[] = { { "day", 86400 }, { "hour", 3600 }, { "minute", 60 }, { "second", 1 } };
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        uint64_t k = s / parts[i].secs;
+        s %= parts[i].secs;
+        if (k == 0 && !(i == 3 && n == 0))
+            continue;
+        int w = snprintf(buf + n, cap - n, "%s%llu %s%s", n ? " " : "", (unsigned long long)k,
+                         parts[i].unit, k == 1 ? "" : "s");
+        if (w < 0 || (size_t)w >= cap - n)
+            return;
+        n += (size_t)w;
+    }
+}
+
+/* ---- ?auto ---- */
+
+static void status_render_auto(struct status_out *o, const struct stats_table *t,
+                               const struct status_view *v, const struct status_snapshot *s)
+{
+    const struct stats *st = &s->sum;
+    char now[64], restart[64], up[96];
+    uint64_t up_s = s->uptime_s ? s->uptime_s : 1;
+    uint64_t bytes = st->bytes_out;
+
+    status_time_text(v->now_s, now, sizeof now);
+    status_time_text((time_t)s->started_s, restart, sizeof restart);
+    status_uptime_text(s->uptime_s, up, sizeof up);
+    status_printf(o, "%s\n", v->server_name);
+    status_printf(o, "ServerVersion: lingerd/%s\n", v->version);
+    status_printf(o, "ServerMPM: lingerd\n");
+    status_printf(o, "CurrentTime: %s\n", now);
+    status_printf(o, "RestartTime: %s\n", restart);
+    status_printf(o, "ParentServerConfigGeneration: %llu\n",
+                  (unsigned long long)t->generation);
+    status_printf(o, "ServerUptimeSeconds: %llu\n", (unsigned long long)s->uptime_s);
+    status_printf(o, "ServerUptime: %s\n", up);
+    status_printf(o, "Total Accesses: %llu\n", (unsigned long long)st->requests);
+    status_printf(o, "Total kBytes: %llu\n", (unsigned long long)(bytes / 1024));
+    status_printf(o, "Uptime: %llu\n", (unsigned long long)s->uptime_s);
+    status_printf(o, "ReqPerSec: %g\n", (double)st->requests / (double)up_s);
+    status_printf(o, "BytesPerSec: %g\n", (double)bytes / (double)up_s);
+    status_printf(o, "BytesPerReq: %g\n",
+                  st->requests ? (double)bytes / (double)st->requests : 0.0);
+    status_printf(o, "Processes: %llu\n", (unsigned long long)s->workers);
+    status_printf(o, "ConnsTotal: %llu\n", (unsigned long long)status_conns_total(st));
+    status_printf(o, "ConnsAsyncWriting: %llu\n", (unsigned long long)st->conns[STATS_RESPOND]);
+    status_printf(o, "ConnsAsyncKeepAlive: %llu\n", (unsigned long long)st->conns[STATS_IDLE]);
+    status_printf(o, "ConnsAsyncClosing: %llu\n", (unsigned long long)st->conns[STATS_LINGER]);
+    /* lingerd's own */
+    for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+        status_printf(o, "%s: %llu\n", status_state_keys[i], (unsigned long long)st->conns[i]);
+    for (size_t i = 0; i < STATS_OUTCOME_COUNT; i++)
+        status_printf(o, "%s: %llu\n", status_outcomes[i].key, (unsigned long long)st->closes[i]);
+    status_printf(o, "ClosesByClient: %llu\n", (unsigned long long)st->client_closes);
+    status_printf(o, "Lingered: %llu\n", (unsigned long long)st->lingered);
+    status_printf(o, "LingerDiscardedBytes: %llu\n",
+                  (unsigned long long)st->linger_discarded_bytes);
+    status_printf(o, "FinWait2Bounded: %llu\n", (unsigned long long)st->fin_wait2_bounded);
+    status_printf(o, "Accepted: %llu\n", (unsigned long long)st->accepted);
+    status_printf(o, "AcceptErrors: %llu\n", (unsigned long long)st->accept_errors);
+    status_printf(o, "BytesReceived: %llu\n", (unsigned long long)st->bytes_in);
+    status_printf(o, "BytesSent: %llu\n", (unsigned long long)st->bytes_out);
+    for (size_t i = 1; i < 6; i++)
+        status_printf(o, "Responses%zuxx: %llu\n", i,
+                      (unsigned long long)st->responses_by_class[i]);
+    status_printf(o, "Reloads: %llu\n", (unsigned long long)t->reloads);
+    status_printf(o, "WorkerRestarts: %llu\n", (unsigned long long)t->worker_restarts);
+}
+
+/* ---- /metrics ---- */
+
+static void status_metric_head(struct status_out *o, const char *name, const char *type,
+                               const char *help)
+{
+    status_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void status_metric(struct status_out *o, const char *name, const char *type,
+                          const char *help, uint64_t value)
+{
+    status_metric_head(o, name, type, help);
+    status_printf(o, "%s %llu\n", name, (unsigned long long)value);
+}
+
+static void status_render_metrics(struct status_out *o, const struct stats_table *t,
+                                  const struct status_snapshot *s)
+{
+    const struct stats *st = &s->sum;
+
+    status_metric_head(o, "lingerd_connections", "gauge",
+                       "Open connections by state (the scraping one counts as respond).");
+    for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+        status_printf(o, "lingerd_connections{state=\"%s\"} %llu\n",
+                      stats_state_name((enum stats_state)i), (unsigned long long)st->conns[i]);
+    status_metric_head(o, "lingerd_closes_total", "counter",
+                       "Closes the server started, by how they ended.");
+    for (size_t i = 0; i < STATS_OUTCOME_COUNT; i++)
+        status_printf(o, "lingerd_closes_total{outcome=\"%s\"} %llu\n",
+                      stats_outcome_name((enum stats_outcome)i),
+                      (unsigned long long)st->closes[i]);
+    status_metric(o, "lingerd_client_closes_total", "counter",
+                  "Closes the client started (its FIN or reset came first).", st->client_closes);
+    status_metric(o, "lingerd_lingered_total", "counter",
+                  "Lingering closes started: half-closed, then drained.", st->lingered);
+    status_metric(o, "lingerd_linger_discarded_bytes_total", "counter",
+                  "Bytes read and discarded while lingering.", st->linger_discarded_bytes);
+    status_metric(o, "lingerd_fin_wait2_bounded_total", "counter",
+                  "Sockets closed in FIN_WAIT_2, bounded by fin_wait2_timeout (TCP_LINGER2).",
+                  st->fin_wait2_bounded);
+    status_metric(o, "lingerd_accepted_total", "counter", "Connections accepted.",
+                  st->accepted);
+    status_metric(o, "lingerd_accept_errors_total", "counter",
+                  "accept() failures for lack of descriptors or memory.", st->accept_errors);
+    status_metric(o, "lingerd_requests_total", "counter", "Requests whose head was parsed.",
+                  st->requests);
+    status_metric_head(o, "lingerd_responses_total", "counter", "Responses by status class.");
+    for (size_t i = 1; i < 6; i++)
+        status_printf(o, "lingerd_responses_total{class=\"%zuxx\"} %llu\n", i,
+                      (unsigned long long)st->responses_by_class[i]);
+    status_metric(o, "lingerd_received_bytes_total", "counter", "Bytes read from clients.",
+                  st->bytes_in);
+    status_metric(o, "lingerd_sent_bytes_total", "counter", "Bytes sent to clients.",
+                  st->bytes_out);
+    status_metric(o, "lingerd_workers", "gauge", "Worker processes running.", s->workers);
+    status_metric(o, "lingerd_start_time_seconds", "gauge",
+                  "Start of the server (master), seconds since the Unix epoch.", s->started_s);
+    status_metric(o, "lingerd_uptime_seconds", "gauge", "Seconds since the server started.",
+                  s->uptime_s);
+    status_metric(o, "lingerd_config_generation", "gauge",
+                  "Configuration generation (1 more per reload).", t->generation);
+    status_metric(o, "lingerd_reloads_total", "counter", "Configuration reloads.", t->reloads);
+    status_metric(o, "lingerd_worker_restarts_total", "counter",
+                  "Workers restarted after exiting unexpectedly.", t->worker_restarts);
+}
+
+/* ---- HTML ---- */
+
+static const char status_css[] =
+    "body{font:15px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;"
+    "max-width:64em;padding:0 1em;color:#1d2433;background:#fff}"
+    "h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.15em;margin:1.6em 0 .5em;"
+    "border-bottom:1px solid #d8dde6;padding-bottom:.2em}"
+    "p.meta{color:#5a6478;margin:0}"
+    "table{border-collapse:collapse;width:100%}"
+    "th,td{text-align:left;padding:.3em .7em;border-bottom:1px solid #eceff4}"
+    "th{background:#f4f6fa;font-weight:600}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
+    "td.note{color:#5a6478;font-size:.9em}"
+    ".bar{display:inline-block;height:.7em;background:#4a7bd0;border-radius:2px;"
+    "vertical-align:middle}"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(11em,1fr));gap:.8em}"
+    ".card{border:1px solid #d8dde6;border-radius:6px;padding:.6em .8em}"
+    ".card b{display:block;font-size:1.4em;font-variant-numeric:tabular-nums}"
+    ".card span{color:#5a6478;font-size:.9em}"
+    "footer{margin-top:2em;color:#8a93a6;font-size:.85em}";
+
+static void status_card(struct status_out *o, const char *label, uint64_t value,
+                        const char *id)
+{
+    status_printf(o, "<div class=\"card\"><b id=\"%s\">%llu</b><span>%s</span></div>\n", id,
+                  (unsigned long long)value, label);
+}
+
+/* A row of a two-column table with a bar scaled to max. */
+static void status_bar_row(struct status_out *o, const char *label, const char *id,
+                           uint64_t value, uint64_t max, const char *note)
+{
+    unsigned width = max ? (unsigned)(value * 200 / max) : 0;
+    status_printf(o,
+                  "<tr><td>%s</td><td class=\"n\" id=\"%s\">%llu</td>"
+                  "<td><span class=\"bar\" style=\"width:%upx\"></span></td>"
+                  "<td class=\"note\">%s</td></tr>\n",
+                  label, id, (unsigned long long)value, width, note ? note : "");
+}
+
+static void status_render_html(struct status_out *o, const struct stats_table *t,
+                               const struct status_view *v, const struct status_snapshot *s)
+{
+    const struct stats *st = &s->sum;
+    char now[64], up[96];
+    uint64_t max = 0;
+
+    status_time_text(v->now_s, now, sizeof now);
+    status_uptime_text(s->uptime_s, up, sizeof up);
+    status_printf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+                     "<title>lingerd status: ");
+    status_html_text(o, v->server_name);
+    status_printf(o, "</title>\n<style>%s</style></head><body>\n<h1>", status_css);
+    status_html_text(o, v->server_name);
+    status_printf(o, " &mdash; lingerd status</h1>\n<p class=\"meta\">lingerd/%s &middot; %s "
+                     "&middot; up %s &middot; configuration generation %llu &middot; %llu "
+                     "worker%s</p>\n",
+                  v->version, now, up, (unsigned long long)t->generation,
+                  (unsigned long long)s->workers, s->workers == 1 ? "" : "s");
+
+    status_printf(o, "<h2>Totals</h2>\n<div class=\"grid\">\n");
+    status_card(o, "requests", st->requests, "requests");
+    status_card(o, "connections accepted", st->accepted, "accepted");
+    status_card(o, "open connections", status_conns_total(st), "conns-total");
+    status_card(o, "kB sent", st->bytes_out / 1024, "kb-sent");
+    status_card(o, "kB received", st->bytes_in / 1024, "kb-received");
+    status_card(o, "lingering closes", st->lingered, "lingered");
+    status_printf(o, "</div>\n");
+
+    for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+        max = st->conns[i] > max ? st->conns[i] : max;
+    status_printf(o, "<h2>Connections by state</h2>\n<table id=\"states\">\n"
+                     "<tr><th>state</th><th class=\"n\">now</th><th></th><th></th></tr>\n");
+    for (size_t i = 0; i < STATS_STATE_COUNT; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "state-%s", stats_state_name((enum stats_state)i));
+        status_bar_row(o, status_state_labels[i], id, st->conns[i], max,
+                       i == STATS_RESPOND ? "includes this request" : NULL);
+    }
+    status_printf(o, "</table>\n");
+
+    max = st->fin_wait2_bounded;
+    for (size_t i = 0; i < STATS_OUTCOME_COUNT; i++)
+        max = st->closes[i] > max ? st->closes[i] : max;
+    status_printf(o, "<h2>How closes ended</h2>\n<table id=\"outcomes\">\n"
+                     "<tr><th>outcome</th><th class=\"n\">total</th><th></th>"
+                     "<th>meaning</th></tr>\n");
+    for (size_t i = 0; i < STATS_OUTCOME_COUNT; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "outcome-%s", stats_outcome_name((enum stats_outcome)i));
+        status_bar_row(o, status_outcomes[i].label, id, st->closes[i], max,
+                       status_outcomes[i].help);
+    }
+    status_bar_row(o, "FIN_WAIT_2 bound reached", "fin-wait2-bounded", st->fin_wait2_bounded,
+                   max, "closed with the client's FIN missing; fin_wait2_timeout bounds it");
+    status_bar_row(o, "closed by the client", "client-closes", st->client_closes, max,
+                   "the client's FIN or reset came first: nothing to linger for");
+    status_printf(o, "</table>\n<p class=\"meta\">%llu bytes discarded while lingering.</p>\n",
+                  (unsigned long long)st->linger_discarded_bytes);
+
+    status_printf(o, "<h2>Requests and bytes</h2>\n<table id=\"traffic\">\n"
+                     "<tr><th>what</th><th class=\"n\">total</th></tr>\n");
+    status_printf(o, "<tr><td>requests</td><td class=\"n\">%llu</td></tr>\n",
+                  (unsigned long long)st->requests);
+    for (size_t i = 1; i < 6; i++)
+        status_printf(o, "<tr><td>%zuxx responses</td><td class=\"n\">%llu</td></tr>\n", i,
+                      (unsigned long long)st->responses_by_class[i]);
+    status_printf(o, "<tr><td>bytes sent</td><td class=\"n\">%llu</td></tr>\n"
+                     "<tr><td>bytes received</td><td class=\"n\">%llu</td></tr>\n"
+                     "<tr><td>accept errors</td><td class=\"n\">%llu</td></tr>\n"
+                     "<tr><td>reloads / worker restarts</td><td class=\"n\">%llu / %llu</td>"
+                     "</tr>\n</table>\n",
+                  (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in,
+                  (unsigned long long)st->accept_errors, (unsigned long long)t->reloads,
+                  (unsigned long long)t->worker_restarts);
+
+    status_printf(o, "<h2>Workers</h2>\n<table id=\"workers\">\n<tr><th>worker</th><th>pid</th>"
+                     "<th class=\"n\">gen</th><th class=\"n\">accepted</th>"
+                     "<th class=\"n\">requests</th><th class=\"n\">kB sent</th>");
+    for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+        status_printf(o, "<th class=\"n\">%s</th>", status_state_labels[i]);
+    status_printf(o, "</tr>\n");
+    for (size_t r = 0; r < STATS_ROWS_MAX; r++) {
+        const struct stats *row = &t->rows[r];
+        if (!__atomic_load_n(&row->in_use, __ATOMIC_ACQUIRE))
+            continue;
+        uint64_t conns[STATS_STATE_COUNT];
+        for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+            conns[i] = __atomic_load_n(&row->conns[i], __ATOMIC_RELAXED);
+        if (row == v->self_row)
+            status_move_self(conns);
+        status_printf(o, "<tr><td>%llu</td><td>%llu</td><td class=\"n\">%llu</td>"
+                         "<td class=\"n\">%llu</td><td class=\"n\">%llu</td>"
+                         "<td class=\"n\">%llu</td>",
+                      (unsigned long long)row->worker, (unsigned long long)row->pid,
+                      (unsigned long long)row->generation, (unsigned long long)row->accepted,
+                      (unsigned long long)row->requests,
+                      (unsigned long long)(row->bytes_out / 1024));
+        for (size_t i = 0; i < STATS_STATE_COUNT; i++)
+            status_printf(o, "<td class=\"n\">%llu</td>", (unsigned long long)conns[i]);
+        status_printf(o, "</tr>\n");
+    }
+    status_printf(o, "</table>\n<footer>Machine-readable: <code>?auto</code> (Apache "
+                     "mod_status keys) and the Prometheus metrics path.</footer>\n"
+                     "</body></html>\n");
+}
+
+size_t status_render(enum status_page page, const struct stats_table *t,
+                     const struct status_view *v, char *out, size_t cap, bool *truncated)
+{
+    struct status_out o = { out, 0, cap, 0, false };
+    struct status_snapshot s;
+
+    status_take(t, v, &s);
+    switch (page) {
+    case STATUS_HTML: status_render_html(&o, t, v, &s); break;
+    case STATUS_AUTO: status_render_auto(&o, t, v, &s); break;
+    case STATUS_METRICS: status_render_metrics(&o, t, &s); break;
+    }
+    *truncated = o.full;
+    return o.len;
+}
+
+bool status_allowed(const struct config_cidr *list, size_t n, int family, const uint8_t *addr)
+{
+    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (family == 6 && memcmp(addr, v4_mapped, sizeof v4_mapped) == 0) {
+        family = 4;
+        addr += 12;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct config_cidr *c = &list[i];
+        if (c->family != family)
+            continue;
+        size_t full = c->prefix_bits / 8, rest = c->prefix_bits % 8;
+        if (memcmp(c->addr, addr, full) != 0)
+            continue;
+        if (rest && ((addr[full] ^ c->addr[full]) & (0xff00u >> rest) & 0xff))
+            continue;
+        return true;
+    }
+    return false;
+}
+
+/* ---- the handler ---- */
+
+static bool status_path_is(const char *want, const char *path, size_t len)
+{
+    return want && want[0] && strlen(want) == len && memcmp(want, path, len) == 0;
+}
+
+bool status_answer(struct conn *c, const char *path, size_t len)
+{
+    static char page_buf[STATUS_PAGE_MAX];
+    struct server *srv = conn_server(c);
+    const struct config *cfg = srv->cfg;
+    const struct http1_request *req = conn_request(c);
+    enum status_page page;
+    const char *type;
+
+    if (status_path_is(cfg->metrics_path, path, len)) {
+        page = STATUS_METRICS;
+        type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (status_path_is(cfg->status_path, path, len)) {
+        bool is_auto = req->query.len == 4 &&
+                       memcmp(conn_request_buf(c) + req->query.off, "auto", 4) == 0;
+        page = is_auto ? STATUS_AUTO : STATUS_HTML;
+        type = is_auto ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
+    } else {
+        return false;
+    }
+
+    uint8_t addr[16];
+    int family = conn_peer_addr(c, addr);
+    if (!status_allowed(cfg->status_allow, cfg->status_allow_count, family, addr)) {
+        conn_log(c, LOG_INFO, "status: client not in status_allow; 403 sent");
+        conn_resp_error(c, 403, NULL);
+        return true;
+    }
+    if (req->method != HTTP1_METHOD_GET && req->method != HTTP1_METHOD_HEAD) {
+        conn_resp_error(c, 405, "Allow: GET, HEAD\r\n");
+        return true;
+    }
+
+    struct status_view v = {
+        .server_name = cfg->server_name ? cfg->server_name : "lingerd",
+        .version = STATUS_VERSION,
+        .now_s = loop_wall_s(srv->loop),
+        .self_row = srv->stats,
+    };
+    bool truncated;
+    size_t n = status_render(page, srv->table, &v, page_buf, sizeof page_buf, &truncated);
+    if (truncated)
+        conn_log(c, LOG_WARN, "status page cut at %zu bytes", n);
+    static const char no_store[] = "Cache-Control: no-store\r\n";
+    conn_resp_begin(c, 200);
+    conn_resp_field(c, "Content-Type", type, strlen(type));
+    conn_resp_raw(c, no_store, sizeof no_store - 1);
+    conn_resp_end(c, (int64_t)n);
+    conn_resp_body(c, page_buf, n);
+    return true;
+}

@@ -1,0 +1,33 @@
+/* worker — one serving process: an event loop over the shared listeners.
+ *
+ * A worker accepts on every listening socket (registered with
+ * EPOLLEXCLUSIVE when it shares them with other workers, so one connection
+ * wakes one worker), serves until told to stop, and exits. Signals:
+ * SIGTERM/SIGINT stop at once; SIGQUIT stops gracefully (stop accepting,
+ * finish requests in flight with "Connection: close", close idle
+ * connections through a shortened lingering close, exit when none is left
+ * or shutdown_timeout passes); SIGUSR1 reopens logs.
+ */
+#ifndef LINGERD_WORKER_H
+#define LINGERD_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct stats;
+struct stats_table;
+
+/* Serve until stopped. shared: other workers accept on the same sockets.
+ * Returns the process exit status (0 after a clean stop). */
+int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
+               struct stats_table *table, struct stats *row, bool shared);
+
+/* A listening socket for l (non-blocking, close-on-exec). fd or -errno. */
+struct config_listen;
+int worker_listen(const struct config_listen *l);
+
+/* Drop root for cfg->user/group (workers only). 0, or -1 after logging. */
+int worker_drop_privileges(const struct config *cfg);
+
+#endif
