@@ -758,6 +758,37 @@ def test_chunked_post_to_a_subcollection(server):
     assert os.listdir(up(server, "sub")) == [m.group(1)]
 
 
+def test_post_location_encodes_the_collection_again(server):
+    os.mkdir(up(server, "a b"))
+    r = call(server, "POST", "/upload/a%20b/", b"spaced")
+    assert r.status == 201
+    m = re.fullmatch(r"/upload/a%20b/([0-9a-f]{16})", r.header("location", ""))
+    assert m, r.header("location")
+    assert read(up(server, "a b", m.group(1))) == b"spaced"
+
+
+def test_interleaved_puts_to_one_target_each_land_whole(make_server):
+    # B finishes first and creates the file (201); A finishes last and
+    # replaces it (204). Neither sees the other's bytes; nothing is left over.
+    srv = make_server(BIG)
+    a = start_put(srv, "/upload/t.bin", 2 * MIB)
+    b = start_put(srv, "/upload/t.bin", 2 * MIB)
+    a.sendall(b"A" * MIB)
+    b.sendall(b"B" * MIB)
+    assert wait_for(lambda: len(temp_files(srv)) == 2)
+    b.sendall(b"B" * MIB)
+    rb = Reader(b, timeout=30).response()
+    assert rb.status == 201
+    assert read(up(srv, "t.bin")) == b"B" * (2 * MIB)
+    a.sendall(b"A" * MIB)
+    ra = Reader(a, timeout=30).response()
+    a.close()
+    b.close()
+    assert ra.status == 204
+    assert read(up(srv, "t.bin")) == b"A" * (2 * MIB)
+    assert os.listdir(up(srv)) == ["t.bin"]
+
+
 # ---------------------------------------------------------------------------
 # a client that vanishes in the middle of a large PUT
 
