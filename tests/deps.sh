@@ -18,6 +18,22 @@ check() {
     need iproute2 command -v ss
     need apache2-utils command -v htpasswd
 }
+# Optional: tests that need these skip, saying why, when they are absent.
+# headless Chromium renders /server-status; promtool checks /metrics.
+optional() {
+    wanted=""
+    command -v chromium >/dev/null 2>&1 || wanted="$wanted chromium"
+    command -v promtool >/dev/null 2>&1 || wanted="$wanted prometheus"
+    [ -z "$wanted" ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing (optional):$wanted"
+        { apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $wanted >/dev/null 2>&1; } ||
+            echo "could not install (optional):$wanted; those tests will skip" >&2
+    else
+        echo "optional, for more tests: apt-get install$wanted" >&2
+    fi
+}
+optional
 check
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,193 @@
+/* Unit tests for status: the access check, and the pages rendered from a
+ * table with known counters (exact ?auto lines and metric samples, the
+ * asking connection shown as responding, HTML escaping, cutting). */
+#include "status.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static struct config_cidr cidr(const char *text, unsigned bits)
+{
+    struct config_cidr c = { .prefix_bits = (uint8_t)bits };
+    if (inet_pton(AF_INET, text, c.addr) == 1)
+        c.family = 4;
+    else if (inet_pton(AF_INET6, text, c.addr) == 1)
+        c.family = 6;
+    else
+        fail_msg("bad address %s", text);
+    return c;
+}
+
+static void test_status_allowed_table(void **state)
+{
+    const struct config_cidr list[] = { cidr("127.0.0.0", 8), cidr("::1", 128),
+                                        cidr("10.1.0.0", 17) };
+    static const struct {
+        const char *addr;
+        bool allowed;
+    } cases[] = {
+        { "127.0.0.1", true },   { "127.255.0.9", true },  { "128.0.0.1", false },
+        { "::1", true },         { "::2", false },          { "10.1.127.255", true },
+        { "10.1.128.0", false }, { "::ffff:127.0.0.1", true }, { "::ffff:10.2.0.0", false },
+        { "192.0.2.1", false },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t a[16];
+        int family = inet_pton(AF_INET, cases[i].addr, a) == 1 ? 4 : 6;
+        if (family == 6)
+            assert_int_equal(inet_pton(AF_INET6, cases[i].addr, a), 1);
+        if (status_allowed(list, 3, family, a) != cases[i].allowed)
+            fail_msg("%s: expected %s", cases[i].addr, cases[i].allowed ? "allowed" : "refused");
+    }
+    uint8_t any[16] = { 0 };
+    assert_false(status_allowed(list, 0, 4, any));
+}
+
+/* Two live workers, one retired, with distinct counts. */
+static struct stats_table *table_new(void)
+{
+    struct stats_table *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    t->started_s = 1000;
+    t->generation = 2;
+    t->reloads = 1;
+    for (unsigned w = 0; w < 2; w++) {
+        struct stats *r = &t->rows[w];
+        r->in_use = 1;
+        r->worker = w;
+        r->pid = 100 + w;
+        r->requests = 10 * (w + 1);
+        r->bytes_out = 2048 * (w + 1);
+        r->accepted = 5;
+        for (size_t s = 0; s < STATS_STATE_COUNT; s++)
+            r->conns[s] = s + w;
+        for (size_t o = 0; o < STATS_OUTCOME_COUNT; o++)
+            r->closes[o] = o;
+        r->fin_wait2_bounded = 3;
+        r->responses_by_class[2] = 7;
+    }
+    t->retired.requests = 100;
+    t->retired.bytes_out = 10240;
+    t->retired.closes[STATS_CLOSE_SHED] = 40;
+    return t;
+}
+
+static char *render(enum status_page page, const struct stats_table *t, const struct stats *self)
+{
+    static char out[256 * 1024];
+    struct status_view v = { "a<b", "9.9", 1065, self };
+    bool cut = true;
+    size_t n = status_render(page, t, &v, out, sizeof out - 1, &cut);
+    assert_false(cut);
+    out[n] = '\0';
+    return out;
+}
+
+static void assert_has(const char *page, const char *want)
+{
+    if (!strstr(page, want))
+        fail_msg("page lacks \"%s\":\n%s", want, page);
+}
+
+static void test_status_render_auto_counts(void **state)
+{
+    struct stats_table *t = table_new();
+    (void)state;
+    /* requests 10 + 20 + 100; bytes 2k + 4k + 10k; states: head 0+1, body 1+2,
+     * respond 2+3, idle 3+4, linger 4+5; shed 4 + 4 + 40 */
+    const char *p = render(STATUS_AUTO, t, NULL);
+    assert_memory_equal(p, "a<b\nServerVersion: lingerd/9.9\n", 31);
+    static const char *const want[] = {
+        "\nTotal Accesses: 130\n", "\nTotal kBytes: 16\n", "\nUptime: 65\n",
+        "\nServerUptimeSeconds: 65\n", "\nServerUptime: 1 minute 5 seconds\n",
+        "\nProcesses: 2\n", "\nConnsTotal: 25\n", "\nConnsAsyncWriting: 5\n",
+        "\nConnsAsyncKeepAlive: 7\n", "\nConnsAsyncClosing: 9\n", "\nConnsReadingHead: 1\n",
+        "\nConnsReadingBody: 3\n", "\nConnsLingering: 9\n", "\nClosesShed: 48\n",
+        "\nClosesWentSilent: 4\n", "\nFinWait2Bounded: 6\n", "\nParentServerConfigGeneration: 2\n",
+        "\nReloads: 1\n", "\nResponses2xx: 14\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_has(p, want[i]);
+    /* the asking connection moves from reading head to responding */
+    p = render(STATUS_AUTO, t, &t->rows[1]);
+    assert_has(p, "\nConnsReadingHead: 0\n");
+    assert_has(p, "\nConnsAsyncWriting: 6\n");
+    assert_has(p, "\nConnsTotal: 25\n");
+    free(t);
+}
+
+static void test_status_render_metrics_counts(void **state)
+{
+    struct stats_table *t = table_new();
+    (void)state;
+    const char *p = render(STATUS_METRICS, t, NULL);
+    static const char *const want[] = {
+        "# HELP lingerd_connections ", "# TYPE lingerd_connections gauge\n",
+        "\nlingerd_connections{state=\"read_head\"} 1\n",
+        "\nlingerd_connections{state=\"linger\"} 9\n",
+        "# TYPE lingerd_closes_total counter\n",
+        "\nlingerd_closes_total{outcome=\"shed\"} 48\n",
+        "\nlingerd_closes_total{outcome=\"plain\"} 0\n",
+        "\nlingerd_fin_wait2_bounded_total 6\n", "\nlingerd_requests_total 130\n",
+        "\nlingerd_sent_bytes_total 16384\n", "\nlingerd_workers 2\n",
+        "\nlingerd_uptime_seconds 65\n", "\nlingerd_responses_total{class=\"2xx\"} 14\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_has(p, want[i]);
+    /* every sample line follows its family's TYPE line */
+    assert_int_equal(p[strlen(p) - 1], '\n');
+    free(t);
+}
+
+static void test_status_render_html_escapes_and_rows(void **state)
+{
+    struct stats_table *t = table_new();
+    (void)state;
+    const char *p = render(STATUS_HTML, t, &t->rows[0]);
+    assert_has(p, "<title>lingerd status: a&lt;b</title>");
+    assert_null(strstr(p, "a<b"));
+    assert_has(p, "id=\"state-linger\">9<");
+    assert_has(p, "id=\"outcome-shed\">48<");
+    assert_has(p, "<tr><td>0</td><td>100</td>");
+    assert_has(p, "<tr><td>1</td><td>101</td>");
+    assert_has(p, "</html>\n");
+    free(t);
+}
+
+/* Too small a buffer: cut after a whole line, and say so. */
+static void test_status_render_cut_at_line(void **state)
+{
+    struct stats_table *t = table_new();
+    struct status_view v = { "x", "1", 1065, NULL };
+    char out[100];
+    bool cut = false;
+    (void)state;
+    size_t n = status_render(STATUS_AUTO, t, &v, out, sizeof out, &cut);
+    assert_true(cut);
+    assert_true(n > 0 && n < sizeof out);
+    assert_int_equal(out[n - 1], '\n');
+    free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_allowed_table),
+        cmocka_unit_test(test_status_render_auto_counts),
+        cmocka_unit_test(test_status_render_metrics_counts),
+        cmocka_unit_test(test_status_render_html_escapes_and_rows),
+        cmocka_unit_test(test_status_render_cut_at_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
