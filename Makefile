@@ -4,6 +4,8 @@
 #   make test       unit tests, black-box tests and the conformance corpus,
 #                   then all of it again against an ASan+UBSan build
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make docs       regenerate docs/directives.md, docs/man/lingerd.conf.5 and
+#                   conf/lingerd.conf from the directive table
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -30,7 +32,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 # $(call flavour_objs,FLAVOUR,SOURCES)
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all run test install uninstall clean release asan unit deps
+.PHONY: all run test install uninstall clean release asan unit deps docs
 all: release
 	@ln -sf build/release/lingerd lingerd
 
@@ -89,6 +91,16 @@ install: build/release/lingerd
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/lingerd
+
+# Files generated from the directive table in src/config.c; the unit tests
+# fail when one of them and the table differ.
+build/release/tools/gen_reference: build/release/tools/gen_reference.o build/release/liblingerd.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+docs: build/release/tools/gen_reference
+	$< markdown > docs/directives.md.tmp && mv docs/directives.md.tmp docs/directives.md
+	$< man > docs/man/lingerd.conf.5.tmp && mv docs/man/lingerd.conf.5.tmp docs/man/lingerd.conf.5
+	$< conf > conf/lingerd.conf.tmp && mv conf/lingerd.conf.tmp conf/lingerd.conf
 
 clean:
 	rm -rf build lingerd

@@ -1988,12 +1988,110 @@ static void config_print_text(FILE *out)
     }
 }
 
+/* A '#' comment, wrapped at 79 columns. */
+static void config_conf_comment(FILE *out, const char *text)
+{
+    const size_t width = 79 - 2;
+    size_t col = 0;
+
+    while (*text) {
+        size_t len = strcspn(text, " ");
+        if (col > 0 && col + 1 + len > width) {
+            fputc('\n', out);
+            col = 0;
+        }
+        fputs(col == 0 ? "# " : " ", out);
+        fwrite(text, 1, len, out);
+        col += (col == 0 ? 0 : 1) + len;
+        text += len;
+        text += strspn(text, " ");
+    }
+    if (col > 0)
+        fputc('\n', out);
+}
+
+/* A default as the file would take it back: strings that are empty or hold
+ * a separator are quoted. */
+static void config_conf_value(FILE *out, const struct config_directive *d, const char *v)
+{
+    bool quote = (d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH) &&
+                 (!*v || strpbrk(v, " \t;{}#\"\\") != NULL);
+
+    if (!quote) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\')
+            fputc('\\', out);
+        fputc(*v, out);
+    }
+    fputc('"', out);
+}
+
+/* conf/lingerd.conf: every directive commented out at its default, so the
+ * example can never disagree with the server. */
+static void config_print_conf(FILE *out)
+{
+    const char *group = NULL;
+
+    fputs("# lingerd.conf: every directive at its built-in default, commented out.\n"
+          "#\n"
+          "# Generated from the directive table in src/config.c by tools/gen_reference.c\n"
+          "# (make docs); edit the table, then regenerate. tests/unit/test_config.c\n"
+          "# checks that they match. Syntax, units and contexts: lingerd.conf(5) and\n"
+          "# docs/directives.md.\n"
+          "#\n"
+          "# Uncomment a line and change its value to override the default. A line\n"
+          "# whose argument is in capitals (NAME, PATH, REGEX...) has no default: it\n"
+          "# shows what to write. \"Location only\" directives go inside a\n"
+          "# location PREFIX { ... } block; \"also per location\" ones may be set at\n"
+          "# the top level (the default for every location) or inside a block.\n"
+          "#\n"
+          "# Test a file with: lingerd -t -c FILE\n",
+          out);
+    for (size_t i = 0; i < CONFIG_DIRECTIVES; i++) {
+        const struct config_directive *d = &config_directives[i];
+        char syn[128], note[96] = "", text[640];
+        struct config_out os = { syn, sizeof syn, 0, false };
+        struct config_out on = { note, sizeof note, 0, false };
+        struct config_out ot = { text, sizeof text, 0, false };
+
+        if (!group || strcmp(group, d->group) != 0) {
+            group = d->group;
+            fprintf(out, "\n# ==== %s ====\n", group);
+        }
+        config_synopsis(&os, d);
+        if (!d->main_size)
+            config_out_add(&on, " Location only.");
+        else if (d->loc_size)
+            config_out_add(&on, " Also per location.");
+        if (config_is_repeatable(d))
+            config_out_add(&on, " Repeatable.");
+        if (!d->def)
+            config_out_add(&on, " No default.");
+
+        config_out_add(&ot, "%s.%s", d->help, note);
+        fputc('\n', out);
+        config_conf_comment(out, text);
+        fprintf(out, "#%s ", d->name);
+        if (d->def)
+            config_conf_value(out, d, d->def);
+        else
+            fputs(syn, out);
+        fputs(";\n", out);
+    }
+}
+
 void config_print_reference(FILE *out, const char *format)
 {
     if (strcmp(format, "markdown") == 0)
         config_print_markdown(out);
     else if (strcmp(format, "man") == 0)
         config_print_man(out);
+    else if (strcmp(format, "conf") == 0)
+        config_print_conf(out);
     else
         config_print_text(out);
 }

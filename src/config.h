@@ -174,7 +174,7 @@ const struct config_location *config_find_location(const struct config *cfg,
                                                    const char *path, size_t len);
 
 /* Print the directive reference: "text" for -h, "markdown" for the docs,
- * "man" for lingerd.conf(5). */
+ * "man" for lingerd.conf(5), "conf" for the commented conf/lingerd.conf. */
 void config_print_reference(FILE *out, const char *format);
 
 /* The current value of a directive as it would be written ("8k", "20s",

@@ -870,8 +870,9 @@ static void test_config_finish_cross_field_errors(void **state)
     config_fini(&cfg);
 }
 
-/* The reference in docs/ is generated from the table; editing one without the
- * other fails here. Regenerate with tools/gen_reference. */
+/* The reference in docs/ and the example conf/lingerd.conf are generated from
+ * the table; editing one without the other fails here. Regenerate with
+ * tools/gen_reference (make docs). */
 static void check_generated(const char *format, const char *rel)
 {
     const char *src = getenv("LINGERD_SOURCE_DIR");
@@ -905,6 +906,7 @@ static void test_config_print_reference_matches_docs(void **state)
     (void)state;
     check_generated("markdown", "docs/directives.md");
     check_generated("man", "docs/man/lingerd.conf.5");
+    check_generated("conf", "conf/lingerd.conf");
 }
 
 static void test_config_print_reference_text(void **state)
