@@ -4,7 +4,8 @@
   exact  PORT PATH N CONNS MODE [DEPTH]  send exactly N requests (MODE keepalive,
          close or pipeline), check every response (2xx, full body); print JSON.
          Used under callgrind, where the count must be exact and speed is moot.
-  idle   PORT PATH N          open N keep-alive connections, one request each,
+  idle   PORT PATH N FIRST    open FIRST keep-alive connections, one request
+         each, print "ready {...}"; after a line on stdin open the rest up to N,
          print "ready {...}", hold them until stdin closes, then print how many
          the server had closed meanwhile.
   linger PORT PATH N          open N connections that PUT a 1 MiB
@@ -206,9 +207,21 @@ def wait_stdin(seconds):
     return bool(r) and not sys.stdin.buffer.read1(4096)
 
 
-def cmd_idle(path, n):
-    socks, statuses, failed = open_many(n, request_bytes(path), False)
+def cmd_idle(path, n, first):
+    """Open FIRST connections, print "ready", wait for a line on stdin, open
+    the other n - FIRST, print "ready" again: the harness measures memory at
+    both steps, so a one-time growth is told apart from the cost per connection."""
+    socks, statuses, failed = open_many(first, request_bytes(path), False)
     print("ready " + json.dumps({"open": len(socks), "failed": failed,
+                                 "status": statuses}), flush=True)
+    r, _, _ = select.select([sys.stdin], [], [], HOLD_MAX_S)
+    if r:
+        sys.stdin.readline()
+    more, st2, f2 = open_many(n - first, request_bytes(path), False)
+    socks += more
+    for k, v in st2.items():
+        statuses[k] = statuses.get(k, 0) + v
+    print("ready " + json.dumps({"open": len(socks), "failed": failed + f2,
                                  "status": statuses}), flush=True)
     t0 = time.monotonic()
     while time.monotonic() - t0 < HOLD_MAX_S and not wait_stdin(1.0):
@@ -260,7 +273,7 @@ def main():
         depth = int(sys.argv[7]) if len(sys.argv) > 7 else 1
         cmd_exact(path, int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], depth)
     elif cmd == "idle":
-        cmd_idle(path, int(sys.argv[4]))
+        cmd_idle(path, int(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "linger":
         cmd_linger(path, int(sys.argv[4]))
     else:
