@@ -3,12 +3,15 @@
 #   make run        build and serve www/ on http://127.0.0.1:8080/
 #   make test       unit tests, black-box tests and the conformance corpus,
 #                   then all of it again against an ASan+UBSan build
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
+#                   SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system
 #   make docs       regenerate docs/directives.md, docs/man/lingerd.conf.5 and
 #                   conf/lingerd.conf from the directive table
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+SYSCONFDIR     ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
 
@@ -81,16 +84,31 @@ test: deps
 		build/asan/lingerd $(call UNIT_BINS,release) $(call UNIT_BINS,asan)
 	@PYTHON=$(PYTHON) sh tests/run-all.sh
 
+# The commented defaults go to $(SYSCONFDIR)/lingerd/lingerd.conf as a
+# starting point, unless a file is there already (the operator's).
 install: build/release/lingerd
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/lingerd
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/doc/lingerd/examples \
+		$(DESTDIR)$(SYSCONFDIR)/lingerd $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 build/release/lingerd $(DESTDIR)$(PREFIX)/sbin/lingerd
-	for m in docs/man/*.8; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man8/ || true; done
-	for m in docs/man/*.5; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man5/ || true; done
-	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/lingerd/
+	install -m 644 docs/man/lingerd.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/man/lingerd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/lingerd/
+	install -m 644 conf/lingerd.conf conf/upload-site.conf conf/htpasswd.example \
+		conf/logrotate $(DESTDIR)$(PREFIX)/share/doc/lingerd/examples/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/lingerd/lingerd.conf ] || \
+		install -m 644 conf/lingerd.conf $(DESTDIR)$(SYSCONFDIR)/lingerd/lingerd.conf
+	sed 's|/usr/local/sbin/lingerd|$(PREFIX)/sbin/lingerd|' contrib/lingerd.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.service
+	install -m 644 contrib/lingerd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 
+# Keeps $(SYSCONFDIR)/lingerd/lingerd.conf: it may hold the operator's edits.
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/sbin/lingerd
+	rm -f $(DESTDIR)$(PREFIX)/sbin/lingerd $(DESTDIR)$(PREFIX)/share/man/man8/lingerd.8 \
+		$(DESTDIR)$(PREFIX)/share/man/man5/lingerd.conf.5 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.service $(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.socket
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/lingerd
 
 # Files generated from the directive table in src/config.c; the unit tests
 # fail when one of them and the table differ.
