@@ -108,6 +108,15 @@ struct http1_request {
     uint32_t field_count;
 };
 
+/* The request line's share of struct http1_request, parsed when its line end
+ * arrives and copied out on HTTP1_DONE. Private to http1.c. */
+struct http1_request_line {
+    enum http1_method method;
+    struct http1_slice method_token, target, path, query, host;
+    bool target_is_asterisk;
+    uint8_t version_minor;
+};
+
 /* Parser state. Fields are private to http1.c; the struct is public only so
  * callers can embed it without allocation. */
 struct http1_parser {
@@ -118,8 +127,7 @@ struct http1_parser {
     uint32_t scanned;       /* bytes of the head examined so far */
     uint32_t line_start;    /* offset of the line being scanned */
     uint32_t lines;         /* complete lines seen (request line included) */
-    uint32_t skipped_crlf;  /* leading empty lines before the request line */
-    bool prev_was_lf;       /* the last byte scanned ended a line */
+    struct http1_request_line line; /* valid once lines > 0 */
     /* verdict on error */
     int status;             /* HTTP status to send on HTTP1_ERROR */
     const char *reason;     /* short static text for the error log */
