@@ -323,10 +323,32 @@ def slowloris_10k():
     return r.returncode == 0
 
 
+def time_wait_count():
+    out = subprocess.run(["ss", "-tanH", "state", "time-wait"], capture_output=True, text=True,
+                         timeout=30).stdout
+    return out.count("\n")
+
+
+def drain_time_wait(limit=20000, secs=70):
+    """Hundreds of thousands of short connections leave TIME_WAIT sockets for
+    60 s; near net.ipv4.tcp_max_tw_buckets the kernel stops keeping closed
+    sockets in FIN_WAIT_2 and TIME_WAIT, which breaks the next test run's
+    close-behaviour tests (test_linger.py). Wait, bounded, until they drain."""
+    deadline = time.monotonic() + secs
+    n = time_wait_count()
+    print("TIME_WAIT sockets: %d" % n, flush=True)
+    while n > limit and time.monotonic() < deadline:
+        time.sleep(2)
+        n = time_wait_count()
+    print("TIME_WAIT sockets after the wait: %d" % n)
+
+
 def main():
     ok = soak()
+    drain_time_wait()
     if os.environ.get("SOAK_SLOWLORIS", "1") != "0":
         ok = slowloris_10k() and ok
+        drain_time_wait()
     print("soak: %s" % ("passed" if ok else "FAILED"))
     return 0 if ok else 1
 
