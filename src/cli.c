@@ -32,8 +32,7 @@ static void cli_usage(FILE *out)
             "old ones drain); SIGQUIT stops gracefully; SIGTERM/SIGINT stop at once;\n"
             "SIGUSR1 reopens the logs; SIGUSR2 starts a new binary on the same\n"
             "listening sockets (see docs/operations.md).\n"
-            "\n"
-            "Directives (configuration file, see lingerd.conf(5)):\n");
+            "\n");
     config_print_reference(out, "text");
 }
 

@@ -234,6 +234,18 @@ static const struct config_directive config_directives[] = {
       .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
               "100ms)" },
 
+    { .name = "file_cache_entries", .type = CONFIG_T_NUMBER, MAIN(file_cache_entries),
+      .def = "1024", .min = 0, .max = 1000000, .args = "N", .group = G_SERVE,
+      .help = "Small files each worker keeps in memory with their headers; 0 turns the "
+              "cache off" },
+    { .name = "file_cache_valid", .type = CONFIG_T_DURATION, MAIN(file_cache_valid_ms),
+      .def = "1s", .min = 0, .max = MS_H, .group = G_SERVE,
+      .help = "How long a cached file is served before it is checked against the disk "
+              "again" },
+    { .name = "file_cache_file_max_bytes", .type = CONFIG_T_SIZE,
+      MAIN(file_cache_file_max_bytes), .def = "16k", .min = 0, .max = 64 * MIB,
+      .group = G_SERVE, .help = "Largest file kept in the cache; larger ones go by sendfile" },
+
     { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
       .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
       .help = "Longest request line; a longer one gets 414" },
@@ -273,6 +285,10 @@ static const struct config_directive config_directives[] = {
     { .name = "body_timeout", .type = CONFIG_T_DURATION, MAIN(body_timeout_ms), .def = "60s",
       .min = 10, .max = MS_H, .group = G_TIME,
       .help = "Longest wait between two reads of a request body" },
+    { .name = "body_min_rate", .type = CONFIG_T_SIZE, MAIN(body_min_rate), .def = "500",
+      .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
+      .help = "Bytes per second a body must average after its first body_timeout (as "
+              "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
     { .name = "send_timeout", .type = CONFIG_T_DURATION, MAIN(send_timeout_ms), .def = "60s",
       .min = 10, .max = MS_H, .group = G_TIME,
       .help = "Longest wait between two writes that make progress" },

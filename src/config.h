@@ -74,6 +74,9 @@ struct config {
     char *index;
     char *mime_types_file;
     char *server_name;       /* Server header */
+    uint32_t file_cache_entries;
+    uint64_t file_cache_valid_ms;
+    uint64_t file_cache_file_max_bytes;
 
     /* processes */
     bool master_process;
@@ -102,6 +105,7 @@ struct config {
     /* timeouts */
     uint64_t header_timeout_ms;
     uint64_t body_timeout_ms;
+    uint64_t body_min_rate;  /* bytes per second; 0: off */
     uint64_t send_timeout_ms;
     uint64_t keepalive_timeout_ms;
     uint32_t keepalive_requests;

@@ -84,6 +84,9 @@
 /* Timers armed besides one per connection (accept retry, grace): room is
  * reserved for them too, so arming one can never find the heap full. */
 #define CONN_FIXED_TIMERS 8
+/* Output memory kept with a pooled work area (a typical response head and
+ * small body); larger areas are freed when the connection goes idle. */
+#define CONN_OUT_KEEP_BYTES (16 * 1024)
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
 /* Room a response needs in the output queue: head, body and file span. */
@@ -350,8 +353,17 @@ static uint64_t conn_deadline(const struct conn *c)
     switch ((enum conn_state)c->state) {
     case CONN_READ_HEAD:
         return c->since_ms + cfg->header_timeout_ms;
-    case CONN_READ_BODY:
-        return c->progress_ms + cfg->body_timeout_ms;
+    case CONN_READ_BODY: {
+        uint64_t quiet = c->progress_ms + cfg->body_timeout_ms;
+        if (cfg->body_min_rate == 0 || !c->w)
+            return quiet;
+        /* A trickle that beats body_timeout still has to keep an average
+         * rate: one body_timeout of grace, plus a second per body_min_rate
+         * bytes received. */
+        uint64_t earned = c->w->body_bytes * 1000 / cfg->body_min_rate;
+        uint64_t slow = c->since_ms + cfg->body_timeout_ms + earned;
+        return slow < quiet ? slow : quiet;
+    }
     case CONN_RESPOND:
         return c->progress_ms + cfg->send_timeout_ms;
     case CONN_IDLE:
@@ -439,7 +451,8 @@ static bool conn_take_work(struct conn *c)
     w->discard_after = false;
     w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
-    outq_init(&w->out);
+    /* w->out is empty here: fresh blocks are zeroed, pooled ones were
+     * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);
     c->w = w;
     return true;
@@ -463,11 +476,29 @@ static void conn_drop_work(struct conn *c)
         return;
     conn_log_access(c); /* a response the connection ended with, not yet logged */
     conn_abort_sink(c);
-    outq_fini(&w->out);
     if (w->in_is_large)
         free(w->in);
     c->w = NULL;
-    server_buf_put(c->srv, w);
+    /* Keep a standard-size output area with the block; a grown one, or a
+     * block the pool will not keep, gives its memory back. */
+    if (w->out.mem_cap > CONN_OUT_KEEP_BYTES)
+        outq_fini(&w->out);
+    else
+        outq_clear(&w->out);
+    if (!server_buf_put(c->srv, w)) {
+        outq_fini(&w->out);
+        free(w);
+    }
+}
+
+void conn_work_pool_fini(struct server *srv)
+{
+    for (uint32_t i = 0; i < srv->buf_free_count; i++) {
+        struct conn_work *w = srv->buf_free[i];
+        outq_fini(&w->out);
+        free(w);
+    }
+    srv->buf_free_count = 0;
 }
 
 /* Make room to read: compact consumed bytes away, grow past the standard
@@ -741,15 +772,11 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
                    (c->state == CONN_READ_HEAD && !c->ever_read &&
                     (!c->w || c->w->in_start == c->w->in_len));
     if (c->state == CONN_READ_HEAD && between) {
-        /* Accepted, request not here yet: a client that just connected
-         * sends it at once. Wait for it at most shutdown_linger, then close;
-         * the answer will say "Connection: close". */
-        uint64_t deadline = conn_now_ms(c) + conn_cfg(c)->shutdown_linger_ms;
-        if (deadline < c->since_ms + conn_cfg(c)->header_timeout_ms &&
-            deadline >= conn_cfg(c)->header_timeout_ms)
-            c->since_ms = deadline - conn_cfg(c)->header_timeout_ms;
+        /* Accepted, request not here yet: the client has connected to send
+         * one and does not know we are stopping. Its request is in flight:
+         * wait for it as usual (header_timeout, and the worker's
+         * shutdown_timeout bounds it) and answer "Connection: close". */
         conn_want_close(c, why);
-        conn_arm_deadline(c);
     } else if (between)
         conn_start_close(c, why);
     else if (c->state != CONN_LINGER && c->state != CONN_CLOSED)
@@ -929,6 +956,36 @@ static const char *conn_reason_phrase(int status)
     }
 }
 
+/* "HTTP/1.1 200 OK\r\n", formatted once per status and process. */
+static const char *conn_status_line(int status, size_t *len)
+{
+    static char lines[600][56];
+    static uint8_t lens[600];
+    if (status < 100 || status > 599)
+        status = 500;
+    if (!lens[status]) {
+        int n = snprintf(lines[status], sizeof lines[status], "HTTP/1.1 %d %s\r\n", status,
+                         conn_reason_phrase(status));
+        lens[status] = (uint8_t)n;
+    }
+    *len = lens[status];
+    return lines[status];
+}
+
+/* Decimal digits of v into out (no NUL); returns the count. */
+static size_t conn_format_u64(uint64_t v, char *out)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static void conn_out(struct conn *c, const void *data, size_t len)
 {
     if (outq_append(&c->w->out, data, len) < 0)
@@ -958,8 +1015,6 @@ void conn_resp_field(struct conn *c, const char *name, const char *value, size_t
 void conn_resp_begin(struct conn *c, int status)
 {
     struct conn_work *w = c->w;
-    char line[64];
-    int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, conn_reason_phrase(status));
     w->responded = true;
     w->log_pending = true;
     w->log_status = status;
@@ -968,11 +1023,20 @@ void conn_resp_begin(struct conn *c, int status)
         w->log_start_ms = c->since_ms; /* a 400 or 408: since the head began */
     if (status >= 100 && status < 600)
         stats_add(&c->srv->stats->responses_by_class[status / 100], 1);
-    conn_out(c, line, (size_t)n);
-    size_t len;
-    const char *date = server_date_line(c->srv, &len);
-    conn_out(c, date, len);
-    conn_out(c, c->srv->server_line, c->srv->server_len);
+    /* Status line, Date and Server in one copy: each is prebuilt. */
+    size_t slen, dlen;
+    const char *sline = conn_status_line(status, &slen);
+    const char *date = server_date_line(c->srv, &dlen);
+    size_t total = slen + dlen + c->srv->server_len;
+    char *p = outq_reserve(&w->out, total);
+    if (!p) {
+        conn_want_close(c, CONN_CLOSE_ERROR);
+        return;
+    }
+    memcpy(p, sline, slen);
+    memcpy(p + slen, date, dlen);
+    memcpy(p + slen + dlen, c->srv->server_line, c->srv->server_len);
+    outq_commit(&w->out, total);
 }
 
 /* Decide what becomes of a body the response did not wait for: read and
@@ -994,22 +1058,32 @@ static void conn_settle_unread_body(struct conn *c)
 void conn_resp_end(struct conn *c, int64_t content_length)
 {
     struct server *srv = c->srv;
-    char line[48];
-    if (content_length >= 0) {
-        int n = snprintf(line, sizeof line, "Content-Length: %lld\r\n", (long long)content_length);
-        conn_out(c, line, (size_t)n);
-    }
-    conn_settle_unread_body(c);
-    if (!c->keep_alive) {
-        conn_out(c, "Connection: close\r\n", 19);
-    } else {
-        if (c->w->req.version_minor == 0)
-            conn_out(c, "Connection: keep-alive\r\n", 24);
-        if (srv->keep_alive_len)
-            conn_out(c, srv->keep_alive_line, srv->keep_alive_len);
-    }
-    conn_out(c, "\r\n", 2);
     struct conn_work *w = c->w;
+    conn_settle_unread_body(c);
+    /* The end of a head in one copy: Content-Length, the connection's
+     * fate, the empty line. */
+    char end[160];
+    size_t n = 0;
+    if (content_length >= 0) {
+        memcpy(end, "Content-Length: ", 16);
+        n = 16 + conn_format_u64((uint64_t)content_length, end + 16);
+        end[n++] = '\r';
+        end[n++] = '\n';
+    }
+    if (!c->keep_alive) {
+        memcpy(end + n, "Connection: close\r\n", 19);
+        n += 19;
+    } else {
+        if (w->req.version_minor == 0) {
+            memcpy(end + n, "Connection: keep-alive\r\n", 24);
+            n += 24;
+        }
+        memcpy(end + n, srv->keep_alive_line, srv->keep_alive_len);
+        n += srv->keep_alive_len;
+    }
+    end[n++] = '\r';
+    end[n++] = '\n';
+    conn_out(c, end, n);
     w->log_body_bytes = content_length > 0 && !w->head_only ? (uint64_t)content_length : 0;
     w->log_bytes = w->out.pending - w->log_mark + w->log_body_bytes;
 }

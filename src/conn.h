@@ -69,6 +69,9 @@ struct conn *conn_next(const struct conn *c);
 /* Run the connections that yielded with work left (fairness bounds). */
 void conn_resume_ready(struct server *srv);
 
+/* Free the pooled work areas (server_fini). */
+void conn_work_pool_fini(struct server *srv);
+
 /* Free connections closed during this loop iteration. */
 void conn_free_closed(struct server *srv);
 

@@ -50,6 +50,12 @@ static int main_send_signal(const struct config *cfg, const char *name)
 
 static int main_single(struct config *cfg)
 {
+    master_raise_nofile(cfg);
+    if (cfg->pid_file && cfg->pid_file[0]) {
+        FILE *f = fopen(cfg->pid_file, "w");
+        if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0)
+            fprintf(stderr, "lingerd: pid_file %s: %s\n", cfg->pid_file, strerror(errno));
+    }
     struct stats_table *table = stats_table_new();
     struct stats *row = table ? stats_table_claim(table, 0, 0, (uint64_t)getpid()) : NULL;
     if (!row) {
@@ -72,6 +78,8 @@ static int main_single(struct config *cfg)
     int rc = worker_run(cfg, fds, n, table, row, false);
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
+    if (cfg->pid_file && cfg->pid_file[0])
+        unlink(cfg->pid_file);
     stats_table_free(table);
     return rc;
 }

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "accesslog.h"
 #include "config.h"
 #include "log.h"
 #include "loop.h"
@@ -86,6 +87,7 @@ struct master {
     bool stopping;
     char exe[PATH_MAX];
     char **argv;
+    pid_t upgrade_pid;       /* the new binary started by SIGUSR2, until it exits */
     char pid_file[PATH_MAX];
 };
 
@@ -95,6 +97,24 @@ static struct master master_instance;
 static uint64_t master_now_ms(const struct master *m)
 {
     return loop_now_ms(m->loop);
+}
+
+/* Open the logs here, as root and before forking: workers inherit the
+ * open files and keep them (log_open and accesslog_open reuse a file
+ * already open on the same path), so a worker that dropped privileges
+ * still writes to a root-owned log directory. */
+static void master_open_logs(const struct master *m, const struct config *cfg)
+{
+    enum log_level level = cfg->log_level;
+    if (m->cli->level_given && m->cli->level > level)
+        level = m->cli->level;
+    int rc = log_open(cfg->error_log, level);
+    if (rc < 0)
+        log_write(LOG_ERROR, "error_log %s: %s", cfg->error_log, strerror(-rc));
+    rc = accesslog_open(cfg);
+    if (rc < 0)
+        log_write(LOG_ERROR, "access_log: %s", strerror(-rc));
+    log_reopen_also(accesslog_reopen);
 }
 
 /* ---- listening sockets ---- */
@@ -205,6 +225,7 @@ static int master_sync_sockets(struct master *m, const struct config *cfg)
 /* ---- workers ---- */
 
 static void master_on_restart(struct loop_timer *t);
+static void master_pid_file_aside(struct master *m, bool aside);
 
 static unsigned master_workers_wanted(const struct config *cfg)
 {
@@ -289,7 +310,8 @@ static void master_signal_workers(struct master *m, int sig, bool old_only)
             continue;
         if (sig == SIGQUIT)
             w->retiring = true;
-        kill(w->pid, sig);
+        if (kill(w->pid, sig) < 0)
+            log_write(LOG_ERROR, "cannot signal worker %d: %s", (int)w->pid, strerror(errno));
     }
 }
 
@@ -325,8 +347,16 @@ static void master_reap(struct master *m)
         for (size_t i = 0; i < MASTER_WORKERS_MAX; i++)
             if (m->workers[i].pid == pid)
                 w = &m->workers[i];
+        if (pid == m->upgrade_pid) {
+            /* The new binary ended: if it failed, this master stays in charge. */
+            m->upgrade_pid = 0;
+            log_write(LOG_ERROR, "SIGUSR2: the new binary (pid %d) exited with status %d; "
+                                 "the old one keeps serving", (int)pid, status);
+            master_pid_file_aside(m, false);
+            continue;
+        }
         if (!w)
-            continue; /* an upgraded binary's process, or a stranger */
+            continue; /* a stranger */
         stats_table_release(m->table, w->row);
         w->row = NULL;
         w->pid = 0;
@@ -388,6 +418,7 @@ static void master_reload(struct master *m)
     memmove(m->old_cfgs + 1, m->old_cfgs, 7 * sizeof m->old_cfgs[0]);
     m->old_cfgs[0] = m->cfg;
     m->cfg = cfg;
+    master_open_logs(m, cfg);
     m->generation++;
     m->table->generation = m->generation;
     __atomic_add_fetch(&m->table->reloads, 1, __ATOMIC_RELAXED);
@@ -413,15 +444,41 @@ static void master_write_pid_file(struct master *m)
         log_write(LOG_ERROR, "pid_file %s: %s", m->pid_file, strerror(errno));
 }
 
+/* The pid file moves aside before the new binary starts (so the new master
+ * can write its own without a race) and back if that binary fails. */
+static void master_pid_file_aside(struct master *m, bool aside)
+{
+    if (!m->pid_file[0])
+        return;
+    char other[PATH_MAX + 8];
+    size_t len = strlen(m->pid_file);
+    if (aside)
+        snprintf(other, sizeof other, "%s.oldbin", m->pid_file);
+    else if (len > 7 && strcmp(m->pid_file + len - 7, ".oldbin") == 0)
+        snprintf(other, sizeof other, "%.*s", (int)(len - 7), m->pid_file);
+    else
+        return;
+    size_t olen = strlen(other);
+    if (olen < sizeof m->pid_file && rename(m->pid_file, other) == 0)
+        memcpy(m->pid_file, other, olen + 1);
+}
+
 static void master_upgrade(struct master *m)
 {
     if (!m->exe[0]) {
         log_write(LOG_ERROR, "SIGUSR2: the path of the binary is unknown; no upgrade");
         return;
     }
+    if (m->upgrade_pid > 0) {
+        log_write(LOG_WARN, "SIGUSR2: an upgrade (pid %d) is already running", (int)m->upgrade_pid);
+        return;
+    }
+    master_pid_file_aside(m, true);
+    log_flush();
     pid_t pid = fork();
     if (pid < 0) {
         log_write(LOG_ERROR, "SIGUSR2: fork: %s", strerror(errno));
+        master_pid_file_aside(m, false);
         return;
     }
     if (pid == 0) {
@@ -445,15 +502,9 @@ static void master_upgrade(struct master *m)
         execv(m->exe, m->argv);
         _exit(127);
     }
+    m->upgrade_pid = pid;
     log_write(LOG_INFO, "SIGUSR2: started %s as %d on the same sockets; send SIGQUIT to %d "
                         "when it serves", m->exe, (int)pid, (int)getpid());
-    if (m->pid_file[0]) {
-        char old[PATH_MAX + 8];
-        snprintf(old, sizeof old, "%s.oldbin", m->pid_file);
-        size_t len = strlen(old);
-        if (len < sizeof m->pid_file && rename(m->pid_file, old) == 0)
-            memcpy(m->pid_file, old, len + 1);
-    }
 }
 
 static void master_stop(struct master *m, bool graceful)
@@ -520,7 +571,7 @@ static void master_after_iteration(void *arg)
     log_flush();
 }
 
-static void master_raise_nofile(const struct config *cfg)
+void master_raise_nofile(const struct config *cfg)
 {
     if (cfg->rlimit_nofile == 0)
         return;
@@ -544,9 +595,11 @@ static void master_raise_nofile(const struct config *cfg)
      * it lets us. */
     int e = errno;
     getrlimit(RLIMIT_NOFILE, &rl);
+    hard = rl.rlim_max;
     rl.rlim_cur = hard != RLIM_INFINITY && hard < want ? hard : want;
-    rl.rlim_max = hard;
-    if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < want)
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
         log_write(LOG_WARN, "rlimit_nofile %u: %s; using %llu", cfg->rlimit_nofile,
                   strerror(e), (unsigned long long)rl.rlim_cur);
 }
@@ -571,6 +624,16 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
         return 1;
     }
 
+    /* Block our signals before the sockets listen: a client (or a test)
+     * that sees the port open may signal at once, and the default action of
+     * SIGHUP or SIGUSR2 would end the process. */
+    sigset_t set;
+    sigemptyset(&set);
+    int sigs[] = { SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaddset(&set, sigs[i]);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    master_open_logs(m, cfg);
     m->table = stats_table_new();
     m->loop = loop_new();
     if (!m->table || !m->loop) {
@@ -588,12 +651,6 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
         if (m->inherited[i] >= 0)
             close(m->inherited[i]); /* handed over but not configured */
 
-    sigset_t set;
-    sigemptyset(&set);
-    int sigs[] = { SIGCHLD, SIGHUP, SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaddset(&set, sigs[i]);
-    sigprocmask(SIG_BLOCK, &set, NULL);
     m->signals.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     m->signals.on_io = master_on_signal;
     if (m->signals.fd < 0 || loop_watch(m->loop, &m->signals, EPOLLIN) < 0) {

@@ -11,4 +11,7 @@ struct config;
  * process exit status. */
 int master_run(const struct cli *cli, struct config *cfg, char **argv);
 
+/* Raise RLIMIT_NOFILE to cfg->rlimit_nofile (as far as allowed). */
+void master_raise_nofile(const struct config *cfg);
+
 #endif

@@ -29,7 +29,13 @@ static struct outq_seg *outq_seg_at(struct outq *q, unsigned i)
 
 void outq_init(struct outq *q)
 {
-    memset(q, 0, sizeof *q);
+    /* The segment array needs no clearing: only [first, first+count) is read. */
+    q->mem = NULL;
+    q->mem_len = 0;
+    q->mem_cap = 0;
+    q->first = 0;
+    q->count = 0;
+    q->pending = 0;
 }
 
 void outq_clear(struct outq *q)
@@ -51,16 +57,6 @@ void outq_fini(struct outq *q)
     free(q->mem);
     q->mem = NULL;
     q->mem_cap = 0;
-}
-
-void outq_release(struct outq *q)
-{
-    if (q->count == 0) {
-        free(q->mem);
-        q->mem = NULL;
-        q->mem_cap = 0;
-        q->mem_len = 0;
-    }
 }
 
 /* Move unsent memory down to offset 0 when the sent prefix is most of it. */

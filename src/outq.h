@@ -67,7 +67,5 @@ int outq_flush(struct outq *q, int sockfd, uint64_t *sent);
 /* Drop everything queued (closing fds) but keep the memory for reuse. */
 void outq_clear(struct outq *q);
 
-/* Give the memory back if the queue is empty (a connection going idle). */
-void outq_release(struct outq *q);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "filecache.h"
 #include "httpdate.h"
 #include "log.h"
 #include "mime.h"
@@ -28,8 +29,10 @@
 #define SERVER_ACCEPTS_PER_WAKE 64
 /* How long accepting pauses after EMFILE/ENFILE with nothing to shed. */
 #define SERVER_ACCEPT_RETRY_MS 100
-/* Work areas kept for reuse beyond those in use. */
-#define SERVER_BUF_FREE_MAX 1024
+/* Work areas kept for reuse beyond those in use: enough for bursts of
+ * concurrently active requests, few enough that idle connections do not
+ * pin memory (each is about 10 KiB). */
+#define SERVER_BUF_FREE_MAX 64
 
 static void server_on_accept(struct loop_watch *w, uint32_t events);
 
@@ -81,7 +84,9 @@ void server_after_iteration(struct server *srv)
     bool any_paused = false;
     for (size_t i = 0; i < srv->listener_count; i++)
         any_paused |= srv->listeners[i].paused;
-    if (any_paused && srv->conn_count < srv->cfg->connections_max &&
+    /* Room again, or a lingering connection that a new client may displace
+     * (lingering never keeps a new client out). */
+    if (any_paused && (srv->conn_count < srv->cfg->connections_max || srv->linger_first) &&
         !timer_is_armed(&srv->accept_retry.node))
         server_resume_accepting(srv);
     accesslog_flush();
@@ -169,16 +174,15 @@ void *server_buf_get(struct server *srv)
 {
     if (srv->buf_free_count > 0)
         return srv->buf_free[--srv->buf_free_count];
-    return malloc(srv->buf_size);
+    return calloc(1, srv->buf_size); /* zeroed: its output queue starts empty */
 }
 
-void server_buf_put(struct server *srv, void *buf)
+bool server_buf_put(struct server *srv, void *buf)
 {
-    if (srv->buf_free_count < srv->buf_free_cap) {
-        srv->buf_free[srv->buf_free_count++] = buf;
-        return;
-    }
-    free(buf);
+    if (srv->buf_free_count >= srv->buf_free_cap)
+        return false;
+    srv->buf_free[srv->buf_free_count++] = buf;
+    return true;
 }
 
 /* The configuration's error and access logs. If the process opened them
@@ -233,6 +237,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     srv->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (srv->root_fd < 0)
         return -errno;
+    srv->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
+    if (!srv->files && errno)
+        return -errno;
     srv->mime = mime_table_new();
     if (!srv->mime)
         return -ENOMEM;
@@ -286,11 +293,11 @@ void server_fini(struct server *srv)
     conn_free_closed(srv);
     accesslog_close();
     log_reopen_also(NULL);
-    for (uint32_t i = 0; i < srv->buf_free_count; i++)
-        free(srv->buf_free[i]);
+    conn_work_pool_fini(srv);
     free(srv->buf_free);
     if (srv->mime)
         mime_table_free(srv->mime);
+    filecache_free(srv->files);
     if (srv->root_fd >= 0)
         close(srv->root_fd);
 }

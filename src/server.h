@@ -33,6 +33,7 @@ struct server {
     struct stats *stats;       /* this worker's row of table */
     struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
+    struct filecache *files;   /* small files in memory; NULL when off */
     int root_fd;
     struct http1_limits limits;
 
@@ -89,8 +90,9 @@ void server_after_iteration(struct server *srv);
 /* The Date line for this second ("Date: ...\r\n"). */
 const char *server_date_line(struct server *srv, size_t *len);
 
-/* A read buffer of srv->buf_size bytes, or NULL. */
+/* A work area of srv->buf_size bytes (zeroed when new), or NULL. */
 void *server_buf_get(struct server *srv);
-void server_buf_put(struct server *srv, void *buf);
+/* Keep buf for reuse; false if the pool is full (the caller frees it). */
+bool server_buf_put(struct server *srv, void *buf);
 
 #endif

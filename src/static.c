@@ -26,6 +26,7 @@
 #include "http1.h"
 #include "httpdate.h"
 #include "mime.h"
+#include "filecache.h"
 #include "range.h"
 #include "server.h"
 
@@ -291,6 +292,29 @@ static bool static_send_multipart(struct conn *c, int fd, const struct stat *st,
     return true;
 }
 
+/* Answer from the file cache: the same validators and conditionals as a
+ * file on disk, with the head fragment and body copied from memory. */
+static void static_send_cached(struct conn *c, const struct filecache_entry *e)
+{
+    const struct http1_request *req = conn_request(c);
+    int pre = static_check_preconditions(req, conn_request_buf(c), &e->st, e->etag,
+                                         e->etag_len, true);
+    if (pre == 304) {
+        conn_resp_begin(c, 304);
+        static_validators(c, &e->st, e->etag, e->etag_len);
+        conn_resp_end(c, -1);
+        return;
+    }
+    if (pre) {
+        conn_resp_error(c, pre, NULL);
+        return;
+    }
+    conn_resp_begin(c, 200);
+    conn_resp_raw(c, e->head, e->head_len);
+    conn_resp_end(c, (int64_t)e->body_len);
+    conn_resp_body(c, e->body, e->body_len);
+}
+
 static void static_redirect_dir(struct conn *c, const char *path, size_t len)
 {
     char extra[4200];
@@ -315,7 +339,6 @@ static void static_redirect_dir(struct conn *c, const char *path, size_t len)
 void static_get(struct conn *c, const struct config_location *loc, const char *path,
                 size_t path_len)
 {
-    (void)loc;
     struct server *srv = conn_server(c);
     const struct http1_request *req = conn_request(c);
     const char *buf = conn_request_buf(c);
@@ -326,6 +349,19 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     if (base && strncmp(base + 1, STATIC_RESERVED_PREFIX, strlen(STATIC_RESERVED_PREFIX)) == 0) {
         conn_resp_error(c, 404, NULL);
         return;
+    }
+    /* Whole-file GET and HEAD may come from the cache (ranges go to disk),
+     * but never where uploads can change files: every worker has its own
+     * cache, and only a read-only tree may be a second stale. */
+    const unsigned writes = (1u << HTTP1_METHOD_PUT) | (1u << HTTP1_METHOD_POST) |
+                            (1u << HTTP1_METHOD_DELETE);
+    bool cacheable = srv->files && !req->range.len && !(loc->methods & writes);
+    if (cacheable) {
+        const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
+        if (e && conn_now_ms(c) - e->checked_ms < srv->cfg->file_cache_valid_ms) {
+            static_send_cached(c, e);
+            return;
+        }
     }
     int fd = static_open_beneath(srv->root_fd, path + 1, O_RDONLY | O_NOCTTY);
     if (fd < 0) {
@@ -368,7 +404,24 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     }
 
     char etag[48];
-    size_t etag_len = static_format_etag(&st, etag, sizeof etag);
+    size_t etag_len;
+    if (cacheable && (uint64_t)st.st_size <= srv->cfg->file_cache_file_max_bytes) {
+        const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
+        if (e && filecache_same_file(e, &st)) {
+            filecache_touch(srv->files, e, conn_now_ms(c));
+        } else {
+            etag_len = static_format_etag(&st, etag, sizeof etag);
+            e = filecache_store(srv->files, path, path_len, fd, &st,
+                                mime_lookup(srv->mime, name, name_len), etag, etag_len,
+                                conn_now_ms(c));
+        }
+        if (e) {
+            close(fd);
+            static_send_cached(c, e);
+            return;
+        }
+    }
+    etag_len = static_format_etag(&st, etag, sizeof etag);
     int pre = static_check_preconditions(req, buf, &st, etag, etag_len, true);
     if (pre == 304) {
         close(fd);

@@ -77,7 +77,9 @@ static void worker_on_signal(struct loop_watch *watch, uint32_t events)
                 log_write(LOG_ERROR, "cannot reopen the error log: %s", strerror(errno));
             break;
         case SIGHUP:
-            log_write(LOG_WARN, "SIGHUP: reloading needs master_process on; ignored");
+        case SIGUSR2:
+            log_write(LOG_WARN, "signal %u: reloading and upgrading need master_process on; "
+                                "ignored", si.ssi_signo);
             break;
         default:
             break;
@@ -176,6 +178,7 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
     sigaddset(&set, SIGQUIT);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     sigprocmask(SIG_BLOCK, &set, NULL);
     w.signals.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     w.signals.on_io = worker_on_signal;

@@ -402,9 +402,6 @@ def test_flood_past_connections_max(make_server):
         s.close()
 
 
-@pytest.mark.xfail(strict=True, reason="server.c: at connections_max accepting pauses and "
-                   "resumes only when a connection closes, so lingering connections keep new "
-                   "clients out for lingering_timeout (reported; see the issue 10 report)")
 def test_lingering_connections_do_not_keep_new_clients_out(make_server):
     # server.c's contract: at connections_max the oldest lingering connection
     # is shed so that lingering never keeps a new client out.

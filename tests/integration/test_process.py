@@ -42,7 +42,8 @@ class Load:
         self.stop_new = threading.Event()
         self.stop_all = threading.Event()
         self.lock = threading.Lock()
-        self.ok = self.failed = self.resets = self.retries = 0
+        self.ok = self.failed = self.resets = self.retries = self.late = 0
+        self.quit_at = None  # monotonic time the stop signal was sent
         self.errors = []
         self.deadline = time.monotonic() + duration
         self.threads = [threading.Thread(target=self.keepalive) for _ in range(keepalive_threads)]
@@ -65,15 +66,22 @@ class Load:
 
     def fresh(self):
         while not self.stop_new.is_set() and time.monotonic() < self.deadline:
+            started = time.monotonic()
             try:
                 if self.one_fresh():
                     self.count("ok")
-                else:
-                    self.count("failed", "fresh connection closed without an answer")
+                    continue
+                what, err = "failed", "fresh connection closed without an answer"
             except ConnectionResetError as e:
-                self.count("resets", e)
+                what, err = "resets", e
             except OSError as e:
-                self.count("failed", e)
+                what, err = "failed", e
+            # A connection opened after the stop began is not one the server
+            # promised to answer: it may sit in the queue of a socket that is
+            # about to close. Count it apart.
+            if self.quit_at is not None and started >= self.quit_at - 0.001:
+                what = "late"
+            self.count(what, err)
 
     def keepalive(self):
         s, rd = None, None
@@ -139,12 +147,13 @@ def test_ten_reloads_and_a_graceful_stop_under_load_lose_nothing(make_server):
         assert wait_for(lambda: len(set(children(master)) - before) >= 2, timeout=10), i
         time.sleep(0.3)
     load.stop_new.set()  # no new connections from here: the stop closes the sockets
+    load.quit_at = time.monotonic()
     srv.send_signal(signal.SIGQUIT)
     load.join()
     rc = srv.proc.wait(timeout=30)
     assert rc == 0
-    print("load: ok=%d failed=%d resets=%d retries=%d" %
-          (load.ok, load.failed, load.resets, load.retries))
+    print("load: ok=%d failed=%d resets=%d retries=%d opened-after-stop=%d" %
+          (load.ok, load.failed, load.resets, load.retries, load.late))
     assert load.ok > 100
     assert load.failed == 0 and load.resets == 0, (load.failed, load.resets, load.errors)
 
@@ -319,9 +328,10 @@ def test_binary_upgrade_on_sigusr2_keeps_serving(make_server, tmp_path):
     pid_file = str(tmp_path / "up.pid")
     srv = make_server("workers 1;\npid_file %s;" % pid_file)
     old = srv.proc.pid
+    assert wait_for(lambda: os.path.exists(pid_file))
     srv.send_signal(signal.SIGUSR2)
     assert wait_for(lambda: os.path.exists(pid_file + ".oldbin") and os.path.exists(pid_file)
-                    and int(open(pid_file).read()) != old, timeout=10)
+                    and int(open(pid_file).read()) != old, timeout=10), srv.log()[-3000:]
     new = int(open(pid_file).read())
     assert wait_for(lambda: len(children(new)) == 1, timeout=10)
     srv.send_signal(signal.SIGQUIT)  # the old master drains and leaves
@@ -347,7 +357,8 @@ def test_workers_drop_root_and_root_without_user_is_refused(tmp_path):
         try:
             master = srv.proc.pid
             assert wait_for(lambda: len(children(master)) == 1)
-            assert uid_of(children(master)[0]) != 0
+            # The worker switches users right after fork: poll, bounded.
+            assert wait_for(lambda: uid_of(children(master)[0]) != 0, timeout=5)
             assert uid_of(master) == 0
             assert get(srv, "/").status == 200
         finally:
