@@ -72,8 +72,10 @@ UNIT_BINS = $(patsubst tests/unit/%.c,build/$(1)/tests/unit/%,$(UNIT_SRC))
 
 unit: $(call UNIT_BINS,release)
 
+# As root (a fresh machine, CI) the workers would refuse to keep root: say
+# so explicitly (-R) for this local development server.
 run: all
-	./build/release/lingerd -l 127.0.0.1 -p 8080 -r www
+	./build/release/lingerd -l 127.0.0.1 -p 8080 -r www $$( [ "$$(id -u)" = 0 ] && echo -R )
 
 deps:
 	@sh tests/deps.sh
