@@ -599,8 +599,10 @@ void master_raise_nofile(const struct config *cfg)
     rl.rlim_cur = hard != RLIM_INFINITY && hard < want ? hard : want;
     (void)setrlimit(RLIMIT_NOFILE, &rl);
     getrlimit(RLIMIT_NOFILE, &rl);
+    /* Only a limit too small for connections_max is worth a warning. */
     if (rl.rlim_cur < want)
-        log_write(LOG_WARN, "rlimit_nofile %u: %s; using %llu", cfg->rlimit_nofile,
+        log_write(rl.rlim_cur < (rlim_t)cfg->connections_max + 64 ? LOG_WARN : LOG_INFO,
+                  "rlimit_nofile %u: %s; using %llu", cfg->rlimit_nofile,
                   strerror(e), (unsigned long long)rl.rlim_cur);
 }
 
