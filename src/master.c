@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,8 @@ static void master_take_inherited(struct master *m)
             continue;
         (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
         (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        int one = 1; /* as worker_listen does: accepted sockets inherit it */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         m->inherited[m->inherited_count++] = fd;
     }
     unsetenv("LISTEN_PID");

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
@@ -104,6 +105,9 @@ int worker_listen(const struct config_listen *l)
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (l->addr.ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    /* Accepted sockets inherit it: responses leave whole (one sendmsg per
+     * batch), and Nagle's delay would only hold back the last packet. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 ||
         listen(fd, l->backlog) < 0) {
         int e = errno;
