@@ -51,6 +51,7 @@
  * end, plus any empty lines before it; field_line_max_bytes one field line without its
  * line end; head_max_bytes the whole head, final empty line included (what *used says).
  */
+#include "ascii.h"
 #include "http1.h"
 
 #include <assert.h>
@@ -182,17 +183,6 @@ static bool http1_is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-static int http1_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool http1_is_tchar(unsigned char c)
 {
     return http1_is(c, HTTP1_C_TCHAR);
@@ -288,8 +278,8 @@ static bool http1_is_authority(const char *s, size_t n, bool need_host, bool nee
         while (i < n && s[i] != ':') {
             unsigned char c = (unsigned char)s[i];
             if (c == '%') {
-                if (i + 2 >= n || http1_hex_value((unsigned char)s[i + 1]) < 0 ||
-                    http1_hex_value((unsigned char)s[i + 2]) < 0)
+                if (i + 2 >= n || ascii_hex_value((unsigned char)s[i + 1]) < 0 ||
+                    ascii_hex_value((unsigned char)s[i + 2]) < 0)
                     return false;
                 i += 3;
                 continue;
@@ -1135,14 +1125,14 @@ static enum http1_rc http1_chunked_step(struct http1_chunked *d, unsigned char c
 
     switch (s) {
     case HTTP1_CK_SIZE_START:
-        h = http1_hex_value(c);
+        h = ascii_hex_value(c);
         if (h < 0)
             return http1_chunked_fail(d, 400, "chunk size is not hex");
         d->chunk_left = (uint64_t)h;
         d->state = HTTP1_CK_SIZE;
         break;
     case HTTP1_CK_SIZE:
-        h = http1_hex_value(c);
+        h = ascii_hex_value(c);
         if (h >= 0) {
             /* leading zeros are harmless; only significant digits can overflow */
             if (d->chunk_left > UINT64_MAX >> 4)

@@ -13,21 +13,11 @@
  * Leaves out: the query (the caller cuts it off), '+' (a space only in form data),
  * and any check of UTF-8 validity (file names are bytes).
  */
+#include "ascii.h"
 #include "uri.h"
 
 #include <stdbool.h>
 #include <string.h>
-
-static int uri_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static bool uri_is_ctl(unsigned char c)
 {
@@ -45,8 +35,8 @@ static int uri_percent_decode(const char *in, size_t len, char *out, size_t out_
         unsigned char c = (unsigned char)in[i];
         if (c == '%') {
             int hi, lo;
-            if (len - i < 3 || (hi = uri_hex_value((unsigned char)in[i + 1])) < 0 ||
-                (lo = uri_hex_value((unsigned char)in[i + 2])) < 0)
+            if (len - i < 3 || (hi = ascii_hex_value((unsigned char)in[i + 1])) < 0 ||
+                (lo = ascii_hex_value((unsigned char)in[i + 2])) < 0)
                 return 400;
             c = (unsigned char)(hi << 4 | lo);
             i += 2;
