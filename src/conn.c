@@ -623,16 +623,17 @@ static void conn_linger_link(struct conn *c)
 
 /* After our FIN, a client that never sends its own would keep the socket
  * in FIN_WAIT_2 for the kernel-wide tcp_fin_timeout; TCP_LINGER2 bounds it
- * for this socket. Not with lingering_close off: that mode is the naive
- * close, kept to show the difference. */
+ * per socket. Every accepted socket inherits fin_wait2_timeout from its
+ * listener (worker_tune_listener); lingering_close off is the naive close,
+ * kept to show the difference, so it goes back to the kernel's default. */
 static void conn_bound_fin_wait2(struct conn *c)
 {
-    const struct config *cfg = conn_cfg(c);
-    if (c->linger_mode == CONFIG_LINGER_OFF || c->peer_eof || c->half_closed ||
-        cfg->fin_wait2_timeout_ms == 0)
+    if (c->linger_mode != CONFIG_LINGER_OFF || c->peer_eof ||
+        conn_cfg(c)->fin_wait2_timeout_ms == 0)
         return;
-    int secs = (int)((cfg->fin_wait2_timeout_ms + 999) / 1000);
-    (void)setsockopt(c->watch.fd, IPPROTO_TCP, TCP_LINGER2, &secs, sizeof secs);
+    int kernel_default = 0;
+    (void)setsockopt(c->watch.fd, IPPROTO_TCP, TCP_LINGER2, &kernel_default,
+                     sizeof kernel_default);
 }
 
 /* Release everything and queue the record to be freed after this iteration
@@ -881,7 +882,6 @@ static void conn_begin_drain(struct conn *c)
         conn_finish(c, STATS_CLOSE_RESET);
         return;
     }
-    conn_bound_fin_wait2(c);
     c->half_closed = true;
     c->since_ms = c->progress_ms = conn_now_ms(c);
     stats_add(&srv->stats->lingered, 1);

@@ -71,6 +71,7 @@ static int main_single(struct config *cfg)
             fprintf(stderr, "lingerd: listen %s: %s\n", cfg->listens[i].text, strerror(-fd));
             return 1;
         }
+        worker_tune_listener(fd, cfg);
         fds[n++] = fd;
     }
     if (worker_drop_privileges(cfg) < 0)

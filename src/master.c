@@ -152,8 +152,6 @@ static void master_take_inherited(struct master *m)
             continue;
         (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
         (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        int one = 1; /* as worker_listen does: accepted sockets inherit it */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         m->inherited[m->inherited_count++] = fd;
     }
     unsetenv("LISTEN_PID");
@@ -222,6 +220,8 @@ static int master_sync_sockets(struct master *m, const struct config *cfg)
             close(m->sockets[j].fd); /* the old workers hold their own copies */
     memcpy(m->sockets, next, n * sizeof next[0]);
     m->socket_count = n;
+    for (size_t i = 0; i < n; i++)
+        worker_tune_listener(m->sockets[i].fd, cfg);
     return 0;
 }
 

@@ -105,9 +105,7 @@ int worker_listen(const struct config_listen *l)
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (l->addr.ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    /* Accepted sockets inherit it: responses leave whole (one sendmsg per
-     * batch), and Nagle's delay would only hold back the last packet. */
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
     if (bind(fd, (const struct sockaddr *)&l->addr, l->addr_len) < 0 ||
         listen(fd, l->backlog) < 0) {
         int e = errno;
@@ -115,6 +113,16 @@ int worker_listen(const struct config_listen *l)
         return -e;
     }
     return fd;
+}
+
+void worker_tune_listener(int fd, const struct config *cfg)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* Accepted sockets inherit the FIN_WAIT_2 bound too: no setsockopt per
+     * connection (conn.c resets it where lingering_close is off). */
+    int secs = (int)((cfg->fin_wait2_timeout_ms + 999) / 1000);
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &secs, sizeof secs);
 }
 
 int worker_drop_privileges(const struct config *cfg)
