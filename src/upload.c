@@ -1,13 +1,23 @@
 /* upload — PUT, POST and DELETE of files beneath the document root.
  *
- * A PUT or POST streams its body into a temporary file created next to the
- * target (".lingerd-put-" and 12 random hex digits, O_EXCL), one write(2)
- * per received chunk, so memory stays bounded by the read buffer. When the
- * body is complete: fsync the file, rename it over the target (PUT) or onto
- * a new name that must not exist yet (POST), fsync the directory. Any
- * failure before the rename (client gone, body timeout, bad chunk, body
- * over body_max_bytes, disk full) unlinks the temporary file: the old file
- * stays intact and nothing is left behind. DELETE unlinks a file.
+ * A PUT or POST streams its body into an unnamed file in the target's
+ * directory (O_TMPFILE), one write(2) per received chunk, so memory stays
+ * bounded by the read buffer. When the body is complete: fsync the file,
+ * give it a temporary name (".lingerd-put-" and 12 random hex digits, by
+ * linkat of /proc/self/fd/N), rename that over the target (PUT) or onto a
+ * new name that must not exist yet (POST), fsync the directory. The file
+ * has a name only between the link and the rename, so a worker killed
+ * mid-upload (SIGKILL, OOM) leaves nothing behind: the kernel frees an
+ * unnamed file with its last descriptor. Any failure before the rename
+ * (client gone, body timeout, bad chunk, body over body_max_bytes, disk
+ * full) closes the file, or unlinks the temporary name if it was given:
+ * the old file stays intact. DELETE unlinks a file.
+ *
+ * A file system without O_TMPFILE (EOPNOTSUPP, EISDIR or EINVAL from
+ * openat: NFS before 4.2, FUSE servers that lack it, vfat) gets a named
+ * temporary file from the start instead, created with O_EXCL beside the
+ * target; there a killed worker does leave one behind, which the reserved
+ * prefix keeps out of reach of clients.
  *
  * Every status that refuses the request (400, 403, 409, 412, 413) is
  * decided from the head, before conn_read_body: that call is what sends
@@ -26,12 +36,11 @@
  *   - One struct upload per body being read: made just before
  *     conn_read_body, freed by exactly one of on_end / on_abort.
  *
- * Leaves out: O_TMPFILE (a named temporary file is what the design asks
- * for; a worker killed mid-upload leaves one behind, which the reserved
- * prefix keeps out of reach of clients' PUT/DELETE), Content-Range on PUT
- * (RFC 9110 §14.5: not supported, the header is ignored), preconditions on
- * POST (a collection has no validators here), and moving the fsyncs off
- * the event loop (measured and logged instead; see upload_commit).
+ * Leaves out: Content-Range on PUT (RFC 9110 §14.5: not supported, the
+ * header is ignored), preconditions on POST (a collection has no
+ * validators here), sweeping temporary files that a killed worker left
+ * on a file system without O_TMPFILE, and moving the fsyncs off the event
+ * loop (measured and logged instead; see upload_commit).
  */
 #include "upload.h"
 
@@ -80,6 +89,7 @@
 struct upload {
     int dir_fd;               /* the target's directory, O_RDONLY (for fsync) */
     int tmp_fd;               /* -1 once closed */
+    bool tmp_unnamed;         /* tmp_fd is an O_TMPFILE file: no name until committed */
     bool tmp_exists;          /* tmp_name is still in dir_fd: unlink on failure */
     bool post;
     bool conditional;         /* PUT had preconditions: recheck the target at the end */
@@ -295,16 +305,22 @@ static bool upload_same_file(const struct stat *a, const struct stat *b)
 
 /* ---- the temporary file ---- */
 
+/* Make a random temporary name for dir_fd: ".lingerd-put-" and hex digits. */
+static int upload_temp_name(char name[UPLOAD_TMP_NAME_SIZE])
+{
+    static const size_t prefix_len = sizeof UPLOAD_TMP_PREFIX - 1;
+    memcpy(name, UPLOAD_TMP_PREFIX, prefix_len);
+    return upload_random_hex(name + prefix_len, UPLOAD_TMP_RANDOM_HEX);
+}
+
 /* Create a new temporary file in dir_fd; its name goes to name. fd or
  * -errno. Plain openat, not static_open_beneath: the name is one component
  * we made, O_CREAT|O_EXCL never follows a symlink, and openat2 would need
  * the mode passed in struct open_how. */
 static int upload_create_temp(int dir_fd, unsigned mode, char name[UPLOAD_TMP_NAME_SIZE])
 {
-    static const size_t prefix_len = sizeof UPLOAD_TMP_PREFIX - 1;
     for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
-        memcpy(name, UPLOAD_TMP_PREFIX, prefix_len);
-        int rc = upload_random_hex(name + prefix_len, UPLOAD_TMP_RANDOM_HEX);
+        int rc = upload_temp_name(name);
         if (rc < 0)
             return rc;
         int fd = openat(dir_fd, name,
@@ -312,6 +328,41 @@ static int upload_create_temp(int dir_fd, unsigned mode, char name[UPLOAD_TMP_NA
                         (mode_t)mode);
         if (fd >= 0)
             return fd;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+/* Create an unnamed file in dir_fd (O_TMPFILE). fd, -EOPNOTSUPP if the
+ * file system cannot (the kernel says so with EOPNOTSUPP, or EISDIR and
+ * EINVAL where O_TMPFILE is not understood at all), or another -errno. */
+static int upload_create_unnamed(int dir_fd, unsigned mode)
+{
+    int fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_NOCTTY | O_CLOEXEC, (mode_t)mode);
+    if (fd >= 0)
+        return fd;
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+        return -EOPNOTSUPP;
+    return -errno;
+}
+
+/* Give the unnamed file u->tmp_fd a temporary name in u->dir_fd. linkat
+ * through /proc/self/fd, not AT_EMPTY_PATH: that one needs
+ * CAP_DAC_READ_SEARCH, which a worker running as a user does not have.
+ * linkat never replaces a name, so a collision is EEXIST. 0 or -errno. */
+static int upload_name_unnamed(struct upload *u)
+{
+    char proc[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", u->tmp_fd);
+    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
+        int rc = upload_temp_name(u->tmp_name);
+        if (rc < 0)
+            return rc;
+        if (linkat(AT_FDCWD, proc, u->dir_fd, u->tmp_name, AT_SYMLINK_FOLLOW) == 0) {
+            u->tmp_exists = true;
+            return 0;
+        }
         if (errno != EEXIST)
             return -errno;
     }
@@ -357,8 +408,9 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
 static void upload_on_abort(struct conn *c, void *ctx)
 {
     struct upload *u = ctx;
-    upload_log(c, LOG_INFO, u->path, u->path_len,
-               "abandoned after %llu bytes; temporary file removed", (unsigned long long)u->bytes);
+    upload_log(c, LOG_INFO, u->path, u->path_len, "abandoned after %llu bytes; %s",
+               (unsigned long long)u->bytes,
+               u->tmp_unnamed ? "unnamed file dropped" : "temporary file removed");
     upload_free(c, u);
 }
 
@@ -408,7 +460,16 @@ static int upload_commit(struct conn *c, struct upload *u, struct stat *st_out)
         return upload_status_for_errno(err); /* ENOSPC may first show here */
     }
     uint64_t t1 = upload_clock_us();
-    int rc = close(u->tmp_fd);
+    int rc;
+    if (u->tmp_unnamed) {
+        rc = upload_name_unnamed(u);
+        if (rc < 0) {
+            upload_log(c, LOG_ERROR, u->path, u->path_len, "naming the unnamed file: %s",
+                       strerror(-rc));
+            return upload_status_for_errno(-rc);
+        }
+    }
+    rc = close(u->tmp_fd);
     u->tmp_fd = -1;
     if (rc < 0) {
         int err = errno;
@@ -524,11 +585,15 @@ static bool upload_too_large(const struct http1_request *req, const struct confi
     return req->framing == HTTP1_BODY_LENGTH && req->content_length > loc->body_max_bytes;
 }
 
-/* Create the temporary file in u->dir_fd and start reading the body into
- * it. Owns u from here: on failure it answers and frees u. */
+/* Create the file for the body in u->dir_fd (unnamed if the file system
+ * can, else named) and start reading the body into it. Owns u from here:
+ * on failure it answers and frees u. */
 static void upload_start(struct conn *c, const struct config_location *loc, struct upload *u)
 {
-    int fd = upload_create_temp(u->dir_fd, loc->file_mode, u->tmp_name);
+    int fd = upload_create_unnamed(u->dir_fd, loc->file_mode);
+    u->tmp_unnamed = fd >= 0;
+    if (fd == -EOPNOTSUPP)
+        fd = upload_create_temp(u->dir_fd, loc->file_mode, u->tmp_name);
     if (fd < 0) {
         int st = upload_status_for_errno(-fd);
         upload_log(c, st == 507 ? LOG_WARN : LOG_ERROR, u->path, u->path_len,
@@ -538,7 +603,7 @@ static void upload_start(struct conn *c, const struct config_location *loc, stru
         return;
     }
     u->tmp_fd = fd;
-    u->tmp_exists = true;
+    u->tmp_exists = !u->tmp_unnamed;
     u->start_ms = conn_now_ms(c);
     conn_read_body(c, &upload_sink, u, loc->body_max_bytes);
 }

@@ -3,6 +3,11 @@
 (a PUT that dies midway leaves the old file and no temporary file), a
 100 MiB upload checked by sha256, and real clients (curl).
 
+A body is received into an unnamed file (O_TMPFILE); on a file system
+without O_TMPFILE, into a named ".lingerd-put-*" file. The tests about an
+upload in progress run both ways: the "named" servers run under
+no_tmpfile.py, which makes O_TMPFILE fail with EOPNOTSUPP.
+
 Every outcome is checked on the wire (status, headers) and on disk, under
 server.root/upload/. The only waits are bounded polls (wait_for) for things
 the server does after a client vanished, where no response tells us when.
@@ -20,7 +25,9 @@ import time
 
 import pytest
 
+import conftest
 from conftest import AUTH, Reader, exchange, get, request, wait_for
+from test_abuse import proc_tree
 
 MIB = 1024 * 1024
 TMP_PREFIX = ".lingerd-put-"
@@ -62,6 +69,41 @@ def temp_files(srv):
     for d, _, files in os.walk(srv.root):
         found += [os.path.join(d, f) for f in files if f.startswith(TMP_PREFIX)]
     return found
+
+
+def open_uploads(srv):
+    """Bodies being received: files beneath the root that the server's
+    processes hold open as unnamed (O_TMPFILE: "#<inode> (deleted)") or
+    temporary (".lingerd-put-*") files. Paths as /proc/<pid>/fd shows them."""
+    found = []
+    for pid in proc_tree(srv.proc.pid):
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            name = os.path.basename(target)
+            if target.startswith(srv.root + "/") and (
+                    re.fullmatch(r"#\d+ \(deleted\)", name) or name.startswith(TMP_PREFIX)):
+                found.append(target)
+    return found
+
+
+@pytest.fixture(params=["unnamed", "named"])
+def upload_kind(request, monkeypatch, tmp_path):
+    """"unnamed": the server as it is. "named": the same binary under
+    no_tmpfile.py, so every upload takes the named temporary file path."""
+    if request.param == "named":
+        wrapper = tmp_path / "lingerd-no-tmpfile"
+        wrapper.write_text('#!/bin/sh\nexec /usr/bin/python3 %s %s "$@"\n' % (
+            os.path.join(os.path.dirname(__file__), "no_tmpfile.py"), conftest.BIN))
+        wrapper.chmod(0o755)
+        monkeypatch.setattr(conftest, "BIN", str(wrapper))
+    return request.param
 
 
 def call(srv, method, path, body=b"", headers=(), auth=AUTH):
@@ -162,10 +204,30 @@ def test_put_empty_body_creates_an_empty_file(server):
     assert read(up(server, "empty")) == b""
 
 
-def test_file_mode_sets_the_new_file_permissions(make_server):
+def test_file_mode_sets_the_new_file_permissions(make_server, upload_kind):
     srv = make_server("file_mode 0600;")
     assert call(srv, "PUT", "/upload/m.txt", b"m").status == 201
     assert os.stat(up(srv, "m.txt")).st_mode & 0o777 == 0o600
+    r = call(srv, "POST", "/upload/", b"p")
+    assert r.status == 201
+    assert os.stat(up(srv, r.header("location").rsplit("/", 1)[1])).st_mode & 0o777 == 0o600
+
+
+def test_put_post_replace_store_the_body_either_way(make_server, upload_kind):
+    # The unnamed file and the named fallback end the same: the body under
+    # the target's name (new, replaced) or a new POST name, nothing else.
+    srv = make_server(BIG)
+    body = os.urandom(3 * MIB + 17)
+    assert call(srv, "PUT", "/upload/r.bin", b"old").status == 201
+    r = call(srv, "PUT", "/upload/r.bin", body)
+    assert r.status == 204
+    assert read(up(srv, "r.bin")) == body
+    r = call(srv, "POST", "/upload/", body[::-1])
+    assert r.status == 201
+    name = r.header("location").rsplit("/", 1)[1]
+    assert read(up(srv, name)) == body[::-1]
+    assert sorted(os.listdir(up(srv))) == sorted(["r.bin", name])
+    assert open_uploads(srv) == []
 
 
 def test_default_file_mode_is_0644_less_the_umask(server):
@@ -492,7 +554,7 @@ def test_conditional_put_is_412_if_the_file_changes_while_the_body_arrives(make_
     etag = head_etag(srv, "/upload/c.txt")
     s = start_put(srv, "/upload/c.txt", 2 * MIB, ["If-Match: " + etag])
     s.sendall(b"a" * MIB)
-    assert wait_for(lambda: temp_files(srv))
+    assert wait_for(lambda: open_uploads(srv))
     # Someone else replaces the file meanwhile (a new inode, another size).
     write(up(srv, "other"), b"changed meanwhile")
     os.rename(up(srv, "other"), up(srv, "c.txt"))
@@ -767,7 +829,7 @@ def test_post_location_encodes_the_collection_again(server):
     assert read(up(server, "a b", m.group(1))) == b"spaced"
 
 
-def test_interleaved_puts_to_one_target_each_land_whole(make_server):
+def test_interleaved_puts_to_one_target_each_land_whole(make_server, upload_kind):
     # B finishes first and creates the file (201); A finishes last and
     # replaces it (204). Neither sees the other's bytes; nothing is left over.
     srv = make_server(BIG)
@@ -775,7 +837,7 @@ def test_interleaved_puts_to_one_target_each_land_whole(make_server):
     b = start_put(srv, "/upload/t.bin", 2 * MIB)
     a.sendall(b"A" * MIB)
     b.sendall(b"B" * MIB)
-    assert wait_for(lambda: len(temp_files(srv)) == 2)
+    assert wait_for(lambda: len(open_uploads(srv)) == 2)
     b.sendall(b"B" * MIB)
     rb = Reader(b, timeout=30).response()
     assert rb.status == 201
@@ -794,17 +856,25 @@ def test_interleaved_puts_to_one_target_each_land_whole(make_server):
 
 
 @pytest.mark.parametrize("how", ["close", "reset", "half-close"])
-def test_client_gone_mid_put_leaves_the_old_file_and_no_temp_file(make_server, how):
+def test_client_gone_mid_put_leaves_the_old_file_and_no_temp_file(make_server, how,
+                                                                    upload_kind):
     srv = make_server(BIG)
     write(up(srv, "big.bin"), b"old content\n")
     s = start_put(srv, "/upload/big.bin", 64 * MIB)
     block = b"\xa5" * (256 * 1024)
     for _ in range(8 * MIB // len(block)):
         s.sendall(block)
-    # The PUT is in progress: its temporary file sits beside the target.
-    tmps = wait_for(lambda: temp_files(srv))
-    assert len(tmps) == 1 and os.path.dirname(tmps[0]) == up(srv)
-    assert re.fullmatch(r"\.lingerd-put-[0-9a-f]{12}", os.path.basename(tmps[0]))
+    # The PUT is in progress, into a file in the target's directory: unnamed
+    # (nothing in the listing), or named ".lingerd-put-" + 12 hex digits.
+    opened = wait_for(lambda: open_uploads(srv))
+    assert len(opened) == 1 and os.path.dirname(opened[0]) == up(srv), opened
+    tmps = temp_files(srv)
+    if upload_kind == "unnamed":
+        assert re.fullmatch(r"#\d+ \(deleted\)", os.path.basename(opened[0])), opened
+        assert tmps == [] and os.listdir(up(srv)) == ["big.bin"]
+    else:
+        assert tmps == opened
+        assert re.fullmatch(r"\.lingerd-put-[0-9a-f]{12}", os.path.basename(tmps[0]))
     if how == "reset":
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
@@ -814,7 +884,8 @@ def test_client_gone_mid_put_leaves_the_old_file_and_no_temp_file(make_server, h
         s.shutdown(socket.SHUT_WR)
     # Well inside the default body_timeout (60s): a vanished client must be
     # noticed by its FIN or reset, not by the timeout.
-    assert wait_for(lambda: not temp_files(srv), timeout=10), temp_files(srv)
+    assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv), timeout=10), \
+        (temp_files(srv), open_uploads(srv))
     if how == "half-close":
         rd = Reader(s, timeout=10)
         rest = rd.read_until_close()  # the server ends the connection, storing nothing
@@ -826,11 +897,15 @@ def test_client_gone_mid_put_leaves_the_old_file_and_no_temp_file(make_server, h
     assert g.status == 200 and g.body == b"old content\n"
 
 
-def test_get_of_an_in_progress_temp_file_is_404(make_server):
+def test_get_of_an_in_progress_temp_file_is_404(make_server, upload_kind):
     srv = make_server(BIG)
     s = start_put(srv, "/upload/p.bin", 2 * MIB)
     s.sendall(b"q" * MIB)
-    tmps = wait_for(lambda: temp_files(srv))
+    assert wait_for(lambda: open_uploads(srv))
+    if upload_kind == "unnamed":
+        # No name to ask for; one of the shape a named one would have.
+        write(up(srv, ".lingerd-put-0123456789ab"), b"stale")
+    tmps = temp_files(srv)
     assert len(tmps) == 1
     name = os.path.basename(tmps[0])
     for method in ("GET", "HEAD"):
@@ -845,7 +920,7 @@ def test_get_of_an_in_progress_temp_file_is_404(make_server):
     s.close()
     assert r.status == 201
     assert read(up(srv, "p.bin")) == b"q" * (2 * MIB)
-    assert temp_files(srv) == []
+    assert temp_files(srv) == ([] if upload_kind == "named" else tmps)
 
 
 # ---------------------------------------------------------------------------
