@@ -234,6 +234,11 @@ static const struct config_directive config_directives[] = {
       .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
               "100ms)" },
 
+    { .name = "defer_accept", .type = CONFIG_T_DURATION_OFF, MAIN(defer_accept_ms),
+      .def = "off", .min = MS_S, .max = MS_M, .flags = CONFIG_F_ROUND_S, .group = G_SERVE,
+      .help = "TCP_DEFER_ACCEPT on the listeners (nginx's listen ... deferred): a connection "
+              "is handed over when its first bytes arrive, saving a wake-up per connection; "
+              "clients that connect and send nothing are left to the kernel for this long" },
     { .name = "file_cache_entries", .type = CONFIG_T_NUMBER, MAIN(file_cache_entries),
       .def = "1024", .min = 0, .max = 1000000, .args = "N", .group = G_SERVE,
       .help = "Small files each worker keeps in memory with their headers; 0 turns the "

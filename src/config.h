@@ -74,6 +74,7 @@ struct config {
     char *index;
     char *mime_types_file;
     char *server_name;       /* Server header */
+    int64_t defer_accept_ms;  /* <0: off */
     uint32_t file_cache_entries;
     uint64_t file_cache_valid_ms;
     uint64_t file_cache_file_max_bytes;

@@ -1658,6 +1658,9 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
     loop_timer_init(&c->timer, conn_on_timer);
     c->id = ++srv->next_conn_id;
     c->linger_mode = (uint8_t)srv->cfg->lingering_close;
+    /* With defer_accept the kernel hands a connection over when its first
+     * bytes are in: read at once instead of waiting for an edge. */
+    c->rd_ready = srv->cfg->defer_accept_ms > 0;
     conn_store_peer(c, peer, peer_len);
     int rc = loop_watch(srv->loop, &c->watch, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
     if (rc < 0 || loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1 + CONN_FIXED_TIMERS) < 0) {

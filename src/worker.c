@@ -123,6 +123,9 @@ void worker_tune_listener(int fd, const struct config *cfg)
      * connection (conn.c resets it where lingering_close is off). */
     int secs = (int)((cfg->fin_wait2_timeout_ms + 999) / 1000);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &secs, sizeof secs);
+    /* 0 turns it off again after a reload that removed it. */
+    int defer = cfg->defer_accept_ms > 0 ? (int)((cfg->defer_accept_ms + 999) / 1000) : 0;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
 }
 
 int worker_drop_privileges(const struct config *cfg)

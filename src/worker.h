@@ -29,7 +29,8 @@ int worker_listen(const struct config_listen *l);
 
 /* Options every accepted socket inherits from its listener: TCP_NODELAY
  * (responses leave whole; Nagle would only delay their last packet) and
- * TCP_LINGER2 = fin_wait2_timeout. Applied at start and on every reload. */
+ * TCP_LINGER2 = fin_wait2_timeout; and defer_accept on the listener.
+ * Applied at start and on every reload. */
 void worker_tune_listener(int fd, const struct config *cfg);
 
 /* Drop root for cfg->user/group (workers only). 0, or -1 after logging. */
