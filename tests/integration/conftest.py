@@ -9,6 +9,7 @@ sanitizer report fails the test that used it.
 
 import errno
 import os
+import re
 import shutil
 import signal
 import socket
@@ -279,6 +280,32 @@ def wait_for(pred, timeout=10, step=0.05):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(step)
+
+
+UPLOAD_TMP_PREFIX = ".lingerd-put-"
+
+
+def upload_files_held(root, pids):
+    """{pid: [paths]}: request bodies being received beneath root that each
+    pid holds open, unnamed (O_TMPFILE: "#<inode> (deleted)") or temporary
+    (".lingerd-put-*"), as /proc/<pid>/fd shows them."""
+    out = {}
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            name = os.path.basename(target)
+            if target.startswith(root + "/") and (
+                    re.fullmatch(r"#\d+ \(deleted\)", name) or
+                    name.startswith(UPLOAD_TMP_PREFIX)):
+                out.setdefault(pid, []).append(target)
+    return out
 
 
 def sockets_in_state(port, state):

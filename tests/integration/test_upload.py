@@ -75,21 +75,8 @@ def open_uploads(srv):
     """Bodies being received: files beneath the root that the server's
     processes hold open as unnamed (O_TMPFILE: "#<inode> (deleted)") or
     temporary (".lingerd-put-*") files. Paths as /proc/<pid>/fd shows them."""
-    found = []
-    for pid in proc_tree(srv.proc.pid):
-        try:
-            fds = os.listdir("/proc/%d/fd" % pid)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            except OSError:
-                continue
-            name = os.path.basename(target)
-            if target.startswith(srv.root + "/") and (
-                    re.fullmatch(r"#\d+ \(deleted\)", name) or name.startswith(TMP_PREFIX)):
-                found.append(target)
+    held = conftest.upload_files_held(srv.root, proc_tree(srv.proc.pid))
+    found = [path for paths in held.values() for path in paths]
     return found
 
 

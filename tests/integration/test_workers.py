@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from conftest import AUTH, Reader, get, request, wait_for
+from conftest import AUTH, Reader, get, request, upload_files_held, wait_for
 from test_process import children
 
 MIB = 1024 * 1024
@@ -271,22 +271,7 @@ def test_killed_worker_is_replaced_and_the_other_one_finishes_its_downloads(make
 
 def upload_writers(srv, pids):
     """{pid: [paths]} of unnamed or temporary upload files each pid holds."""
-    out = {}
-    for pid in pids:
-        try:
-            fds = os.listdir("/proc/%d/fd" % pid)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            except OSError:
-                continue
-            name = os.path.basename(target)
-            if target.startswith(srv.root + "/") and (
-                    re.fullmatch(r"#\d+ \(deleted\)", name) or name.startswith(TMP_PREFIX)):
-                out.setdefault(pid, []).append(target)
-    return out
+    return upload_files_held(srv.root, pids)
 
 
 def put(srv, path, body, timeout=30):
