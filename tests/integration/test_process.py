@@ -330,15 +330,30 @@ def test_binary_upgrade_on_sigusr2_keeps_serving(make_server, tmp_path):
     old = srv.proc.pid
     assert wait_for(lambda: os.path.exists(pid_file))
     srv.send_signal(signal.SIGUSR2)
-    assert wait_for(lambda: os.path.exists(pid_file + ".oldbin") and os.path.exists(pid_file)
-                    and int(open(pid_file).read()) != old, timeout=10), srv.log()[-3000:]
-    new = int(open(pid_file).read())
-    assert wait_for(lambda: len(children(new)) == 1, timeout=10)
-    srv.send_signal(signal.SIGQUIT)  # the old master drains and leaves
-    assert srv.proc.wait(timeout=20) == 0
-    for _ in range(20):
-        assert get(srv, "/").status == 200  # served by the new binary
-    os.kill(new, signal.SIGTERM)
+    new = None
+    try:
+        assert wait_for(lambda: os.path.exists(pid_file + ".oldbin") and
+                        os.path.exists(pid_file) and int(open(pid_file).read()) != old,
+                        timeout=10), srv.log()[-3000:]
+        new = int(open(pid_file).read())
+        assert wait_for(lambda: len(children(new)) == 1, timeout=10)
+        srv.send_signal(signal.SIGQUIT)  # the old master drains and leaves
+        assert srv.proc.wait(timeout=20) == 0
+        for _ in range(20):
+            assert get(srv, "/").status == 200  # served by the new binary
+    finally:
+        # The new master is not the harness's child: stop it by its PID
+        # whatever happened above, so no test leaves a server behind.
+        if new is None and os.path.exists(pid_file):
+            try:
+                new = int(open(pid_file).read())
+            except ValueError:
+                new = None
+        if new is not None and new != old:
+            try:
+                os.kill(new, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
     assert wait_for(lambda: not os.path.exists("/proc/%d" % new) or
                     open("/proc/%d/stat" % new).read().split()[2] == "Z", timeout=20)
 
