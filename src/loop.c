@@ -72,12 +72,6 @@ int loop_watch(struct loop *l, struct loop_watch *w, uint32_t events)
     return epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
 }
 
-int loop_modify(struct loop *l, struct loop_watch *w, uint32_t events)
-{
-    struct epoll_event ev = { .events = events, .data.ptr = w };
-    return epoll_ctl(l->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0 ? -errno : 0;
-}
-
 void loop_unwatch(struct loop *l, struct loop_watch *w)
 {
     /* Fails only if the fd was never watched; closing it would drop it too. */

@@ -40,7 +40,6 @@ void loop_free(struct loop *l);
 
 /* Watch w->fd for events (EPOLLIN, EPOLLOUT, EPOLLET, ...). 0 or -errno. */
 int loop_watch(struct loop *l, struct loop_watch *w, uint32_t events);
-int loop_modify(struct loop *l, struct loop_watch *w, uint32_t events);
 /* Stop watching w->fd; events already fetched for it in this iteration are
  * still delivered, so owners must check their own state (conn.c does). */
 void loop_unwatch(struct loop *l, struct loop_watch *w);

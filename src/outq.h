@@ -40,12 +40,6 @@ static inline bool outq_is_empty(const struct outq *q)
     return q->count == 0;
 }
 
-/* True if another segment (memory run or file) fits. */
-static inline bool outq_has_room(const struct outq *q)
-{
-    return q->count + 2 <= OUTQ_SEGS_MAX;
-}
-
 /* Room for n more bytes of memory; returns where to write them, or NULL with
  * -ENOMEM semantics. Bytes count once outq_commit(q, n) is called. */
 char *outq_reserve(struct outq *q, size_t n);

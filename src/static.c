@@ -29,6 +29,7 @@
 #include "filecache.h"
 #include "range.h"
 #include "server.h"
+#include "upload.h"
 
 /* Files up to this size are copied into the response (one send for head
  * and body) rather than sent with sendfile (a second syscall). */
@@ -37,8 +38,6 @@
  * the Range is ignored and the whole file sent (RFC 9110 §14.2 allows). */
 #define STATIC_MULTIPART_MAX (1024 * 1024)
 #define STATIC_RANGES_CAP 64
-/* Names the server keeps for itself (upload.c's temporary files). */
-#define STATIC_RESERVED_PREFIX ".lingerd-"
 
 static int static_have_openat2 = -1; /* -1 unknown, 0 no, 1 yes */
 
@@ -346,7 +345,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     /* An upload in progress lives in ".lingerd-put-*" beside its target;
      * nobody may read a half-written body. */
     const char *base = strrchr(path, '/');
-    if (base && strncmp(base + 1, STATIC_RESERVED_PREFIX, strlen(STATIC_RESERVED_PREFIX)) == 0) {
+    if (base && strncmp(base + 1, UPLOAD_RESERVED_PREFIX, strlen(UPLOAD_RESERVED_PREFIX)) == 0) {
         conn_resp_error(c, 404, NULL);
         return;
     }

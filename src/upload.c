@@ -66,7 +66,6 @@
 #include "static.h"
 
 /* Every name beginning like this belongs to the server (temporary files). */
-#define UPLOAD_RESERVED_PREFIX ".lingerd-"
 #define UPLOAD_TMP_PREFIX ".lingerd-put-"
 /* 48 random bits: a collision with another live temporary file is
  * negligible, and O_EXCL catches it anyway. */

@@ -21,6 +21,11 @@ void upload_post(struct conn *c, const struct config_location *loc, const char *
 void upload_delete(struct conn *c, const struct config_location *loc, const char *path,
                    size_t len);
 
+/* Names the server keeps for itself: an upload's temporary file is named
+ * ".lingerd-put-..." beside its target for the moment before its rename.
+ * Uploads may not create such names and GET never serves them. */
+#define UPLOAD_RESERVED_PREFIX ".lingerd-"
+
 /* Check rel[0..len), a path relative to the root (names separated by single
  * '/', none leading or trailing), for names an upload may create, replace or
  * delete. Pure. 0; 400 for an empty, ".", ".." or over-long (NAME_MAX) name
