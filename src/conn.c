@@ -1427,6 +1427,23 @@ static void conn_on_read_body(struct conn *c, bool timeout)
     conn_yield(c);
 }
 
+/* Answer a head that never became a request (it did not parse, or did not
+ * arrive in time) and close: the framing is lost. The response is an
+ * HTTP/1.1 error with a body, answering no method in particular. */
+static void conn_refuse_head(struct conn *c, int status, enum conn_close_reason why)
+{
+    struct conn_work *w = c->w;
+    w->in_request = true;
+    w->head_start = w->head_end = w->in_start;
+    w->head_only = false;
+    w->req.version_minor = 1;
+    w->body_framing = HTTP1_BODY_NONE;
+    w->body_done = true;
+    conn_want_close(c, why);
+    conn_resp_error(c, status, NULL);
+    conn_start_close(c, why);
+}
+
 static void conn_on_read_head(struct conn *c, bool timeout)
 {
     struct conn_work *w = c->w;
@@ -1438,14 +1455,7 @@ static void conn_on_read_head(struct conn *c, bool timeout)
             return;
         }
         /* RFC 9110 §15.5.9: tell the client why before closing. */
-        w->req.version_minor = 1;
-        w->head_only = false;
-        w->in_request = true;
-        w->body_framing = HTTP1_BODY_NONE;
-        w->body_done = true;
-        conn_want_close(c, CONN_CLOSE_HEADER_TIMEOUT);
-        conn_resp_error(c, 408, NULL);
-        conn_start_close(c, CONN_CLOSE_HEADER_TIMEOUT);
+        conn_refuse_head(c, 408, CONN_CLOSE_HEADER_TIMEOUT);
         return;
     }
     int reads = 0;
@@ -1465,14 +1475,7 @@ static void conn_on_read_head(struct conn *c, bool timeout)
             if (rc == HTTP1_ERROR) {
                 conn_log(c, LOG_INFO, "bad request: %s; %d sent", w->parser.reason,
                          w->parser.status);
-                w->in_request = true;
-                w->head_only = false;
-                w->req.version_minor = 1;
-                w->body_framing = HTTP1_BODY_NONE;
-                w->body_done = true;
-                conn_want_close(c, CONN_CLOSE_ERROR);
-                conn_resp_error(c, w->parser.status, NULL);
-                conn_start_close(c, CONN_CLOSE_ERROR);
+                conn_refuse_head(c, w->parser.status, CONN_CLOSE_ERROR);
                 return;
             }
         }
