@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -270,6 +271,49 @@ def get(server, path, headers=(), method="GET"):
     rd.sock.close()
     assert rs, "no response to %s %s" % (method, path)
     return rs[0]
+
+
+class Poller(threading.Thread):
+    """GET path on a new connection every `every` seconds until finish();
+    records (started, ended, outcome) per request: 200 when the answer is
+    200 with the file's bytes, else what came back or went wrong. Bounded:
+    at most 100,000 requests."""
+
+    def __init__(self, srv, path="/index.html", every=0.25):
+        super().__init__(daemon=True)
+        self.srv = srv
+        self.path = path
+        self.every = every
+        with open(os.path.join(srv.root, path.lstrip("/")), "rb") as f:
+            self.want = f.read()
+        self.results = []
+        self.stop_event = threading.Event()
+
+    def run(self):
+        for _ in range(100000):
+            if self.stop_event.is_set():
+                return
+            t0 = time.monotonic()
+            try:
+                r = get(self.srv, self.path)
+                if r.status == 200 and r.body == self.want:
+                    what = 200
+                else:
+                    what = "status %d, %d body bytes" % (r.status, len(r.body))
+            except (OSError, AssertionError) as e:
+                what = "%r after %.2fs" % (e, time.monotonic() - t0)
+            self.results.append((t0, time.monotonic(), what))
+            self.stop_event.wait(self.every)
+
+    def ok_count(self):
+        return sum(1 for r in list(self.results) if r[2] == 200)
+
+    def finish(self):
+        """Stop and return the results."""
+        self.stop_event.set()
+        self.join(30)
+        assert not self.is_alive()
+        return self.results
 
 
 def wait_for(pred, timeout=10, step=0.05):

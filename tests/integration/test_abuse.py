@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import AUTH, Reader, get, request, wait_for
+from conftest import AUTH, Poller, Reader, get, request, wait_for
 
 GOOD_BOUND_S = 2.0  # a good request is answered within this while under attack
 
@@ -66,40 +66,23 @@ def open_fds(pid):
     return n
 
 
-class GoodClient(threading.Thread):
-    """GET /index.html on a new connection every `every` seconds until
-    stopped; records each latency and whether the answer was right."""
+class GoodClient(Poller):
+    """A well-behaved client beside the attack: GET /index.html every
+    quarter second; its latencies and wrong answers are the verdict."""
 
     def __init__(self, server, every=0.25, path="/index.html"):
-        super().__init__(daemon=True)
-        self.server = server
-        self.every = every
-        self.path = path
-        with open(os.path.join(server.root, path.lstrip("/")), "rb") as f:
-            self.want = f.read()
-        self.latencies = []
-        self.errors = []
-        self.stop_event = threading.Event()
+        super().__init__(server, path, every)
 
-    def run(self):
-        for _ in range(100000):
-            if self.stop_event.is_set():
-                return
-            t0 = time.monotonic()
-            try:
-                r = get(self.server, self.path)
-                dt = time.monotonic() - t0
-                if r.status != 200 or r.body != self.want:
-                    self.errors.append("status %d, %d body bytes" % (r.status, len(r.body)))
-                self.latencies.append(dt)
-            except (OSError, AssertionError) as e:
-                self.errors.append("%s after %.2fs" % (e, time.monotonic() - t0))
-            self.stop_event.wait(self.every)
+    @property
+    def latencies(self):
+        return [end - start for start, end, what in self.results if what == 200]
+
+    @property
+    def errors(self):
+        return [what for _, _, what in self.results if what != 200]
 
     def finish(self):
-        self.stop_event.set()
-        self.join(30)
-        assert not self.is_alive()
+        super().finish()
         return self.latencies, self.errors
 
     def check(self, bound=GOOD_BOUND_S):

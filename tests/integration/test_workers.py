@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from conftest import AUTH, Reader, get, request, upload_files_held, wait_for
+from conftest import AUTH, Poller, Reader, get, request, upload_files_held, wait_for
 from test_process import children
 
 MIB = 1024 * 1024
@@ -164,40 +164,6 @@ class Download:
         return status, length, n, h.hexdigest()
 
 
-class Poller(threading.Thread):
-    """GET /about.txt on a new connection every few ms until stopped;
-    records (started, ended, status or error) of each."""
-
-    def __init__(self, srv, every=0.02):
-        super().__init__(daemon=True)
-        self.srv = srv
-        self.every = every
-        self.results = []
-        self.stop_event = threading.Event()
-
-    def run(self):
-        for _ in range(100000):
-            if self.stop_event.is_set():
-                return
-            t0 = time.monotonic()
-            try:
-                r = get(self.srv, "/about.txt")
-                what = r.status if r.body.startswith(b"lingerd") else "body %r" % r.body[:40]
-            except (OSError, AssertionError) as e:
-                what = repr(e)
-            self.results.append((t0, time.monotonic(), what))
-            self.stop_event.wait(self.every)
-
-    def ok_count(self):
-        return sum(1 for r in list(self.results) if r[2] == 200)
-
-    def finish(self):
-        self.stop_event.set()
-        self.join(30)
-        assert not self.is_alive()
-        return self.results
-
-
 # ---------------------------------------------------------------------------
 # (a) one worker killed while both serve downloads
 
@@ -229,7 +195,7 @@ def test_killed_worker_is_replaced_and_the_other_one_finishes_its_downloads(make
         pid: len(ds) for pid, ds in by_worker.items()}
     victim, survivor = first
 
-    poller = Poller(srv)
+    poller = Poller(srv, "/about.txt", every=0.02)
     poller.start()
     assert wait_for(lambda: poller.ok_count() >= 3, timeout=10), poller.results[-5:]
     kill_sent = time.monotonic()
