@@ -284,6 +284,11 @@ static const struct config_directive config_directives[] = {
     { .name = "ranges_max", .type = CONFIG_T_NUMBER, MAIN(ranges_max), .def = "16", .min = 1,
       .max = 1000, .group = G_LIMIT, .help = "Most ranges served for one Range field" },
 
+    { .name = "multipart_max_bytes", .type = CONFIG_T_SIZE, MAIN(multipart_max_bytes),
+      .def = "1m", .min = KIB, .max = 64 * MIB, .group = G_LIMIT,
+      .help = "Largest multipart/byteranges body built for several ranges; past it the "
+              "whole file is sent (200)" },
+
     { .name = "header_timeout", .type = CONFIG_T_DURATION, MAIN(header_timeout_ms),
       .def = "20s", .min = 10, .max = MS_H, .group = G_TIME,
       .help = "Total time allowed for a request head, however slowly it trickles in" },

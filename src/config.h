@@ -102,6 +102,7 @@ struct config {
     uint32_t pipeline_max_bytes;
     uint32_t connections_max;
     uint32_t ranges_max;
+    uint64_t multipart_max_bytes;
 
     /* timeouts */
     uint64_t header_timeout_ms;

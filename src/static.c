@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,9 +35,6 @@
 /* Files up to this size are copied into the response (one send for head
  * and body) rather than sent with sendfile (a second syscall). */
 #define STATIC_INLINE_MAX (16 * 1024)
-/* A multipart/byteranges body is built in memory up to this size; past it
- * the Range is ignored and the whole file sent (RFC 9110 §14.2 allows). */
-#define STATIC_MULTIPART_MAX (1024 * 1024)
 #define STATIC_RANGES_CAP 64
 
 static int static_have_openat2 = -1; /* -1 unknown, 0 no, 1 yes */
@@ -251,35 +249,48 @@ static void static_send_range(struct conn *c, int fd, const struct stat *st, con
     conn_resp_file(c, fd, sp.first, sp.last - sp.first + 1);
 }
 
-/* multipart/byteranges (RFC 9110 §14.6), built in memory. Returns false
- * (nothing sent) if it would be too large. */
+/* multipart/byteranges (RFC 9110 §14.6), built in memory for this one
+ * response. Returns false (nothing sent) if it would be larger than
+ * multipart_max_bytes: the caller then sends the whole file (§14.2 lets a
+ * server ignore Range), so many small ranges cannot cost unbounded memory. */
 static bool static_send_multipart(struct conn *c, int fd, const struct stat *st,
                                   const char *type, const char *etag, size_t etag_len,
                                   const struct range_span *sp, size_t n)
 {
-    static char body[STATIC_MULTIPART_MAX];
+    static const char part_fmt[] = "\r\n--%s\r\nContent-Type: %s\r\n"
+                                   "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64
+                                   "\r\n\r\n";
+    uint64_t max = conn_server(c)->cfg->multipart_max_bytes;
     char boundary[40];
     snprintf(boundary, sizeof boundary, "lingerd-%016" PRIx64,
              (uint64_t)st->st_mtim.tv_nsec ^ ((uint64_t)st->st_ino << 20) ^ (uint64_t)st->st_size);
+    /* The exact length first: the parts' heads, their bytes, the closing line. */
+    uint64_t total = 0;
+    for (size_t i = 0; i < n && total <= max; i++) {
+        int h = snprintf(NULL, 0, part_fmt, boundary, type, sp[i].first, sp[i].last,
+                         (uint64_t)st->st_size);
+        if (h < 0)
+            return false;
+        total += (uint64_t)h + (sp[i].last - sp[i].first + 1);
+    }
+    total += strlen(boundary) + 8; /* "\r\n--" boundary "--\r\n" */
+    if (total > max)
+        return false;
+    char *body = malloc((size_t)total + 1);
+    if (!body)
+        return false;
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t part = sp[i].last - sp[i].first + 1;
-        int h = snprintf(body + len, sizeof body - len,
-                         "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %" PRIu64
-                         "-%" PRIu64 "/%" PRIu64 "\r\n\r\n",
-                         boundary, type, sp[i].first, sp[i].last, (uint64_t)st->st_size);
-        if (h < 0 || (size_t)h >= sizeof body - len || part > sizeof body - len - (size_t)h)
+        size_t part = (size_t)(sp[i].last - sp[i].first + 1);
+        len += (size_t)snprintf(body + len, (size_t)total + 1 - len, part_fmt, boundary, type,
+                                sp[i].first, sp[i].last, (uint64_t)st->st_size);
+        if (pread(fd, body + len, part, (off_t)sp[i].first) != (ssize_t)part) {
+            free(body); /* the file changed under us: send it whole instead */
             return false;
-        len += (size_t)h;
-        ssize_t r = pread(fd, body + len, (size_t)part, (off_t)sp[i].first);
-        if (r != (ssize_t)part)
-            return false;
-        len += (size_t)part;
+        }
+        len += part;
     }
-    int t = snprintf(body + len, sizeof body - len, "\r\n--%s--\r\n", boundary);
-    if (t < 0 || (size_t)t >= sizeof body - len)
-        return false;
-    len += (size_t)t;
+    len += (size_t)snprintf(body + len, (size_t)total + 1 - len, "\r\n--%s--\r\n", boundary);
     char ct[96];
     int ctn = snprintf(ct, sizeof ct, "multipart/byteranges; boundary=%s", boundary);
     conn_resp_begin(c, 206);
@@ -287,6 +298,7 @@ static bool static_send_multipart(struct conn *c, int fd, const struct stat *st,
     static_validators(c, st, etag, etag_len);
     conn_resp_end(c, (int64_t)len);
     conn_resp_body(c, body, len);
+    free(body);
     close(fd);
     return true;
 }

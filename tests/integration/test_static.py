@@ -95,6 +95,19 @@ def test_ranges(server):
     assert parts[2].endswith(b"\r\n\r\n" + INDEX[-1:] + b"\r\n")
 
 
+def test_multipart_over_multipart_max_bytes_sends_the_whole_file(make_server):
+    srv = make_server("multipart_max_bytes 1k;")
+    data = bytes(range(256)) * 16  # 4 KiB
+    with open(os.path.join(srv.root, "four.bin"), "wb") as f:
+        f.write(data)
+    small = get(srv, "/four.bin", ["Range: bytes=0-9,20-29"])
+    assert small.status == 206
+    assert small.header("content-type").startswith("multipart/byteranges")
+    assert data[:10] in small.body and data[20:30] in small.body
+    big = get(srv, "/four.bin", ["Range: bytes=0-999,2000-2999"])
+    assert big.status == 200 and big.body == data
+
+
 def test_if_range_with_an_old_validator_sends_the_whole_file(server):
     r = get(server, "/index.html", ["Range: bytes=0-9", 'If-Range: "old"'])
     assert r.status == 200 and r.body == INDEX
