@@ -40,7 +40,7 @@
  * Cache. bcrypt costs milliseconds on purpose and a worker is one thread, so
  * a browser sending the same header on every request would stall the loop.
  * AUTH_CACHE_SLOTS entries remember credentials that passed in the last
- * AUTH_CACHE_TTL_MS: the entry is a 128-bit SipHash-2-4 tag of the exact
+ * auth_cache_time (60 s unless set): the entry is a 128-bit SipHash-2-4 tag of the exact
  * token bytes (two keys drawn from getrandom(2) when the file is parsed), so
  * the cache holds no password and an attacker who cannot see the key cannot
  * aim at a slot or forge a tag. A hit compares the whole tag in constant
@@ -86,7 +86,7 @@
 #define AUTH_TOKEN_MAX_BYTES ((AUTH_CREDENTIALS_MAX_BYTES + 2) / 3 * 4)
 
 #define AUTH_CACHE_SLOTS 64u
-#define AUTH_CACHE_TTL_MS 60000LL
+#define AUTH_CACHE_TTL_DEFAULT_MS 60000LL /* auth_cache_time's default */
 static_assert((AUTH_CACHE_SLOTS & (AUTH_CACHE_SLOTS - 1)) == 0, "slots: a power of two");
 
 /* Longest user name quoted in an error message, before "...". */
@@ -111,6 +111,7 @@ struct auth_scratch {
     uint64_t key[2][2]; /* two SipHash keys, one per half of the tag */
     struct auth_cache_entry cache[AUTH_CACHE_SLOTS];
     struct auth_stats stats;
+    long long ttl_ms;   /* how long a verified credential is trusted; 0: never */
 };
 
 struct auth_users {
@@ -451,6 +452,7 @@ struct auth_users *auth_users_parse(const char *text, size_t len, char *err, siz
     u->scratch = calloc(1, sizeof *u->scratch);
     if (!u->scratch)
         goto out_free;
+    u->scratch->ttl_ms = AUTH_CACHE_TTL_DEFAULT_MS;
     rc = auth_random_fill(u->scratch->key, sizeof u->scratch->key);
     if (rc < 0) {
         auth_error(err, errlen, "getrandom: %s", strerror(-rc));
@@ -541,6 +543,11 @@ void auth_users_free(struct auth_users *u)
     free(u->users);
     free(u->text);
     free(u);
+}
+
+void auth_users_set_cache_time(struct auth_users *u, long long ms)
+{
+    u->scratch->ttl_ms = ms > 0 ? ms : 0;
 }
 
 size_t auth_users_count(const struct auth_users *u)
@@ -774,7 +781,7 @@ static bool auth_check(const struct auth_users *u, const char *value, size_t len
     struct auth_scratch *s = u->scratch;
     uint64_t tag[2];
     struct auth_cache_entry *e = auth_cache_slot(s, tok, tok_len, tag);
-    use_cache = use_cache && now_ms <= LLONG_MAX - AUTH_CACHE_TTL_MS;
+    use_cache = use_cache && s->ttl_ms > 0 && now_ms <= LLONG_MAX - s->ttl_ms;
     bool ok;
     if (use_cache && e->used && now_ms < e->expires_ms &&
         ((e->tag[0] ^ tag[0]) | (e->tag[1] ^ tag[1])) == 0) {
@@ -785,7 +792,7 @@ static bool auth_check(const struct auth_users *u, const char *value, size_t len
         if (ok && use_cache) {
             e->tag[0] = tag[0];
             e->tag[1] = tag[1];
-            e->expires_ms = now_ms + AUTH_CACHE_TTL_MS;
+            e->expires_ms = now_ms + s->ttl_ms;
             e->used = true;
         }
     }

@@ -28,6 +28,10 @@ struct auth_users *auth_users_load(const char *path, char *err, size_t errlen);
 
 void auth_users_free(struct auth_users *u);
 
+/* How long a verified credential skips crypt(3) (auth_cache_time; 60 s
+ * until set); 0 checks every request with crypt(3). */
+void auth_users_set_cache_time(struct auth_users *u, long long ms);
+
 /* Number of users loaded. */
 size_t auth_users_count(const struct auth_users *u);
 

@@ -234,6 +234,10 @@ static const struct config_directive config_directives[] = {
       .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
               "100ms)" },
 
+    { .name = "accept_retry_delay", .type = CONFIG_T_DURATION, MAIN(accept_retry_delay_ms),
+      .def = "100ms", .min = 10, .max = 10 * MS_S, .group = G_SERVE,
+      .help = "After EMFILE/ENFILE with no lingering connection to shed, how long accepting "
+              "pauses before it tries again (no spinning on a ready listener)" },
     { .name = "defer_accept", .type = CONFIG_T_DURATION_OFF, MAIN(defer_accept_ms),
       .def = "off", .min = MS_S, .max = MS_M, .flags = CONFIG_F_ROUND_S, .group = G_SERVE,
       .help = "TCP_DEFER_ACCEPT on the listeners (nginx's listen ... deferred): a connection "
@@ -384,6 +388,10 @@ static const struct config_directive config_directives[] = {
       .group = G_LOC, .help = "Require HTTP Basic authentication, with this realm" },
     { .name = "auth_user_file", .type = CONFIG_T_PATH, LOC(auth_user_file), .group = G_LOC,
       .help = "htpasswd file of the users auth_basic accepts (bcrypt, SHA-512 or yescrypt)" },
+    { .name = "auth_cache_time", .type = CONFIG_T_DURATION, MAIN(auth_cache_time_ms),
+      .def = "60s", .min = 0, .max = MS_H, .group = G_LOC,
+      .help = "How long a verified Basic credential skips crypt(3) (bcrypt is slow on "
+              "purpose and a worker is one thread); 0 checks every request" },
     { .name = "body_max_bytes", .type = CONFIG_T_SIZE, MAIN(body_max_bytes),
       LOC(body_max_bytes), .def = "1m", .min = 0, .max = TIB, .group = G_LOC,
       .help = "Largest request body accepted; a larger one gets 413" },
@@ -1348,6 +1356,8 @@ int config_finish(struct config *cfg, FILE *errs)
                 fprintf(errs, "%s: auth_user_file: %s\n",
                         loc->auth_user_file_where ? loc->auth_user_file_where : where, err);
                 rc = -1;
+            } else {
+                auth_users_set_cache_time(loc->users, (long long)cfg->auth_cache_time_ms);
             }
         }
     }

@@ -75,6 +75,8 @@ struct config {
     char *mime_types_file;
     char *server_name;       /* Server header */
     int64_t defer_accept_ms;  /* <0: off */
+    uint64_t accept_retry_delay_ms;
+    uint64_t auth_cache_time_ms;
     uint32_t file_cache_entries;
     uint64_t file_cache_valid_ms;
     uint64_t file_cache_file_max_bytes;

@@ -27,8 +27,6 @@
 #include "mime.h"
 
 #define SERVER_ACCEPTS_PER_WAKE 64
-/* How long accepting pauses after EMFILE/ENFILE with nothing to shed. */
-#define SERVER_ACCEPT_RETRY_MS 100
 /* Work areas kept for reuse beyond those in use: enough for bursts of
  * concurrently active requests, few enough that idle connections do not
  * pin memory (each is about 10 KiB). */
@@ -46,7 +44,8 @@ static void server_pause_accepting(struct server *srv, bool with_retry)
         }
     }
     if (with_retry)
-        loop_arm(srv->loop, &srv->accept_retry, loop_now_ms(srv->loop) + SERVER_ACCEPT_RETRY_MS);
+        loop_arm(srv->loop, &srv->accept_retry,
+                 loop_now_ms(srv->loop) + srv->cfg->accept_retry_delay_ms);
 }
 
 static void server_resume_accepting(struct server *srv)

@@ -514,6 +514,31 @@ static void test_auth_check_basic_at_cache(void **state)
     auth_users_free(u);
 }
 
+static void test_auth_users_set_cache_time(void **state)
+{
+    (void)state;
+    struct auth_users *u = parse_ok("test:" HASH_2Y "\n");
+    struct auth_stats st;
+
+    /* A shorter time: the entry is gone after 5 s instead of 60 s. */
+    auth_users_set_cache_time(u, 5000);
+    assert_true(check(u, "test:test", 1000));
+    assert_true(check(u, "test:test", 1000 + 4999));
+    assert_true(check(u, "test:test", 1000 + 5000));
+    auth_users_stats(u, &st);
+    assert_int_equal(st.crypt_calls, 2);
+    assert_int_equal(st.cache_hits, 1);
+
+    /* 0: every request runs crypt(3). */
+    auth_users_set_cache_time(u, 0);
+    assert_true(check(u, "test:test", 7000));
+    assert_true(check(u, "test:test", 7001));
+    auth_users_stats(u, &st);
+    assert_int_equal(st.crypt_calls, 4);
+    assert_int_equal(st.cache_hits, 1);
+    auth_users_free(u);
+}
+
 static void test_auth_check_basic_at_cache_per_users(void **state)
 {
     (void)state;
@@ -547,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_auth_check_basic_colon_in_password),
         cmocka_unit_test(test_auth_check_basic_control_chars),
         cmocka_unit_test(test_auth_check_basic_at_cache),
+        cmocka_unit_test(test_auth_users_set_cache_time),
         cmocka_unit_test(test_auth_check_basic_at_cache_per_users),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
