@@ -709,19 +709,26 @@ static void conn_peer_gone(struct conn *c, bool reset)
 
 /* ---- output ---- */
 
-/* Send what the socket takes. 0 when all is out, -EAGAIN, or -errno. */
-static int conn_flush(struct conn *c)
+/* Send what the socket takes. 0 when all is out, -EAGAIN, or -errno.
+ * fin_follows: only the close path, which shuts down or closes the socket
+ * as soon as this returns 0 (see outq_flush). */
+static int conn_send_queued(struct conn *c, bool fin_follows)
 {
     struct conn_work *w = c->w;
     if (!w || outq_is_empty(&w->out))
         return 0;
     uint64_t sent = 0;
-    int rc = outq_flush(&w->out, c->watch.fd, &sent);
+    int rc = outq_flush(&w->out, c->watch.fd, &sent, fin_follows);
     if (sent) {
         c->progress_ms = conn_now_ms(c);
         stats_add(&c->srv->stats->bytes_out, sent);
     }
     return rc;
+}
+
+static int conn_flush(struct conn *c)
+{
+    return conn_send_queued(c, false);
 }
 
 static bool conn_output_full(const struct conn *c)
@@ -904,7 +911,7 @@ static void conn_on_linger(struct conn *c, bool timeout)
             conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
             return;
         }
-        int rc = conn_flush(c);
+        int rc = conn_send_queued(c, true); /* conn_begin_drain closes or shuts down */
         if (rc == -EAGAIN)
             return;
         if (rc < 0) {

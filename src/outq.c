@@ -170,7 +170,7 @@ static void outq_consume_mem(struct outq *q, size_t n)
     }
 }
 
-static int outq_send_mem(struct outq *q, int sockfd, uint64_t *sent)
+static int outq_send_mem(struct outq *q, int sockfd, uint64_t *sent, bool fin_follows)
 {
     struct iovec iov[OUTQ_IOV_MAX];
     unsigned n = 0;
@@ -184,8 +184,10 @@ static int outq_send_mem(struct outq *q, int sockfd, uint64_t *sent)
         total += (size_t)s->len;
         n++;
     }
-    /* A file right behind this head: let the kernel join them in packets. */
-    int flags = MSG_NOSIGNAL | (n < q->count ? MSG_MORE : 0);
+    /* A file right behind this head: let the kernel join them in packets.
+     * The last bytes before a FIN: let the FIN ride in their segment (one
+     * packet less through both stacks for every closed connection). */
+    int flags = MSG_NOSIGNAL | (n < q->count || fin_follows ? MSG_MORE : 0);
     struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n };
     ssize_t w;
     do
@@ -220,11 +222,11 @@ static int outq_send_file(struct outq *q, int sockfd, uint64_t *sent)
     return 0;
 }
 
-int outq_flush(struct outq *q, int sockfd, uint64_t *sent)
+int outq_flush(struct outq *q, int sockfd, uint64_t *sent, bool fin_follows)
 {
     *sent = 0;
     while (q->count > 0) {
-        int rc = outq_seg_at(q, 0)->fd < 0 ? outq_send_mem(q, sockfd, sent)
+        int rc = outq_seg_at(q, 0)->fd < 0 ? outq_send_mem(q, sockfd, sent, fin_follows)
                                             : outq_send_file(q, sockfd, sent);
         if (rc < 0)
             return rc;

@@ -55,8 +55,10 @@ int outq_add_file(struct outq *q, int fd, uint64_t off, uint64_t len);
 
 /* Send what the socket takes. 0: all sent. -EAGAIN: the rest waits for
  * writability. Other -errno: the connection is broken. *sent gets the bytes
- * sent by this call. */
-int outq_flush(struct outq *q, int sockfd, uint64_t *sent);
+ * sent by this call. fin_follows: the caller closes or shuts down the socket
+ * as soon as this returns 0, so the last bytes may wait in the kernel for the
+ * FIN and leave in the same segment (MSG_MORE); the close pushes them. */
+int outq_flush(struct outq *q, int sockfd, uint64_t *sent, bool fin_follows);
 
 /* Drop everything queued (closing fds) but keep the memory for reuse. */
 void outq_clear(struct outq *q);
