@@ -1672,10 +1672,9 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
      * bytes are in: read at once instead of waiting for an edge. */
     c->rd_ready = srv->cfg->defer_accept_ms > 0;
     conn_store_peer(c, peer, peer_len);
-    int rc = loop_watch(srv->loop, &c->watch, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-    if (rc < 0 || loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1 + CONN_FIXED_TIMERS) < 0) {
+    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1 + CONN_FIXED_TIMERS) < 0) {
         free(c);
-        errno = rc < 0 ? -rc : ENOMEM;
+        errno = ENOMEM;
         return NULL;
     }
     srv->conn_count++;
@@ -1688,12 +1687,20 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
     stats_add(&srv->stats->conns[STATS_READ_HEAD], 1);
     c->since_ms = c->progress_ms = conn_now_ms(c);
     conn_arm_deadline(c);
-    if (!conn_take_work(c)) {
+    if (conn_take_work(c))
+        conn_run(c, false); /* with defer_accept the request is usually here */
+    else
         conn_start_close(c, CONN_CLOSE_ERROR);
+    /* Watched only now: a request answered and closed at once never costs
+     * an epoll_ctl. Adding an edge-triggered watch reports what is already
+     * ready, so nothing that happened meanwhile is missed. */
+    if (c->state == CONN_CLOSED)
         return c;
+    int rc = loop_watch(srv->loop, &c->watch, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+    if (rc < 0) {
+        conn_log(c, LOG_WARN, "cannot watch the connection: %s", strerror(-rc));
+        conn_abort(c);
     }
-    /* With TCP_DEFER_ACCEPT the request is usually here already. */
-    conn_run(c, false);
     return c;
 }
 

@@ -52,7 +52,8 @@ enum conn_close_reason {
 const char *conn_close_reason_name(enum conn_close_reason r);
 
 /* Accept-side: a new connection on fd (non-blocking) from peer. Returns the
- * connection (owned by the server's connection set) or NULL with errno. */
+ * connection (owned by the server's connection set; it may already be
+ * answered and closed) or NULL with errno, fd then still the caller's. */
 struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
                        socklen_t peer_len);
 
