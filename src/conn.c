@@ -1136,6 +1136,8 @@ void conn_resp_error(struct conn *c, int status, const char *extra)
                      status, phrase, status, phrase);
     if (conn_status_loses_framing(status))
         conn_want_close(c, CONN_CLOSE_ERROR);
+    if (status == 503 && !extra)
+        extra = "Retry-After: 1\r\n"; /* a passing shortage (descriptors, memory) */
     conn_resp_begin(c, status);
     conn_out(c, "Content-Type: text/html\r\n", 25);
     if (extra)

@@ -65,8 +65,7 @@ static void server_on_accept_retry(struct loop_timer *t)
     server_resume_accepting(srv);
 }
 
-/* Make room for one more connection by shedding the oldest lingering one. */
-static bool server_shed_lingering(struct server *srv)
+bool server_shed_lingering(struct server *srv)
 {
     if (!srv->linger_first)
         return false;

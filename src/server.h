@@ -87,6 +87,11 @@ void server_close_all(struct server *srv, bool graceful);
  * accept if there is room again, flush the error log. */
 void server_after_iteration(struct server *srv);
 
+/* Out of descriptors: close the oldest lingering connection (it only waits
+ * for a client's FIN) so a new client or a request in hand can have its fd.
+ * false if none lingers. */
+bool server_shed_lingering(struct server *srv);
+
 /* The Date line for this second ("Date: ...\r\n"). */
 const char *server_date_line(struct server *srv, size_t *len);
 

@@ -92,6 +92,17 @@ int static_open_beneath(int dirfd, const char *rel, int flags)
     return static_open_walk(dirfd, rel, flags | O_CLOEXEC);
 }
 
+/* The open of a file to serve. Out of descriptors, a lingering connection
+ * gives its up and the open is tried once more: lingering never keeps a
+ * request in hand from its answer (nor a new client out, see server.c). */
+static int static_open_serving(struct server *srv, int dirfd, const char *rel)
+{
+    int fd = static_open_beneath(dirfd, rel, O_RDONLY | O_NOCTTY);
+    if ((fd == -EMFILE || fd == -ENFILE) && server_shed_lingering(srv))
+        fd = static_open_beneath(dirfd, rel, O_RDONLY | O_NOCTTY);
+    return fd;
+}
+
 int static_status_for_errno(int err)
 {
     switch (err) {
@@ -103,6 +114,10 @@ int static_status_for_errno(int err)
     case EACCES:
     case EPERM:
         return 403;
+    case EMFILE: /* out of descriptors or memory for now: try again soon */
+    case ENFILE:
+    case ENOMEM:
+        return 503;
     default:
         return 500;
     }
@@ -374,7 +389,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             return;
         }
     }
-    int fd = static_open_beneath(srv->root_fd, path + 1, O_RDONLY | O_NOCTTY);
+    int fd = static_open_serving(srv, srv->root_fd, path + 1);
     if (fd < 0) {
         conn_resp_error(c, static_status_for_errno(-fd), NULL);
         return;
@@ -393,7 +408,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             static_redirect_dir(c, path, path_len);
             return;
         }
-        int ifd = static_open_beneath(fd, srv->cfg->index, O_RDONLY | O_NOCTTY);
+        int ifd = static_open_serving(srv, fd, srv->cfg->index);
         close(fd);
         if (ifd < 0) {
             conn_resp_error(c, static_status_for_errno(-ifd), NULL);

@@ -188,6 +188,10 @@ static int upload_status_for_errno(int err)
     case ENOTEMPTY:
     case ENOENT: /* the directory went away while the body arrived */
         return 409;
+    case EMFILE: /* out of descriptors or memory for now: try again soon */
+    case ENFILE:
+    case ENOMEM:
+        return 503;
     default:
         return 500;
     }

@@ -3,7 +3,7 @@ descriptors, the log file deleted under the server.
 
 Each test makes the fault happen to a running server (prlimit(1) on its
 processes, a small tmpfs mounted over the upload directory, unlink) and
-checks what a client sees: a clear status (507, 500 or 413), the previous
+checks what a client sees: a clear status (507, 503, 500 or 413), the previous
 file intact, no temporary file left behind, the server still alive and
 answering once the fault is gone.
 """
@@ -143,6 +143,40 @@ def test_emfile_then_recovery(make_server):
         used, waited)
     for _ in range(20):  # recovered: every request answered
         assert get(srv, "/index.html").status == 200
+
+
+def test_out_of_descriptors_a_request_gets_503_with_retry_after(make_server):
+    # Every descriptor but one held by clients in the middle of a head (none
+    # lingers, so none can be shed): the next client is accepted with the
+    # last one, and the file it asks for cannot be opened. It gets a clear,
+    # temporary 503 with Retry-After, not a 500, and is served once
+    # descriptors are free again.
+    srv = make_server("header_timeout 30s;\n")
+    worker = [p for p in proc_tree(srv.proc.pid) if p != srv.proc.pid][0]
+    fds = [int(n) for n in os.listdir("/proc/%d/fd" % worker)]
+    limit = max(fds) + 1 + 8
+    prlimit(worker, nofile=limit)
+    free = limit - len(fds)
+    held = []
+    for _ in range(free - 1):
+        s = srv.connect()
+        s.sendall(b"G")  # a head begun: accepted, and waiting for the rest
+        held.append(s)
+    assert wait_for(lambda: len(os.listdir("/proc/%d/fd" % worker)) == limit - 1, timeout=10), \
+        "the server did not take the held connections"
+    s = srv.connect()
+    s.sendall(request("GET", "/about.txt"))
+    r = Reader(s, timeout=10).response()
+    assert r is not None and r.status == 503, r
+    assert r.header("retry-after") == "1", r
+    for h in held:
+        h.close()
+    assert wait_for(lambda: len(os.listdir("/proc/%d/fd" % worker)) < limit - 4, timeout=10)
+    s.sendall(request("GET", "/about.txt"))
+    r = Reader(s, timeout=10).response()
+    assert r is not None and r.status == 200, r
+    s.close()
+    assert srv.proc.poll() is None
 
 
 def supports(directives):
