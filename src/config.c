@@ -239,10 +239,13 @@ static const struct config_directive config_directives[] = {
       .help = "After EMFILE/ENFILE with no lingering connection to shed, how long accepting "
               "pauses before it tries again (no spinning on a ready listener)" },
     { .name = "defer_accept", .type = CONFIG_T_DURATION_OFF, MAIN(defer_accept_ms),
-      .def = "off", .min = MS_S, .max = MS_M, .flags = CONFIG_F_ROUND_S, .group = G_SERVE,
-      .help = "TCP_DEFER_ACCEPT on the listeners (nginx's listen ... deferred): a connection "
-              "is handed over when its first bytes arrive, saving a wake-up per connection; "
-              "clients that connect and send nothing are left to the kernel for this long" },
+      .def = "1s", .min = MS_S, .max = MS_M, .flags = CONFIG_F_ROUND_S, .group = G_SERVE,
+      .help = "TCP_DEFER_ACCEPT on the listeners (Apache's AcceptFilter http data, nginx's "
+              "listen ... deferred): a connection is handed over with its first bytes, saving "
+              "a wake-up and an epoll_ctl per connection. A client that connects and sends "
+              "nothing is held by the kernel (no fd, no worker memory) until this expires, "
+              "then accepted and timed by header_timeout; off hands every connection over "
+              "at once" },
     { .name = "file_cache_entries", .type = CONFIG_T_NUMBER, MAIN(file_cache_entries),
       .def = "1024", .min = 0, .max = 1000000, .args = "N", .group = G_SERVE,
       .help = "Small files each worker keeps in memory with their headers; 0 turns the "

@@ -24,8 +24,25 @@ def test_defer_accept_hands_over_a_connection_with_its_first_bytes(make_server):
     assert accepted(srv) == before + 3
 
 
+def test_by_default_a_silent_connection_waits_in_the_kernel_then_is_timed_out(make_server):
+    # defer_accept 1s is the default: a connection that sends nothing costs
+    # the worker nothing at first; once the kernel gives up deferring it is
+    # accepted like any other and closed by header_timeout.
+    srv = make_server("header_timeout 1s;")
+    before = accepted(srv)
+    silent = srv.connect(timeout=15)
+    time.sleep(0.3)  # not a synchronisation: giving a wrong server time to accept
+    assert accepted(srv) == before + 1, "a connection with no bytes was accepted at once"
+    t0 = time.monotonic()
+    assert silent.recv(1) == b"", "the silent connection was not closed"
+    waited = time.monotonic() - t0
+    silent.close()
+    assert waited < 12, "closed only after %.1fs" % waited
+    assert accepted(srv) >= before + 3  # the two looks at /metrics, and the silent one
+
+
 def test_without_defer_accept_a_silent_connection_is_accepted(make_server):
-    srv = make_server()
+    srv = make_server("defer_accept off;")
     before = accepted(srv)
     silent = srv.connect()
     deadline = time.monotonic() + 5

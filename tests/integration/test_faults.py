@@ -109,6 +109,8 @@ def test_emfile_then_recovery(make_server):
     limit = base + 24
     prlimit(srv.proc.pid, nofile=limit)
     flood = [socket.create_connection((srv.host, srv.port), timeout=10) for _ in range(64)]
+    for s in flood:  # one byte of a head: accepted now, not after defer_accept
+        s.sendall(b"G")
     assert wait_for(lambda: "Too many open files" in srv.log(), timeout=10), \
         "accept never hit EMFILE: %s" % srv.log()[-1000:]
 

@@ -299,8 +299,9 @@ def test_connections_max_holds_per_worker(make_server):
                       "lingering_timeout 200ms;\n" % (cap, timeout_s))
     workers = two_workers(srv)
     socks = []
-    for _ in range(flood):  # idle: connect, say nothing
+    for _ in range(flood):  # idle after one byte of a head (defer_accept holds silent ones)
         socks.append(socket.create_connection((srv.host, srv.port), timeout=10))
+        socks[-1].sendall(b"G")
     most = {pid: 0 for pid in workers}
     t0 = time.monotonic()
     good = srv.connect(timeout=30)
