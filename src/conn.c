@@ -911,7 +911,10 @@ static void conn_on_linger(struct conn *c, bool timeout)
             conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
             return;
         }
-        int rc = conn_send_queued(c, true); /* conn_begin_drain closes or shuts down */
+        /* conn_begin_drain closes or shuts down as soon as this is out. Not
+         * with lingering_close off: that is the naive close (write, then
+         * close), and bytes held for the FIN would die with its reset. */
+        int rc = conn_send_queued(c, c->linger_mode != CONFIG_LINGER_OFF);
         if (rc == -EAGAIN)
             return;
         if (rc < 0) {
