@@ -19,7 +19,8 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
  * outside it. flags as for open(2); O_CLOEXEC is added. fd or -errno. */
 int static_open_beneath(int dirfd, const char *rel, int flags);
 
-/* The HTTP status for an errno from opening a path (404, 403, 500). */
+/* The HTTP status for an errno from opening a path (404, 403, 503 when out
+ * of descriptors or memory, 500). */
 int static_status_for_errno(int err);
 
 /* Strong ETag "\"mtime_sec.mtime_nsec-size\"" in hex; returns its length. */
