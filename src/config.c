@@ -257,6 +257,11 @@ static const struct config_directive config_directives[] = {
     { .name = "file_cache_file_max_bytes", .type = CONFIG_T_SIZE,
       MAIN(file_cache_file_max_bytes), .def = "16k", .min = 0, .max = 64 * MIB,
       .group = G_SERVE, .help = "Largest file kept in the cache; larger ones go by sendfile" },
+    { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
+      .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
+      .help = "While an upload's body arrives, start writing it to disk every this many bytes "
+              "(sync_file_range), so the fsync before the answer, which holds up the worker, "
+              "has little left to do; 0 leaves everything to that fsync" },
 
     { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
       .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,

@@ -105,6 +105,7 @@ struct config {
     uint32_t connections_max;
     uint32_t ranges_max;
     uint64_t multipart_max_bytes;
+    uint64_t upload_writeback_bytes; /* 0: off */
 
     /* timeouts */
     uint64_t header_timeout_ms;

@@ -2,7 +2,10 @@
  *
  * A PUT or POST streams its body into an unnamed file in the target's
  * directory (O_TMPFILE), one write(2) per received chunk, so memory stays
- * bounded by the read buffer. When the body is complete: fsync the file,
+ * bounded by the read buffer. Every upload_writeback_bytes the writeback of
+ * what was written is started (sync_file_range, SYNC_FILE_RANGE_WRITE), so
+ * the disk works while the body arrives. When the body is complete: fsync
+ * the file (by then only the last step and the metadata are left),
  * give it a temporary name (".lingerd-put-" and 12 random hex digits, by
  * linkat of /proc/self/fd/N), rename that over the target (PUT) or onto a
  * new name that must not exist yet (POST), fsync the directory. The file
@@ -40,7 +43,8 @@
  * header is ignored), preconditions on POST (a collection has no
  * validators here), sweeping temporary files that a killed worker left
  * on a file system without O_TMPFILE, and moving the fsyncs off the event
- * loop (measured and logged instead; see upload_commit).
+ * loop (the early writeback makes the final one short; it is measured and
+ * logged, see upload_commit).
  */
 #include "upload.h"
 
@@ -95,6 +99,8 @@ struct upload {
     bool existed;             /* the target existed when the head was checked */
     struct stat seen;         /* the target then (valid if existed) */
     uint64_t bytes;
+    uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
+    uint64_t writeback_from;  /* the bytes before this have their writeback started */
     uint64_t start_ms;
     char tmp_name[UPLOAD_TMP_NAME_SIZE];
     size_t path_len;          /* path[0..path_len): the decoded request path */
@@ -405,6 +411,13 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
         len -= (size_t)n;
         u->bytes += (uint64_t)n;
     }
+    if (u->writeback_step && u->bytes - u->writeback_from >= u->writeback_step) {
+        /* Only starts the writes: a failure shows again at the fsync, which
+         * decides the answer. */
+        (void)sync_file_range(u->tmp_fd, (off_t)u->writeback_from,
+                              (off_t)(u->bytes - u->writeback_from), SYNC_FILE_RANGE_WRITE);
+        u->writeback_from = u->bytes;
+    }
     return 0;
 }
 
@@ -607,6 +620,7 @@ static void upload_start(struct conn *c, const struct config_location *loc, stru
     }
     u->tmp_fd = fd;
     u->tmp_exists = !u->tmp_unnamed;
+    u->writeback_step = conn_server(c)->cfg->upload_writeback_bytes;
     u->start_ms = conn_now_ms(c);
     conn_read_body(c, &upload_sink, u, loc->body_max_bytes);
 }

@@ -914,8 +914,11 @@ def test_get_of_an_in_progress_temp_file_is_404(make_server, upload_kind):
 # 100 MiB, checked by sha256
 
 
-def test_100mib_put_arrives_intact(make_server):
-    srv = make_server(BIG)
+@pytest.mark.parametrize("writeback", ["8m", "0"])
+def test_100mib_put_arrives_intact(make_server, writeback):
+    # upload_writeback_bytes 8m (the default) starts the disk writes of each
+    # 8 MiB while the body arrives; 0 leaves them all to the final fsync.
+    srv = make_server(BIG + "\nupload_writeback_bytes %s;" % writeback)
     size = 100 * MIB
     s = start_put(srv, "/upload/huge.bin", size)
     h = hashlib.sha256()
