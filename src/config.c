@@ -1,10 +1,11 @@
-/* config — the directive table, the file parser and the directive reference.
+/* config — the directive table, its defaults, and setting one value.
  *
  * Every setting is one row of config_directives[]: name, type, where it is
  * stored (struct config and/or struct config_location), default as TEXT,
- * bounds, argument synopsis and a one-line help. Defaults, the file parser,
- * config_set (the command line), validation, `lingerd -h`, docs/directives.md
- * and lingerd.conf(5) all read that table, so adding a setting is one row plus
+ * bounds, argument synopsis and a one-line help. Defaults, the file parser
+ * (config_file.c), config_set (the command line), validation, and the
+ * reference (config_reference.c: `lingerd -h`, docs/directives.md,
+ * lingerd.conf(5)) all read that table, so adding a setting is one row plus
  * a struct field.
  *
  * Scope follows from the storage, so the two cannot disagree: a row with only
@@ -13,43 +14,26 @@
  * it. Which directives a location set is a bit per row (index in the table)
  * in config_location.set_mask; config_finish copies the rest from main.
  *
- * File syntax is nginx's: `name arg...;`, `location /prefix { ... }`,
- * `include path;`, '#' comments, "quoted strings" with \" and \\ (any other
- * backslash stays as written, so regexes read naturally). Blocks put per-path
- * policy (methods, auth, upload limits) next to its path where a reader sees
- * it, and operators already know the syntax from nginx. An error never stops
- * the parse: each is printed as FILE:LINE: message and the parser resumes
- * after the next ';' or '}', so one run reports every mistake.
- *
- * Bounds of the parser itself: CONFIG_FILE_MAX_BYTES per file,
- * CONFIG_INCLUDE_DEPTH_MAX nested includes, CONFIG_WORDS_MAX words per
- * statement. Not here: reload (the master loads a fresh struct config) and
- * anything that touches sockets; listen addresses are parsed, never bound.
+ * Not here: the file syntax (config_file.c), reload (the master loads a
+ * fresh struct config) and anything that touches sockets; listen addresses
+ * are parsed, never bound.
  */
-#include "config.h"
+#include "config_table.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
 
-#define CONFIG_FILE_MAX_BYTES (1u << 20) /* a config bigger than this is a mistake */
-#define CONFIG_INCLUDE_DEPTH_MAX 16
-#define CONFIG_WORDS_MAX 64
 #define CONFIG_BACKLOG_DEFAULT 511 /* as nginx: fits the kernel's default somaxconn */
-#define CONFIG_ERR_MAX 512
 
 #define KIB 1024ull
 #define MIB (1024ull * KIB)
@@ -59,31 +43,7 @@
 #define MS_M (60ull * MS_S)
 #define MS_H (60ull * MS_M)
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-enum config_type {
-    CONFIG_T_DURATION,     /* uint64_t ms */
-    CONFIG_T_DURATION_OFF, /* int64_t ms; "off" is -1 */
-    CONFIG_T_SIZE,         /* bytes, uint32_t or uint64_t */
-    CONFIG_T_NUMBER,       /* a plain count */
-    CONFIG_T_BOOL,         /* bool, on|off */
-    CONFIG_T_STRING,       /* char *, owned; may be empty */
-    CONFIG_T_PATH,         /* char *, owned; never empty */
-    CONFIG_T_ENUM,         /* an enum, values named by the row's names[] */
-    CONFIG_T_METHODS,      /* unsigned, bit (1u << enum http1_method) */
-    CONFIG_T_LISTEN,       /* struct config_listen[], count at count_off */
-    CONFIG_T_PATTERN,      /* char *[] + regex_t[] at aux_off, count at count_off */
-    CONFIG_T_MODE,         /* unsigned, octal */
-    CONFIG_T_CIDRS,        /* struct config_cidr[], count at count_off */
-    CONFIG_T__COUNT
-};
-
-static const struct config_type_info {
-    const char *name;     /* in the reference */
-    const char *synopsis; /* arguments, when the row gives none */
-    const char *expected; /* "expected ..." in messages */
-    unsigned nargs_min, nargs_max;
-} config_types[] = {
+const struct config_type_info config_types[] = {
     [CONFIG_T_DURATION] = { "duration", "DURATION", "a duration like 500ms, 2s, 1m", 1, 1 },
     [CONFIG_T_DURATION_OFF] = { "duration", "off|DURATION",
                                 "off or a duration like 500ms, 2s, 1m", 1, 1 },
@@ -152,26 +112,6 @@ static int config_check_url_path(const char *value, char *err, size_t errlen)
     return 0;
 }
 
-#define CONFIG_F_ROUND_S 1u /* round up to whole seconds: the kernel option counts seconds */
-
-struct config_directive {
-    const char *name;
-    enum config_type type;
-    size_t main_off, main_size; /* main_size 0: not allowed at main level */
-    size_t loc_off, loc_size;   /* loc_size 0: not allowed inside location */
-    size_t count_off, aux_off;  /* LISTEN, PATTERN: element count; PATTERN: regex_t[] */
-    const char *def;            /* default, parsed like the file; NULL: none */
-    uint64_t min, max;          /* numeric types, in ms or bytes */
-    unsigned flags;             /* CONFIG_F_* */
-    const char *const *names;   /* CONFIG_T_ENUM: values in enum order, NULL-terminated */
-    /* STRING, PATH: a further check of the value (a format, a path's form);
-     * 0, or -1 with the reason in err */
-    int (*check)(const char *value, char *err, size_t errlen);
-    const char *args;           /* synopsis; NULL: the type's */
-    const char *group;          /* heading in the reference */
-    const char *help;
-};
-
 #define MAIN(f) .main_off = offsetof(struct config, f), .main_size = sizeof(((struct config *)0)->f)
 #define LOC(f)                                                                                   \
     .loc_off = offsetof(struct config_location, f),                                            \
@@ -186,7 +126,7 @@ struct config_directive {
 #define G_PROC "Processes"
 
 /* The single source of truth. Order is the order of the reference. */
-static const struct config_directive config_directives[] = {
+const struct config_directive config_directives[] = {
     { .name = "listen", .type = CONFIG_T_LISTEN, MAIN(listens),
       .count_off = offsetof(struct config, listen_count), .def = "127.0.0.1:8080",
       .min = 1, .max = 65535, .group = G_SERVE,
@@ -429,7 +369,7 @@ const char *config_directive_default(size_t i)
     return i < CONFIG_DIRECTIVES ? config_directives[i].def : NULL;
 }
 
-static const struct config_directive *config_directive_find(const char *name)
+const struct config_directive *config_directive_find(const char *name)
 {
     for (size_t i = 0; i < CONFIG_DIRECTIVES; i++)
         if (strcmp(config_directives[i].name, name) == 0)
@@ -437,12 +377,12 @@ static const struct config_directive *config_directive_find(const char *name)
     return NULL;
 }
 
-static uint64_t config_directive_bit(const struct config_directive *d)
+uint64_t config_directive_bit(const struct config_directive *d)
 {
     return 1ull << (d - config_directives);
 }
 
-static bool config_is_repeatable(const struct config_directive *d)
+bool config_is_repeatable(const struct config_directive *d)
 {
     return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS;
 }
@@ -575,15 +515,7 @@ int config_parse_size(const char *s, uint64_t *bytes)
     return config_scale(n, unit, bytes);
 }
 
-/* Text output into a fixed buffer; overflow is remembered, never a crash. */
-struct config_out {
-    char *buf;
-    size_t cap, len;
-    bool overflow;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void config_out_add(struct config_out *o, const char *fmt, ...)
+void config_out_add(struct config_out *o, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -644,7 +576,7 @@ static void config_format_number(struct config_out *o, const struct config_direc
     }
 }
 
-static void config_format_bounds(struct config_out *o, const struct config_directive *d)
+void config_format_bounds(struct config_out *o, const struct config_directive *d)
 {
     config_format_number(o, d, d->min);
     config_out_add(o, "..");
@@ -1111,7 +1043,7 @@ int config_init_defaults(struct config *cfg)
     return 0;
 }
 
-static void config_location_fini(struct config_location *loc)
+void config_location_fini(struct config_location *loc)
 {
     for (size_t i = 0; i < CONFIG_DIRECTIVES; i++) {
         const struct config_directive *d = &config_directives[i];
@@ -1389,753 +1321,4 @@ const struct config_location *config_find_location(const struct config *cfg, con
             return loc;
     }
     return &cfg->locations[0];
-}
-
-/* ---- the file ----------------------------------------------------------- */
-
-struct config_parse {
-    struct config *cfg;
-    FILE *errs;
-    bool failed;
-    uint64_t main_mask;                         /* directives set at main level */
-    char *stack[CONFIG_INCLUDE_DEPTH_MAX];      /* realpath()s of the files being read */
-    size_t depth;
-};
-
-struct config_file {
-    const char *path; /* as named, for messages */
-    char *buf;
-    size_t len, pos;
-    unsigned line;
-    char *scratch;    /* unescaped words of the current statement */
-    size_t scratch_len;
-};
-
-enum config_tok { CONFIG_TOK_WORD, CONFIG_TOK_SEMI, CONFIG_TOK_OPEN, CONFIG_TOK_CLOSE,
-                  CONFIG_TOK_EOF, CONFIG_TOK_ERROR };
-
-__attribute__((format(printf, 4, 5)))
-static void config_error(struct config_parse *ps, const char *path, unsigned line,
-                         const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(ps->errs, "%s:%u: ", path, line);
-    va_start(ap, fmt);
-    vfprintf(ps->errs, fmt, ap);
-    va_end(ap);
-    fputc('\n', ps->errs);
-    ps->failed = true;
-}
-
-static bool config_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-/* The next token; a word is copied, unescaped, into f->scratch. */
-static enum config_tok config_next(struct config_parse *ps, struct config_file *f, char **word,
-                                   unsigned *line)
-{
-    for (;;) {
-        while (f->pos < f->len && config_is_space(f->buf[f->pos]))
-            if (f->buf[f->pos++] == '\n')
-                f->line++;
-        if (f->pos < f->len && f->buf[f->pos] == '#') {
-            while (f->pos < f->len && f->buf[f->pos] != '\n')
-                f->pos++;
-            continue;
-        }
-        break;
-    }
-    *line = f->line;
-    if (f->pos == f->len)
-        return CONFIG_TOK_EOF;
-    switch (f->buf[f->pos]) {
-    case ';': f->pos++; return CONFIG_TOK_SEMI;
-    case '{': f->pos++; return CONFIG_TOK_OPEN;
-    case '}': f->pos++; return CONFIG_TOK_CLOSE;
-    default: break;
-    }
-
-    /* scratch holds at most len + one NUL per word: never overflows */
-    *word = f->scratch + f->scratch_len;
-    if (f->buf[f->pos] == '"') {
-        f->pos++;
-        for (;;) {
-            char c;
-            if (f->pos == f->len) {
-                config_error(ps, f->path, *line, "unterminated string");
-                return CONFIG_TOK_ERROR;
-            }
-            c = f->buf[f->pos++];
-            if (c == '"')
-                break;
-            if (c == '\n')
-                f->line++;
-            if (c == '\\' && f->pos < f->len
-                && (f->buf[f->pos] == '"' || f->buf[f->pos] == '\\'))
-                c = f->buf[f->pos++];
-            f->scratch[f->scratch_len++] = c;
-        }
-    } else {
-        /* not strchr(";{}", c): that matches a NUL, and would stop here forever */
-        while (f->pos < f->len && !config_is_space(f->buf[f->pos]) && f->buf[f->pos] != ';'
-               && f->buf[f->pos] != '{' && f->buf[f->pos] != '}')
-            f->scratch[f->scratch_len++] = f->buf[f->pos++];
-    }
-    f->scratch[f->scratch_len++] = '\0';
-    return CONFIG_TOK_WORD;
-}
-
-static void config_parse_block(struct config_parse *ps, struct config_file *f,
-                               struct config_location *loc, bool braced, unsigned open_line,
-                               const char *what);
-
-/* Skip a block that cannot be used, up to its '}'. */
-static void config_skip_block(struct config_parse *ps, struct config_file *f, unsigned open_line)
-{
-    unsigned depth = 1, line;
-    char *word;
-
-    for (;;) {
-        f->scratch_len = 0;
-        switch (config_next(ps, f, &word, &line)) {
-        case CONFIG_TOK_OPEN: depth++; break;
-        case CONFIG_TOK_CLOSE:
-            if (--depth == 0)
-                return;
-            break;
-        case CONFIG_TOK_EOF:
-            config_error(ps, f->path, open_line, "unterminated block: missing '}'");
-            return;
-        case CONFIG_TOK_ERROR: return;
-        case CONFIG_TOK_WORD:
-        case CONFIG_TOK_SEMI: break;
-        }
-    }
-}
-
-/* Read path whole: 0, or -1 with the reason in err. */
-static int config_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-    struct stat st;
-    size_t cap, n = 0;
-    char *b;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s", S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-        goto out_close;
-    }
-    if (st.st_size > CONFIG_FILE_MAX_BYTES)
-        goto out_too_large;
-    cap = (size_t)st.st_size + 1; /* one more: the file may have grown */
-    b = malloc(cap);
-    if (!b) {
-        snprintf(err, errlen, "out of memory");
-        goto out_close;
-    }
-    for (;;) {
-        ssize_t r;
-        if (n == cap) {
-            char *nb;
-            if (cap > CONFIG_FILE_MAX_BYTES) {
-                free(b);
-                goto out_too_large;
-            }
-            cap = cap * 2 > CONFIG_FILE_MAX_BYTES + 1 ? CONFIG_FILE_MAX_BYTES + 1 : cap * 2;
-            nb = realloc(b, cap);
-            if (!nb) {
-                free(b);
-                snprintf(err, errlen, "out of memory");
-                goto out_close;
-            }
-            b = nb;
-        }
-        r = read(fd, b + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errlen, "%s", strerror(errno));
-            free(b);
-            goto out_close;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > CONFIG_FILE_MAX_BYTES) {
-        free(b);
-        goto out_too_large;
-    }
-    close(fd);
-    *buf = b;
-    *len = n;
-    return 0;
-
-out_too_large:
-    snprintf(err, errlen, "file too large (max %u bytes)", CONFIG_FILE_MAX_BYTES);
-out_close:
-    close(fd);
-    return -1;
-}
-
-/* Parse one file into loc (NULL: main level). A read error is reported at
- * from_path:from_line (the include directive), or as "PATH: ..." for the top. */
-static void config_parse_file(struct config_parse *ps, const char *path,
-                              struct config_location *loc, const char *from_path,
-                              unsigned from_line)
-{
-    struct config_file f = { .path = path, .line = 1 };
-    char err[CONFIG_ERR_MAX], *real;
-    const char *nul;
-
-    if (config_read(path, &f.buf, &f.len, err, sizeof err) < 0) {
-        if (from_path)
-            config_error(ps, from_path, from_line, "include '%s': %s", path, err);
-        else {
-            fprintf(ps->errs, "%s: %s\n", path, err);
-            ps->failed = true;
-        }
-        return;
-    }
-    real = realpath(path, NULL);
-    if (!real) {
-        config_error(ps, from_path ? from_path : path, from_path ? from_line : 1, "'%s': %s",
-                     path, strerror(errno));
-        goto out_free_buf;
-    }
-    for (size_t i = 0; i < ps->depth; i++) {
-        if (strcmp(ps->stack[i], real) == 0) {
-            config_error(ps, from_path, from_line, "include loop: '%s' is already being read",
-                         path);
-            goto out_free_real;
-        }
-    }
-    if (ps->depth == CONFIG_INCLUDE_DEPTH_MAX) {
-        config_error(ps, from_path, from_line, "includes nested too deeply (max %d)",
-                     CONFIG_INCLUDE_DEPTH_MAX);
-        goto out_free_real;
-    }
-    nul = memchr(f.buf, '\0', f.len);
-    if (nul) {
-        unsigned line = 1;
-        for (const char *p = f.buf; p < nul; p++)
-            line += *p == '\n';
-        config_error(ps, path, line, "NUL byte in file");
-        goto out_free_real;
-    }
-    f.scratch = malloc(f.len * 2 + 1);
-    if (!f.scratch) {
-        config_error(ps, path, 1, "out of memory");
-        goto out_free_real;
-    }
-    ps->stack[ps->depth++] = real;
-    config_parse_block(ps, &f, loc, false, 1, NULL);
-    ps->depth--;
-    free(f.scratch);
-out_free_real:
-    free(real);
-out_free_buf:
-    free(f.buf);
-}
-
-static bool config_has_glob(const char *s)
-{
-    return strpbrk(s, "*?[") != NULL;
-}
-
-/* include PATH: relative to the including file; a pattern may match nothing. */
-static void config_include(struct config_parse *ps, struct config_file *f,
-                           struct config_location *loc, const char *arg, unsigned line)
-{
-    const char *slash = strrchr(f->path, '/');
-    char *path;
-    glob_t g;
-    int rc;
-
-    if (arg[0] == '/' || !slash)
-        path = strdup(arg);
-    else if (asprintf(&path, "%.*s/%s", (int)(slash - f->path), f->path, arg) < 0)
-        path = NULL;
-    if (!path) {
-        config_error(ps, f->path, line, "out of memory");
-        return;
-    }
-    if (!config_has_glob(path)) {
-        config_parse_file(ps, path, loc, f->path, line);
-        free(path);
-        return;
-    }
-    rc = glob(path, GLOB_ERR, NULL, &g);
-    if (rc == 0) {
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            config_parse_file(ps, g.gl_pathv[i], loc, f->path, line);
-    } else if (rc != GLOB_NOMATCH) {
-        config_error(ps, f->path, line, "include '%s': %s", path,
-                     rc == GLOB_NOSPACE ? "out of memory" : "cannot read directory");
-    }
-    if (rc != GLOB_NOMATCH)
-        globfree(&g);
-    free(path);
-}
-
-static void config_location_block(struct config_parse *ps, struct config_file *f,
-                                  struct config_location *outer, char **w, size_t n,
-                                  unsigned line)
-{
-    struct config_location discard = { 0 }, *loc = &discard;
-    char err[CONFIG_ERR_MAX];
-
-    /* a bad block is still parsed (into discard) so its errors are reported too */
-    if (outer) {
-        config_error(ps, f->path, line, "location blocks cannot be nested");
-    } else if (n != 2) {
-        config_error(ps, f->path, line,
-                     "wrong number of arguments for 'location' (usage: location PREFIX { ... })");
-    } else {
-        loc = config_add_location(ps->cfg, w[1], err, sizeof err);
-        if (!loc) {
-            config_error(ps, f->path, line, "%s", err);
-            loc = &discard;
-        } else if (asprintf(&loc->where, "%s:%u", f->path, line) < 0) {
-            loc->where = NULL;
-        }
-    }
-    config_parse_block(ps, f, loc, true, line, loc->prefix ? loc->prefix : "");
-    if (loc == &discard)
-        config_location_fini(&discard);
-}
-
-static void config_statement(struct config_parse *ps, struct config_file *f,
-                             struct config_location *loc, char **w, size_t n, unsigned line)
-{
-    const struct config_directive *d;
-    char err[CONFIG_ERR_MAX];
-
-    if (strcmp(w[0], "include") == 0) {
-        if (n != 2)
-            config_error(ps, f->path, line,
-                         "wrong number of arguments for 'include' (usage: include PATH)");
-        else
-            config_include(ps, f, loc, w[1], line);
-        return;
-    }
-    if (strcmp(w[0], "location") == 0) {
-        config_error(ps, f->path, line, "'location' needs a block: location PREFIX { ... }");
-        return;
-    }
-    d = config_directive_find(w[0]);
-    if (d && !config_is_repeatable(d) && (loc ? d->loc_size : d->main_size)
-        && ((loc ? loc->set_mask : ps->main_mask) & config_directive_bit(d))) {
-        config_error(ps, f->path, line, "'%s' is already set in this block", w[0]);
-        return;
-    }
-    if (config_set(ps->cfg, loc, w[0], (const char *const *)w + 1, n - 1, err, sizeof err) < 0) {
-        config_error(ps, f->path, line, "%s", err);
-        return;
-    }
-    if (!loc)
-        ps->main_mask |= config_directive_bit(d);
-    if (loc && d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
-        free(loc->auth_user_file_where);
-        if (asprintf(&loc->auth_user_file_where, "%s:%u", f->path, line) < 0)
-            loc->auth_user_file_where = NULL;
-    }
-}
-
-/* Statements up to EOF, or up to the '}' that closes a block opened at open_line. */
-static void config_parse_block(struct config_parse *ps, struct config_file *f,
-                               struct config_location *loc, bool braced, unsigned open_line,
-                               const char *what)
-{
-    for (;;) {
-        char *w[CONFIG_WORDS_MAX], *word;
-        size_t n = 0;
-        unsigned line = 0, tok_line;
-        bool too_many = false;
-        enum config_tok tok;
-
-        f->scratch_len = 0;
-        while ((tok = config_next(ps, f, &word, &tok_line)) == CONFIG_TOK_WORD) {
-            if (n == 0)
-                line = tok_line;
-            if (n < CONFIG_WORDS_MAX)
-                w[n++] = word;
-            else
-                too_many = true;
-        }
-        if (n == 0)
-            line = tok_line;
-        if (too_many) {
-            config_error(ps, f->path, line, "too many words in one statement (max %d)",
-                         CONFIG_WORDS_MAX);
-            if (tok == CONFIG_TOK_OPEN)
-                config_skip_block(ps, f, line);
-            continue;
-        }
-        switch (tok) {
-        case CONFIG_TOK_SEMI:
-            if (n == 0)
-                config_error(ps, f->path, line, "unexpected ';'");
-            else
-                config_statement(ps, f, loc, w, n, line);
-            break;
-        case CONFIG_TOK_OPEN:
-            if (n > 0 && strcmp(w[0], "location") == 0) {
-                config_location_block(ps, f, loc, w, n, line);
-            } else {
-                if (n > 0)
-                    config_error(ps, f->path, line, "unexpected '{' after '%s'", w[0]);
-                else
-                    config_error(ps, f->path, line, "unexpected '{'");
-                config_skip_block(ps, f, line);
-            }
-            break;
-        case CONFIG_TOK_CLOSE:
-            if (n > 0)
-                config_error(ps, f->path, line, "missing ';' after '%s'", w[0]);
-            if (braced)
-                return;
-            config_error(ps, f->path, tok_line, "unexpected '}'");
-            break;
-        case CONFIG_TOK_EOF:
-            if (n > 0)
-                config_error(ps, f->path, line, "missing ';' after '%s'", w[0]);
-            if (braced)
-                config_error(ps, f->path, open_line,
-                             "unterminated block: missing '}' for location '%s'", what);
-            return;
-        case CONFIG_TOK_ERROR:
-            return; /* an unterminated string ran to the end of the file */
-        case CONFIG_TOK_WORD:
-            break;
-        }
-    }
-}
-
-int config_load_file(struct config *cfg, const char *path, FILE *errs)
-{
-    struct config_parse ps = { .cfg = cfg, .errs = errs };
-
-    config_parse_file(&ps, path, NULL, NULL, 0);
-    return ps.failed ? -1 : 0;
-}
-
-/* ---- the reference ------------------------------------------------------ */
-
-static const char *config_scope_text(const struct config_directive *d)
-{
-    if (d->main_size && d->loc_size)
-        return "main, location";
-    return d->main_size ? "main" : "location";
-}
-
-static void config_synopsis(struct config_out *o, const struct config_directive *d)
-{
-    if (d->args)
-        config_out_add(o, "%s", d->args);
-    else if (config_types[d->type].synopsis)
-        config_out_add(o, "%s", config_types[d->type].synopsis);
-    else
-        for (size_t i = 0; d->names[i]; i++)
-            config_out_add(o, "%s%s", i ? "|" : "", d->names[i]);
-}
-
-static void config_bounds_text(struct config_out *o, const struct config_directive *d)
-{
-    switch (d->type) {
-    case CONFIG_T_DURATION:
-    case CONFIG_T_DURATION_OFF:
-    case CONFIG_T_SIZE:
-    case CONFIG_T_NUMBER:
-    case CONFIG_T_MODE: config_format_bounds(o, d); break;
-    case CONFIG_T_LISTEN:
-        config_out_add(o, "port 1..65535, backlog=1..65535, at most %d", CONFIG_LISTEN_MAX);
-        break;
-    case CONFIG_T_PATTERN: config_out_add(o, "at most %d", CONFIG_PATTERN_MAX); break;
-    case CONFIG_T_CIDRS: config_out_add(o, "at most %d", CONFIG_CIDR_MAX); break;
-    default: config_out_add(o, "-"); break;
-    }
-}
-
-/* roff text: a backslash would start an escape, a leading '.' or '\'' a request. */
-static void config_roff(FILE *out, const char *s)
-{
-    if (*s == '.' || *s == '\'')
-        fputs("\\&", out);
-    for (; *s; s++) {
-        if (*s == '\\')
-            fputs("\\e", out);
-        else if (*s == '-')
-            fputs("\\-", out);
-        else
-            fputc(*s, out);
-    }
-}
-
-static const char config_md_intro[] =
-    "# lingerd.conf directives\n"
-    "\n"
-    "<!-- Generated from the directive table in src/config.c by tools/gen_reference.c;\n"
-    "     edit the table, then regenerate. tests/unit/test_config.c checks they match. -->\n"
-    "\n"
-    "The configuration file uses nginx's syntax. A directive is a name, its\n"
-    "arguments and a `;`. `#` starts a comment that runs to the end of the line.\n"
-    "An argument with spaces or `;{}#` goes in double quotes, where `\\\"` and\n"
-    "`\\\\` are the only escapes (other backslashes are kept, so regexes read\n"
-    "naturally).\n"
-    "\n"
-    "```\n"
-    "listen 127.0.0.1:8080;\n"
-    "root /srv/www;\n"
-    "include conf.d/*.conf;        # relative to this file; patterns allowed\n"
-    "\n"
-    "location /upload/ {\n"
-    "    methods GET HEAD PUT DELETE;\n"
-    "    auth_basic \"uploads\";\n"
-    "    auth_user_file /etc/lingerd/htpasswd;\n"
-    "    body_max_bytes 1g;\n"
-    "}\n"
-    "```\n"
-    "\n"
-    "`location PREFIX { ... }` sets per-path policy. The longest prefix that\n"
-    "matches the decoded request path wins; a `/` location always exists.\n"
-    "A directive whose context is *main, location* set at the top level is the\n"
-    "default for every location that does not set it. Blocks do not nest, and a\n"
-    "directive may appear once per block unless it says it is repeatable.\n"
-    "\n"
-    "Units: durations take `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1m`; a unit is\n"
-    "required except for `0`). Sizes are bytes, or take `k`, `m`, `g` or `t`\n"
-    "(powers of 1024: `8k`, `1m`). Booleans are `on` or `off`. Modes are octal.\n"
-    "\n"
-    "Every error is reported as `FILE:LINE: message`, and all of them are\n"
-    "reported in one run.\n";
-
-static void config_print_markdown(FILE *out)
-{
-    const char *group = NULL;
-
-    fputs(config_md_intro, out);
-    for (size_t i = 0; i < CONFIG_DIRECTIVES; i++) {
-        const struct config_directive *d = &config_directives[i];
-        char syn[128], bounds[64];
-        struct config_out os = { syn, sizeof syn, 0, false };
-        struct config_out ob = { bounds, sizeof bounds, 0, false };
-
-        config_synopsis(&os, d);
-        config_bounds_text(&ob, d);
-        if (!group || strcmp(group, d->group) != 0) {
-            group = d->group;
-            fprintf(out, "\n## %s\n", group);
-        }
-        fprintf(out, "\n### %s\n\n", d->name);
-        fprintf(out, "    %s %s;\n\n", d->name, syn);
-        fprintf(out, "- Type: %s%s\n", config_types[d->type].name,
-                config_is_repeatable(d) ? ", repeatable" : "");
-        if (d->def)
-            fprintf(out, "- Default: `%s`\n", d->def);
-        else
-            fprintf(out, "- Default: none\n");
-        if (strcmp(bounds, "-") != 0)
-            fprintf(out, "- Bounds: %s\n", bounds);
-        fprintf(out, "- Context: %s\n\n", config_scope_text(d));
-        fprintf(out, "%s.\n", d->help);
-    }
-}
-
-static void config_print_man(FILE *out)
-{
-    const char *group = NULL;
-
-    fputs(".\\\" Generated from the directive table in src/config.c by tools/gen_reference.c.\n"
-          ".TH LINGERD.CONF 5 \"\" \"lingerd\" \"File Formats\"\n"
-          ".SH NAME\n"
-          "lingerd.conf \\- configuration file of the lingerd HTTP/1.1 server\n"
-          ".SH DESCRIPTION\n"
-          "The file uses the syntax of nginx. A directive is a name, its arguments\n"
-          "and a semicolon.\n"
-          ".B #\n"
-          "starts a comment that runs to the end of the line. An argument with\n"
-          "spaces or\n"
-          ".B ;{}#\n"
-          "goes in double quotes, where \\e\" and \\e\\e are the only escapes.\n"
-          ".PP\n"
-          ".B location\n"
-          ".I PREFIX\n"
-          ".B { ... }\n"
-          "sets per\\-path policy: the longest prefix that matches the decoded\n"
-          "request path wins, and a / location always exists. A directive whose\n"
-          "context is main, location set at the top level is the default for every\n"
-          "location that does not set it. Blocks do not nest.\n"
-          ".PP\n"
-          ".B include\n"
-          ".IR PATH ;\n"
-          "reads another file, relative to the including file; glob(7) patterns\n"
-          "are allowed. Every error is reported as FILE:LINE: message, all in one run.\n"
-          ".SS Units\n"
-          "Durations take ms, s, m or h (500ms, 2s, 1m; a unit is required except\n"
-          "for 0). Sizes are bytes, or take k, m, g or t (powers of 1024). Booleans\n"
-          "are on or off. Modes are octal.\n"
-          ".SH DIRECTIVES\n",
-          out);
-    for (size_t i = 0; i < CONFIG_DIRECTIVES; i++) {
-        const struct config_directive *d = &config_directives[i];
-        char syn[128], bounds[64];
-        struct config_out os = { syn, sizeof syn, 0, false };
-        struct config_out ob = { bounds, sizeof bounds, 0, false };
-
-        config_synopsis(&os, d);
-        config_bounds_text(&ob, d);
-        if (!group || strcmp(group, d->group) != 0) {
-            group = d->group;
-            fprintf(out, ".SS %s\n", group);
-        }
-        fputs(".TP\n.B ", out);
-        config_roff(out, d->name);
-        fputs(" \\fI", out);
-        config_roff(out, syn);
-        fputs("\\fR\n", out);
-        config_roff(out, d->help);
-        fputs(".\n.br\nDefault: ", out);
-        config_roff(out, d->def ? d->def : "none");
-        if (strcmp(bounds, "-") != 0) {
-            fputs("; bounds: ", out);
-            config_roff(out, bounds);
-        }
-        fprintf(out, "; context: %s%s.\n", config_scope_text(d),
-                config_is_repeatable(d) ? "; repeatable" : "");
-    }
-    fputs(".SH SEE ALSO\n"
-          ".BR lingerd (8),\n"
-          ".BR regex (7),\n"
-          ".BR crypt (5)\n",
-          out);
-}
-
-static void config_print_text(FILE *out)
-{
-    fputs("Directives (configuration file or command line; see lingerd.conf(5)):\n", out);
-    for (size_t i = 0; i < CONFIG_DIRECTIVES; i++) {
-        const struct config_directive *d = &config_directives[i];
-        char syn[160];
-        struct config_out os = { syn, sizeof syn, 0, false };
-
-        config_out_add(&os, "%s ", d->name);
-        config_synopsis(&os, d);
-        fprintf(out, "  %-34s %-15s %s\n", syn, d->def ? d->def : "-", d->help);
-    }
-}
-
-/* A '#' comment, wrapped at 79 columns. */
-static void config_conf_comment(FILE *out, const char *text)
-{
-    const size_t width = 79 - 2;
-    size_t col = 0;
-
-    while (*text) {
-        size_t len = strcspn(text, " ");
-        if (col > 0 && col + 1 + len > width) {
-            fputc('\n', out);
-            col = 0;
-        }
-        fputs(col == 0 ? "# " : " ", out);
-        fwrite(text, 1, len, out);
-        col += (col == 0 ? 0 : 1) + len;
-        text += len;
-        text += strspn(text, " ");
-    }
-    if (col > 0)
-        fputc('\n', out);
-}
-
-/* A default as the file would take it back: strings that are empty or hold
- * a separator are quoted. */
-static void config_conf_value(FILE *out, const struct config_directive *d, const char *v)
-{
-    bool quote = (d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH) &&
-                 (!*v || strpbrk(v, " \t;{}#\"\\") != NULL);
-
-    if (!quote) {
-        fputs(v, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *v; v++) {
-        if (*v == '"' || *v == '\\')
-            fputc('\\', out);
-        fputc(*v, out);
-    }
-    fputc('"', out);
-}
-
-/* conf/lingerd.conf: every directive commented out at its default, so the
- * example can never disagree with the server. */
-static void config_print_conf(FILE *out)
-{
-    const char *group = NULL;
-
-    fputs("# lingerd.conf: every directive at its built-in default, commented out.\n"
-          "#\n"
-          "# Generated from the directive table in src/config.c by tools/gen_reference.c\n"
-          "# (make docs); edit the table, then regenerate. tests/unit/test_config.c\n"
-          "# checks that they match. Syntax, units and contexts: lingerd.conf(5) and\n"
-          "# docs/directives.md.\n"
-          "#\n"
-          "# Uncomment a line and change its value to override the default. A line\n"
-          "# whose argument is in capitals (NAME, PATH, REGEX...) has no default: it\n"
-          "# shows what to write. \"Location only\" directives go inside a\n"
-          "# location PREFIX { ... } block; \"also per location\" ones may be set at\n"
-          "# the top level (the default for every location) or inside a block.\n"
-          "#\n"
-          "# Test a file with: lingerd -t -c FILE\n",
-          out);
-    for (size_t i = 0; i < CONFIG_DIRECTIVES; i++) {
-        const struct config_directive *d = &config_directives[i];
-        char syn[128], note[96] = "", text[640];
-        struct config_out os = { syn, sizeof syn, 0, false };
-        struct config_out on = { note, sizeof note, 0, false };
-        struct config_out ot = { text, sizeof text, 0, false };
-
-        if (!group || strcmp(group, d->group) != 0) {
-            group = d->group;
-            fprintf(out, "\n# ==== %s ====\n", group);
-        }
-        config_synopsis(&os, d);
-        if (!d->main_size)
-            config_out_add(&on, " Location only.");
-        else if (d->loc_size)
-            config_out_add(&on, " Also per location.");
-        if (config_is_repeatable(d))
-            config_out_add(&on, " Repeatable.");
-        if (!d->def)
-            config_out_add(&on, " No default.");
-
-        config_out_add(&ot, "%s.%s", d->help, note);
-        fputc('\n', out);
-        config_conf_comment(out, text);
-        fprintf(out, "#%s ", d->name);
-        if (d->def)
-            config_conf_value(out, d, d->def);
-        else
-            fputs(syn, out);
-        fputs(";\n", out);
-    }
-}
-
-void config_print_reference(FILE *out, const char *format)
-{
-    if (strcmp(format, "markdown") == 0)
-        config_print_markdown(out);
-    else if (strcmp(format, "man") == 0)
-        config_print_man(out);
-    else if (strcmp(format, "conf") == 0)
-        config_print_conf(out);
-    else
-        config_print_text(out);
 }

@@ -1,0 +1,92 @@
+/* config_table — the directive table, shared by the three modules that read
+ * it: config.c (the rows, defaults, values, checks), config_file.c (the file
+ * syntax) and config_reference.c (`lingerd -h`, docs/directives.md,
+ * lingerd.conf(5), conf/lingerd.conf). The rest of the server uses config.h.
+ */
+#ifndef LINGERD_CONFIG_TABLE_H
+#define LINGERD_CONFIG_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define CONFIG_ERR_MAX 512  /* one message */
+#define CONFIG_WORDS_MAX 64 /* words in one statement */
+
+enum config_type {
+    CONFIG_T_DURATION,     /* uint64_t ms */
+    CONFIG_T_DURATION_OFF, /* int64_t ms; "off" is -1 */
+    CONFIG_T_SIZE,         /* bytes, uint32_t or uint64_t */
+    CONFIG_T_NUMBER,       /* a plain count */
+    CONFIG_T_BOOL,         /* bool, on|off */
+    CONFIG_T_STRING,       /* char *, owned; may be empty */
+    CONFIG_T_PATH,         /* char *, owned; never empty */
+    CONFIG_T_ENUM,         /* an enum, values named by the row's names[] */
+    CONFIG_T_METHODS,      /* unsigned, bit (1u << enum http1_method) */
+    CONFIG_T_LISTEN,       /* struct config_listen[], count at count_off */
+    CONFIG_T_PATTERN,      /* char *[] + regex_t[] at aux_off, count at count_off */
+    CONFIG_T_MODE,         /* unsigned, octal */
+    CONFIG_T_CIDRS,        /* struct config_cidr[], count at count_off */
+    CONFIG_T__COUNT
+};
+
+
+struct config_type_info {
+    const char *name;     /* in the reference */
+    const char *synopsis; /* arguments, when the row gives none */
+    const char *expected; /* "expected ..." in messages */
+    unsigned nargs_min, nargs_max;
+};
+extern const struct config_type_info config_types[];
+
+#define CONFIG_F_ROUND_S 1u /* round up to whole seconds: the kernel option counts seconds */
+
+/* One setting. Scope follows from the storage: main_size only, main-only;
+ * loc_size only, location-only; both, the main value is every location's
+ * default. */
+struct config_directive {
+    const char *name;
+    enum config_type type;
+    size_t main_off, main_size; /* main_size 0: not allowed at main level */
+    size_t loc_off, loc_size;   /* loc_size 0: not allowed inside location */
+    size_t count_off, aux_off;  /* LISTEN, PATTERN: element count; PATTERN: regex_t[] */
+    const char *def;            /* default, parsed like the file; NULL: none */
+    uint64_t min, max;          /* numeric types, in ms or bytes */
+    unsigned flags;             /* CONFIG_F_* */
+    const char *const *names;   /* CONFIG_T_ENUM: values in enum order, NULL-terminated */
+    /* STRING, PATH: a further check of the value (a format, a path's form);
+     * 0, or -1 with the reason in err */
+    int (*check)(const char *value, char *err, size_t errlen);
+    const char *args;           /* synopsis; NULL: the type's */
+    const char *group;          /* heading in the reference */
+    const char *help;
+};
+
+/* The rows, config_directive_count() of them, in the reference's order. */
+extern const struct config_directive config_directives[];
+
+/* The row named name, or NULL. */
+const struct config_directive *config_directive_find(const char *name);
+/* The row's bit in a set_mask. */
+uint64_t config_directive_bit(const struct config_directive *d);
+/* listen, patterns and address lists add up; everything else is set once. */
+bool config_is_repeatable(const struct config_directive *d);
+/* Free what a location owns and zero it. */
+void config_location_fini(struct config_location *loc);
+
+/* Text output into a fixed buffer; overflow is remembered, never a crash. */
+struct config_out {
+    char *buf;
+    size_t cap, len;
+    bool overflow;
+};
+
+__attribute__((format(printf, 2, 3)))
+void config_out_add(struct config_out *o, const char *fmt, ...);
+/* "MIN..MAX" of a numeric row, in the units it was written in. */
+void config_format_bounds(struct config_out *o, const struct config_directive *d);
+
+#endif
