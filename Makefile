@@ -142,8 +142,8 @@ SOAK_SECONDS ?= 600
 FUZZ_TARGETS := http1 chunked range config htpasswd
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
-FUZZ_SRC_http1    := src/http1.c
-FUZZ_SRC_chunked  := src/http1.c
+FUZZ_SRC_http1    := src/http1.c src/http1_chunked.c
+FUZZ_SRC_chunked  := src/http1_chunked.c
 FUZZ_SRC_range    := src/range.c
 FUZZ_SRC_config   := $(LIB_SRC)
 FUZZ_SRC_htpasswd := src/auth.c

@@ -1,4 +1,5 @@
-/* Unit tests for http1.c: request-head parser and chunked decoder (RFC 9112).
+/* Unit tests for http1.c and http1_chunked.c: request-head parser and chunked
+ * decoder (RFC 9112).
  *
  * Every case runs three ways: the whole input in one call; growing prefixes one
  * byte longer each call (the parser must resume where it stopped); and split
