@@ -798,6 +798,11 @@ static bool conn_may_be_sending(const struct conn *c)
     const struct conn_work *w = c->w;
     if (w && (w->in_start < w->in_len || !w->body_done))
         return true;
+    /* Some clients follow a body with an extra CRLF (RFC 9112 §2.2); one that
+     * arrived after a plain close() would reset the connection. */
+    if (w && (w->body_framing == HTTP1_BODY_CHUNKED ||
+              (w->body_framing == HTTP1_BODY_LENGTH && w->req.content_length > 0)))
+        return true;
     switch ((enum conn_close_reason)c->close_why) {
     case CONN_CLOSE_ERROR:
     case CONN_CLOSE_HEADER_TIMEOUT:
@@ -816,6 +821,20 @@ static bool conn_may_be_sending(const struct conn *c)
         break;
     }
     return false;
+}
+
+/* Will conn_begin_drain surely shut down (SHUT_WR) rather than close? Only
+ * then may the last bytes wait for the FIN (MSG_MORE): close() with unread
+ * bytes resets the connection and drops what is still queued, while a
+ * shutdown pushes it out first. (A close is not always avoidable: the naive
+ * lingering_close off, or "on" when nothing suggests more bytes and one
+ * turns up anyway.) */
+static bool conn_will_half_close(const struct conn *c)
+{
+    if (c->peer_eof)
+        return false;
+    return c->linger_mode == CONFIG_LINGER_ALWAYS ||
+           (c->linger_mode == CONFIG_LINGER_ON && conn_may_be_sending(c));
 }
 
 /* Read and discard what the client sends. Returns true if the connection
@@ -911,10 +930,7 @@ static void conn_on_linger(struct conn *c, bool timeout)
             conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
             return;
         }
-        /* conn_begin_drain closes or shuts down as soon as this is out. Not
-         * with lingering_close off: that is the naive close (write, then
-         * close), and bytes held for the FIN would die with its reset. */
-        int rc = conn_send_queued(c, c->linger_mode != CONFIG_LINGER_OFF);
+        int rc = conn_send_queued(c, conn_will_half_close(c));
         if (rc == -EAGAIN)
             return;
         if (rc < 0) {

@@ -200,6 +200,35 @@ def test_keep_alive_close_racing_a_new_request_sees_no_reset(make_server, mode):
     assert reset == (mode == "off")
 
 
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_crlf_after_a_body_with_connection_close_sees_no_reset(make_server, mode):
+    # Some clients follow a request body with an extra CRLF (RFC 9112 §2.2,
+    # and Apache's FIN_WAIT_2 page). Connection: close lets the server close
+    # right after its answer; a CRLF that arrives after a plain close() makes
+    # the client's TCP see a reset. After a body, "on" lingers.
+    srv = make_server("lingering_close %s;" % mode)
+    s = srv.connect()
+    s.sendall(request("PUT", "/upload/crlf.txt", ["Authorization: " + AUTH,
+                                                  "Connection: close"], b"x" * 1000))
+    rd = Reader(s)
+    assert rd.response().status in (201, 204)
+    rd.read_until_close()
+    assert rd.eof and not rd.reset
+    reset = False
+    try:
+        s.sendall(b"\r\n")
+        time.sleep(0.2)
+        s.sendall(b"\r\n")  # after a reset this one fails
+        s.settimeout(1)
+        s.recv(100)
+    except (ConnectionResetError, BrokenPipeError):
+        reset = True
+    except socket.timeout:
+        pass
+    s.close()
+    assert reset == (mode == "off")
+
+
 def test_header_timeout_answers_408_then_closes(make_server):
     srv = make_server("header_timeout 300ms;")
     s = srv.connect()
