@@ -184,8 +184,8 @@ const struct config_directive config_directives[] = {
               "listen ... deferred): a connection is handed over with its first bytes, saving "
               "a wake-up and an epoll_ctl per connection. A client that connects and sends "
               "nothing is held by the kernel (no fd, no worker memory) until this expires, "
-              "then accepted and timed by header_timeout; off hands every connection over "
-              "at once" },
+              "then accepted and timed by header_timeout (a full stop resets those still "
+              "held); off hands every connection over at once" },
     { .name = "file_cache_entries", .type = CONFIG_T_NUMBER, MAIN(file_cache_entries),
       .def = "1024", .min = 0, .max = 1000000, .args = "N", .group = G_SERVE,
       .help = "Small files each worker keeps in memory with their headers; 0 turns the "

@@ -352,8 +352,10 @@ def test_flood_past_connections_max(make_server):
                       args=["-e", "debug"])
     base_fds = open_fds(srv.proc.pid)
     socks = []
-    for _ in range(flood):  # connect and say nothing; the kernel queues what is not accepted
+    for _ in range(flood):  # one byte of a head, then nothing; the kernel queues what is
+        # not accepted (a silent connection would wait in the kernel: defer_accept)
         socks.append(socket.create_connection((srv.host, srv.port), timeout=10))
+        socks[-1].sendall(b"G")
     fds_max = 0
     t0 = time.monotonic()
     # A good client arrives behind the flood: it is served once the flood's
