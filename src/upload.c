@@ -101,6 +101,7 @@ struct upload {
     uint64_t bytes;
     uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
     uint64_t writeback_from;  /* the bytes before this have their writeback started */
+    uint64_t writeback_us;    /* time spent starting it */
     uint64_t start_ms;
     char tmp_name[UPLOAD_TMP_NAME_SIZE];
     size_t path_len;          /* path[0..path_len): the decoded request path */
@@ -392,6 +393,32 @@ static void upload_free(struct conn *c, struct upload *u)
 
 /* ---- the sink ---- */
 
+static uint64_t upload_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Start the disk writes of the body that arrived since the last call. It
+ * only starts them, but the kernel may wait for room in the device's queue
+ * first, so it is timed like the fsyncs; a failure shows again at the fsync,
+ * which decides the answer. */
+static void upload_start_writeback(struct conn *c, struct upload *u)
+{
+    uint64_t t0 = upload_clock_us();
+    (void)sync_file_range(u->tmp_fd, (off_t)u->writeback_from,
+                          (off_t)(u->bytes - u->writeback_from), SYNC_FILE_RANGE_WRITE);
+    uint64_t us = upload_clock_us() - t0;
+    if (us >= UPLOAD_FSYNC_WARN_MS * 1000u)
+        upload_log(c, LOG_WARN, u->path, u->path_len,
+                   "starting the writeback of %llu bytes took %llu ms",
+                   (unsigned long long)(u->bytes - u->writeback_from),
+                   (unsigned long long)(us / 1000));
+    u->writeback_us += us;
+    u->writeback_from = u->bytes;
+}
+
 static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t len)
 {
     struct upload *u = ctx;
@@ -411,13 +438,8 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
         len -= (size_t)n;
         u->bytes += (uint64_t)n;
     }
-    if (u->writeback_step && u->bytes - u->writeback_from >= u->writeback_step) {
-        /* Only starts the writes: a failure shows again at the fsync, which
-         * decides the answer. */
-        (void)sync_file_range(u->tmp_fd, (off_t)u->writeback_from,
-                              (off_t)(u->bytes - u->writeback_from), SYNC_FILE_RANGE_WRITE);
-        u->writeback_from = u->bytes;
-    }
+    if (u->writeback_step && u->bytes - u->writeback_from >= u->writeback_step)
+        upload_start_writeback(c, u);
     return 0;
 }
 
@@ -428,13 +450,6 @@ static void upload_on_abort(struct conn *c, void *ctx)
                (unsigned long long)u->bytes,
                u->tmp_unnamed ? "unnamed file dropped" : "temporary file removed");
     upload_free(c, u);
-}
-
-static uint64_t upload_clock_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* Give a POST's temporary file its final name: a new random one in path
@@ -537,11 +552,13 @@ static int upload_commit(struct conn *c, struct upload *u, struct stat *st_out)
     enum log_level level = fsync_us >= UPLOAD_FSYNC_WARN_MS * 1000u ? LOG_WARN : LOG_DEBUG;
     upload_log(c, level, u->path, u->path_len,
                "%llu bytes in %llu ms; fsync %llu.%03llu ms, rename and directory fsync "
-               "%llu.%03llu ms",
+               "%llu.%03llu ms; writeback started in %llu.%03llu ms while receiving",
                (unsigned long long)u->bytes,
                (unsigned long long)(conn_now_ms(c) - u->start_ms),
                (unsigned long long)(fsync_us / 1000), (unsigned long long)(fsync_us % 1000),
-               (unsigned long long)((t2 - t1) / 1000), (unsigned long long)((t2 - t1) % 1000));
+               (unsigned long long)((t2 - t1) / 1000), (unsigned long long)((t2 - t1) % 1000),
+               (unsigned long long)(u->writeback_us / 1000),
+               (unsigned long long)(u->writeback_us % 1000));
     return status;
 }
 
@@ -604,12 +621,22 @@ static bool upload_too_large(const struct http1_request *req, const struct confi
 /* Create the file for the body in u->dir_fd (unnamed if the file system
  * can, else named) and start reading the body into it. Owns u from here:
  * on failure it answers and frees u. */
-static void upload_start(struct conn *c, const struct config_location *loc, struct upload *u)
+static int upload_create_body_file(struct upload *u, unsigned mode)
 {
-    int fd = upload_create_unnamed(u->dir_fd, loc->file_mode);
+    int fd = upload_create_unnamed(u->dir_fd, mode);
     u->tmp_unnamed = fd >= 0;
     if (fd == -EOPNOTSUPP)
-        fd = upload_create_temp(u->dir_fd, loc->file_mode, u->tmp_name);
+        fd = upload_create_temp(u->dir_fd, mode, u->tmp_name);
+    return fd;
+}
+
+static void upload_start(struct conn *c, const struct config_location *loc, struct upload *u)
+{
+    int fd = upload_create_body_file(u, loc->file_mode);
+    /* Out of descriptors: a lingering connection gives its up, as for a GET
+     * (static.c), and the file is tried once more. */
+    if ((fd == -EMFILE || fd == -ENFILE) && server_shed_lingering(conn_server(c)))
+        fd = upload_create_body_file(u, loc->file_mode);
     if (fd < 0) {
         int st = upload_status_for_errno(-fd);
         upload_log(c, st == 507 ? LOG_WARN : LOG_ERROR, u->path, u->path_len,
