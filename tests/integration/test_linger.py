@@ -174,6 +174,23 @@ def test_fin_wait_2_is_bounded_for_clients_that_go_silent(make_server, mode):
         assert left, "without the bound, FIN_WAIT_2 lasts the kernel's tcp_fin_timeout"
 
 
+def sending_after_the_close_resets(s, data):
+    """Send data on a connection whose server side has closed, twice, 0.2 s
+    apart, then read: True if the client's TCP saw a reset (a socket closed
+    for good answers the first send with one, and the second send fails)."""
+    try:
+        s.sendall(data)
+        time.sleep(0.2)
+        s.sendall(data)
+        s.settimeout(1)
+        s.recv(100)
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        pass
+    return False
+
+
 @pytest.mark.parametrize("mode", ["on", "off"])
 def test_keep_alive_close_racing_a_new_request_sees_no_reset(make_server, mode):
     srv = make_server("lingering_close %s;\nkeepalive_timeout 300ms;\nidle_close_linger 2s;"
@@ -185,17 +202,7 @@ def test_keep_alive_close_racing_a_new_request_sees_no_reset(make_server, mode):
     rd.read_until_close()  # the server's idle close: a FIN
     assert rd.eof and not rd.reset
     # The request a client had in flight when the server closed:
-    reset = False
-    try:
-        s.sendall(request("GET", "/"))
-        time.sleep(0.2)
-        s.sendall(request("GET", "/"))
-        s.settimeout(1)
-        s.recv(100)
-    except (ConnectionResetError, BrokenPipeError):
-        reset = True
-    except socket.timeout:
-        pass
+    reset = sending_after_the_close_resets(s, request("GET", "/"))
     s.close()
     assert reset == (mode == "off")
 
@@ -214,17 +221,7 @@ def test_crlf_after_a_body_with_connection_close_sees_no_reset(make_server, mode
     assert rd.response().status in (201, 204)
     rd.read_until_close()
     assert rd.eof and not rd.reset
-    reset = False
-    try:
-        s.sendall(b"\r\n")
-        time.sleep(0.2)
-        s.sendall(b"\r\n")  # after a reset this one fails
-        s.settimeout(1)
-        s.recv(100)
-    except (ConnectionResetError, BrokenPipeError):
-        reset = True
-    except socket.timeout:
-        pass
+    reset = sending_after_the_close_resets(s, b"\r\n")
     s.close()
     assert reset == (mode == "off")
 
