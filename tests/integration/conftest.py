@@ -122,6 +122,17 @@ class Server:
         s = socket.create_connection((self.host, self.port), timeout=timeout)
         return s
 
+    def begun_heads(self, n, timeout=10):
+        """n connections that send one byte of a head and then nothing: the
+        server takes them at once (a silent one would wait in the kernel:
+        defer_accept) and holds each until header_timeout."""
+        socks = []
+        for _ in range(n):
+            s = self.connect(timeout=timeout)
+            s.sendall(b"G")
+            socks.append(s)
+        return socks
+
     def url(self, path="/"):
         host = "[%s]" % self.host if self.family == socket.AF_INET6 else self.host
         return "http://%s:%d%s" % (host, self.port, path)
@@ -324,6 +335,28 @@ def wait_for(pred, timeout=10, step=0.05):
         if v or time.monotonic() > deadline:
             return v
         time.sleep(step)
+
+
+def get_behind_flood(srv, sample=lambda: None, limit=30):
+    """GET /index.html on a new connection while the server is flooded: look
+    for the answer every 0.2 s for at most limit seconds, calling sample()
+    before each look. Returns (the response or None, seconds waited)."""
+    t0 = time.monotonic()
+    good = srv.connect(timeout=limit)
+    good.sendall(request("GET", "/index.html"))
+    rd = Reader(good, timeout=0.2)
+    r = None
+    for _ in range(int(limit / 0.2) + 100):  # bounded by count and by time
+        if r is not None or time.monotonic() - t0 > limit:
+            break
+        sample()
+        try:
+            r = rd.response()
+        except socket.timeout:
+            continue
+    waited = time.monotonic() - t0
+    good.close()
+    return r, waited
 
 
 UPLOAD_TMP_PREFIX = ".lingerd-put-"

@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import AUTH, Poller, Reader, get, request, wait_for
+from conftest import AUTH, Poller, Reader, get, get_behind_flood, request, wait_for
 
 GOOD_BOUND_S = 2.0  # a good request is answered within this while under attack
 
@@ -351,28 +351,16 @@ def test_flood_past_connections_max(make_server):
                       % (cap, timeout_s),
                       args=["-e", "debug"])
     base_fds = open_fds(srv.proc.pid)
-    socks = []
-    for _ in range(flood):  # one byte of a head, then nothing; the kernel queues what is
-        # not accepted (a silent connection would wait in the kernel: defer_accept)
-        socks.append(socket.create_connection((srv.host, srv.port), timeout=10))
-        socks[-1].sendall(b"G")
+    socks = srv.begun_heads(flood)  # the kernel queues what is not accepted
     fds_max = 0
-    t0 = time.monotonic()
     # A good client arrives behind the flood: it is served once the flood's
     # first rounds are cut by header_timeout, without waiting for all of it
     # to go away on its own (the flood never sends or closes).
-    r = None
-    good = srv.connect(timeout=30)
-    good.sendall(request("GET", "/index.html"))
-    rd = Reader(good, timeout=0.2)
-    while time.monotonic() - t0 < 30 and r is None:
+    def sample():
+        nonlocal fds_max
         fds_max = max(fds_max, open_fds(srv.proc.pid))
-        try:
-            r = rd.response()
-        except socket.timeout:
-            continue
-    waited = time.monotonic() - t0
-    good.close()
+
+    r, waited = get_behind_flood(srv, sample)
     rounds = -(-flood // cap)
     print("\nflood: %d idle connections past connections_max=%d: server fds max %d "
           "(base %d); a good client behind them answered after %.1fs (header_timeout %ds, "
@@ -393,11 +381,7 @@ def test_lingering_connections_do_not_keep_new_clients_out(make_server):
     cap, timeout_s, linger_s = 8, 1, 10
     srv = make_server("connections_max %d;\nheader_timeout %ds;\nlingering_timeout %ds;\n"
                       "lingering_time 30s;\n" % (cap, timeout_s, linger_s))
-    flood = []
-    for _ in range(cap):  # one byte each: cut by header_timeout with a 408, then linger
-        s = socket.create_connection((srv.host, srv.port), timeout=10)
-        s.sendall(b"G")
-        flood.append(s)
+    flood = srv.begun_heads(cap)  # cut by header_timeout with a 408, then linger
     t0 = time.monotonic()
     good = srv.connect(timeout=30)
     good.sendall(request("GET", "/index.html"))

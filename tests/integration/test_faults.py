@@ -11,7 +11,6 @@ answering once the fault is gone.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -108,9 +107,7 @@ def test_emfile_then_recovery(make_server):
     base = open_fds(srv.proc.pid)
     limit = base + 24
     prlimit(srv.proc.pid, nofile=limit)
-    flood = [socket.create_connection((srv.host, srv.port), timeout=10) for _ in range(64)]
-    for s in flood:  # one byte of a head: accepted now, not after defer_accept
-        s.sendall(b"G")
+    flood = srv.begun_heads(64)
     assert wait_for(lambda: "Too many open files" in srv.log(), timeout=10), \
         "accept never hit EMFILE: %s" % srv.log()[-1000:]
 
@@ -159,11 +156,7 @@ def test_out_of_descriptors_a_request_gets_503_with_retry_after(make_server):
     limit = max(fds) + 1 + 8
     prlimit(worker, nofile=limit)
     free = limit - len(fds)
-    held = []
-    for _ in range(free - 1):
-        s = srv.connect()
-        s.sendall(b"G")  # a head begun: accepted, and waiting for the rest
-        held.append(s)
+    held = srv.begun_heads(free - 1)
     assert wait_for(lambda: len(os.listdir("/proc/%d/fd" % worker)) == limit - 1, timeout=10), \
         "the server did not take the held connections"
     s = srv.connect()

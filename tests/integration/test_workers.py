@@ -17,7 +17,8 @@ import socket
 import threading
 import time
 
-from conftest import AUTH, Poller, Reader, get, request, upload_files_held, wait_for
+from conftest import (AUTH, Poller, Reader, get, get_behind_flood, request,
+                      upload_files_held, wait_for)
 from test_process import children
 
 MIB = 1024 * 1024
@@ -298,27 +299,14 @@ def test_connections_max_holds_per_worker(make_server):
     srv = make_server("workers 2;\nconnections_max %d;\nheader_timeout %ds;\n"
                       "lingering_timeout 200ms;\n" % (cap, timeout_s))
     workers = two_workers(srv)
-    socks = []
-    for _ in range(flood):  # idle after one byte of a head (defer_accept holds silent ones)
-        socks.append(socket.create_connection((srv.host, srv.port), timeout=10))
-        socks[-1].sendall(b"G")
+    socks = srv.begun_heads(flood)
     most = {pid: 0 for pid in workers}
-    t0 = time.monotonic()
-    good = srv.connect(timeout=30)
-    good.sendall(request("GET", "/index.html"))
-    rd = Reader(good, timeout=0.2)
-    r = None
-    for _ in range(1000):  # bounded by count and by time
-        if r is not None or time.monotonic() - t0 > 30:
-            break
+
+    def sample():
         for pid in workers:
             most[pid] = max(most[pid], held_by(srv, pid)[1])
-        try:
-            r = rd.response()
-        except socket.timeout:
-            continue
-    waited = time.monotonic() - t0
-    good.close()
+
+    r, waited = get_behind_flood(srv, sample)
     for s in socks:
         s.close()
     print("\n%d idle connections, workers 2, connections_max %d: most held %s; "
