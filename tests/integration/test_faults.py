@@ -152,6 +152,17 @@ def test_out_of_descriptors_a_request_gets_503_with_retry_after(make_server):
     # descriptors are free again.
     srv = make_server("header_timeout 30s;\n")
     worker = [p for p in proc_tree(srv.proc.pid) if p != srv.proc.pid][0]
+    # The listener is the master's: the server answers connections before
+    # its worker has all of its own descriptors. A GET is served once it has;
+    # then the count is taken when the GET's connection is gone too (the
+    # listener is the worker's only socket).
+    assert get(srv, "/index.html").status == 200
+
+    def sockets():
+        return sum(1 for n in os.listdir("/proc/%d/fd" % worker)
+                   if os.readlink("/proc/%d/fd/%s" % (worker, n)).startswith("socket:"))
+
+    assert wait_for(lambda: sockets() == 1), "the GET's connection stayed open"
     fds = [int(n) for n in os.listdir("/proc/%d/fd" % worker)]
     limit = max(fds) + 1 + 8
     prlimit(worker, nofile=limit)
