@@ -7,7 +7,6 @@ the ASan+UBSan build. A server that exits non-zero or whose stderr carries a
 sanitizer report fails the test that used it.
 """
 
-import errno
 import os
 import re
 import shutil

@@ -20,12 +20,11 @@ import os
 import resource
 import select
 import socket
-import threading
 import time
 
 import pytest
 
-from conftest import AUTH, Poller, Reader, get, get_behind_flood, request, wait_for
+from conftest import AUTH, Poller, Reader, get_behind_flood, request, wait_for
 
 GOOD_BOUND_S = 2.0  # a good request is answered within this while under attack
 

@@ -11,7 +11,6 @@ reported, never silently skipped.
 import json
 import os
 import subprocess
-import tempfile
 
 import pytest
 

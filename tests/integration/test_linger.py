@@ -11,7 +11,6 @@ On Linux a client can still read bytes that arrived before a reset, so
 any send or recv" does.
 """
 
-import errno
 import os
 import socket
 import subprocess

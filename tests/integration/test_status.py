@@ -10,7 +10,6 @@ asks it is the one connection shown as responding.
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
