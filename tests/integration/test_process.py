@@ -103,7 +103,7 @@ class Load:
                 s.close()
                 s = None
                 continue
-            except OSError as e:
+            except OSError:
                 r = None
             if r is None:
                 # Closed by the server before an answer: retry on a new one.
