@@ -873,32 +873,21 @@ static void conn_begin_drain(struct conn *c)
 {
     const struct config *cfg = conn_cfg(c);
     struct server *srv = c->srv;
-    bool may_send = conn_may_be_sending(c);
+    bool half_close = conn_will_half_close(c);
+    /* "on" with nothing to suggest more bytes, but an edge since the last
+     * read: one look at the socket tells whether some are already here. */
+    bool look = !half_close && !c->peer_eof && c->linger_mode == CONFIG_LINGER_ON && c->rd_ready;
     conn_drop_work(c); /* a lingering connection holds no buffers */
 
-    if (c->peer_eof) {
-        conn_finish(c, STATS_CLOSE_PLAIN); /* the client closed first */
-        return;
-    }
-    if (c->linger_mode == CONFIG_LINGER_OFF) {
+    if (!half_close && !look) {
+        /* The client closed first, lingering_close off, or "on" with the
+         * socket empty at the last read and no edge since. */
         conn_finish(c, STATS_CLOSE_PLAIN);
         return;
     }
-    if (c->linger_mode == CONFIG_LINGER_ON && !may_send && !c->rd_ready) {
-        /* Nothing suggests more bytes are coming and the socket was empty at
-         * the last read with no edge since: close without a look. */
-        conn_finish(c, STATS_CLOSE_PLAIN);
-        return;
-    }
-    if (c->linger_mode == CONFIG_LINGER_ON && !may_send) {
-        /* Nothing suggests more bytes are coming; one look at the socket
-         * tells whether some are already here. */
+    if (look) {
         ssize_t n = recv(c->watch.fd, NULL, CONN_DISCARD_CHUNK, MSG_TRUNC | MSG_DONTWAIT);
-        if (n == 0) {
-            conn_finish(c, STATS_CLOSE_PLAIN);
-            return;
-        }
-        if (n < 0) {
+        if (n <= 0) { /* its FIN, or nothing there */
             conn_finish(c, STATS_CLOSE_PLAIN);
             return;
         }
