@@ -65,6 +65,11 @@ static void server_on_accept_retry(struct loop_timer *t)
     server_resume_accepting(srv);
 }
 
+bool server_retry_open(struct server *srv, int rc)
+{
+    return (rc == -EMFILE || rc == -ENFILE) && server_shed_lingering(srv);
+}
+
 bool server_shed_lingering(struct server *srv)
 {
     if (!srv->linger_first)

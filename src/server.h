@@ -92,6 +92,12 @@ void server_after_iteration(struct server *srv);
  * false if none lingers. */
 bool server_shed_lingering(struct server *srv);
 
+/* After an open that failed with rc (a negative errno): true if it was for
+ * want of a descriptor (EMFILE, ENFILE) and a lingering connection gave one
+ * up, so the open is worth one more try. Lingering never keeps a request in
+ * hand from its answer. */
+bool server_retry_open(struct server *srv, int rc);
+
 /* The Date line for this second ("Date: ...\r\n"). */
 const char *server_date_line(struct server *srv, size_t *len);
 

@@ -92,13 +92,12 @@ int static_open_beneath(int dirfd, const char *rel, int flags)
     return static_open_walk(dirfd, rel, flags | O_CLOEXEC);
 }
 
-/* The open of a file to serve. Out of descriptors, a lingering connection
- * gives its up and the open is tried once more: lingering never keeps a
- * request in hand from its answer (nor a new client out, see server.c). */
+/* The open of a file to serve, tried again if shedding a lingering
+ * connection freed a descriptor (server_retry_open). */
 static int static_open_serving(struct server *srv, int dirfd, const char *rel)
 {
     int fd = static_open_beneath(dirfd, rel, O_RDONLY | O_NOCTTY);
-    if ((fd == -EMFILE || fd == -ENFILE) && server_shed_lingering(srv))
+    if (fd < 0 && server_retry_open(srv, fd))
         fd = static_open_beneath(dirfd, rel, O_RDONLY | O_NOCTTY);
     return fd;
 }

@@ -633,9 +633,7 @@ static int upload_create_body_file(struct upload *u, unsigned mode)
 static void upload_start(struct conn *c, const struct config_location *loc, struct upload *u)
 {
     int fd = upload_create_body_file(u, loc->file_mode);
-    /* Out of descriptors: a lingering connection gives its up, as for a GET
-     * (static.c), and the file is tried once more. */
-    if ((fd == -EMFILE || fd == -ENFILE) && server_shed_lingering(conn_server(c)))
+    if (fd < 0 && server_retry_open(conn_server(c), fd))
         fd = upload_create_body_file(u, loc->file_mode);
     if (fd < 0) {
         int st = upload_status_for_errno(-fd);
