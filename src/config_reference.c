@@ -44,6 +44,26 @@ static void config_bounds_text(struct config_out *o, const struct config_directi
     }
 }
 
+/* What the reference shows of a row besides its name and help. */
+struct config_row_text {
+    char syn[128];    /* the arguments: config_synopsis */
+    char bounds[64];  /* config_bounds_text; "-" when there are none */
+};
+
+static void config_row_text(const struct config_directive *d, struct config_row_text *t)
+{
+    struct config_out os = { t->syn, sizeof t->syn, 0, false };
+    struct config_out ob = { t->bounds, sizeof t->bounds, 0, false };
+    config_synopsis(&os, d);
+    config_bounds_text(&ob, d);
+}
+
+/* Row i opens a group of the reference: the first row, or another group. */
+static bool config_starts_group(size_t i)
+{
+    return i == 0 || strcmp(config_directives[i - 1].group, config_directives[i].group) != 0;
+}
+
 /* roff text: a backslash would start an escape, a leading '.' or '\'' a request. */
 static void config_roff(FILE *out, const char *s)
 {
@@ -99,31 +119,24 @@ static const char config_md_intro[] =
 
 static void config_print_markdown(FILE *out)
 {
-    const char *group = NULL;
-
     fputs(config_md_intro, out);
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        char syn[128], bounds[64];
-        struct config_out os = { syn, sizeof syn, 0, false };
-        struct config_out ob = { bounds, sizeof bounds, 0, false };
+        struct config_row_text t;
 
-        config_synopsis(&os, d);
-        config_bounds_text(&ob, d);
-        if (!group || strcmp(group, d->group) != 0) {
-            group = d->group;
-            fprintf(out, "\n## %s\n", group);
-        }
+        config_row_text(d, &t);
+        if (config_starts_group(i))
+            fprintf(out, "\n## %s\n", d->group);
         fprintf(out, "\n### %s\n\n", d->name);
-        fprintf(out, "    %s %s;\n\n", d->name, syn);
+        fprintf(out, "    %s %s;\n\n", d->name, t.syn);
         fprintf(out, "- Type: %s%s\n", config_types[d->type].name,
                 config_is_repeatable(d) ? ", repeatable" : "");
         if (d->def)
             fprintf(out, "- Default: `%s`\n", d->def);
         else
             fprintf(out, "- Default: none\n");
-        if (strcmp(bounds, "-") != 0)
-            fprintf(out, "- Bounds: %s\n", bounds);
+        if (strcmp(t.bounds, "-") != 0)
+            fprintf(out, "- Bounds: %s\n", t.bounds);
         fprintf(out, "- Context: %s\n\n", config_scope_text(d));
         fprintf(out, "%s.\n", d->help);
     }
@@ -131,8 +144,6 @@ static void config_print_markdown(FILE *out)
 
 static void config_print_man(FILE *out)
 {
-    const char *group = NULL;
-
     fputs(".\\\" Generated from the directive table in src/config.c by tools/gen_reference.c.\n"
           ".TH LINGERD.CONF 5 \"\" \"lingerd\" \"File Formats\"\n"
           ".SH NAME\n"
@@ -166,27 +177,22 @@ static void config_print_man(FILE *out)
           out);
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        char syn[128], bounds[64];
-        struct config_out os = { syn, sizeof syn, 0, false };
-        struct config_out ob = { bounds, sizeof bounds, 0, false };
+        struct config_row_text t;
 
-        config_synopsis(&os, d);
-        config_bounds_text(&ob, d);
-        if (!group || strcmp(group, d->group) != 0) {
-            group = d->group;
-            fprintf(out, ".SS %s\n", group);
-        }
+        config_row_text(d, &t);
+        if (config_starts_group(i))
+            fprintf(out, ".SS %s\n", d->group);
         fputs(".TP\n.B ", out);
         config_roff(out, d->name);
         fputs(" \\fI", out);
-        config_roff(out, syn);
+        config_roff(out, t.syn);
         fputs("\\fR\n", out);
         config_roff(out, d->help);
         fputs(".\n.br\nDefault: ", out);
         config_roff(out, d->def ? d->def : "none");
-        if (strcmp(bounds, "-") != 0) {
+        if (strcmp(t.bounds, "-") != 0) {
             fputs("; bounds: ", out);
-            config_roff(out, bounds);
+            config_roff(out, t.bounds);
         }
         fprintf(out, "; context: %s%s.\n", config_scope_text(d),
                 config_is_repeatable(d) ? "; repeatable" : "");
@@ -258,8 +264,6 @@ static void config_conf_value(FILE *out, const struct config_directive *d, const
  * example can never disagree with the server. */
 static void config_print_conf(FILE *out)
 {
-    const char *group = NULL;
-
     fputs("# lingerd.conf: every directive at its built-in default, commented out.\n"
           "#\n"
           "# Generated from the directive table in src/config.c by tools/gen_reference.c\n"
@@ -282,10 +286,8 @@ static void config_print_conf(FILE *out)
         struct config_out on = { note, sizeof note, 0, false };
         struct config_out ot = { text, sizeof text, 0, false };
 
-        if (!group || strcmp(group, d->group) != 0) {
-            group = d->group;
-            fprintf(out, "\n# ==== %s ====\n", group);
-        }
+        if (config_starts_group(i))
+            fprintf(out, "\n# ==== %s ====\n", d->group);
         config_synopsis(&os, d);
         if (!d->main_size)
             config_out_add(&on, " Location only.");
