@@ -144,36 +144,6 @@ const struct config_directive config_directives[] = {
       .args = "NAME", .group = G_SERVE,
       .help = "Value of the Server response field" },
 
-    { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
-      .group = G_PROC,
-      .help = "Run a master that supervises worker processes; off serves from one process "
-              "(no reload, no restarts: for debugging and benchmarks)" },
-    { .name = "workers", .type = CONFIG_T_NUMBER, MAIN(workers), .def = "0", .min = 0,
-      .max = 128, .args = "N", .group = G_PROC,
-      .help = "Worker processes, each with its own event loop; 0 means one per core" },
-    { .name = "user", .type = CONFIG_T_STRING, MAIN(user), .args = "NAME", .group = G_PROC,
-      .help = "Started as root, workers switch to this user after the sockets are bound" },
-    { .name = "group", .type = CONFIG_T_STRING, MAIN(group), .args = "NAME", .group = G_PROC,
-      .help = "Group for the workers (default: the user's primary group)" },
-    { .name = "run_as_root", .type = CONFIG_T_BOOL, MAIN(run_as_root), .def = "off",
-      .group = G_PROC,
-      .help = "Allow workers to keep root when no user is set (refused otherwise)" },
-    { .name = "pid_file", .type = CONFIG_T_PATH, MAIN(pid_file), .group = G_PROC,
-      .help = "Write the master's PID here; lingerd -s reads it to send signals" },
-    { .name = "shutdown_timeout", .type = CONFIG_T_DURATION, MAIN(shutdown_timeout_ms),
-      .def = "30s", .min = 10, .max = MS_H, .group = G_PROC,
-      .help = "Grace period of a graceful stop or reload: what is still open then is closed" },
-    { .name = "shutdown_linger", .type = CONFIG_T_DURATION, MAIN(shutdown_linger_ms),
-      .def = "1s", .min = 0, .max = MS_M, .group = G_PROC,
-      .help = "Lingering time of connections closed by a graceful stop (shortened linger)" },
-    { .name = "rlimit_nofile", .type = CONFIG_T_NUMBER, MAIN(rlimit_nofile), .def = "65536",
-      .min = 0, .max = 1048576, .args = "N", .group = G_PROC,
-      .help = "Raise RLIMIT_NOFILE to this at start (capped by the hard limit); 0 leaves it" },
-    { .name = "worker_restart_delay_max", .type = CONFIG_T_DURATION,
-      MAIN(worker_restart_delay_max_ms), .def = "10s", .min = 10, .max = MS_H, .group = G_PROC,
-      .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
-              "100ms)" },
-
     { .name = "accept_retry_delay", .type = CONFIG_T_DURATION, MAIN(accept_retry_delay_ms),
       .def = "100ms", .min = 10, .max = 10 * MS_S, .group = G_SERVE,
       .help = "After EMFILE/ENFILE with no lingering connection to shed, how long accepting "
@@ -202,6 +172,47 @@ const struct config_directive config_directives[] = {
       .help = "While an upload's body arrives, start writing it to disk every this many bytes "
               "(sync_file_range), so the fsync before the answer, which holds up the worker, "
               "has little left to do; 0 leaves everything to that fsync" },
+
+    { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
+      .group = G_PROC,
+      .help = "Run a master that supervises worker processes; off serves from one process "
+              "(no reload, no restarts: for debugging and benchmarks)" },
+    { .name = "workers", .type = CONFIG_T_NUMBER, MAIN(workers), .def = "0", .min = 0,
+      .max = 128, .args = "N", .group = G_PROC,
+      .help = "Worker processes, each with its own event loop; 0 means one per core" },
+    { .name = "user", .type = CONFIG_T_STRING, MAIN(user), .args = "NAME", .group = G_PROC,
+      .help = "Started as root, workers switch to this user after the sockets are bound" },
+    { .name = "group", .type = CONFIG_T_STRING, MAIN(group), .args = "NAME", .group = G_PROC,
+      .help = "Group for the workers (default: the user's primary group)" },
+    { .name = "run_as_root", .type = CONFIG_T_BOOL, MAIN(run_as_root), .def = "off",
+      .group = G_PROC,
+      .help = "Allow workers to keep root when no user is set (refused otherwise)" },
+    { .name = "pid_file", .type = CONFIG_T_PATH, MAIN(pid_file), .group = G_PROC,
+      .help = "Write the master's PID here; lingerd -s reads it to send signals" },
+    { .name = "shutdown_timeout", .type = CONFIG_T_DURATION, MAIN(shutdown_timeout_ms),
+      .def = "30s", .min = 10, .max = MS_H, .group = G_PROC,
+      .help = "Grace period of a graceful stop or reload: what is still open then is closed" },
+    { .name = "shutdown_linger", .type = CONFIG_T_DURATION, MAIN(shutdown_linger_ms),
+      .def = "1s", .min = 0, .max = MS_M, .group = G_PROC,
+      .help = "Lingering time of connections closed by a graceful stop (shortened linger)" },
+    { .name = "shutdown_idle_grace", .type = CONFIG_T_DURATION, MAIN(shutdown_idle_grace_ms),
+      .def = "15s", .min = 0, .max = MS_H, .group = G_PROC,
+      .help = "At a graceful stop or reload, a kept-alive connection between requests stays "
+              "open until its own keepalive_timeout, but at most this long (and within "
+              "shutdown_timeout); a request that comes meanwhile is answered with "
+              "\"Connection: close\". 0 closes idle connections at once (clients must retry)" },
+    { .name = "shutdown_close_spread", .type = CONFIG_T_DURATION,
+      MAIN(shutdown_close_spread_ms), .def = "2s", .min = 0, .max = MS_H, .group = G_PROC,
+      .help = "Idle connections that shutdown_idle_grace cuts short close spread over this "
+              "last stretch of the grace, not all in one instant (their clients reconnect "
+              "spread out too)" },
+    { .name = "rlimit_nofile", .type = CONFIG_T_NUMBER, MAIN(rlimit_nofile), .def = "65536",
+      .min = 0, .max = 1048576, .args = "N", .group = G_PROC,
+      .help = "Raise RLIMIT_NOFILE to this at start (capped by the hard limit); 0 leaves it" },
+    { .name = "worker_restart_delay_max", .type = CONFIG_T_DURATION,
+      MAIN(worker_restart_delay_max_ms), .def = "10s", .min = 10, .max = MS_H, .group = G_PROC,
+      .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
+              "100ms)" },
 
     { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
       .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
@@ -350,7 +361,7 @@ const struct config_directive config_directives[] = {
       .help = "Permission bits of files created by uploads (the umask still applies)" },
 };
 #define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
-static_assert(CONFIG_DIRECTIVES <= 64, "set_mask has one bit per directive");
+static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -379,7 +390,13 @@ const struct config_directive *config_directive_find(const char *name)
 
 uint64_t config_directive_bit(const struct config_directive *d)
 {
-    return 1ull << (d - config_directives);
+    /* Only rows a location may set have a bit: their rank among those rows,
+     * so the table can grow past 64 rows while locations stay a few. */
+    unsigned rank = 0;
+    for (const struct config_directive *r = config_directives; r < d; r++)
+        rank += r->loc_size != 0;
+    assert(d->loc_size != 0 && rank < 64);
+    return UINT64_C(1) << rank;
 }
 
 bool config_is_repeatable(const struct config_directive *d)

@@ -90,6 +90,8 @@ struct config {
     char *pid_file;
     uint64_t shutdown_timeout_ms;
     uint64_t shutdown_linger_ms;
+    uint64_t shutdown_idle_grace_ms;
+    uint64_t shutdown_close_spread_ms;
     uint32_t rlimit_nofile;
     uint64_t worker_restart_delay_max_ms;
 

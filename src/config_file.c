@@ -32,7 +32,7 @@ struct config_parse {
     struct config *cfg;
     FILE *errs;
     bool failed;
-    uint64_t main_mask;                         /* directives set at main level */
+    bool main_set[CONFIG_DIRECTIVES_MAX];       /* directives set at main level */
     char *stack[CONFIG_INCLUDE_DEPTH_MAX];      /* realpath()s of the files being read */
     size_t depth;
 };
@@ -367,7 +367,8 @@ static void config_statement(struct config_parse *ps, struct config_file *f,
     }
     d = config_directive_find(w[0]);
     if (d && !config_is_repeatable(d) && (loc ? d->loc_size : d->main_size)
-        && ((loc ? loc->set_mask : ps->main_mask) & config_directive_bit(d))) {
+        && (loc ? (loc->set_mask & config_directive_bit(d)) != 0
+                : ps->main_set[d - config_directives])) {
         config_error(ps, f->path, line, "'%s' is already set in this block", w[0]);
         return;
     }
@@ -376,7 +377,7 @@ static void config_statement(struct config_parse *ps, struct config_file *f,
         return;
     }
     if (!loc)
-        ps->main_mask |= config_directive_bit(d);
+        ps->main_set[d - config_directives] = true;
     if (loc && d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
         free(loc->auth_user_file_where);
         if (asprintf(&loc->auth_user_file_where, "%s:%u", f->path, line) < 0)

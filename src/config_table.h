@@ -65,12 +65,14 @@ struct config_directive {
     const char *help;
 };
 
-/* The rows, config_directive_count() of them, in the reference's order. */
+/* The rows, config_directive_count() of them, in the reference's order; at
+ * most CONFIG_DIRECTIVES_MAX. */
+#define CONFIG_DIRECTIVES_MAX 256
 extern const struct config_directive config_directives[];
 
 /* The row named name, or NULL. */
 const struct config_directive *config_directive_find(const char *name);
-/* The row's bit in a set_mask. */
+/* The bit of a row that locations may set (loc_size != 0) in a set_mask. */
 uint64_t config_directive_bit(const struct config_directive *d);
 /* listen, patterns and address lists add up; everything else is set once. */
 bool config_is_repeatable(const struct config_directive *d);

@@ -346,6 +346,30 @@ static void conn_unready(struct conn *c)
 
 /* ---- deadlines ---- */
 
+/* During a graceful drain an idle connection keeps its own keep-alive
+ * deadline (closing it sooner would add a close that the keep-alive timeout
+ * would not have made: a busy client's next request is already on its way),
+ * but no later than the drain's idle cap: shutdown_idle_grace after the
+ * drain began, and in time for the shortened linger to end before
+ * shutdown_timeout. The connections the cap cuts short close spread over its
+ * last shutdown_close_spread, each at a fixed point picked from its id, so
+ * their clients do not all reconnect in the same millisecond. */
+static uint64_t conn_drain_idle_cap(const struct conn *c)
+{
+    const struct config *cfg = conn_cfg(c);
+    uint64_t grace = cfg->shutdown_idle_grace_ms;
+    uint64_t room = cfg->shutdown_timeout_ms > cfg->shutdown_linger_ms
+                        ? cfg->shutdown_timeout_ms - cfg->shutdown_linger_ms
+                        : 0;
+    if (grace > room)
+        grace = room;
+    uint64_t spread = cfg->shutdown_close_spread_ms < grace ? cfg->shutdown_close_spread_ms
+                                                             : grace;
+    /* Fibonacci hashing spreads consecutive ids evenly over [0, 2^32). */
+    uint64_t point = (c->id * UINT64_C(11400714819323198485)) >> 32;
+    return c->srv->drain_start_ms + grace - spread * point / (UINT64_C(1) << 32);
+}
+
 /* The deadline of the current state, from the times it depends on. */
 static uint64_t conn_deadline(const struct conn *c)
 {
@@ -366,8 +390,13 @@ static uint64_t conn_deadline(const struct conn *c)
     }
     case CONN_RESPOND:
         return c->progress_ms + cfg->send_timeout_ms;
-    case CONN_IDLE:
-        return c->since_ms + cfg->keepalive_timeout_ms;
+    case CONN_IDLE: {
+        uint64_t own = c->since_ms + cfg->keepalive_timeout_ms;
+        if (!c->srv->stopping)
+            return own;
+        uint64_t cap = conn_drain_idle_cap(c);
+        return cap < own ? cap : own;
+    }
     case CONN_LINGER: {
         if (!c->half_closed)
             return c->progress_ms + cfg->send_timeout_ms;
@@ -765,8 +794,8 @@ static void conn_start_close(struct conn *c, enum conn_close_reason why)
     conn_log_access(c);
     conn_abort_sink(c);
     c->linger_mode = (uint8_t)(c->w ? c->w->lingering_close : conn_cfg(c)->lingering_close);
-    c->linger_total_ms = why == CONN_CLOSE_IDLE_TIMEOUT ? conn_cfg(c)->idle_close_linger_ms
-                                                       : conn_cfg(c)->lingering_time_ms;
+    c->linger_total_ms = c->state == CONN_IDLE ? conn_cfg(c)->idle_close_linger_ms
+                                               : conn_cfg(c)->lingering_time_ms;
     if (c->srv->stopping && c->linger_total_ms > conn_cfg(c)->shutdown_linger_ms)
         c->linger_total_ms = conn_cfg(c)->shutdown_linger_ms; /* a draining worker hurries */
     conn_set_state(c, CONN_LINGER);
@@ -775,21 +804,30 @@ static void conn_start_close(struct conn *c, enum conn_close_reason why)
 
 void conn_shutdown(struct conn *c, enum conn_close_reason why)
 {
-    /* Between requests there is nothing to finish; a head that has begun to
-     * arrive is a request in flight and gets its answer first. */
-    bool between = c->state == CONN_IDLE ||
-                   (c->state == CONN_READ_HEAD && !c->ever_read &&
-                    (!c->w || c->w->in_start == c->w->in_len));
-    if (c->state == CONN_READ_HEAD && between) {
-        /* Accepted, request not here yet: the client has connected to send
-         * one and does not know we are stopping. Its request is in flight:
-         * wait for it as usual (header_timeout, and the worker's
-         * shutdown_timeout bounds it) and answer "Connection: close". */
-        conn_want_close(c, why);
-    } else if (between)
-        conn_start_close(c, why);
-    else if (c->state != CONN_LINGER && c->state != CONN_CLOSED)
-        conn_want_close(c, why); /* finish the request in flight first */
+    /* A graceful drain adds no close that keep-alive would not have made.
+     * An idle connection keeps its keep-alive deadline, capped (see
+     * conn_drain_idle_cap); a request that arrives meanwhile, or is in
+     * flight now, is answered with "Connection: close" (conn_decide_keep_alive
+     * sees the server stopping) and ends through the lingering close. */
+    switch ((enum conn_state)c->state) {
+    case CONN_IDLE:
+        conn_arm_deadline(c); /* the cap may come before keepalive_timeout */
+        break;
+    case CONN_READ_HEAD:
+    case CONN_READ_BODY:
+    case CONN_RESPOND:
+        /* A response whose head is queued already promised keep-alive: the
+         * client may send its next request as soon as it reads it, so the
+         * connection goes idle as promised, under the cap. Otherwise the
+         * response still to come says close. */
+        if (c->w && c->w->in_request && !c->w->responded)
+            conn_want_close(c, why);
+        break;
+    case CONN_LINGER:
+    case CONN_CLOSED:
+    case CONN_STATE_COUNT:
+        break;
+    }
 }
 
 /* Might the client still be sending? ("on" lingers only then.) */
@@ -1171,6 +1209,24 @@ static bool conn_user_agent_refused(const struct conn *c, const struct http1_req
     return false;
 }
 
+/* Do bytes of another request follow the current one in the buffer? A
+ * draining server answers every request already received and says close on
+ * the last. After a chunked body it cannot tell without decoding, and says
+ * close at once (the client resends the rest, as after keepalive_requests). */
+static bool conn_more_requests_buffered(const struct conn *c)
+{
+    const struct conn_work *w = c->w;
+    uint64_t after = w->in_len - w->head_end;
+    switch (w->req.framing) {
+    case HTTP1_BODY_NONE:
+        return after > 0;
+    case HTTP1_BODY_LENGTH:
+        return after > w->req.content_length;
+    default:
+        return false;
+    }
+}
+
 static void conn_decide_keep_alive(struct conn *c)
 {
     const struct config *cfg = conn_cfg(c);
@@ -1182,7 +1238,7 @@ static void conn_decide_keep_alive(struct conn *c)
         conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);
     else if (c->requests >= cfg->keepalive_requests)
         conn_want_close(c, CONN_CLOSE_MAX_REQUESTS);
-    else if (c->srv->stopping)
+    else if (c->srv->stopping && !conn_more_requests_buffered(c))
         conn_want_close(c, CONN_CLOSE_SHUTDOWN);
 }
 
@@ -1559,10 +1615,6 @@ static void conn_after_drain(struct conn *c)
         conn_set_state(c, CONN_READ_HEAD);
         return;
     }
-    if (c->srv->stopping) {
-        conn_start_close(c, CONN_CLOSE_SHUTDOWN); /* draining: no more idling */
-        return;
-    }
     conn_drop_work(c);
     conn_set_state(c, CONN_IDLE);
     conn_on_idle(c, false);
@@ -1571,7 +1623,8 @@ static void conn_after_drain(struct conn *c)
 static void conn_on_idle(struct conn *c, bool timeout)
 {
     if (timeout) {
-        conn_start_close(c, CONN_CLOSE_IDLE_TIMEOUT);
+        bool cut = conn_now_ms(c) < c->since_ms + conn_cfg(c)->keepalive_timeout_ms;
+        conn_start_close(c, cut ? CONN_CLOSE_SHUTDOWN : CONN_CLOSE_IDLE_TIMEOUT);
         return;
     }
     if (!conn_take_work(c)) {

@@ -274,6 +274,8 @@ void server_stop_accepting(struct server *srv)
         srv->listeners[i].paused = true;
     }
     loop_disarm(srv->loop, &srv->accept_retry);
+    if (!srv->stopping)
+        srv->drain_start_ms = loop_now_ms(srv->loop);
     srv->stopping = true;
 }
 

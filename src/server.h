@@ -66,6 +66,7 @@ struct server {
     size_t server_len;
 
     bool stopping;
+    uint64_t drain_start_ms; /* when stopping began (loop clock) */
 };
 
 /* Set up srv for cfg: open the root, load MIME types, bind nothing (the

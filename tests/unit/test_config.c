@@ -305,7 +305,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 63);
+    assert_int_equal(n, 65);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -909,6 +909,29 @@ static void test_config_print_reference_matches_docs(void **state)
     check_generated("conf", "conf/lingerd.conf");
 }
 
+/* Each group of the reference stands in one place: its rows are contiguous
+ * in the table, so its heading appears once. */
+static void test_config_reference_groups_appear_once(void **state)
+{
+    char *got = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&got, &len);
+    (void)state;
+
+    config_print_reference(out, "markdown");
+    fclose(out);
+    for (const char *h = strstr(got, "\n## "); h; h = strstr(h + 1, "\n## ")) {
+        const char *end = strchr(h + 1, '\n');
+        assert_non_null(end);
+        char heading[128];
+        snprintf(heading, sizeof heading, "%.*s\n", (int)(end - h), h);
+        const char *again = strstr(end, heading);
+        if (again)
+            fail_msg("group heading '%.*s' appears twice", (int)(end - h - 1), h + 1);
+    }
+    free(got);
+}
+
 static void test_config_print_reference_text(void **state)
 {
     char *got = NULL;
@@ -959,6 +982,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test(test_config_print_reference_matches_docs),
         cmocka_unit_test(test_config_print_reference_text),
+        cmocka_unit_test(test_config_reference_groups_appear_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
