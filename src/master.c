@@ -66,6 +66,7 @@ struct master_worker {
     uint64_t started_ms;
     uint64_t delay_ms;       /* back-off before the next restart */
     bool retiring;           /* SIGQUIT sent: draining, not to be restarted */
+    uint64_t retired_ms;     /* when SIGQUIT was sent */
     struct stats *row;
     struct loop_timer restart;
 };
@@ -311,8 +312,10 @@ static void master_signal_workers(struct master *m, int sig, bool old_only)
         struct master_worker *w = &m->workers[i];
         if (w->pid <= 0 || (old_only && w->generation == m->generation))
             continue;
-        if (sig == SIGQUIT)
+        if (sig == SIGQUIT && !w->retiring) {
             w->retiring = true;
+            w->retired_ms = master_now_ms(m);
+        }
         if (kill(w->pid, sig) < 0)
             log_write(LOG_ERROR, "cannot signal worker %d: %s", (int)w->pid, strerror(errno));
     }
@@ -367,6 +370,9 @@ static void master_reap(struct master *m)
         if (m->stopping || w->retiring || w->generation != m->generation) {
             if (!clean)
                 log_write(LOG_WARN, "worker %d (draining) ended with status %d", (int)pid, status);
+            else if (w->retiring)
+                log_write(LOG_INFO, "worker %d drained in %llu ms", (int)pid,
+                          (unsigned long long)(master_now_ms(m) - w->retired_ms));
             continue;
         }
         uint64_t lived = master_now_ms(m) - w->started_ms;
