@@ -31,6 +31,7 @@
 struct worker {
     struct loop *loop;
     struct server srv;
+    struct tls_store *tls;     /* borrowed; for the TLS transport's SSL_new */
     struct loop_watch signals;
     struct loop_timer grace;
     bool draining;
@@ -164,11 +165,29 @@ int worker_drop_privileges(const struct config *cfg)
     return 0;
 }
 
+int worker_check_transport(const struct config *cfg, FILE *errs)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        const struct config_listen *l = &cfg->listens[i];
+        if (!l->tls)
+            continue;
+        fprintf(errs, "%s%slisten %s tls: this build cannot serve HTTPS yet (the TLS "
+                "transport is missing); lingerd -t checks the certificates\n", l->where,
+                l->where[0] ? ": " : "", l->text);
+        rc = -1;
+    }
+    return rc;
+}
+
 int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
-               struct stats_table *table, struct stats *row, bool shared)
+               struct stats_table *table, struct stats *row, bool shared,
+               struct tls_store *tls)
 {
     static struct worker w;
     memset(&w, 0, sizeof w);
+    w.tls = tls;
     w.loop = loop_new();
     if (!w.loop) {
         log_write(LOG_ERROR, "event loop: %s", strerror(errno));
