@@ -603,7 +603,10 @@ static void conn_run(struct conn *c, bool timeout)
 static void conn_on_io(struct loop_watch *watch, uint32_t events)
 {
     struct conn *c = (struct conn *)((char *)watch - offsetof(struct conn, watch));
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    /* A read that waited to write (a TLS handshake message) goes on once the
+     * socket takes bytes. */
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+        ((events & EPOLLOUT) && c->tp.read_wants == TRANSPORT_WANT_WRITE))
         c->rd_ready = true;
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->rd_hup = true; /* a FIN is queued: a short read will not mean empty */
@@ -639,6 +642,7 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
         return NULL;
     c->srv = srv;
     c->watch.fd = fd;
+    transport_tcp_open(&c->tp, fd);
     c->watch.on_io = conn_on_io;
     loop_timer_init(&c->timer, conn_on_timer);
     c->id = ++srv->next_conn_id;

@@ -13,10 +13,10 @@
  * (MSG_TRUNC), never copied. A sink gets on_end or on_abort exactly once.
  */
 #include <errno.h>
-#include <sys/socket.h>
 
 #include "conn_internal.h"
 #include "stats.h"
+#include "transport.h"
 
 const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL };
 
@@ -110,17 +110,15 @@ static int conn_feed_body(struct conn *c)
     return 0;
 }
 
-/* Discard a known-length body straight from the socket, copying nothing. */
+/* Discard a known-length body straight from the transport, copying nothing
+ * where it can (TCP). */
 static ssize_t conn_discard_from_socket(struct conn *c)
 {
     struct conn_work *w = c->w;
     size_t want = w->body_left < CONN_DISCARD_CHUNK ? (size_t)w->body_left : CONN_DISCARD_CHUNK;
-    ssize_t n;
-    do
-        n = recv(c->watch.fd, NULL, want, MSG_TRUNC | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = transport_discard(&c->tp, want);
     if (n < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return n;
     if (n == 0) {
         c->peer_eof = true;
         return 0;

@@ -17,12 +17,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "conn_internal.h"
 #include "outq.h"
 #include "server.h"
 #include "stats.h"
+#include "transport.h"
 
 /* The standard read buffer: most request heads fit; bigger ones get a
  * buffer of their own up to header_max_bytes. */
@@ -169,19 +169,24 @@ ssize_t conn_fill(struct conn *c)
     struct conn_work *w = c->w;
     if (!c->rd_ready)
         return -EAGAIN;
+    if (!c->tp.established) {
+        /* TLS: the handshake comes before the first byte of a request;
+         * header_timeout bounds it like the head it precedes. */
+        int rc = transport_handshake(&c->tp);
+        if (rc < 0) {
+            if (rc == -EAGAIN)
+                c->rd_ready = false;
+            return rc;
+        }
+    }
     if (!conn_make_room(c))
         return -ENOBUFS;
     size_t want = w->in_cap - w->in_len;
-    ssize_t n;
-    do
-        n = recv(c->watch.fd, w->in + w->in_len, want, 0);
-    while (n < 0 && errno == EINTR);
+    ssize_t n = transport_read(&c->tp, w->in + w->in_len, want);
     if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (n == -EAGAIN)
             c->rd_ready = false;
-            return -EAGAIN;
-        }
-        return -errno;
+        return n;
     }
     if (n == 0) {
         c->peer_eof = true;
@@ -189,8 +194,9 @@ ssize_t conn_fill(struct conn *c)
     }
     /* A TCP recv that returns less than asked has emptied the receive queue;
      * anything arriving later raises a new edge. This saves the recv that
-     * would only say EAGAIN. */
-    if ((size_t)n < want && !c->rd_hup)
+     * would only say EAGAIN. A transport that reads ahead (TLS) may still
+     * hold bytes no edge will announce: it says so in read_pending. */
+    if ((size_t)n < want && !c->rd_hup && !c->tp.read_pending)
         c->rd_ready = false;
     w->in_len += (uint32_t)n;
     stats_add(&c->srv->stats->bytes_in, (uint64_t)n);
@@ -208,7 +214,7 @@ int conn_send_queued(struct conn *c, bool fin_follows)
     if (!w || outq_is_empty(&w->out))
         return 0;
     uint64_t sent = 0;
-    int rc = outq_flush(&w->out, c->watch.fd, &sent, fin_follows);
+    int rc = outq_flush(&w->out, &c->tp, &sent, fin_follows);
     if (sent) {
         c->progress_ms = conn_now_ms(c);
         stats_add(&c->srv->stats->bytes_out, sent);

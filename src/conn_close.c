@@ -18,11 +18,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "conn_internal.h"
 #include "server.h"
 #include "stats.h"
+#include "transport.h"
 
 static void conn_queue_closed(struct conn *c)
 {
@@ -94,7 +94,7 @@ static void conn_close(struct conn *c)
         struct linger l = { .l_onoff = 1, .l_linger = (int)((cfg->so_linger_ms + 999) / 1000) };
         (void)setsockopt(c->watch.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     }
-    close(c->watch.fd);
+    transport_close(&c->tp);
     c->watch.fd = -1;
     if (c->all_prev)
         c->all_prev->all_next = c->all_next;
@@ -259,7 +259,7 @@ static bool conn_linger_drain(struct conn *c)
 {
     const struct config *cfg = conn_cfg(c);
     for (int i = 0; i < CONN_READS_PER_WAKE; i++) {
-        ssize_t n = recv(c->watch.fd, NULL, CONN_DISCARD_CHUNK, MSG_TRUNC | MSG_DONTWAIT);
+        ssize_t n = transport_drain(&c->tp, CONN_DISCARD_CHUNK);
         if (n > 0) {
             c->linger_bytes += (uint64_t)n;
             c->progress_ms = conn_now_ms(c);
@@ -273,9 +273,7 @@ static bool conn_linger_drain(struct conn *c)
             conn_finish(c, STATS_CLOSE_CLIENT_CLOSED);
             return true;
         }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (n == -EAGAIN)
             return false;
         conn_finish(c, STATS_CLOSE_RESET);
         return true;
@@ -302,14 +300,14 @@ static void conn_begin_drain(struct conn *c)
         return;
     }
     if (look) {
-        ssize_t n = recv(c->watch.fd, NULL, CONN_DISCARD_CHUNK, MSG_TRUNC | MSG_DONTWAIT);
+        ssize_t n = transport_drain(&c->tp, CONN_DISCARD_CHUNK);
         if (n <= 0) { /* its FIN, or nothing there */
             conn_finish(c, STATS_CLOSE_PLAIN);
             return;
         }
         c->linger_bytes += (uint64_t)n;
     }
-    if (shutdown(c->watch.fd, SHUT_WR) < 0) {
+    if (transport_shut_write(&c->tp) < 0) {
         conn_finish(c, STATS_CLOSE_RESET);
         return;
     }

@@ -21,8 +21,9 @@
 #include "loop.h"
 #include "outq.h"
 #include "server.h"
+#include "transport.h"
 
-/* Bytes read per recv when discarding a body or lingering; nothing is copied. */
+/* Bytes per call when discarding a body or lingering (nothing is copied over TCP). */
 #define CONN_DISCARD_CHUNK (1u << 20)
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
@@ -68,6 +69,7 @@ struct conn_work {
 
 struct conn {
     struct loop_watch watch;
+    struct transport tp;      /* every read, write and close of the socket */
     struct loop_timer timer;
     struct server *srv;
     struct conn_work *w;      /* NULL while IDLE, LINGER, CLOSED */
@@ -124,10 +126,10 @@ void conn_request_done(struct conn *c);
 bool conn_take_work(struct conn *c);
 /* Log any pending response, abort any sink, give the work area back. */
 void conn_drop_work(struct conn *c);
-/* Read what the socket has into the buffer. Returns bytes read (> 0), 0 at
- * the client's FIN, -EAGAIN, -ENOBUFS (buffer full), or -errno. */
+/* Read what the transport has into the buffer. Returns bytes read (> 0), 0
+ * at the client's end of stream, -EAGAIN, -ENOBUFS (buffer full), or -errno. */
 ssize_t conn_fill(struct conn *c);
-/* Send what the socket takes. 0 when all is out, -EAGAIN, or -errno.
+/* Send what the transport takes. 0 when all is out, -EAGAIN, or -errno.
  * fin_follows: only the close path (see outq_flush). */
 int conn_send_queued(struct conn *c, bool fin_follows);
 int conn_flush(struct conn *c);

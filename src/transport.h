@@ -13,7 +13,8 @@
  * socket is ready. Which readiness that is usually follows from the call
  * (a read waits to read), but not over TLS, where a read may have to write
  * (a handshake message) and a write may have to read; read-side operations
- * therefore record in read_wants what their last -EAGAIN waits for.
+ * therefore record in read_wants what their last -EAGAIN waits for, and a
+ * read says in read_pending whether it left bytes inside the transport.
  * Write-side operations are retried on any readiness of the socket.
  *
  * A call that returned -EAGAIN is repeated with the same bytes in front
@@ -51,14 +52,8 @@ struct transport_ops {
 
     /* Read up to len bytes of the stream into buf. > 0: bytes read; 0: the
      * peer ended its stream (TCP FIN; TLS close_notify or FIN); -EAGAIN;
-     * -errno. */
+     * -errno. Sets read_pending (see struct transport). */
     ssize_t (*read)(struct transport *t, void *buf, size_t len);
-
-    /* Might a read return bytes that no new readiness of the socket would
-     * announce (TLS: SSL_pending, a record read ahead)? Asked after a read
-     * returned less than asked, which over TCP means the socket is empty.
-     * NULL: never. */
-    bool (*pending)(const struct transport *t);
 
     /* Write the bytes of iov[0 .. n) in order. more: more bytes, or the end
      * of the stream, follow at once, so these may wait a moment to share
@@ -97,6 +92,11 @@ struct transport {
     const struct transport_ops *ops;
     int fd;                /* the TCP socket */
     uint8_t read_wants;    /* enum transport_want of the last read-side -EAGAIN */
+    /* After a read: bytes may wait inside the transport that no readiness of
+     * the socket will announce (TLS: SSL_pending, records read ahead), so
+     * read again even if this read returned less than asked, which over TCP
+     * means the socket is empty. Always false for TCP. */
+    bool read_pending;
     bool established;      /* handshake done (always, for TCP) */
     void *impl;            /* the kind's own state; NULL for TCP */
 };
@@ -108,11 +108,6 @@ void transport_tcp_open(struct transport *t, int fd);
 static inline ssize_t transport_read(struct transport *t, void *buf, size_t len)
 {
     return t->ops->read(t, buf, len);
-}
-
-static inline bool transport_pending(const struct transport *t)
-{
-    return t->ops->pending && t->ops->pending(t);
 }
 
 /* Marks the transport established once the handshake is done. */

@@ -5,7 +5,7 @@
  * worker and the close path set on the socket directly.
  *
  * Invariants: no state beyond the fd (impl stays NULL), no handshake, and
- * nothing is ever buffered here, so pending is not needed: a recv that
+ * nothing is ever buffered here, so read_pending stays false: a recv that
  * returns less than asked has emptied the socket, and a new edge announces
  * whatever comes next. EINTR is retried where the call is made; EWOULDBLOCK
  * is reported as -EAGAIN.
@@ -83,7 +83,6 @@ static const struct transport_ops transport_tcp_ops = {
     .name = "tcp",
     .handshake = NULL,
     .read = transport_tcp_read,
-    .pending = NULL,
     .write = transport_tcp_write,
     .send_file = transport_tcp_send_file,
     .discard = transport_tcp_discard,
@@ -97,6 +96,7 @@ void transport_tcp_open(struct transport *t, int fd)
     t->ops = &transport_tcp_ops;
     t->fd = fd;
     t->read_wants = TRANSPORT_WANT_READ;
+    t->read_pending = false;
     t->established = true;
     t->impl = NULL;
 }
