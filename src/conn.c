@@ -58,6 +58,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
+#include <regex.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -322,6 +323,54 @@ void conn_set_state(struct conn *c, enum conn_state to)
 /* ---- requests ---- */
 
 static void conn_after_drain(struct conn *c);
+
+static bool conn_user_agent_refused(const struct conn *c, const struct http1_request *req)
+{
+    const struct config *cfg = conn_cfg(c);
+    if (cfg->nokeepalive_count == 0 || req->user_agent.len == 0)
+        return false;
+    char ua[512];
+    size_t len = req->user_agent.len < sizeof ua - 1 ? req->user_agent.len : sizeof ua - 1;
+    memcpy(ua, conn_request_buf(c) + req->user_agent.off, len);
+    ua[len] = '\0';
+    for (size_t i = 0; i < cfg->nokeepalive_count; i++)
+        if (regexec(&cfg->nokeepalive_re[i], ua, 0, NULL, 0) == 0)
+            return true;
+    return false;
+}
+
+/* Do bytes of another request follow the current one in the buffer? A
+ * draining server answers every request already received and says close on
+ * the last. After a chunked body it cannot tell without decoding, and says
+ * close at once (the client resends the rest, as after keepalive_requests). */
+static bool conn_more_requests_buffered(const struct conn *c)
+{
+    const struct conn_work *w = c->w;
+    uint64_t after = w->in_len - w->head_end;
+    switch (w->req.framing) {
+    case HTTP1_BODY_NONE:
+        return after > 0;
+    case HTTP1_BODY_LENGTH:
+        return after > w->req.content_length;
+    default:
+        return false;
+    }
+}
+
+static void conn_decide_keep_alive(struct conn *c)
+{
+    const struct config *cfg = conn_cfg(c);
+    const struct http1_request *req = &c->w->req;
+    c->keep_alive = true;
+    if (!http1_wants_keep_alive(req))
+        conn_want_close(c, CONN_CLOSE_REQUESTED);
+    else if (!cfg->keepalive || conn_user_agent_refused(c, req))
+        conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);
+    else if (c->requests >= cfg->keepalive_requests)
+        conn_want_close(c, CONN_CLOSE_MAX_REQUESTS);
+    else if (c->srv->stopping && !conn_more_requests_buffered(c))
+        conn_want_close(c, CONN_CLOSE_SHUTDOWN);
+}
 
 /* The response to the current request is queued (and its body, if any, is
  * read): move on to the next request, the idle wait, or the close. */

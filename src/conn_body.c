@@ -20,17 +20,6 @@
 
 const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL };
 
-void conn_abort_sink(struct conn *c)
-{
-    struct conn_work *w = c->w;
-    if (w && w->sink) {
-        const struct conn_body_sink *sink = w->sink;
-        w->sink = NULL;
-        if (sink->on_abort)
-            sink->on_abort(c, w->sink_ctx);
-    }
-}
-
 void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
                     uint64_t max_bytes)
 {

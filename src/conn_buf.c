@@ -34,8 +34,6 @@
 /* Output memory kept with a pooled work area (a typical response head and
  * small body); larger areas are freed when the connection goes idle. */
 #define CONN_OUT_KEEP_BYTES (16 * 1024)
-/* Room a response needs in the output queue: head, body and file span. */
-#define CONN_SEGS_PER_RESPONSE 3
 
 /* ---- work area: buffers held only while a request is in progress ---- */
 
@@ -220,16 +218,4 @@ int conn_send_queued(struct conn *c, bool fin_follows)
         stats_add(&c->srv->stats->bytes_out, sent);
     }
     return rc;
-}
-
-int conn_flush(struct conn *c)
-{
-    return conn_send_queued(c, false);
-}
-
-bool conn_output_full(const struct conn *c)
-{
-    const struct outq *q = &c->w->out;
-    return q->pending >= conn_cfg(c)->pipeline_max_bytes ||
-           q->count + CONN_SEGS_PER_RESPONSE > OUTQ_SEGS_MAX;
 }

@@ -27,6 +27,8 @@
 #define CONN_DISCARD_CHUNK (1u << 20)
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
+/* Room a response needs in the output queue: head, body and file span. */
+#define CONN_SEGS_PER_RESPONSE 3
 
 struct conn_work {
     struct conn_work *next_free;
@@ -132,16 +134,27 @@ ssize_t conn_fill(struct conn *c);
 /* Send what the transport takes. 0 when all is out, -EAGAIN, or -errno.
  * fin_follows: only the close path (see outq_flush). */
 int conn_send_queued(struct conn *c, bool fin_follows);
-int conn_flush(struct conn *c);
+
+/* The helpers below run for every request: inline, since they are called
+ * across the files of the connection. */
+
+static inline int conn_flush(struct conn *c)
+{
+    return conn_send_queued(c, false);
+}
+
 /* No room in the output queue for one more response. */
-bool conn_output_full(const struct conn *c);
+static inline bool conn_output_full(const struct conn *c)
+{
+    const struct outq *q = &c->w->out;
+    return q->pending >= conn_cfg(c)->pipeline_max_bytes ||
+           q->count + CONN_SEGS_PER_RESPONSE > OUTQ_SEGS_MAX;
+}
 
 /* ---- conn_respond.c: responses ---- */
 
 /* Queue bytes; out of memory ends the connection after this response. */
 void conn_out(struct conn *c, const void *data, size_t len);
-/* Keep-alive or close for the request just parsed (sets keep_alive). */
-void conn_decide_keep_alive(struct conn *c);
 /* Write the access-log line of the response just completed, if pending. */
 void conn_log_access(struct conn *c);
 
@@ -151,8 +164,17 @@ void conn_log_access(struct conn *c);
 extern const struct conn_body_sink conn_discard_sink;
 /* The READ_BODY state's handler. */
 void conn_on_read_body(struct conn *c, bool timeout);
-/* Tell the handler's sink that its body will not complete (on_abort). */
-void conn_abort_sink(struct conn *c);
+/* Tell the handler's sink, if any, that its body will not complete. */
+static inline void conn_abort_sink(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (w && w->sink) {
+        const struct conn_body_sink *sink = w->sink;
+        w->sink = NULL;
+        if (sink->on_abort)
+            sink->on_abort(c, w->sink_ctx);
+    }
+}
 
 /* ---- conn_close.c: the close path ---- */
 

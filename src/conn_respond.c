@@ -1,7 +1,7 @@
 /* conn_respond — the response to the current request: status line, header
  * fields, the head's end (Content-Length, keep-alive or close), bodies from
- * memory or a file, the small HTML error responses; the keep-alive decision
- * and the access-log line of each response.
+ * memory or a file, the small HTML error responses;
+ * the access-log line of each response.
  *
  * Leaves out: sending (conn_buf.c flushes the output queue) and what happens
  * after the response (conn.c's conn_request_done).
@@ -11,9 +11,9 @@
  * silently, it ends the connection after this response instead
  * (CONN_CLOSE_ERROR). The head's Connection field and the connection's fate
  * are one decision: conn_resp_end writes what c->keep_alive says, after
- * settling an unread body.
+ * settling an unread body. Whether the connection may stay is decided
+ * when the head arrives (conn.c's conn_decide_keep_alive).
  */
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -268,54 +268,4 @@ void conn_resp_error(struct conn *c, int status, const char *extra)
         conn_out(c, extra, strlen(extra));
     conn_resp_end(c, n);
     conn_resp_body(c, body, (size_t)n);
-}
-
-/* ---- requests ---- */
-
-static bool conn_user_agent_refused(const struct conn *c, const struct http1_request *req)
-{
-    const struct config *cfg = conn_cfg(c);
-    if (cfg->nokeepalive_count == 0 || req->user_agent.len == 0)
-        return false;
-    char ua[512];
-    size_t len = req->user_agent.len < sizeof ua - 1 ? req->user_agent.len : sizeof ua - 1;
-    memcpy(ua, conn_request_buf(c) + req->user_agent.off, len);
-    ua[len] = '\0';
-    for (size_t i = 0; i < cfg->nokeepalive_count; i++)
-        if (regexec(&cfg->nokeepalive_re[i], ua, 0, NULL, 0) == 0)
-            return true;
-    return false;
-}
-
-/* Do bytes of another request follow the current one in the buffer? A
- * draining server answers every request already received and says close on
- * the last. After a chunked body it cannot tell without decoding, and says
- * close at once (the client resends the rest, as after keepalive_requests). */
-static bool conn_more_requests_buffered(const struct conn *c)
-{
-    const struct conn_work *w = c->w;
-    uint64_t after = w->in_len - w->head_end;
-    switch (w->req.framing) {
-    case HTTP1_BODY_NONE:
-        return after > 0;
-    case HTTP1_BODY_LENGTH:
-        return after > w->req.content_length;
-    default:
-        return false;
-    }
-}
-
-void conn_decide_keep_alive(struct conn *c)
-{
-    const struct config *cfg = conn_cfg(c);
-    const struct http1_request *req = &c->w->req;
-    c->keep_alive = true;
-    if (!http1_wants_keep_alive(req))
-        conn_want_close(c, CONN_CLOSE_REQUESTED);
-    else if (!cfg->keepalive || conn_user_agent_refused(c, req))
-        conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);
-    else if (c->requests >= cfg->keepalive_requests)
-        conn_want_close(c, CONN_CLOSE_MAX_REQUESTS);
-    else if (c->srv->stopping && !conn_more_requests_buffered(c))
-        conn_want_close(c, CONN_CLOSE_SHUTDOWN);
 }
