@@ -11,9 +11,9 @@
  *                                              (since last write)
  *   IDLE        the next request               keepalive_timeout    close (lingers
  *                                                                   idle_close_linger)
- *   LINGER      flush, then the client's FIN   send_timeout, then   outcome counted,
- *               while discarding its bytes     min(lingering_timeout close()
- *                                              since last read,
+ *   LINGER      flush, end our stream, then    send_timeout, then   outcome counted,
+ *               the client's FIN, discarding   min(lingering_timeout close()
+ *               its bytes                      since last read,
  *                                              lingering_time total)
  *   CLOSED      nothing: freed after this loop iteration
  *
@@ -28,10 +28,13 @@
  *
  * The close path: every close the client did not start goes through LINGER
  * (conn_start_close): stop parsing, flush every queued response byte (bounded
- * by send_timeout), shutdown(SHUT_WR), set TCP_LINGER2 so an orphaned socket
+ * by send_timeout), end our stream (shutdown(SHUT_WR); over TLS close_notify
+ * first, also bounded by send_timeout), set TCP_LINGER2 so an orphaned socket
  * cannot sit in FIN_WAIT_2 past fin_wait2_timeout, then read and discard
  * (recv MSG_TRUNC: nothing is copied) until the client's FIN, the per-read
- * timeout, the total time or the byte cap; then close(). With lingering_close
+ * timeout, the total time or the byte cap; then close(). These steps are
+ * LINGER's sub-steps (enum conn_linger_step) and speak only to the transport
+ * (transport.h), so they are the same over TCP and TLS. With lingering_close
  * "on", the half-close and drain happen only if the client may still be
  * sending (unread bytes, an unread body, an error or a timeout, or bytes
  * already waiting in the socket); "always" lingers every time; "off" is a
@@ -275,7 +278,7 @@ static uint64_t conn_deadline(const struct conn *c)
         return cap < own ? cap : own;
     }
     case CONN_LINGER: {
-        if (!c->half_closed)
+        if (c->linger_step != CONN_LINGER_DRAIN)
             return c->progress_ms + cfg->send_timeout_ms;
         uint64_t quiet = c->progress_ms + cfg->lingering_timeout_ms;
         uint64_t total = c->since_ms + c->linger_total_ms;

@@ -111,7 +111,8 @@ static void conn_close(struct conn *c)
 void conn_finish(struct conn *c, enum stats_outcome outcome)
 {
     struct stats *st = c->srv->stats;
-    if (c->half_closed && outcome != STATS_CLOSE_CLIENT_CLOSED && outcome != STATS_CLOSE_RESET) {
+    bool half_closed = c->state == CONN_LINGER && c->linger_step == CONN_LINGER_DRAIN;
+    if (half_closed && outcome != STATS_CLOSE_CLIENT_CLOSED && outcome != STATS_CLOSE_RESET) {
         /* Our FIN is out and the client's is not in: after close() the kernel
          * keeps the socket in FIN_WAIT_2, for at most fin_wait2_timeout. */
         struct tcp_info ti;
@@ -121,7 +122,7 @@ void conn_finish(struct conn *c, enum stats_outcome outcome)
             stats_add(&st->fin_wait2_bounded, 1);
     }
     stats_add(&st->closes[outcome], 1);
-    if (c->half_closed)
+    if (half_closed)
         stats_add(&st->linger_discarded_bytes, c->linger_bytes);
     conn_log(c, LOG_DEBUG, "closed: reason=%s outcome=%s discarded=%llu",
              conn_close_reason_name((enum conn_close_reason)c->close_why),
@@ -133,8 +134,9 @@ void conn_abort(struct conn *c)
 {
     if (c->state == CONN_CLOSED)
         return;
-    conn_finish(c, c->state == CONN_LINGER && c->half_closed ? STATS_CLOSE_SHED
-                                                              : STATS_CLOSE_PLAIN);
+    conn_finish(c, c->state == CONN_LINGER && c->linger_step == CONN_LINGER_DRAIN
+                       ? STATS_CLOSE_SHED
+                       : STATS_CLOSE_PLAIN);
 }
 
 /* The client closed or reset first: nothing to linger for. */
@@ -176,6 +178,7 @@ void conn_start_close(struct conn *c, enum conn_close_reason why)
                                                : conn_cfg(c)->lingering_time_ms;
     if (c->srv->stopping && c->linger_total_ms > conn_cfg(c)->shutdown_linger_ms)
         c->linger_total_ms = conn_cfg(c)->shutdown_linger_ms; /* a draining worker hurries */
+    c->linger_step = CONN_LINGER_FLUSH;
     conn_set_state(c, CONN_LINGER);
     conn_on_linger(c, false);
 }
@@ -282,11 +285,11 @@ static bool conn_linger_drain(struct conn *c)
     return false;
 }
 
+static void conn_shut_write(struct conn *c);
+
 /* The response is out: half-close and start draining, or close at once. */
 static void conn_begin_drain(struct conn *c)
 {
-    const struct config *cfg = conn_cfg(c);
-    struct server *srv = c->srv;
     bool half_close = conn_will_half_close(c);
     /* "on" with nothing to suggest more bytes, but an edge since the last
      * read: one look at the socket tells whether some are already here. */
@@ -307,11 +310,25 @@ static void conn_begin_drain(struct conn *c)
         }
         c->linger_bytes += (uint64_t)n;
     }
-    if (transport_shut_write(&c->tp) < 0) {
+    c->linger_step = CONN_LINGER_SHUT;
+    conn_shut_write(c);
+}
+
+/* End our side of the stream, then drain. Over TCP the FIN is queued at
+ * once; over TLS close_notify goes first and may have to wait for room in
+ * the socket (-EAGAIN: the next event calls again, send_timeout bounds it). */
+static void conn_shut_write(struct conn *c)
+{
+    const struct config *cfg = conn_cfg(c);
+    struct server *srv = c->srv;
+    int rc = transport_shut_write(&c->tp);
+    if (rc == -EAGAIN)
+        return;
+    if (rc < 0) {
         conn_finish(c, STATS_CLOSE_RESET);
         return;
     }
-    c->half_closed = true;
+    c->linger_step = CONN_LINGER_DRAIN;
     c->since_ms = c->progress_ms = conn_now_ms(c);
     stats_add(&srv->stats->lingered, 1);
     conn_linger_link(c);
@@ -328,9 +345,13 @@ static void conn_begin_drain(struct conn *c)
 
 void conn_on_linger(struct conn *c, bool timeout)
 {
-    if (!c->half_closed) {
+    if (c->linger_step != CONN_LINGER_DRAIN) {
         if (timeout && conn_deadline_passed(c)) {
             conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
+            return;
+        }
+        if (c->linger_step == CONN_LINGER_SHUT) {
+            conn_shut_write(c);
             return;
         }
         int rc = conn_send_queued(c, conn_will_half_close(c));

@@ -91,7 +91,7 @@ struct conn {
     uint8_t close_why;        /* enum conn_close_reason */
     bool keep_alive;          /* the current response keeps the connection */
     bool peer_eof;            /* the client's FIN was read */
-    bool half_closed;         /* our FIN was sent (LINGER's drain phase) */
+    uint8_t linger_step;      /* enum conn_linger_step, while LINGER */
     bool ever_read;           /* any byte of the current head arrived */
     bool rd_ready;            /* the socket may hold unread bytes (see conn_fill) */
     bool rd_hup;              /* the client's FIN (or an error) is queued */
@@ -99,6 +99,15 @@ struct conn {
     uint16_t peer_port;
     uint8_t peer_family;
     uint8_t peer_addr[16];
+};
+
+/* LINGER's steps, in this order; each but DRAIN may wait for the socket. */
+enum conn_linger_step {
+    CONN_LINGER_FLUSH, /* sending the queued response bytes (send_timeout) */
+    CONN_LINGER_SHUT,  /* ending our stream: TCP's FIN at once; TLS's
+                        * close_notify may wait for room (send_timeout) */
+    CONN_LINGER_DRAIN, /* half-closed: discarding until the client's FIN
+                        * (lingering_timeout, lingering_time) */
 };
 
 static inline const struct config *conn_cfg(const struct conn *c)
