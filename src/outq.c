@@ -108,7 +108,8 @@ void outq_commit(struct outq *q, size_t n)
     if (last && last->fd < 0 && last->off + last->len == q->mem_len) {
         last->len += n;
     } else {
-        /* conn.c stops queueing before the segments run out (conn_output_full). */
+        /* The connection stops queueing before the segments run out
+         * (conn_output_full). */
         if (q->count >= OUTQ_SEGS_MAX)
             abort();
         struct outq_seg *s = outq_seg_at(q, q->count++);

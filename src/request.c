@@ -6,7 +6,8 @@
  * by the location (405 + Allow; TRACE is never served), credentials when the
  * location asks for them (401 + WWW-Authenticate). Authentication comes
  * before anything reads the body, so a refused upload is refused at its head
- * and its body is discarded or lingered away by conn.c.
+ * and its body is discarded or lingered away by the connection (conn_body.c,
+ * conn_close.c).
  */
 #include "request.h"
 

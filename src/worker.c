@@ -121,7 +121,7 @@ void worker_tune_listener(int fd, const struct config *cfg)
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* Accepted sockets inherit the FIN_WAIT_2 bound too: no setsockopt per
-     * connection (conn.c resets it where lingering_close is off). */
+     * connection (conn_close.c resets it where lingering_close is off). */
     int secs = (int)((cfg->fin_wait2_timeout_ms + 999) / 1000);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &secs, sizeof secs);
     /* 0 turns it off again after a reload that removed it. */
