@@ -74,6 +74,8 @@
 #include "request.h"
 #include "server.h"
 #include "stats.h"
+#include "tls_store.h"
+#include "transport_tls.h"
 
 /* Pipelined requests answered per wake-up before yielding to other clients. */
 #define CONN_REQUESTS_PER_WAKE 64
@@ -102,6 +104,7 @@ static const char *const conn_close_reason_names[] = {
     [CONN_CLOSE_UNREAD_BODY] = "unread_body",
     [CONN_CLOSE_SHUTDOWN] = "shutdown",
     [CONN_CLOSE_PEER] = "peer",
+    [CONN_CLOSE_TLS_HANDSHAKE] = "tls-handshake",
 };
 static_assert(sizeof conn_close_reason_names / sizeof conn_close_reason_names[0] ==
                   CONN_CLOSE_REASON_COUNT,
@@ -256,6 +259,10 @@ static uint64_t conn_deadline(const struct conn *c)
     const struct config *cfg = conn_cfg(c);
     switch ((enum conn_state)c->state) {
     case CONN_READ_HEAD:
+        /* TLS: the handshake comes first, with its own bound; the head's
+         * header_timeout counts from the accept all the same. */
+        if (!c->tp.established)
+            return c->since_ms + cfg->tls_handshake_timeout_ms;
         return c->since_ms + cfg->header_timeout_ms;
     case CONN_READ_BODY: {
         uint64_t quiet = c->progress_ms + cfg->body_timeout_ms;
@@ -481,12 +488,45 @@ static void conn_refuse_head(struct conn *c, int status, enum conn_close_reason 
     conn_start_close(c, why);
 }
 
+/* Plain HTTP on a TLS port: the transport is plain TCP now and the request
+ * unread. Say so in words the client reads, then close through the
+ * lingering close (the request is still coming in). */
+static void conn_refuse_plain_http(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    w->in_request = true;
+    w->head_start = w->head_end = w->in_start;
+    w->head_only = false;
+    w->req.version_minor = 1;
+    w->body_framing = HTTP1_BODY_NONE;
+    w->body_done = true;
+    conn_log(c, LOG_INFO, "plain HTTP on a TLS port; 400 sent");
+    conn_want_close(c, CONN_CLOSE_ERROR);
+    conn_resp_text(c, 400, NULL,
+                   "400 Bad Request: this port speaks HTTPS (TLS), not plain HTTP.\n"
+                   "Use an https:// URL.\n");
+    conn_start_close(c, CONN_CLOSE_ERROR);
+}
+
+/* A TLS handshake that failed or timed out: there is no channel to answer
+ * on, and no alert worth waiting to send. */
+static void conn_handshake_failed(struct conn *c)
+{
+    c->close_why = CONN_CLOSE_TLS_HANDSHAKE;
+    conn_finish(c, STATS_CLOSE_PLAIN);
+}
+
 static void conn_on_read_head(struct conn *c, bool timeout)
 {
     struct conn_work *w = c->w;
     if (timeout) {
         if (!conn_deadline_passed(c))
             return;
+        if (!c->tp.established) {
+            stats_add(&c->srv->stats->tls_handshake_failures[STATS_TLS_FAIL_TIMEOUT], 1);
+            conn_handshake_failed(c);
+            return;
+        }
         if (!c->ever_read && w->in_start == w->in_len) {
             conn_start_close(c, CONN_CLOSE_HEADER_TIMEOUT);
             return;
@@ -541,6 +581,14 @@ static void conn_on_read_head(struct conn *c, bool timeout)
             /* The parser reports 431/414 before the buffer fills; this is
              * memory running out. */
             conn_start_close(c, CONN_CLOSE_ERROR);
+            return;
+        }
+        if (n == TRANSPORT_TLS_PLAIN_HTTP) {
+            conn_refuse_plain_http(c);
+            return;
+        }
+        if (!c->tp.established) {
+            conn_handshake_failed(c);
             return;
         }
         conn_peer_gone(c, true);
@@ -686,15 +734,26 @@ static void conn_store_peer(struct conn *c, const struct sockaddr *peer, socklen
     }
 }
 
+bool conn_is_tls(const struct conn *c)
+{
+    return transport_is_tls(&c->tp);
+}
+
 struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
-                       socklen_t peer_len)
+                       socklen_t peer_len, bool tls)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->srv = srv;
     c->watch.fd = fd;
-    transport_tcp_open(&c->tp, fd);
+    if (!tls) {
+        transport_tcp_open(&c->tp, fd);
+    } else if (transport_tls_open(&c->tp, fd, tls_store_default_ctx(srv->tls), srv->stats) < 0) {
+        free(c);
+        errno = ENOMEM;
+        return NULL;
+    }
     c->watch.on_io = conn_on_io;
     loop_timer_init(&c->timer, conn_on_timer);
     c->id = ++srv->next_conn_id;

@@ -236,6 +236,7 @@ static bool conn_may_be_sending(const struct conn *c)
     case CONN_CLOSE_REQUESTED:
     case CONN_CLOSE_SEND_TIMEOUT:
     case CONN_CLOSE_PEER:
+    case CONN_CLOSE_TLS_HANDSHAKE:
     case CONN_CLOSE_REASON_COUNT:
         break;
     }
@@ -287,6 +288,16 @@ static bool conn_linger_drain(struct conn *c)
 
 static void conn_shut_write(struct conn *c);
 
+/* Every response byte is out and nothing suggests the client is sending:
+ * close without lingering, marking the end inside the stream first (TLS:
+ * close_notify) unless the client has ended its own. */
+static void conn_close_plainly(struct conn *c)
+{
+    if (!c->peer_eof)
+        transport_end(&c->tp);
+    conn_finish(c, STATS_CLOSE_PLAIN);
+}
+
 /* The response is out: half-close and start draining, or close at once. */
 static void conn_begin_drain(struct conn *c)
 {
@@ -299,13 +310,13 @@ static void conn_begin_drain(struct conn *c)
     if (!half_close && !look) {
         /* The client closed first, lingering_close off, or "on" with the
          * socket empty at the last read and no edge since. */
-        conn_finish(c, STATS_CLOSE_PLAIN);
+        conn_close_plainly(c);
         return;
     }
     if (look) {
         ssize_t n = transport_drain(&c->tp, CONN_DISCARD_CHUNK);
         if (n <= 0) { /* its FIN, or nothing there */
-            conn_finish(c, STATS_CLOSE_PLAIN);
+            conn_close_plainly(c);
             return;
         }
         c->linger_bytes += (uint64_t)n;

@@ -69,6 +69,7 @@ static const char *conn_reason_phrase(int status)
     case 204: return "No Content";
     case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 308: return "Permanent Redirect";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -200,7 +201,7 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     conn_settle_unread_body(c);
     /* The end of a head in one copy: Content-Length, the connection's
      * fate, the empty line. */
-    char end[160];
+    char end[224];
     size_t n = 0;
     if (content_length >= 0) {
         memcpy(end, "Content-Length: ", 16);
@@ -218,6 +219,11 @@ void conn_resp_end(struct conn *c, int64_t content_length)
         }
         memcpy(end + n, srv->keep_alive_line, srv->keep_alive_len);
         n += srv->keep_alive_len;
+    }
+    if (srv->hsts_len && conn_is_tls(c)) {
+        /* RFC 6797 §7.2: only over a secure transport. */
+        memcpy(end + n, srv->hsts_line, srv->hsts_len);
+        n += srv->hsts_len;
     }
     end[n++] = '\r';
     end[n++] = '\n';
@@ -248,6 +254,19 @@ static bool conn_status_loses_framing(int status)
     default:
         return false;
     }
+}
+
+void conn_resp_text(struct conn *c, int status, const char *extra, const char *text)
+{
+    size_t n = strlen(text);
+    if (conn_status_loses_framing(status))
+        conn_want_close(c, CONN_CLOSE_ERROR);
+    conn_resp_begin(c, status);
+    conn_out(c, "Content-Type: text/plain\r\n", 26);
+    if (extra)
+        conn_out(c, extra, strlen(extra));
+    conn_resp_end(c, (int64_t)n);
+    conn_resp_body(c, text, n);
 }
 
 void conn_resp_error(struct conn *c, int status, const char *extra)

@@ -94,8 +94,6 @@ static int main_single(struct config *cfg)
         fprintf(stderr, "lingerd: session ticket keys: %s\n", strerror(errno));
         return 1;
     }
-    if (worker_check_transport(cfg, stderr) < 0)
-        return 1;
     if (cfg->tls_certificate_count > 0 && !(tls = tls_store_new(cfg, tickets, err, sizeof err))) {
         fprintf(stderr, "lingerd: %s\n", err);
         return 1;

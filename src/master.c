@@ -253,10 +253,6 @@ static struct tls_store *master_build_tls(struct master *m, const struct config 
     FILE *w;
 
     *failed = false;
-    if (worker_check_transport(cfg, errs) < 0) {
-        *failed = true;
-        return NULL;
-    }
     if (cfg->tls_certificate_count == 0)
         return NULL;
     s = tls_store_new(cfg, m->tickets, err, sizeof err);

@@ -76,6 +76,13 @@ struct transport_ops {
      * Call again after -EAGAIN until it returns 0; -errno: broken. */
     int (*shut_write)(struct transport *t);
 
+    /* Before a close that does not linger (nothing suggests the peer is
+     * still sending), after everything written is out: mark the end of the
+     * stream inside it if that can be done at once (TLS: close_notify, so
+     * the peer can tell a complete answer from a cut one). Never waits.
+     * NULL: nothing to mark (TCP: the close's FIN says it). */
+    void (*end)(struct transport *t);
+
     /* While closing: read and throw away whatever the peer still sends, up
      * to len bytes, without interpreting it (TLS drains the raw records, as
      * nginx and Apache do). > 0: bytes thrown away; 0: the peer's FIN;
@@ -138,6 +145,12 @@ static inline ssize_t transport_discard(struct transport *t, size_t len)
 static inline int transport_shut_write(struct transport *t)
 {
     return t->ops->shut_write(t);
+}
+
+static inline void transport_end(struct transport *t)
+{
+    if (t->ops->end)
+        t->ops->end(t);
 }
 
 static inline ssize_t transport_drain(struct transport *t, size_t len)

@@ -87,6 +87,7 @@ static const struct transport_ops transport_tcp_ops = {
     .send_file = transport_tcp_send_file,
     .discard = transport_tcp_discard,
     .shut_write = transport_tcp_shut_write,
+    .end = NULL,
     .drain = transport_tcp_discard,
     .close = transport_tcp_close,
 };

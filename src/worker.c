@@ -165,22 +165,6 @@ int worker_drop_privileges(const struct config *cfg)
     return 0;
 }
 
-int worker_check_transport(const struct config *cfg, FILE *errs)
-{
-    int rc = 0;
-
-    for (size_t i = 0; i < cfg->listen_count; i++) {
-        const struct config_listen *l = &cfg->listens[i];
-        if (!l->tls)
-            continue;
-        fprintf(errs, "%s%slisten %s tls: this build cannot serve HTTPS yet (the TLS "
-                "transport is missing); lingerd -t checks the certificates\n", l->where,
-                l->where[0] ? ": " : "", l->text);
-        rc = -1;
-    }
-    return rc;
-}
-
 int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
                struct stats_table *table, struct stats *row, bool shared,
                struct tls_store *tls)
@@ -198,8 +182,10 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
         log_write(LOG_ERROR, "root %s: %s", cfg->root, strerror(-rc));
         return 1;
     }
+    w.srv.tls = tls;
+    /* listen_fds[i] is the socket of cfg->listens[i]. */
     for (size_t i = 0; i < nfds; i++) {
-        rc = server_add_listener(&w.srv, listen_fds[i], shared);
+        rc = server_add_listener(&w.srv, listen_fds[i], shared, cfg->listens[i].tls);
         if (rc < 0) {
             log_write(LOG_ERROR, "cannot watch a listening socket: %s", strerror(-rc));
             return 1;

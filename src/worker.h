@@ -29,12 +29,6 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
                struct stats_table *table, struct stats *row, bool shared,
                struct tls_store *tls);
 
-/* Whether this build can serve every listener of cfg: a tls listener needs
- * the TLS transport, which is not there yet, and serving plain HTTP on a
- * port the operator made HTTPS would be worse than refusing. 0, or -1
- * after printing "FILE:LINE: ..." to errs. */
-int worker_check_transport(const struct config *cfg, FILE *errs);
-
 /* A listening socket for l (non-blocking, close-on-exec). fd or -errno. */
 struct config_listen;
 int worker_listen(const struct config_listen *l);

@@ -97,18 +97,6 @@ def test_t_refuses_protocols_older_than_tls12_and_unknown_ciphers(tmp_path, ca):
     assert rc == 1 and "tls_ciphers 'NOT-A-CIPHER'" in out, out
 
 
-def test_a_tls_listener_is_not_served_as_plain_http(tmp_path, ca, make_server):
-    # Until the TLS transport exists, starting with a tls listener must fail
-    # rather than speak plain HTTP on a port meant for HTTPS.
-    leaf = ca.leaf("a.example.test")
-    conf = tmp_path / "start.conf"
-    conf.write_text("listen 127.0.0.1:1 tls;\nworkers 1;\nrun_as_root on;\n"
-                    "tls_certificate %s %s;\n" % (leaf.cert, leaf.key))
-    p = subprocess.run([BIN, "-c", str(conf)], capture_output=True, text=True, timeout=30)
-    assert p.returncode == 1, p.stdout + p.stderr
-    assert "%s:1: listen 127.0.0.1:1 tls: this build cannot serve HTTPS yet" % conf in p.stderr
-
-
 def test_a_reload_with_a_broken_certificate_keeps_the_old_workers(make_server, ca):
     good = ca.leaf("good.example.test")
     srv = make_server("workers 1;\ntls_certificate %s %s;\n" % (good.cert, good.key))
