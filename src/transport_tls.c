@@ -369,6 +369,9 @@ int transport_tls_open(struct transport *t, int fd, SSL_CTX *ctx, struct stats *
         return -ENOMEM;
     }
     SSL_set_accept_state(tls->ssl);
+    /* Read ahead: one recv takes in what the socket has (a record's header
+     * and body, several pipelined records), not a header, then a body. */
+    SSL_set_read_ahead(tls->ssl, 1);
     tls->stats = stats;
     t->ops = &transport_tls_ops;
     t->fd = fd;

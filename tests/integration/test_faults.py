@@ -26,6 +26,9 @@ OLD = b"the old contents, which must survive\n"
 def prlimit(pid, **limits):
     """Set resource limits (prlimit --fsize=N etc.) on the server's processes."""
     args = ["--%s=%d:%d" % (k, v, v) for k, v in limits.items()]
+    # The listening socket answers before the master has forked its worker:
+    # wait for the worker, or the limit misses the process that serves.
+    assert wait_for(lambda: len(proc_tree(pid)) >= 2, timeout=10)
     for p in proc_tree(pid):
         subprocess.run(["prlimit", "--pid", str(p)] + args, check=True, timeout=10,
                        capture_output=True)
