@@ -474,7 +474,9 @@ static void conn_on_head(struct conn *c, size_t used)
 /* Answer a head that never became a request (it did not parse, or did not
  * arrive in time) and close: the framing is lost. The response is an
  * HTTP/1.1 error with a body, answering no method in particular. */
-static void conn_refuse_head(struct conn *c, int status, enum conn_close_reason why)
+/* A request refused before its head could be parsed: answer as HTTP/1.1,
+ * with no body to read, and close. */
+static void conn_begin_refusal(struct conn *c, enum conn_close_reason why)
 {
     struct conn_work *w = c->w;
     w->in_request = true;
@@ -484,6 +486,11 @@ static void conn_refuse_head(struct conn *c, int status, enum conn_close_reason 
     w->body_framing = HTTP1_BODY_NONE;
     w->body_done = true;
     conn_want_close(c, why);
+}
+
+static void conn_refuse_head(struct conn *c, int status, enum conn_close_reason why)
+{
+    conn_begin_refusal(c, why);
     conn_resp_error(c, status, NULL);
     conn_start_close(c, why);
 }
@@ -493,15 +500,8 @@ static void conn_refuse_head(struct conn *c, int status, enum conn_close_reason 
  * lingering close (the request is still coming in). */
 static void conn_refuse_plain_http(struct conn *c)
 {
-    struct conn_work *w = c->w;
-    w->in_request = true;
-    w->head_start = w->head_end = w->in_start;
-    w->head_only = false;
-    w->req.version_minor = 1;
-    w->body_framing = HTTP1_BODY_NONE;
-    w->body_done = true;
     conn_log(c, LOG_INFO, "plain HTTP on a TLS port; 400 sent");
-    conn_want_close(c, CONN_CLOSE_ERROR);
+    conn_begin_refusal(c, CONN_CLOSE_ERROR);
     conn_resp_text(c, 400, NULL,
                    "400 Bad Request: this port speaks HTTPS (TLS), not plain HTTP.\n"
                    "Use an https:// URL.\n");

@@ -111,6 +111,12 @@ struct transport {
 /* Plain TCP on the connected, non-blocking socket fd; t owns fd afterwards. */
 void transport_tcp_open(struct transport *t, int fd);
 
+/* The socket's own discard (recv MSG_TRUNC: nothing copied) and half-close
+ * (shutdown SHUT_WR): TCP's discard, drain and shut_write, which TLS reuses
+ * under its records for the drain and after close_notify. */
+ssize_t transport_tcp_discard(struct transport *t, size_t len);
+int transport_tcp_shut_write(struct transport *t);
+
 /* The operations, called through the table; see struct transport_ops. */
 static inline ssize_t transport_read(struct transport *t, void *buf, size_t len)
 {

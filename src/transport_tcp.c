@@ -57,7 +57,7 @@ static ssize_t transport_tcp_send_file(struct transport *t, int fd, uint64_t off
 
 /* Both skipping a body and draining at the close: MSG_TRUNC makes the
  * kernel drop the bytes without copying them anywhere. */
-static ssize_t transport_tcp_discard(struct transport *t, size_t len)
+ssize_t transport_tcp_discard(struct transport *t, size_t len)
 {
     ssize_t n;
     do
@@ -68,7 +68,7 @@ static ssize_t transport_tcp_discard(struct transport *t, size_t len)
     return n;
 }
 
-static int transport_tcp_shut_write(struct transport *t)
+int transport_tcp_shut_write(struct transport *t)
 {
     return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
 }

@@ -325,24 +325,13 @@ static int transport_tls_shut_write(struct transport *t)
     int rc = transport_tls_notify(transport_tls_of(t));
     if (rc < 0)
         return rc;
-    return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
+    return transport_tcp_shut_write(t);
 }
 
 /* Before a close that does not linger: close_notify if it can leave now. */
 static void transport_tls_end(struct transport *t)
 {
     (void)transport_tls_notify(transport_tls_of(t));
-}
-
-static ssize_t transport_tls_drain(struct transport *t, size_t len)
-{
-    ssize_t n;
-    do
-        n = recv(t->fd, NULL, len, MSG_TRUNC | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    return n;
 }
 
 static void transport_tls_close(struct transport *t)
@@ -362,7 +351,7 @@ static const struct transport_ops transport_tls_ops = {
     .discard = transport_tls_discard,
     .shut_write = transport_tls_shut_write,
     .end = transport_tls_end,
-    .drain = transport_tls_drain,
+    .drain = transport_tcp_discard, /* raw records, undecrypted */
     .close = transport_tls_close,
 };
 

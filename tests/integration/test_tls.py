@@ -68,9 +68,10 @@ class Client:
             self.reset = True
         return False
 
-    def response(self):
+    def _reading(self, read):
+        """read(), noting a reset or a ragged EOF instead of raising."""
         try:
-            return self.reader.response()
+            return read()
         except (ConnectionResetError, BrokenPipeError):
             self.reset = True
         except ssl.SSLEOFError:
@@ -79,16 +80,12 @@ class Client:
             self.reset = True
         return None
 
+    def response(self):
+        return self._reading(self.reader.response)
+
     def read_to_end(self):
         """Read until the server's close_notify; True if it came cleanly."""
-        try:
-            self.reader.read_until_close()
-        except (ConnectionResetError, BrokenPipeError):
-            self.reset = True
-        except ssl.SSLEOFError:
-            self.ragged = True
-        except ssl.SSLError:
-            self.reset = True
+        self._reading(self.reader.read_until_close)
         self.reset = self.reset or self.reader.reset
         return not self.reset and not self.ragged
 
