@@ -19,7 +19,8 @@ WARN     := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef
 CSTD     := -std=c17 -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
-LDLIBS   := -lcrypt
+# OpenSSL 3 (libssl-dev) for TLS: the field's standard library, no home-made crypto.
+LDLIBS   := -lssl -lcrypto -lcrypt
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all

@@ -1,6 +1,6 @@
 /* accesslog — one line per response: Combined Log Format, JSON, or $fields.
  *
- * conn.c fills a struct accesslog_entry when a response is complete and
+ * conn_respond.c fills a struct accesslog_entry when a response is complete and
  * calls accesslog_write; the line is formatted into a per-process buffer and
  * written out once per loop iteration (accesslog_flush), never a write per
  * request. Each worker process has its own buffer and opens the file with
@@ -83,7 +83,7 @@ void accesslog_flush(void);
 /* Flush and close (at exit). */
 void accesslog_close(void);
 
-/* Is a line wanted? conn.c checks before filling an entry. */
+/* Is a line wanted? conn_respond.c checks before filling an entry. */
 static inline bool accesslog_enabled(void)
 {
     extern bool accesslog_on;

@@ -5,9 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
 #include "config.h"
+#include "tls_store.h"
 
 #define LINGERD_VERSION "0.1.0"
+
+/* -V: what an operator asks when HTTPS is slower or faster than expected. */
+static void cli_print_build(void)
+{
+    printf("lingerd %s\n", LINGERD_VERSION);
+    printf("TLS: %s (built with %s)\n", OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT);
+    printf("kTLS: %s\n", tls_store_ktls_available()
+                               ? "the kernel offers the tls module: used where ktls is on"
+                               : "the kernel does not offer the tls module: OpenSSL encrypts "
+                                 "in the worker");
+}
 
 static void cli_usage(FILE *out)
 {
@@ -26,6 +41,7 @@ static void cli_usage(FILE *out)
             "  -R         allow workers to run as root (run_as_root on)\n"
             "  -s SIGNAL  send reload|stop|quit|reopen to the master named by pid_file\n"
             "  -v         print the version and exit\n"
+            "  -V         print the version, the TLS library and whether kTLS can be used, and exit\n"
             "  -h         print this help and exit\n"
             "\n"
             "Signals to the master: SIGHUP reloads the configuration (new workers,\n"
@@ -41,7 +57,7 @@ int cli_parse(struct cli *cli, int argc, char **argv)
     memset(cli, 0, sizeof *cli);
     cli->level = LOG_WARN;
     int opt;
-    while ((opt = getopt(argc, argv, "c:tp:l:r:L:e:s:XRvh")) != -1) {
+    while ((opt = getopt(argc, argv, "c:tp:l:r:L:e:s:XRvVh")) != -1) {
         switch (opt) {
         case 'c': cli->conf_file = optarg; break;
         case 't': cli->test_only = true; break;
@@ -60,6 +76,7 @@ int cli_parse(struct cli *cli, int argc, char **argv)
             cli->level_given = true;
             break;
         case 'v': printf("lingerd %s\n", LINGERD_VERSION); return 1;
+        case 'V': cli_print_build(); return 1;
         case 'h': cli_usage(stdout); return 1;
         default: cli_usage(stderr); return 2;
         }

@@ -56,14 +56,17 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_METHODS] = { "method list", "METHOD...",
                            "method names: GET HEAD POST PUT DELETE OPTIONS TRACE CONNECT PATCH",
                            1, CONFIG_WORDS_MAX },
-    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N]",
-                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 2 },
+    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls]",
+                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 3 },
     [CONFIG_T_PATTERN] = { "regex list", "REGEX...", "an extended regular expression", 1,
                            CONFIG_PATTERN_MAX },
     [CONFIG_T_MODE] = { "octal mode", "MODE", "an octal mode like 0644", 1, 1 },
     [CONFIG_T_CIDRS] = { "address list", "CIDR...",
                          "addresses or networks like 127.0.0.0/8, ::1, 10.0.0.0/8",
                          1, CONFIG_CIDR_MAX },
+    [CONFIG_T_KEYWORDS] = { "keyword list", NULL, NULL, 1, CONFIG_WORDS_MAX },
+    [CONFIG_T_CERTS] = { "certificate and key", "CERT.pem KEY.pem",
+                         "a certificate file and its key file", 2, 2 },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -90,6 +93,14 @@ const char *config_linger_name(enum config_linger l)
     return (unsigned)l <= CONFIG_LINGER_OFF ? config_linger_names[l] : "?";
 }
 
+static const char *const config_tls_protocol_names[] = {
+    [CONFIG_TLS_1_2] = "TLSv1.2",
+    [CONFIG_TLS_1_3] = "TLSv1.3",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_tls_protocol_names) == CONFIG_TLS_PROTOCOL_COUNT + 1,
+              "one name per protocol");
+
 static const char *const config_log_level_names[] = {
     [LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
     NULL,
@@ -112,6 +123,28 @@ static int config_check_url_path(const char *value, char *err, size_t errlen)
     return 0;
 }
 
+/* tls_ciphers, tls_ciphersuites: OpenSSL's list syntax. Whether a name is a
+ * cipher OpenSSL knows is checked when the contexts are built (tls_store.c),
+ * which keeps OpenSSL out of the table; this only refuses what cannot be a
+ * list (spaces, quotes), so a typo is caught with its FILE:LINE. */
+static int config_check_cipher_list(const char *value, char *err, size_t errlen)
+{
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "an empty list enables nothing");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || strchr(":+-!@=_.,", c))) {
+            snprintf(err, errlen, "'%c' cannot appear in an OpenSSL cipher list",
+                     c >= ' ' && c < 0x7f ? c : '?');
+            return -1;
+        }
+    }
+    return 0;
+}
+
 #define MAIN(f) .main_off = offsetof(struct config, f), .main_size = sizeof(((struct config *)0)->f)
 #define LOC(f)                                                                                   \
     .loc_off = offsetof(struct config_location, f),                                            \
@@ -124,6 +157,7 @@ static int config_check_url_path(const char *value, char *err, size_t errlen)
 #define G_LOG "Logs and status"
 #define G_LOC "Per location"
 #define G_PROC "Processes"
+#define G_TLS "HTTPS (TLS)"
 
 /* The single source of truth. Order is the order of the reference. */
 const struct config_directive config_directives[] = {
@@ -131,7 +165,8 @@ const struct config_directive config_directives[] = {
       .count_off = offsetof(struct config, listen_count), .def = "127.0.0.1:8080",
       .min = 1, .max = 65535, .group = G_SERVE,
       .help = "Address to accept on; a bare PORT means every IPv4 address; backlog=N sets the "
-              "listen(2) queue (default 511); the default applies only if no listen is given" },
+              "listen(2) queue (default 511); tls makes it an HTTPS listener (it needs a "
+              "tls_certificate); the default applies only if no listen is given" },
     { .name = "root", .type = CONFIG_T_PATH, MAIN(root), .def = "www", .group = G_SERVE,
       .help = "Directory served and written; relative paths are from the working directory" },
     { .name = "index", .type = CONFIG_T_STRING, MAIN(index), .def = "index.html",
@@ -213,6 +248,57 @@ const struct config_directive config_directives[] = {
       MAIN(worker_restart_delay_max_ms), .def = "10s", .min = 10, .max = MS_H, .group = G_PROC,
       .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
               "100ms)" },
+
+    { .name = "tls_certificate", .type = CONFIG_T_CERTS, MAIN(tls_certificates),
+      .count_off = offsetof(struct config, tls_certificate_count), .group = G_TLS,
+      .help = "Certificate (PEM; the chain may follow the leaf in the same file) and its "
+              "private key (RSA or ECDSA) for the tls listeners. The "
+              "name a client asks for (SNI) picks the certificate whose subjectAltName DNS "
+              "names match it (*.example.com covers one label; the subject CN counts only "
+              "without DNS names); the first certificate serves every other name" },
+    { .name = "tls_protocols", .type = CONFIG_T_KEYWORDS, MAIN(tls_protocols),
+      .def = "TLSv1.2 TLSv1.3", .names = config_tls_protocol_names,
+      .args = "TLSv1.2|TLSv1.3...", .group = G_TLS,
+      .help = "TLS versions accepted; nothing older than TLS 1.2 can be enabled (RFC 8996)" },
+    { .name = "tls_ciphers", .type = CONFIG_T_STRING, MAIN(tls_ciphers),
+      .def = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+             "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+      .args = "LIST", .check = config_check_cipher_list, .group = G_TLS,
+      .help = "TLS 1.2 ciphers (OpenSSL's list syntax), in the server's order of preference; "
+              "the default is Mozilla's \"intermediate\" set: forward-secret ECDHE with "
+              "AES-GCM or ChaCha20-Poly1305 only" },
+    { .name = "tls_ciphersuites", .type = CONFIG_T_STRING, MAIN(tls_ciphersuites),
+      .def = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+      .args = "LIST", .check = config_check_cipher_list, .group = G_TLS,
+      .help = "TLS 1.3 cipher suites (OpenSSL's syntax); the default is OpenSSL's own" },
+    { .name = "tls_session_tickets", .type = CONFIG_T_BOOL, MAIN(tls_session_tickets),
+      .def = "on", .group = G_TLS,
+      .help = "Let clients resume sessions with tickets (RFC 8446 4.6.1), which saves the "
+              "certificate and signature of a full handshake; every worker shares the keys, "
+              "which the master makes and rotates" },
+    { .name = "tls_ticket_key_rotation", .type = CONFIG_T_DURATION,
+      MAIN(tls_ticket_key_rotation_ms), .def = "12h", .min = MS_M, .max = 168 * MS_H,
+      .group = G_TLS,
+      .help = "How often the master makes a new session ticket key; the previous key still "
+              "opens tickets, so a ticket lives one to two periods and a stolen key reveals "
+              "at most two periods of resumed sessions" },
+    { .name = "tls_handshake_timeout", .type = CONFIG_T_DURATION,
+      MAIN(tls_handshake_timeout_ms), .def = "10s", .min = 100, .max = 5 * MS_M,
+      .group = G_TLS,
+      .help = "Total time allowed for a TLS handshake, however slowly it trickles in" },
+    { .name = "ktls", .type = CONFIG_T_BOOL, MAIN(ktls), .def = "on", .group = G_TLS,
+      .help = "Hand record encryption to the kernel (kTLS, so file bodies keep going by "
+              "sendfile) when it offers the tls module (net.ipv4.tcp_available_ulp); "
+              "otherwise, or off, OpenSSL encrypts in the worker" },
+    { .name = "https_redirect", .type = CONFIG_T_BOOL, MAIN(https_redirect), .def = "off",
+      .group = G_TLS,
+      .help = "Answer every request on the plain listeners with a redirect to the same URL "
+              "over https (needs a tls listener)" },
+    { .name = "hsts", .type = CONFIG_T_DURATION_OFF, MAIN(hsts_ms), .def = "off", .min = 0,
+      .max = 17520 * MS_H, .flags = CONFIG_F_ROUND_S, .group = G_TLS,
+      .help = "Send Strict-Transport-Security with this max-age (whole seconds, at most two "
+              "years) on responses over TLS, so browsers keep to https; off sends none" },
 
     { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
       .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
@@ -401,7 +487,8 @@ uint64_t config_directive_bit(const struct config_directive *d)
 
 bool config_is_repeatable(const struct config_directive *d)
 {
-    return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS;
+    return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
+           || d->type == CONFIG_T_CERTS;
 }
 
 static bool config_is_string(const struct config_directive *d)
@@ -627,7 +714,7 @@ static int config_bad_value(const struct config_directive *d, const char *arg, c
 {
     const char *expected = config_types[d->type].expected;
 
-    if (d->type == CONFIG_T_ENUM) {
+    if (d->type == CONFIG_T_ENUM || d->type == CONFIG_T_KEYWORDS) {
         char list[128];
         struct config_out o = { list, sizeof list, 0, false };
         for (size_t i = 0; d->names[i]; i++)
@@ -657,13 +744,15 @@ static uint64_t config_round_up_s(uint64_t ms)
     return (ms + MS_S - 1) / MS_S * MS_S;
 }
 
-/* "127.0.0.1:8080", "[::1]:8080", "*:8080", "8080", then an optional backlog=N. */
+/* "127.0.0.1:8080", "[::1]:8080", "*:8080", "8080", then the options
+ * backlog=N and tls, in any order, each at most once. */
 static int config_parse_listen(const struct config_directive *d, struct config_listen *l,
                                const char *const *args, size_t nargs, char *err, size_t errlen)
 {
     const char *arg = args[0], *port_text;
     char host[64];
     uint64_t port, backlog = CONFIG_BACKLOG_DEFAULT;
+    bool have_backlog = false;
 
     memset(l, 0, sizeof *l);
     if (strlen(arg) >= sizeof l->text)
@@ -711,19 +800,24 @@ static int config_parse_listen(const struct config_directive *d, struct config_l
     else
         ((struct sockaddr_in *)&l->addr)->sin_port = htons((uint16_t)port);
 
-    if (nargs == 2) {
-        const char *p = args[1];
-        if (strncmp(p, "backlog=", 8) != 0 || (p += 8, config_parse_digits(&p, 10, &backlog)) < 0
-            || *p != '\0') {
-            snprintf(err, errlen, "bad value '%s' for '%s': expected backlog=N", args[1],
-                     d->name);
+    for (size_t i = 1; i < nargs; i++) {
+        const char *p = args[i];
+        if (strcmp(p, "tls") == 0 && !l->tls) {
+            l->tls = true;
+            continue;
+        }
+        if (have_backlog || strncmp(p, "backlog=", 8) != 0
+            || (p += 8, config_parse_digits(&p, 10, &backlog)) < 0 || *p != '\0') {
+            snprintf(err, errlen, "bad value '%s' for '%s': expected backlog=N or tls, each "
+                     "at most once", args[i], d->name);
             return -1;
         }
         if (backlog < d->min || backlog > d->max) {
             snprintf(err, errlen, "'%s' value '%s' is out of bounds (backlog=1..65535)",
-                     d->name, args[1]);
+                     d->name, args[i]);
             return -1;
         }
+        have_backlog = true;
     }
     l->backlog = (int)backlog;
     snprintf(l->text, sizeof l->text, "%s", arg);
@@ -844,6 +938,52 @@ static int config_add_cidrs(struct config *cfg, const struct config_directive *d
     return 0;
 }
 
+static int config_add_cert(struct config *cfg, const struct config_directive *d,
+                           const char *const *args, char *err, size_t errlen)
+{
+    struct config_tls_cert *list = (struct config_tls_cert *)((char *)cfg + d->main_off);
+    size_t *count = (size_t *)((char *)cfg + d->count_off);
+    struct config_tls_cert *c;
+
+    if (*count == CONFIG_TLS_CERT_MAX) {
+        snprintf(err, errlen, "too many '%s' directives (max %d)", d->name, CONFIG_TLS_CERT_MAX);
+        return -1;
+    }
+    if (args[0][0] == '\0' || args[1][0] == '\0')
+        return config_bad_value(d, args[0][0] ? args[1] : args[0], err, errlen);
+    c = &list[*count];
+    memset(c, 0, sizeof *c);
+    c->cert_file = strdup(args[0]);
+    c->key_file = strdup(args[1]);
+    if (!c->cert_file || !c->key_file) {
+        free(c->cert_file);
+        free(c->key_file);
+        memset(c, 0, sizeof *c);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    (*count)++;
+    return 0;
+}
+
+/* A set of the row's names, one bit each; repeating one is harmless. */
+static int config_parse_keywords(const struct config_directive *d, unsigned *mask,
+                                 const char *const *args, size_t nargs, char *err,
+                                 size_t errlen)
+{
+    *mask = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        size_t k;
+        for (k = 0; d->names[k]; k++)
+            if (strcmp(args[i], d->names[k]) == 0)
+                break;
+        if (!d->names[k])
+            return config_bad_value(d, args[i], err, errlen);
+        *mask |= 1u << k;
+    }
+    return 0;
+}
+
 static int config_parse_methods(const struct config_directive *d, unsigned *mask,
                                 const char *const *args, size_t nargs, char *err, size_t errlen)
 {
@@ -945,11 +1085,44 @@ static int config_store(struct config *cfg, const struct config_directive *d, ch
         return config_add_patterns(cfg, d, args, nargs, err, errlen);
     case CONFIG_T_CIDRS:
         return config_add_cidrs(cfg, d, args, nargs, err, errlen);
+    case CONFIG_T_KEYWORDS: {
+        unsigned mask;
+        if (config_parse_keywords(d, &mask, args, nargs, err, errlen) < 0)
+            return -1;
+        config_put_uint(field, size, mask);
+        return 0;
+    }
+    case CONFIG_T_CERTS:
+        return config_add_cert(cfg, d, args, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
     assert(0 && "directive type");
     return -1;
+}
+
+void config_note_where(struct config *cfg, struct config_location *loc,
+                       const struct config_directive *d, const char *path, unsigned line)
+{
+    if (loc && d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
+        free(loc->auth_user_file_where);
+        if (asprintf(&loc->auth_user_file_where, "%s:%u", path, line) < 0)
+            loc->auth_user_file_where = NULL;
+    } else if (!loc && d->type == CONFIG_T_LISTEN && cfg->listen_count > 0) {
+        struct config_listen *l = &cfg->listens[cfg->listen_count - 1];
+        snprintf(l->where, sizeof l->where, "%s:%u", path, line);
+    } else if (!loc && d->type == CONFIG_T_CERTS && cfg->tls_certificate_count > 0) {
+        struct config_tls_cert *c = &cfg->tls_certificates[cfg->tls_certificate_count - 1];
+        snprintf(c->where, sizeof c->where, "%s:%u", path, line);
+    }
+}
+
+bool config_has_tls_listener(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->listen_count; i++)
+        if (cfg->listens[i].tls)
+            return true;
+    return false;
 }
 
 /* A both-scope value from main into a location that did not set it. */
@@ -1025,7 +1198,7 @@ int config_set(struct config *cfg, struct config_location *loc, const char *name
 static int config_set_default(struct config *cfg, struct config_location *loc,
                               const struct config_directive *d)
 {
-    char text[128], err[CONFIG_ERR_MAX], *save = NULL;
+    char text[256], err[CONFIG_ERR_MAX], *save = NULL;
     const char *args[CONFIG_WORDS_MAX];
     size_t n = 0;
 
@@ -1085,6 +1258,10 @@ void config_fini(struct config *cfg)
     for (size_t i = 0; i < cfg->nokeepalive_count; i++) {
         free(cfg->nokeepalive_user_agents[i]);
         regfree(&cfg->nokeepalive_re[i]);
+    }
+    for (size_t i = 0; i < cfg->tls_certificate_count; i++) {
+        free(cfg->tls_certificates[i].cert_file);
+        free(cfg->tls_certificates[i].key_file);
     }
     for (size_t i = 0; i < cfg->location_count; i++)
         config_location_fini(&cfg->locations[i]);
@@ -1190,7 +1367,25 @@ int config_format_value(const struct config *cfg, const struct config_location *
             config_out_add(&o, "%s%s", i ? "\n" : "", cfg->listens[i].text);
             if (cfg->listens[i].backlog != CONFIG_BACKLOG_DEFAULT)
                 config_out_add(&o, " backlog=%d", cfg->listens[i].backlog);
+            if (cfg->listens[i].tls)
+                config_out_add(&o, " tls");
         }
+        break;
+    case CONFIG_T_KEYWORDS: {
+        uint64_t mask = config_get_uint(field, size);
+        const char *sep = "";
+        for (size_t k = 0; d->names[k]; k++) {
+            if (mask & (1u << k)) {
+                config_out_add(&o, "%s%s", sep, d->names[k]);
+                sep = " ";
+            }
+        }
+        break;
+    }
+    case CONFIG_T_CERTS:
+        for (size_t i = 0; i < cfg->tls_certificate_count; i++)
+            config_out_add(&o, "%s%s %s", i ? "\n" : "", cfg->tls_certificates[i].cert_file,
+                           cfg->tls_certificates[i].key_file);
         break;
     case CONFIG_T_PATTERN:
         for (size_t i = 0; i < cfg->nokeepalive_count; i++)
@@ -1317,6 +1512,18 @@ int config_finish(struct config *cfg, FILE *errs)
                 auth_users_set_cache_time(loc->users, (long long)cfg->auth_cache_time_ms);
             }
         }
+    }
+    for (size_t i = 0; i < cfg->listen_count; i++) {
+        const struct config_listen *l = &cfg->listens[i];
+        if (l->tls && cfg->tls_certificate_count == 0) {
+            fprintf(errs, "%s%slisten %s tls: no tls_certificate is configured\n", l->where,
+                    l->where[0] ? ": " : "", l->text);
+            rc = -1;
+        }
+    }
+    if (cfg->https_redirect && !config_has_tls_listener(cfg)) {
+        fprintf(errs, "https_redirect on needs a listener with the tls flag to redirect to\n");
+        rc = -1;
     }
     if (config_check_at_least(cfg, offsetof(struct config, header_max_bytes),
                               offsetof(struct config, request_line_max_bytes), errs) < 0)

@@ -21,6 +21,8 @@
 #define CONFIG_LOCATION_MAX 64
 #define CONFIG_PATTERN_MAX 16
 #define CONFIG_CIDR_MAX 32
+#define CONFIG_TLS_CERT_MAX 16
+#define CONFIG_WHERE_MAX 256 /* "FILE:LINE" kept for messages after the parse */
 
 enum config_linger {
     CONFIG_LINGER_ON,     /* linger when the client may still be sending */
@@ -35,7 +37,25 @@ struct config_listen {
     struct sockaddr_storage addr;
     socklen_t addr_len;
     int backlog;
-    char text[80]; /* as written, for messages */
+    bool tls;                     /* connections speak TLS first (HTTPS) */
+    char text[80];                /* as written, for messages */
+    char where[CONFIG_WHERE_MAX]; /* "FILE:LINE", or "" from the command line */
+};
+
+/* TLS protocol versions, oldest first; tls_protocols is a bit set of them.
+ * Nothing older than TLS 1.2 exists here: RFC 8996 deprecates 1.0 and 1.1. */
+enum config_tls_protocol {
+    CONFIG_TLS_1_2,
+    CONFIG_TLS_1_3,
+    CONFIG_TLS_PROTOCOL_COUNT
+};
+
+/* One tls_certificate line: PEM files (the certificate file may hold the
+ * chain after the leaf) and where it was written, for messages. */
+struct config_tls_cert {
+    char *cert_file;
+    char *key_file;
+    char where[CONFIG_WHERE_MAX];
 };
 
 /* An address or network: family 4 or 6, the address in network order (4 or
@@ -94,6 +114,19 @@ struct config {
     uint64_t shutdown_close_spread_ms;
     uint32_t rlimit_nofile;
     uint64_t worker_restart_delay_max_ms;
+
+    /* TLS (HTTPS) */
+    struct config_tls_cert tls_certificates[CONFIG_TLS_CERT_MAX]; /* [0]: the default */
+    size_t tls_certificate_count;
+    unsigned tls_protocols;  /* bit (1u << enum config_tls_protocol) */
+    char *tls_ciphers;       /* TLS 1.2 cipher list, OpenSSL syntax */
+    char *tls_ciphersuites;  /* TLS 1.3 suites, OpenSSL syntax */
+    bool tls_session_tickets;
+    uint64_t tls_ticket_key_rotation_ms;
+    uint64_t tls_handshake_timeout_ms;
+    bool ktls;
+    bool https_redirect;
+    int64_t hsts_ms;         /* <0: off */
 
     /* request limits */
     uint32_t request_line_max_bytes;
@@ -171,6 +204,9 @@ int config_set(struct config *cfg, struct config_location *loc, const char *name
  * for a bad or duplicate prefix or past CONFIG_LOCATION_MAX. */
 struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
                                             size_t errlen);
+
+/* True when some listen has the tls flag. */
+bool config_has_tls_listener(const struct config *cfg);
 
 /* Load a configuration file (with includes) over cfg. 0, or -1 after
  * printing every error as "FILE:LINE: message" to errs. */

@@ -378,11 +378,7 @@ static void config_statement(struct config_parse *ps, struct config_file *f,
     }
     if (!loc)
         ps->main_set[d - config_directives] = true;
-    if (loc && d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
-        free(loc->auth_user_file_where);
-        if (asprintf(&loc->auth_user_file_where, "%s:%u", f->path, line) < 0)
-            loc->auth_user_file_where = NULL;
-    }
+    config_note_where(ps->cfg, loc, d, f->path, line);
 }
 
 /* Statements up to EOF, or up to the '}' that closes a block opened at open_line. */

@@ -40,6 +40,7 @@ static void config_bounds_text(struct config_out *o, const struct config_directi
         break;
     case CONFIG_T_PATTERN: config_out_add(o, "at most %d", CONFIG_PATTERN_MAX); break;
     case CONFIG_T_CIDRS: config_out_add(o, "at most %d", CONFIG_CIDR_MAX); break;
+    case CONFIG_T_CERTS: config_out_add(o, "at most %d", CONFIG_TLS_CERT_MAX); break;
     default: config_out_add(o, "-"); break;
     }
 }

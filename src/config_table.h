@@ -30,6 +30,8 @@ enum config_type {
     CONFIG_T_PATTERN,      /* char *[] + regex_t[] at aux_off, count at count_off */
     CONFIG_T_MODE,         /* unsigned, octal */
     CONFIG_T_CIDRS,        /* struct config_cidr[], count at count_off */
+    CONFIG_T_KEYWORDS,     /* unsigned, bit (1u << i) per names[i] given */
+    CONFIG_T_CERTS,        /* struct config_tls_cert[], count at count_off */
     CONFIG_T__COUNT
 };
 
@@ -76,6 +78,11 @@ const struct config_directive *config_directive_find(const char *name);
 uint64_t config_directive_bit(const struct config_directive *d);
 /* listen, patterns and address lists add up; everything else is set once. */
 bool config_is_repeatable(const struct config_directive *d);
+/* The file parser tells where a statement that config_set accepted was
+ * written, for the rows whose later checks name it (listen, tls_certificate,
+ * auth_user_file). loc is NULL at main level. */
+void config_note_where(struct config *cfg, struct config_location *loc,
+                       const struct config_directive *d, const char *path, unsigned line);
 /* Free what a location owns and zero it. */
 void config_location_fini(struct config_location *loc);
 

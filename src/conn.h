@@ -46,16 +46,21 @@ enum conn_close_reason {
     CONN_CLOSE_UNREAD_BODY,   /* refused before its body was read; too big to discard */
     CONN_CLOSE_SHUTDOWN,      /* the server is stopping */
     CONN_CLOSE_PEER,          /* the client closed or reset */
+    CONN_CLOSE_TLS_HANDSHAKE, /* the TLS handshake failed or timed out */
     CONN_CLOSE_REASON_COUNT
 };
 
 const char *conn_close_reason_name(enum conn_close_reason r);
 
-/* Accept-side: a new connection on fd (non-blocking) from peer. Returns the
- * connection (owned by the server's connection set; it may already be
- * answered and closed) or NULL with errno, fd then still the caller's. */
+/* Accept-side: a new connection on fd (non-blocking) from peer, over TLS
+ * (the server's certificate store) if tls. Returns the connection (owned by
+ * the server's connection set; it may already be answered and closed) or
+ * NULL with errno, fd then still the caller's. */
 struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
-                       socklen_t peer_len);
+                       socklen_t peer_len, bool tls);
+
+/* Whether the connection's client speaks TLS to us (https). */
+bool conn_is_tls(const struct conn *c);
 
 /* Begin the server-initiated close path (graceful stop, shedding). */
 void conn_shutdown(struct conn *c, enum conn_close_reason why);
@@ -109,6 +114,8 @@ void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len);
  * lines. Statuses that lose framing (400, 408, 413, 414, 431, 501, 505) also
  * close the connection. */
 void conn_resp_error(struct conn *c, int status, const char *extra);
+/* The same with a plain-text body of the caller's words. */
+void conn_resp_text(struct conn *c, int status, const char *extra, const char *text);
 
 /* A sink for a request body. on_data returns 0, or an HTTP status that ends
  * the upload (413, 500, 507); on_end queues the response; on_abort undoes

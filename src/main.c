@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -11,6 +12,8 @@
 #include "log.h"
 #include "master.h"
 #include "stats.h"
+#include "tls_store.h"
+#include "tls_tickets.h"
 #include "worker.h"
 
 /* lingerd -s SIGNAL: signal the master whose PID is in pid_file. */
@@ -48,6 +51,26 @@ static int main_send_signal(const struct config *cfg, const char *name)
     return 0;
 }
 
+/* lingerd -t: the certificates load, each key matches its certificate;
+ * expired or soon expiring ones are warned of (FILE:LINE) but pass. */
+static int main_test_tls(const struct config *cfg)
+{
+    char err[512];
+    struct tls_store *s;
+    int rc;
+
+    if (cfg->tls_certificate_count == 0)
+        return 0;
+    s = tls_store_new(cfg, NULL, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    rc = tls_store_check(s, time(NULL), stderr);
+    tls_store_free(s);
+    return rc;
+}
+
 static int main_single(struct config *cfg)
 {
     master_raise_nofile(cfg);
@@ -63,6 +86,18 @@ static int main_single(struct config *cfg)
         return 1;
     }
     table->master_pid = (uint64_t)getpid();
+    /* no master to rotate them: the keys made now serve until the process ends */
+    struct tls_tickets *tickets = tls_tickets_new();
+    struct tls_store *tls = NULL;
+    char err[512];
+    if (!tickets) {
+        fprintf(stderr, "lingerd: session ticket keys: %s\n", strerror(errno));
+        return 1;
+    }
+    if (cfg->tls_certificate_count > 0 && !(tls = tls_store_new(cfg, tickets, err, sizeof err))) {
+        fprintf(stderr, "lingerd: %s\n", err);
+        return 1;
+    }
     int fds[CONFIG_LISTEN_MAX];
     size_t n = 0;
     for (size_t i = 0; i < cfg->listen_count; i++) {
@@ -76,7 +111,9 @@ static int main_single(struct config *cfg)
     }
     if (worker_drop_privileges(cfg) < 0)
         return 1;
-    int rc = worker_run(cfg, fds, n, table, row, false);
+    int rc = worker_run(cfg, fds, n, table, row, false, tls);
+    tls_store_free(tls);
+    tls_tickets_free(tickets);
     for (size_t i = 0; i < n; i++)
         close(fds[i]);
     if (cfg->pid_file && cfg->pid_file[0])
@@ -98,6 +135,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (cli.test_only) {
+        if (main_test_tls(cfg) < 0) {
+            fprintf(stderr, "lingerd: configuration %s has errors\n",
+                    cli.conf_file ? cli.conf_file : "(command line)");
+            config_fini(cfg);
+            free(cfg);
+            return 1;
+        }
         printf("lingerd: configuration %s is valid\n", cli.conf_file ? cli.conf_file : "(built-in)");
         config_fini(cfg);
         free(cfg);

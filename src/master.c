@@ -15,6 +15,14 @@
  * beside the old one; the operator then sends SIGQUIT to the old master
  * (whose pid file was renamed to PIDFILE.oldbin).
  *
+ * TLS: the master builds each generation's certificate store before it
+ * forks that generation's workers (as root: keys are often readable by
+ * root only), so a reload whose certificates do not load, or whose key
+ * does not match, is refused like any other broken configuration. The
+ * session ticket keys live in one shared page made at start and kept
+ * across reloads; the master makes a new key every
+ * tls_ticket_key_rotation (tls_tickets.h).
+ *
  * Readiness is reported to systemd (Type=notify) as READY=1, RELOADING=1
  * and STOPPING=1 when NOTIFY_SOCKET is set.
  */
@@ -44,6 +52,8 @@
 #include "loop.h"
 #include "notify.h"
 #include "stats.h"
+#include "tls_store.h"
+#include "tls_tickets.h"
 #include "worker.h"
 
 #define MASTER_WORKERS_MAX 128
@@ -78,6 +88,9 @@ struct master {
     struct loop *loop;
     struct loop_watch signals;
     struct loop_timer grace;
+    struct loop_timer ticket_rotation;
+    struct tls_tickets *tickets; /* shared with every worker, across reloads */
+    struct tls_store *tls;   /* current generation's certificates; NULL: none */
     struct stats_table *table;
     struct master_socket sockets[CONFIG_LISTEN_MAX];
     size_t socket_count;
@@ -226,6 +239,57 @@ static int master_sync_sockets(struct master *m, const struct config *cfg)
     return 0;
 }
 
+/* ---- TLS ---- */
+
+/* The certificate store for cfg, its warnings (expiry) logged; or NULL
+ * with *failed set after printing why to errs. A cfg without
+ * certificates needs none: NULL, *failed false. */
+static struct tls_store *master_build_tls(struct master *m, const struct config *cfg,
+                                          FILE *errs, bool *failed)
+{
+    char err[512], *warnings = NULL;
+    size_t len = 0;
+    struct tls_store *s;
+    FILE *w;
+
+    *failed = false;
+    if (cfg->tls_certificate_count == 0)
+        return NULL;
+    s = tls_store_new(cfg, m->tickets, err, sizeof err);
+    if (!s) {
+        fprintf(errs, "%s\n", err);
+        *failed = true;
+        return NULL;
+    }
+    w = open_memstream(&warnings, &len);
+    if (w) {
+        int rc = tls_store_check(s, time(NULL), w);
+        fclose(w);
+        if (warnings && warnings[0])
+            log_write(LOG_WARN, "%.*s", (int)(len && warnings[len - 1] == '\n' ? len - 1 : len),
+                      warnings);
+        free(warnings);
+        if (rc < 0) {
+            fprintf(errs, "a private key does not match its certificate\n");
+            tls_store_free(s);
+            *failed = true;
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static void master_on_ticket_rotation(struct loop_timer *t)
+{
+    struct master *m = (struct master *)((char *)t - offsetof(struct master, ticket_rotation));
+    int rc = tls_tickets_rotate(m->tickets);
+
+    if (rc < 0)
+        log_write(LOG_ERROR, "session ticket keys not rotated: %s; trying again in 1s",
+                  strerror(-rc));
+    loop_arm(m->loop, t, master_now_ms(m) + (rc < 0 ? 1000 : m->cfg->tls_ticket_key_rotation_ms));
+}
+
 /* ---- workers ---- */
 
 static void master_on_restart(struct loop_timer *t);
@@ -276,7 +340,7 @@ static int master_spawn(struct master *m, struct master_worker *w)
             log_flush();
             _exit(2);
         }
-        int rc = worker_run(m->cfg, fds, m->socket_count, m->table, row, true);
+        int rc = worker_run(m->cfg, fds, m->socket_count, m->table, row, true, m->tls);
         log_flush();
         _exit(rc);
     }
@@ -404,9 +468,16 @@ static void master_reload(struct master *m)
     size_t errs_len = 0;
     FILE *ef = open_memstream(&errs, &errs_len);
     int rc = cfg && ef ? cli_build_config(m->cli, cfg, ef) : -1;
+    struct tls_store *tls = NULL;
+    bool tls_failed = false;
+    if (rc == 0) {
+        tls = master_build_tls(m, cfg, ef, &tls_failed);
+        rc = tls_failed ? -1 : 0;
+    }
     if (ef)
         fclose(ef);
     if (rc < 0 || master_sync_sockets(m, cfg) < 0) {
+        tls_store_free(tls);
         log_write(LOG_ERROR, "reload refused, the running configuration stays:\n%s",
                   errs ? errs : "out of memory");
         free(errs);
@@ -427,6 +498,12 @@ static void master_reload(struct master *m)
     memmove(m->old_cfgs + 1, m->old_cfgs, 7 * sizeof m->old_cfgs[0]);
     m->old_cfgs[0] = m->cfg;
     m->cfg = cfg;
+    /* the old workers have their own copies of the old store (fork) */
+    tls_store_free(m->tls);
+    m->tls = tls;
+    if (m->cfg->tls_ticket_key_rotation_ms != m->old_cfgs[0]->tls_ticket_key_rotation_ms)
+        loop_arm(m->loop, &m->ticket_rotation,
+                 master_now_ms(m) + m->cfg->tls_ticket_key_rotation_ms);
     master_open_logs(m, cfg);
     m->generation++;
     m->table->generation = m->generation;
@@ -647,7 +724,8 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
     master_open_logs(m, cfg);
     m->table = stats_table_new();
     m->loop = loop_new();
-    if (!m->table || !m->loop) {
+    m->tickets = tls_tickets_new(); /* before any fork: every worker maps the same page */
+    if (!m->table || !m->loop || !m->tickets) {
         fprintf(stderr, "lingerd: %s\n", strerror(errno));
         return 1;
     }
@@ -655,6 +733,10 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
         return 1;
     m->table->started_s = (uint64_t)time(NULL);
     m->table->master_pid = (uint64_t)getpid();
+    bool tls_failed;
+    m->tls = master_build_tls(m, cfg, stderr, &tls_failed);
+    if (tls_failed)
+        return 1;
     master_take_inherited(m);
     if (master_sync_sockets(m, cfg) < 0)
         return 1;
@@ -669,6 +751,8 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
         return 1;
     }
     loop_timer_init(&m->grace, master_on_grace);
+    loop_timer_init(&m->ticket_rotation, master_on_ticket_rotation);
+    loop_arm(m->loop, &m->ticket_rotation, master_now_ms(m) + cfg->tls_ticket_key_rotation_ms);
     loop_set_after(m->loop, master_after_iteration, m);
     for (size_t i = 0; i < MASTER_WORKERS_MAX; i++)
         loop_timer_init(&m->workers[i].restart, master_on_restart);
@@ -686,6 +770,8 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
         close(m->sockets[i].fd);
     loop_free(m->loop);
     stats_table_free(m->table);
+    tls_store_free(m->tls);
+    tls_tickets_free(m->tickets);
     config_fini(m->cfg);
     free(m->cfg);
     for (size_t i = 0; i < 8; i++)

@@ -11,15 +11,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "transport.h"
+
 #define OUTQ_MIN_CAP 4096
 #define OUTQ_IOV_MAX 64
-/* sendfile moves at most this much per call, so one big file cannot hold the
- * loop for long; the socket's buffer rarely takes more anyway. */
+/* A file span moves at most this much per call (sendfile, over TCP), so one
+ * big file cannot hold the loop for long; the socket's buffer rarely takes
+ * more anyway. */
 #define OUTQ_SENDFILE_CHUNK (1u << 20)
 
 static struct outq_seg *outq_seg_at(struct outq *q, unsigned i)
@@ -107,7 +108,8 @@ void outq_commit(struct outq *q, size_t n)
     if (last && last->fd < 0 && last->off + last->len == q->mem_len) {
         last->len += n;
     } else {
-        /* conn.c stops queueing before the segments run out (conn_output_full). */
+        /* The connection stops queueing before the segments run out
+         * (conn_output_full). */
         if (q->count >= OUTQ_SEGS_MAX)
             abort();
         struct outq_seg *s = outq_seg_at(q, q->count++);
@@ -170,7 +172,7 @@ static void outq_consume_mem(struct outq *q, size_t n)
     }
 }
 
-static int outq_send_mem(struct outq *q, int sockfd, uint64_t *sent, bool fin_follows)
+static int outq_send_mem(struct outq *q, struct transport *t, uint64_t *sent, bool fin_follows)
 {
     struct iovec iov[OUTQ_IOV_MAX];
     unsigned n = 0;
@@ -187,30 +189,21 @@ static int outq_send_mem(struct outq *q, int sockfd, uint64_t *sent, bool fin_fo
     /* A file right behind this head: let the kernel join them in packets.
      * The last bytes before a FIN: let the FIN ride in their segment (one
      * packet less through both stacks for every closed connection). */
-    int flags = MSG_NOSIGNAL | (n < q->count || fin_follows ? MSG_MORE : 0);
-    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n };
-    ssize_t w;
-    do
-        w = sendmsg(sockfd, &msg, flags);
-    while (w < 0 && errno == EINTR);
+    ssize_t w = transport_write(t, iov, n, n < q->count || fin_follows);
     if (w < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return (int)w;
     outq_consume_mem(q, (size_t)w);
     *sent += (uint64_t)w;
     return (size_t)w < total ? -EAGAIN : 0;
 }
 
-static int outq_send_file(struct outq *q, int sockfd, uint64_t *sent)
+static int outq_send_file(struct outq *q, struct transport *t, uint64_t *sent)
 {
     struct outq_seg *s = outq_seg_at(q, 0);
     size_t chunk = s->len < OUTQ_SENDFILE_CHUNK ? (size_t)s->len : OUTQ_SENDFILE_CHUNK;
-    off_t off = (off_t)s->off;
-    ssize_t w;
-    do
-        w = sendfile(sockfd, s->fd, &off, chunk);
-    while (w < 0 && errno == EINTR);
+    ssize_t w = transport_send_file(t, s->fd, s->off, chunk);
     if (w < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return (int)w;
     if (w == 0)
         return -EIO; /* the file shrank under us: the framing is lost */
     s->off += (uint64_t)w;
@@ -222,12 +215,12 @@ static int outq_send_file(struct outq *q, int sockfd, uint64_t *sent)
     return 0;
 }
 
-int outq_flush(struct outq *q, int sockfd, uint64_t *sent, bool fin_follows)
+int outq_flush(struct outq *q, struct transport *t, uint64_t *sent, bool fin_follows)
 {
     *sent = 0;
     while (q->count > 0) {
-        int rc = outq_seg_at(q, 0)->fd < 0 ? outq_send_mem(q, sockfd, sent, fin_follows)
-                                            : outq_send_file(q, sockfd, sent);
+        int rc = outq_seg_at(q, 0)->fd < 0 ? outq_send_mem(q, t, sent, fin_follows)
+                                            : outq_send_file(q, t, sent);
         if (rc < 0)
             return rc;
     }

@@ -1,10 +1,11 @@
 /* outq — a connection's queue of response bytes: memory runs and file spans.
  *
  * Response heads and small bodies are formatted straight into one growable
- * memory area; file bodies are queued as (fd, offset, length) and leave with
- * sendfile. outq_flush sends as much as the socket takes: consecutive memory
- * runs in one sendmsg (a pipelined batch leaves in one call), MSG_MORE when a
- * file follows so a head and its file share packets.
+ * memory area; file bodies are queued as (fd, offset, length) and leave
+ * through the transport's send_file (sendfile over TCP). outq_flush sends as
+ * much as the transport takes: consecutive memory runs in one write (a
+ * pipelined batch leaves in one call), with "more follows" when a file
+ * follows so a head and its file share packets (MSG_MORE over TCP).
  */
 #ifndef LINGERD_OUTQ_H
 #define LINGERD_OUTQ_H
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct transport;
 
 #define OUTQ_SEGS_MAX 64
 
@@ -53,12 +56,13 @@ int outq_append(struct outq *q, const void *data, size_t n);
  * then still the caller's). */
 int outq_add_file(struct outq *q, int fd, uint64_t off, uint64_t len);
 
-/* Send what the socket takes. 0: all sent. -EAGAIN: the rest waits for
- * writability. Other -errno: the connection is broken. *sent gets the bytes
- * sent by this call. fin_follows: the caller closes or shuts down the socket
- * as soon as this returns 0, so the last bytes may wait in the kernel for the
- * FIN and leave in the same segment (MSG_MORE); the close pushes them. */
-int outq_flush(struct outq *q, int sockfd, uint64_t *sent, bool fin_follows);
+/* Send what the transport takes. 0: all sent. -EAGAIN: the rest waits for
+ * the transport to be ready. Other -errno: the connection is broken. *sent
+ * gets the bytes sent by this call. fin_follows: the caller ends the stream
+ * (transport_shut_write) or closes as soon as this returns 0, so the last
+ * bytes may wait for the end of stream and leave with it (MSG_MORE over TCP:
+ * the FIN rides in their segment); the shutdown or close pushes them. */
+int outq_flush(struct outq *q, struct transport *t, uint64_t *sent, bool fin_follows);
 
 /* Drop everything queued (closing fds) but keep the memory for reuse. */
 void outq_clear(struct outq *q);

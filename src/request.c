@@ -6,7 +6,8 @@
  * by the location (405 + Allow; TRACE is never served), credentials when the
  * location asks for them (401 + WWW-Authenticate). Authentication comes
  * before anything reads the body, so a refused upload is refused at its head
- * and its body is discarded or lingered away by conn.c.
+ * and its body is discarded or lingered away by the connection (conn_body.c,
+ * conn_close.c).
  */
 #include "request.h"
 
@@ -78,6 +79,42 @@ static void request_challenge(struct conn *c, const struct config_location *loc)
     conn_resp_error(c, 401, extra);
 }
 
+/* https_redirect: the same URL over https, on the first tls listener's
+ * port. 301 keeps GET and HEAD as they are; other methods get 308, which
+ * keeps the method and body (RFC 9110 §15.4.9). Without a Host there is no
+ * URL to send the client to. */
+static void request_redirect_to_https(struct conn *c, const struct http1_request *req,
+                                      const char *buf)
+{
+    const struct server *srv = conn_server(c);
+    const char *host = buf + req->host.off;
+    size_t host_len = req->host.len;
+    if (host_len == 0) {
+        conn_resp_text(c, 400, NULL, "400 Bad Request: this site is served over https; "
+                                     "send a Host to be redirected there.\n");
+        return;
+    }
+    /* The host without its port: "[v6]:port" or "name:port". */
+    const char *end = host[0] == '[' ? memchr(host, ']', host_len) : NULL;
+    size_t name_len = end ? (size_t)(end - host) + 1 : host_len;
+    const char *colon = memchr(host + (end ? name_len : 0), ':', host_len - (end ? name_len : 0));
+    if (!end && colon)
+        name_len = (size_t)(colon - host);
+    char port[8] = "";
+    if (srv->https_port != 443)
+        snprintf(port, sizeof port, ":%u", (unsigned)srv->https_port);
+    char extra[PATH_MAX + 512];
+    int n = snprintf(extra, sizeof extra, "Location: https://%.*s%s%.*s%s%.*s\r\n",
+                     (int)name_len, host, port, (int)req->path.len, buf + req->path.off,
+                     req->query.len ? "?" : "", (int)req->query.len, buf + req->query.off);
+    if (n < 0 || (size_t)n >= sizeof extra) {
+        conn_resp_error(c, 414, NULL);
+        return;
+    }
+    bool safe = req->method == HTTP1_METHOD_GET || req->method == HTTP1_METHOD_HEAD;
+    conn_resp_error(c, safe ? 301 : 308, extra);
+}
+
 void request_dispatch(struct conn *c)
 {
     const struct http1_request *req = conn_request(c);
@@ -107,6 +144,10 @@ void request_dispatch(struct conn *c)
     }
     if (status_answer(c, path, path_len))
         return; /* status_path or metrics_path, before any location */
+    if (cfg->https_redirect && !conn_is_tls(c)) {
+        request_redirect_to_https(c, req, buf);
+        return;
+    }
     const struct config_location *loc = config_find_location(cfg, path, path_len);
     conn_set_lingering(c, loc->lingering_close);
     if (!loc->keepalive)

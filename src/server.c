@@ -10,6 +10,8 @@
  */
 #include "server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -134,14 +136,14 @@ static void server_on_accept(struct loop_watch *w, uint32_t events)
                 return;
             }
         }
-        if (!conn_open(srv, fd, (struct sockaddr *)&peer, len)) {
+        if (!conn_open(srv, fd, (struct sockaddr *)&peer, len, l->tls)) {
             log_write(LOG_WARN, "cannot take a connection: %s", strerror(errno));
             close(fd);
         }
     }
 }
 
-int server_add_listener(struct server *srv, int fd, bool shared)
+int server_add_listener(struct server *srv, int fd, bool shared, bool tls)
 {
     if (srv->listener_count >= CONFIG_LISTEN_MAX)
         return -ENOSPC;
@@ -150,6 +152,7 @@ int server_add_listener(struct server *srv, int fd, bool shared)
     l->watch.on_io = server_on_accept;
     l->srv = srv;
     l->paused = false;
+    l->tls = tls;
     /* Shared by several workers: wake one of them per connection, not all
      * (EPOLLEXCLUSIVE; it cannot be modified, so pausing unwatches). */
     l->events = EPOLLIN | (shared ? EPOLLEXCLUSIVE : 0u);
@@ -254,6 +257,19 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     }
     srv->server_len = (size_t)snprintf(srv->server_line, sizeof srv->server_line,
                                        "Server: %s\r\n", cfg->server_name);
+    if (cfg->hsts_ms >= 0)
+        srv->hsts_len = (size_t)snprintf(srv->hsts_line, sizeof srv->hsts_line,
+                                         "Strict-Transport-Security: max-age=%llu\r\n",
+                                         (unsigned long long)(cfg->hsts_ms / 1000));
+    for (size_t i = 0; i < cfg->listen_count && !srv->https_port; i++) {
+        const struct config_listen *l = &cfg->listens[i];
+        if (!l->tls)
+            continue;
+        if (l->addr.ss_family == AF_INET6)
+            srv->https_port = ntohs(((const struct sockaddr_in6 *)&l->addr)->sin6_port);
+        else
+            srv->https_port = ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+    }
     if (cfg->keepalive_header) {
         /* Advertise a second less than we wait, so a client retires the
          * connection before our close can cross its next request. */

@@ -19,11 +19,13 @@
 
 struct conn;
 struct mime_table;
+struct tls_store;
 
 struct server_listener {
     struct loop_watch watch;
     struct server *srv;
     bool paused; /* accept backs off (EMFILE) until a deadline */
+    bool tls;    /* its connections speak TLS (listen ... tls) */
     uint32_t events;
 };
 
@@ -64,7 +66,11 @@ struct server {
     size_t keep_alive_len;
     char server_line[80];
     size_t server_len;
+    char hsts_line[64];        /* "Strict-Transport-Security: ...", or empty */
+    size_t hsts_len;
+    uint16_t https_port;       /* the first tls listener's, for https_redirect */
 
+    struct tls_store *tls;     /* certificates, for TLS listeners (borrowed) */
     bool stopping;
     uint64_t drain_start_ms; /* when stopping began (loop clock) */
 };
@@ -76,8 +82,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
 void server_fini(struct server *srv);
 
 /* Watch a bound, listening, non-blocking socket; shared: other processes
- * accept on it too. 0 or -errno. */
-int server_add_listener(struct server *srv, int fd, bool shared);
+ * accept on it too; tls: its connections speak TLS (srv->tls must be set).
+ * 0 or -errno. */
+int server_add_listener(struct server *srv, int fd, bool shared, bool tls);
 
 /* Stop accepting and close every connection through its close path
  * (graceful) or at once. */

@@ -28,6 +28,34 @@ static const char *const stats_outcome_names[] = {
 static_assert(sizeof stats_outcome_names / sizeof stats_outcome_names[0] == STATS_OUTCOME_COUNT,
               "an outcome without a name");
 
+static const char *const stats_tls_failure_names[] = {
+    [STATS_TLS_FAIL_TIMEOUT] = "timeout",
+    [STATS_TLS_FAIL_PLAIN_HTTP] = "plain_http",
+    [STATS_TLS_FAIL_PROTOCOL] = "protocol",
+    [STATS_TLS_FAIL_CLOSED] = "closed",
+};
+static_assert(sizeof stats_tls_failure_names / sizeof stats_tls_failure_names[0] ==
+                  STATS_TLS_FAIL_COUNT,
+              "a handshake failure without a name");
+
+static const char *const stats_tls_version_names[] = {
+    [STATS_TLS_V12] = "TLSv1.2",
+    [STATS_TLS_V13] = "TLSv1.3",
+};
+static_assert(sizeof stats_tls_version_names / sizeof stats_tls_version_names[0] ==
+                  STATS_TLS_VERSION_COUNT,
+              "a TLS version without a name");
+
+const char *stats_tls_failure_name(enum stats_tls_failure f)
+{
+    return f < STATS_TLS_FAIL_COUNT ? stats_tls_failure_names[f] : "?";
+}
+
+const char *stats_tls_version_name(enum stats_tls_version v)
+{
+    return v < STATS_TLS_VERSION_COUNT ? stats_tls_version_names[v] : "?";
+}
+
 const char *stats_state_name(enum stats_state s)
 {
     return s < STATS_STATE_COUNT ? stats_state_names[s] : "?";
@@ -85,6 +113,14 @@ static void stats_add_counters(struct stats *to, const struct stats *from)
     to->accept_errors += from->accept_errors;
     for (size_t i = 0; i < 6; i++)
         to->responses_by_class[i] += from->responses_by_class[i];
+    to->tls_handshakes_full += from->tls_handshakes_full;
+    to->tls_handshakes_resumed += from->tls_handshakes_resumed;
+    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++)
+        to->tls_handshake_failures[i] += from->tls_handshake_failures[i];
+    for (size_t i = 0; i < STATS_TLS_VERSION_COUNT; i++)
+        to->tls_versions[i] += from->tls_versions[i];
+    to->tls_alpn_http11 += from->tls_alpn_http11;
+    to->tls_alpn_none += from->tls_alpn_none;
 }
 
 void stats_table_release(struct stats_table *t, struct stats *row)

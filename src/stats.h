@@ -32,7 +32,25 @@ enum stats_outcome {
     STATS_OUTCOME_COUNT
 };
 
+/* Why a TLS handshake failed. */
+enum stats_tls_failure {
+    STATS_TLS_FAIL_TIMEOUT,     /* not done within tls_handshake_timeout */
+    STATS_TLS_FAIL_PLAIN_HTTP,  /* plain HTTP sent to a TLS port (answered 400) */
+    STATS_TLS_FAIL_PROTOCOL,    /* refused: version, ciphers, a bad message */
+    STATS_TLS_FAIL_CLOSED,      /* the client closed or reset during it */
+    STATS_TLS_FAIL_COUNT
+};
+
+/* TLS protocol versions counted; lingerd accepts nothing older. */
+enum stats_tls_version {
+    STATS_TLS_V12,
+    STATS_TLS_V13,
+    STATS_TLS_VERSION_COUNT
+};
+
 const char *stats_state_name(enum stats_state s);
+const char *stats_tls_failure_name(enum stats_tls_failure f);
+const char *stats_tls_version_name(enum stats_tls_version v);
 const char *stats_outcome_name(enum stats_outcome o);
 
 struct stats {
@@ -53,6 +71,12 @@ struct stats {
     uint64_t fin_wait2_bounded;   /* closed in FIN_WAIT_2: TCP_LINGER2 bounds them */
     uint64_t accept_errors;
     uint64_t responses_by_class[6]; /* [1]=1xx ... [5]=5xx */
+    uint64_t tls_handshakes_full;
+    uint64_t tls_handshakes_resumed;
+    uint64_t tls_handshake_failures[STATS_TLS_FAIL_COUNT];
+    uint64_t tls_versions[STATS_TLS_VERSION_COUNT];
+    uint64_t tls_alpn_http11;     /* handshakes that chose http/1.1 by ALPN */
+    uint64_t tls_alpn_none;       /* handshakes without ALPN */
 };
 
 /* Rows for every worker that may run at once: the current generation and

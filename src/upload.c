@@ -432,7 +432,7 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
             upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
                        "write after %llu bytes: %s; %d sent", (unsigned long long)u->bytes,
                        strerror(err), st);
-            return st; /* conn.c answers it and calls on_abort */
+            return st; /* conn_body.c answers it and calls on_abort */
         }
         data += n;
         len -= (size_t)n;
@@ -612,7 +612,7 @@ static const struct conn_body_sink upload_sink = {
 /* ---- the handlers ---- */
 
 /* A Content-Length over the location's limit is refused from the head; a
- * chunked body is capped by conn.c as it arrives. */
+ * chunked body is capped by conn_body.c as it arrives. */
 static bool upload_too_large(const struct http1_request *req, const struct config_location *loc)
 {
     return req->framing == HTTP1_BODY_LENGTH && req->content_length > loc->body_max_bytes;

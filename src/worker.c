@@ -31,6 +31,7 @@
 struct worker {
     struct loop *loop;
     struct server srv;
+    struct tls_store *tls;     /* borrowed; for the TLS transport's SSL_new */
     struct loop_watch signals;
     struct loop_timer grace;
     bool draining;
@@ -120,7 +121,7 @@ void worker_tune_listener(int fd, const struct config *cfg)
     int one = 1;
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* Accepted sockets inherit the FIN_WAIT_2 bound too: no setsockopt per
-     * connection (conn.c resets it where lingering_close is off). */
+     * connection (conn_close.c resets it where lingering_close is off). */
     int secs = (int)((cfg->fin_wait2_timeout_ms + 999) / 1000);
     (void)setsockopt(fd, IPPROTO_TCP, TCP_LINGER2, &secs, sizeof secs);
     /* 0 turns it off again after a reload that removed it. */
@@ -165,10 +166,12 @@ int worker_drop_privileges(const struct config *cfg)
 }
 
 int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
-               struct stats_table *table, struct stats *row, bool shared)
+               struct stats_table *table, struct stats *row, bool shared,
+               struct tls_store *tls)
 {
     static struct worker w;
     memset(&w, 0, sizeof w);
+    w.tls = tls;
     w.loop = loop_new();
     if (!w.loop) {
         log_write(LOG_ERROR, "event loop: %s", strerror(errno));
@@ -179,8 +182,10 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
         log_write(LOG_ERROR, "root %s: %s", cfg->root, strerror(-rc));
         return 1;
     }
+    w.srv.tls = tls;
+    /* listen_fds[i] is the socket of cfg->listens[i]. */
     for (size_t i = 0; i < nfds; i++) {
-        rc = server_add_listener(&w.srv, listen_fds[i], shared);
+        rc = server_add_listener(&w.srv, listen_fds[i], shared, cfg->listens[i].tls);
         if (rc < 0) {
             log_write(LOG_ERROR, "cannot watch a listening socket: %s", strerror(-rc));
             return 1;

@@ -13,15 +13,21 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct config;
 struct stats;
 struct stats_table;
+struct tls_store;
 
 /* Serve until stopped. shared: other workers accept on the same sockets.
- * Returns the process exit status (0 after a clean stop). */
+ * tls: the contexts of cfg's certificates, built before the privileges
+ * were dropped (the keys are often readable by root only), or NULL when
+ * cfg has none; borrowed, it outlives the worker. Returns the process exit
+ * status (0 after a clean stop). */
 int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
-               struct stats_table *table, struct stats *row, bool shared);
+               struct stats_table *table, struct stats *row, bool shared,
+               struct tls_store *tls);
 
 /* A listening socket for l (non-blocking, close-on-exec). fd or -errno. */
 struct config_listen;

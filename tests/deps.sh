@@ -13,6 +13,8 @@ check() {
     need make command -v make
     need libcmocka-dev test -f /usr/include/cmocka.h
     need libcrypt-dev test -f /usr/include/crypt.h
+    need libssl-dev test -f /usr/include/openssl/ssl.h
+    need openssl command -v openssl
     need python3-pytest /usr/bin/python3 -c 'import pytest'
     need curl command -v curl
     need iproute2 command -v ss

@@ -43,7 +43,7 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
 class Server:
     """One lingerd process with its own root and configuration."""
 
-    def __init__(self, tmpdir, config="", host="127.0.0.1", args=(), uploads=True):
+    def __init__(self, tmpdir, config="", host="127.0.0.1", args=(), uploads=True, tls=False):
         self.tmpdir = tmpdir
         self.host = host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -56,7 +56,9 @@ class Server:
             "%s:%d" % (host, self.port)
         # One worker unless a test asks for more: counters and per-worker caps
         # are then deterministic. Tests run as root in CI: say so explicitly.
-        base = "listen %s;\nroot %s;\n" % (listen, self.root)
+        # tls: the listener speaks HTTPS; the config must name a certificate.
+        self.tls = tls
+        base = "listen %s%s;\nroot %s;\n" % (listen, " tls" if tls else "", self.root)
         if "workers " not in config:
             base += "workers 1;\n"
         if os.geteuid() == 0 and "run_as_root" not in config and "user " not in config:

@@ -6,6 +6,11 @@ test of its own. Cases listed in tests/corpus-pending.txt must still fail
 (so the list only shrinks); tests/corpus-deviations.txt lists cases whose
 expectation we believe contradicts the RFC, with the reason, and they are
 reported, never silently skipped.
+
+The same corpus runs again over HTTPS (run_corpus.py --tls) against a TLS
+listener with a certificate from a test CA made for the run, verifying the
+certificate and requiring close_notify before every server close: the
+expectations are the same, and a close without close_notify fails a case.
 """
 
 import json
@@ -15,6 +20,7 @@ import subprocess
 import pytest
 
 from conftest import REPO, Server
+from tlscerts import TestCA
 
 CORPUS = os.path.normpath(os.path.join(REPO, "..", "shared", "corpora"))
 if not os.path.isdir(CORPUS):
@@ -42,14 +48,20 @@ CASES = sorted(f[:-4] for f in os.listdir(CASES_DIR) if f.endswith(".req")) \
     if os.path.isdir(CASES_DIR) else []
 
 
-@pytest.fixture(scope="module")
-def corpus_results(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("corpus"))
-    srv = Server(d).start()
+def _run_corpus(tmp_path_factory, tls):
+    d = str(tmp_path_factory.mktemp("corpus-tls" if tls else "corpus"))
+    extra = []
+    config = ""
+    if tls:
+        ca = TestCA(d)
+        leaf = ca.leaf("localhost")
+        config = "tls_certificate %s %s;" % (leaf.cert, leaf.key)
+        extra = ["--tls", "--cafile", ca.cert, "--sni", "localhost", "--require-close-notify"]
+    srv = Server(d, config, tls=tls).start()
     try:
         proc = subprocess.run(
             ["/usr/bin/python3", os.path.join(CORPUS, "run_corpus.py"), "--host", srv.host,
-             "--port", str(srv.port), "--json", "--jobs", "4"],
+             "--port", str(srv.port), "--json", "--jobs", "4"] + extra,
             capture_output=True, text=True, timeout=600)
     finally:
         rc = srv.stop()
@@ -63,6 +75,16 @@ def corpus_results(tmp_path_factory):
     return results
 
 
+@pytest.fixture(scope="module")
+def corpus_results(tmp_path_factory):
+    return _run_corpus(tmp_path_factory, tls=False)
+
+
+@pytest.fixture(scope="module")
+def corpus_results_tls(tmp_path_factory):
+    return _run_corpus(tmp_path_factory, tls=True)
+
+
 def test_corpus_is_present():
     assert CASES, "conformance corpus not found at %s" % CASES_DIR
 
@@ -72,9 +94,8 @@ def test_pending_and_deviation_lists_name_real_cases():
         assert case in CASES, "listed case %s does not exist" % case
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_corpus_case(corpus_results, case):
-    r = corpus_results.get(case)
+def _check_case(results, case):
+    r = results.get(case)
     assert r is not None, "the runner reported nothing for %s" % case
     ok = r.get("passed", r.get("ok"))
     if case in DEVIATIONS:
@@ -84,3 +105,13 @@ def test_corpus_case(corpus_results, case):
         assert not ok, "%s passes now: remove it from corpus-pending.txt" % case
         return
     assert ok, json.dumps(r, indent=1)[:3000]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_corpus_case(corpus_results, case):
+    _check_case(corpus_results, case)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_corpus_case_over_tls(corpus_results_tls, case):
+    _check_case(corpus_results_tls, case)

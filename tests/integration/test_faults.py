@@ -151,6 +151,8 @@ def test_out_of_descriptors_a_request_gets_503_with_retry_after(make_server):
     # temporary 503 with Retry-After, not a 500, and is served once
     # descriptors are free again.
     srv = make_server("header_timeout 30s;\n")
+    # the master listens before it forks: the worker may not exist yet
+    assert wait_for(lambda: [p for p in proc_tree(srv.proc.pid) if p != srv.proc.pid])
     worker = [p for p in proc_tree(srv.proc.pid) if p != srv.proc.pid][0]
     # The listener is the master's: the server answers connections before
     # its worker has all of its own descriptors. A GET is served once it has;

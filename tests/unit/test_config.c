@@ -305,7 +305,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 65);
+    assert_int_equal(n, 75);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -319,7 +319,7 @@ static void test_config_defaults_equal_table(void **state)
                 fail_msg("%s: no default, but the config holds '%s'", name, got);
             continue;
         }
-        char text[128], *args[16], *save = NULL;
+        char text[256], *args[16], *save = NULL;
         size_t nargs = 0;
         snprintf(text, sizeof text, "%s", def);
         for (char *w = strtok_r(text, " ", &save); w && nargs < 16; w = strtok_r(NULL, " ", &save))
@@ -551,6 +551,81 @@ static void test_config_listen_forms(void **state)
     config_fini(&cfg);
 }
 
+/* The TLS directives: listen's flag beside backlog in either order, the
+ * certificates in order with their FILE:LINE, and the checks of finish. */
+static void test_config_tls_directives(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL, *path, *want;
+
+    path = write_text(fx, "tls.conf",
+                      "listen 127.0.0.1:9443 tls backlog=64;\n"
+                      "listen 127.0.0.1:9444 backlog=32 tls;\n"
+                      "listen 127.0.0.1:9080;\n"
+                      "tls_certificate a.pem a.key;\n"
+                      "tls_certificate b.pem b.key;\n"
+                      "tls_protocols TLSv1.3;\n"
+                      "hsts 1500ms;\n"
+                      "https_redirect on;\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    assert_string_equal(errs, "");
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    assert_string_equal(errs, "");
+    free(errs);
+    assert_true(cfg.listens[0].tls && cfg.listens[1].tls && !cfg.listens[2].tls);
+    assert_int_equal(cfg.listens[0].backlog, 64);
+    assert_true(config_has_tls_listener(&cfg));
+    value_equal(&cfg, NULL, "listen",
+                "127.0.0.1:9443 backlog=64 tls\n127.0.0.1:9444 backlog=32 tls\n127.0.0.1:9080");
+    assert_int_equal(cfg.tls_certificate_count, 2);
+    assert_string_equal(cfg.tls_certificates[0].cert_file, "a.pem");
+    assert_string_equal(cfg.tls_certificates[1].key_file, "b.key");
+    want = expand("@:5", path);
+    assert_string_equal(cfg.tls_certificates[1].where, want);
+    free(want);
+    value_equal(&cfg, NULL, "tls_certificate", "a.pem a.key\nb.pem b.key");
+    assert_int_equal(cfg.tls_protocols, 1u << CONFIG_TLS_1_3);
+    value_equal(&cfg, NULL, "tls_protocols", "TLSv1.3");
+    assert_int_equal(cfg.hsts_ms, 2000); /* max-age counts whole seconds */
+    assert_true(cfg.tls_session_tickets && cfg.ktls);
+    assert_int_equal(cfg.tls_ticket_key_rotation_ms, 12ull * 3600 * 1000);
+    assert_int_equal(cfg.tls_handshake_timeout_ms, 10000);
+    assert_int_equal(cfg.tls_protocols & (1u << CONFIG_TLS_1_2), 0);
+    config_fini(&cfg);
+    free(path);
+
+    /* a tls listener needs a certificate; a redirect needs a tls listener */
+    path = write_text(fx, "nocert.conf", "root www;\nlisten 127.0.0.1:9443 tls;\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), -1);
+    want = expand("@:2: listen 127.0.0.1:9443 tls: no tls_certificate is configured\n", path);
+    assert_string_equal(errs, want);
+    free(want);
+    free(errs);
+    config_fini(&cfg);
+    free(path);
+    path = write_text(fx, "redirect.conf", "https_redirect on;\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), -1);
+    assert_string_equal(errs, "https_redirect on needs a listener with the tls flag to "
+                              "redirect to\n");
+    free(errs);
+    config_fini(&cfg);
+    free(path);
+
+    /* defaults: both protocols, tickets on, no certificate */
+    assert_int_equal(config_init_defaults(&cfg), 0);
+    assert_int_equal(cfg.tls_protocols, (1u << CONFIG_TLS_1_2) | (1u << CONFIG_TLS_1_3));
+    assert_int_equal(cfg.tls_certificate_count, 0);
+    assert_true(cfg.hsts_ms < 0);
+    assert_false(cfg.https_redirect);
+    config_fini(&cfg);
+}
+
 /* Each case: file text and exactly what is printed, '@' standing for its path. */
 static const struct error_case {
     const char *name, *text, *errs;
@@ -600,7 +675,21 @@ static const struct error_case {
     { "listen backlog", "listen 80 backlog=0;\n",
       "@:1: 'listen' value 'backlog=0' is out of bounds (backlog=1..65535)\n" },
     { "listen backlog form", "listen 80 queue=5;\n",
-      "@:1: bad value 'queue=5' for 'listen': expected backlog=N\n" },
+      "@:1: bad value 'queue=5' for 'listen': expected backlog=N or tls, each at most once\n" },
+    { "listen tls twice", "listen 80 tls tls;\n",
+      "@:1: bad value 'tls' for 'listen': expected backlog=N or tls, each at most once\n" },
+    { "listen backlog twice", "listen 80 backlog=5 backlog=6;\n",
+      "@:1: bad value 'backlog=6' for 'listen': expected backlog=N or tls, each at most once\n" },
+    { "old TLS", "tls_protocols TLSv1.1 TLSv1.2;\n",
+      "@:1: bad value 'TLSv1.1' for 'tls_protocols': expected one of TLSv1.2, TLSv1.3\n" },
+    { "cipher list with a space", "tls_ciphers \"ECDHE-RSA-AES128-GCM-SHA256 X\";\n",
+      "@:1: bad value 'ECDHE-RSA-AES128-GCM-SHA256 X' for 'tls_ciphers': "
+      "' ' cannot appear in an OpenSSL cipher list\n" },
+    { "certificate without key", "tls_certificate a.pem;\n",
+      "@:1: wrong number of arguments for 'tls_certificate' "
+      "(usage: tls_certificate CERT.pem KEY.pem)\n" },
+    { "ticket rotation bounds", "tls_ticket_key_rotation 10s;\n",
+      "@:1: 'tls_ticket_key_rotation' value '10s' is out of bounds (1m..168h)\n" },
     { "duplicate listen", "listen 8080;\nlisten *:8080;\n",
       "@:2: duplicate listen address '*:8080' (same as '8080')\n" },
     { "duration bounds", "header_timeout 2h;\n",
@@ -964,6 +1053,8 @@ int main(void)
         cmocka_unit_test(test_config_find_location_longest_prefix),
         cmocka_unit_test(test_config_set_command_line),
         cmocka_unit_test(test_config_listen_forms),
+        cmocka_unit_test_setup_teardown(test_config_tls_directives, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_error_messages, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_bad_regex, fixture_setup,

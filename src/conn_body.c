@@ -1,0 +1,183 @@
+/* conn_body — the request body: fed to a handler's sink or discarded, with
+ * Content-Length or chunked framing, 100-continue, and the READ_BODY state.
+ *
+ * Leaves out: what the handler does with the bytes (upload.c), the decision
+ * whether an unanswered body is discarded or ends the connection
+ * (conn_respond.c, when the response head ends), and the buffers
+ * (conn_buf.c).
+ *
+ * Invariants: body_left (Content-Length) or the chunked decoder says where
+ * the body ends, so the next request starts at the right byte or the
+ * connection closes; a chunked body is capped at body_max as it arrives. A
+ * known-length body that is only discarded is skipped in the socket
+ * (MSG_TRUNC), never copied. A sink gets on_end or on_abort exactly once.
+ */
+#include <errno.h>
+
+#include "conn_internal.h"
+#include "stats.h"
+#include "transport.h"
+
+const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL };
+
+void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
+                    uint64_t max_bytes)
+{
+    struct conn_work *w = c->w;
+    w->sink = sink;
+    w->sink_ctx = ctx;
+    w->body_max = max_bytes;
+    if (w->req.expect_continue && w->req.version_minor >= 1 && !w->body_done &&
+        w->in_start == w->in_len)
+        conn_out(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (w->body_done) {
+        /* An empty body: the handler's on_end answers at once. */
+        w->sink = NULL;
+        sink->on_end(c, ctx);
+    }
+}
+
+/* A body failed (over the limit, bad chunk, disk full): answer if no answer
+ * went out yet, and close, since the rest of the body cannot be framed or is
+ * not wanted. */
+static void conn_body_failed(struct conn *c, int status)
+{
+    struct conn_work *w = c->w;
+    conn_abort_sink(c);
+    conn_want_close(c, CONN_CLOSE_ERROR);
+    if (!w->responded)
+        conn_resp_error(c, status, NULL);
+    w->body_done = false;
+    conn_request_done(c);
+}
+
+/* Feed buffered body bytes to the sink. 1: body complete; 0: need more;
+ * < 0: -status to answer. */
+static int conn_feed_body(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    const struct conn_body_sink *sink = w->sink;
+    while (w->in_start < w->in_len || (w->body_framing == HTTP1_BODY_LENGTH && w->body_left == 0)) {
+        const char *in = w->in + w->in_start;
+        size_t avail = w->in_len - w->in_start;
+        size_t data_off = 0, data_len = 0, used;
+        if (w->body_framing == HTTP1_BODY_LENGTH) {
+            if (w->body_left == 0)
+                return 1;
+            used = data_len = avail < w->body_left ? avail : (size_t)w->body_left;
+            w->body_left -= data_len;
+            w->in_start += (uint32_t)used;
+            if (data_len && sink->on_data) {
+                int st = sink->on_data(c, w->sink_ctx, in, data_len);
+                if (st)
+                    return -st;
+            }
+            w->body_bytes += data_len;
+            if (w->body_left == 0)
+                return 1;
+            continue;
+        }
+        enum http1_rc rc = http1_chunked_decode(&w->chunked, in, avail, &used, &data_off, &data_len);
+        w->in_start += (uint32_t)used;
+        if (rc == HTTP1_ERROR)
+            return -w->chunked.status;
+        if (data_len) {
+            w->body_bytes += data_len;
+            if (w->body_bytes > w->body_max)
+                return -413;
+            if (sink->on_data) {
+                int st = sink->on_data(c, w->sink_ctx, in + data_off, data_len);
+                if (st)
+                    return -st;
+            }
+        }
+        if (rc == HTTP1_DONE)
+            return 1;
+        if (used == 0 && data_len == 0)
+            break;
+    }
+    return 0;
+}
+
+/* Discard a known-length body straight from the transport, copying nothing
+ * where it can (TCP). */
+static ssize_t conn_discard_from_socket(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    size_t want = w->body_left < CONN_DISCARD_CHUNK ? (size_t)w->body_left : CONN_DISCARD_CHUNK;
+    ssize_t n = transport_discard(&c->tp, want);
+    if (n < 0)
+        return n;
+    if (n == 0) {
+        c->peer_eof = true;
+        return 0;
+    }
+    w->body_left -= (uint64_t)n;
+    w->body_bytes += (uint64_t)n;
+    stats_add(&c->srv->stats->bytes_in, (uint64_t)n);
+    return n;
+}
+
+void conn_on_read_body(struct conn *c, bool timeout)
+{
+    struct conn_work *w = c->w;
+    if (timeout) {
+        if (!conn_deadline_passed(c))
+            return;
+        conn_want_close(c, CONN_CLOSE_BODY_TIMEOUT);
+        if (w->responded) {
+            conn_abort_sink(c);
+            conn_start_close(c, CONN_CLOSE_BODY_TIMEOUT);
+        } else {
+            conn_body_failed(c, 408);
+        }
+        return;
+    }
+    for (int i = 0; i < CONN_READS_PER_WAKE; i++) {
+        int fed = conn_feed_body(c);
+        if (fed < 0) {
+            conn_body_failed(c, -fed);
+            return;
+        }
+        if (fed > 0) {
+            const struct conn_body_sink *sink = w->sink;
+            w->body_done = true;
+            w->sink = NULL;
+            if (sink->on_end)
+                sink->on_end(c, w->sink_ctx);
+            if (c->state != CONN_CLOSED)
+                conn_request_done(c);
+            return;
+        }
+        ssize_t n;
+        if (w->sink == &conn_discard_sink && w->body_framing == HTTP1_BODY_LENGTH &&
+            w->in_start == w->in_len)
+            n = conn_discard_from_socket(c);
+        else
+            n = conn_fill(c);
+        if (n > 0) {
+            c->progress_ms = conn_now_ms(c);
+            continue;
+        }
+        if (n == -EAGAIN)
+            return;
+        if (n == 0 || n == -ENOBUFS) {
+            /* The client stopped sending mid-body: the upload is incomplete. */
+            conn_abort_sink(c);
+            if (n == 0) {
+                if (w->responded && !outq_is_empty(&w->out)) {
+                    conn_want_close(c, CONN_CLOSE_PEER);
+                    conn_start_close(c, CONN_CLOSE_PEER);
+                } else {
+                    conn_peer_gone(c, false);
+                }
+            } else {
+                conn_body_failed(c, 500);
+            }
+            return;
+        }
+        conn_peer_gone(c, true);
+        return;
+    }
+    conn_yield(c);
+}

@@ -1,0 +1,290 @@
+/* conn_respond — the response to the current request: status line, header
+ * fields, the head's end (Content-Length, keep-alive or close), bodies from
+ * memory or a file, the small HTML error responses;
+ * the access-log line of each response.
+ *
+ * Leaves out: sending (conn_buf.c flushes the output queue) and what happens
+ * after the response (conn.c's conn_request_done).
+ *
+ * Invariants: heads are formatted straight into the output queue, never
+ * through a buffer of their own; a failed allocation never drops a response
+ * silently, it ends the connection after this response instead
+ * (CONN_CLOSE_ERROR). The head's Connection field and the connection's fate
+ * are one decision: conn_resp_end writes what c->keep_alive says, after
+ * settling an unread body. Whether the connection may stay is decided
+ * when the head arrives (conn.c's conn_decide_keep_alive).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+#include "conn_internal.h"
+#include "outq.h"
+#include "server.h"
+#include "stats.h"
+
+/* The access-log line of the response just completed (queued, with its
+ * body read or given up). No syscall: the line is buffered and the clocks
+ * are the loop's. */
+void conn_log_access(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!w || !w->log_pending)
+        return;
+    w->log_pending = false;
+    bool has_head = w->log_has_head;
+    w->log_has_head = false;
+    if (!accesslog_enabled())
+        return;
+    uint64_t now = conn_now_ms(c);
+    struct accesslog_entry e = {
+        .buf = w->in + w->head_start,
+        .req = has_head ? &w->req : NULL,
+        .peer_family = c->peer_family,
+        .peer_port = c->peer_port,
+        .conn_id = c->id,
+        .conn_requests = c->requests,
+        .status = w->log_status,
+        .bytes_sent = w->log_bytes,
+        .body_bytes_sent = w->log_body_bytes,
+        .request_length = w->log_head_bytes + w->body_bytes,
+        .duration_ms = now > w->log_start_ms ? now - w->log_start_ms : 0,
+        .wall_s = loop_wall_s(c->srv->loop),
+        .close_reason =
+            c->keep_alive ? NULL : conn_close_reason_name((enum conn_close_reason)c->close_why),
+    };
+    memcpy(e.peer_addr, c->peer_addr, sizeof e.peer_addr);
+    accesslog_write(&e);
+}
+
+/* ---- responses ---- */
+
+static const char *conn_reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 308: return "Permanent Redirect";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default: return "Unknown";
+    }
+}
+
+/* "HTTP/1.1 200 OK\r\n", formatted once per status and process. */
+static const char *conn_status_line(int status, size_t *len)
+{
+    static char lines[600][56];
+    static uint8_t lens[600];
+    if (status < 100 || status > 599)
+        status = 500;
+    if (!lens[status]) {
+        int n = snprintf(lines[status], sizeof lines[status], "HTTP/1.1 %d %s\r\n", status,
+                         conn_reason_phrase(status));
+        lens[status] = (uint8_t)n;
+    }
+    *len = lens[status];
+    return lines[status];
+}
+
+/* Decimal digits of v into out (no NUL); returns the count. */
+static size_t conn_format_u64(uint64_t v, char *out)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+void conn_out(struct conn *c, const void *data, size_t len)
+{
+    if (outq_append(&c->w->out, data, len) < 0)
+        conn_want_close(c, CONN_CLOSE_ERROR); /* out of memory: end after this */
+}
+
+void conn_resp_raw(struct conn *c, const char *bytes, size_t len)
+{
+    conn_out(c, bytes, len);
+}
+
+void conn_resp_field(struct conn *c, const char *name, const char *value, size_t value_len)
+{
+    size_t nlen = strlen(name);
+    char *p = outq_reserve(&c->w->out, nlen + value_len + 4);
+    if (!p) {
+        conn_want_close(c, CONN_CLOSE_ERROR);
+        return;
+    }
+    memcpy(p, name, nlen);
+    memcpy(p + nlen, ": ", 2);
+    memcpy(p + nlen + 2, value, value_len);
+    memcpy(p + nlen + 2 + value_len, "\r\n", 2);
+    outq_commit(&c->w->out, nlen + value_len + 4);
+}
+
+void conn_resp_begin(struct conn *c, int status)
+{
+    struct conn_work *w = c->w;
+    w->responded = true;
+    w->log_pending = true;
+    w->log_status = status;
+    w->log_mark = w->out.pending;
+    if (!w->log_has_head)
+        w->log_start_ms = c->since_ms; /* a 400 or 408: since the head began */
+    if (status >= 100 && status < 600)
+        stats_add(&c->srv->stats->responses_by_class[status / 100], 1);
+    /* Status line, Date and Server in one copy: each is prebuilt. */
+    size_t slen, dlen;
+    const char *sline = conn_status_line(status, &slen);
+    const char *date = server_date_line(c->srv, &dlen);
+    size_t total = slen + dlen + c->srv->server_len;
+    char *p = outq_reserve(&w->out, total);
+    if (!p) {
+        conn_want_close(c, CONN_CLOSE_ERROR);
+        return;
+    }
+    memcpy(p, sline, slen);
+    memcpy(p + slen, date, dlen);
+    memcpy(p + slen + dlen, c->srv->server_line, c->srv->server_len);
+    outq_commit(&w->out, total);
+}
+
+/* Decide what becomes of a body the response did not wait for: read and
+ * discard it if it is small and its length known (the connection stays), or
+ * close through the lingering close. A client that asked for 100-continue
+ * may never send the body, so reading it could hang or misparse: close. */
+static void conn_settle_unread_body(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (w->sink || w->body_done || w->body_framing == HTTP1_BODY_NONE)
+        return;
+    if (w->body_framing == HTTP1_BODY_LENGTH && !w->req.expect_continue &&
+        w->body_left <= conn_cfg(c)->discard_body_max_bytes)
+        w->discard_after = true;
+    else
+        conn_want_close(c, CONN_CLOSE_UNREAD_BODY);
+}
+
+void conn_resp_end(struct conn *c, int64_t content_length)
+{
+    struct server *srv = c->srv;
+    struct conn_work *w = c->w;
+    conn_settle_unread_body(c);
+    /* The end of a head in one copy: Content-Length, the connection's
+     * fate, the empty line. */
+    char end[224];
+    size_t n = 0;
+    if (content_length >= 0) {
+        memcpy(end, "Content-Length: ", 16);
+        n = 16 + conn_format_u64((uint64_t)content_length, end + 16);
+        end[n++] = '\r';
+        end[n++] = '\n';
+    }
+    if (!c->keep_alive) {
+        memcpy(end + n, "Connection: close\r\n", 19);
+        n += 19;
+    } else {
+        if (w->req.version_minor == 0) {
+            memcpy(end + n, "Connection: keep-alive\r\n", 24);
+            n += 24;
+        }
+        memcpy(end + n, srv->keep_alive_line, srv->keep_alive_len);
+        n += srv->keep_alive_len;
+    }
+    if (srv->hsts_len && conn_is_tls(c)) {
+        /* RFC 6797 §7.2: only over a secure transport. */
+        memcpy(end + n, srv->hsts_line, srv->hsts_len);
+        n += srv->hsts_len;
+    }
+    end[n++] = '\r';
+    end[n++] = '\n';
+    conn_out(c, end, n);
+    w->log_body_bytes = content_length > 0 && !w->head_only ? (uint64_t)content_length : 0;
+    w->log_bytes = w->out.pending - w->log_mark + w->log_body_bytes;
+}
+
+void conn_resp_body(struct conn *c, const void *data, size_t len)
+{
+    if (!c->w->head_only && len)
+        conn_out(c, data, len);
+}
+
+void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len)
+{
+    if (c->w->head_only || len == 0 || outq_add_file(&c->w->out, fd, off, len) < 0) {
+        close(fd);
+        return;
+    }
+}
+
+static bool conn_status_loses_framing(int status)
+{
+    switch (status) {
+    case 400: case 408: case 411: case 413: case 414: case 417: case 431: case 501: case 505:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void conn_resp_text(struct conn *c, int status, const char *extra, const char *text)
+{
+    size_t n = strlen(text);
+    if (conn_status_loses_framing(status))
+        conn_want_close(c, CONN_CLOSE_ERROR);
+    conn_resp_begin(c, status);
+    conn_out(c, "Content-Type: text/plain\r\n", 26);
+    if (extra)
+        conn_out(c, extra, strlen(extra));
+    conn_resp_end(c, (int64_t)n);
+    conn_resp_body(c, text, n);
+}
+
+void conn_resp_error(struct conn *c, int status, const char *extra)
+{
+    char body[256];
+    const char *phrase = conn_reason_phrase(status);
+    int n = snprintf(body, sizeof body,
+                     "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
+                     "<body><h1>%d %s</h1></body></html>\n",
+                     status, phrase, status, phrase);
+    if (conn_status_loses_framing(status))
+        conn_want_close(c, CONN_CLOSE_ERROR);
+    if (status == 503 && !extra)
+        extra = "Retry-After: 1\r\n"; /* a passing shortage (descriptors, memory) */
+    conn_resp_begin(c, status);
+    conn_out(c, "Content-Type: text/html\r\n", 25);
+    if (extra)
+        conn_out(c, extra, strlen(extra));
+    conn_resp_end(c, n);
+    conn_resp_body(c, body, (size_t)n);
+}

@@ -1,0 +1,401 @@
+/* transport_tls — the transport over TLS (OpenSSL 3) on a TCP socket.
+ *
+ * The connection sees the same operations as over TCP; here they become
+ * OpenSSL calls on the connection's SSL object:
+ *   handshake   a look at the first bytes (tls_sniff: a client speaking
+ *               plain HTTP to this port is told so in plain text, and the
+ *               transport becomes plain TCP for that), then SSL_do_handshake;
+ *               the outcome is counted (full, resumed, failed by reason)
+ *   read        SSL_read_ex; the client's close_notify reads as the end
+ *   write       SSL_write_ex; small segments are gathered into one record
+ *   send_file   kTLS: SSL_sendfile; otherwise pread into a bounded buffer,
+ *               then SSL_write_ex (user-space TLS cannot use sendfile)
+ *   discard     SSL_read_ex into that buffer, thrown away (a body's bytes
+ *               must be decrypted to be counted against its framing)
+ *   shut_write  close_notify once (SSL_shutdown, never waiting for the
+ *               client's), then shutdown(SHUT_WR)
+ *   end         close_notify alone, before a close that does not linger
+ *   drain       the raw socket, recv MSG_TRUNC: ciphertext is discarded
+ *               undecrypted, as nginx and Apache do, so the lingering close
+ *               costs no crypto and is the same code as over TCP; the
+ *               client's own close_notify is followed by its FIN, which
+ *               still counts as "client closed"
+ *   close       SSL_free and close: no alert that could block
+ *
+ * Invariants: a worker is one thread, so the bounce buffer is shared by all
+ * its connections; it never holds bytes between two calls (a write retried
+ * after -EAGAIN gathers or re-reads the same bytes again, which
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER allows). After a fatal TLS error, a
+ * timeout or an abort nothing more is sent on the TLS layer: close_notify
+ * goes only after the last response byte was handed over (an alert after a
+ * cut response would make it look complete).
+ */
+#include "transport_tls.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "stats.h"
+#include "tls_sniff.h"
+
+/* File bytes encrypted per SSL_write when the kernel does not encrypt
+ * (kTLS): one full TLS record, the protocol's largest plaintext (RFC 8446
+ * §5.1), so each call makes one record and no tail record is left short. */
+#define TRANSPORT_TLS_BOUNCE_BYTES 16384
+
+struct transport_tls {
+    SSL *ssl;
+    struct stats *stats;
+    bool sniffed;     /* the first bytes were looked at */
+    bool fatal;       /* an error: send nothing more on the TLS layer */
+    bool notified;    /* close_notify is out, or never will be */
+    bool ktls_send;   /* the kernel encrypts what we send */
+};
+
+static unsigned char transport_tls_bounce[TRANSPORT_TLS_BOUNCE_BYTES];
+
+static const struct transport_ops transport_tls_ops;
+
+static struct transport_tls *transport_tls_of(const struct transport *t)
+{
+    return t->impl;
+}
+
+bool transport_is_tls(const struct transport *t)
+{
+    return t->ops == &transport_tls_ops;
+}
+
+static void transport_tls_count_failure(struct transport_tls *tls, enum stats_tls_failure why)
+{
+    if (tls->stats)
+        stats_add(&tls->stats->tls_handshake_failures[why], 1);
+}
+
+/* An OpenSSL result in the transport's terms; for a read-side call, note
+ * what an -EAGAIN waits for. */
+static ssize_t transport_tls_result(struct transport *t, int rc, bool read_side)
+{
+    struct transport_tls *tls = transport_tls_of(t);
+    int saved_errno = errno;
+    switch (SSL_get_error(tls->ssl, rc)) {
+    case SSL_ERROR_WANT_READ:
+        if (read_side)
+            t->read_wants = TRANSPORT_WANT_READ;
+        return -EAGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        if (read_side)
+            t->read_wants = TRANSPORT_WANT_WRITE;
+        return -EAGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0; /* the client's close_notify */
+    case SSL_ERROR_SYSCALL:
+        tls->fatal = true;
+        if (saved_errno == EPIPE || saved_errno == ECONNRESET)
+            return -saved_errno;
+        return saved_errno && ERR_peek_error() == 0 ? -saved_errno : 0;
+    case SSL_ERROR_SSL:
+        tls->fatal = true;
+        /* OpenSSL 3 reports a FIN without close_notify as an error. Between
+         * HTTP/1.1 messages it is an ordinary end, and a cut request is
+         * told by its framing, as over TCP. */
+        if (ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+            return 0;
+        return -EPROTO;
+    default:
+        tls->fatal = true;
+        return -EPROTO;
+    }
+}
+
+/* Before the handshake: do the first bytes look like TLS at all? */
+static int transport_tls_sniff_first_bytes(struct transport *t)
+{
+    unsigned char head[TLS_SNIFF_BYTES];
+    ssize_t n;
+    do
+        n = recv(t->fd, head, sizeof head, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        t->read_wants = TRANSPORT_WANT_READ;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    if (n == 0)
+        return -ECONNABORTED;
+    switch (tls_sniff(head, (size_t)n)) {
+    case TLS_SNIFF_MORE:
+        t->read_wants = TRANSPORT_WANT_READ;
+        return -EAGAIN;
+    case TLS_SNIFF_PLAIN_HTTP:
+        return TRANSPORT_TLS_PLAIN_HTTP;
+    case TLS_SNIFF_TLS:
+        break;
+    }
+    return 0;
+}
+
+static void transport_tls_count_handshake(struct transport_tls *tls)
+{
+    struct stats *st = tls->stats;
+    if (!st)
+        return;
+    stats_add(SSL_session_reused(tls->ssl) ? &st->tls_handshakes_resumed
+                                           : &st->tls_handshakes_full, 1);
+    int version = SSL_version(tls->ssl);
+    if (version == TLS1_3_VERSION)
+        stats_add(&st->tls_versions[STATS_TLS_V13], 1);
+    else if (version == TLS1_2_VERSION)
+        stats_add(&st->tls_versions[STATS_TLS_V12], 1);
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(tls->ssl, &alpn, &alpn_len);
+    stats_add(alpn_len ? &st->tls_alpn_http11 : &st->tls_alpn_none, 1);
+}
+
+static void transport_tls_free_impl(struct transport *t)
+{
+    struct transport_tls *tls = transport_tls_of(t);
+    SSL_free(tls->ssl);
+    free(tls);
+    t->impl = NULL;
+}
+
+static int transport_tls_handshake(struct transport *t)
+{
+    struct transport_tls *tls = transport_tls_of(t);
+    if (!tls->sniffed) {
+        int rc = transport_tls_sniff_first_bytes(t);
+        if (rc == -EAGAIN)
+            return rc;
+        if (rc == TRANSPORT_TLS_PLAIN_HTTP) {
+            /* Answer in plain text: from here on this is a TCP connection
+             * (the bytes are still in the socket, unread). */
+            transport_tls_count_failure(tls, STATS_TLS_FAIL_PLAIN_HTTP);
+            int fd = t->fd;
+            transport_tls_free_impl(t);
+            transport_tcp_open(t, fd);
+            return rc;
+        }
+        if (rc < 0) {
+            transport_tls_count_failure(tls, STATS_TLS_FAIL_CLOSED);
+            tls->fatal = true;
+            return rc;
+        }
+        tls->sniffed = true;
+    }
+    ERR_clear_error();
+    int rc = SSL_do_handshake(tls->ssl);
+    if (rc == 1) {
+        tls->ktls_send = BIO_get_ktls_send(SSL_get_wbio(tls->ssl)) != 0;
+        transport_tls_count_handshake(tls);
+        return 0;
+    }
+    ssize_t r = transport_tls_result(t, rc, true);
+    ERR_clear_error();
+    if (r == -EAGAIN)
+        return -EAGAIN;
+    tls->fatal = true;
+    bool closed = r == 0 || r == -ECONNRESET || r == -EPIPE;
+    transport_tls_count_failure(tls, closed ? STATS_TLS_FAIL_CLOSED : STATS_TLS_FAIL_PROTOCOL);
+    return closed ? -ECONNABORTED : -EPROTO;
+}
+
+static ssize_t transport_tls_read(struct transport *t, void *buf, size_t len)
+{
+    struct transport_tls *tls = transport_tls_of(t);
+    size_t got = 0;
+    ERR_clear_error();
+    int rc = SSL_read_ex(tls->ssl, buf, len, &got);
+    if (rc == 1) {
+        /* SSL_read returns one record's bytes at most, so a short read does
+         * not mean the socket is empty as it does over TCP: more records may
+         * wait there (and a client blocked on a full window sends no new
+         * edge), or the rest of this one inside OpenSSL. Read on until it
+         * says it wants more. */
+        t->read_pending = true;
+        return (ssize_t)got;
+    }
+    t->read_pending = false;
+    ssize_t r = transport_tls_result(t, rc, true);
+    ERR_clear_error();
+    return r;
+}
+
+static ssize_t transport_tls_write_bytes(struct transport *t, const void *buf, size_t len)
+{
+    struct transport_tls *tls = transport_tls_of(t);
+    size_t put = 0;
+    if (tls->fatal)
+        return -EPIPE;
+    ERR_clear_error();
+    int rc = SSL_write_ex(tls->ssl, buf, len, &put);
+    if (rc == 1)
+        return (ssize_t)put;
+    ssize_t r = transport_tls_result(t, rc, false);
+    ERR_clear_error();
+    return r == 0 ? -EPIPE : r;
+}
+
+static ssize_t transport_tls_write(struct transport *t, const struct iovec *iov, unsigned n,
+                                   bool more)
+{
+    (void)more; /* a record leaves whole; there is nothing to cork */
+    if (n == 1 || iov[0].iov_len >= TRANSPORT_TLS_BOUNCE_BYTES)
+        return transport_tls_write_bytes(t, iov[0].iov_base, iov[0].iov_len);
+    /* A pipelined batch of small responses leaves in one record. */
+    size_t len = 0;
+    for (unsigned i = 0; i < n && len < TRANSPORT_TLS_BOUNCE_BYTES; i++) {
+        size_t take = iov[i].iov_len;
+        if (take > TRANSPORT_TLS_BOUNCE_BYTES - len)
+            take = TRANSPORT_TLS_BOUNCE_BYTES - len;
+        memcpy(transport_tls_bounce + len, iov[i].iov_base, take);
+        len += take;
+    }
+    return transport_tls_write_bytes(t, transport_tls_bounce, len);
+}
+
+static ssize_t transport_tls_send_file(struct transport *t, int fd, uint64_t off, size_t len)
+{
+    struct transport_tls *tls = transport_tls_of(t);
+    if (tls->ktls_send && !tls->fatal) {
+        ERR_clear_error();
+        ossl_ssize_t w = SSL_sendfile(tls->ssl, fd, (off_t)off, len, 0);
+        if (w > 0)
+            return (ssize_t)w;
+        ssize_t r = transport_tls_result(t, (int)w, false);
+        ERR_clear_error();
+        return r == 0 ? -EPIPE : r;
+    }
+    if (len > TRANSPORT_TLS_BOUNCE_BYTES)
+        len = TRANSPORT_TLS_BOUNCE_BYTES;
+    ssize_t n;
+    do
+        n = pread(fd, transport_tls_bounce, len, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return n < 0 ? -errno : 0;
+    return transport_tls_write_bytes(t, transport_tls_bounce, (size_t)n);
+}
+
+static ssize_t transport_tls_discard(struct transport *t, size_t len)
+{
+    if (len > TRANSPORT_TLS_BOUNCE_BYTES)
+        len = TRANSPORT_TLS_BOUNCE_BYTES;
+    return transport_tls_read(t, transport_tls_bounce, len);
+}
+
+/* Queue close_notify once; -EAGAIN while OpenSSL waits for room to send it. */
+static int transport_tls_notify(struct transport_tls *tls)
+{
+    if (tls->notified || tls->fatal || !SSL_is_init_finished(tls->ssl)) {
+        tls->notified = true;
+        return 0;
+    }
+    ERR_clear_error();
+    int rc = SSL_shutdown(tls->ssl);
+    if (rc < 0) {
+        int e = SSL_get_error(tls->ssl, rc);
+        ERR_clear_error();
+        if (e == SSL_ERROR_WANT_WRITE)
+            return -EAGAIN;
+        tls->fatal = true;
+    }
+    /* 0: sent, the client's not read (we never wait for it); 1: both. */
+    tls->notified = true;
+    return 0;
+}
+
+static int transport_tls_shut_write(struct transport *t)
+{
+    int rc = transport_tls_notify(transport_tls_of(t));
+    if (rc < 0)
+        return rc;
+    return shutdown(t->fd, SHUT_WR) < 0 ? -errno : 0;
+}
+
+/* Before a close that does not linger: close_notify if it can leave now. */
+static void transport_tls_end(struct transport *t)
+{
+    (void)transport_tls_notify(transport_tls_of(t));
+}
+
+static ssize_t transport_tls_drain(struct transport *t, size_t len)
+{
+    ssize_t n;
+    do
+        n = recv(t->fd, NULL, len, MSG_TRUNC | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return n;
+}
+
+static void transport_tls_close(struct transport *t)
+{
+    if (t->impl)
+        transport_tls_free_impl(t);
+    close(t->fd);
+    t->fd = -1;
+}
+
+static const struct transport_ops transport_tls_ops = {
+    .name = "tls",
+    .handshake = transport_tls_handshake,
+    .read = transport_tls_read,
+    .write = transport_tls_write,
+    .send_file = transport_tls_send_file,
+    .discard = transport_tls_discard,
+    .shut_write = transport_tls_shut_write,
+    .end = transport_tls_end,
+    .drain = transport_tls_drain,
+    .close = transport_tls_close,
+};
+
+int transport_tls_open(struct transport *t, int fd, SSL_CTX *ctx, struct stats *stats)
+{
+    struct transport_tls *tls = calloc(1, sizeof *tls);
+    if (!tls)
+        return -ENOMEM;
+    tls->ssl = SSL_new(ctx);
+    if (!tls->ssl || SSL_set_fd(tls->ssl, fd) != 1) {
+        SSL_free(tls->ssl);
+        free(tls);
+        ERR_clear_error();
+        return -ENOMEM;
+    }
+    SSL_set_accept_state(tls->ssl);
+    tls->stats = stats;
+    t->ops = &transport_tls_ops;
+    t->fd = fd;
+    t->read_wants = TRANSPORT_WANT_READ;
+    t->read_pending = false;
+    t->established = false;
+    t->impl = tls;
+    return 0;
+}
+
+const char *transport_tls_version(const struct transport *t)
+{
+    if (!transport_is_tls(t) || !t->established)
+        return NULL;
+    return SSL_get_version(transport_tls_of(t)->ssl);
+}
+
+const char *transport_tls_cipher(const struct transport *t)
+{
+    if (!transport_is_tls(t) || !t->established)
+        return NULL;
+    return SSL_get_cipher_name(transport_tls_of(t)->ssl);
+}
+
+const char *transport_tls_sni(const struct transport *t)
+{
+    if (!transport_is_tls(t))
+        return NULL;
+    return SSL_get_servername(transport_tls_of(t)->ssl, TLSEXT_NAMETYPE_host_name);
+}
