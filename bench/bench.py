@@ -350,6 +350,7 @@ def handshakes(server, key, path, procs, mode, body, seconds):
     c1, b1 = cpu_ns(server.worker), core_busy()
     line = next((l for l in out.splitlines() if l.startswith("HSJSON ")), None)
     if line is None:
+        log(f"clients.py handshake failed: {out[-400:]}")
         return {"faults": {"client failed": 1}, "raw": out[-400:]}
     h = json.loads(line[7:])
     wall, n = h["wall_s"], h["ok"]

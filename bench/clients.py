@@ -365,9 +365,9 @@ def handshake_proc(path, t_end, mode, out_fd):
 def cmd_handshake(path, seconds, procs, mode):
     t_start = time.monotonic()
     t_end = t_start + seconds
-    r, w = os.pipe()
-    kids = []
+    kids = []                         # (pid, read end of its own pipe)
     for _ in range(procs):
+        r, w = os.pipe()              # one each: a line over 4 KiB is not atomic
         pid = os.fork()
         if pid == 0:
             os.close(r)
@@ -377,11 +377,12 @@ def cmd_handshake(path, seconds, procs, mode):
             except BaseException:
                 code = 1
             os._exit(code)
-        kids.append(pid)
-    os.close(w)
-    with os.fdopen(r) as f:
-        text = f.read()               # every child's line; EOF when all have exited
-    for pid in kids:
+        os.close(w)
+        kids.append((pid, r))
+    text = ""
+    for pid, r in kids:
+        with os.fdopen(r) as f:
+            text += f.read()          # its line; EOF when it has exited
         os.waitpid(pid, 0)
     total = {"ok": 0, "bad_status": 0, "short": 0, "errors": 0, "resumed": 0, "full": 0}
     lat, end, cpu = [], t_start, 0.0
