@@ -14,8 +14,8 @@ enum tls_sniff {
 };
 
 /* What buf[0..len) begins with: the first bytes the client sent. At most
- * TLS_SNIFF_BYTES of them are ever needed. */
-#define TLS_SNIFF_BYTES 17
+ * TLS_SNIFF_BYTES of them are ever needed: that many always decide. */
+#define TLS_SNIFF_BYTES 24
 enum tls_sniff tls_sniff(const unsigned char *buf, size_t len);
 
 const char *tls_sniff_name(enum tls_sniff s);

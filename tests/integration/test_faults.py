@@ -23,9 +23,14 @@ from test_abuse import open_fds, proc_tree
 OLD = b"the old contents, which must survive\n"
 
 
-def prlimit(pid, **limits):
-    """Set resource limits (prlimit --fsize=N etc.) on the server's processes."""
+def prlimit(pid, master=True, **limits):
+    """Set resource limits (prlimit --fsize=N etc.) on the server's processes:
+    a master and its workers, or (master=False) one process."""
     args = ["--%s=%d:%d" % (k, v, v) for k, v in limits.items()]
+    # The listening socket answers before the master has forked its worker:
+    # wait for the worker, or the limit misses the process that serves.
+    if master:
+        assert wait_for(lambda: len(proc_tree(pid)) >= 2, timeout=10)
     for p in proc_tree(pid):
         subprocess.run(["prlimit", "--pid", str(p)] + args, check=True, timeout=10,
                        capture_output=True)
@@ -167,7 +172,7 @@ def test_out_of_descriptors_a_request_gets_503_with_retry_after(make_server):
     assert wait_for(lambda: sockets() == 1), "the GET's connection stayed open"
     fds = [int(n) for n in os.listdir("/proc/%d/fd" % worker)]
     limit = max(fds) + 1 + 8
-    prlimit(worker, nofile=limit)
+    prlimit(worker, master=False, nofile=limit)
     free = limit - len(fds)
     held = srv.begun_heads(free - 1)
     assert wait_for(lambda: len(os.listdir("/proc/%d/fd" % worker)) == limit - 1, timeout=10), \

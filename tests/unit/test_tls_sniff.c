@@ -46,7 +46,10 @@ static void test_tls_sniff_anything_else_is_left_to_tls(void **state)
     assert_int_equal(sniff("get / HTTP/1.1"), TLS_SNIFF_TLS);   /* not a method we know */
     assert_int_equal(sniff(" GET /"), TLS_SNIFF_TLS);
     assert_int_equal(sniff("\x80\x2e\x01"), TLS_SNIFF_TLS);     /* SSL 2 hello */
-    assert_int_equal(sniff("ABCDEFGHIJKLMNOPQ"), TLS_SNIFF_TLS); /* 17 letters: decided */
+    assert_int_equal(sniff("ABCDEFGHIJKLMNOPQRSTUVWX"), TLS_SNIFF_TLS); /* 24: decided */
+    assert_int_equal(sniff("ABCDEFGHIJKLMNOPQRSTUVW"), TLS_SNIFF_MORE);
+    assert_int_equal(sniff("UPDATEREDIRECTREF / HTTP/1.1"), TLS_SNIFF_PLAIN_HTTP);
+    assert_int_equal(sniff("VERSION-CONTROL /x"), TLS_SNIFF_PLAIN_HTTP);
     assert_string_equal(tls_sniff_name(TLS_SNIFF_PLAIN_HTTP), "plain-http");
 }
 
