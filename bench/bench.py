@@ -4,16 +4,19 @@ interleaved slices, measure cost (CPU time, callgrind Ir, memory), print one
 table and write it (and JSON for plot.py) to the results directory.
 
 Invoked by bench/run, which installs packages, builds lingerd and canned,
-makes the document root and raises the fd limit. Stdlib only.
+makes the document root and the run's test certificate, and raises the fd
+limit. Stdlib only.
 """
 import argparse
 import glob
 import json
 import os
 import platform
+import re
 import resource
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -36,13 +39,24 @@ SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "can
 OFC = ("open_file_cache max=1000 inactive=60s;\n    open_file_cache_valid 60s;\n"
        "    open_file_cache_errors on;")
 
-# Rate workloads run with wrk: (key, title, path, connections, mode, body bytes)
+# Rate workloads: (key, title, path, connections, mode, body bytes, client).
+# client "wrk": wrk over http; "wrk-tls": wrk over https; "hs": clients.py
+# handshake, one TLS connection per request from HS_PROCS processes
+# (connections = processes), mode "full" (never resumed) or "resume" (tickets).
 RATE = [
-    ("a", "1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024),
-    ("b", "1 KiB, Connection: close, 50 conns", "/1k.bin", 50, "close", 1024),
-    ("c", "1 KiB pipelined x16, 50 conns", "/1k.bin", 50, "pipeline", 1024),
-    ("d", "1 MiB keep-alive, 10 conns", "/1m.bin", 10, "keepalive", 1 << 20),
+    ("a", "1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024, "wrk"),
+    ("b", "1 KiB, Connection: close, 50 conns", "/1k.bin", 50, "close", 1024, "wrk"),
+    ("c", "1 KiB pipelined x16, 50 conns", "/1k.bin", 50, "pipeline", 1024, "wrk"),
+    ("d", "1 MiB keep-alive, 10 conns", "/1m.bin", 10, "keepalive", 1 << 20, "wrk"),
 ]
+HS_PROCS = 4
+TLS_RATE = [
+    ("g", "TLS 1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024, "wrk-tls"),
+    ("h", "TLS full handshake per request", "/1k.bin", HS_PROCS, "full", 1024, "hs"),
+    ("i", "TLS resumed handshake per request", "/1k.bin", HS_PROCS, "resume", 1024, "hs"),
+    ("j", "TLS 1 MiB keep-alive, 10 conns", "/1m.bin", 10, "keepalive", 1 << 20, "wrk-tls"),
+]
+RESUMED_MIN = 0.90    # (i) is INVALID below this share of resumed handshakes
 
 
 def log(msg):
@@ -52,8 +66,16 @@ def log(msg):
 # ---------------------------------------------------------------- servers
 
 class Server:
-    def __init__(self, name, args, port, cg=False):
+    def __init__(self, name, args, port, tls_port, cg=False):
         self.name, self.args, self.port, self.cg = name, args, port, cg
+        self.tls_port = tls_port
+        self.kind = name.split("-")[0]
+        # Every server but the canned ceiling has an HTTPS listener; lingerd
+        # only when it knows tls_certificate and starts with it (start()).
+        self.tls = self.kind != "canned" and (
+            self.kind != "lingerd" or "tls_certificate" in args.lingerd_directives)
+        self.no_tls_reason = None if self.tls else (
+            "no TLS" if self.kind == "canned" else "this lingerd has no tls_certificate")
         self.dir = os.path.join(args.tmp, "srv", ("cg-" if cg else "") + name)
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
@@ -63,14 +85,19 @@ class Server:
     def render(self, template, out, extra=None):
         with open(os.path.join(HERE, "conf", template)) as f:
             text = f.read()
-        subst = {"@PORT@": str(self.port), "@ROOT@": self.args.root, "@TMP@": self.dir}
+        subst = {"@PORT@": str(self.port), "@TLSPORT@": str(self.tls_port),
+                 "@ROOT@": self.args.root, "@TMP@": self.dir,
+                 "@CERT@": self.args.cert, "@KEY@": self.args.key}
         subst.update(extra or {})
         for k, v in subst.items():
             text = text.replace(k, v)
         lines = []
         for line in text.splitlines():
-            if line.rstrip().endswith("#if-supported"):
-                directive = line.split()[0]
+            words = line.split()
+            if words[-2:] == ["#if-supported", "tls"] and not self.tls:
+                continue
+            if line.rstrip().endswith("#if-supported") or words[-2:] == ["#if-supported", "tls"]:
+                directive = words[0]
                 if directive not in self.args.lingerd_directives:
                     continue
             lines.append(line)
@@ -97,6 +124,29 @@ class Server:
         raise ValueError(self.name)
 
     def start(self):
+        """Start the server; a lingerd that exits at start with its HTTPS
+        lines (it knows the directives but has no TLS transport yet) is
+        started again without them, and its TLS workloads show n/a."""
+        try:
+            self.start_once()
+        except RuntimeError as e:
+            if self.kind != "lingerd" or not self.tls:
+                raise
+            text = str(e)
+            if "exited at start" in text.splitlines()[0]:
+                tail = [l.strip() for l in text.splitlines()[1:] if l.strip()]
+                msg = next((l for l in reversed(tail) if "tls" in l.lower()),
+                           tail[-1] if tail else "?")
+                # Its message without the configuration file's FILE:LINE.
+                why = "refused to start with a tls listener: " + re.sub(r"^\S+:\d+: ", "", msg)
+            else:
+                why = "its tls listener did not answer: " + text
+            log(f"{self.name}: {why}; starting it again without: no TLS workloads for it")
+            self.tls = False
+            self.no_tls_reason = why
+            self.start_once()
+
+    def start_once(self):
         cmd = ["taskset", "-c", SERVER_CPU]
         if self.cg:
             cmd += ["valgrind", "--tool=callgrind", "--trace-children=yes",
@@ -113,7 +163,7 @@ class Server:
                 with open(os.path.join(self.dir, "stdout.log"), errors="replace") as f:
                     tail = f.read()[-600:]
                 raise RuntimeError(f"{self.name} exited at start:\n{tail}")
-            if http_get_ok(self.port):
+            if http_get_ok(self.port) and (not self.tls or tls_get_ok(self.tls_port)):
                 # Only lingerd's children are its workers (h2o's are helpers).
                 kind = self.name.split("-")[0]
                 self.worker = find_worker(self.pid) if kind == "lingerd" else self.pid
@@ -153,6 +203,51 @@ def http_get_ok(port, path="/1k.bin"):
         return False
 
 
+def tls_get_ok(port, path="/1k.bin"):
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
+                          "Connection: close\r\n\r\n".encode())
+                return s.recv(64).startswith(b"HTTP/1.1 200")
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tls_params(port, ca, version):
+    """What a client sees on port: protocol, cipher, key exchange, signature
+    and whether the certificate verifies against the run's CA, from
+    `openssl s_client -brief` (version: -tls1_3 or -tls1_2)."""
+    try:
+        p = subprocess.run(["openssl", "s_client", "-brief", version, "-connect",
+                            f"127.0.0.1:{port}", "-servername", "localhost",
+                            "-CAfile", ca, "-verify_hostname", "localhost"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "s_client failed"
+    got = {}
+    for line in (p.stdout + p.stderr).splitlines():
+        k, _, v = line.partition(":")
+        got[k.strip()] = v.strip()
+    if "Protocol version" not in got:
+        return "no handshake"
+    return " ".join([got.get("Protocol version", "?"), got.get("Ciphersuite", "?"),
+                     got.get("Server Temp Key", "?").split(",")[0],
+                     got.get("Signature type", "?"),
+                     "verified" if got.get("Verification") == "OK"
+                     else "NOT VERIFIED: " + got.get("Verification error", "?")])
+
+
 def core_busy():
     """Busy jiffies (all but idle and iowait) of every core, from /proc/stat."""
     busy = {}
@@ -189,15 +284,19 @@ def memory(pid):
 
 # ---------------------------------------------------------------- load
 
-def wrk(server, key, path, conns, mode, body, seconds):
-    """One slice of wrk against server; returns a dict of figures and faults."""
+def wrk(server, key, path, conns, mode, body, seconds, tls=False):
+    """One slice of wrk against server (its https listener if tls); returns
+    a dict of figures and faults."""
     env = dict(os.environ)
     cmd = ["taskset", "-c", GEN_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s",
            "--timeout", "5s", "-s", WRK_LUA]
     if mode == "close":
         cmd += ["-H", "Connection: close"]
     env["WRK_PIPELINE"] = "16" if mode == "pipeline" else "1"
-    cmd.append(f"http://127.0.0.1:{server.port}{path}")
+    if tls:
+        cmd.append(f"https://127.0.0.1:{server.tls_port}{path}")
+    else:
+        cmd.append(f"http://127.0.0.1:{server.port}{path}")
     c0, b0 = cpu_ns(server.worker), core_busy()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     out = p.stdout.read().decode(errors="replace")
@@ -237,6 +336,50 @@ def wrk(server, key, path, conns, mode, body, seconds):
     }
 
 
+def handshakes(server, key, path, procs, mode, body, seconds):
+    """One slice of clients.py handshake against server's https listener:
+    procs processes, each a loop of new TLS connection, one GET, the
+    server's close; mode full (no session offered) or resume (the newest
+    ticket offered). Same figures as wrk(), plus the share resumed."""
+    cmd = ["taskset", "-c", GEN_CPU, PY, CLIENTS, "handshake", str(server.tls_port), path,
+           str(seconds), str(procs), mode]
+    c0, b0 = cpu_ns(server.worker), core_busy()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    c1, b1 = cpu_ns(server.worker), core_busy()
+    line = next((l for l in out.splitlines() if l.startswith("HSJSON ")), None)
+    if line is None:
+        log(f"clients.py handshake failed: {out[-400:]}")
+        return {"faults": {"client failed": 1}, "raw": out[-400:]}
+    h = json.loads(line[7:])
+    wall, n = h["wall_s"], h["ok"]
+    faults = {k: h[k] for k in ("bad_status", "short", "errors") if h[k]}
+    if n == 0:
+        faults["no requests"] = 1
+    done = n + h["bad_status"] + h["short"]
+    resumed = h["resumed"] / done if done else None
+    if mode == "full" and h["resumed"]:
+        faults["resumed"] = h["resumed"]          # a full handshake was wanted
+    if mode == "resume" and resumed is not None and resumed < RESUMED_MIN:
+        faults[f"resumed under {RESUMED_MIN:.0%}"] = round(resumed, 3)
+    busy = sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)) / HZ
+    gen = h["cpu_s"]                  # the load processes, without Python's start-up
+    return {
+        "rate": n / wall if wall else None,
+        "p99_ms": h["p99_ms"],
+        "cpu_us": (c1 - c0) / 1e3 / n if n else None,
+        "machine_us": busy * 1e6 / n if n else None,
+        "srv_busy": (c1 - c0) / 1e9 / wall if wall else None,
+        "gen_busy": gen / wall if wall else None,
+        # The client's start-up (Python, before the slice's clock) is ours too.
+        "others": max(0.0, (busy - (c1 - c0) / 1e9 - (ru.ru_utime + ru.ru_stime)) / wall)
+                  if wall else None,
+        "resumed": resumed,
+        "faults": faults,
+    }
+
+
 def clients(args, *cargs):
     return subprocess.Popen(["taskset", "-c", GEN_CPU, PY, CLIENTS, *map(str, cargs)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -256,30 +399,45 @@ def read_line(p, prefix, timeout):
 
 # ---------------------------------------------------------------- phases
 
-def phase_rate(args, servers, results):
-    """Workloads (a)-(d): warm-up, then reps rounds; each round runs one slice
-    of every server, the order rotated each round, so drift hits all alike."""
-    for key, title, path, conns, mode, body in RATE:
+def one_slice(s, key, path, conns, mode, body, client, seconds):
+    if client == "hs":
+        return handshakes(s, key, path, conns, mode, body, seconds)
+    return wrk(s, key, path, conns, mode, body, seconds, tls=client == "wrk-tls")
+
+
+def phase_rate(args, servers, results, workloads):
+    """Workloads (a)-(d), (g)-(j): warm-up, then reps rounds; each round runs
+    one slice of every server, the order rotated each round, so drift hits
+    all alike."""
+    for key, title, path, conns, mode, body, client in workloads:
+        if not servers:
+            return
         log(f"({key}) {title}: warm-up")
         for s in servers:
-            wrk(s, key, path, conns, mode, body, args.warmup)
+            one_slice(s, key, path, conns, mode, body, client, args.warmup)
         for rep in range(args.reps):
             order = servers[rep % len(servers):] + servers[:rep % len(servers)]
             for s in order:
-                r = wrk(s, key, path, conns, mode, body, args.slice)
+                r = one_slice(s, key, path, conns, mode, body, client, args.slice)
                 results.setdefault(key, {}).setdefault(s.name, []).append(r)
                 log(f"({key}) rep {rep + 1} {s.name:10} {r.get('rate', 0):10.0f}/s "
                     f"cpu {r.get('cpu_us') or 0:6.2f}us  {r['faults'] or ''}")
 
 
-def phase_idle(args, servers, results):
+def phase_idle(args, servers, results, tls=False):
     """(e) memory per idle keep-alive connection: the average over all N, and
     the slope between N/5 and N, which leaves out one-time growth (a table
-    or arena that grows once on the first burst)."""
-    n, first = args.idle, args.idle // 5
+    or arena that grows once on the first burst). (k), tls: the same over
+    TLS, each connection after its full handshake and one request."""
+    key = "k" if tls else "e"
+    n = args.tls_idle if tls else args.idle
+    first = n // 5
     for s in servers:
         m0 = memory(s.worker)
-        p = clients(args, "idle", s.port, "/1k.bin", n, first)
+        if tls:
+            p = clients(args, "tlsidle", s.tls_port, "/1k.bin", n, first)
+        else:
+            p = clients(args, "idle", s.port, "/1k.bin", n, first)
         faults = {}
         try:
             read_line(p, "ready", 120)
@@ -303,8 +461,8 @@ def phase_idle(args, servers, results):
         r = {k: (m2[k] - m0[k]) / n for k in m0}
         r["slope"] = (m2["Private_Dirty"] - m1["Private_Dirty"]) / (n - first)
         r["faults"] = faults
-        results.setdefault("e", {})[s.name] = [r]
-        log(f"(e) {s.name:10} Private_Dirty {r['Private_Dirty']:7.0f} B/conn "
+        results.setdefault(key, {})[s.name] = [r]
+        log(f"({key}) {s.name:10} Private_Dirty {r['Private_Dirty']:7.0f} B/conn "
             f"(slope {r['slope']:.0f}) Rss {r['Rss']:7.0f} B/conn {faults or ''}")
 
 
@@ -361,7 +519,7 @@ CG = {  # key -> (path, connections, mode, depth), requests come from args
 def callgrind_run(args, name, port, key, n):
     """Ir of one whole run under callgrind: start, warm-up, n requests of
     workload key (none if key is None), stop. Returns (Ir, faults)."""
-    s = Server(name, args, port, cg=True)
+    s = Server(name, args, port, free_port(), cg=True)
     for f in glob.glob(os.path.join(s.dir, "callgrind.out.*")):
         os.unlink(f)
     s.start()
@@ -398,7 +556,7 @@ def callgrind_run(args, name, port, key, n):
 def phase_callgrind(args, names, results):
     """User-space instructions per request: (Ir of a run with n requests -
     Ir of the same run with none) / n, for every server and workload."""
-    port = args.port + 50
+    port = args.port + 50 if args.port else free_port()
     for name in names:
         base, bfaults = callgrind_run(args, name, port, None, 0)
         for key, n in (("a", args.cg_n), ("b", args.cg_n // 4), ("c", args.cg_n),
@@ -408,7 +566,7 @@ def phase_callgrind(args, names, results):
             r = {"ir": (ir - base) / n, "faults": faults}
             results.setdefault("cg-" + key, {})[name] = [r]
             log(f"callgrind ({key}) {name:10} {r['ir']:9.0f} Ir/req {faults or ''}")
-        port += 1
+        port = port + 1 if args.port else free_port()
 
 
 # ---------------------------------------------------------------- table
@@ -445,16 +603,55 @@ ROWS = [  # (result key, field, label, format, higher is better)
     ("f", "rate", "(f) (a) req/s lingering", "k", True),
     ("f", "cpu_us", "(f) (a) CPU us/req ling.", "f2", False),
     ("f", "alive_after", "(f) still lingering", "i", None),
+    ("g", "rate", "(g) TLS req/s", "k", True),
+    ("g", "p99_ms", "(g) p99 ms", "f2", False),
+    ("g", "cpu_us", "(g) CPU us/req", "f2", False),
+    ("g", "srv_busy", "(g) server busy", "pct", None),
+    ("g", "gen_busy", "(g) wrk busy", "pct", None),
+    ("g", "others", "(g) others' load", "pct", None),
+    ("h", "rate", "(h) full hs req/s", "k", True),
+    ("h", "p99_ms", "(h) p99 ms", "f2", False),
+    ("h", "cpu_us", "(h) CPU us/req", "f1", False),
+    ("h", "machine_us", "(h) both cores us/req", "f1", False),
+    ("h", "resumed", "(h) resumed", "pct", None),
+    ("h", "srv_busy", "(h) server busy", "pct", None),
+    ("h", "gen_busy", "(h) client busy", "pct", None),
+    ("h", "others", "(h) others' load", "pct", None),
+    ("i", "rate", "(i) resumed hs req/s", "k", True),
+    ("i", "p99_ms", "(i) p99 ms", "f2", False),
+    ("i", "cpu_us", "(i) CPU us/req", "f1", False),
+    ("i", "machine_us", "(i) both cores us/req", "f1", False),
+    ("i", "resumed", "(i) resumed", "pct", None),
+    ("i", "srv_busy", "(i) server busy", "pct", None),
+    ("i", "gen_busy", "(i) client busy", "pct", None),
+    ("i", "others", "(i) others' load", "pct", None),
+    ("j", "mbps", "(j) TLS MB/s", "i", True),
+    ("j", "cpu_us", "(j) CPU us/req", "i", False),
+    ("j", "machine_us", "(j) both cores us/req", "i", False),
+    ("j", "srv_busy", "(j) server busy", "pct", None),
+    ("j", "others", "(j) others' load", "pct", None),
+    ("k", "slope", "(k) B/idle TLS conn (slope)", "i", False),
+    ("k", "Private_Dirty", "(k) B/idle TLS conn (avg)", "i", False),
 ]
+TLS_KEYS = ("g", "h", "i", "j", "k")
 
 
-# Issue 9's targets for lingerd: (row label, use the ratio?, limit).
+# lingerd's targets: (heading, [(row label, use the ratio?, "<=" "<" or ">=", limit)]).
 TARGETS = [
-    ("(a) CPU us/req", True, 0.45),
-    ("(c) CPU us/req", True, 0.30),
-    ("(b) CPU us/req", True, 0.80),
-    ("(a) Ir/req", False, 4000),
-    ("(e) B/idle conn (slope)", False, 256),
+    ("lingerd's targets (issue 9):", [
+        ("(a) CPU us/req", True, "<=", 0.45),
+        ("(c) CPU us/req", True, "<=", 0.30),
+        ("(b) CPU us/req", True, "<=", 0.80),
+        ("(a) Ir/req", False, "<", 4000),
+        ("(e) B/idle conn (slope)", False, "<", 256),
+    ]),
+    ("lingerd's HTTPS targets (ratios to nginx):", [
+        ("(g) CPU us/req", True, "<=", 0.60),
+        ("(h) CPU us/req", True, "<=", 0.90),
+        ("(i) CPU us/req", True, "<=", 0.90),
+        ("(j) TLS MB/s", True, ">=", 1.00),
+        ("(k) B/idle TLS conn (slope)", True, "<", 0.50),
+    ]),
 ]
 
 
@@ -465,6 +662,8 @@ def fmt(v, how):
         return f"{v / 1000:.1f}k"
     if how == "f2":
         return f"{v:.2f}"
+    if how == "f1":
+        return f"{v:.1f}"
     if how == "pct":
         return f"{v * 100:.0f}%"
     return f"{v:.0f}"
@@ -500,8 +699,9 @@ def summarise(results, names):
     return table
 
 
-def render(table, names, header):
-    lw, cw = 26, 17
+def render(table, names, header, no_tls=None):
+    """The table as text; no_tls: why lingerd has no TLS rows, if it has none."""
+    lw, cw = 28, 17
     lines = header[:]
     lines.append("")
     lines.append("".ljust(lw) + "".join(n.rjust(cw) for n in names))
@@ -529,17 +729,24 @@ def render(table, names, header):
     lines.append("value±spread x ratio: median over rounds, ± half the min-max range in %,")
     lines.append(f"x = median over rounds of (server / {BASE}) in the same round.")
     lines.append(f"nginx-ctl is a second, identical {BASE}: its ratios show the noise.")
-    lines.append("")
-    lines.append("lingerd's targets (issue 9):")
-    for label, use_ratio, limit in TARGETS:
-        c = table.get((label, "lingerd"))
-        v = c and (c["ratio"] if use_ratio else c["value"])
-        if v is None or c["faults"]:
-            verdict = "not measured"
-        else:
-            verdict = ("met" if v <= limit else "not met") + f": {v:.2f}" if use_ratio \
-                else ("met" if v < limit else "not met") + f": {v:.0f}"
-        lines.append(f"  {label:26} {'x' if use_ratio else '<'}{limit:<6} {verdict}")
+    ops = {"<=": lambda v, l: v <= l, "<": lambda v, l: v < l, ">=": lambda v, l: v >= l}
+    for heading, targets in TARGETS:
+        if not any((label, n) in table for label, _, _, _ in targets for n in names):
+            continue                    # this run had none of these workloads
+        lines.append("")
+        lines.append(heading)
+        for label, use_ratio, op, limit in targets:
+            c = table.get((label, "lingerd"))
+            v = c and (c["ratio"] if use_ratio else c["value"])
+            if c is None and label[1] in TLS_KEYS and no_tls:
+                verdict = "n/a: lingerd has no TLS rows (see above)"
+            elif v is None or c["faults"]:
+                verdict = "not measured" + (" (INVALID)" if c and c["faults"] else "")
+            else:
+                verdict = ("met" if ops[op](v, limit) else "not met") + \
+                    (f": x{v:.2f}" if use_ratio else f": {v:.0f}")
+            want = f"{op} {'x' if use_ratio else ''}{limit:g}"
+            lines.append(f"  {label:28} {want:9} {verdict}")
     if notes:
         lines.append("")
         lines.append("INVALID figures (errors, non-2xx or short responses seen):")
@@ -568,57 +775,108 @@ def versions(args):
     ]
 
 
+def tls_header(args, servers):
+    """What the TLS rows ran with: the certificate, kTLS, and what a client
+    actually negotiates with each server (TLS 1.3 and TLS 1.2)."""
+    subj = subprocess.run(["openssl", "x509", "-in", args.cert, "-noout", "-subject"],
+                          capture_output=True, text=True).stdout.strip()
+    try:
+        with open("/proc/sys/net/ipv4/tcp_available_ulp") as f:
+            ulp = f.read().split()
+    except OSError:
+        ulp = []
+    lines = [
+        f"TLS: one ECDSA P-256 certificate ({subj}, signed by a CA made for this run) "
+        "for every server; TLS 1.3 with OpenSSL's default suites, TLS 1.2 "
+        "ECDHE-ECDSA-AES128-GCM-SHA256; session tickets on, no server-side session cache",
+        "kTLS: off in every configuration; this kernel's tcp_available_ulp: "
+        f"{' '.join(ulp) or '-'} ({'has' if 'tls' in ulp else 'no'} tls ULP)",
+        f"(h),(i): clients.py handshake, {HS_PROCS} processes, one connection each at a time; "
+        f"(k) {args.tls_idle} conns",
+    ]
+    for s in servers:
+        if s.tls:
+            lines.append(f"  {s.name:10} {tls_params(s.tls_port, args.ca, '-tls1_3')}; "
+                         f"{tls_params(s.tls_port, args.ca, '-tls1_2')}")
+        else:
+            lines.append(f"  {s.name:10} n/a: {s.no_tls_reason}")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tmp", required=True)
     ap.add_argument("--root", required=True)
     ap.add_argument("--lingerd", required=True)
     ap.add_argument("--canned", required=True)
+    ap.add_argument("--cert", required=True, help="server certificate (PEM)")
+    ap.add_argument("--key", required=True, help="its private key (PEM)")
+    ap.add_argument("--ca", required=True, help="the CA that signed it (PEM)")
     ap.add_argument("--commit", default="?")
     ap.add_argument("--results", required=True)
-    ap.add_argument("--port", type=int, default=28100)
-    ap.add_argument("--servers", default=",".join(SERVERS))
+    ap.add_argument("--port", type=int, default=0,
+                    help="first port (0: free ports chosen by the kernel)")
+    ap.add_argument("--servers", default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--tls-only", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--only-callgrind", action="store_true")
     args = ap.parse_args()
     if args.quick:                    # about a minute: fewer servers, 1 s slices
         args.warmup, args.slice, args.reps = 1, 1, 2
-        if args.servers == ",".join(SERVERS):
-            args.servers = "lingerd,nginx,nginx-ctl,canned"
+        default = "lingerd,nginx,nginx-ctl" + ("" if args.tls_only else ",canned")
         args.idle, args.linger, args.cg_n, args.cg_warmup = 2000, 300, 2000, 100
+        args.tls_idle = 1000
     else:
         args.warmup, args.slice, args.reps = 2, 3, 3
+        default = ",".join(n for n in SERVERS if not (args.tls_only and n == "canned"))
         args.idle, args.linger, args.cg_n, args.cg_warmup = 10000, 1000, 20000, 500
+        args.tls_idle = 2000
+    args.servers = args.servers or default
+    if args.tls_only:
+        args.no_callgrind, args.only_callgrind = True, False
     names = args.servers.split(",")
     help_text = subprocess.run([args.lingerd, "-h"], capture_output=True, text=True).stdout
     args.lingerd_directives = {l.split()[0] for l in help_text.splitlines()
                                if l.startswith("  ") and l.strip()}
 
     header = [
-        f"bench/run{' --quick' if args.quick else ''}  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        f"bench/run{' --quick' if args.quick else ''}{' --tls-only' if args.tls_only else ''}"
+        f"  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
     ] + versions(args) + [
         f"servers on cpu {SERVER_CPU}, wrk -t1 and clients on cpu {GEN_CPU}; "
-        f"slices {args.slice}s x {args.reps} rounds (+{args.warmup}s warm-up), interleaved; "
-        f"(e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "
-        f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)",
+        f"slices {args.slice}s x {args.reps} rounds (+{args.warmup}s warm-up), interleaved"
+        + ("" if args.tls_only else
+           f"; (e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "
+           f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)"),
     ]
     b0 = core_busy()
     time.sleep(1.0)
     b1 = core_busy()
     header.append(f"before the run, others kept {sum(b1[k] - b0[k] for k in b0) / HZ:.0%} "
                   f"of a core busy (of {len(b0)})")
-    servers = [Server(n, args, args.port + i) for i, n in enumerate(names)]
+    if args.port:
+        ports = [(args.port + i, args.port + 25 + i) for i in range(len(names))]
+    else:
+        ports = [(free_port(), free_port()) for _ in names]
+    servers = [Server(n, args, p, tp) for n, (p, tp) in zip(names, ports)]
     results = {}
     t0 = time.monotonic()
     try:
         for s in servers if not args.only_callgrind else []:
             s.start()
-            log(f"started {s.name} pid {s.pid} worker {s.worker} port {s.port}")
+            log(f"started {s.name} pid {s.pid} worker {s.worker} port {s.port}"
+                + (f" tls {s.tls_port}" if s.tls else " (no tls)"))
         if not args.only_callgrind:
-            phase_rate(args, servers, results)
+            header += tls_header(args, servers)
+        if not args.only_callgrind and not args.tls_only:
+            phase_rate(args, servers, results, RATE)
             phase_idle(args, servers, results)
             phase_linger(args, servers, results)
+        if not args.only_callgrind:
+            tls_servers = [s for s in servers if s.tls]
+            phase_rate(args, tls_servers, results, TLS_RATE)
+            phase_idle(args, tls_servers, results, tls=True)
     finally:
         for s in servers:
             s.stop()
@@ -626,12 +884,15 @@ def main():
         phase_callgrind(args, names, results)
     header.append(f"took {time.monotonic() - t0:.0f}s")
     table = summarise(results, names)
-    text = render(table, names, header)
+    lingerd = next((s for s in servers if s.kind == "lingerd"), None)
+    no_tls = lingerd.no_tls_reason if lingerd and not lingerd.tls else None
+    text = render(table, names, header, no_tls)
     print(text)
     os.makedirs(args.results, exist_ok=True)
-    with open(os.path.join(args.results, "latest.txt"), "w") as f:
+    out = "latest-tls" if args.tls_only else "latest"
+    with open(os.path.join(args.results, out + ".txt"), "w") as f:
         f.write(text)
-    with open(os.path.join(args.results, "latest.json"), "w") as f:
+    with open(os.path.join(args.results, out + ".json"), "w") as f:
         json.dump({"header": header, "names": names, "base": BASE,
                    "rows": [[label, {n: table.get((label, n)) for n in names}]
                             for _, _, label, _, _ in ROWS]}, f, indent=1)

@@ -12,14 +12,28 @@
          Content-Length, read the response head (413 expected), then trickle one
          body byte per second on each; print "ready {...}" once all have their
          response, then "alive {...}" every second, until stdin closes.
+  handshake PORT PATH SECONDS PROCS MODE   over TLS, for SECONDS: PROCS
+         processes, each a loop of one new connection at a time: handshake,
+         GET PATH with Connection: close, the whole response, the server's
+         close. MODE full offers no session (every handshake is full); MODE
+         resume offers the session of the process's previous connection (its
+         newest ticket). Counts the handshakes the server resumed, as the
+         client's TLS library reports them; prints "HSJSON {...}".
+  tlsidle PORT PATH N FIRST   like idle, over TLS: each connection completes
+         a full handshake and one request before it is held.
 
 Every loop is bounded by a count and a deadline (HOLD_MAX_S, IO_TIMEOUT_S).
+The TLS clients do not verify the certificate (bench.py checks it once
+against the run's CA with openssl s_client): that client-side cost would
+only slow the load down.
 """
 import errno
 import json
 import os
+import resource
 import select
 import socket
+import ssl
 import sys
 import time
 
@@ -27,6 +41,8 @@ HOST = "127.0.0.1"
 IO_TIMEOUT_S = 30.0     # one phase (connect + response) of a batch
 HOLD_MAX_S = 300.0      # idle/linger connections are never held longer than this
 BATCH = 500             # connections set up at once
+HS_TIMEOUT_S = 5.0      # one TLS connection of "handshake", start to close
+HS_MAX_PER_PROC = 1000000
 
 
 def request_bytes(path, close=False, method="GET", extra=""):
@@ -266,6 +282,184 @@ def cmd_linger(path, n):
         s.close()
 
 
+def tls_connect():
+    """A blocking TCP connection with TCP_NODELAY, as browsers and wrk have:
+    without it the request, written right after the client's Finished,
+    waits for the server's delayed ACK (40 ms) when the server sends
+    nothing after a resumed handshake."""
+    raw = socket.create_connection((HOST, PORT), timeout=HS_TIMEOUT_S)
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return raw
+
+
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def tls_exchange(s, req, expect, stats, to_close):
+    """Send req on the TLS socket s and read one response (Content-Length);
+    with to_close, read on to the server's close. Counts into stats;
+    returns the body length of a 2xx response or None."""
+    s.sendall(req)
+    resp, done = Response(), []
+    while not done:
+        data = s.recv(65536)
+        if not data:
+            break
+        done = resp.feed(data)
+    if not done:
+        stats["errors"] += 1              # closed with the response unfinished
+        return None
+    status, blen = done[0]
+    if not 200 <= status < 300:
+        stats["bad_status"] += 1
+        return None
+    if expect is not None and blen != expect:
+        stats["short"] += 1
+        return None
+    stats["ok"] += 1
+    if to_close:                          # Connection: close: wait for the server's end
+        while s.recv(65536):
+            pass
+    return blen
+
+
+def handshake_proc(path, t_end, mode, out_fd):
+    """One process of cmd_handshake: connections one at a time until t_end."""
+    ctx = tls_context()
+    req = request_bytes(path, close=True)
+    stats = {"ok": 0, "bad_status": 0, "short": 0, "errors": 0, "resumed": 0, "full": 0}
+    lat = []
+    sess, expect = None, None
+    for _ in range(HS_MAX_PER_PROC):
+        t0 = time.monotonic()
+        if t0 >= t_end:
+            break
+        try:
+            raw = tls_connect()
+            with ctx.wrap_socket(raw, server_hostname="localhost",
+                                 session=sess if mode == "resume" else None) as s:
+                if s.session_reused:
+                    stats["resumed"] += 1
+                else:
+                    stats["full"] += 1
+                blen = tls_exchange(s, req, expect, stats, True)
+                if blen is not None:
+                    expect = blen
+                    lat.append(time.monotonic() - t0)
+                if mode == "resume":
+                    sess = s.session          # the newest ticket the server sent
+        except (OSError, ssl.SSLError, ValueError):
+            stats["errors"] += 1
+            sess = None
+    stats["end"] = time.monotonic()
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    stats["cpu_s"] = ru.ru_utime + ru.ru_stime        # this process's whole life
+    stats["lat"] = lat
+    os.write(out_fd, (json.dumps(stats) + "\n").encode())
+
+
+def cmd_handshake(path, seconds, procs, mode):
+    t_start = time.monotonic()
+    t_end = t_start + seconds
+    kids = []                         # (pid, read end of its own pipe)
+    for _ in range(procs):
+        r, w = os.pipe()              # one each: a line over 4 KiB is not atomic
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            code = 0
+            try:
+                handshake_proc(path, t_end, mode, w)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(w)
+        kids.append((pid, r))
+    text = ""
+    for pid, r in kids:
+        with os.fdopen(r) as f:
+            text += f.read()          # its line; EOF when it has exited
+        os.waitpid(pid, 0)
+    total = {"ok": 0, "bad_status": 0, "short": 0, "errors": 0, "resumed": 0, "full": 0}
+    lat, end, cpu = [], t_start, 0.0
+    lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+    for st in lines:
+        for k in total:
+            total[k] += st[k]
+        lat += st["lat"]
+        end = max(end, st["end"])
+        cpu += st["cpu_s"]
+    total["errors"] += procs - len(lines)         # a process that died
+    lat.sort()
+    total["p99_ms"] = lat[int(len(lat) * 0.99)] * 1000 if lat else None
+    total["wall_s"] = end - t_start
+    total["cpu_s"] = cpu          # the load processes' CPU time (not this parent's start-up)
+    print("HSJSON " + json.dumps(total), flush=True)
+
+
+def open_many_tls(n, path):
+    """Open n TLS connections one after the other, each a full handshake and
+    one keep-alive GET read to its end. Returns (socks, statuses, failures)."""
+    ctx = tls_context()
+    req = request_bytes(path)
+    socks, statuses, failed = [], {}, 0
+    deadline = time.monotonic() + IO_TIMEOUT_S + n * 0.05
+    for _ in range(n):
+        if time.monotonic() >= deadline:
+            failed += 1
+            continue
+        try:
+            raw = tls_connect()
+            s = ctx.wrap_socket(raw, server_hostname="localhost")
+            s.sendall(req)
+            resp, done = Response(), []
+            while not done:
+                data = s.recv(65536)
+                if not data:
+                    break
+                done = resp.feed(data)
+        except (OSError, ssl.SSLError):
+            failed += 1
+            continue
+        if not done:
+            failed += 1
+            s.close()
+            continue
+        statuses[done[0][0]] = statuses.get(done[0][0], 0) + 1
+        socks.append(s)
+    return socks, statuses, failed
+
+
+def cmd_tlsidle(path, n, first):
+    """cmd_idle over TLS."""
+    socks, statuses, failed = open_many_tls(first, path)
+    print("ready " + json.dumps({"open": len(socks), "failed": failed,
+                                 "status": statuses}), flush=True)
+    r, _, _ = select.select([sys.stdin], [], [], HOLD_MAX_S)
+    if r:
+        sys.stdin.readline()
+    more, st2, f2 = open_many_tls(n - first, path)
+    socks += more
+    for k, v in st2.items():
+        statuses[k] = statuses.get(k, 0) + v
+    print("ready " + json.dumps({"open": len(socks), "failed": failed + f2,
+                                 "status": statuses}), flush=True)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < HOLD_MAX_S and not wait_stdin(1.0):
+        pass
+    poller = select.poll()           # a readable idle socket means EOF, an alert or RST
+    for s in socks:
+        poller.register(s.fileno(), select.POLLIN)
+    closed = len(poller.poll(0))
+    for s in socks:
+        s.close()
+    print("closed " + json.dumps({"closed_by_server": closed}), flush=True)
+
+
 def main():
     global PORT
     cmd, PORT, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -276,6 +470,10 @@ def main():
         cmd_idle(path, int(sys.argv[4]), int(sys.argv[5]))
     elif cmd == "linger":
         cmd_linger(path, int(sys.argv[4]))
+    elif cmd == "handshake":
+        cmd_handshake(path, float(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    elif cmd == "tlsidle":
+        cmd_tlsidle(path, int(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(__doc__)
 
