@@ -13,8 +13,15 @@
  * (Total Accesses, Total kBytes, ConnsTotal, ConnsAsyncWriting,
  * ConnsAsyncKeepAlive, ConnsAsyncClosing, Uptime, ...), so existing
  * collectors read them; lingerd's own keys for what Apache lacks (each
- * state, each close outcome). Metrics are lingerd_*, labelled state= and
- * outcome= with the names of stats.c.
+ * state, each close outcome, TLS). Metrics are lingerd_*, labelled state=,
+ * outcome=, reason= and version= with the names of stats.c.
+ *
+ * TLS: the handshake counters are on every page, zero on a plain server (a
+ * zero is harmless to a collector, and a series that appears only later is
+ * harder to graph). Which TLS listeners there are and how their records are
+ * encrypted (kTLS or OpenSSL in the worker) is shown only when there are
+ * any; the HTML page's TLS section and per-worker TLS columns likewise, or
+ * while counts from an earlier configuration remain.
  */
 #include "status.h"
 
@@ -29,6 +36,7 @@
 #include "http1.h"
 #include "loop.h"
 #include "server.h"
+#include "tls_store.h"
 
 #define STATUS_VERSION "0.1.0"
 /* Room for the page with every row of the table in use. */
@@ -169,6 +177,70 @@ static const struct {
 static_assert(sizeof status_outcomes / sizeof status_outcomes[0] == STATS_OUTCOME_COUNT,
               "an outcome without a label");
 
+static const struct {
+    const char *label, *key, *help;
+} status_tls_failures[] = {
+    [STATS_TLS_FAIL_TIMEOUT] = { "timed out", "TLSHandshakeFailuresTimeout",
+                                 "not done within tls_handshake_timeout" },
+    [STATS_TLS_FAIL_PLAIN_HTTP] = { "plain HTTP to a TLS port", "TLSHandshakeFailuresPlainHTTP",
+                                    "answered with a plain-text 400" },
+    [STATS_TLS_FAIL_PROTOCOL] = { "refused", "TLSHandshakeFailuresProtocol",
+                                  "a protocol version, cipher or message the server refuses" },
+    [STATS_TLS_FAIL_CLOSED] = { "client left", "TLSHandshakeFailuresClosed",
+                                "the client closed or reset during the handshake" },
+};
+static_assert(sizeof status_tls_failures / sizeof status_tls_failures[0] ==
+                  STATS_TLS_FAIL_COUNT,
+              "a handshake failure without a label");
+
+static const struct {
+    const char *name, *why;
+} status_tls_paths[] = {
+    [STATUS_TLS_KTLS] = { "ktls", "the kernel encrypts (kTLS): file bodies go by sendfile" },
+    [STATUS_TLS_USER_OFF] = { "user-space", "OpenSSL encrypts in the worker: ktls off" },
+    [STATUS_TLS_USER_KERNEL] = { "user-space", "OpenSSL encrypts in the worker: the kernel "
+                                               "does not offer the tls module" },
+};
+static_assert(sizeof status_tls_paths / sizeof status_tls_paths[0] == STATUS_TLS_PATH_COUNT,
+              "a TLS path without a name");
+
+const char *status_tls_path_name(enum status_tls_path p)
+{
+    return p < STATUS_TLS_PATH_COUNT ? status_tls_paths[p].name : "?";
+}
+
+static const char *status_tls_path_why(enum status_tls_path p)
+{
+    return p < STATUS_TLS_PATH_COUNT ? status_tls_paths[p].why : "?";
+}
+
+enum status_tls_path status_tls_path_for(bool ktls_on, bool kernel_has_ktls)
+{
+    if (!ktls_on)
+        return STATUS_TLS_USER_OFF;
+    return kernel_has_ktls ? STATUS_TLS_KTLS : STATUS_TLS_USER_KERNEL;
+}
+
+static uint64_t status_tls_handshakes(const struct stats *st)
+{
+    return st->tls_handshakes_full + st->tls_handshakes_resumed;
+}
+
+static uint64_t status_tls_failures_total(const struct stats *st)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++)
+        n += st->tls_handshake_failures[i];
+    return n;
+}
+
+/* The HTML page's TLS parts: for TLS listeners, or counts they left. */
+static bool status_tls_shown(const struct status_view *v, const struct stats *st)
+{
+    return v->tls_listener_count > 0 || status_tls_handshakes(st) > 0 ||
+           status_tls_failures_total(st) > 0;
+}
+
 /* "Tuesday, 02-Jan-2024 10:00:00 UTC", as Apache writes CurrentTime. */
 static void status_time_text(time_t s, char *buf, size_t cap)
 {
@@ -252,6 +324,25 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
                       (unsigned long long)st->responses_by_class[i]);
     status_printf(o, "Reloads: %llu\n", (unsigned long long)t->reloads);
     status_printf(o, "WorkerRestarts: %llu\n", (unsigned long long)t->worker_restarts);
+    status_printf(o, "TLSHandshakesFull: %llu\n", (unsigned long long)st->tls_handshakes_full);
+    status_printf(o, "TLSHandshakesResumed: %llu\n",
+                  (unsigned long long)st->tls_handshakes_resumed);
+    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++)
+        status_printf(o, "%s: %llu\n", status_tls_failures[i].key,
+                      (unsigned long long)st->tls_handshake_failures[i]);
+    for (size_t i = 0; i < STATS_TLS_VERSION_COUNT; i++)
+        status_printf(o, "%sHandshakes: %llu\n",
+                      stats_tls_version_name((enum stats_tls_version)i),
+                      (unsigned long long)st->tls_versions[i]);
+    status_printf(o, "TLSALPNHttp11: %llu\n", (unsigned long long)st->tls_alpn_http11);
+    status_printf(o, "TLSALPNNone: %llu\n", (unsigned long long)st->tls_alpn_none);
+    if (v->tls_listener_count == 0)
+        return;
+    status_printf(o, "TLSListeners:");
+    for (size_t i = 0; i < v->tls_listener_count; i++)
+        status_printf(o, " %s", v->tls_listeners[i]);
+    status_printf(o, "\nTLSEncryption: %s (%s)\n", status_tls_path_name(v->tls_path),
+                  status_tls_path_why(v->tls_path));
 }
 
 /* ---- /metrics ---- */
@@ -269,8 +360,59 @@ static void status_metric(struct status_out *o, const char *name, const char *ty
     status_printf(o, "%s %llu\n", name, (unsigned long long)value);
 }
 
+/* A label value: \\, \" and \n escaped, as the exposition format asks. */
+static void status_label_value(struct status_out *o, const char *s)
+{
+    for (; *s && !o->full; s++) {
+        switch (*s) {
+        case '\\': status_printf(o, "\\\\"); break;
+        case '"': status_printf(o, "\\\""); break;
+        case '\n': status_printf(o, "\\n"); break;
+        default: status_printf(o, "%c", *s); break;
+        }
+    }
+}
+
+static void status_render_tls_metrics(struct status_out *o, const struct status_view *v,
+                                      const struct stats *st)
+{
+    status_metric_head(o, "lingerd_tls_handshakes_total", "counter",
+                       "TLS handshakes completed: full, or resumed from a session ticket.");
+    status_printf(o, "lingerd_tls_handshakes_total{result=\"full\"} %llu\n"
+                     "lingerd_tls_handshakes_total{result=\"resumed\"} %llu\n",
+                  (unsigned long long)st->tls_handshakes_full,
+                  (unsigned long long)st->tls_handshakes_resumed);
+    status_metric_head(o, "lingerd_tls_handshake_failures_total", "counter",
+                       "TLS handshakes that failed, by reason.");
+    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++)
+        status_printf(o, "lingerd_tls_handshake_failures_total{reason=\"%s\"} %llu\n",
+                      stats_tls_failure_name((enum stats_tls_failure)i),
+                      (unsigned long long)st->tls_handshake_failures[i]);
+    status_metric_head(o, "lingerd_tls_versions_total", "counter",
+                       "TLS handshakes completed, by protocol version.");
+    for (size_t i = 0; i < STATS_TLS_VERSION_COUNT; i++)
+        status_printf(o, "lingerd_tls_versions_total{version=\"%s\"} %llu\n",
+                      stats_tls_version_name((enum stats_tls_version)i),
+                      (unsigned long long)st->tls_versions[i]);
+    status_metric_head(o, "lingerd_tls_alpn_total", "counter",
+                       "TLS handshakes completed, by the protocol ALPN chose (none: no ALPN).");
+    status_printf(o, "lingerd_tls_alpn_total{protocol=\"http/1.1\"} %llu\n"
+                     "lingerd_tls_alpn_total{protocol=\"none\"} %llu\n",
+                  (unsigned long long)st->tls_alpn_http11,
+                  (unsigned long long)st->tls_alpn_none);
+    if (v->tls_listener_count == 0)
+        return;
+    status_metric_head(o, "lingerd_tls_listener_info", "gauge",
+                       "TLS listeners and how their records are encrypted (ktls or user-space).");
+    for (size_t i = 0; i < v->tls_listener_count; i++) {
+        status_printf(o, "lingerd_tls_listener_info{listen=\"");
+        status_label_value(o, v->tls_listeners[i]);
+        status_printf(o, "\",encryption=\"%s\"} 1\n", status_tls_path_name(v->tls_path));
+    }
+}
+
 static void status_render_metrics(struct status_out *o, const struct stats_table *t,
-                                  const struct status_snapshot *s)
+                                  const struct status_view *v, const struct status_snapshot *s)
 {
     const struct stats *st = &s->sum;
 
@@ -318,6 +460,7 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_reloads_total", "counter", "Configuration reloads.", t->reloads);
     status_metric(o, "lingerd_worker_restarts_total", "counter",
                   "Workers restarted after exiting unexpectedly.", t->worker_restarts);
+    status_render_tls_metrics(o, v, st);
 }
 
 /* ---- HTML ---- */
@@ -360,12 +503,66 @@ static void status_bar_row(struct status_out *o, const char *label, const char *
                   label, id, (unsigned long long)value, width, note ? note : "");
 }
 
+/* The TLS section: listeners and their encryption, then the handshakes. */
+static void status_render_tls_html(struct status_out *o, const struct status_view *v,
+                                   const struct stats *st)
+{
+    uint64_t max = 0;
+
+    status_printf(o, "<h2>TLS</h2>\n");
+    if (v->tls_listener_count > 0) {
+        status_printf(o, "<table id=\"tls-listeners\">\n<tr><th>listener</th>"
+                         "<th>encryption</th><th>why</th></tr>\n");
+        for (size_t i = 0; i < v->tls_listener_count; i++) {
+            status_printf(o, "<tr><td>");
+            status_html_text(o, v->tls_listeners[i]);
+            status_printf(o, "</td><td class=\"tls-path\">%s</td><td class=\"note\">%s</td>"
+                             "</tr>\n",
+                          status_tls_path_name(v->tls_path), status_tls_path_why(v->tls_path));
+        }
+        status_printf(o, "</table>\n");
+    } else {
+        status_printf(o, "<p class=\"meta\">No TLS listener now; the counts are from "
+                         "earlier configurations.</p>\n");
+    }
+
+    max = st->tls_handshakes_full > st->tls_handshakes_resumed ? st->tls_handshakes_full
+                                                               : st->tls_handshakes_resumed;
+    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++)
+        max = st->tls_handshake_failures[i] > max ? st->tls_handshake_failures[i] : max;
+    status_printf(o, "<table id=\"tls\">\n<tr><th>handshake</th><th class=\"n\">total</th>"
+                     "<th></th><th>meaning</th></tr>\n");
+    status_bar_row(o, "full", "tls-full", st->tls_handshakes_full, max,
+                   "certificate and key exchange");
+    status_bar_row(o, "resumed", "tls-resumed", st->tls_handshakes_resumed, max,
+                   "from a session ticket: no certificate, no signature");
+    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++) {
+        char id[40], label[64];
+        snprintf(id, sizeof id, "tls-fail-%s",
+                 stats_tls_failure_name((enum stats_tls_failure)i));
+        snprintf(label, sizeof label, "failed: %s", status_tls_failures[i].label);
+        status_bar_row(o, label, id, st->tls_handshake_failures[i], max,
+                       status_tls_failures[i].help);
+    }
+    status_printf(o, "</table>\n<p class=\"meta\">");
+    for (size_t i = 0; i < STATS_TLS_VERSION_COUNT; i++)
+        status_printf(o, "%s: <span id=\"tls-version-%s\">%llu</span> &middot; ",
+                      stats_tls_version_name((enum stats_tls_version)i),
+                      stats_tls_version_name((enum stats_tls_version)i),
+                      (unsigned long long)st->tls_versions[i]);
+    status_printf(o, "ALPN http/1.1: <span id=\"tls-alpn-http11\">%llu</span> &middot; "
+                     "no ALPN: <span id=\"tls-alpn-none\">%llu</span></p>\n",
+                  (unsigned long long)st->tls_alpn_http11,
+                  (unsigned long long)st->tls_alpn_none);
+}
+
 static void status_render_html(struct status_out *o, const struct stats_table *t,
                                const struct status_view *v, const struct status_snapshot *s)
 {
     const struct stats *st = &s->sum;
     char now[64], up[96];
     uint64_t max = 0;
+    bool tls = status_tls_shown(v, st);
 
     status_time_text(v->now_s, now, sizeof now);
     status_uptime_text(s->uptime_s, up, sizeof up);
@@ -437,11 +634,17 @@ static void status_render_html(struct status_out *o, const struct stats_table *t
                   (unsigned long long)st->accept_errors, (unsigned long long)t->reloads,
                   (unsigned long long)t->worker_restarts);
 
+    if (tls)
+        status_render_tls_html(o, v, st);
+
     status_printf(o, "<h2>Workers</h2>\n<table id=\"workers\">\n<tr><th>worker</th><th>pid</th>"
                      "<th class=\"n\">gen</th><th class=\"n\">accepted</th>"
                      "<th class=\"n\">requests</th><th class=\"n\">kB sent</th>");
     for (size_t i = 0; i < STATS_STATE_COUNT; i++)
         status_printf(o, "<th class=\"n\">%s</th>", status_state_labels[i]);
+    if (tls)
+        status_printf(o, "<th class=\"n\">TLS handshakes</th><th class=\"n\">TLS failures"
+                         "</th>");
     status_printf(o, "</tr>\n");
     for (size_t r = 0; r < STATS_ROWS_MAX; r++) {
         const struct stats *row = &t->rows[r];
@@ -461,6 +664,10 @@ static void status_render_html(struct status_out *o, const struct stats_table *t
                       (unsigned long long)(row->bytes_out / 1024));
         for (size_t i = 0; i < STATS_STATE_COUNT; i++)
             status_printf(o, "<td class=\"n\">%llu</td>", (unsigned long long)conns[i]);
+        if (tls)
+            status_printf(o, "<td class=\"n\">%llu</td><td class=\"n\">%llu</td>",
+                          (unsigned long long)status_tls_handshakes(row),
+                          (unsigned long long)status_tls_failures_total(row));
         status_printf(o, "</tr>\n");
     }
     status_printf(o, "</table>\n<footer>Machine-readable: <code>?auto</code> (Apache "
@@ -478,7 +685,7 @@ size_t status_render(enum status_page page, const struct stats_table *t,
     switch (page) {
     case STATUS_HTML: status_render_html(&o, t, v, &s); break;
     case STATUS_AUTO: status_render_auto(&o, t, v, &s); break;
-    case STATUS_METRICS: status_render_metrics(&o, t, &s); break;
+    case STATUS_METRICS: status_render_metrics(&o, t, v, &s); break;
     }
     *truncated = o.full;
     return o.len;
@@ -545,11 +752,21 @@ bool status_answer(struct conn *c, const char *path, size_t len)
         return true;
     }
 
+    /* The store decided kTLS when it was built; a module loaded since then
+     * does not change what these connections do. */
+    const char *tls_listeners[CONFIG_LISTEN_MAX];
+    size_t tls_count = 0;
+    for (size_t i = 0; i < cfg->listen_count && tls_count < CONFIG_LISTEN_MAX; i++)
+        if (cfg->listens[i].tls)
+            tls_listeners[tls_count++] = cfg->listens[i].text;
     struct status_view v = {
         .server_name = cfg->server_name ? cfg->server_name : "lingerd",
         .version = STATUS_VERSION,
         .now_s = loop_wall_s(srv->loop),
         .self_row = srv->stats,
+        .tls_listeners = tls_listeners,
+        .tls_listener_count = tls_count,
+        .tls_path = status_tls_path_for(cfg->ktls, srv->tls && tls_store_uses_ktls(srv->tls)),
     };
     bool truncated;
     size_t n = status_render(page, srv->table, &v, page_buf, sizeof page_buf, &truncated);

@@ -27,6 +27,21 @@ enum status_page {
     STATUS_METRICS, /* Prometheus */
 };
 
+/* How a TLS listener's records are encrypted. The same for every TLS
+ * listener of a configuration: the ktls setting and the kernel decide. */
+enum status_tls_path {
+    STATUS_TLS_KTLS,        /* ktls on, the kernel offers the tls module */
+    STATUS_TLS_USER_OFF,    /* OpenSSL in the worker: ktls off */
+    STATUS_TLS_USER_KERNEL, /* OpenSSL in the worker: no kTLS in the kernel */
+    STATUS_TLS_PATH_COUNT
+};
+
+/* "kTLS" or "user-space", for the pages and labels. */
+const char *status_tls_path_name(enum status_tls_path p);
+
+/* The path for a ktls setting and what the kernel offers. Pure. */
+enum status_tls_path status_tls_path_for(bool ktls_on, bool kernel_has_ktls);
+
 /* What the pages show besides the counters. */
 struct status_view {
     const char *server_name;  /* escaped for HTML by the renderer */
@@ -36,6 +51,10 @@ struct status_view {
      * as responding (as Apache shows its own status request, "W"). This is
      * the row it is counted in, or NULL. */
     const struct stats *self_row;
+    /* The TLS listeners as written ("0.0.0.0:443"); none on a plain server. */
+    const char *const *tls_listeners;
+    size_t tls_listener_count;
+    enum status_tls_path tls_path;
 };
 
 /* Render page for table t into out[0..cap). Pure: no I/O, no clock, no

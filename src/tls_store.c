@@ -675,6 +675,11 @@ bool tls_store_ulp_list_has_tls(const char *text)
     return false;
 }
 
+bool tls_store_uses_ktls(const struct tls_store *s)
+{
+    return s->ktls;
+}
+
 bool tls_store_ktls_available(void)
 {
     char text[256];

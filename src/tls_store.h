@@ -79,6 +79,10 @@ int tls_store_check(const struct tls_store *s, time_t now, FILE *out);
  * /proc/sys/net/ipv4/tcp_available_ulp (the module is loaded). */
 bool tls_store_ktls_available(void);
 
+/* Whether s's contexts ask OpenSSL for kTLS: ktls on, and the kernel offered
+ * it when s was built (tls_store_ktls_available then). */
+bool tls_store_uses_ktls(const struct tls_store *s);
+
 /* Whether a tcp_available_ulp text (words separated by blanks) lists tls. */
 bool tls_store_ulp_list_has_tls(const char *text);
 

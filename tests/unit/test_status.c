@@ -1,6 +1,7 @@
 /* Unit tests for status: the access check, and the pages rendered from a
  * table with known counters (exact ?auto lines and metric samples, the
- * asking connection shown as responding, HTML escaping, cutting). */
+ * asking connection shown as responding, HTML escaping, cutting, the TLS
+ * counters and listeners). */
 #include "status.h"
 
 #include <stdarg.h>
@@ -83,15 +84,22 @@ static struct stats_table *table_new(void)
     return t;
 }
 
-static char *render(enum status_page page, const struct stats_table *t, const struct stats *self)
+static char *render_view(enum status_page page, const struct stats_table *t,
+                         const struct status_view *v)
 {
     static char out[256 * 1024];
-    struct status_view v = { "a<b", "9.9", 1065, self };
     bool cut = true;
-    size_t n = status_render(page, t, &v, out, sizeof out - 1, &cut);
+    size_t n = status_render(page, t, v, out, sizeof out - 1, &cut);
     assert_false(cut);
     out[n] = '\0';
     return out;
+}
+
+static char *render(enum status_page page, const struct stats_table *t, const struct stats *self)
+{
+    struct status_view v = { .server_name = "a<b", .version = "9.9", .now_s = 1065,
+                             .self_row = self };
+    return render_view(page, t, &v);
 }
 
 static void assert_has(const char *page, const char *want)
@@ -169,7 +177,7 @@ static void test_status_render_html_escapes_and_rows(void **state)
 static void test_status_render_cut_at_line(void **state)
 {
     struct stats_table *t = table_new();
-    struct status_view v = { "x", "1", 1065, NULL };
+    struct status_view v = { .server_name = "x", .version = "1", .now_s = 1065 };
     char out[100];
     bool cut = false;
     (void)state;
@@ -177,6 +185,145 @@ static void test_status_render_cut_at_line(void **state)
     assert_true(cut);
     assert_true(n > 0 && n < sizeof out);
     assert_int_equal(out[n - 1], '\n');
+    free(t);
+}
+
+/* Two TLS workers' counts: full 3 + 4, resumed 1 + 2 (4 and 6 handshakes),
+ * one of each failure per worker and 5 more plain-HTTP retired; TLS 1.3 4 +
+ * 4, TLS 1.2 0 + 1; without ALPN 0 + 1. */
+static void table_add_tls(struct stats_table *t)
+{
+    for (unsigned w = 0; w < 2; w++) {
+        struct stats *r = &t->rows[w];
+        r->tls_handshakes_full = 3 + w;
+        r->tls_handshakes_resumed = 1 + w;
+        for (size_t f = 0; f < STATS_TLS_FAIL_COUNT; f++)
+            r->tls_handshake_failures[f] = 1;
+        r->tls_versions[STATS_TLS_V12] = w;
+        r->tls_versions[STATS_TLS_V13] = 4;
+        r->tls_alpn_http11 = 4 + w;
+        r->tls_alpn_none = w;
+    }
+    t->retired.tls_handshake_failures[STATS_TLS_FAIL_PLAIN_HTTP] = 5;
+}
+
+static const char *const tls_listeners[] = { "0.0.0.0:443", "[::]:8443" };
+
+static struct status_view tls_view(enum status_tls_path path)
+{
+    struct status_view v = { .server_name = "x", .version = "1", .now_s = 1065,
+                             .tls_listeners = tls_listeners, .tls_listener_count = 2,
+                             .tls_path = path };
+    return v;
+}
+
+static void test_status_tls_path_for_table(void **state)
+{
+    (void)state;
+    assert_int_equal(status_tls_path_for(true, true), STATUS_TLS_KTLS);
+    assert_int_equal(status_tls_path_for(true, false), STATUS_TLS_USER_KERNEL);
+    assert_int_equal(status_tls_path_for(false, true), STATUS_TLS_USER_OFF);
+    assert_int_equal(status_tls_path_for(false, false), STATUS_TLS_USER_OFF);
+    assert_string_equal(status_tls_path_name(STATUS_TLS_KTLS), "ktls");
+    assert_string_equal(status_tls_path_name(STATUS_TLS_USER_OFF), "user-space");
+    assert_string_equal(status_tls_path_name(STATUS_TLS_USER_KERNEL), "user-space");
+    assert_string_equal(status_tls_path_name(STATUS_TLS_PATH_COUNT), "?");
+}
+
+static void test_status_render_auto_tls(void **state)
+{
+    struct stats_table *t = table_new();
+    (void)state;
+    table_add_tls(t);
+    struct status_view v = tls_view(STATUS_TLS_USER_KERNEL);
+    const char *p = render_view(STATUS_AUTO, t, &v);
+    static const char *const want[] = {
+        "\nTLSHandshakesFull: 7\n", "\nTLSHandshakesResumed: 3\n",
+        "\nTLSHandshakeFailuresTimeout: 2\n", "\nTLSHandshakeFailuresPlainHTTP: 7\n",
+        "\nTLSHandshakeFailuresProtocol: 2\n", "\nTLSHandshakeFailuresClosed: 2\n",
+        "\nTLSv1.2Handshakes: 1\n", "\nTLSv1.3Handshakes: 8\n", "\nTLSALPNHttp11: 9\n",
+        "\nTLSALPNNone: 1\n", "\nTLSListeners: 0.0.0.0:443 [::]:8443\n",
+        "\nTLSEncryption: user-space (OpenSSL encrypts in the worker: the kernel does not "
+        "offer the tls module)\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_has(p, want[i]);
+    /* A plain server: zero counters, no listener lines. */
+    p = render(STATUS_AUTO, t, NULL);
+    assert_has(p, "\nTLSHandshakesFull: 7\n");
+    assert_null(strstr(p, "TLSListeners"));
+    assert_null(strstr(p, "TLSEncryption"));
+    free(t);
+}
+
+static void test_status_render_metrics_tls(void **state)
+{
+    struct stats_table *t = table_new();
+    (void)state;
+    table_add_tls(t);
+    const char *names[] = { "127.0.0.1:443", "we\"ird\\" };
+    struct status_view v = tls_view(STATUS_TLS_KTLS);
+    v.tls_listeners = names;
+    const char *p = render_view(STATUS_METRICS, t, &v);
+    static const char *const want[] = {
+        "# TYPE lingerd_tls_handshakes_total counter\n",
+        "\nlingerd_tls_handshakes_total{result=\"full\"} 7\n",
+        "\nlingerd_tls_handshakes_total{result=\"resumed\"} 3\n",
+        "# TYPE lingerd_tls_handshake_failures_total counter\n",
+        "\nlingerd_tls_handshake_failures_total{reason=\"timeout\"} 2\n",
+        "\nlingerd_tls_handshake_failures_total{reason=\"plain_http\"} 7\n",
+        "\nlingerd_tls_handshake_failures_total{reason=\"protocol\"} 2\n",
+        "\nlingerd_tls_handshake_failures_total{reason=\"closed\"} 2\n",
+        "\nlingerd_tls_versions_total{version=\"TLSv1.2\"} 1\n",
+        "\nlingerd_tls_versions_total{version=\"TLSv1.3\"} 8\n",
+        "\nlingerd_tls_alpn_total{protocol=\"http/1.1\"} 9\n",
+        "\nlingerd_tls_alpn_total{protocol=\"none\"} 1\n",
+        "# TYPE lingerd_tls_listener_info gauge\n",
+        "\nlingerd_tls_listener_info{listen=\"127.0.0.1:443\",encryption=\"ktls\"} 1\n",
+        /* a label value escapes \\ and \" */
+        "\nlingerd_tls_listener_info{listen=\"we\\\"ird\\\\\",encryption=\"ktls\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        assert_has(p, want[i]);
+    /* A plain server: the counters, but no listener family at all. */
+    p = render(STATUS_METRICS, t, NULL);
+    assert_has(p, "\nlingerd_tls_handshakes_total{result=\"full\"} 7\n");
+    assert_null(strstr(p, "lingerd_tls_listener_info"));
+    free(t);
+}
+
+static void test_status_render_html_tls(void **state)
+{
+    struct stats_table *t = table_new();
+    (void)state;
+    /* Plain, with nothing counted: no TLS section, no TLS columns. */
+    const char *p = render(STATUS_HTML, t, NULL);
+    assert_null(strstr(p, "<h2>TLS</h2>"));
+    assert_null(strstr(p, "TLS handshakes"));
+
+    table_add_tls(t);
+    struct status_view v = tls_view(STATUS_TLS_USER_OFF);
+    const char *names[] = { "<x>:443" };
+    v.tls_listeners = names;
+    v.tls_listener_count = 1;
+    p = render_view(STATUS_HTML, t, &v);
+    assert_has(p, "<h2>TLS</h2>");
+    assert_has(p, "<tr><td>&lt;x&gt;:443</td><td class=\"tls-path\">user-space</td>"
+                  "<td class=\"note\">OpenSSL encrypts in the worker: ktls off</td></tr>");
+    assert_has(p, "id=\"tls-full\">7<");
+    assert_has(p, "id=\"tls-resumed\">3<");
+    assert_has(p, "id=\"tls-fail-plain_http\">7<");
+    assert_has(p, "id=\"tls-version-TLSv1.3\">8<");
+    assert_has(p, "id=\"tls-alpn-none\">1<");
+    /* worker 1: 4 full + 2 resumed, 4 failures */
+    assert_has(p, "<th class=\"n\">TLS handshakes</th><th class=\"n\">TLS failures</th>");
+    assert_has(p, "<td class=\"n\">6</td><td class=\"n\">4</td></tr>");
+
+    /* No TLS listener any more, counts from before: shown, and said so. */
+    v.tls_listener_count = 0;
+    p = render_view(STATUS_HTML, t, &v);
+    assert_has(p, "<h2>TLS</h2>");
+    assert_has(p, "No TLS listener now");
     free(t);
 }
 
@@ -188,6 +335,10 @@ int main(void)
         cmocka_unit_test(test_status_render_metrics_counts),
         cmocka_unit_test(test_status_render_html_escapes_and_rows),
         cmocka_unit_test(test_status_render_cut_at_line),
+        cmocka_unit_test(test_status_tls_path_for_table),
+        cmocka_unit_test(test_status_render_auto_tls),
+        cmocka_unit_test(test_status_render_metrics_tls),
+        cmocka_unit_test(test_status_render_html_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
