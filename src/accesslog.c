@@ -58,6 +58,10 @@ enum accesslog_field {
     ACCESSLOG_CONNECTION,
     ACCESSLOG_CONNECTION_REQUESTS,
     ACCESSLOG_CLOSE_REASON,
+    ACCESSLOG_SCHEME,
+    ACCESSLOG_TLS_VERSION,
+    ACCESSLOG_TLS_CIPHER,
+    ACCESSLOG_SNI,
     ACCESSLOG_FIELD_COUNT
 };
 
@@ -85,6 +89,10 @@ static const char *const accesslog_field_names[] = {
     [ACCESSLOG_CONNECTION] = "connection",
     [ACCESSLOG_CONNECTION_REQUESTS] = "connection_requests",
     [ACCESSLOG_CLOSE_REASON] = "close_reason",
+    [ACCESSLOG_SCHEME] = "scheme",
+    [ACCESSLOG_TLS_VERSION] = "tls_version",
+    [ACCESSLOG_TLS_CIPHER] = "tls_cipher",
+    [ACCESSLOG_SNI] = "sni",
 };
 static_assert(sizeof accesslog_field_names / sizeof accesslog_field_names[0] ==
                   ACCESSLOG_FIELD_COUNT,
@@ -212,7 +220,7 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
                                 const struct accesslog_entry *e, bool json)
 {
     const struct http1_request *r = e->req;
-    const char *str = NULL;
+    const char *str = NULL, *cstr = NULL; /* a slice (str, len), or a C string */
     size_t len = 0;
     bool number = false;
     uint64_t num = 0;
@@ -321,12 +329,15 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
         break;
     case ACCESSLOG_CONNECTION: number = true; num = e->conn_id; break;
     case ACCESSLOG_CONNECTION_REQUESTS: number = true; num = e->conn_requests; break;
-    case ACCESSLOG_CLOSE_REASON:
-        if (e->close_reason) {
-            str = e->close_reason;
-            len = strlen(str);
-        }
-        break;
+    case ACCESSLOG_CLOSE_REASON: cstr = e->close_reason; break;
+    case ACCESSLOG_SCHEME: cstr = e->tls ? "https" : "http"; break;
+    case ACCESSLOG_TLS_VERSION: cstr = e->tls_version; break;
+    case ACCESSLOG_TLS_CIPHER: cstr = e->tls_cipher; break;
+    case ACCESSLOG_SNI: cstr = e->sni; break; /* the client's bytes: escaped below */
+    }
+    if (cstr) {
+        str = cstr;
+        len = strlen(cstr);
     }
     if (number) {
         accesslog_put_u64(o, num);

@@ -39,6 +39,10 @@ struct accesslog_entry {
     uint64_t duration_ms;       /* head's first byte to response complete */
     time_t wall_s;
     const char *close_reason;   /* NULL: the connection stays open */
+    bool tls;                   /* https: the client speaks TLS to us */
+    const char *tls_version;    /* "TLSv1.3"; NULL when not TLS or unknown */
+    const char *tls_cipher;     /* OpenSSL's name of the cipher; NULL likewise */
+    const char *sni;            /* the name the client asked for; NULL: none sent */
 };
 
 /* A compiled format: literal runs and fields, in order. */

@@ -739,6 +739,21 @@ bool conn_is_tls(const struct conn *c)
     return transport_is_tls(&c->tp);
 }
 
+const char *conn_tls_version(const struct conn *c)
+{
+    return transport_tls_version(&c->tp);
+}
+
+const char *conn_tls_cipher(const struct conn *c)
+{
+    return transport_tls_cipher(&c->tp);
+}
+
+const char *conn_tls_sni(const struct conn *c)
+{
+    return transport_tls_sni(&c->tp);
+}
+
 struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
                        socklen_t peer_len, bool tls)
 {

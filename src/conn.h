@@ -62,6 +62,13 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
 /* Whether the connection's client speaks TLS to us (https). */
 bool conn_is_tls(const struct conn *c);
 
+/* For the access log, after the handshake: the TLS protocol ("TLSv1.3"),
+ * the cipher, and the name the client asked for (SNI). NULL when the
+ * connection is not TLS or the value is unknown; valid while it is open. */
+const char *conn_tls_version(const struct conn *c);
+const char *conn_tls_cipher(const struct conn *c);
+const char *conn_tls_sni(const struct conn *c);
+
 /* Begin the server-initiated close path (graceful stop, shedding). */
 void conn_shutdown(struct conn *c, enum conn_close_reason why);
 

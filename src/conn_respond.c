@@ -53,6 +53,10 @@ void conn_log_access(struct conn *c)
         .wall_s = loop_wall_s(c->srv->loop),
         .close_reason =
             c->keep_alive ? NULL : conn_close_reason_name((enum conn_close_reason)c->close_why),
+        .tls = conn_is_tls(c),
+        .tls_version = conn_tls_version(c),
+        .tls_cipher = conn_tls_cipher(c),
+        .sni = conn_tls_sni(c),
     };
     memcpy(e.peer_addr, c->peer_addr, sizeof e.peer_addr);
     accesslog_write(&e);

@@ -166,3 +166,54 @@ def test_a_plain_server_shows_zero_tls_counters_and_no_listener(make_server):
     assert "lingerd_tls_listener_info" not in sc.get("/metrics").body.decode()
     assert "<h2>TLS</h2>" not in sc.get("/server-status").body.decode()
     sc.close()
+
+
+def log_lines(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def test_access_log_carries_scheme_tls_version_cipher_and_sni(make_server, ca, tmp_path):
+    leaf = ca.leaf("localhost", "www.example.test")
+    plain = free_port()
+    log = str(tmp_path / "access.log")
+    srv = make_server('listen 127.0.0.1:%d;\ntls_certificate %s %s;\naccess_log %s;\n'
+                      'access_log_format "$scheme $tls_version $tls_cipher $sni $status '
+                      '$request_uri";' % (plain, leaf.cert, leaf.key, log), tls=True)
+    # TLS 1.3 with SNI, from openssl s_client: the cipher it reports.
+    out = s_client(srv, "-tls1_3", "-CAfile", ca.cert, send=GET_CLOSE)
+    cipher13 = out.split("Cipher is ", 1)[1].split()[0]
+    assert "HTTP/1.1 200" in out and cipher13.startswith("TLS_"), out[-2000:]
+    # TLS 1.2 with another name, and without SNI, from Python's ssl.
+    ciphers12 = []
+    for sni in ("www.example.test", None):
+        ctx = ssl.create_default_context(cafile=ca.cert)
+        ctx.check_hostname = sni is not None
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        s = ctx.wrap_socket(srv.connect(), server_hostname=sni)
+        ciphers12.append(s.cipher()[0])
+        s.sendall(request("GET", "/index.html", ["Connection: close"]))
+        assert Reader(s).response().status == 200
+        s.close()
+    # Plain HTTP on the plain listener, and on the TLS port (answered 400).
+    s = PlainSide(plain).connect()
+    s.sendall(request("GET", "/about.txt", ["Connection: close"]))
+    assert Reader(s).response().status == 200
+    s.close()
+    s = srv.connect()
+    s.sendall(request("GET", "/x", ["Connection: close"]))
+    rd = Reader(s)
+    assert rd.response().status == 400
+    rd.read_until_close()
+    s.close()
+    assert wait_for(lambda: len(log_lines(log)) == 5)
+    assert log_lines(log) == [
+        "https TLSv1.3 %s localhost 200 /about.txt" % cipher13,
+        "https TLSv1.2 %s www.example.test 200 /index.html" % ciphers12[0],
+        "https TLSv1.2 %s - 200 /index.html" % ciphers12[1],
+        "http - - - 200 /about.txt",
+        "http - - - 400 -",
+    ]

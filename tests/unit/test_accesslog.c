@@ -1,5 +1,6 @@
 /* Unit tests for accesslog: format compilation, and exact lines for the
- * combined, JSON and custom formats, with client bytes escaped. */
+ * combined, JSON and custom formats (TLS fields too), with client bytes
+ * escaped. */
 #include "accesslog.h"
 
 #include <stdarg.h>
@@ -107,7 +108,8 @@ static void test_accesslog_format_line_json(void **state)
         "\"query_string\":null,\"server_protocol\":\"HTTP/1.0\",\"host\":null,\"status\":200,"
         "\"bytes_sent\":350,\"body_bytes_sent\":200,\"request_length\":90,"
         "\"request_time_ms\":17,\"http_referer\":null,\"http_user_agent\":\"a\\\"\\u00e9\","
-        "\"connection\":12,\"connection_requests\":3,\"close_reason\":\"error\"}\n");
+        "\"connection\":12,\"connection_requests\":3,\"close_reason\":\"error\","
+        "\"scheme\":\"http\",\"tls_version\":null,\"tls_cipher\":null,\"sni\":null}\n");
     free(pr.buf);
 }
 
@@ -121,6 +123,30 @@ static void test_accesslog_format_line_custom(void **state)
         line("$$ ${status}x $http_user_agent $host $uri $query_string $connection_requests", &e),
         "$ 200x ex\\xe9 h.example /p q 3\n");
     free(pr.buf);
+}
+
+/* Over TLS the names come from the connection; plain, they are "-". The
+ * client's SNI bytes are escaped like any client bytes. */
+static void test_accesslog_format_line_tls(void **state)
+{
+    static const char spec[] = "$scheme $tls_version ${tls_cipher} $sni $status";
+    struct accesslog_entry e = entry(NULL);
+    (void)state;
+    assert_string_equal(line(spec, &e), "http - - - 200\n");
+    e.tls = true;
+    e.tls_version = "TLSv1.3";
+    e.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    e.sni = "www.example.test";
+    assert_string_equal(line(spec, &e), "https TLSv1.3 TLS_AES_256_GCM_SHA384 "
+                                        "www.example.test 200\n");
+    e.sni = NULL; /* no SNI sent */
+    e.tls_cipher = NULL;
+    assert_string_equal(line(spec, &e), "https TLSv1.3 - - 200\n");
+    e.sni = "a\"b\x1b";
+    assert_string_equal(line("$sni", &e), "a\\\"b\\x1b\n");
+    const char *json = line("json", &e);
+    assert_non_null(strstr(json, ",\"scheme\":\"https\",\"tls_version\":\"TLSv1.3\","
+                                 "\"tls_cipher\":null,\"sni\":\"a\\\"b\\u001b\"}\n"));
 }
 
 static void test_accesslog_format_compile_errors(void **state)
@@ -165,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_accesslog_format_line_combined),
         cmocka_unit_test(test_accesslog_format_line_json),
         cmocka_unit_test(test_accesslog_format_line_custom),
+        cmocka_unit_test(test_accesslog_format_line_tls),
         cmocka_unit_test(test_accesslog_format_compile_errors),
         cmocka_unit_test(test_accesslog_format_line_cut),
     };
