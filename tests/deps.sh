@@ -21,10 +21,13 @@ check() {
     need apache2-utils command -v htpasswd
 }
 # Optional: tests that need these skip, saying why, when they are absent.
-# headless Chromium renders /server-status; promtool checks /metrics.
+# headless Chromium renders /server-status and loads the site over HTTPS,
+# trusting the test CA through an NSS database that certutil makes;
+# promtool checks /metrics.
 optional() {
     wanted=""
     command -v chromium >/dev/null 2>&1 || wanted="$wanted chromium"
+    command -v certutil >/dev/null 2>&1 || wanted="$wanted libnss3-tools"
     command -v promtool >/dev/null 2>&1 || wanted="$wanted prometheus"
     [ -z "$wanted" ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

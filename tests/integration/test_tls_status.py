@@ -7,13 +7,18 @@ read on a plain listener of the same server, so reading them makes no
 handshake of its own.
 """
 
+import os
+import re
+import shutil
 import socket
 import ssl
+import subprocess
+import tempfile
 
 import pytest
 
 from conftest import Reader, free_port, request, wait_for
-from test_status import Scraper, parse_exposition
+from test_status import Scraper, chromium_binary, parse_exposition
 from test_tls import s_client
 from tlscerts import TestCA
 
@@ -217,3 +222,84 @@ def test_access_log_carries_scheme_tls_version_cipher_and_sni(make_server, ca, t
         "http - - - 200 /about.txt",
         "http - - - 400 -",
     ]
+
+
+# ---------------------------------------------------------------------------
+# A real browser over HTTPS
+
+
+def chromium_https(url, home):
+    """Headless Chromium loads url and prints the DOM it built. HOME is
+    home, so the browser's certificate store is home/.pki/nssdb (NSS): only
+    what a test put there is trusted besides the system's roots."""
+    profile = tempfile.mkdtemp(prefix="lingerd-chromium-")
+    env = dict(os.environ, HOME=home)
+    try:
+        cmd = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu",
+               "--disable-quic", "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
+               "--host-resolver-rules=MAP localhost 127.0.0.1", "--dump-dom", url]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def nss_home_trusting(ca_cert, home):
+    """A fresh NSS database in home/.pki/nssdb with ca_cert as a trusted CA
+    for servers ("C,,"): Chromium on Linux verifies the chain against it."""
+    db = os.path.join(home, ".pki", "nssdb")
+    os.makedirs(db)
+    for args in (["-N", "--empty-password"],
+                 ["-A", "-n", "lingerd test CA", "-t", "C,,", "-i", ca_cert]):
+        p = subprocess.run(["certutil", "-d", "sql:" + db] + args, capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+
+
+def test_chromium_trusting_the_test_ca_loads_the_site_over_https(tls_pair, ca, tmp_path):
+    if chromium_binary() is None:
+        pytest.skip("chromium is not installed (apt-get install chromium); no browser "
+                    "loaded the site over HTTPS")
+    if shutil.which("certutil") is None:
+        pytest.skip("certutil is not installed (apt-get install libnss3-tools); Chromium "
+                    "cannot be made to trust the test CA")
+    srv, sc = tls_pair
+    url = "https://localhost:%d" % srv.port
+
+    # Without the CA the browser refuses the certificate: the chain is
+    # really verified. Its alert ends the handshake, counted as refused.
+    before = sc.tls()
+    untrusting = str(tmp_path / "home-untrusting")
+    os.mkdir(untrusting)
+    p = chromium_https(url + "/", untrusting)
+    assert "lingerd is serving" not in p.stdout, p.stdout[:2000]
+    refused = sc.tls()
+    d = delta(before, refused)
+    assert d.get("TLSHandshakeFailuresProtocol", 0) >= 1, d
+    assert set(d) == {"TLSHandshakeFailuresProtocol"}, d
+
+    # Trusting the test CA (and nothing else changed), the page loads.
+    home = str(tmp_path / "home")
+    nss_home_trusting(ca.cert, home)
+    p = chromium_https(url + "/", home)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "lingerd is serving" in p.stdout, (p.stdout[:2000], p.stderr[-2000:])
+    loaded = sc.tls()
+    d = delta(refused, loaded)
+    # The browser may open a spare connection or resume one: at least one
+    # full handshake, every one TLS 1.3 with ALPN http/1.1, none failed.
+    made = d.get("TLSHandshakesFull", 0) + d.get("TLSHandshakesResumed", 0)
+    assert d.get("TLSHandshakesFull", 0) >= 1, d
+    assert d.get("TLSv1.3Handshakes") == made and d.get("TLSALPNHttp11") == made, d
+    assert not [k for k in d if k.startswith("TLSHandshakeFailures")], d
+
+    # The status page, in the same browser over HTTPS, shows them.
+    p = chromium_https(url + "/server-status", home)
+    assert p.returncode == 0, p.stderr[-2000:]
+    dom = p.stdout
+    assert "<h2>TLS</h2>" in dom, dom[:3000]
+    full = int(re.search(r'id="tls-full">(\d+)<', dom).group(1))
+    refused_n = int(re.search(r'id="tls-fail-protocol">(\d+)<', dom).group(1))
+    assert full >= loaded["TLSHandshakesFull"] >= 1
+    assert refused_n == refused["TLSHandshakeFailuresProtocol"]
+    assert '<td class="tls-path">' in dom and "127.0.0.1:%d" % srv.port in dom
