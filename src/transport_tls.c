@@ -55,6 +55,7 @@ struct transport_tls {
     bool fatal;       /* an error: send nothing more on the TLS layer */
     bool notified;    /* close_notify is out, or never will be */
     bool ktls_send;   /* the kernel encrypts what we send */
+    bool sock_empty;  /* the last recv under OpenSSL got less than it asked */
 };
 
 static unsigned char transport_tls_bounce[TRANSPORT_TLS_BOUNCE_BYTES];
@@ -225,9 +226,9 @@ static ssize_t transport_tls_read(struct transport *t, void *buf, size_t len)
         /* SSL_read returns one record's bytes at most, so a short read does
          * not mean the socket is empty as it does over TCP: more records may
          * wait there (and a client blocked on a full window sends no new
-         * edge), or the rest of this one inside OpenSSL. Read on until it
-         * says it wants more. */
-        t->read_pending = true;
+         * edge), or in OpenSSL's read-ahead. Read on unless both are
+         * surely empty, which saves a failing SSL_read a request. */
+        t->read_pending = SSL_has_pending(tls->ssl) || !tls->sock_empty;
         return (ssize_t)got;
     }
     t->read_pending = false;
@@ -355,6 +356,22 @@ static const struct transport_ops transport_tls_ops = {
     .close = transport_tls_close,
 };
 
+/* Watches the recvs OpenSSL makes on the socket: one that returned less
+ * than asked left the socket empty (as transport_tcp's reads assume), so a
+ * short SSL_read after it needs no second look. */
+static long transport_tls_on_bio(BIO *bio, int oper, const char *argp, size_t len, int argi,
+                                 long argl, int ret, size_t *processed)
+{
+    (void)argp;
+    (void)argi;
+    (void)argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        struct transport_tls *tls = (struct transport_tls *)BIO_get_callback_arg(bio);
+        tls->sock_empty = ret <= 0 || (processed && *processed < len);
+    }
+    return ret;
+}
+
 int transport_tls_open(struct transport *t, int fd, SSL_CTX *ctx, struct stats *stats)
 {
     struct transport_tls *tls = calloc(1, sizeof *tls);
@@ -368,6 +385,9 @@ int transport_tls_open(struct transport *t, int fd, SSL_CTX *ctx, struct stats *
         return -ENOMEM;
     }
     SSL_set_accept_state(tls->ssl);
+    BIO *rbio = SSL_get_rbio(tls->ssl);
+    BIO_set_callback_ex(rbio, transport_tls_on_bio);
+    BIO_set_callback_arg(rbio, (char *)tls);
     /* Read ahead: one recv takes in what the socket has (a record's header
      * and body, several pipelined records), not a header, then a body. */
     SSL_set_read_ahead(tls->ssl, 1);
