@@ -43,10 +43,13 @@
 #include "stats.h"
 #include "tls_sniff.h"
 
-/* File bytes encrypted per SSL_write when the kernel does not encrypt
- * (kTLS): one full TLS record, the protocol's largest plaintext (RFC 8446
- * §5.1), so each call makes one record and no tail record is left short. */
-#define TRANSPORT_TLS_BOUNCE_BYTES 16384
+/* File bytes read and encrypted per call when the kernel does not encrypt
+ * (kTLS): four full TLS records (16 KiB is the protocol's largest
+ * plaintext, RFC 8446 §5.1), so a pread serves four records and no tail
+ * record is left short. SSL_write takes them whole (no partial writes on
+ * this SSL): a call that returns -EAGAIN is repeated with the same bytes,
+ * read again from the file at the same offset. */
+#define TRANSPORT_TLS_BOUNCE_BYTES (64 * 1024)
 
 struct transport_tls {
     SSL *ssl;
@@ -378,13 +381,15 @@ int transport_tls_open(struct transport *t, int fd, SSL_CTX *ctx, struct stats *
     if (!tls)
         return -ENOMEM;
     tls->ssl = SSL_new(ctx);
-    if (!tls->ssl || SSL_set_fd(tls->ssl, fd) != 1) {
+    /* Two socket BIOs on the one fd: the read watch below sees reads only. */
+    if (!tls->ssl || SSL_set_rfd(tls->ssl, fd) != 1 || SSL_set_wfd(tls->ssl, fd) != 1) {
         SSL_free(tls->ssl);
         free(tls);
         transport_tls_clear_errors();
         return -ENOMEM;
     }
     SSL_set_accept_state(tls->ssl);
+    SSL_clear_mode(tls->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
     BIO *rbio = SSL_get_rbio(tls->ssl);
     BIO_set_callback_ex(rbio, transport_tls_on_bio);
     BIO_set_callback_arg(rbio, (char *)tls);
