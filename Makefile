@@ -36,7 +36,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 # $(call flavour_objs,FLAVOUR,SOURCES)
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all run test install uninstall clean release asan unit deps docs
+.PHONY: all run test install uninstall clean release asan unit deps build-deps docs
 all: release
 	@ln -sf build/release/lingerd lingerd
 
@@ -75,11 +75,15 @@ unit: $(call UNIT_BINS,release)
 
 # As root (a fresh machine, CI) the workers would refuse to keep root: say
 # so explicitly (-R) for this local development server.
-run: all
+run: build-deps
+	@$(MAKE) --no-print-directory all
 	./build/release/lingerd -l 127.0.0.1 -p 8080 -r www $$( [ "$$(id -u)" = 0 ] && echo -R )
 
 deps:
 	@sh tests/deps.sh
+
+build-deps:
+	@sh tests/deps.sh --build
 
 # -Werror in test builds only (new compilers add warnings; users' builds go on).
 test: deps
