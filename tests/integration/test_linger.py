@@ -65,22 +65,25 @@ def test_refused_16mib_put_gets_401_without_reset(make_server, mode):
         assert resets > 0, "a plain close should reset a client still sending"
 
 
-def post_over_limit(srv, chunked):
-    s = srv.connect(timeout=20)
+def post_of_4mib(chunked):
+    """An authorized POST of 4 MiB to /upload/, chunked or with a length."""
     body = b"y" * (4 * MIB)
-    reset = False
     if chunked:
         head = request("POST", "/upload/", ["Authorization: " + AUTH,
                                             "Transfer-Encoding: chunked"])
         step = 64 * 1024
-        payload = b"".join(b"%x\r\n" % step + body[i:i + step] + b"\r\n"
-                           for i in range(0, len(body), step)) + b"0\r\n\r\n"
-    else:
-        head = request("POST", "/upload/", ["Authorization: " + AUTH,
-                                            "Content-Length: %d" % len(body)])
-        payload = body
+        return head + b"".join(b"%x\r\n" % step + body[i:i + step] + b"\r\n"
+                               for i in range(0, len(body), step)) + b"0\r\n\r\n"
+    head = request("POST", "/upload/", ["Authorization: " + AUTH,
+                                        "Content-Length: %d" % len(body)])
+    return head + body
+
+
+def post_over_limit(srv, chunked):
+    s = srv.connect(timeout=20)
+    reset = False
     try:
-        s.sendall(head + payload)
+        s.sendall(post_of_4mib(chunked))
     except (ConnectionResetError, BrokenPipeError):
         reset = True
     rd = Reader(s, timeout=20)

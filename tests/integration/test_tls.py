@@ -21,6 +21,7 @@ import time
 import pytest
 
 from conftest import AUTH, Reader, exchange, free_port, request, wait_for
+from test_linger import post_of_4mib
 from test_process import children
 from tlscerts import TestCA
 
@@ -144,18 +145,7 @@ def test_refused_16mib_put_over_tls_reads_its_401_and_close_notify(make_tls_serv
 
 def post_over_limit_over_tls(srv, ca, chunked):
     c = Client(srv, ca)
-    body = b"y" * (4 * MIB)
-    if chunked:
-        head = request("POST", "/upload/", ["Authorization: " + AUTH,
-                                            "Transfer-Encoding: chunked"])
-        step = 64 * 1024
-        payload = b"".join(b"%x\r\n" % step + body[i:i + step] + b"\r\n"
-                           for i in range(0, len(body), step)) + b"0\r\n\r\n"
-    else:
-        head = request("POST", "/upload/", ["Authorization: " + AUTH,
-                                            "Content-Length: %d" % len(body)])
-        payload = body
-    c.send(head + payload)
+    c.send(post_of_4mib(chunked))
     r = c.response()
     clean = c.read_to_end() if r is not None else False
     c.close()
