@@ -58,7 +58,7 @@ struct transport_tls {
     bool fatal;       /* an error: send nothing more on the TLS layer */
     bool notified;    /* close_notify is out, or never will be */
     bool ktls_send;   /* the kernel encrypts what we send */
-    bool sock_empty;  /* the last recv under OpenSSL got less than it asked */
+    bool sock_empty;  /* a recv under this SSL_read got less than it asked */
 };
 
 static unsigned char transport_tls_bounce[TRANSPORT_TLS_BOUNCE_BYTES];
@@ -224,6 +224,10 @@ static ssize_t transport_tls_read(struct transport *t, void *buf, size_t len)
     struct transport_tls *tls = transport_tls_of(t);
     size_t got = 0;
     transport_tls_clear_errors();
+    /* Only a short recv made by this very call says the socket is empty: a
+     * read served from OpenSSL's read-ahead says nothing of bytes that came
+     * since (their edge may be the one that brought us here). */
+    tls->sock_empty = false;
     int rc = SSL_read_ex(tls->ssl, buf, len, &got);
     if (rc == 1) {
         /* SSL_read returns one record's bytes at most, so a short read does
