@@ -44,6 +44,7 @@ class Load:
         self.lock = threading.Lock()
         self.ok = self.failed = self.resets = self.late = 0
         self.quit_at = None  # monotonic time the stop signal was sent
+        self.local = threading.local()
         self.errors = []
         self.deadline = time.monotonic() + duration
         self.threads = [threading.Thread(target=self.keepalive) for _ in range(keepalive_threads)]
@@ -56,9 +57,13 @@ class Load:
                 self.errors.append(repr(err))
 
     def one_fresh(self):
+        """One request on a new connection: True if answered right. Notes in
+        self.sent (per thread) when the request had left, or None."""
+        self.local.sent = None
         s = self.srv.connect(timeout=10)
         try:
             s.sendall(request("GET", "/about.txt", ["Connection: close"]))
+            self.local.sent = time.monotonic()
             r = Reader(s).response()
             return r is not None and r.status == 200 and r.body.startswith(b"lingerd")
         finally:
@@ -66,7 +71,6 @@ class Load:
 
     def fresh(self):
         while not self.stop_new.is_set() and time.monotonic() < self.deadline:
-            started = time.monotonic()
             try:
                 if self.one_fresh():
                     self.count("ok")
@@ -76,10 +80,14 @@ class Load:
                 what, err = "resets", e
             except OSError as e:
                 what, err = "failed", e
-            # A connection opened after the stop began is not one the server
-            # promised to answer: it may sit in the queue of a socket that is
-            # about to close. Count it apart.
-            if self.quit_at is not None and started >= self.quit_at - 0.001:
+            # A request that had not wholly left before the stop signal is
+            # not one the server promised to answer: a thread can note its
+            # start, then run only after the stop, and its connection sits
+            # in the queue of a socket about to close. Count it apart. (On
+            # loopback a sent request is in the accept queue when sendall
+            # returns; a stopping worker accepts what is queued.)
+            sent = self.local.sent
+            if self.quit_at is not None and (sent is None or sent >= self.quit_at):
                 what = "late"
             self.count(what, err)
 
