@@ -282,17 +282,17 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     return 0;
 }
 
+void server_accept_queued(struct server *srv)
+{
+    if (srv->stopping)
+        return;
+    for (size_t i = 0; i < srv->listener_count; i++)
+        if (!srv->listeners[i].paused)
+            server_on_accept(&srv->listeners[i].watch, EPOLLIN);
+}
+
 void server_stop_accepting(struct server *srv)
 {
-    /* Connections already queued were made before the stop, by clients
-     * that will send (with defer_accept, have sent) their request: take
-     * them now, so a full stop does not leave them to be reset when the
-     * listening socket closes (a reload's new workers would have taken
-     * them; taking them here costs those nothing). */
-    if (!srv->stopping)
-        for (size_t i = 0; i < srv->listener_count; i++)
-            if (!srv->listeners[i].paused)
-                server_on_accept(&srv->listeners[i].watch, EPOLLIN);
     for (size_t i = 0; i < srv->listener_count; i++) {
         if (!srv->listeners[i].paused)
             loop_unwatch(srv->loop, &srv->listeners[i].watch);

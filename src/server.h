@@ -89,6 +89,13 @@ int server_add_listener(struct server *srv, int fd, bool shared, bool tls);
 /* Stop accepting and close every connection through its close path
  * (graceful) or at once. */
 void server_stop_accepting(struct server *srv);
+
+/* Before a graceful stop: accept what waits in the listen queues now. Those
+ * connections were made before the stop, by clients that will send (with
+ * defer_accept, have sent) a request; left there, a full stop resets them
+ * when the listening sockets close. A reload's new workers would have taken
+ * them; taking them here costs those nothing. */
+void server_accept_queued(struct server *srv);
 void server_close_all(struct server *srv, bool graceful);
 
 /* After each loop iteration: free closed connections, resume a paused

@@ -51,6 +51,7 @@ static void worker_start_drain(struct worker *w)
     if (w->draining)
         return;
     w->draining = true;
+    server_accept_queued(&w->srv);
     server_stop_accepting(&w->srv);
     server_close_all(&w->srv, true);
     loop_arm(w->loop, &w->grace, loop_now_ms(w->loop) + w->srv.cfg->shutdown_timeout_ms);
