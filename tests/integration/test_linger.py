@@ -111,13 +111,17 @@ def test_post_over_body_limit_gets_413_without_reset(make_server, mode, framing)
         assert resets > 0, results
 
 
+def bad_pipeline_bytes(first):
+    """GET first + a malformed request + about 64 KiB of more requests."""
+    data = request("GET", first) + b"GET / HTTP/1.1\r\nHost : x\r\n\r\n"
+    return data + request("GET", "/", ["X-Pad: 0123456789012345678901"]) * 1024
+
+
 def bad_pipeline(srv, big):
     """GET (1 MiB or small) + a malformed request + 64 KiB more requests.
     Returns (statuses, first body length, reset)."""
     s = srv.connect(timeout=20)
-    first = "/big.bin" if big else "/index.html"
-    data = request("GET", first) + b"GET / HTTP/1.1\r\nHost : x\r\n\r\n"
-    data += request("GET", "/", ["X-Pad: 0123456789012345678901"]) * 1024
+    data = bad_pipeline_bytes("/big.bin" if big else "/index.html")
     reset = False
     try:
         s.sendall(data)

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from conftest import AUTH, Reader, exchange, free_port, request, wait_for
-from test_linger import post_of_4mib
+from test_linger import bad_pipeline_bytes, post_of_4mib
 from test_process import children
 from tlscerts import TestCA
 
@@ -166,9 +166,7 @@ def test_post_over_body_limit_over_tls_reads_its_413(make_tls_server, ca, mode, 
 
 def bad_pipeline_over_tls(srv, ca):
     c = Client(srv, ca)
-    data = request("GET", "/big.bin") + b"GET / HTTP/1.1\r\nHost : x\r\n\r\n"
-    data += request("GET", "/", ["X-Pad: 0123456789012345678901"]) * 1024
-    c.send(data)
+    c.send(bad_pipeline_bytes("/big.bin"))
     # Read late: the 1 MiB fills the socket buffers first, so the server's
     # close comes while part of its answer is still on its side; a plain
     # close (unread requests in its socket) then resets and drops it.
