@@ -208,6 +208,13 @@ struct config_location *config_add_location(struct config *cfg, const char *pref
 /* True when some listen has the tls flag. */
 bool config_has_tls_listener(const struct config *cfg);
 
+/* Read a whole regular file of at most max_bytes (configuration files,
+ * and the certificate and key files they name): 0 with a malloc'ed *buf
+ * (the caller frees it) and *len, or -1 with the reason in err (strerror,
+ * "is a directory", "not a regular file", "file too large (max N bytes)"). */
+int config_read_file(const char *path, size_t max_bytes, char **buf, size_t *len, char *err,
+                     size_t errlen);
+
 /* Load a configuration file (with includes) over cfg. 0, or -1 after
  * printing every error as "FILE:LINE: message" to errs. */
 int config_load_file(struct config *cfg, const char *path, FILE *errs);

@@ -151,8 +151,8 @@ static void config_skip_block(struct config_parse *ps, struct config_file *f, un
     }
 }
 
-/* Read path whole: 0, or -1 with the reason in err. */
-static int config_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
+int config_read_file(const char *path, size_t max_bytes, char **buf, size_t *len, char *err,
+                     size_t errlen)
 {
     struct stat st;
     size_t cap, n = 0;
@@ -167,7 +167,7 @@ static int config_read(const char *path, char **buf, size_t *len, char *err, siz
         snprintf(err, errlen, "%s", S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
         goto out_close;
     }
-    if (st.st_size > CONFIG_FILE_MAX_BYTES)
+    if ((uint64_t)st.st_size > max_bytes)
         goto out_too_large;
     cap = (size_t)st.st_size + 1; /* one more: the file may have grown */
     b = malloc(cap);
@@ -179,11 +179,11 @@ static int config_read(const char *path, char **buf, size_t *len, char *err, siz
         ssize_t r;
         if (n == cap) {
             char *nb;
-            if (cap > CONFIG_FILE_MAX_BYTES) {
+            if (cap > max_bytes) {
                 free(b);
                 goto out_too_large;
             }
-            cap = cap * 2 > CONFIG_FILE_MAX_BYTES + 1 ? CONFIG_FILE_MAX_BYTES + 1 : cap * 2;
+            cap = cap * 2 > max_bytes + 1 ? max_bytes + 1 : cap * 2;
             nb = realloc(b, cap);
             if (!nb) {
                 free(b);
@@ -204,7 +204,7 @@ static int config_read(const char *path, char **buf, size_t *len, char *err, siz
             break;
         n += (size_t)r;
     }
-    if (n > CONFIG_FILE_MAX_BYTES) {
+    if (n > max_bytes) {
         free(b);
         goto out_too_large;
     }
@@ -214,7 +214,7 @@ static int config_read(const char *path, char **buf, size_t *len, char *err, siz
     return 0;
 
 out_too_large:
-    snprintf(err, errlen, "file too large (max %u bytes)", CONFIG_FILE_MAX_BYTES);
+    snprintf(err, errlen, "file too large (max %zu bytes)", max_bytes);
 out_close:
     close(fd);
     return -1;
@@ -230,7 +230,7 @@ static void config_parse_file(struct config_parse *ps, const char *path,
     char err[CONFIG_ERR_MAX], *real;
     const char *nul;
 
-    if (config_read(path, &f.buf, &f.len, err, sizeof err) < 0) {
+    if (config_read_file(path, CONFIG_FILE_MAX_BYTES, &f.buf, &f.len, err, sizeof err) < 0) {
         if (from_path)
             config_error(ps, from_path, from_line, "include '%s': %s", path, err);
         else {

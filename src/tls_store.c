@@ -70,6 +70,8 @@ struct tls_store {
     long ticket_lifetime_s;
     bool ktls;
     struct tls_tickets *tickets; /* NULL: no tickets */
+    EVP_CIPHER *ticket_cipher;   /* AES-256-CBC, fetched once: OpenSSL 3 would
+                                  * look the provider up on every ticket */
 };
 
 /* The reason of OpenSSL's last error into buf, and the error queue cleared,
@@ -179,13 +181,13 @@ static int tls_store_on_ticket(SSL *ssl, unsigned char *name, unsigned char *iv,
 {
     static char digest[] = "SHA256";
     const struct tls_store *s = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-    const EVP_CIPHER *cipher = EVP_aes_256_cbc();
     struct tls_ticket_key key;
     OSSL_PARAM params[3];
     int rc, ok;
 
-    if (!s || !s->tickets)
+    if (!s || !s->tickets || !s->ticket_cipher)
         return 0;
+    const EVP_CIPHER *cipher = s->ticket_cipher;
     if (enc) {
         if (!tls_tickets_current(s->tickets, &key))
             return 0;
@@ -295,7 +297,6 @@ static int tls_store_use_chain(SSL_CTX *ctx, const char *pem, size_t len, char *
         goto out_free_bio;
     }
     X509_free(x);
-    SSL_CTX_clear_chain_certs(ctx);
     while ((x = PEM_read_bio_X509(bio, NULL, tls_store_no_passphrase, NULL)) != NULL) {
         if (SSL_CTX_add0_chain_cert(ctx, x) != 1) { /* takes x on success */
             X509_free(x);
@@ -305,7 +306,8 @@ static int tls_store_use_chain(SSL_CTX *ctx, const char *pem, size_t len, char *
         }
     }
     /* the end of the PEM text is reported as "no start line": not an error */
-    if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+    unsigned long end = ERR_peek_last_error();
+    if (ERR_GET_LIB(end) != ERR_LIB_PEM || ERR_GET_REASON(end) != PEM_R_NO_START_LINE) {
         snprintf(err, errlen, "bad chain certificate: %s", tls_store_ssl_reason(why, sizeof why));
         goto out_free_bio;
     }
@@ -480,50 +482,23 @@ int tls_store_replace(struct tls_store *s, size_t i, const char *cert_pem, size_
     return 0;
 }
 
-/* The whole of a (small) file: 0, or -errno (-EFBIG past the cap). */
-static int tls_store_read_file(const char *path, char **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *b;
-    size_t n;
-    int rc;
-
-    if (!f)
-        return -errno;
-    b = malloc(TLS_STORE_PEM_MAX_BYTES + 1);
-    if (!b) {
-        fclose(f);
-        return -ENOMEM;
-    }
-    n = fread(b, 1, TLS_STORE_PEM_MAX_BYTES + 1, f);
-    rc = ferror(f) ? -EIO : n > TLS_STORE_PEM_MAX_BYTES ? -EFBIG : 0;
-    fclose(f);
-    if (rc < 0) {
-        free(b);
-        return rc;
-    }
-    *buf = b;
-    *len = n;
-    return 0;
-}
-
 /* One tls_certificate line: read both files, then the PEM path. */
 static int tls_store_add_files(struct tls_store *s, const struct config_tls_cert *tc,
                                char *err, size_t err_len)
 {
     const char *where = tc->where[0] ? tc->where : "tls_certificate";
-    char *cert = NULL, *key = NULL;
+    char *cert = NULL, *key = NULL, why[128];
     size_t cert_len, key_len;
     int rc;
 
-    rc = tls_store_read_file(tc->cert_file, &cert, &cert_len);
-    if (rc < 0) {
-        snprintf(err, err_len, "%s: certificate %s: %s", where, tc->cert_file, strerror(-rc));
+    if (config_read_file(tc->cert_file, TLS_STORE_PEM_MAX_BYTES, &cert, &cert_len, why,
+                         sizeof why) < 0) {
+        snprintf(err, err_len, "%s: certificate %s: %s", where, tc->cert_file, why);
         return -1;
     }
-    rc = tls_store_read_file(tc->key_file, &key, &key_len);
-    if (rc < 0) {
-        snprintf(err, err_len, "%s: key %s: %s", where, tc->key_file, strerror(-rc));
+    if (config_read_file(tc->key_file, TLS_STORE_PEM_MAX_BYTES, &key, &key_len, why,
+                         sizeof why) < 0) {
+        snprintf(err, err_len, "%s: key %s: %s", where, tc->key_file, why);
         free(cert);
         return -1;
     }
@@ -561,6 +536,8 @@ struct tls_store *tls_store_new(const struct config *cfg, struct tls_tickets *ti
     s->ciphersuites = strdup(cfg->tls_ciphersuites ? cfg->tls_ciphersuites : "");
     s->ticket_lifetime_s = (long)(cfg->tls_ticket_key_rotation_ms / 1000);
     s->tickets = cfg->tls_session_tickets ? tickets : NULL;
+    if (s->tickets)
+        s->ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL); /* NULL: no tickets */
     s->ktls = cfg->ktls && tls_store_ktls_available();
     if (!s->ciphers || !s->ciphersuites) {
         snprintf(err, err_len, "out of memory");
@@ -592,6 +569,7 @@ void tls_store_free(struct tls_store *s)
         tls_store_cert_fini(&s->certs[i]);
     free(s->ciphers);
     free(s->ciphersuites);
+    EVP_CIPHER_free(s->ticket_cipher);
     free(s);
 }
 
