@@ -65,9 +65,9 @@ def test_refused_16mib_put_gets_401_without_reset(make_server, mode):
         assert resets > 0, "a plain close should reset a client still sending"
 
 
-def post_of_4mib(chunked):
-    """An authorized POST of 4 MiB to /upload/, chunked or with a length."""
-    body = b"y" * (4 * MIB)
+def post_of(size, chunked):
+    """An authorized POST of size bytes to /upload/, chunked or with a length."""
+    body = b"y" * size
     if chunked:
         head = request("POST", "/upload/", ["Authorization: " + AUTH,
                                             "Transfer-Encoding: chunked"])
@@ -83,7 +83,7 @@ def post_over_limit(srv, chunked):
     s = srv.connect(timeout=20)
     reset = False
     try:
-        s.sendall(post_of_4mib(chunked))
+        s.sendall(post_of(4 * MIB, chunked))
     except (ConnectionResetError, BrokenPipeError):
         reset = True
     rd = Reader(s, timeout=20)
