@@ -61,6 +61,8 @@
 /* A worker that lived this long before dying restarts at once. */
 #define MASTER_HEALTHY_LIFE_MS 5000
 #define MASTER_SD_LISTEN_FDS_START 3
+/* A failed ticket-key rotation (no randomness yet) is tried again this soon. */
+#define MASTER_TICKET_RETRY_MS 1000u
 
 struct master_socket {
     struct sockaddr_storage addr;
@@ -285,9 +287,11 @@ static void master_on_ticket_rotation(struct loop_timer *t)
     int rc = tls_tickets_rotate(m->tickets);
 
     if (rc < 0)
-        log_write(LOG_ERROR, "session ticket keys not rotated: %s; trying again in 1s",
-                  strerror(-rc));
-    loop_arm(m->loop, t, master_now_ms(m) + (rc < 0 ? 1000 : m->cfg->tls_ticket_key_rotation_ms));
+        log_write(LOG_ERROR, "session ticket keys not rotated: %s; trying again in %u ms",
+                  strerror(-rc), MASTER_TICKET_RETRY_MS);
+    loop_arm(m->loop, t,
+             master_now_ms(m) +
+                 (rc < 0 ? MASTER_TICKET_RETRY_MS : m->cfg->tls_ticket_key_rotation_ms));
 }
 
 /* ---- workers ---- */

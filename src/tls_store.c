@@ -52,7 +52,6 @@
 #define TLS_STORE_ULP_PATH "/proc/sys/net/ipv4/tcp_available_ulp"
 
 /* The one protocol ALPN may choose (RFC 7301 3.1; its registered name). */
-static const unsigned char tls_store_http11[] = "http/1.1";
 
 struct tls_store_cert {
     SSL_CTX *ctx;
@@ -154,22 +153,15 @@ static int tls_store_on_servername(SSL *ssl, int *alert, void *arg)
 static int tls_store_on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                              const unsigned char *in, unsigned int inlen, void *arg)
 {
-    const size_t want = sizeof tls_store_http11 - 1;
-
+    /* OpenSSL's own list matcher: http/1.1 if the client offers it, else
+     * no_application_protocol (RFC 7301 §3.2). */
+    static const unsigned char ours[] = "\x08http/1.1";
     (void)ssl;
     (void)arg;
-    for (unsigned int i = 0; i < inlen;) {
-        unsigned int n = in[i];
-        if (n == 0 || n > inlen - i - 1)
-            break; /* malformed; OpenSSL checks the list before, this is a backstop */
-        if (n == want && memcmp(in + i + 1, tls_store_http11, want) == 0) {
-            *out = in + i + 1;
-            *outlen = (unsigned char)n;
-            return SSL_TLSEXT_ERR_OK;
-        }
-        i += 1 + n;
-    }
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
+    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof ours - 1, in,
+                              inlen) != OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    return SSL_TLSEXT_ERR_OK;
 }
 
 /* Seal a new ticket with the current key, or open one with the key its
