@@ -281,8 +281,8 @@ const struct config_directive config_directives[] = {
       MAIN(tls_ticket_key_rotation_ms), .def = "12h", .min = MS_M, .max = 168 * MS_H,
       .group = G_TLS,
       .help = "How often the master makes a new session ticket key; the previous key still "
-              "opens tickets, so a ticket lives one to two periods and a stolen key reveals "
-              "at most two periods of resumed sessions" },
+              "opens tickets, so a ticket resumes for one period across a rotation, and a "
+              "stolen key reveals at most two periods of resumed sessions" },
     { .name = "tls_handshake_timeout", .type = CONFIG_T_DURATION,
       MAIN(tls_handshake_timeout_ms), .def = "10s", .min = 100, .max = 5 * MS_M,
       .group = G_TLS,

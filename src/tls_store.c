@@ -17,9 +17,10 @@
  * - Session resumption by tickets only, server cache off: a cache lives in
  *   one worker, while a client's next connection may reach another; the
  *   shared ticket keys (tls_tickets.h) make every worker resume every
- *   ticket, for no memory per session. The ticket lifetime hint is one
- *   rotation period: a ticket is still opened by the previous key, so it
- *   lives one to two periods. tls_session_tickets off: no resumption.
+ *   ticket, for no memory per session. A session (so a ticket) lives one
+ *   rotation period, which OpenSSL enforces; a key opens tickets for two,
+ *   so a ticket made just before a rotation still resumes after it.
+ *   tls_session_tickets off: no resumption.
  * - SSL_OP_ENABLE_KTLS only when ktls is on and the kernel offers it;
  *   OpenSSL then hands the record keys to the kernel after the handshake.
  * - ALPN: http/1.1 only (no HTTP/2 yet); a client that offers ALPN without
