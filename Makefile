@@ -25,8 +25,14 @@ LDLIBS   := -lssl -lcrypto -lcrypt
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 
-SRC      := $(sort $(wildcard src/*.c))
-LIB_SRC  := $(filter-out src/main.c,$(SRC))
+# src/ is grouped by layer, dependencies pointing down: proc, serve, conn,
+# http1, net, conf, core. Headers are included by name; each layer's folder is
+# on the include path.
+LAYERS   := proc serve conn http1 net conf core
+INCLUDES := $(addprefix -Isrc/,$(LAYERS))
+SRC      := $(sort $(wildcard src/*/*.c))
+HDRS     := $(wildcard src/*/*.h)
+LIB_SRC  := $(filter-out src/proc/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 
 
@@ -46,21 +52,21 @@ asan: build/asan/lingerd
 # Release flavour: the user's CFLAGS, warnings as warnings.
 build/release/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP -Isrc -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -MMD -MP $(INCLUDES) -c $< -o $@
 
 # Sanitizer flavour, also used by `make test` with -Werror.
 build/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) $(EXTRA_CFLAGS) -MMD -MP -Isrc -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) $(EXTRA_CFLAGS) -MMD -MP $(INCLUDES) -c $< -o $@
 
 build/%/liblingerd.a: $$(call objs,$$*,$(LIB_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
-build/release/lingerd: build/release/src/main.o build/release/liblingerd.a
+build/release/lingerd: build/release/src/proc/main.o build/release/liblingerd.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/asan/lingerd: build/asan/src/main.o build/asan/liblingerd.a
+build/asan/lingerd: build/asan/src/proc/main.o build/asan/liblingerd.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
 build/release/tests/unit/%: build/release/tests/unit/%.o build/release/liblingerd.a
@@ -117,7 +123,7 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.service $(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.socket
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/lingerd
 
-# Files generated from the directive table in src/config.c; the unit tests
+# Files generated from the directive table in src/conf/config.c; the unit tests
 # fail when one of them and the table differ.
 build/release/tools/gen_reference: build/release/tools/gen_reference.o build/release/liblingerd.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -147,35 +153,35 @@ SOAK_SECONDS ?= 600
 FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
-FUZZ_SRC_http1    := src/http1.c src/http1_chunked.c
-FUZZ_SRC_chunked  := src/http1_chunked.c
-FUZZ_SRC_range    := src/range.c
+FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
+FUZZ_SRC_chunked  := src/http1/http1_chunked.c
+FUZZ_SRC_range    := src/serve/range.c
 FUZZ_SRC_config   := $(LIB_SRC)
-FUZZ_SRC_htpasswd := src/auth.c
-FUZZ_SRC_tls_sniff := src/tls_sniff.c
+FUZZ_SRC_htpasswd := src/serve/auth.c
+FUZZ_SRC_tls_sniff := src/net/tls_sniff.c
 FUZZ_SRC_tls_name  := $(LIB_SRC)
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 
 .PHONY: fuzz fuzz-build fuzz-regress fuzz-regress-build soak memcheck
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(FUZZ_SRC_$$*) $$(wildcard src/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $$(FUZZ_SRC_$$*) $$(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -Werror -Isrc -Itests/fuzz -o $@ $< \
+	$(FUZZ_CC) $(CSTD) $(WARN) $(FUZZ_FLAGS) -Werror $(INCLUDES) -Itests/fuzz -o $@ $< \
 		$(FUZZ_SRC_$*) $(LDLIBS)
 
 # The regression flavour: the same targets with a plain main (driver.c).
 build/fuzz-regress/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h \
-		$$(FUZZ_SRC_$$*) $$(wildcard src/*.h)
+		$$(FUZZ_SRC_$$*) $$(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Werror -Isrc -Itests/fuzz -o $@ $< \
+	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Werror $(INCLUDES) -Itests/fuzz -o $@ $< \
 		tests/fuzz/driver.c $(FUZZ_SRC_$*) $(LDLIBS)
 
 # From sources, not build/asan/liblingerd.a: built as a prerequisite of
 # `make test`, it must not build those objects before test's -Werror pass does.
-build/fuzz-regress/verdict: tests/fuzz/verdict.c $(LIB_SRC) $(wildcard src/*.h)
+build/fuzz-regress/verdict: tests/fuzz/verdict.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Werror -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS)
+	$(CC) $(CSTD) $(WARN) $(ASAN_FLAGS) -Werror $(INCLUDES) -o $@ $< $(LIB_SRC) $(LDLIBS)
 
 fuzz-build: $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz_$(t))
 
