@@ -123,7 +123,7 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.service $(DESTDIR)$(SYSTEMDUNITDIR)/lingerd.socket
 	rm -rf $(DESTDIR)$(PREFIX)/share/doc/lingerd
 
-# Files generated from the directive table in src/conf/config.c; the unit tests
+# Files generated from the directive table in src/conf/config_table.c; the unit tests
 # fail when one of them and the table differ.
 build/release/tools/gen_reference: build/release/tools/gen_reference.o build/release/liblingerd.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -83,7 +83,7 @@ static void config_roff(FILE *out, const char *s)
 static const char config_md_intro[] =
     "# lingerd.conf directives\n"
     "\n"
-    "<!-- Generated from the directive table in src/conf/config.c by tools/gen_reference.c;\n"
+    "<!-- Generated from the directive table in src/conf/config_table.c by tools/gen_reference.c;\n"
     "     edit the table, then regenerate. tests/unit/test_config.c checks they match. -->\n"
     "\n"
     "The configuration file uses nginx's syntax. A directive is a name, its\n"
@@ -145,7 +145,7 @@ static void config_print_markdown(FILE *out)
 
 static void config_print_man(FILE *out)
 {
-    fputs(".\\\" Generated from the directive table in src/conf/config.c by tools/gen_reference.c.\n"
+    fputs(".\\\" Generated from the directive table in src/conf/config_table.c by tools/gen_reference.c.\n"
           ".TH LINGERD.CONF 5 \"\" \"lingerd\" \"File Formats\"\n"
           ".SH NAME\n"
           "lingerd.conf \\- configuration file of the lingerd HTTP/1.1 server\n"
@@ -267,7 +267,7 @@ static void config_print_conf(FILE *out)
 {
     fputs("# lingerd.conf: every directive at its built-in default, commented out.\n"
           "#\n"
-          "# Generated from the directive table in src/conf/config.c by tools/gen_reference.c\n"
+          "# Generated from the directive table in src/conf/config_table.c by tools/gen_reference.c\n"
           "# (make docs); edit the table, then regenerate. tests/unit/test_config.c\n"
           "# checks that they match. Syntax, units and contexts: lingerd.conf(5) and\n"
           "# docs/directives.md.\n"

@@ -1,7 +1,8 @@
-/* config_table — the directive table, shared by the three modules that read
- * it: config.c (the rows, defaults, values, checks), config_file.c (the file
- * syntax) and config_reference.c (`lingerd -h`, docs/directives.md,
- * lingerd.conf(5), conf/lingerd.conf). The rest of the server uses config.h.
+/* config_table — the directive table, shared by the modules that read it:
+ * config_table.c (the rows), config_value.c (one value by its type),
+ * config.c (defaults, inheritance, checks), config_file.c (the file syntax)
+ * and config_reference.c (`lingerd -h`, docs/directives.md, lingerd.conf(5),
+ * conf/lingerd.conf). The rest of the server uses config.h.
  */
 #ifndef LINGERD_CONFIG_TABLE_H
 #define LINGERD_CONFIG_TABLE_H
@@ -15,6 +16,17 @@
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define CONFIG_ERR_MAX 512  /* one message */
 #define CONFIG_WORDS_MAX 64 /* words in one statement */
+
+#define CONFIG_BACKLOG_DEFAULT 511 /* as nginx: fits the kernel's default somaxconn */
+
+/* Units of the table's bounds and of the value syntax. */
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+#define TIB (1024ull * GIB)
+#define MS_S 1000ull
+#define MS_M (60ull * MS_S)
+#define MS_H (60ull * MS_M)
 
 enum config_type {
     CONFIG_T_DURATION,     /* uint64_t ms */
@@ -71,6 +83,8 @@ struct config_directive {
  * most CONFIG_DIRECTIVES_MAX. */
 #define CONFIG_DIRECTIVES_MAX 256
 extern const struct config_directive config_directives[];
+/* Method names in enum http1_method order (NULL: not configurable). */
+extern const char *const config_method_names[];
 
 /* The row named name, or NULL. */
 const struct config_directive *config_directive_find(const char *name);
@@ -97,5 +111,13 @@ __attribute__((format(printf, 2, 3)))
 void config_out_add(struct config_out *o, const char *fmt, ...);
 /* "MIN..MAX" of a numeric row, in the units it was written in. */
 void config_format_bounds(struct config_out *o, const struct config_directive *d);
+
+/* config_value.c, for config.c: store one statement's arguments at base+off
+ * (size bytes) by the row's type; read an unsigned field of any width;
+ * format a number in the row's unit. */
+int config_store(struct config *cfg, const struct config_directive *d, char *base, size_t off,
+                 size_t size, const char *const *args, size_t nargs, char *err, size_t errlen);
+uint64_t config_get_uint(const void *p, size_t size);
+void config_format_number(struct config_out *o, const struct config_directive *d, uint64_t v);
 
 #endif

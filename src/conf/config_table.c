@@ -1,0 +1,474 @@
+/* config_table — the rows of the directive table and what they name.
+ *
+ * Every setting is one row of config_directives[]: name, type, where it is
+ * stored (struct config and/or struct config_location), default as TEXT,
+ * bounds, argument synopsis and a one-line help. Defaults, the file parser
+ * (config_file.c), config_set (the command line), validation (config.c) and
+ * the reference (config_reference.c: `lingerd -h`, docs/directives.md,
+ * lingerd.conf(5)) all read that table, so adding a setting is one row plus
+ * a struct field.
+ *
+ * Scope follows from the storage, so the two cannot disagree: a row with only
+ * a main field is main-only, only a location field is location-only, both
+ * means the main value is the default for every location that does not set
+ * it. Which directives a location set is a bit per location row in
+ * config_location.set_mask; config_finish copies the rest from main.
+ */
+#include "config_table.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "accesslog.h"
+#include "auth.h"
+#include "http1.h"
+#include "log.h"
+
+const struct config_type_info config_types[] = {
+    [CONFIG_T_DURATION] = { "duration", "DURATION", "a duration like 500ms, 2s, 1m", 1, 1 },
+    [CONFIG_T_DURATION_OFF] = { "duration", "off|DURATION",
+                                "off or a duration like 500ms, 2s, 1m", 1, 1 },
+    [CONFIG_T_SIZE] = { "size", "SIZE", "a size like 512, 8k, 1m, 1g", 1, 1 },
+    [CONFIG_T_NUMBER] = { "number", "N", "a whole number like 100", 1, 1 },
+    [CONFIG_T_BOOL] = { "boolean", "on|off", "on or off", 1, 1 },
+    [CONFIG_T_STRING] = { "string", "STRING", "a string", 1, 1 },
+    [CONFIG_T_PATH] = { "path", "PATH", "a non-empty path", 1, 1 },
+    [CONFIG_T_ENUM] = { "keyword", NULL, NULL, 1, 1 },
+    [CONFIG_T_METHODS] = { "method list", "METHOD...",
+                           "method names: GET HEAD POST PUT DELETE OPTIONS TRACE CONNECT PATCH",
+                           1, CONFIG_WORDS_MAX },
+    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls]",
+                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 3 },
+    [CONFIG_T_PATTERN] = { "regex list", "REGEX...", "an extended regular expression", 1,
+                           CONFIG_PATTERN_MAX },
+    [CONFIG_T_MODE] = { "octal mode", "MODE", "an octal mode like 0644", 1, 1 },
+    [CONFIG_T_CIDRS] = { "address list", "CIDR...",
+                         "addresses or networks like 127.0.0.0/8, ::1, 10.0.0.0/8",
+                         1, CONFIG_CIDR_MAX },
+    [CONFIG_T_KEYWORDS] = { "keyword list", NULL, NULL, 1, CONFIG_WORDS_MAX },
+    [CONFIG_T_CERTS] = { "certificate and key", "CERT.pem KEY.pem",
+                         "a certificate file and its key file", 2, 2 },
+};
+static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
+
+/* Wire names in enum http1_method order; OTHER is not a name one can allow. */
+const char *const config_method_names[] = {
+    [HTTP1_METHOD_GET] = "GET",         [HTTP1_METHOD_HEAD] = "HEAD",
+    [HTTP1_METHOD_POST] = "POST",       [HTTP1_METHOD_PUT] = "PUT",
+    [HTTP1_METHOD_DELETE] = "DELETE",   [HTTP1_METHOD_OPTIONS] = "OPTIONS",
+    [HTTP1_METHOD_TRACE] = "TRACE",     [HTTP1_METHOD_CONNECT] = "CONNECT",
+    [HTTP1_METHOD_PATCH] = "PATCH",     [HTTP1_METHOD_OTHER] = NULL,
+};
+static_assert(ARRAY_LEN(config_method_names) == HTTP1_METHOD_COUNT, "one name per method");
+
+static const char *const config_linger_names[] = {
+    [CONFIG_LINGER_ON] = "on",
+    [CONFIG_LINGER_ALWAYS] = "always",
+    [CONFIG_LINGER_OFF] = "off",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_linger_names) == CONFIG_LINGER_OFF + 2, "one name per value");
+
+const char *config_linger_name(enum config_linger l)
+{
+    return (unsigned)l <= CONFIG_LINGER_OFF ? config_linger_names[l] : "?";
+}
+
+static const char *const config_tls_protocol_names[] = {
+    [CONFIG_TLS_1_2] = "TLSv1.2",
+    [CONFIG_TLS_1_3] = "TLSv1.3",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_tls_protocol_names) == CONFIG_TLS_PROTOCOL_COUNT + 1,
+              "one name per protocol");
+
+static const char *const config_log_level_names[] = {
+    [LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_log_level_names) == LOG_LEVEL_COUNT + 1, "one name per level");
+
+/* status_path, metrics_path: a path to match exactly, or "" for off. */
+static int config_check_url_path(const char *value, char *err, size_t errlen)
+{
+    if (value[0] != '\0' && value[0] != '/') {
+        snprintf(err, errlen, "must start with '/' (or be \"\" for off)");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        if (*p == '?' || *p == '%' || *p == '#' || (unsigned char)*p <= ' ') {
+            snprintf(err, errlen, "must be a plain path, without '%c'", *p > ' ' ? *p : ' ');
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* tls_ciphers, tls_ciphersuites: OpenSSL's list syntax. Whether a name is a
+ * cipher OpenSSL knows is checked when the contexts are built (tls_store.c),
+ * which keeps OpenSSL out of the table; this only refuses what cannot be a
+ * list (spaces, quotes), so a typo is caught with its FILE:LINE. */
+static int config_check_cipher_list(const char *value, char *err, size_t errlen)
+{
+    if (value[0] == '\0') {
+        snprintf(err, errlen, "an empty list enables nothing");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || strchr(":+-!@=_.,", c))) {
+            snprintf(err, errlen, "'%c' cannot appear in an OpenSSL cipher list",
+                     c >= ' ' && c < 0x7f ? c : '?');
+            return -1;
+        }
+    }
+    return 0;
+}
+
+#define MAIN(f) .main_off = offsetof(struct config, f), .main_size = sizeof(((struct config *)0)->f)
+#define LOC(f)                                                                                   \
+    .loc_off = offsetof(struct config_location, f),                                            \
+    .loc_size = sizeof(((struct config_location *)0)->f)
+
+#define G_SERVE "Listening and serving"
+#define G_LIMIT "Request limits"
+#define G_TIME "Timeouts and keep-alive"
+#define G_CLOSE "The close"
+#define G_LOG "Logs and status"
+#define G_LOC "Per location"
+#define G_PROC "Processes"
+#define G_TLS "HTTPS (TLS)"
+
+/* The single source of truth. Order is the order of the reference. */
+const struct config_directive config_directives[] = {
+    { .name = "listen", .type = CONFIG_T_LISTEN, MAIN(listens),
+      .count_off = offsetof(struct config, listen_count), .def = "127.0.0.1:8080",
+      .min = 1, .max = 65535, .group = G_SERVE,
+      .help = "Address to accept on; a bare PORT means every IPv4 address; backlog=N sets the "
+              "listen(2) queue (default 511); tls makes it an HTTPS listener (it needs a "
+              "tls_certificate); the default applies only if no listen is given" },
+    { .name = "root", .type = CONFIG_T_PATH, MAIN(root), .def = "www", .group = G_SERVE,
+      .help = "Directory served and written; relative paths are from the working directory" },
+    { .name = "index", .type = CONFIG_T_STRING, MAIN(index), .def = "index.html",
+      .args = "NAME", .group = G_SERVE,
+      .help = "File served for a request whose path names a directory" },
+    { .name = "mime_types_file", .type = CONFIG_T_STRING, MAIN(mime_types_file),
+      .def = "/etc/mime.types", .args = "PATH", .group = G_SERVE,
+      .help = "Extension-to-type map in mime.types(5) format; an empty string loads none" },
+    { .name = "server_name", .type = CONFIG_T_STRING, MAIN(server_name), .def = "lingerd",
+      .args = "NAME", .group = G_SERVE,
+      .help = "Value of the Server response field" },
+
+    { .name = "accept_retry_delay", .type = CONFIG_T_DURATION, MAIN(accept_retry_delay_ms),
+      .def = "100ms", .min = 10, .max = 10 * MS_S, .group = G_SERVE,
+      .help = "After EMFILE/ENFILE with no lingering connection to shed, how long accepting "
+              "pauses before it tries again (no spinning on a ready listener)" },
+    { .name = "defer_accept", .type = CONFIG_T_DURATION_OFF, MAIN(defer_accept_ms),
+      .def = "1s", .min = MS_S, .max = MS_M, .flags = CONFIG_F_ROUND_S, .group = G_SERVE,
+      .help = "TCP_DEFER_ACCEPT on the listeners (Apache's AcceptFilter http data, nginx's "
+              "listen ... deferred): a connection is handed over with its first bytes, saving "
+              "a wake-up and an epoll_ctl per connection. A client that connects and sends "
+              "nothing is held by the kernel (no fd, no worker memory) until this expires, "
+              "then accepted and timed by header_timeout (a full stop resets those still "
+              "held); off hands every connection over at once" },
+    { .name = "file_cache_entries", .type = CONFIG_T_NUMBER, MAIN(file_cache_entries),
+      .def = "1024", .min = 0, .max = 1000000, .args = "N", .group = G_SERVE,
+      .help = "Small files each worker keeps in memory with their headers; 0 turns the "
+              "cache off" },
+    { .name = "file_cache_valid", .type = CONFIG_T_DURATION, MAIN(file_cache_valid_ms),
+      .def = "1s", .min = 0, .max = MS_H, .group = G_SERVE,
+      .help = "How long a cached file is served before it is checked against the disk "
+              "again" },
+    { .name = "file_cache_file_max_bytes", .type = CONFIG_T_SIZE,
+      MAIN(file_cache_file_max_bytes), .def = "16k", .min = 0, .max = 64 * MIB,
+      .group = G_SERVE, .help = "Largest file kept in the cache; larger ones go by sendfile" },
+    { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
+      .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
+      .help = "While an upload's body arrives, start writing it to disk every this many bytes "
+              "(sync_file_range), so the fsync before the answer, which holds up the worker, "
+              "has little left to do; 0 leaves everything to that fsync" },
+
+    { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
+      .group = G_PROC,
+      .help = "Run a master that supervises worker processes; off serves from one process "
+              "(no reload, no restarts: for debugging and benchmarks)" },
+    { .name = "workers", .type = CONFIG_T_NUMBER, MAIN(workers), .def = "0", .min = 0,
+      .max = 128, .args = "N", .group = G_PROC,
+      .help = "Worker processes, each with its own event loop; 0 means one per core" },
+    { .name = "user", .type = CONFIG_T_STRING, MAIN(user), .args = "NAME", .group = G_PROC,
+      .help = "Started as root, workers switch to this user after the sockets are bound" },
+    { .name = "group", .type = CONFIG_T_STRING, MAIN(group), .args = "NAME", .group = G_PROC,
+      .help = "Group for the workers (default: the user's primary group)" },
+    { .name = "run_as_root", .type = CONFIG_T_BOOL, MAIN(run_as_root), .def = "off",
+      .group = G_PROC,
+      .help = "Allow workers to keep root when no user is set (refused otherwise)" },
+    { .name = "pid_file", .type = CONFIG_T_PATH, MAIN(pid_file), .group = G_PROC,
+      .help = "Write the master's PID here; lingerd -s reads it to send signals" },
+    { .name = "shutdown_timeout", .type = CONFIG_T_DURATION, MAIN(shutdown_timeout_ms),
+      .def = "30s", .min = 10, .max = MS_H, .group = G_PROC,
+      .help = "Grace period of a graceful stop or reload: what is still open then is closed" },
+    { .name = "shutdown_linger", .type = CONFIG_T_DURATION, MAIN(shutdown_linger_ms),
+      .def = "1s", .min = 0, .max = MS_M, .group = G_PROC,
+      .help = "Lingering time of connections closed by a graceful stop (shortened linger)" },
+    { .name = "shutdown_idle_grace", .type = CONFIG_T_DURATION, MAIN(shutdown_idle_grace_ms),
+      .def = "15s", .min = 0, .max = MS_H, .group = G_PROC,
+      .help = "At a graceful stop or reload, a kept-alive connection between requests stays "
+              "open until its own keepalive_timeout, but at most this long (and within "
+              "shutdown_timeout); a request that comes meanwhile is answered with "
+              "\"Connection: close\". 0 closes idle connections at once (clients must retry)" },
+    { .name = "shutdown_close_spread", .type = CONFIG_T_DURATION,
+      MAIN(shutdown_close_spread_ms), .def = "2s", .min = 0, .max = MS_H, .group = G_PROC,
+      .help = "Idle connections that shutdown_idle_grace cuts short close spread over this "
+              "last stretch of the grace, not all in one instant (their clients reconnect "
+              "spread out too)" },
+    { .name = "rlimit_nofile", .type = CONFIG_T_NUMBER, MAIN(rlimit_nofile), .def = "65536",
+      .min = 0, .max = 1048576, .args = "N", .group = G_PROC,
+      .help = "Raise RLIMIT_NOFILE to this at start (capped by the hard limit); 0 leaves it" },
+    { .name = "worker_restart_delay_max", .type = CONFIG_T_DURATION,
+      MAIN(worker_restart_delay_max_ms), .def = "10s", .min = 10, .max = MS_H, .group = G_PROC,
+      .help = "Longest back-off before restarting a worker that keeps dying (doubles from "
+              "100ms)" },
+
+    { .name = "tls_certificate", .type = CONFIG_T_CERTS, MAIN(tls_certificates),
+      .count_off = offsetof(struct config, tls_certificate_count), .group = G_TLS,
+      .help = "Certificate (PEM; the chain may follow the leaf in the same file) and its "
+              "private key (RSA or ECDSA) for the tls listeners. The "
+              "name a client asks for (SNI) picks the certificate whose subjectAltName DNS "
+              "names match it (*.example.com covers one label; the subject CN counts only "
+              "without DNS names); the first certificate serves every other name" },
+    { .name = "tls_protocols", .type = CONFIG_T_KEYWORDS, MAIN(tls_protocols),
+      .def = "TLSv1.2 TLSv1.3", .names = config_tls_protocol_names,
+      .args = "TLSv1.2|TLSv1.3...", .group = G_TLS,
+      .help = "TLS versions accepted; nothing older than TLS 1.2 can be enabled (RFC 8996)" },
+    { .name = "tls_ciphers", .type = CONFIG_T_STRING, MAIN(tls_ciphers),
+      .def = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+             "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+      .args = "LIST", .check = config_check_cipher_list, .group = G_TLS,
+      .help = "TLS 1.2 ciphers (OpenSSL's list syntax), in the server's order of preference; "
+              "the default is Mozilla's \"intermediate\" set: forward-secret ECDHE with "
+              "AES-GCM or ChaCha20-Poly1305 only" },
+    { .name = "tls_ciphersuites", .type = CONFIG_T_STRING, MAIN(tls_ciphersuites),
+      .def = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256",
+      .args = "LIST", .check = config_check_cipher_list, .group = G_TLS,
+      .help = "TLS 1.3 cipher suites (OpenSSL's syntax); the default is OpenSSL's own" },
+    { .name = "tls_session_tickets", .type = CONFIG_T_BOOL, MAIN(tls_session_tickets),
+      .def = "on", .group = G_TLS,
+      .help = "Let clients resume sessions with tickets (RFC 8446 4.6.1), which saves the "
+              "certificate and signature of a full handshake; every worker shares the keys, "
+              "which the master makes and rotates" },
+    { .name = "tls_ticket_key_rotation", .type = CONFIG_T_DURATION,
+      MAIN(tls_ticket_key_rotation_ms), .def = "12h", .min = MS_M, .max = 168 * MS_H,
+      .group = G_TLS,
+      .help = "How often the master makes a new session ticket key; the previous key still "
+              "opens tickets, so a ticket resumes for one period across a rotation, and a "
+              "stolen key reveals at most two periods of resumed sessions" },
+    { .name = "tls_handshake_timeout", .type = CONFIG_T_DURATION,
+      MAIN(tls_handshake_timeout_ms), .def = "10s", .min = 100, .max = 5 * MS_M,
+      .group = G_TLS,
+      .help = "Total time allowed for a TLS handshake, however slowly it trickles in" },
+    { .name = "ktls", .type = CONFIG_T_BOOL, MAIN(ktls), .def = "on", .group = G_TLS,
+      .help = "Hand record encryption to the kernel (kTLS, so file bodies keep going by "
+              "sendfile) when it offers the tls module (net.ipv4.tcp_available_ulp); "
+              "otherwise, or off, OpenSSL encrypts in the worker" },
+    { .name = "https_redirect", .type = CONFIG_T_BOOL, MAIN(https_redirect), .def = "off",
+      .group = G_TLS,
+      .help = "Answer every request on the plain listeners with a redirect to the same URL "
+              "over https (needs a tls listener)" },
+    { .name = "hsts", .type = CONFIG_T_DURATION_OFF, MAIN(hsts_ms), .def = "off", .min = 0,
+      .max = 17520 * MS_H, .flags = CONFIG_F_ROUND_S, .group = G_TLS,
+      .help = "Send Strict-Transport-Security with this max-age (whole seconds, at most two "
+              "years) on responses over TLS, so browsers keep to https; off sends none" },
+
+    { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
+      .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
+      .help = "Longest request line; a longer one gets 414" },
+    { .name = "field_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(field_line_max_bytes),
+      .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
+      .help = "Longest single header field line; a longer one gets 431" },
+    { .name = "header_max_bytes", .type = CONFIG_T_SIZE, MAIN(header_max_bytes), .def = "32k",
+      .min = KIB, .max = MIB, .group = G_LIMIT,
+      .help = "Largest request head; a larger one gets 431; at least request_line_max_bytes "
+              "and field_line_max_bytes" },
+    { .name = "header_fields_max", .type = CONFIG_T_NUMBER, MAIN(header_fields_max),
+      .def = "100", .min = 1, .max = 10000, .group = G_LIMIT,
+      .help = "Most field lines in one request head; more gets 431" },
+    { .name = "chunk_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(chunk_line_max_bytes),
+      .def = "4k", .min = 64, .max = 64 * KIB, .group = G_LIMIT,
+      .help = "Longest chunk-size line (with extensions) of a chunked body" },
+    { .name = "trailer_max_bytes", .type = CONFIG_T_SIZE, MAIN(trailer_max_bytes), .def = "8k",
+      .min = 0, .max = MIB, .group = G_LIMIT,
+      .help = "Largest trailer section after a chunked body" },
+    { .name = "discard_body_max_bytes", .type = CONFIG_T_SIZE, MAIN(discard_body_max_bytes),
+      .def = "64k", .min = 0, .max = GIB, .group = G_LIMIT,
+      .help = "A refused request's body up to this size is read and discarded to keep the "
+              "connection; a larger one ends it through the lingering close" },
+    { .name = "pipeline_max_bytes", .type = CONFIG_T_SIZE, MAIN(pipeline_max_bytes),
+      .def = "256k", .min = 4 * KIB, .max = 64 * MIB, .group = G_LIMIT,
+      .help = "Response bytes queued before the server stops parsing pipelined requests "
+              "until the client reads" },
+    { .name = "connections_max", .type = CONFIG_T_NUMBER, MAIN(connections_max),
+      .def = "10000", .min = 1, .max = 1000000, .group = G_LIMIT,
+      .help = "Open connections per worker" },
+    { .name = "ranges_max", .type = CONFIG_T_NUMBER, MAIN(ranges_max), .def = "16", .min = 1,
+      .max = 1000, .group = G_LIMIT, .help = "Most ranges served for one Range field" },
+
+    { .name = "multipart_max_bytes", .type = CONFIG_T_SIZE, MAIN(multipart_max_bytes),
+      .def = "1m", .min = KIB, .max = 64 * MIB, .group = G_LIMIT,
+      .help = "Largest multipart/byteranges body built for several ranges; past it the "
+              "whole file is sent (200)" },
+
+    { .name = "header_timeout", .type = CONFIG_T_DURATION, MAIN(header_timeout_ms),
+      .def = "20s", .min = 10, .max = MS_H, .group = G_TIME,
+      .help = "Total time allowed for a request head, however slowly it trickles in" },
+    { .name = "body_timeout", .type = CONFIG_T_DURATION, MAIN(body_timeout_ms), .def = "60s",
+      .min = 10, .max = MS_H, .group = G_TIME,
+      .help = "Longest wait between two reads of a request body" },
+    { .name = "body_min_rate", .type = CONFIG_T_SIZE, MAIN(body_min_rate), .def = "500",
+      .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
+      .help = "Bytes per second a body must average after its first body_timeout (as "
+              "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
+    { .name = "send_timeout", .type = CONFIG_T_DURATION, MAIN(send_timeout_ms), .def = "60s",
+      .min = 10, .max = MS_H, .group = G_TIME,
+      .help = "Longest wait between two writes that make progress" },
+    { .name = "keepalive", .type = CONFIG_T_BOOL, MAIN(keepalive), LOC(keepalive),
+      .def = "on", .group = G_TIME,
+      .help = "Keep the connection open for further requests after a response" },
+    { .name = "keepalive_timeout", .type = CONFIG_T_DURATION, MAIN(keepalive_timeout_ms),
+      .def = "15s", .min = 10, .max = MS_H, .group = G_TIME,
+      .help = "How long an idle kept-alive connection waits for the next request" },
+    { .name = "keepalive_requests", .type = CONFIG_T_NUMBER, MAIN(keepalive_requests),
+      .def = "1000", .min = 1, .max = 1000000000, .group = G_TIME,
+      .help = "Requests served on one connection before it is closed" },
+    { .name = "keepalive_header", .type = CONFIG_T_BOOL, MAIN(keepalive_header), .def = "on",
+      .group = G_TIME, .help = "Send \"Keep-Alive: timeout=N\" with kept-alive responses" },
+    { .name = "nokeepalive_user_agent", .type = CONFIG_T_PATTERN,
+      MAIN(nokeepalive_user_agents), .count_off = offsetof(struct config, nokeepalive_count),
+      .aux_off = offsetof(struct config, nokeepalive_re), .group = G_TIME,
+      .help = "Deny keep-alive to clients whose User-Agent matches (POSIX extended regex, "
+              "case-insensitive; repeatable, at most 16)" },
+
+    { .name = "lingering_close", .type = CONFIG_T_ENUM, MAIN(lingering_close),
+      LOC(lingering_close), .def = "on", .names = config_linger_names, .group = G_CLOSE,
+      .help = "on: linger when the client may still be sending; always: after every close "
+              "the server starts; off: plain close(), clients may see a reset" },
+    { .name = "lingering_time", .type = CONFIG_T_DURATION, MAIN(lingering_time_ms),
+      .def = "30s", .min = 10, .max = MS_H, .group = G_CLOSE,
+      .help = "Total time a lingering close may keep reading and discarding" },
+    { .name = "lingering_timeout", .type = CONFIG_T_DURATION, MAIN(lingering_timeout_ms),
+      .def = "2s", .min = 10, .max = 10 * MS_M, .group = G_CLOSE,
+      .help = "Longest wait for one read while lingering; silence this long ends it" },
+    { .name = "lingering_max_bytes", .type = CONFIG_T_SIZE, MAIN(lingering_max_bytes),
+      .def = "64m", .min = 0, .max = TIB, .group = G_CLOSE,
+      .help = "Bytes discarded while lingering before giving up" },
+    { .name = "lingering_max_conns", .type = CONFIG_T_NUMBER, MAIN(lingering_max_conns),
+      .def = "4096", .min = 0, .max = 1000000, .group = G_CLOSE,
+      .help = "Lingering connections per worker; past it the oldest is closed at once" },
+    { .name = "idle_close_linger", .type = CONFIG_T_DURATION, MAIN(idle_close_linger_ms),
+      .def = "1s", .min = 0, .max = MS_M, .group = G_CLOSE,
+      .help = "Linger after closing an idle keep-alive connection, whose client may be "
+              "sending a request; 0 closes at once" },
+    { .name = "fin_wait2_timeout", .type = CONFIG_T_DURATION, MAIN(fin_wait2_timeout_ms),
+      .def = "10s", .min = 0, .max = 10 * MS_M, .flags = CONFIG_F_ROUND_S, .group = G_CLOSE,
+      .help = "FIN_WAIT_2 bound per socket (TCP_LINGER2, whole seconds, rounded up; "
+              "Linux caps it at 120s); 0 keeps the kernel default" },
+    { .name = "so_linger", .type = CONFIG_T_DURATION_OFF, MAIN(so_linger_ms), .def = "off",
+      .min = MS_S, .max = MS_M, .flags = CONFIG_F_ROUND_S, .group = G_CLOSE,
+      .help = "Set SO_LINGER before close (Apache's USE_SO_LINGER; whole seconds, rounded "
+              "up); warning: close() may then block up to this long" },
+
+    { .name = "access_log", .type = CONFIG_T_STRING, MAIN(access_log), .def = "stderr",
+      .args = "PATH|stderr|off", .group = G_LOG,
+      .help = "Where each response is logged; lines are buffered and written once per loop "
+              "iteration; off logs nothing; SIGUSR1 reopens the file" },
+    { .name = "access_log_format", .type = CONFIG_T_STRING, MAIN(access_log_format),
+      .def = "combined", .args = "combined|json|FORMAT", .check = accesslog_format_check,
+      .group = G_LOG,
+      .help = "combined: the Combined Log Format plus the duration in ms and the close "
+              "reason; json: one JSON object a line; else a format with $fields such as "
+              "\"$remote_addr $status $request_time_ms\" (docs/status.md lists them)" },
+    { .name = "error_log", .type = CONFIG_T_PATH, MAIN(error_log), .def = "stderr",
+      .args = "PATH|stderr", .group = G_LOG,
+      .help = "Where operators' messages go; SIGUSR1 reopens the file" },
+    { .name = "log_level", .type = CONFIG_T_ENUM, MAIN(log_level), .def = "warn",
+      .names = config_log_level_names, .group = G_LOG,
+      .help = "Least severe error log messages written" },
+    { .name = "status_path", .type = CONFIG_T_STRING, MAIN(status_path),
+      .def = "/server-status", .args = "PATH", .check = config_check_url_path, .group = G_LOG,
+      .help = "Path of the status page (HTML; ?auto for Apache's machine-readable form); "
+              "\"\" turns it off" },
+    { .name = "metrics_path", .type = CONFIG_T_STRING, MAIN(metrics_path), .def = "/metrics",
+      .args = "PATH", .check = config_check_url_path, .group = G_LOG,
+      .help = "Path of the Prometheus metrics; \"\" turns it off" },
+    { .name = "status_allow", .type = CONFIG_T_CIDRS, MAIN(status_allow),
+      .count_off = offsetof(struct config, status_allow_count), .def = "127.0.0.0/8 ::1",
+      .group = G_LOG,
+      .help = "Clients allowed to read status_path and metrics_path (repeatable, at most 32 "
+              "in all); others get 403; the default applies only if none is given" },
+
+    { .name = "methods", .type = CONFIG_T_METHODS, MAIN(methods), LOC(methods),
+      .def = "GET HEAD OPTIONS", .group = G_LOC,
+      .help = "Methods allowed; the others get 405" },
+    { .name = "auth_basic", .type = CONFIG_T_STRING, LOC(auth_realm), .args = "REALM",
+      .group = G_LOC, .help = "Require HTTP Basic authentication, with this realm" },
+    { .name = "auth_user_file", .type = CONFIG_T_PATH, LOC(auth_user_file), .group = G_LOC,
+      .help = "htpasswd file of the users auth_basic accepts (bcrypt, SHA-512 or yescrypt)" },
+    { .name = "auth_cache_time", .type = CONFIG_T_DURATION, MAIN(auth_cache_time_ms),
+      .def = "60s", .min = 0, .max = MS_H, .group = G_LOC,
+      .help = "How long a verified Basic credential skips crypt(3) (bcrypt is slow on "
+              "purpose and a worker is one thread); 0 checks every request" },
+    { .name = "body_max_bytes", .type = CONFIG_T_SIZE, MAIN(body_max_bytes),
+      LOC(body_max_bytes), .def = "1m", .min = 0, .max = TIB, .group = G_LOC,
+      .help = "Largest request body accepted; a larger one gets 413" },
+    { .name = "create_dirs", .type = CONFIG_T_BOOL, MAIN(create_dirs), LOC(create_dirs),
+      .def = "off", .group = G_LOC, .help = "Let uploads create missing parent directories" },
+    { .name = "file_mode", .type = CONFIG_T_MODE, MAIN(file_mode), LOC(file_mode),
+      .def = "0644", .min = 0, .max = 0777, .group = G_LOC,
+      .help = "Permission bits of files created by uploads (the umask still applies)" },
+};
+#define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
+static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");
+
+/* ---- the table ---------------------------------------------------------- */
+
+size_t config_directive_count(void)
+{
+    return CONFIG_DIRECTIVES;
+}
+
+const char *config_directive_name(size_t i)
+{
+    return i < CONFIG_DIRECTIVES ? config_directives[i].name : NULL;
+}
+
+const char *config_directive_default(size_t i)
+{
+    return i < CONFIG_DIRECTIVES ? config_directives[i].def : NULL;
+}
+
+const struct config_directive *config_directive_find(const char *name)
+{
+    for (size_t i = 0; i < CONFIG_DIRECTIVES; i++)
+        if (strcmp(config_directives[i].name, name) == 0)
+            return &config_directives[i];
+    return NULL;
+}
+
+uint64_t config_directive_bit(const struct config_directive *d)
+{
+    /* Only rows a location may set have a bit: their rank among those rows,
+     * so the table can grow past 64 rows while locations stay a few. */
+    unsigned rank = 0;
+    for (const struct config_directive *r = config_directives; r < d; r++)
+        rank += r->loc_size != 0;
+    assert(d->loc_size != 0 && rank < 64);
+    return UINT64_C(1) << rank;
+}
+
+bool config_is_repeatable(const struct config_directive *d)
+{
+    return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
+           || d->type == CONFIG_T_CERTS;
+}
+
