@@ -1,6 +1,6 @@
 /* config — every setting the server has, in one directive table.
  *
- * The table in config.c (name, type, default, bounds, scope, help) is the
+ * The table in config_table.c (name, type, default, bounds, scope, help) is the
  * single source of truth: defaults, the configuration file, validation,
  * `lingerd -h` and docs/directives.md all come from it. A setting that is
  * not in the table does not exist.
