@@ -18,6 +18,7 @@
 #include "stats.h"
 
 struct conn;
+struct compress_cache;
 struct mime_table;
 struct tls_store;
 
@@ -36,6 +37,7 @@ struct server {
     struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
     struct filecache *files;   /* small files in memory; NULL when off */
+    struct compress_cache *gzips; /* files gzipped on the fly; NULL when off */
     int root_fd;
     struct http1_limits limits;
 

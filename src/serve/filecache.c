@@ -22,7 +22,7 @@ struct filecache_item {
     struct filecache_item *older;
     uint32_t hash;
     size_t key_len;
-    char data[];                   /* key, head, etag, body */
+    char data[];                   /* key, head, etag, type, body */
 };
 
 struct filecache {
@@ -149,7 +149,9 @@ void filecache_touch(struct filecache *fc, const struct filecache_entry *e, uint
 
 const struct filecache_entry *filecache_store(struct filecache *fc, const char *path, size_t len,
                                               int fd, const struct stat *st, const char *type,
-                                              const char *etag, size_t etag_len, uint64_t now_ms)
+                                              const char *etag, size_t etag_len,
+                                              const char *extra, unsigned variants,
+                                              uint64_t now_ms)
 {
     if (st->st_size < 0 || (uint64_t)st->st_size > fc->file_max_bytes)
         return NULL;
@@ -159,14 +161,17 @@ const struct filecache_entry *filecache_store(struct filecache *fc, const char *
     char head[512];
     int hn = snprintf(head, sizeof head,
                       "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %.*s\r\n"
-                      "Accept-Ranges: bytes\r\n",
-                      type, lm, (int)etag_len, etag);
+                      "Accept-Ranges: bytes\r\n%s",
+                      type, lm, (int)etag_len, etag, extra);
     if (hn < 0 || (size_t)hn >= sizeof head)
         return NULL;
-    struct filecache_item *it = malloc(sizeof *it + len + (size_t)hn + etag_len + size);
+    size_t type_len = strlen(type) + 1;
+    struct filecache_item *it =
+        malloc(sizeof *it + len + (size_t)hn + etag_len + type_len + size);
     if (!it)
         return NULL;
-    char *key = it->data, *h = key + len, *tag = h + hn, *body = tag + etag_len;
+    char *key = it->data, *h = key + len, *tag = h + hn, *ty = tag + etag_len,
+         *body = ty + type_len;
     ssize_t got = size ? pread(fd, body, size, 0) : 0;
     if (got != (ssize_t)size) {
         free(it); /* changed while we read: serve it uncached */
@@ -175,9 +180,11 @@ const struct filecache_entry *filecache_store(struct filecache *fc, const char *
     memcpy(key, path, len);
     memcpy(h, head, (size_t)hn);
     memcpy(tag, etag, etag_len);
+    memcpy(ty, type, type_len);
     it->e = (struct filecache_entry){
         .st = *st, .checked_ms = now_ms, .head = h, .head_len = (size_t)hn,
         .etag = tag, .etag_len = etag_len, .body = body, .body_len = size,
+        .type = ty, .variants = variants,
     };
     it->hash = filecache_hash(path, len);
     it->key_len = len;
