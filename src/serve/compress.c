@@ -281,8 +281,15 @@ void compress_send_dynamic(struct conn *c, const struct config_location *loc,
         conn_resp_error(c, 500, NULL);
         return;
     }
-    int pre = static_check_preconditions(conn_request(c), conn_request_buf(c), st, e->etag,
-                                         e->etag_len, true);
+    /* The tag is weak: If-Match compares strongly and never matches it
+     * (RFC 9110 §13.1.1) unless it is "*"; If-None-Match compares the
+     * opaque part, after W/. */
+    const struct http1_request *req = conn_request(c);
+    const char *buf = conn_request_buf(c);
+    int pre = req->if_match.len && !(req->if_match.len == 1 && buf[req->if_match.off] == '*')
+                  ? 412
+                  : static_check_preconditions(req, buf, st, e->etag + 2, e->etag_len - 2,
+                                               true);
     if (pre == 304) {
         char lm[HTTPDATE_LEN + 1];
         httpdate_format(st->st_mtim.tv_sec, lm);
