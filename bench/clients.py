@@ -45,8 +45,15 @@ HS_TIMEOUT_S = 5.0      # one TLS connection of "handshake", start to close
 HS_MAX_PER_PROC = 1000000
 
 
+# BENCH_ACCEPT_ENCODING: an Accept-Encoding value every request carries
+# (workloads (l) and (m) under callgrind).
+ACCEPT_ENCODING = os.environ.get("BENCH_ACCEPT_ENCODING")
+
+
 def request_bytes(path, close=False, method="GET", extra=""):
     conn = "Connection: close\r\n" if close else ""
+    if ACCEPT_ENCODING:
+        extra += f"Accept-Encoding: {ACCEPT_ENCODING}\r\n"
     return f"{method} {path} HTTP/1.1\r\nHost: bench\r\n{conn}{extra}\r\n".encode()
 
 
