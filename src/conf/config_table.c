@@ -495,8 +495,8 @@ const struct config_directive config_directives[] = {
     { .name = "gzip_cache_max_file", .type = CONFIG_T_SIZE, MAIN(gzip_cache_max_file),
       .def = "1m", .min = 0, .max = GIB, .group = G_GZIP,
       .help = "Largest file compressed on the fly (the worker compresses it in one go, about "
-              "20 ms per MiB at level 6, during which it serves nothing else); larger files "
-              "are sent uncompressed: precompress them" },
+              "25 ms per MiB of text at level 6, during which it serves nothing else); larger "
+              "files are sent uncompressed: precompress them" },
 
     { .name = "autoindex", .type = CONFIG_T_BOOL, MAIN(autoindex), LOC(autoindex),
       .def = "off", .group = G_LIST,

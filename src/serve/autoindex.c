@@ -264,19 +264,27 @@ static char *autoindex_room(struct autoindex_out *o, size_t n)
     return o->p + o->len;
 }
 
+/* Formatted into the room left; only when it does not fit, grow and again. */
 __attribute__((format(printf, 2, 3)))
 static void autoindex_printf(struct autoindex_out *o, const char *fmt, ...)
 {
     va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *at = n < 0 ? NULL : autoindex_room(o, (size_t)n);
+    char *at = autoindex_room(o, 0);
     if (!at)
         return;
     va_start(ap, fmt);
-    vsnprintf(at, (size_t)n + 1, fmt, ap);
+    int n = vsnprintf(at, o->cap - o->len, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= o->cap - o->len) {
+        at = autoindex_room(o, (size_t)n);
+        if (!at)
+            return;
+        va_start(ap, fmt);
+        vsnprintf(at, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     o->len += (size_t)n;
 }
 

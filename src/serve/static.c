@@ -9,6 +9,11 @@
  * multipart/byteranges built in memory, or the whole file if that would be
  * large). Small files are read into the output queue so head and body
  * leave in one send; larger ones go by sendfile.
+ *
+ * Where the location turns them on, compress.c says which representation
+ * answers (the file, a .br/.gz sibling served here like any file, or gzip
+ * it makes and answers itself), and autoindex.c lists a directory that has
+ * no index file; elsewhere neither is called.
  */
 #include "static.h"
 
