@@ -951,6 +951,7 @@ static void test_config_compress_directives(void **state)
                       "location /js/ {\n  gzip_types application/javascript *;\n"
                       "  gzip_level 9;\n}\n");
     assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
     assert_int_equal(finish(&cfg, &errs), 0);
     const struct config_location *root = config_find_location(&cfg, "/a", 2);
     const struct config_location *raw = config_find_location(&cfg, "/raw/x", 6);
