@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import AUTH, get
+from conftest import AUTH, exchange, get, request
 
 CSS = b"".join(b".rule-%d { color: #%06x; margin: %dpx; }\n" % (i, i * 7919 % 0xFFFFFF, i % 40)
                for i in range(500))  # about 20 KiB of text
@@ -382,3 +382,23 @@ def test_curl_compressed_with_gzip_on_the_fly(make_server):
     assert status == 200 and h["content-encoding"] == "gzip" and body == CSS
     status, h, body = curl(srv, "/page.html", "--compressed", "-r", "0-9")
     assert status == 206 and "content-encoding" not in h and body == CSS[:10]
+
+
+def test_sibling_never_answers_for_a_missing_or_replaced_original(make_server):
+    srv = make_server(PRE)
+    files = site(srv, name="upload/s.css", br=False)
+    auth = ["Authorization: " + AUTH]
+    r = get(srv, "/upload/s.css", ["Accept-Encoding: gzip"] + auth)
+    assert r.body == files["gz"]
+    # an upload replaces the original: its old sibling is now older, and ignored
+    rs, rd = exchange(srv, request("PUT", "/upload/s.css", auth, body=b"a{}\n" * 200))
+    rd.sock.close()
+    assert rs[0].status in (200, 201, 204)
+    r = get(srv, "/upload/s.css", ["Accept-Encoding: gzip"] + auth)
+    assert r.body == b"a{}\n" * 200 and r.header("content-encoding") is None
+    # the original deleted: 404, though s.css.gz is still there
+    rs, rd = exchange(srv, request("DELETE", "/upload/s.css", auth))
+    rd.sock.close()
+    assert rs[0].status in (200, 204)
+    assert os.path.exists(os.path.join(srv.root, "upload", "s.css.gz"))
+    assert get(srv, "/upload/s.css", ["Accept-Encoding: gzip"] + auth).status == 404
