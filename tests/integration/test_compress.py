@@ -13,7 +13,8 @@ import pytest
 from conftest import AUTH, exchange, get, request
 
 CSS = b"".join(b".rule-%d { color: #%06x; margin: %dpx; }\n" % (i, i * 7919 % 0xFFFFFF, i % 40)
-               for i in range(500))  # about 20 KiB of text
+               for i in range(500))  # about 20 KiB of text: above file_cache_file_max_bytes
+SMALL = CSS[:8000]  # below it: the file itself is answered from the file cache
 PRE = "precompressed br gzip;\n"
 
 
@@ -24,9 +25,10 @@ def write(path, data, mtime=None):
         os.utime(path, (mtime, mtime))
 
 
-def site(srv, name="site.css", data=CSS, gz=True, br=True, age=0):
+def site(srv, name="site.css", data=None, gz=True, br=True, age=0):
     """FILE with siblings FILE.gz (real gzip) and FILE.br (marked bytes: no
     client here decodes brotli, the test only checks which file answers)."""
+    data = data if data is not None else getattr(srv, "css", CSS)
     path = os.path.join(srv.root, name)
     now = time.time() - 100
     write(path, data, now)
@@ -59,11 +61,15 @@ def curl(srv, path, *args):
 
 
 # Every case runs with the file cache on (the default: answers from memory
-# after the first) and off (every answer from the disk).
-@pytest.fixture(params=["cache", "nocache"])
+# after the first), for a file small enough to be cached itself and one
+# that is not (only its siblings are), and with the cache off (every answer
+# from the disk). srv.css is the file's content.
+@pytest.fixture(params=["cache-small", "cache", "nocache"])
 def pre_server(request, make_server):
     extra = "file_cache_entries 0;\n" if request.param == "nocache" else ""
-    return make_server(PRE + extra)
+    srv = make_server(PRE + extra)
+    srv.css = SMALL if request.param == "cache-small" else CSS
+    return srv
 
 
 # ---- precompressed siblings ------------------------------------------------
@@ -82,12 +88,15 @@ def test_sibling_gz_answers_gzip_clients_with_its_own_representation(pre_server)
         assert r.header("content-length") == str(len(files["gz"]))
         assert r.header("etag").endswith('-gzip"') and not r.header("etag").startswith("W/")
         assert r.header("etag") != plain.header("etag")
-        assert gzip.decompress(r.body) == CSS
+        assert gzip.decompress(r.body) == pre_server.css
     # the identity answer says it varies too, and carries no coding
-    assert plain.status == 200 and plain.body == CSS
+    assert plain.status == 200 and plain.body == pre_server.css
     assert plain.header("vary") == "Accept-Encoding"
     assert plain.header("content-encoding") is None
-    assert plain.header("content-length") == str(len(CSS))
+    assert plain.header("content-length") == str(len(pre_server.css))
+    # asked again after the gzip answers (from the file cache where it fits)
+    again = get(pre_server, "/site.css")
+    assert again.body == pre_server.css and again.header("vary") == "Accept-Encoding"
 
 
 def test_client_weights_pick_the_sibling(pre_server):
@@ -196,7 +205,7 @@ def test_head_gets_the_headers_of_get(pre_server):
 def test_curl_compressed_decodes_to_the_file(pre_server):
     site(pre_server, br=False)
     status, h, body = curl(pre_server, "/site.css", "--compressed")
-    assert status == 200 and h["content-encoding"] == "gzip" and body == CSS
+    assert status == 200 and h["content-encoding"] == "gzip" and body == pre_server.css
 
 
 def test_curl_br_only_gets_the_br_sibling(pre_server):
@@ -251,12 +260,13 @@ def test_upload_location_serves_siblings_behind_its_auth(make_server):
 GZIP = "gzip on;\n"
 
 
-def test_gzip_on_the_fly_once_then_from_the_cache(make_server):
+@pytest.mark.parametrize("data", [CSS, SMALL], ids=["large", "small"])
+def test_gzip_on_the_fly_once_then_from_the_cache(make_server, data):
     srv = make_server(GZIP)
-    write(os.path.join(srv.root, "app.js"), CSS)  # a .js name: application/javascript
+    write(os.path.join(srv.root, "app.js"), data)  # a .js name: application/javascript
     before = auto(srv)
     plain = get(srv, "/app.js")
-    assert plain.header("vary") == "Accept-Encoding" and plain.body == CSS
+    assert plain.header("vary") == "Accept-Encoding" and plain.body == data
     bodies = []
     for _ in range(4):
         r = get(srv, "/app.js", ["Accept-Encoding: gzip"])
@@ -267,8 +277,8 @@ def test_gzip_on_the_fly_once_then_from_the_cache(make_server):
         assert r.header("accept-ranges") is None
         assert r.header("etag") == "W/" + plain.header("etag")[:-1] + '-gzip"'
         assert r.header("last-modified") == plain.header("last-modified")
-        assert gzip.decompress(r.body) == CSS
-        assert len(r.body) < len(CSS) // 3
+        assert gzip.decompress(r.body) == data
+        assert len(r.body) < len(data) // 3
         bodies.append(r.body)
     assert len(set(bodies)) == 1
     after = auto(srv)
@@ -314,9 +324,10 @@ def test_gzip_never_for_ranges_types_small_or_large_files(make_server):
         assert r.body == CSS and r.header("content-encoding") is None, value
 
 
-def test_gzip_head_reports_get_headers_without_a_body(make_server):
+@pytest.mark.parametrize("data", [CSS, SMALL], ids=["large", "small"])
+def test_gzip_head_reports_get_headers_without_a_body(make_server, data):
     srv = make_server(GZIP)
-    write(os.path.join(srv.root, "a.css"), CSS)
+    write(os.path.join(srv.root, "a.css"), data)
     h = get(srv, "/a.css", ["Accept-Encoding: gzip"], method="HEAD")  # first: a cache miss
     g = get(srv, "/a.css", ["Accept-Encoding: gzip"])
     assert h.status == 200 and h.body == b""
@@ -324,9 +335,10 @@ def test_gzip_head_reports_get_headers_without_a_body(make_server):
         assert h.header(name) == g.header(name), name
 
 
-def test_gzip_conditional_with_the_weak_etag(make_server):
+@pytest.mark.parametrize("data", [CSS, SMALL], ids=["large", "small"])
+def test_gzip_conditional_with_the_weak_etag(make_server, data):
     srv = make_server(GZIP)
-    write(os.path.join(srv.root, "a.css"), CSS)
+    write(os.path.join(srv.root, "a.css"), data)
     r = get(srv, "/a.css", ["Accept-Encoding: gzip"])
     etag = r.header("etag")
     r = get(srv, "/a.css", ["Accept-Encoding: gzip", "If-None-Match: " + etag])
