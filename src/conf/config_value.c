@@ -452,6 +452,12 @@ static int config_parse_keywords(const struct config_directive *d, unsigned *mas
                 break;
         if (!d->names[k])
             return config_bad_value(d, args[i], err, errlen);
+        /* "off" (precompressed off) stands alone: "off gzip" says two things */
+        if (nargs > 1 && strcmp(d->names[k], "off") == 0) {
+            snprintf(err, errlen, "'off' cannot be combined with other values for '%s'",
+                     d->name);
+            return -1;
+        }
         *mask |= 1u << k;
     }
     return 0;

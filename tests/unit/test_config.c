@@ -942,7 +942,8 @@ static void test_config_compress_directives(void **state)
     struct config cfg;
     char *errs = NULL, *path, err[256];
     const char *types[] = { "text/css", "application/*" }, *bad_type[] = { "text" },
-               *bad_char[] = { "text/c;ss" }, *bad_coding[] = { "zstd" };
+               *bad_char[] = { "text/c;ss" }, *bad_coding[] = { "zstd" },
+               *off_and[] = { "gzip", "off" };
 
     path = write_text(fx, "t.conf",
                       "precompressed br gzip;\ngzip on;\ngzip_types text/css image/svg+xml;\n"
@@ -984,6 +985,8 @@ static void test_config_compress_directives(void **state)
                      -1);
     assert_string_equal(err, "bad value 'zstd' for 'precompressed': expected one of br, gzip, "
                              "off");
+    assert_int_equal(config_set(&cfg, NULL, "precompressed", off_and, 2, err, sizeof err), -1);
+    assert_string_equal(err, "'off' cannot be combined with other values for 'precompressed'");
     config_fini(&cfg);
 }
 
