@@ -14,8 +14,9 @@
  * directory returns, then sorted), and the page says when it was cut short.
  * About 1 µs per entry on a warm dentry cache, far more on a cold disk.
  *
- * Formats: HTML, or JSON for ?format=json or an Accept that names
- * application/json and not text/html; Vary: Accept says so to caches.
+ * Formats: HTML, or JSON for ?format=json or an Accept that weighs
+ * application/json above text/html (a browser's Accept, and curl's
+ * wildcard, get HTML); Vary: Accept says so to caches.
  * No validators: a listing changes with every upload.
  */
 #include "autoindex.h"
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,8 +376,88 @@ static void autoindex_json(struct autoindex_out *o, const struct autoindex_list 
     autoindex_printf(o, "]}\n");
 }
 
+void autoindex_accept_init(struct autoindex_accept *a)
+{
+    *a = (struct autoindex_accept){ -1, -1, 0, 0 };
+}
+
+/* The weight of "q=..." in params p[0..n) (";a=b;q=0.5"), 1000 without one,
+ * or -1 if it is malformed. */
+static int autoindex_accept_weight(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        while (i < n && (p[i] == ';' || p[i] == ' ' || p[i] == '\t'))
+            i++;
+        size_t s = i;
+        while (i < n && p[i] != ';')
+            i++;
+        size_t e = i;
+        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+            e--;
+        if (e - s < 2 || (p[s] != 'q' && p[s] != 'Q') || p[s + 1] != '=')
+            continue;
+        const char *v = p + s + 2;
+        size_t vl = e - s - 2;
+        if (vl == 0 || vl > 5 || (v[0] != '0' && v[0] != '1') || (vl > 1 && v[1] != '.'))
+            return -1;
+        int q = (v[0] - '0') * 1000, scale = 100;
+        for (size_t k = 2; k < vl; k++, scale /= 10) {
+            if (v[k] < '0' || v[k] > '9')
+                return -1;
+            q += (v[k] - '0') * scale;
+        }
+        return q > 1000 ? -1 : q;
+    }
+    return 1000;
+}
+
+/* How specifically range r[0..n) ("type/sub") matches want ("type/sub"):
+ * 3 exact, 2 "type/" and a star, 1 two stars, 0 not at all. */
+static int autoindex_accept_rank(const char *r, size_t n, const char *want)
+{
+    size_t wl = strlen(want), major = (size_t)(strchr(want, '/') - want) + 1;
+    if (n == wl && strncasecmp(r, want, n) == 0)
+        return 3;
+    if (n == major + 1 && r[n - 1] == '*' && strncasecmp(r, want, major) == 0)
+        return 2;
+    return n == 3 && memcmp(r, "*/*", 3) == 0 ? 1 : 0;
+}
+
+void autoindex_accept_add(struct autoindex_accept *a, const char *value, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        const char *comma = memchr(value + i, ',', len - i);
+        size_t end = comma ? (size_t)(comma - value) : len;
+        size_t s = i;
+        while (s < end && (value[s] == ' ' || value[s] == '\t'))
+            s++;
+        size_t t = s;
+        while (t < end && value[t] != ';' && value[t] != ' ' && value[t] != '\t')
+            t++;
+        int q = autoindex_accept_weight(value + t, end - t);
+        if (q >= 0) {
+            int jr = autoindex_accept_rank(value + s, t - s, "application/json");
+            int hr = autoindex_accept_rank(value + s, t - s, "text/html");
+            if (jr > a->json_rank) {
+                a->json_rank = jr;
+                a->json_q = q;
+            }
+            if (hr > a->html_rank) {
+                a->html_rank = hr;
+                a->html_q = q;
+            }
+        }
+        i = end + 1;
+    }
+}
+
+bool autoindex_accept_json(const struct autoindex_accept *a)
+{
+    return a->json_q > 0 && a->json_q > a->html_q;
+}
+
 /* ?format=json (one of the &-separated parameters), or an Accept field
- * that names application/json and not text/html. */
+ * that weighs application/json above text/html. */
 static bool autoindex_wants_json(const struct http1_request *req, const char *buf)
 {
     const char *q = buf + req->query.off, *end = q + req->query.len;
@@ -386,16 +468,12 @@ static bool autoindex_wants_json(const struct http1_request *req, const char *bu
             return true;
         q += n + 1;
     }
-    bool json = false, html = false;
-    for (uint32_t i = 0; i < req->field_count; i++) {
-        if (!http1_slice_equals(buf, req->fields[i].name, "accept"))
-            continue;
-        const char *v = buf + req->fields[i].value.off;
-        size_t vlen = req->fields[i].value.len;
-        json |= memmem(v, vlen, "application/json", 16) != NULL;
-        html |= memmem(v, vlen, "text/html", 9) != NULL;
-    }
-    return json && !html;
+    struct autoindex_accept a;
+    autoindex_accept_init(&a);
+    for (uint32_t i = 0; i < req->field_count; i++)
+        if (http1_slice_equals(buf, req->fields[i].name, "accept"))
+            autoindex_accept_add(&a, buf + req->fields[i].value.off, req->fields[i].value.len);
+    return autoindex_accept_json(&a);
 }
 
 void autoindex_answer(struct conn *c, const struct config_location *loc, int dirfd,

@@ -9,6 +9,7 @@
 #ifndef LINGERD_AUTOINDEX_H
 #define LINGERD_AUTOINDEX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct conn;
@@ -30,6 +31,19 @@ size_t autoindex_escape_href(const char *in, size_t len, char *out, size_t cap);
  * (RFC 8259 §7); bytes that are not well-formed UTF-8 as \ufffd (the href
  * keeps the exact bytes). */
 size_t autoindex_escape_json(const char *in, size_t len, char *out, size_t cap);
+
+/* How much an Accept field prefers JSON to HTML, fed line by line: the
+ * weight (thousandths) of the most specific media range matching
+ * application/json and text/html (exact, then type/ANY, then ANY/ANY;
+ * RFC 9110 §12.5.1). Pure; a malformed range is skipped. */
+struct autoindex_accept {
+    int json_q, html_q;         /* -1: no range matched yet */
+    int json_rank, html_rank;   /* 3 exact, 2 type wildcard, 1 full wildcard */
+};
+void autoindex_accept_init(struct autoindex_accept *a);
+void autoindex_accept_add(struct autoindex_accept *a, const char *value, size_t len);
+/* JSON when it weighs more than HTML (no field: HTML). */
+bool autoindex_accept_json(const struct autoindex_accept *a);
 
 /* Answer a GET or HEAD of the directory dirfd (taken: closed here) at the
  * decoded path[0..len) (ends in '/') of location loc. */

@@ -128,9 +128,13 @@ def test_json_by_query_or_accept(make_server):
         assert by["data.bin"]["type"] == "file" and by["data.bin"]["size"] == 1234
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", by["data.bin"]["mtime"])
         assert by["bad\ufffd.txt"]["href"] == "bad%FF.txt"  # the exact bytes
-    # a browser's Accept gets HTML
-    r = get(srv, "/j/", ["Accept: text/html,application/xhtml+xml,application/json;q=0.9"])
-    assert r.header("content-type").startswith("text/html")
+    # a browser's Accept gets HTML; so does JSON refused or weighed lower
+    for accept in ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                   "application/json;q=0", "application/json;q=0.5, text/html", "*/*"):
+        r = get(srv, "/j/", ["Accept: " + accept])
+        assert r.header("content-type").startswith("text/html"), accept
+    r = get(srv, "/j/", ["Accept: text/html;q=0.5, application/json"])
+    assert r.header("content-type") == "application/json"
     assert get(srv, "/j/?format=jsonx").header("content-type").startswith("text/html")
 
 

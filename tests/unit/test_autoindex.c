@@ -117,11 +117,67 @@ static void test_autoindex_escape_every_byte(void **state)
     }
 }
 
+static const struct accept_case {
+    const char *value; /* NULL: no Accept field */
+    bool json;
+} accept_cases[] = {
+    { NULL, false },
+    { "application/json", true },
+    { "APPLICATION/JSON", true },
+    { "application/json;q=0", false },
+    { "application/json;q=0.000", false },
+    { "text/html, application/json", false },                 /* a tie: HTML */
+    { "text/html;q=0.5, application/json", true },
+    { "application/json;q=0.9, text/html;q=0.8", true },
+    { "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", false },
+    { "*/*", false },
+    { "*/*;q=0.1, application/json;q=0.2", true },
+    { "application/*", true },                                /* html unmatched */
+    { "application/*, text/*;q=0.5", true },
+    { "text/*", false },
+    { "application/json;q=junk", false },                     /* malformed: skipped */
+    { "application/json;q=1.5", false },
+    { "application/json; charset=utf-8; q=0.7, text/html;q=0.6", true },
+    { "application/jsonx, text/json", false },
+    { " application/json ", true },
+    { "", false },
+};
+
+static void test_autoindex_accept_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof accept_cases / sizeof accept_cases[0]; i++) {
+        const struct accept_case *k = &accept_cases[i];
+        struct autoindex_accept a;
+        autoindex_accept_init(&a);
+        if (k->value) {
+            size_t len = strlen(k->value);
+            char *copy = malloc(len ? len : 1);
+            assert_non_null(copy);
+            memcpy(copy, k->value, len);
+            autoindex_accept_add(&a, copy, len);
+            free(copy);
+        }
+        if (autoindex_accept_json(&a) != k->json) {
+            print_error("Accept \"%s\": json %d, want %d\n", k->value ? k->value : "(none)",
+                        !k->json, k->json);
+            fail();
+        }
+    }
+    /* two field lines are one list */
+    struct autoindex_accept a;
+    autoindex_accept_init(&a);
+    autoindex_accept_add(&a, "text/html;q=0.1", 15);
+    autoindex_accept_add(&a, "application/json", 16);
+    assert_true(autoindex_accept_json(&a));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_autoindex_escape_table),
         cmocka_unit_test(test_autoindex_escape_every_byte),
+        cmocka_unit_test(test_autoindex_accept_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
