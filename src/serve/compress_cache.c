@@ -1,4 +1,4 @@
-/* compress_cache — a hash table of compressed files with an LRU list.
+/* compress_cache — a hash table of compressed files with an LRU list (lru.h).
  *
  * Chained hash on the file identity; the bucket array doubles when entries
  * outnumber it, so chains stay short whatever the byte budget. One
@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lru.h"
+
 struct compress_cache_key {
     uint64_t dev, ino, size, mtime_s, mtime_ns;
     unsigned level;
@@ -21,8 +23,7 @@ struct compress_cache_item {
     struct compress_cache_entry e;       /* first: callers see only this */
     struct compress_cache_key key;
     struct compress_cache_item *chain;
-    struct compress_cache_item *newer;   /* LRU list: oldest at cc->oldest */
-    struct compress_cache_item *older;
+    struct lru_link lru;
     uint64_t hash;
     size_t cost;                         /* bytes charged to the budget */
     char data[];                         /* head, etag, body */
@@ -32,8 +33,7 @@ struct compress_cache {
     struct compress_cache_item **buckets;
     size_t mask;
     uint64_t max_bytes;
-    struct compress_cache_item *oldest;
-    struct compress_cache_item *newest;
+    struct lru_list lru;                 /* every item, least recently used first */
     struct compress_cache_counts counts;
 };
 
@@ -82,28 +82,9 @@ struct compress_cache *compress_cache_new(uint64_t max_bytes)
     return cc;
 }
 
-static void compress_cache_unlink_lru(struct compress_cache *cc, struct compress_cache_item *it)
+static struct compress_cache_item *compress_cache_oldest(const struct compress_cache *cc)
 {
-    if (it->newer)
-        it->newer->older = it->older;
-    else
-        cc->newest = it->older;
-    if (it->older)
-        it->older->newer = it->newer;
-    else
-        cc->oldest = it->newer;
-    it->newer = it->older = NULL;
-}
-
-static void compress_cache_push_newest(struct compress_cache *cc, struct compress_cache_item *it)
-{
-    it->older = cc->newest;
-    it->newer = NULL;
-    if (cc->newest)
-        cc->newest->newer = it;
-    else
-        cc->oldest = it;
-    cc->newest = it;
+    return cc->lru.oldest ? LRU_ITEM(cc->lru.oldest, struct compress_cache_item, lru) : NULL;
 }
 
 static void compress_cache_remove(struct compress_cache *cc, struct compress_cache_item *it)
@@ -112,7 +93,7 @@ static void compress_cache_remove(struct compress_cache *cc, struct compress_cac
     while (*p != it)
         p = &(*p)->chain;
     *p = it->chain;
-    compress_cache_unlink_lru(cc, it);
+    lru_unlink(&cc->lru, &it->lru);
     cc->counts.bytes -= it->cost;
     cc->counts.entries--;
     free(it);
@@ -122,8 +103,8 @@ void compress_cache_free(struct compress_cache *cc)
 {
     if (!cc)
         return;
-    while (cc->oldest)
-        compress_cache_remove(cc, cc->oldest);
+    while (cc->lru.oldest)
+        compress_cache_remove(cc, compress_cache_oldest(cc));
     free(cc->buckets);
     free(cc);
 }
@@ -169,10 +150,7 @@ const struct compress_cache_entry *compress_cache_find(struct compress_cache *cc
         return NULL;
     }
     cc->counts.hits++;
-    if (it != cc->newest) {
-        compress_cache_unlink_lru(cc, it);
-        compress_cache_push_newest(cc, it);
-    }
+    lru_touch(&cc->lru, &it->lru);
     return &it->e;
 }
 
@@ -190,8 +168,8 @@ const struct compress_cache_entry *compress_cache_store(struct compress_cache *c
     struct compress_cache_item *old = compress_cache_lookup(cc, &k, h);
     if (old)
         compress_cache_remove(cc, old);
-    while (cc->oldest && cc->counts.bytes + cost > cc->max_bytes) {
-        compress_cache_remove(cc, cc->oldest);
+    while (cc->lru.oldest && cc->counts.bytes + cost > cc->max_bytes) {
+        compress_cache_remove(cc, compress_cache_oldest(cc));
         cc->counts.evictions++;
     }
     struct compress_cache_item *it = malloc(cost);
@@ -211,7 +189,7 @@ const struct compress_cache_entry *compress_cache_store(struct compress_cache *c
     it->cost = cost;
     it->chain = cc->buckets[h & cc->mask];
     cc->buckets[h & cc->mask] = it;
-    compress_cache_push_newest(cc, it);
+    lru_push_newest(&cc->lru, &it->lru);
     cc->counts.bytes += cost;
     cc->counts.entries++;
     if (cc->counts.entries > cc->mask + 1)

@@ -1,4 +1,4 @@
-/* filecache — a hash table of small files with an LRU list.
+/* filecache — a hash table of small files with an LRU list (lru.h).
  *
  * Chained hash on the request path (FNV-1a), buckets = a power of two at
  * least twice the entry cap, so chains stay short. One allocation per entry
@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #include "httpdate.h"
+#include "lru.h"
 
 struct filecache_item {
     struct filecache_entry e;      /* first: callers see only this */
     struct filecache_item *chain;  /* next in the bucket */
-    struct filecache_item *newer;  /* LRU list: oldest at fc->oldest */
-    struct filecache_item *older;
+    struct lru_link lru;
     uint32_t hash;
     size_t key_len;
     char data[];                   /* key, head, etag, type, body */
@@ -31,8 +31,7 @@ struct filecache {
     uint32_t count;
     uint32_t cap;
     uint64_t file_max_bytes;
-    struct filecache_item *oldest;
-    struct filecache_item *newest;
+    struct lru_list lru;           /* every item, least recently used first */
 };
 
 static uint32_t filecache_hash(const char *s, size_t len)
@@ -68,28 +67,9 @@ struct filecache *filecache_new(uint32_t entries, uint64_t file_max_bytes)
     return fc;
 }
 
-static void filecache_unlink_lru(struct filecache *fc, struct filecache_item *it)
+static struct filecache_item *filecache_oldest(const struct filecache *fc)
 {
-    if (it->newer)
-        it->newer->older = it->older;
-    else
-        fc->newest = it->older;
-    if (it->older)
-        it->older->newer = it->newer;
-    else
-        fc->oldest = it->newer;
-    it->newer = it->older = NULL;
-}
-
-static void filecache_push_newest(struct filecache *fc, struct filecache_item *it)
-{
-    it->older = fc->newest;
-    it->newer = NULL;
-    if (fc->newest)
-        fc->newest->newer = it;
-    else
-        fc->oldest = it;
-    fc->newest = it;
+    return fc->lru.oldest ? LRU_ITEM(fc->lru.oldest, struct filecache_item, lru) : NULL;
 }
 
 static void filecache_remove(struct filecache *fc, struct filecache_item *it)
@@ -98,7 +78,7 @@ static void filecache_remove(struct filecache *fc, struct filecache_item *it)
     while (*p != it)
         p = &(*p)->chain;
     *p = it->chain;
-    filecache_unlink_lru(fc, it);
+    lru_unlink(&fc->lru, &it->lru);
     fc->count--;
     free(it);
 }
@@ -107,8 +87,8 @@ void filecache_free(struct filecache *fc)
 {
     if (!fc)
         return;
-    while (fc->oldest)
-        filecache_remove(fc, fc->oldest);
+    while (fc->lru.oldest)
+        filecache_remove(fc, filecache_oldest(fc));
     free(fc->buckets);
     free(fc);
 }
@@ -127,10 +107,7 @@ const struct filecache_entry *filecache_find(struct filecache *fc, const char *p
     struct filecache_item *it = filecache_lookup(fc, path, len, filecache_hash(path, len));
     if (!it)
         return NULL;
-    if (it != fc->newest) {
-        filecache_unlink_lru(fc, it);
-        filecache_push_newest(fc, it);
-    }
+    lru_touch(&fc->lru, &it->lru);
     return &it->e;
 }
 
@@ -191,11 +168,11 @@ const struct filecache_entry *filecache_store(struct filecache *fc, const char *
     struct filecache_item *old = filecache_lookup(fc, path, len, it->hash);
     if (old)
         filecache_remove(fc, old);
-    if (fc->count >= fc->cap && fc->oldest)
-        filecache_remove(fc, fc->oldest);
+    if (fc->count >= fc->cap && fc->lru.oldest)
+        filecache_remove(fc, filecache_oldest(fc));
     it->chain = fc->buckets[it->hash & fc->mask];
     fc->buckets[it->hash & fc->mask] = it;
-    filecache_push_newest(fc, it);
+    lru_push_newest(&fc->lru, &it->lru);
     fc->count++;
     return &it->e;
 }
