@@ -186,7 +186,7 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
     w.srv.tls = tls;
     /* listen_fds[i] is the socket of cfg->listens[i]. */
     for (size_t i = 0; i < nfds; i++) {
-        rc = server_add_listener(&w.srv, listen_fds[i], shared, cfg->listens[i].tls);
+        rc = server_add_listener(&w.srv, listen_fds[i], shared, &cfg->listens[i]);
         if (rc < 0) {
             log_write(LOG_ERROR, "cannot watch a listening socket: %s", strerror(-rc));
             return 1;

@@ -140,6 +140,7 @@ static const char *const status_state_labels[] = {
     [STATS_RESPOND] = "responding",
     [STATS_IDLE] = "idle keep-alive",
     [STATS_LINGER] = "lingering",
+    [STATS_PROXY_HEADER] = "reading PROXY header",
 };
 static_assert(sizeof status_state_labels / sizeof status_state_labels[0] == STATS_STATE_COUNT,
               "a state without a label");
@@ -151,6 +152,7 @@ static const char *const status_state_keys[] = {
     [STATS_RESPOND] = "ConnsResponding",
     [STATS_IDLE] = "ConnsIdleKeepAlive",
     [STATS_LINGER] = "ConnsLingering",
+    [STATS_PROXY_HEADER] = "ConnsReadingProxyHeader",
 };
 static_assert(sizeof status_state_keys / sizeof status_state_keys[0] == STATS_STATE_COUNT,
               "a state without a key");
@@ -322,6 +324,15 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
     for (size_t i = 1; i < 6; i++)
         status_printf(o, "Responses%zuxx: %llu\n", i,
                       (unsigned long long)st->responses_by_class[i]);
+    status_printf(o, "ProxyHeadersV1: %llu\nProxyHeadersV2: %llu\nProxyLocal: %llu\n",
+                  (unsigned long long)st->proxy_headers[0],
+                  (unsigned long long)st->proxy_headers[1], (unsigned long long)st->proxy_local);
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++)
+        status_printf(o, "ProxyFailures_%s: %llu\n",
+                      stats_proxy_failure_name((enum stats_proxy_failure)i),
+                      (unsigned long long)st->proxy_failures[i]);
+    status_printf(o, "RealIPUsed: %llu\nHealthDown: %llu\n",
+                  (unsigned long long)st->real_ip_used, (unsigned long long)t->health_down);
     status_printf(o, "Reloads: %llu\n", (unsigned long long)t->reloads);
     status_printf(o, "WorkerRestarts: %llu\n", (unsigned long long)t->worker_restarts);
     status_printf(o, "TLSHandshakesFull: %llu\n", (unsigned long long)st->tls_handshakes_full);
@@ -460,6 +471,26 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_reloads_total", "counter", "Configuration reloads.", t->reloads);
     status_metric(o, "lingerd_worker_restarts_total", "counter",
                   "Workers restarted after exiting unexpectedly.", t->worker_restarts);
+    status_metric_head(o, "lingerd_proxy_headers_total", "counter",
+                       "PROXY protocol headers read, by version.");
+    status_printf(o, "lingerd_proxy_headers_total{version=\"1\"} %llu\n"
+                     "lingerd_proxy_headers_total{version=\"2\"} %llu\n",
+                  (unsigned long long)st->proxy_headers[0],
+                  (unsigned long long)st->proxy_headers[1]);
+    status_metric(o, "lingerd_proxy_local_total", "counter",
+                  "PROXY headers without a client address (LOCAL, UNKNOWN, UNSPEC, AF_UNIX).",
+                  st->proxy_local);
+    status_metric_head(o, "lingerd_proxy_failures_total", "counter",
+                       "Connections cut before their PROXY header was read, by reason.");
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++)
+        status_printf(o, "lingerd_proxy_failures_total{reason=\"%s\"} %llu\n",
+                      stats_proxy_failure_name((enum stats_proxy_failure)i),
+                      (unsigned long long)st->proxy_failures[i]);
+    status_metric(o, "lingerd_real_ip_total", "counter",
+                  "Requests whose client address was read from real_ip_header.",
+                  st->real_ip_used);
+    status_metric(o, "lingerd_health_down", "gauge",
+                  "1 once drain_delay began: health_path answers 503.", t->health_down);
     status_render_tls_metrics(o, v, st);
 }
 
@@ -629,10 +660,23 @@ static void status_render_html(struct status_out *o, const struct stats_table *t
                      "<tr><td>bytes received</td><td class=\"n\">%llu</td></tr>\n"
                      "<tr><td>accept errors</td><td class=\"n\">%llu</td></tr>\n"
                      "<tr><td>reloads / worker restarts</td><td class=\"n\">%llu / %llu</td>"
-                     "</tr>\n</table>\n",
+                     "</tr>\n",
                   (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in,
                   (unsigned long long)st->accept_errors, (unsigned long long)t->reloads,
                   (unsigned long long)t->worker_restarts);
+    status_printf(o, "<tr><td>PROXY headers v1 / v2 (without a client)</td>"
+                     "<td class=\"n\" id=\"proxy-headers\">%llu / %llu (%llu)</td></tr>\n",
+                  (unsigned long long)st->proxy_headers[0],
+                  (unsigned long long)st->proxy_headers[1], (unsigned long long)st->proxy_local);
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++) {
+        const char *name = stats_proxy_failure_name((enum stats_proxy_failure)i);
+        status_printf(o, "<tr><td>PROXY cut: %s</td><td class=\"n\" id=\"proxy-fail-%s\">"
+                         "%llu</td></tr>\n",
+                      name, name, (unsigned long long)st->proxy_failures[i]);
+    }
+    status_printf(o, "<tr><td>addresses from real_ip_header</td><td class=\"n\">%llu</td>"
+                     "</tr>\n</table>\n",
+                  (unsigned long long)st->real_ip_used);
 
     if (tls)
         status_render_tls_html(o, v, st);
@@ -693,23 +737,7 @@ size_t status_render(enum status_page page, const struct stats_table *t,
 
 bool status_allowed(const struct config_cidr *list, size_t n, int family, const uint8_t *addr)
 {
-    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (family == 6 && memcmp(addr, v4_mapped, sizeof v4_mapped) == 0) {
-        family = 4;
-        addr += 12;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct config_cidr *c = &list[i];
-        if (c->family != family)
-            continue;
-        size_t full = c->prefix_bits / 8, rest = c->prefix_bits % 8;
-        if (memcmp(c->addr, addr, full) != 0)
-            continue;
-        if (rest && ((addr[full] ^ c->addr[full]) & (0xff00u >> rest) & 0xff))
-            continue;
-        return true;
-    }
-    return false;
+    return config_cidr_match(list, n, family, addr);
 }
 
 /* ---- the handler ---- */

@@ -305,7 +305,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 75);
+    assert_int_equal(n, 82);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -675,11 +675,14 @@ static const struct error_case {
     { "listen backlog", "listen 80 backlog=0;\n",
       "@:1: 'listen' value 'backlog=0' is out of bounds (backlog=1..65535)\n" },
     { "listen backlog form", "listen 80 queue=5;\n",
-      "@:1: bad value 'queue=5' for 'listen': expected backlog=N or tls, each at most once\n" },
+      "@:1: bad value 'queue=5' for 'listen': expected backlog=N, tls or "
+      "proxy_protocol, each at most once\n" },
     { "listen tls twice", "listen 80 tls tls;\n",
-      "@:1: bad value 'tls' for 'listen': expected backlog=N or tls, each at most once\n" },
+      "@:1: bad value 'tls' for 'listen': expected backlog=N, tls or "
+      "proxy_protocol, each at most once\n" },
     { "listen backlog twice", "listen 80 backlog=5 backlog=6;\n",
-      "@:1: bad value 'backlog=6' for 'listen': expected backlog=N or tls, each at most once\n" },
+      "@:1: bad value 'backlog=6' for 'listen': expected backlog=N, tls or "
+      "proxy_protocol, each at most once\n" },
     { "old TLS", "tls_protocols TLSv1.1 TLSv1.2;\n",
       "@:1: bad value 'TLSv1.1' for 'tls_protocols': expected one of TLSv1.2, TLSv1.3\n" },
     { "cipher list with a space", "tls_ciphers \"ECDHE-RSA-AES128-GCM-SHA256 X\";\n",
