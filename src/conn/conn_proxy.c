@@ -11,7 +11,8 @@
  *
  * The state has its own deadline, proxy_protocol_timeout, counted from the
  * accept; header_timeout (and tls_handshake_timeout) start once the header
- * is read. Every failure closes at once, with no answer (the peer speaks
+ * is read. Every failure closes at once (what was peeked is dropped first,
+ * so the close is a FIN, not a reset), with no answer (the peer speaks
  * the PROXY protocol, not HTTP, and a balancer takes a close as "server
  * down" rather than an answer to relay), and is counted by reason. Who may
  * send a header (proxy_protocol_from) is decided at accept (server.c).
@@ -36,6 +37,12 @@ static uint8_t conn_proxy_peek[65551];
 
 static void conn_proxy_cut(struct conn *c, enum stats_proxy_failure why, const char *reason)
 {
+    /* The peeked bytes are still queued: closing over them would reset the
+     * connection. Dropped (MSG_TRUNC: not copied), the close is a FIN. */
+    ssize_t n;
+    do
+        n = recv(c->tp.fd, NULL, conn_cfg(c)->proxy_protocol_max_bytes, MSG_TRUNC | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
     stats_add(&c->srv->stats->proxy_failures[why], 1);
     conn_log(c, LOG_INFO, "PROXY header %s: %s; closed", stats_proxy_failure_name(why), reason);
     c->close_why = CONN_CLOSE_PROXY_HEADER;
