@@ -16,6 +16,8 @@ import signal
 import socket
 import subprocess
 
+import pytest
+
 from conftest import free_port, wait_for
 
 HAPROXY = shutil.which("haproxy") or (
@@ -168,3 +170,19 @@ def metrics(srv, source="127.0.0.1"):
             out[k] = int(float(v))
     return out
 
+
+@pytest.fixture
+def balancer(tmp_path):
+    """balancer(servers, **kw) -> a started HAProxy, stopped after the test."""
+    started = []
+
+    def make(servers, **kw):
+        d = tmp_path / ("haproxy%d" % len(started))
+        d.mkdir()
+        lb = HAProxy(d, servers, **kw).start()
+        started.append(lb)
+        return lb
+
+    yield make
+    for lb in started:
+        lb.stop()

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 
 from conftest import BIN, Reader, free_port, request, wait_for
-from haproxy import HAPROXY, SKIP_REASON, HAProxy, metrics
+from haproxy import HAPROXY, SKIP_REASON, balancer, metrics  # noqa: F401 (fixture)
 
 needs_haproxy = pytest.mark.skipif(HAPROXY is None, reason=SKIP_REASON)
 
@@ -89,22 +89,6 @@ def failures(srv):
     m = metrics(srv)
     return {k.split('"')[1]: v for k, v in m.items()
             if k.startswith("lingerd_proxy_failures_total")}
-
-
-@pytest.fixture
-def balancer(tmp_path):
-    started = []
-
-    def make(servers, **kw):
-        d = tmp_path / ("haproxy%d" % len(started))
-        d.mkdir()
-        lb = HAProxy(d, servers, **kw).start()
-        started.append(lb)
-        return lb
-
-    yield make
-    for lb in started:
-        lb.stop()
 
 
 @needs_haproxy
