@@ -450,6 +450,7 @@ void conn_request_done(struct conn *c)
     conn_log_access(c);
     w->in_request = false;
     w->sink = NULL;
+    w->real_family = 0; /* the next request names its own client, or none */
     if (!c->keep_alive) {
         conn_start_close(c, CONN_CLOSE_REQUESTED);
         return;

@@ -269,3 +269,23 @@ def test_a_proxy_protocol_listener_needs_proxy_protocol_from(tmp_path):
     r = subprocess.run([BIN, "-t", "-c", str(conf)], capture_output=True, text=True)
     assert r.returncode != 0
     assert "no proxy_protocol_from" in r.stderr, r.stderr
+
+
+def test_real_ip_header_speaks_for_its_own_request_only(make_server):
+    """The address X-Forwarded-For names is the request's: the next request
+    on the connection, even one refused before its head parsed (400), is
+    the connection's own."""
+    srv = make_server("real_ip_from 127.0.0.1;\nreal_ip_header X-Forwarded-For;\n" + LOG_FORMAT)
+    for follow, status in ((request("GET", "/about.txt?second"), 200),
+                           (b"GET /\x01bad HTTP/1.1\r\nHost: a\r\n\r\n", 400)):
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        rd = Reader(s)
+        s.sendall(request("GET", "/about.txt?first", ["X-Forwarded-For: 203.0.113.5"]))
+        assert rd.response().status == 200
+        s.sendall(follow)
+        assert rd.response().status == status
+        s.close()
+    first = log_lines(srv, "?first", 2)
+    assert all(l.startswith("203.0.113.5 127.0.0.1 200 ") for l in first), first
+    assert log_lines(srv, "?second")[0].startswith("127.0.0.1 - 200 ")
+    assert log_lines(srv, " 400 ")[0].startswith("127.0.0.1 - 400 "), srv.log()[-1000:]
