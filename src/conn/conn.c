@@ -57,7 +57,9 @@
  * Files: this one is the lifecycle (states, deadlines, heads, dispatch);
  * conn_buf.c holds the work area and reads and sends; conn_respond.c formats
  * responses; conn_body.c reads request bodies; conn_close.c is the close
- * path above. conn_internal.h is what they share, private to conn*.c.
+ * path above; conn_proxy.c is the PROXY_HEADER state; conn_addr.c says who
+ * the client is (and logs with it). conn_internal.h is what they share,
+ * private to conn*.c.
  */
 #include "conn.h"
 
@@ -178,86 +180,6 @@ const struct http1_request *conn_request(const struct conn *c)
 const char *conn_request_buf(const struct conn *c)
 {
     return c->w->in + c->w->head_start;
-}
-
-/* real_ip_header speaks for one request: its address while that request is
- * answered (the work area holds it), the connection's otherwise. */
-static bool conn_has_request_client(const struct conn *c)
-{
-    return c->w && c->w->real_family != 0;
-}
-
-int conn_peer_addr(const struct conn *c, uint8_t addr[16])
-{
-    if (conn_has_request_client(c)) {
-        memcpy(addr, c->w->real_addr, 16);
-        return c->w->real_family;
-    }
-    memcpy(addr, c->peer_addr, 16);
-    return c->peer_family == 6 ? 6 : 4;
-}
-
-const char *conn_peer_text(const struct conn *c)
-{
-    static char text[INET6_ADDRSTRLEN + 8];
-    char addr[INET6_ADDRSTRLEN];
-    uint8_t bytes[16];
-    int family = conn_peer_addr(c, bytes) == 6 ? AF_INET6 : AF_INET;
-    if (!inet_ntop(family, bytes, addr, sizeof addr))
-        return "?";
-    if (conn_has_request_client(c)) /* a forwarded address carries no port */
-        return strcpy(text, addr);
-    snprintf(text, sizeof text, family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, c->peer_port);
-    return text;
-}
-
-int conn_balancer_addr(const struct conn *c, uint8_t addr[16], uint16_t *port)
-{
-    if (c->via_family) {
-        memcpy(addr, c->via_addr, 16);
-        *port = c->via_port;
-        return c->via_family;
-    }
-    if (conn_has_request_client(c)) {
-        memcpy(addr, c->peer_addr, 16);
-        *port = c->peer_port;
-        return c->peer_family == 6 ? 6 : 4;
-    }
-    return 0;
-}
-
-void conn_set_request_client(struct conn *c, int family, const uint8_t addr[16])
-{
-    c->w->real_family = (uint8_t)family;
-    memcpy(c->w->real_addr, addr, 16);
-}
-
-/* " via=<balancer>" when the client's address came from a balancer. */
-static const char *conn_via_text(const struct conn *c)
-{
-    static char text[INET6_ADDRSTRLEN + 16];
-    char addr[INET6_ADDRSTRLEN];
-    uint8_t bytes[16];
-    uint16_t port;
-    int family = conn_balancer_addr(c, bytes, &port);
-    if (family == 0 || !inet_ntop(family == 6 ? AF_INET6 : AF_INET, bytes, addr, sizeof addr))
-        return "";
-    snprintf(text, sizeof text, family == 6 ? " via=[%s]:%u" : " via=%s:%u", addr, port);
-    return text;
-}
-
-void conn_log(const struct conn *c, enum log_level level, const char *fmt, ...)
-{
-    if (!log_enabled(level))
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    log_write(level, "conn=%llu fd=%d peer=%s%s state=%s %s", (unsigned long long)c->id,
-              c->watch.fd, conn_peer_text(c), conn_via_text(c),
-              conn_state_name((enum conn_state)c->state), msg);
 }
 
 /* Stop for now with work left (fairness bound reached, or bytes buffered
@@ -782,21 +704,6 @@ static void conn_on_timer(struct loop_timer *t)
 {
     struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
     conn_run(c, true);
-}
-
-static void conn_store_peer(struct conn *c, const struct sockaddr *peer, socklen_t len)
-{
-    if (peer->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-        c->peer_family = 6;
-        memcpy(c->peer_addr, &a->sin6_addr, 16);
-        c->peer_port = ntohs(a->sin6_port);
-    } else if (peer->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
-        c->peer_family = 4;
-        memcpy(c->peer_addr, &a->sin_addr, 4);
-        c->peer_port = ntohs(a->sin_port);
-    }
 }
 
 bool conn_is_tls(const struct conn *c)

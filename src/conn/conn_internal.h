@@ -3,7 +3,8 @@
  * The connection is one state machine split by concern: conn.c (the
  * lifecycle: states, deadlines, dispatch; read it first), conn_buf.c (the
  * work area and its buffers), conn_respond.c (response heads and bodies),
- * conn_body.c (request bodies) and conn_close.c (the close path). They share
+ * conn_body.c (request bodies), conn_close.c (the close path), conn_proxy.c
+ * (the PROXY header) and conn_addr.c (the client's address). They share
  * struct conn and struct conn_work, defined here so that no other module
  * sees their fields, and the functions below. Nothing outside conn*.c
  * includes this header: handlers use conn.h.
@@ -136,6 +137,12 @@ void conn_unready(struct conn *c);
 /* The current response is queued and its body settled: next request,
  * idle wait or close. */
 void conn_request_done(struct conn *c);
+
+/* ---- conn_addr.c: the client's address ---- */
+
+/* The socket's peer, as accept gave it: the client until a balancer names
+ * another. */
+void conn_store_peer(struct conn *c, const struct sockaddr *peer, socklen_t len);
 
 /* ---- conn_proxy.c: the PROXY protocol header ---- */
 
