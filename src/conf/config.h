@@ -30,6 +30,13 @@ enum config_linger {
     CONFIG_LINGER_OFF,    /* plain close(): Apache's NO_LINGCLOSE */
 };
 
+/* Where a client address behind an HTTP balancer is read from. */
+enum config_real_ip {
+    CONFIG_REAL_IP_OFF,
+    CONFIG_REAL_IP_X_FORWARDED_FOR, /* the right-most address not in real_ip_from */
+    CONFIG_REAL_IP_X_REAL_IP,       /* the one address the field holds */
+};
+
 /* "on", "always", "off". */
 const char *config_linger_name(enum config_linger l);
 
@@ -38,6 +45,7 @@ struct config_listen {
     socklen_t addr_len;
     int backlog;
     bool tls;                     /* connections speak TLS first (HTTPS) */
+    bool proxy_protocol;          /* a PROXY header comes before anything else */
     char text[80];                /* as written, for messages */
     char where[CONFIG_WHERE_MAX]; /* "FILE:LINE", or "" from the command line */
 };
@@ -181,6 +189,17 @@ struct config {
     struct config_cidr status_allow[CONFIG_CIDR_MAX];
     size_t status_allow_count;
 
+    /* behind a load balancer */
+    struct config_cidr proxy_protocol_from[CONFIG_CIDR_MAX];
+    size_t proxy_protocol_from_count;
+    uint64_t proxy_protocol_timeout_ms;
+    uint64_t proxy_protocol_max_bytes;
+    struct config_cidr real_ip_from[CONFIG_CIDR_MAX];
+    size_t real_ip_from_count;
+    enum config_real_ip real_ip_header;
+    char *health_path;       /* "" when off */
+    uint64_t drain_delay_ms;
+
     /* locations; [0] is "/" */
     struct config_location locations[CONFIG_LOCATION_MAX];
     size_t location_count;
@@ -222,6 +241,12 @@ int config_set(struct config *cfg, struct config_location *loc, const char *name
  * for a bad or duplicate prefix or past CONFIG_LOCATION_MAX. */
 struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
                                             size_t errlen);
+
+/* Is addr (4 or 16 bytes, network order, family 4 or 6) in one of the
+ * networks of list[0..n)? An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * matches as IPv4. */
+bool config_cidr_match(const struct config_cidr *list, size_t n, int family,
+                       const uint8_t *addr);
 
 /* True when some listen has the tls flag. */
 bool config_has_tls_listener(const struct config *cfg);
