@@ -20,7 +20,7 @@ WARN     := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
 CSTD     := -std=c17 -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 # OpenSSL 3 (libssl-dev) for TLS: the field's standard library, no home-made crypto.
-LDLIBS   := -lssl -lcrypto -lcrypt
+LDLIBS   := -lssl -lcrypto -lcrypt -pthread
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
