@@ -72,6 +72,7 @@ bool conn_take_work(struct conn *c)
     w->discard_after = false;
     w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
+    w->io_cancel = NULL;
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);
@@ -87,6 +88,7 @@ void conn_drop_work(struct conn *c)
         return;
     conn_log_access(c); /* a response the connection ended with, not yet logged */
     conn_abort_sink(c);
+    conn_cancel_io(c);
     if (w->in_is_large)
         free(w->in);
     c->w = NULL;

@@ -14,6 +14,7 @@
 enum stats_state {
     STATS_READ_HEAD,
     STATS_READ_BODY,
+    STATS_WAIT_IO,
     STATS_RESPOND,
     STATS_IDLE,
     STATS_LINGER,
