@@ -74,6 +74,13 @@ const char *config_linger_name(enum config_linger l)
     return (unsigned)l <= CONFIG_LINGER_OFF ? config_linger_names[l] : "?";
 }
 
+static const char *const config_io_full_names[] = {
+    [CONFIG_IO_FULL_WAIT] = "wait",
+    [CONFIG_IO_FULL_REFUSE] = "refuse",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_io_full_names) == CONFIG_IO_FULL_REFUSE + 2, "one name per value");
+
 static const char *const config_tls_protocol_names[] = {
     [CONFIG_TLS_1_2] = "TLSv1.2",
     [CONFIG_TLS_1_3] = "TLSv1.3",
@@ -185,9 +192,30 @@ const struct config_directive config_directives[] = {
       .group = G_SERVE, .help = "Largest file kept in the cache; larger ones go by sendfile" },
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
-      .help = "While an upload's body arrives, start writing it to disk every this many bytes "
-              "(sync_file_range), so the fsync before the answer, which holds up the worker, "
-              "has little left to do; 0 leaves everything to that fsync" },
+      .help = "While an upload's body arrives, an I/O thread starts writing every this many "
+              "bytes to disk and waits for the previous step to be written, so the fsync "
+              "before the answer only waits for the last two steps; an upload more than two "
+              "steps ahead of the disk stops reading its socket until the disk catches up. 0 "
+              "leaves everything to that fsync" },
+    { .name = "io_threads", .type = CONFIG_T_NUMBER, MAIN(io_threads), .def = "2", .min = 1,
+      .max = 64, .args = "N", .group = G_SERVE,
+      .help = "Threads per worker that run the file calls which may block on a slow disk "
+              "(an upload's fsyncs, renames and writeback), so the event loop never waits "
+              "for them" },
+    { .name = "io_queue_max", .type = CONFIG_T_NUMBER, MAIN(io_queue_max), .def = "64",
+      .min = 0, .max = 65536, .args = "N", .group = G_SERVE,
+      .help = "File operations a worker lets wait for a free I/O thread; beyond that "
+              "io_queue_full decides" },
+    { .name = "io_queue_full", .type = CONFIG_T_ENUM, MAIN(io_queue_full), .def = "wait",
+      .names = config_io_full_names, .group = G_SERVE,
+      .help = "When io_queue_max operations wait already: wait (the upload stops reading "
+              "its body, or waits to be committed, until an operation finishes; bounded by "
+              "io_wait_timeout) or refuse (the upload is answered 503 with Retry-After: 1)" },
+    { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
+      .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
+      .help = "How long a connection waits for an I/O thread's file operation (an fsync on "
+              "a stalled disk); past it the connection is closed without an answer, and "
+              "the operation still completes or fails on its own, never half done" },
 
     { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
       .group = G_PROC,
@@ -426,6 +454,12 @@ const struct config_directive config_directives[] = {
     { .name = "file_mode", .type = CONFIG_T_MODE, MAIN(file_mode), LOC(file_mode),
       .def = "0644", .min = 0, .max = 0777, .group = G_LOC,
       .help = "Permission bits of files created by uploads (the umask still applies)" },
+    { .name = "upload_fsync", .type = CONFIG_T_BOOL, MAIN(upload_fsync), LOC(upload_fsync),
+      .def = "on", .group = G_LOC,
+      .help = "Make an upload durable (fsync of the file and its directory) before it is "
+              "answered. off is for scratch areas: faster, but a crash or power loss may "
+              "lose the last seconds of uploads the clients were told had succeeded (the "
+              "replace stays atomic: the old file or the whole new one)" },
 };
 #define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
 static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");
