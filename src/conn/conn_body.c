@@ -127,10 +127,7 @@ void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), 
     struct conn_work *w = c->w;
     w->io_cancel = on_cancel;
     w->io_ctx = ctx;
-    /* Already waiting: the body's last bytes paused it, and now its end
-     * waits for the commit; the deadline runs on from the first wait. */
-    if (c->state != CONN_WAIT_IO)
-        conn_set_state(c, CONN_WAIT_IO);
+    conn_set_state(c, CONN_WAIT_IO);
 }
 
 void conn_io_done(struct conn *c)
@@ -180,13 +177,17 @@ void conn_on_read_body(struct conn *c, bool timeout)
             return;
         }
         if (fed > 0) {
+            /* A sink that paused on the body's last bytes has nothing more
+             * to wait for before its end: on_end answers or waits anew. */
+            if (c->state == CONN_WAIT_IO)
+                conn_set_state(c, CONN_READ_BODY);
             const struct conn_body_sink *sink = w->sink;
             w->body_done = true;
             w->sink = NULL;
             if (sink->on_end)
                 sink->on_end(c, w->sink_ctx);
             /* WAIT_IO: the answer comes with the operation (conn_io_done). */
-            if (c->state != CONN_CLOSED && c->state != CONN_WAIT_IO)
+            if (c->state == CONN_READ_BODY)
                 conn_request_done(c);
             return;
         }

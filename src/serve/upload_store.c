@@ -434,35 +434,40 @@ static void upload_commit_done(struct upload *u)
 /* ---- the commit ---- */
 
 /* The body is complete and no job runs: hand the commit over, or wait for
- * room (io_queue_full wait) or refuse with 503 (refuse). */
-static void upload_start_commit(struct upload *u)
+ * room (io_queue_full wait). 0, or -EAGAIN if the pool is full and
+ * io_queue_full is refuse. */
+static int upload_try_commit(struct upload *u)
 {
     if (upload_submit(u, UPLOAD_JOB_COMMIT) == 0)
-        return;
-    if (u->when_full == CONFIG_IO_FULL_WAIT) {
-        iopool_wait_room(u->pool, &u->room);
-        return;
-    }
-    struct conn *c = u->conn;
+        return 0;
+    if (u->when_full == CONFIG_IO_FULL_REFUSE)
+        return -EAGAIN;
+    iopool_wait_room(u->pool, &u->room);
+    return 0;
+}
+
+/* io_queue_full refuse: answer 503 (Retry-After) and drop the body. */
+static void upload_refuse_full(struct conn *c, struct upload *u)
+{
     upload_log(c, LOG_WARN, u->path, u->path_len,
                "the I/O queue is full (io_queue_max); 503 sent");
     conn_want_close(c, CONN_CLOSE_ERROR); /* the client retries later, afresh */
     conn_resp_error(c, 503, NULL);
-    u->conn = NULL;
-    conn_io_done(c);
     upload_discard(u);
 }
 
 static void upload_on_end(struct conn *c, void *ctx)
 {
     struct upload *u = ctx;
-    /* From here the connection waits for the answer, holding u through
-     * the cancel instead of the sink. */
-    conn_wait_io(c, upload_on_cancel, u);
     u->paused = false;
     u->commit_wanted = true;
-    if (!u->job_busy) /* else after the writeback in flight */
-        upload_start_commit(u);
+    if (!u->job_busy && upload_try_commit(u) < 0) {
+        upload_refuse_full(c, u); /* answered now: no wait */
+        return;
+    }
+    /* The connection waits for the answer, holding u through the cancel
+     * instead of the sink; the commit comes after any writeback in flight. */
+    conn_wait_io(c, upload_on_cancel, u);
 }
 
 /* ---- the writeback while the body arrives ---- */
@@ -499,7 +504,11 @@ static void upload_writeback_done(struct upload *u)
         return;
     }
     if (u->commit_wanted) {
-        upload_start_commit(u);
+        struct conn *c = u->conn;
+        if (upload_try_commit(u) < 0) {
+            upload_refuse_full(c, u);
+            conn_io_done(c);
+        }
         return;
     }
     upload_maybe_writeback(u, u->paused);
@@ -535,7 +544,7 @@ static void upload_on_room(struct iopool_waiter *waiter)
 {
     struct upload *u = (struct upload *)((char *)waiter - offsetof(struct upload, room));
     if (u->commit_wanted) {
-        upload_start_commit(u);
+        (void)upload_try_commit(u); /* waited: io_queue_full is wait */
         return;
     }
     upload_maybe_writeback(u, true);
