@@ -170,7 +170,8 @@ void conn_on_read_body(struct conn *c, bool timeout)
         }
         return;
     }
-    for (int i = 0; i < CONN_READS_PER_WAKE; i++) {
+    size_t taken = 0;
+    for (int i = 0; i < CONN_READS_PER_WAKE && taken < CONN_BODY_BYTES_PER_WAKE; i++) {
         int fed = conn_feed_body(c);
         if (fed < 0) {
             conn_body_failed(c, -fed);
@@ -201,6 +202,7 @@ void conn_on_read_body(struct conn *c, bool timeout)
             n = conn_fill(c);
         if (n > 0) {
             c->progress_ms = conn_now_ms(c);
+            taken += (size_t)n;
             continue;
         }
         if (n == -EAGAIN)
