@@ -190,13 +190,18 @@ const struct config_directive config_directives[] = {
     { .name = "file_cache_file_max_bytes", .type = CONFIG_T_SIZE,
       MAIN(file_cache_file_max_bytes), .def = "16k", .min = 0, .max = 64 * MIB,
       .group = G_SERVE, .help = "Largest file kept in the cache; larger ones go by sendfile" },
+    { .name = "upload_buffer_bytes", .type = CONFIG_T_SIZE, MAIN(upload_buffer_bytes),
+      .def = "1m", .min = 512 * KIB, .max = 64 * MIB, .group = G_SERVE,
+      .help = "An upload's body is gathered in two buffers of this size: the worker fills "
+              "one while an I/O thread writes the other to the file, so the event loop never "
+              "waits for the file system; a body that fills half a buffer while the other is "
+              "still being written stops reading until the disk catches up" },
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
-      .help = "While an upload's body arrives, an I/O thread starts writing every this many "
-              "bytes to disk and waits for the previous step to be written, so the fsync "
-              "before the answer only waits for the last two steps; an upload more than two "
-              "steps ahead of the disk stops reading its socket until the disk catches up. 0 "
-              "leaves everything to that fsync" },
+      .help = "While an upload's body arrives, the I/O thread starts the disk writes every "
+              "this many bytes (sync_file_range) and waits for the previous step to be on "
+              "disk, so the fsync before the answer only waits for the last two steps and "
+              "the body goes no faster than the disk; 0 leaves everything to that fsync" },
     { .name = "io_threads", .type = CONFIG_T_NUMBER, MAIN(io_threads), .def = "2", .min = 1,
       .max = 64, .args = "N", .group = G_SERVE,
       .help = "Threads per worker that run the file calls which may block on a slow disk "
@@ -211,12 +216,6 @@ const struct config_directive config_directives[] = {
       .help = "When io_queue_max operations wait already: wait (the upload stops reading "
               "its body, or waits to be committed, until an operation finishes; bounded by "
               "io_wait_timeout) or refuse (the upload is answered 503 with Retry-After: 1)" },
-    { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
-      .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
-      .help = "How long a connection waits for an I/O thread's file operation (an fsync on "
-              "a stalled disk); past it the connection is closed without an answer, and "
-              "the operation still completes or fails on its own, never half done" },
-
     { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
       .group = G_PROC,
       .help = "Run a master that supervises worker processes; off serves from one process "
@@ -357,6 +356,11 @@ const struct config_directive config_directives[] = {
       .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
       .help = "Bytes per second a body must average after its first body_timeout (as "
               "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
+    { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
+      .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
+      .help = "How long a connection waits for an I/O thread's file operation (an fsync on "
+              "a stalled disk); past it the connection is closed without an answer, and "
+              "the operation still completes or fails on its own, never half done" },
     { .name = "send_timeout", .type = CONFIG_T_DURATION, MAIN(send_timeout_ms), .def = "60s",
       .min = 10, .max = MS_H, .group = G_TIME,
       .help = "Longest wait between two writes that make progress" },

@@ -30,7 +30,7 @@
 /* Read at least this much per recv when there is a choice (compact or grow
  * the buffer first); a body is read into buffers up to the second size. */
 #define CONN_READ_MIN_BYTES 2048
-#define CONN_BODY_BUFFER_BYTES (64 * 1024)
+#define CONN_BODY_BUFFER_BYTES (256 * 1024)
 /* Output memory kept with a pooled work area (a typical response head and
  * small body); larger areas are freed when the connection goes idle. */
 #define CONN_OUT_KEEP_BYTES (16 * 1024)

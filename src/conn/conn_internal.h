@@ -31,7 +31,7 @@
  * read in 64 KiB buffers and each one is copied once more into its file,
  * so four uploads at 16 reads each held the loop for milliseconds between
  * two answers to anyone else (bench/upload_stall.sh). */
-#define CONN_BODY_BYTES_PER_WAKE (256 * 1024)
+#define CONN_BODY_BYTES_PER_WAKE (512 * 1024)
 /* Room a response needs in the output queue: head, body and file span. */
 #define CONN_SEGS_PER_RESPONSE 3
 

@@ -14,10 +14,10 @@
 enum stats_state {
     STATS_READ_HEAD,
     STATS_READ_BODY,
-    STATS_WAIT_IO,
     STATS_RESPOND,
     STATS_IDLE,
     STATS_LINGER,
+    STATS_WAIT_IO, /* last: the pages list it after the others */
     STATS_STATE_COUNT
 };
 

@@ -31,9 +31,9 @@ struct conn;
 
 /* What the upload's one I/O-thread job does this time. */
 enum upload_job_kind {
-    UPLOAD_JOB_WRITEBACK, /* start a step's writeback, wait for the one before */
-    UPLOAD_JOB_COMMIT,    /* fsync, name, rename, fsync the directory */
-    UPLOAD_JOB_DISCARD,   /* close the file, unlink a temporary name */
+    UPLOAD_JOB_WRITE,   /* write a full buffer; start and wait for writeback steps */
+    UPLOAD_JOB_COMMIT,  /* write the last buffer, fsync, name, rename, fsync the directory */
+    UPLOAD_JOB_DISCARD, /* close the file, unlink a temporary name */
 };
 
 /* One body being received. Made by upload_put/upload_post; from
@@ -50,8 +50,8 @@ struct upload {
     enum config_io_full when_full;
     enum upload_job_kind kind;
     bool job_busy;            /* the job is submitted and its done not called */
-    bool paused;              /* the body waits for the writeback (WAIT_IO) */
-    bool commit_wanted;       /* body complete: commit once the writeback is done */
+    bool paused;              /* the body waits for the write in flight (WAIT_IO) */
+    bool commit_wanted;       /* body complete: commit once the write is done */
     bool durable;             /* upload_fsync: fsync before answering */
     int dir_fd;               /* the target's directory, O_RDONLY (for fsync) (job) */
     int tmp_fd;               /* -1 once closed (job) */
@@ -61,12 +61,22 @@ struct upload {
     bool conditional;         /* PUT had preconditions: recheck the target at the end */
     bool existed;             /* the target existed when the head was checked */
     struct stat seen;         /* the target then (valid if existed) */
-    uint64_t bytes;           /* written to tmp_fd */
+    uint64_t bytes;           /* body bytes received */
+    /* Two buffers: the loop fills one while a job writes the other. */
+    char *buf[2];
+    size_t buf_len[2];
+    uint64_t buf_off[2];      /* the file offset of each buffer's first byte */
+    size_t buf_cap;           /* upload_buffer_bytes */
+    int fill;                 /* the buffer the loop fills */
+    int write_err;            /* errno of a failed write (job); answered next */
+    /* (job) the buffer to write and the writeback while the body arrives */
+    const char *job_data;
+    size_t job_len;
+    uint64_t job_off;
     uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
-    uint64_t writeback_from;  /* bytes before this were handed to a writeback job */
-    uint64_t written_to;      /* bytes before this are on disk (a job waited) */
-    uint64_t wb_from, wb_to;  /* (job) the step to start; written_to..wb_from to wait for */
-    uint64_t writeback_us;    /* time the writeback jobs took, in all */
+    uint64_t wb_started_to;   /* bytes before this have their writeback started */
+    uint64_t written_to;      /* bytes before this are on disk (waited for) */
+    uint64_t write_us;        /* time the write jobs took, in all */
     uint64_t start_ms;
     /* the commit's result (job) */
     int status;               /* 201, 204 or an error status */

@@ -57,10 +57,6 @@
 /* An operation slower than this is worth an operator's attention: the
  * client waited that long (the loop did not). */
 #define UPLOAD_SLOW_MS 100
-/* Steps the body may be ahead of what is known to be on disk before it
- * stops reading: the step being filled, the one being written, and one
- * waiting for its job. */
-#define UPLOAD_STEPS_AHEAD 3
 
 static uint64_t upload_clock_us(void)
 {
@@ -189,19 +185,41 @@ static int upload_drop_files(struct upload *u)
 static void upload_job_done(struct iopool_job *job);
 static void upload_on_room(struct iopool_waiter *waiter);
 
-/* (thread) The writeback step: start [wb_from, wb_to), wait for
- * [written_to, wb_from). A failure shows again at the fsync, which decides
- * the answer. */
-static void upload_run_writeback(struct upload *u)
+/* Write data[0..len) at off of fd. 0 or an errno. */
+static int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
 {
-    if (u->wb_to > u->wb_from) /* a length of 0 would mean "to the end" */
-        (void)sync_file_range(u->tmp_fd, (off_t)u->wb_from, (off_t)(u->wb_to - u->wb_from),
-                              SYNC_FILE_RANGE_WRITE);
-    if (u->wb_from > u->written_to)
+    while (len > 0) {
+        ssize_t n = pwrite(fd, data, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO; /* 0 for a regular file: never loop on it */
+        data += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* (thread) Once a step's worth is written since the last start: start the
+ * writeback of it and wait until the step before is on disk. The disk
+ * works while the body arrives, the final fsync has at most two steps
+ * left, and the body never gets further ahead of the disk than that: the
+ * wait holds this job, and a body whose buffers are full waits for it. A
+ * failure shows again at the fsync, which decides the answer. */
+static void upload_writeback(struct upload *u, uint64_t end)
+{
+    if (!u->writeback_step || end - u->wb_started_to < u->writeback_step)
+        return;
+    (void)sync_file_range(u->tmp_fd, (off_t)u->wb_started_to, (off_t)(end - u->wb_started_to),
+                          SYNC_FILE_RANGE_WRITE);
+    if (u->wb_started_to > u->written_to)
         (void)sync_file_range(u->tmp_fd, (off_t)u->written_to,
-                              (off_t)(u->wb_from - u->written_to),
+                              (off_t)(u->wb_started_to - u->written_to),
                               SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                                   SYNC_FILE_RANGE_WAIT_AFTER);
+    u->written_to = u->wb_started_to;
+    u->wb_started_to = end;
 }
 
 /* (thread) A step of the commit failed with err: keep what the answer and
@@ -214,10 +232,16 @@ static void upload_commit_failed(struct upload *u, const char *what, int err, in
     (void)upload_drop_files(u);
 }
 
-/* (thread) Make the received body the target: fsync, name, rename, fsync
- * the directory. Sets u->status (201, 204 or an error) and u->stored. */
+/* (thread) Make the received body the target: write the last buffer,
+ * fsync, name, rename, fsync the directory. Sets u->status (201, 204 or an
+ * error) and u->stored. */
 static void upload_run_commit(struct upload *u)
 {
+    int err = upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+    if (err) {
+        upload_commit_failed(u, "write", err, upload_status_for_errno(err));
+        return;
+    }
     uint64_t t0 = upload_clock_us();
     if ((u->durable && fsync(u->tmp_fd) < 0) || fstat(u->tmp_fd, &u->stored) < 0) {
         /* ENOSPC may first show here, for a file system that allocates late. */
@@ -288,9 +312,11 @@ static void upload_run_job(struct iopool_job *job)
     struct upload *u = (struct upload *)job;
     uint64_t t0 = upload_clock_us();
     switch (u->kind) {
-    case UPLOAD_JOB_WRITEBACK:
-        upload_run_writeback(u);
-        u->writeback_us += upload_clock_us() - t0;
+    case UPLOAD_JOB_WRITE:
+        u->write_err = upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+        if (!u->write_err)
+            upload_writeback(u, u->job_off + u->job_len);
+        u->write_us += upload_clock_us() - t0;
         break;
     case UPLOAD_JOB_COMMIT:
         upload_run_commit(u);
@@ -319,18 +345,23 @@ static void upload_free(struct upload *u)
 {
     if (u->room.waiting)
         iopool_unwait_room(u->pool, &u->room);
+    free(u->buf[0]);
+    free(u->buf[1]);
     free(u);
 }
 
-/* Drop the file of an upload that will not land, on a thread if one is
- * free (the unlink, and the close of a large file, wait for the disk);
- * frees u. No connection waits for it any more. */
-static void upload_discard(struct upload *u)
+/* Drop the file of an upload that will not land and free u. With a client
+ * still to be answered, now, on the loop: the answer must find the old
+ * state of the disk back (no temporary name, the space of a full disk
+ * given back), so the client's next request sees it. Without one (its
+ * connection went while a job ran), on a thread if one is free: the
+ * unlink, and the close of a large file, wait for the disk. */
+static void upload_discard(struct upload *u, bool now)
 {
     u->conn = NULL;
     if (u->room.waiting)
         iopool_unwait_room(u->pool, &u->room);
-    if (upload_submit(u, UPLOAD_JOB_DISCARD) == 0)
+    if (!now && upload_submit(u, UPLOAD_JOB_DISCARD) == 0)
         return; /* done frees */
     int err = upload_drop_files(u);
     if (err)
@@ -352,7 +383,7 @@ static void upload_abandon(struct conn *c, struct upload *u)
         iopool_cancel(&u->job);
         return;
     }
-    upload_discard(u);
+    upload_discard(u, true); /* the body failed: answered after this */
 }
 
 static void upload_on_abort(struct conn *c, void *ctx)
@@ -400,23 +431,22 @@ static void upload_commit_done(struct upload *u)
     struct conn *c = u->conn;
     bool stored = u->status == 201 || u->status == 204;
     if (u->failed)
-        upload_log(c, u->status == 507 ? LOG_WARN : LOG_ERROR, u->path, u->path_len,
+        upload_log(c, u->status == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
                    "%s: %s; %d sent", u->failed, strerror(u->err), u->status);
     if (stored) {
         enum log_level level = u->fsync_us + u->rename_us >= UPLOAD_SLOW_MS * 1000u
                                    ? LOG_WARN : LOG_DEBUG;
         upload_log(c, level, u->path, u->path_len,
                    "%llu bytes in %llu ms; fsync %llu.%03llu ms, rename and directory fsync "
-                   "%llu.%03llu ms (on an I/O thread); writeback jobs %llu.%03llu ms while "
-                   "receiving",
+                   "%llu.%03llu ms (on an I/O thread); writes while receiving %llu.%03llu ms",
                    (unsigned long long)u->bytes,
                    (unsigned long long)(c ? conn_now_ms(c) - u->start_ms : 0),
                    (unsigned long long)(u->fsync_us / 1000),
                    (unsigned long long)(u->fsync_us % 1000),
                    (unsigned long long)(u->rename_us / 1000),
                    (unsigned long long)(u->rename_us % 1000),
-                   (unsigned long long)(u->writeback_us / 1000),
-                   (unsigned long long)(u->writeback_us % 1000));
+                   (unsigned long long)(u->write_us / 1000),
+                   (unsigned long long)(u->write_us % 1000));
     }
     if (c) {
         if (stored)
@@ -433,11 +463,15 @@ static void upload_commit_done(struct upload *u)
 
 /* ---- the commit ---- */
 
-/* The body is complete and no job runs: hand the commit over, or wait for
- * room (io_queue_full wait). 0, or -EAGAIN if the pool is full and
- * io_queue_full is refuse. */
+/* The body is complete and no job runs: hand the commit (with the last
+ * buffer) over, or wait for room (io_queue_full wait). 0, or -EAGAIN if
+ * the pool is full and io_queue_full is refuse. */
 static int upload_try_commit(struct upload *u)
 {
+    int f = u->fill;
+    u->job_data = u->buf[f];
+    u->job_len = u->buf_len[f];
+    u->job_off = u->buf_off[f];
     if (upload_submit(u, UPLOAD_JOB_COMMIT) == 0)
         return 0;
     if (u->when_full == CONFIG_IO_FULL_REFUSE)
@@ -446,75 +480,96 @@ static int upload_try_commit(struct upload *u)
     return 0;
 }
 
-/* io_queue_full refuse: answer 503 (Retry-After) and drop the body. */
-static void upload_refuse_full(struct conn *c, struct upload *u)
+/* Answer an upload that will not be committed, and drop its body: 503 for
+ * a full I/O queue (io_queue_full refuse), or the status of a failed write. */
+static void upload_refuse(struct conn *c, struct upload *u, int status)
 {
-    upload_log(c, LOG_WARN, u->path, u->path_len,
-               "the I/O queue is full (io_queue_max); 503 sent");
+    if (status == 503)
+        upload_log(c, LOG_WARN, u->path, u->path_len,
+                   "the I/O queue is full (io_queue_max); 503 sent");
+    upload_discard(u, true);
     conn_want_close(c, CONN_CLOSE_ERROR); /* the client retries later, afresh */
-    conn_resp_error(c, 503, NULL);
-    upload_discard(u);
+    conn_resp_error(c, status, NULL);
+}
+
+/* A write job failed: log it and give the status that answers it. */
+static int upload_write_failed(const struct conn *c, const struct upload *u)
+{
+    int st = upload_status_for_errno(u->write_err);
+    upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
+               "write after %llu bytes: %s; %d sent", (unsigned long long)u->buf_off[u->fill],
+               strerror(u->write_err), st);
+    return st;
 }
 
 static void upload_on_end(struct conn *c, void *ctx)
 {
     struct upload *u = ctx;
     u->paused = false;
+    if (!u->job_busy && u->write_err) {
+        upload_refuse(c, u, upload_write_failed(c, u));
+        return;
+    }
     u->commit_wanted = true;
     if (!u->job_busy && upload_try_commit(u) < 0) {
-        upload_refuse_full(c, u); /* answered now: no wait */
+        upload_refuse(c, u, 503); /* answered now: no wait */
         return;
     }
     /* The connection waits for the answer, holding u through the cancel
-     * instead of the sink; the commit comes after any writeback in flight. */
+     * instead of the sink; the commit comes after any write in flight. */
     conn_wait_io(c, upload_on_cancel, u);
 }
 
-/* ---- the writeback while the body arrives ---- */
+/* ---- the body while it arrives ---- */
 
-/* Hand a writeback job over if no job runs and a step is due, or, with
- * catch_up, if steps handed over earlier are still to be waited for (a
- * paused body needs that to move on). A full pool skips it: the next
- * write, or the room waiter, tries again. */
-static void upload_maybe_writeback(struct upload *u, bool catch_up)
+/* The buffer being filled is half full or more: hand it to a write job if
+ * none runs (and switch to the other buffer). A full pool leaves it: the
+ * next bytes, or the room waiter, try again. */
+static void upload_maybe_write(struct upload *u)
 {
-    if (u->job_busy)
+    int f = u->fill;
+    if (u->job_busy || u->write_err || u->buf_len[f] < u->buf_cap / 2)
         return;
-    bool due = u->bytes - u->writeback_from >= u->writeback_step;
-    if (!due && !(catch_up && u->writeback_from > u->written_to))
+    u->job_data = u->buf[f];
+    u->job_len = u->buf_len[f];
+    u->job_off = u->buf_off[f];
+    if (upload_submit(u, UPLOAD_JOB_WRITE) < 0)
         return;
-    u->wb_from = u->writeback_from;
-    u->wb_to = due ? u->bytes : u->writeback_from;
-    if (upload_submit(u, UPLOAD_JOB_WRITEBACK) == 0)
-        u->writeback_from = u->wb_to;
+    u->fill = !f;
+    u->buf_off[!f] = u->buf_off[f] + u->buf_len[f];
+    u->buf_len[!f] = 0;
 }
 
-/* Is the body too far ahead of the disk to read more? */
-static bool upload_is_ahead(const struct upload *u)
+/* Must the body stop reading? Its buffer is half full while the other one
+ * is still being written: the disk is behind. */
+static bool upload_must_pause(const struct upload *u)
 {
-    return u->writeback_step &&
-           u->bytes - u->written_to >= UPLOAD_STEPS_AHEAD * u->writeback_step;
+    return u->buf_len[u->fill] >= u->buf_cap / 2 && !u->write_err;
 }
 
-static void upload_writeback_done(struct upload *u)
+static void upload_write_done(struct upload *u)
 {
-    u->written_to = u->wb_from;
     if (!u->conn) {
-        upload_discard(u);
+        upload_discard(u, false);
         return;
     }
     if (u->commit_wanted) {
         struct conn *c = u->conn;
-        if (upload_try_commit(u) < 0) {
-            upload_refuse_full(c, u);
+        if (u->write_err) {
+            upload_refuse(c, u, upload_write_failed(c, u));
+            conn_io_done(c);
+        } else if (upload_try_commit(u) < 0) {
+            upload_refuse(c, u, 503);
             conn_io_done(c);
         }
         return;
     }
-    upload_maybe_writeback(u, u->paused);
-    if (u->paused && !upload_is_ahead(u)) {
+    upload_maybe_write(u);
+    if (u->paused && (u->job_busy || !upload_must_pause(u) || u->write_err)) {
         u->paused = false;
-        conn_io_done(u->conn); /* read on */
+        conn_io_done(u->conn); /* read on: a failed write is answered by on_data */
+    } else if (u->paused) {
+        iopool_wait_room(u->pool, &u->room); /* the pool is full: wait for room */
     }
 }
 
@@ -523,8 +578,8 @@ static void upload_job_done(struct iopool_job *job)
     struct upload *u = (struct upload *)job;
     u->job_busy = false;
     switch (u->kind) {
-    case UPLOAD_JOB_WRITEBACK:
-        upload_writeback_done(u);
+    case UPLOAD_JOB_WRITE:
+        upload_write_done(u);
         break;
     case UPLOAD_JOB_COMMIT:
         upload_commit_done(u);
@@ -539,7 +594,7 @@ static void upload_job_done(struct iopool_job *job)
 }
 
 /* Room in the pool for the job this upload waits to hand over: the commit,
- * or the writeback of a body that is too far ahead. */
+ * or the write of a paused body's buffer. */
 static void upload_on_room(struct iopool_waiter *waiter)
 {
     struct upload *u = (struct upload *)((char *)waiter - offsetof(struct upload, room));
@@ -547,36 +602,55 @@ static void upload_on_room(struct iopool_waiter *waiter)
         (void)upload_try_commit(u); /* waited: io_queue_full is wait */
         return;
     }
-    upload_maybe_writeback(u, true);
-    if (!u->job_busy)
-        iopool_wait_room(u->pool, &u->room); /* nothing could be handed over */
+    upload_maybe_write(u);
+    if (!u->job_busy) {
+        iopool_wait_room(u->pool, &u->room); /* taken by another meanwhile */
+        return;
+    }
+    if (u->paused) {
+        u->paused = false;
+        conn_io_done(u->conn);
+    }
 }
 
+/* Copy the bytes into the buffer being filled (writing it here, on the
+ * loop, only in the case that cannot happen with the sizes the directives
+ * allow: more bytes than half a buffer while the other is written). */
 static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t len)
 {
     struct upload *u = ctx;
+    if (u->write_err)
+        return upload_write_failed(c, u); /* conn_body.c answers it and calls on_abort */
     while (len > 0) {
-        ssize_t n = write(u->tmp_fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int err = n < 0 ? errno : EIO; /* 0 for a regular file: never loop on it */
-            int st = upload_status_for_errno(err);
-            upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
-                       "write after %llu bytes: %s; %d sent", (unsigned long long)u->bytes,
-                       strerror(err), st);
-            return st; /* conn_body.c answers it and calls on_abort */
+        int f = u->fill;
+        if (!u->buf[f]) {
+            u->buf[f] = malloc(u->buf_cap);
+            if (!u->buf[f]) {
+                upload_log(c, LOG_ERROR, u->path, u->path_len, "out of memory for a buffer");
+                return 503;
+            }
         }
+        size_t room = u->buf_cap - u->buf_len[f];
+        if (room == 0) {
+            /* A job may be writing the other buffer: its fields are its own. */
+            u->write_err = upload_pwrite(u->tmp_fd, u->buf[f], u->buf_len[f], u->buf_off[f]);
+            if (u->write_err)
+                return upload_write_failed(c, u);
+            u->buf_off[f] += u->buf_len[f];
+            u->buf_len[f] = 0;
+            continue;
+        }
+        size_t n = len < room ? len : room;
+        memcpy(u->buf[f] + u->buf_len[f], data, n);
+        u->buf_len[f] += n;
+        u->bytes += n;
         data += n;
-        len -= (size_t)n;
-        u->bytes += (uint64_t)n;
+        len -= n;
+        upload_maybe_write(u);
     }
-    if (!u->writeback_step)
-        return 0;
-    upload_maybe_writeback(u, false);
-    if (upload_is_ahead(u)) {
-        /* The disk is behind: read no more until a writeback job is done
-         * (or, the pool being full, until there is room for one). */
+    if (upload_must_pause(u)) {
+        /* The disk is behind: read no more until the write in flight is
+         * done (or, the pool being full, until there is room for one). */
         u->paused = true;
         if (!u->job_busy)
             iopool_wait_room(u->pool, &u->room);
@@ -626,6 +700,7 @@ void upload_store_start(struct conn *c, const struct config_location *loc, struc
     u->when_full = srv->cfg->io_queue_full;
     u->room.on_room = upload_on_room;
     u->durable = loc->upload_fsync;
+    u->buf_cap = srv->cfg->upload_buffer_bytes;
     u->writeback_step = u->durable ? srv->cfg->upload_writeback_bytes : 0;
     u->start_ms = conn_now_ms(c);
     conn_read_body(c, &upload_sink, u, loc->body_max_bytes);
