@@ -2,19 +2,21 @@
  * the writes, the writeback while the body arrives, and the commit, with
  * every call that may wait for the disk on the worker's I/O threads.
  *
- * The body is written with write(2) on the loop as it arrives (into the
- * page cache: no disk wait). Every upload_writeback_bytes, a job on an I/O
- * thread starts the disk writes of that step (sync_file_range WRITE) and
- * waits until the steps before it are on disk (WAIT_BEFORE|WRITE|
- * WAIT_AFTER), so the disk works while the body arrives and the final fsync
- * only has the last step or two and the metadata left. A body more than
- * two steps ahead of the disk stops reading (the connection waits in
- * WAIT_IO) until the disk catches up: the upload goes at the disk's speed
- * and its dirty pages stay bounded, without the kernel ever throttling a
- * write() on the loop.
+ * The loop only copies the body into memory: it is gathered in two
+ * buffers of upload_buffer_bytes, and while the loop fills one, a job on
+ * an I/O thread writes the other into the file (pwrite). Every
+ * upload_writeback_bytes that job also starts the disk writes of that step
+ * (sync_file_range WRITE) and waits until the step before is on disk
+ * (WAIT_BEFORE|WRITE|WAIT_AFTER), so the disk works while the body arrives
+ * and the final fsync only has the last step or two and the metadata left.
+ * A body that fills half a buffer while the other is still being written
+ * stops reading (the connection waits in WAIT_IO) until the job is done:
+ * the upload goes at the disk's speed, its memory stays at two buffers, and
+ * the loop never waits in the file system (a write(2) there was half the
+ * loop's time with four uploads, and ext4 may make it wait).
  *
- * When the body is complete, the commit job runs on a thread: fsync the
- * file, give it a temporary name (".lingerd-put-" and 12 random hex digits,
+ * When the body is complete, the commit job runs on a thread: write the
+ * last buffer, fsync the file, give it a temporary name (".lingerd-put-" and 12 random hex digits,
  * by linkat of /proc/self/fd/N), rename that over the target (PUT) or onto
  * a new name that must not exist yet (POST), fsync the directory; any
  * failure unlinks the temporary name it gave. The connection waits in
