@@ -88,6 +88,14 @@ struct config_location {
     bool upload_fsync;         /* off: no fsync before the answer (scratch areas) */
     bool keepalive;
     enum config_linger lingering_close;
+    /* compression (compress.c) and listings (autoindex.c) */
+    unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
+    bool gzip;                 /* compress on the fly */
+    char *gzip_types;          /* media types, one space between */
+    uint64_t gzip_min_length;
+    uint32_t gzip_level;
+    bool autoindex;
+    uint32_t autoindex_max_entries;
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
@@ -198,6 +206,16 @@ struct config {
     unsigned file_mode;
     bool create_dirs;
     bool upload_fsync;
+    unsigned precompressed;
+    bool gzip;
+    char *gzip_types;
+    uint64_t gzip_min_length;
+    uint32_t gzip_level;
+    bool autoindex;
+    uint32_t autoindex_max_entries;
+    /* main only: each worker's cache of compressed files */
+    uint64_t gzip_cache_size;
+    uint64_t gzip_cache_max_file;
 };
 
 /* Fill cfg with the defaults of the table. 0, or -ENOMEM. */

@@ -23,6 +23,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "compress_cache.h"
 #include "filecache.h"
 #include "httpdate.h"
 #include "iopool.h"
@@ -267,6 +268,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     srv->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
     if (!srv->files && errno)
         return -errno;
+    srv->gzips = compress_cache_new(cfg->gzip_cache_size);
+    if (!srv->gzips && errno)
+        return -errno;
     srv->mime = mime_table_new();
     if (!srv->mime)
         return -ENOMEM;
@@ -353,6 +357,7 @@ void server_fini(struct server *srv)
     if (srv->mime)
         mime_table_free(srv->mime);
     filecache_free(srv->files);
+    compress_cache_free(srv->gzips);
     if (srv->root_fd >= 0)
         close(srv->root_fd);
 }

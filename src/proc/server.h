@@ -19,6 +19,7 @@
 
 struct conn;
 struct iopool;
+struct compress_cache;
 struct mime_table;
 struct tls_store;
 
@@ -37,6 +38,7 @@ struct server {
     struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
     struct filecache *files;   /* small files in memory; NULL when off */
+    struct compress_cache *gzips; /* files gzipped on the fly; NULL when off */
     int root_fd;
     struct http1_limits limits;
 
