@@ -27,10 +27,9 @@
 #define CONN_DISCARD_CHUNK (1u << 20)
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
-/* Body bytes one connection takes per wake-up before yielding: a body is
- * read in 64 KiB buffers and each one is copied once more into its file,
- * so four uploads at 16 reads each held the loop for milliseconds between
- * two answers to anyone else (bench/upload_stall.sh). */
+/* Body bytes one connection takes per wake-up before yielding: four
+ * uploads at 16 reads of a full body buffer each held the loop for
+ * milliseconds between two answers to anyone else (bench/upload_stall.sh). */
 #define CONN_BODY_BYTES_PER_WAKE (512 * 1024)
 /* Room a response needs in the output queue: head, body and file span. */
 #define CONN_SEGS_PER_RESPONSE 3
