@@ -111,7 +111,7 @@ def test_failed_fsync_is_500_and_keeps_the_old_file(make_server, faults, upload_
     assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
     # The worker goes on: an unmarked upload lands.
     assert put(srv, "/upload/g.txt", b"fine\n").status == 201
-    assert "fsync: Input/output error; 500 sent" in srv.log()
+    assert wait_for(lambda: "fsync: Input/output error; 500 sent" in srv.log())
 
 
 def test_failed_rename_is_500_and_keeps_the_old_file(make_server, faults, upload_kind):
@@ -122,7 +122,7 @@ def test_failed_rename_is_500_and_keeps_the_old_file(make_server, faults, upload
     assert r.status == 500, r
     assert read(up(srv, "fail-rename.txt")) == OLD
     assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
-    assert "rename: Input/output error; 500 sent" in srv.log()
+    assert wait_for(lambda: "rename: Input/output error; 500 sent" in srv.log())
 
 
 def test_upload_fsync_off_stores_without_any_fsync(make_server, faults):
@@ -195,7 +195,8 @@ def test_io_wait_timeout_closes_without_an_answer_and_the_job_still_ends(make_se
         assert wait_for(lambda: held(faults)), "the fsync never started"
         rd = Reader(s, 30)
         assert rd.read_until_close() == b"", "an answer while the outcome was unknown"
-        assert "still running after io_wait_timeout=300ms" in srv.log()
+        # The log is written after the loop iteration that closed: poll.
+        assert wait_for(lambda: "still running after io_wait_timeout=300ms" in srv.log())
         release(faults)
         assert wait_for(lambda: os.path.exists(up(srv, "slow", "f.bin")))
         assert read(up(srv, "slow", "f.bin")) == b"y" * 5000
