@@ -136,10 +136,15 @@ void conn_io_done(struct conn *c)
         return;
     struct conn_work *w = c->w;
     w->io_cancel = NULL;
-    if (w->body_done)
+    /* As after a handler (conn_on_head): the rest of a body a sink reads,
+     * or one a handler that answered without reading it leaves behind. */
+    if (w->body_done || (!w->sink && !w->discard_after)) {
         conn_request_done(c); /* the response is queued: the next request */
-    else
+    } else {
+        if (!w->sink)
+            w->sink = &conn_discard_sink;
         conn_set_state(c, CONN_READ_BODY);
+    }
     /* Run the new state after this iteration's dispatch: buffered bytes
      * (the body's rest, a pipelined request) raise no edge of their own. */
     conn_yield(c);

@@ -8,7 +8,7 @@
  * Any failure before the rename (client gone, body timeout, bad chunk, body
  * over body_max_bytes, disk full, a failed fsync) leaves the old file
  * intact and no temporary name behind. DELETE unlinks a file and fsyncs
- * its directory.
+ * its directory, on an I/O thread (the connection waits in WAIT_IO).
  *
  * Every status that refuses the request (400, 403, 409, 412, 413) is
  * decided from the head, before conn_read_body: that call is what sends
@@ -29,9 +29,9 @@
  *
  * Leaves out: Content-Range on PUT (RFC 9110 §14.5: not supported, the
  * header is ignored), preconditions on POST (a collection has no
- * validators here), and moving DELETE's unlink and directory fsync, and the
- * mkdir and fsync of create_dirs, off the loop (both are one metadata
- * operation; the body's fsync was the long one).
+ * validators here), and moving the mkdir and fsync of create_dirs off the
+ * loop (rare: only when a directory is created). DELETE's unlink and
+ * directory fsync run on an I/O thread like an upload's commit.
  */
 #include "upload.h"
 
@@ -404,6 +404,127 @@ void upload_post(struct conn *c, const struct config_location *loc, const char *
     upload_store_start(c, loc, u);
 }
 
+/* A DELETE's unlink and directory fsync, made on an I/O thread (an fsync
+ * may wait for the disk). Made by upload_delete; from the submit (or the
+ * wait for room) on, the job owns it and its done frees it; the connection
+ * holds it through conn_wait_io's cancel until then. */
+struct upload_unlink {
+    struct iopool_job job;     /* first: the job's done finds it */
+    struct iopool_waiter room; /* waiting for room in the pool */
+    struct conn *conn;         /* NULL once the connection is gone */
+    struct iopool *pool;
+    int dir_fd;
+    bool durable;              /* upload_fsync: fsync the directory */
+    int status;                /* (job) 204, or the status of the failure */
+    int err;                   /* (job) its errno */
+    const char *failed;        /* (job) what failed, for the log */
+    size_t path_len;
+    char name[NAME_MAX + 1];
+    char path[];
+};
+
+static void upload_unlink_run(struct iopool_job *job)
+{
+    struct upload_unlink *d = (struct upload_unlink *)job;
+    if (unlinkat(d->dir_fd, d->name, 0) < 0) {
+        d->err = errno;
+        d->failed = "unlink";
+        d->status = d->err == ENOENT ? 404 : upload_status_for_errno(d->err);
+    } else if (d->durable && fsync(d->dir_fd) < 0) {
+        /* Make the removal durable before saying it happened. */
+        d->err = errno;
+        d->failed = "fsync of the directory";
+        d->status = 500;
+    } else {
+        d->status = 204;
+    }
+    close(d->dir_fd);
+    d->dir_fd = -1;
+}
+
+static void upload_unlink_done(struct iopool_job *job)
+{
+    struct upload_unlink *d = (struct upload_unlink *)job;
+    struct conn *c = d->conn;
+    if (d->status == 500)
+        upload_log(c, LOG_ERROR, d->path, d->path_len, "%s: %s", d->failed, strerror(d->err));
+    if (c) {
+        if (d->status == 204) {
+            conn_resp_begin(c, 204);
+            conn_resp_end(c, -1);
+        } else {
+            conn_resp_error(c, d->status, NULL);
+        }
+        conn_io_done(c);
+    }
+    free(d);
+}
+
+static void upload_unlink_free_unrun(struct upload_unlink *d)
+{
+    if (d->room.waiting)
+        iopool_unwait_room(d->pool, &d->room);
+    close(d->dir_fd);
+    free(d);
+}
+
+/* The connection closed first: a job in flight finishes (the file is
+ * deleted or not, as for any request cut short); one not yet handed over
+ * never runs. */
+static void upload_unlink_cancel(struct conn *c, void *ctx)
+{
+    struct upload_unlink *d = ctx;
+    (void)c;
+    d->conn = NULL;
+    if (d->room.waiting)
+        upload_unlink_free_unrun(d);
+    else
+        iopool_cancel(&d->job);
+}
+
+static void upload_unlink_on_room(struct iopool_waiter *waiter)
+{
+    struct upload_unlink *d =
+        (struct upload_unlink *)((char *)waiter - offsetof(struct upload_unlink, room));
+    if (iopool_submit(d->pool, &d->job) < 0)
+        iopool_wait_room(d->pool, &d->room); /* taken by another meanwhile */
+}
+
+/* Hand the unlink over and wait for it (WAIT_IO); a full pool waits for
+ * room or, with io_queue_full refuse, answers 503. Owns dir_fd. */
+static void upload_delete_start(struct conn *c, const struct config_location *loc,
+                                const char *path, size_t len, int dir_fd, const char *name)
+{
+    struct server *srv = conn_server(c);
+    struct upload_unlink *d = calloc(1, sizeof *d + len + 1);
+    if (!d) {
+        upload_log(c, LOG_ERROR, path, len, "out of memory");
+        close(dir_fd);
+        conn_resp_error(c, 500, NULL);
+        return;
+    }
+    d->job.run = upload_unlink_run;
+    d->job.done = upload_unlink_done;
+    d->room.on_room = upload_unlink_on_room;
+    d->conn = c;
+    d->pool = srv->io;
+    d->dir_fd = dir_fd;
+    d->durable = loc->upload_fsync;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    memcpy(d->path, path, len);
+    d->path_len = len;
+    if (iopool_submit(d->pool, &d->job) < 0) {
+        if (srv->cfg->io_queue_full == CONFIG_IO_FULL_REFUSE) {
+            upload_log(c, LOG_WARN, path, len, "the I/O queue is full (io_queue_max); 503 sent");
+            upload_unlink_free_unrun(d);
+            conn_resp_error(c, 503, NULL);
+            return;
+        }
+        iopool_wait_room(d->pool, &d->room);
+    }
+    conn_wait_io(c, upload_unlink_cancel, d);
+}
+
 void upload_delete(struct conn *c, const struct config_location *loc, const char *path,
                    size_t len)
 {
@@ -448,22 +569,7 @@ void upload_delete(struct conn *c, const struct config_location *loc, const char
         st = 412;
         goto out_refuse;
     }
-    if (unlinkat(dir_fd, name, 0) < 0) {
-        int err = errno;
-        st = err == ENOENT ? 404 : upload_status_for_errno(err);
-        if (st == 500)
-            upload_log(c, LOG_ERROR, path, len, "unlink: %s", strerror(err));
-        goto out_refuse;
-    }
-    /* Make the removal durable before saying it happened. */
-    if (fsync(dir_fd) < 0) {
-        upload_log(c, LOG_ERROR, path, len, "fsync of the directory: %s", strerror(errno));
-        st = 500;
-        goto out_refuse;
-    }
-    close(dir_fd);
-    conn_resp_begin(c, 204);
-    conn_resp_end(c, -1);
+    upload_delete_start(c, loc, path, len, dir_fd, name);
     return;
 
 out_refuse:

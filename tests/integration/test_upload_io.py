@@ -230,6 +230,42 @@ def test_graceful_stop_waits_for_the_fsync_in_flight(make_server, faults):
         s.close()
 
 
+def test_delete_waits_for_its_directory_fsync_on_a_thread(make_server, faults):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF)
+    write(up(srv, "slow", "f.txt"), OLD)
+    s = srv.connect(timeout=30)
+    try:
+        s.sendall(request("DELETE", "/upload/slow/f.txt", ["Authorization: " + AUTH]))
+        assert wait_for(lambda: held(faults)), "the directory fsync never started"
+        assert get(srv, "/index.html").status == 200
+        assert waiting_io(srv) == 1
+        release(faults)
+        r = Reader(s, 30).response()
+        assert r.status == 204, r
+        assert not os.path.exists(up(srv, "slow", "f.txt"))
+        # The connection goes on: the next request on it is answered.
+        s.sendall(request("GET", "/index.html"))
+        assert Reader(s, 30).response().status == 200
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_delete_with_a_failed_directory_fsync_is_500(make_server, faults):
+    faults(fsync_eio="fail-fsync")
+    srv = make_server(CONF)
+    write(up(srv, "fail-fsync", "f.txt"), OLD)
+    s = srv.connect(timeout=30)
+    s.sendall(request("DELETE", "/upload/fail-fsync/f.txt", ["Authorization: " + AUTH]))
+    r = Reader(s, 30).response()
+    s.close()
+    # The name is gone but the removal may not survive a crash: 500 says
+    # the client cannot count on it (a DELETE may be repeated).
+    assert r.status == 500, r
+    assert wait_for(lambda: "fsync of the directory: Input/output error" in srv.log())
+
+
 # ---------------------------------------------------------------------------
 # a full I/O queue
 
