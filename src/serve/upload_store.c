@@ -494,13 +494,13 @@ static void upload_refuse(struct conn *c, struct upload *u, int status)
     conn_resp_error(c, status, NULL);
 }
 
-/* A write job failed: log it and give the status that answers it. */
-static int upload_write_failed(const struct conn *c, const struct upload *u)
+/* A write failed with err: log it and give the status that answers it. */
+static int upload_write_failed(const struct conn *c, const struct upload *u, int err)
 {
-    int st = upload_status_for_errno(u->write_err);
+    int st = upload_status_for_errno(err);
     upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
                "write after %llu bytes: %s; %d sent", (unsigned long long)u->buf_off[u->fill],
-               strerror(u->write_err), st);
+               strerror(err), st);
     return st;
 }
 
@@ -509,7 +509,7 @@ static void upload_on_end(struct conn *c, void *ctx)
     struct upload *u = ctx;
     u->paused = false;
     if (!u->job_busy && u->write_err) {
-        upload_refuse(c, u, upload_write_failed(c, u));
+        upload_refuse(c, u, upload_write_failed(c, u, u->write_err));
         return;
     }
     u->commit_wanted = true;
@@ -543,10 +543,12 @@ static void upload_maybe_write(struct upload *u)
 }
 
 /* Must the body stop reading? Its buffer is half full while the other one
- * is still being written: the disk is behind. */
+ * is still being written (the disk is behind), or could not be handed
+ * over (the pool is full). Not after a failed write: that is answered.
+ * write_err is the job's while it runs: read only when none does. */
 static bool upload_must_pause(const struct upload *u)
 {
-    return u->buf_len[u->fill] >= u->buf_cap / 2 && !u->write_err;
+    return u->buf_len[u->fill] >= u->buf_cap / 2 && (u->job_busy || !u->write_err);
 }
 
 static void upload_write_done(struct upload *u)
@@ -558,7 +560,7 @@ static void upload_write_done(struct upload *u)
     if (u->commit_wanted) {
         struct conn *c = u->conn;
         if (u->write_err) {
-            upload_refuse(c, u, upload_write_failed(c, u));
+            upload_refuse(c, u, upload_write_failed(c, u, u->write_err));
             conn_io_done(c);
         } else if (upload_try_commit(u) < 0) {
             upload_refuse(c, u, 503);
@@ -621,8 +623,8 @@ static void upload_on_room(struct iopool_waiter *waiter)
 static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t len)
 {
     struct upload *u = ctx;
-    if (u->write_err)
-        return upload_write_failed(c, u); /* conn_body.c answers it and calls on_abort */
+    if (!u->job_busy && u->write_err) /* conn_body.c answers it and calls on_abort */
+        return upload_write_failed(c, u, u->write_err);
     while (len > 0) {
         int f = u->fill;
         if (!u->buf[f]) {
@@ -635,9 +637,9 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
         size_t room = u->buf_cap - u->buf_len[f];
         if (room == 0) {
             /* A job may be writing the other buffer: its fields are its own. */
-            u->write_err = upload_pwrite(u->tmp_fd, u->buf[f], u->buf_len[f], u->buf_off[f]);
-            if (u->write_err)
-                return upload_write_failed(c, u);
+            int err = upload_pwrite(u->tmp_fd, u->buf[f], u->buf_len[f], u->buf_off[f]);
+            if (err)
+                return upload_write_failed(c, u, err);
             u->buf_off[f] += u->buf_len[f];
             u->buf_len[f] = 0;
             continue;
