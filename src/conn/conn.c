@@ -9,7 +9,7 @@
  *                                              (since last read)
  *   WAIT_IO     the handler's file operation   io_wait_timeout     close, no answer (the
  *               on an I/O thread (fsync,       (since entered)      operation finishes
- *               rename, a writeback the body                        on its own)
+ *               rename, the write the body                          on its own)
  *               got ahead of); no reading
  *   RESPOND     the socket to take the output  send_timeout         close at once
  *                                              (since last write)
@@ -23,8 +23,8 @@
  *
  * Transitions (conn_may_move checks them):
  *   accept    -> READ_HEAD
- *   READ_HEAD -> READ_BODY | RESPOND | IDLE | LINGER | CLOSED   (and READ_HEAD for
- *                                                                the next pipelined request)
+ *   READ_HEAD -> READ_BODY | WAIT_IO | RESPOND | IDLE | LINGER | CLOSED
+ *                (and READ_HEAD for the next pipelined request)
  *   READ_BODY -> READ_HEAD | WAIT_IO | RESPOND | IDLE | LINGER | CLOSED
  *   WAIT_IO   -> READ_BODY | READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED

@@ -135,10 +135,11 @@ struct conn_body_sink {
     void (*on_abort)(struct conn *c, void *ctx);
 };
 
-/* The handler handed a file operation to the I/O threads (an fsync, or a
- * writeback the body got ahead of): stop reading and wait in WAIT_IO, under
- * io_wait_timeout. Called from a sink's on_data (the body's bytes stop until
- * conn_io_done; the sink's on_abort still covers a close) or on_end (the
+/* The handler handed a file operation to the I/O threads (an fsync, a
+ * rename, or the write the body got ahead of): stop reading and wait in
+ * WAIT_IO, under io_wait_timeout. Called from a sink's on_data (the body's
+ * bytes stop until conn_io_done; the sink's on_abort still covers a
+ * close), from on_end or from a handler without a body to read (the
  * response comes when the operation is done; on_cancel(c, ctx), if given,
  * is called once if the connection closes first, and must make the
  * operation's completion touch nothing of c). */
