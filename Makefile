@@ -21,7 +21,7 @@ CSTD     := -std=c17 -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 # OpenSSL 3 (libssl-dev) for TLS: the field's standard library, no home-made crypto.
 # zlib (zlib1g-dev) for gzip on the fly: the format's reference implementation.
-LDLIBS   := -lssl -lcrypto -lcrypt -lz
+LDLIBS   := -lssl -lcrypto -lcrypt -lz -pthread
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all

@@ -1,17 +1,27 @@
 #!/bin/sh
 # bench/upload.sh — upload throughput: a 100 MiB PUT over loopback to lingerd
-# (release build, an /upload/ location) and to nginx (dav_methods PUT), with
-# curl -T, RUNS runs each, interleaved; prints every run and the medians.
+# (release build) and to nginx (dav_methods PUT), with curl -T, against what
+# the file system itself does with `dd ... conv=fdatasync`; RUNS runs each,
+# interleaved; prints every run, the medians and two ratios:
+#
+#   lingerd (durable) / dd conv=fdatasync   the disk's own speed, same file
+#                                           system, same run (target >= 0.9)
+#   lingerd (upload_fsync off) / nginx      neither fsyncs (target >= 1.0)
 #
 #   bench/upload.sh [LINGERD_BIN] [RUNS] [SIZE_MIB]
 #   (defaults: build/release/lingerd 5 100; TMPDIR picks where files live)
+#   Run it under `flock /tmp/lingerd-bench.lock` on a shared machine.
+#   UPLOAD_CONF="upload_writeback_bytes 32m;" adds main-level directives to
+#   lingerd's configuration (for tuning runs).
 #
 # Each PUT creates a new file (the previous run's is removed and `sync` is run
-# before every upload, so no run pays for another's writeback). Neither
-# location asks for authentication. Note what is compared: lingerd fsyncs the
-# file and its directory before it answers; nginx renames its temporary file
-# into place without an fsync. curl's speed_upload is bytes / time until the
-# response, so the fsync is inside lingerd's number.
+# before every upload and every dd, so no run pays for another's writeback).
+# No location asks for authentication. lingerd's /upload/ fsyncs the file and
+# its directory before it answers, as dd's conv=fdatasync does once at the
+# end; /scratch/ has upload_fsync off (a build without the directive skips
+# that row), like nginx, which renames its temporary file into place without
+# an fsync. curl's speed_upload is bytes / time until the response, so the
+# fsync is inside lingerd's number.
 #
 # Servers are stopped by their own PIDs (never by name).
 set -eu
@@ -51,7 +61,9 @@ head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$D/body.bin"
 
 # --- lingerd ---
 LP=$(free_port)
-mkdir -p "$D/lingerd/www/upload"
+mkdir -p "$D/lingerd/www/upload" "$D/lingerd/www/scratch"
+HAS_OFF=
+"$LINGERD" -h 2>&1 | grep -q '^  upload_fsync ' && HAS_OFF=1
 {
     echo "listen 127.0.0.1:$LP;"
     echo "root $D/lingerd/www;"
@@ -60,7 +72,11 @@ mkdir -p "$D/lingerd/www/upload"
     if [ "$(id -u)" = 0 ] && "$LINGERD" -h 2>&1 | grep -q '^  run_as_root '; then
         echo "run_as_root on;"
     fi
+    [ -z "${UPLOAD_CONF:-}" ] || echo "$UPLOAD_CONF"
     echo "location /upload/ { methods GET HEAD PUT; body_max_bytes 200m; }"
+    if [ -n "$HAS_OFF" ]; then
+        echo "location /scratch/ { methods GET HEAD PUT; body_max_bytes 200m; upload_fsync off; }"
+    fi
 } > "$D/lingerd/lingerd.conf"
 # -e debug: the upload's log line gives the time its fsyncs took.
 "$LINGERD" -e debug -c "$D/lingerd/lingerd.conf" > "$D/lingerd/log" 2>&1 &
@@ -104,37 +120,68 @@ wait_listening "$NP" "$NPID" nginx "$N/stderr.log"
 # --- runs ---
 CMD="curl -sS -o /dev/null -w '%{http_code} %{speed_upload}' -T $D/body.bin URL"
 echo "# command: $CMD"
+echo "# dd: dd if=/dev/zero of=$D/dd.bin bs=1M count=$SIZE_MIB conv=fdatasync"
 echo "# lingerd $LINGERD (pid $LPID) port $LP; nginx $($NGINX -v 2>&1 | sed 's/.*: //') (pid $NPID) port $NP"
-echo "run server  status  MB/s"
-put() { # NAME PORT STORED_FILE RUN
-    rm -f "$3"
+echo "run what         status  MB/s"
+put() { # NAME PORT URLPATH STORED_FILE RUN
+    rm -f "$4"
     sync
     out=$(curl -sS -o /dev/null -w '%{http_code} %{speed_upload}' -T "$D/body.bin" \
-        "http://127.0.0.1:$2/upload/f.bin")
+        "http://127.0.0.1:$2$3")
     code=${out% *}
     speed=${out#* }
     case $code in 201|204) ;; *) echo "$1: HTTP $code" >&2; exit 1 ;; esac
-    cmp -s "$D/body.bin" "$3" || { echo "$1: stored file differs" >&2; exit 1; }
+    cmp -s "$D/body.bin" "$4" || { echo "$1: stored file differs" >&2; exit 1; }
     mbs=$(awk -v s="$speed" 'BEGIN { printf "%.1f", s / 1e6 }')
     echo "$mbs" >> "$D/$1.speeds"
-    printf '%-3s %-8s %-7s %s\n' "$4" "$1" "$code" "$mbs"
+    printf '%-3s %-12s %-7s %s\n' "$5" "$1" "$code" "$mbs"
+}
+dd_run() { # RUN
+    rm -f "$D/dd.bin"
+    sync
+    # dd's own figure is rounded; take bytes and seconds from its summary.
+    line=$(LC_ALL=C dd if=/dev/zero of="$D/dd.bin" bs=1M count="$SIZE_MIB" conv=fdatasync 2>&1 |
+        grep copied)
+    mbs=$(echo "$line" | awk '{ for (i = 1; i <= NF; i++) if ($i == "s,") t = $(i - 1);
+        printf "%.1f", $1 / t / 1e6 }')
+    echo "$mbs" >> "$D/dd.speeds"
+    printf '%-3s %-12s %-7s %s\n' "$1" "dd-fdatasync" "-" "$mbs"
+}
+one_round() { # RUN ORDER
+    for what in $2; do
+        case $what in
+        lingerd) put lingerd "$LP" /upload/f.bin "$D/lingerd/www/upload/f.bin" "$1" ;;
+        off) [ -z "$HAS_OFF" ] || put lingerd-off "$LP" /scratch/f.bin \
+            "$D/lingerd/www/scratch/f.bin" "$1" ;;
+        nginx) put nginx "$NP" /upload/f.bin "$N/www/upload/f.bin" "$1" ;;
+        dd) dd_run "$1" ;;
+        esac
+    done
 }
 i=1
 while [ $i -le "$RUNS" ]; do
-    if [ $((i % 2)) = 1 ]; then
-        put lingerd "$LP" "$D/lingerd/www/upload/f.bin" $i
-        put nginx "$NP" "$N/www/upload/f.bin" $i
-    else
-        put nginx "$NP" "$N/www/upload/f.bin" $i
-        put lingerd "$LP" "$D/lingerd/www/upload/f.bin" $i
-    fi
+    # Rotate the order, so no one always runs first after the sync.
+    case $((i % 4)) in
+    1) one_round $i "lingerd dd off nginx" ;;
+    2) one_round $i "dd nginx lingerd off" ;;
+    3) one_round $i "off lingerd nginx dd" ;;
+    0) one_round $i "nginx off dd lingerd" ;;
+    esac
     i=$((i + 1))
 done
 
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ML=$(median "$D/lingerd.speeds")
 MN=$(median "$D/nginx.speeds")
+MD=$(median "$D/dd.speeds")
 # How much of lingerd's time went to the fsyncs nginx does not do.
 grep -o '[0-9]* bytes in [0-9]* ms; fsync [0-9.]* ms, rename and directory fsync [0-9.]* ms' \
     "$D/lingerd/log" | sed 's/^/# lingerd log: /' || true
-echo "median lingerd $ML MB/s, nginx $MN MB/s, lingerd/nginx $(awk -v a="$ML" -v b="$MN" 'BEGIN { printf "%.2f", a / b }') (MB = 10^6 bytes; $SIZE_MIB MiB body, $RUNS runs each)"
+echo "# MB = 10^6 bytes; $SIZE_MIB MiB body; medians of $RUNS runs each"
+echo "median lingerd (durable) $ML MB/s, dd conv=fdatasync $MD MB/s: lingerd/dd $(ratio "$ML" "$MD") (target >= 0.90)"
+if [ -n "$HAS_OFF" ]; then
+    MO=$(median "$D/lingerd-off.speeds")
+    echo "median lingerd (upload_fsync off) $MO MB/s, nginx $MN MB/s: lingerd-off/nginx $(ratio "$MO" "$MN") (target >= 1.00)"
+fi
+echo "median lingerd (durable) $ML MB/s, nginx $MN MB/s: lingerd/nginx $(ratio "$ML" "$MN")"

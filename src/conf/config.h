@@ -40,6 +40,12 @@ enum config_real_ip {
 /* "on", "always", "off". */
 const char *config_linger_name(enum config_linger l);
 
+/* What an upload does when the I/O threads' queue is full (io_queue_full). */
+enum config_io_full {
+    CONFIG_IO_FULL_WAIT,   /* wait for room, reading no more of the body */
+    CONFIG_IO_FULL_REFUSE, /* answer 503 with Retry-After */
+};
+
 struct config_listen {
     struct sockaddr_storage addr;
     socklen_t addr_len;
@@ -87,6 +93,7 @@ struct config_location {
     uint64_t body_max_bytes;
     bool create_dirs;
     unsigned file_mode;
+    bool upload_fsync;         /* off: no fsync before the answer (scratch areas) */
     bool keepalive;
     enum config_linger lingering_close;
     /* compression (compress.c) and listings (autoindex.c) */
@@ -157,6 +164,11 @@ struct config {
     uint32_t ranges_max;
     uint64_t multipart_max_bytes;
     uint64_t upload_writeback_bytes; /* 0: off */
+    uint64_t upload_buffer_bytes;    /* each upload has two */
+    uint32_t io_threads;             /* per worker */
+    uint32_t io_queue_max;           /* jobs waiting for a thread */
+    enum config_io_full io_queue_full;
+    uint64_t io_wait_timeout_ms;
 
     /* timeouts */
     uint64_t header_timeout_ms;
@@ -212,6 +224,7 @@ struct config {
     unsigned methods;
     unsigned file_mode;
     bool create_dirs;
+    bool upload_fsync;
     unsigned precompressed;
     bool gzip;
     char *gzip_types;

@@ -76,6 +76,13 @@ const char *config_linger_name(enum config_linger l)
     return (unsigned)l <= CONFIG_LINGER_OFF ? config_linger_names[l] : "?";
 }
 
+static const char *const config_io_full_names[] = {
+    [CONFIG_IO_FULL_WAIT] = "wait",
+    [CONFIG_IO_FULL_REFUSE] = "refuse",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_io_full_names) == CONFIG_IO_FULL_REFUSE + 2, "one name per value");
+
 static const char *const config_tls_protocol_names[] = {
     [CONFIG_TLS_1_2] = "TLSv1.2",
     [CONFIG_TLS_1_3] = "TLSv1.3",
@@ -228,12 +235,32 @@ const struct config_directive config_directives[] = {
     { .name = "file_cache_file_max_bytes", .type = CONFIG_T_SIZE,
       MAIN(file_cache_file_max_bytes), .def = "16k", .min = 0, .max = 64 * MIB,
       .group = G_SERVE, .help = "Largest file kept in the cache; larger ones go by sendfile" },
+    { .name = "upload_buffer_bytes", .type = CONFIG_T_SIZE, MAIN(upload_buffer_bytes),
+      .def = "1m", .min = 512 * KIB, .max = 64 * MIB, .group = G_SERVE,
+      .help = "An upload's body is gathered in two buffers of this size: the worker fills "
+              "one while an I/O thread writes the other to the file, so the event loop never "
+              "waits for the file system; a body that fills half a buffer while the other is "
+              "still being written stops reading until the disk catches up" },
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
-      .help = "While an upload's body arrives, start writing it to disk every this many bytes "
-              "(sync_file_range), so the fsync before the answer, which holds up the worker, "
-              "has little left to do; 0 leaves everything to that fsync" },
-
+      .help = "While an upload's body arrives, the I/O thread starts the disk writes every "
+              "this many bytes (sync_file_range) and waits for the previous step to be on "
+              "disk, so the fsync before the answer only waits for the last two steps and "
+              "the body goes no faster than the disk; 0 leaves everything to that fsync" },
+    { .name = "io_threads", .type = CONFIG_T_NUMBER, MAIN(io_threads), .def = "2", .min = 1,
+      .max = 64, .args = "N", .group = G_SERVE,
+      .help = "Threads per worker that run the file calls which may block on a slow disk "
+              "(an upload's fsyncs, renames and writeback), so the event loop never waits "
+              "for them" },
+    { .name = "io_queue_max", .type = CONFIG_T_NUMBER, MAIN(io_queue_max), .def = "64",
+      .min = 0, .max = 65536, .args = "N", .group = G_SERVE,
+      .help = "File operations a worker lets wait for a free I/O thread; beyond that "
+              "io_queue_full decides" },
+    { .name = "io_queue_full", .type = CONFIG_T_ENUM, MAIN(io_queue_full), .def = "wait",
+      .names = config_io_full_names, .group = G_SERVE,
+      .help = "When io_queue_max operations wait already: wait (the upload stops reading "
+              "its body, or waits to be committed, until an operation finishes; bounded by "
+              "io_wait_timeout) or refuse (the upload is answered 503 with Retry-After: 1)" },
     { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
       .group = G_PROC,
       .help = "Run a master that supervises worker processes; off serves from one process "
@@ -374,6 +401,11 @@ const struct config_directive config_directives[] = {
       .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
       .help = "Bytes per second a body must average after its first body_timeout (as "
               "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
+    { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
+      .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
+      .help = "How long a connection waits for an I/O thread's file operation (an fsync on "
+              "a stalled disk); past it the connection is closed without an answer, and "
+              "the operation still completes or fails on its own, never half done" },
     { .name = "send_timeout", .type = CONFIG_T_DURATION, MAIN(send_timeout_ms), .def = "60s",
       .min = 10, .max = MS_H, .group = G_TIME,
       .help = "Longest wait between two writes that make progress" },
@@ -507,6 +539,12 @@ const struct config_directive config_directives[] = {
     { .name = "file_mode", .type = CONFIG_T_MODE, MAIN(file_mode), LOC(file_mode),
       .def = "0644", .min = 0, .max = 0777, .group = G_LOC,
       .help = "Permission bits of files created by uploads (the umask still applies)" },
+    { .name = "upload_fsync", .type = CONFIG_T_BOOL, MAIN(upload_fsync), LOC(upload_fsync),
+      .def = "on", .group = G_LOC,
+      .help = "Make an upload durable (fsync of the file and its directory) before it is "
+              "answered. off is for scratch areas: faster, but a crash or power loss may "
+              "lose the last seconds of uploads the clients were told had succeeded (the "
+              "replace stays atomic: the old file or the whole new one)" },
 
     { .name = "precompressed", .type = CONFIG_T_KEYWORDS, MAIN(precompressed),
       LOC(precompressed), .def = "off", .names = config_precompressed_names,

@@ -7,6 +7,10 @@
  *                                              (total, per head)    came), then close
  *   READ_BODY   body bytes for a sink/discard  body_timeout         408 or close
  *                                              (since last read)
+ *   WAIT_IO     the handler's file operation   io_wait_timeout     close, no answer (the
+ *               on an I/O thread (fsync,       (since entered)      operation finishes
+ *               rename, the write the body                          on its own)
+ *               got ahead of); no reading
  *   RESPOND     the socket to take the output  send_timeout         close at once
  *                                              (since last write)
  *   IDLE        the next request               keepalive_timeout    close (lingers
@@ -22,9 +26,10 @@
  * Transitions (conn_may_move checks them):
  *   accept    -> READ_HEAD, or PROXY_HEADER on a proxy_protocol listener
  *   PROXY_HEADER -> READ_HEAD | LINGER | CLOSED
- *   READ_HEAD -> READ_BODY | RESPOND | IDLE | LINGER | CLOSED   (and READ_HEAD for
- *                                                                the next pipelined request)
- *   READ_BODY -> READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
+ *   READ_HEAD -> READ_BODY | WAIT_IO | RESPOND | IDLE | LINGER | CLOSED
+ *                (and READ_HEAD for the next pipelined request)
+ *   READ_BODY -> READ_HEAD | WAIT_IO | RESPOND | IDLE | LINGER | CLOSED
+ *   WAIT_IO   -> READ_BODY | READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
  *   LINGER    -> CLOSED
@@ -90,6 +95,7 @@
 
 static const char *const conn_state_names[] = {
     [CONN_READ_HEAD] = "READ_HEAD", [CONN_READ_BODY] = "READ_BODY",
+    [CONN_WAIT_IO] = "WAIT_IO",
     [CONN_RESPOND] = "RESPOND",     [CONN_IDLE] = "IDLE",
     [CONN_LINGER] = "LINGER",       [CONN_CLOSED] = "CLOSED",
     [CONN_PROXY_HEADER] = "PROXY_HEADER",
@@ -129,6 +135,7 @@ const char *conn_close_reason_name(enum conn_close_reason r)
 
 static const enum stats_state conn_stats_state[] = {
     [CONN_READ_HEAD] = STATS_READ_HEAD, [CONN_READ_BODY] = STATS_READ_BODY,
+    [CONN_WAIT_IO] = STATS_WAIT_IO,
     [CONN_RESPOND] = STATS_RESPOND,     [CONN_IDLE] = STATS_IDLE,
     [CONN_LINGER] = STATS_LINGER,       [CONN_CLOSED] = STATS_STATE_COUNT,
     [CONN_PROXY_HEADER] = STATS_PROXY_HEADER,
@@ -145,6 +152,8 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to != CONN_CLOSED && to != CONN_PROXY_HEADER;
     case CONN_READ_BODY:
         return to != CONN_READ_BODY && to != CONN_PROXY_HEADER;
+    case CONN_WAIT_IO:
+        return to != CONN_WAIT_IO && to != CONN_PROXY_HEADER;
     case CONN_RESPOND:
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER;
     case CONN_IDLE:
@@ -257,6 +266,8 @@ static uint64_t conn_deadline(const struct conn *c)
         uint64_t slow = c->since_ms + cfg->body_timeout_ms + earned;
         return slow < quiet ? slow : quiet;
     }
+    case CONN_WAIT_IO:
+        return c->since_ms + cfg->io_wait_timeout_ms;
     case CONN_RESPOND:
         return c->progress_ms + cfg->send_timeout_ms;
     case CONN_IDLE: {
@@ -440,8 +451,8 @@ static void conn_on_head(struct conn *c, size_t used)
     conn_decide_keep_alive(c);
 
     request_dispatch(c);
-    if (c->state == CONN_CLOSED)
-        return;
+    if (c->state == CONN_CLOSED || c->state == CONN_WAIT_IO)
+        return; /* WAIT_IO: an empty body's on_end handed its work to a thread */
     if (!w->responded && !w->sink) {
         conn_log(c, LOG_ERROR, "request left unanswered; 500 sent");
         conn_resp_error(c, 500, NULL);
@@ -656,6 +667,9 @@ static void conn_run(struct conn *c, bool timeout)
         case CONN_READ_BODY:
             conn_on_read_body(c, timeout);
             break;
+        case CONN_WAIT_IO:
+            conn_on_wait_io(c, timeout);
+            break;
         case CONN_RESPOND:
             conn_on_respond(c, timeout);
             break;
@@ -671,9 +685,9 @@ static void conn_run(struct conn *c, bool timeout)
         }
         timeout = false;
         /* READ_HEAD, READ_BODY and RESPOND have work to do when entered; IDLE
-         * and LINGER did theirs on entry. */
+         * and LINGER did theirs on entry; WAIT_IO waits for its operation. */
         if (c->state == before || c->state == CONN_CLOSED || c->state == CONN_LINGER ||
-            c->state == CONN_IDLE)
+            c->state == CONN_IDLE || c->state == CONN_WAIT_IO)
             break;
     }
     if (i == 8)
@@ -697,6 +711,13 @@ static void conn_on_io(struct loop_watch *watch, uint32_t events)
         c->rd_ready = true;
     if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         c->rd_hup = true; /* a FIN is queued: a short read will not mean empty */
+    if (c->state == CONN_WAIT_IO && (events & (EPOLLHUP | EPOLLERR))) {
+        /* Reset (we have not shut our side): no answer can reach the
+         * client. Close now; the operation finishes on its own. A FIN alone
+         * is a client that sent everything and waits: it keeps its answer. */
+        conn_peer_gone(c, true);
+        return;
+    }
     conn_run(c, false);
 }
 

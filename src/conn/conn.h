@@ -23,6 +23,8 @@ struct server;
 enum conn_state {
     CONN_READ_HEAD, /* waiting for a whole request head; header_timeout */
     CONN_READ_BODY, /* reading a body into a sink or discarding it; body_timeout */
+    CONN_WAIT_IO,   /* the handler's file operation runs on an I/O thread; nothing is
+                     * read; io_wait_timeout */
     CONN_RESPOND,   /* responses queued, socket full, not reading; send_timeout */
     CONN_IDLE,      /* keep-alive, no request, buffers released; keepalive_timeout */
     CONN_LINGER,    /* closing: flush, half-close, drain; linger deadlines */
@@ -136,6 +138,21 @@ struct conn_body_sink {
     void (*on_end)(struct conn *c, void *ctx);
     void (*on_abort)(struct conn *c, void *ctx);
 };
+
+/* The handler handed a file operation to the I/O threads (an fsync, a
+ * rename, or the write the body got ahead of): stop reading and wait in
+ * WAIT_IO, under io_wait_timeout. Called from a sink's on_data (the body's
+ * bytes stop until conn_io_done; the sink's on_abort still covers a
+ * close), from on_end or from a handler without a body to read (the
+ * response comes when the operation is done; on_cancel(c, ctx), if given,
+ * is called once if the connection closes first, and must make the
+ * operation's completion touch nothing of c). */
+void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), void *ctx);
+
+/* The operation conn_wait_io waited for is done (and, after on_end, its
+ * response queued): read the rest of the body, or go on to the next
+ * request. On the loop's thread, outside the connection's own handlers. */
+void conn_io_done(struct conn *c);
 
 /* Read the request's body into sink (sends 100 Continue if the client asked
  * for it). max_bytes caps a chunked body (a Content-Length above it must be

@@ -75,6 +75,8 @@ static int conn_feed_body(struct conn *c)
             w->body_bytes += data_len;
             if (w->body_left == 0)
                 return 1;
+            if (c->state == CONN_WAIT_IO)
+                return 0; /* the sink waits for the disk: no more for now */
             continue;
         }
         enum http1_rc rc = http1_chunked_decode(&w->chunked, in, avail, &used, &data_off, &data_len);
@@ -93,6 +95,8 @@ static int conn_feed_body(struct conn *c)
         }
         if (rc == HTTP1_DONE)
             return 1;
+        if (c->state == CONN_WAIT_IO)
+            return 0;
         if (used == 0 && data_len == 0)
             break;
     }
@@ -118,6 +122,44 @@ static ssize_t conn_discard_from_socket(struct conn *c)
     return n;
 }
 
+void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), void *ctx)
+{
+    struct conn_work *w = c->w;
+    w->io_cancel = on_cancel;
+    w->io_ctx = ctx;
+    conn_set_state(c, CONN_WAIT_IO);
+}
+
+void conn_io_done(struct conn *c)
+{
+    if (c->state != CONN_WAIT_IO)
+        return;
+    struct conn_work *w = c->w;
+    w->io_cancel = NULL;
+    /* As after a handler (conn_on_head): the rest of a body a sink reads,
+     * or one a handler that answered without reading it leaves behind. */
+    if (w->body_done || (!w->sink && !w->discard_after)) {
+        conn_request_done(c); /* the response is queued: the next request */
+    } else {
+        if (!w->sink)
+            w->sink = &conn_discard_sink;
+        conn_set_state(c, CONN_READ_BODY);
+    }
+    /* Run the new state after this iteration's dispatch: buffered bytes
+     * (the body's rest, a pipelined request) raise no edge of their own. */
+    conn_yield(c);
+}
+
+void conn_on_wait_io(struct conn *c, bool timeout)
+{
+    if (!timeout || !conn_deadline_passed(c))
+        return; /* readiness: nothing is read until the operation is done */
+    conn_log(c, LOG_WARN, "file operation still running after io_wait_timeout=%llums; "
+             "closing without an answer", (unsigned long long)conn_cfg(c)->io_wait_timeout_ms);
+    conn_want_close(c, CONN_CLOSE_ERROR);
+    conn_finish(c, STATS_CLOSE_PLAIN);
+}
+
 void conn_on_read_body(struct conn *c, bool timeout)
 {
     struct conn_work *w = c->w;
@@ -133,22 +175,30 @@ void conn_on_read_body(struct conn *c, bool timeout)
         }
         return;
     }
-    for (int i = 0; i < CONN_READS_PER_WAKE; i++) {
+    size_t taken = 0;
+    for (int i = 0; i < CONN_READS_PER_WAKE && taken < CONN_BODY_BYTES_PER_WAKE; i++) {
         int fed = conn_feed_body(c);
         if (fed < 0) {
             conn_body_failed(c, -fed);
             return;
         }
         if (fed > 0) {
+            /* A sink that paused on the body's last bytes has nothing more
+             * to wait for before its end: on_end answers or waits anew. */
+            if (c->state == CONN_WAIT_IO)
+                conn_set_state(c, CONN_READ_BODY);
             const struct conn_body_sink *sink = w->sink;
             w->body_done = true;
             w->sink = NULL;
             if (sink->on_end)
                 sink->on_end(c, w->sink_ctx);
-            if (c->state != CONN_CLOSED)
+            /* WAIT_IO: the answer comes with the operation (conn_io_done). */
+            if (c->state == CONN_READ_BODY)
                 conn_request_done(c);
             return;
         }
+        if (c->state == CONN_WAIT_IO)
+            return; /* the rest of the body waits for the disk */
         ssize_t n;
         if (w->sink == &conn_discard_sink && w->body_framing == HTTP1_BODY_LENGTH &&
             w->in_start == w->in_len)
@@ -157,6 +207,7 @@ void conn_on_read_body(struct conn *c, bool timeout)
             n = conn_fill(c);
         if (n > 0) {
             c->progress_ms = conn_now_ms(c);
+            taken += (size_t)n;
             continue;
         }
         if (n == -EAGAIN)

@@ -30,7 +30,7 @@
 /* Read at least this much per recv when there is a choice (compact or grow
  * the buffer first); a body is read into buffers up to the second size. */
 #define CONN_READ_MIN_BYTES 2048
-#define CONN_BODY_BUFFER_BYTES (64 * 1024)
+#define CONN_BODY_BUFFER_BYTES (256 * 1024)
 /* Output memory kept with a pooled work area (a typical response head and
  * small body); larger areas are freed when the connection goes idle. */
 #define CONN_OUT_KEEP_BYTES (16 * 1024)
@@ -73,6 +73,7 @@ bool conn_take_work(struct conn *c)
     w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
     w->real_family = 0; /* a pooled area may hold another client's */
+    w->io_cancel = NULL;
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);
@@ -88,6 +89,7 @@ void conn_drop_work(struct conn *c)
         return;
     conn_log_access(c); /* a response the connection ended with, not yet logged */
     conn_abort_sink(c);
+    conn_cancel_io(c);
     if (w->in_is_large)
         free(w->in);
     c->w = NULL;

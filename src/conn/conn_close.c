@@ -197,6 +197,7 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
     case CONN_PROXY_HEADER: /* its request, if one comes, will say close */
     case CONN_READ_HEAD:
     case CONN_READ_BODY:
+    case CONN_WAIT_IO: /* the worker waits for it: its answer says close */
     case CONN_RESPOND:
         /* A response whose head is queued already promised keep-alive: the
          * client may send its next request as soon as it reads it, so the

@@ -28,6 +28,10 @@
 #define CONN_DISCARD_CHUNK (1u << 20)
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
+/* Body bytes one connection takes per wake-up before yielding: four
+ * uploads at 16 reads of a full body buffer each held the loop for
+ * milliseconds between two answers to anyone else (bench/upload_stall.sh). */
+#define CONN_BODY_BYTES_PER_WAKE (512 * 1024)
 /* Room a response needs in the output queue: head, body and file span. */
 #define CONN_SEGS_PER_RESPONSE 3
 
@@ -68,6 +72,9 @@ struct conn_work {
     struct http1_chunked chunked;
     const struct conn_body_sink *sink;
     void *sink_ctx;
+    /* while WAIT_IO after on_end: told if the connection closes first */
+    void (*io_cancel)(struct conn *c, void *ctx);
+    void *io_ctx;
     struct outq out;
     struct http1_header fields[]; /* header_fields_max entries */
 };
@@ -191,6 +198,18 @@ void conn_log_access(struct conn *c);
 extern const struct conn_body_sink conn_discard_sink;
 /* The READ_BODY state's handler. */
 void conn_on_read_body(struct conn *c, bool timeout);
+/* The WAIT_IO state's handler: only its deadline, or a reset socket. */
+void conn_on_wait_io(struct conn *c, bool timeout);
+/* Tell the handler waiting in WAIT_IO, if any, that the connection closes. */
+static inline void conn_cancel_io(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (w && w->io_cancel) {
+        void (*cancel)(struct conn *, void *) = w->io_cancel;
+        w->io_cancel = NULL;
+        cancel(c, w->io_ctx);
+    }
+}
 /* Tell the handler's sink, if any, that its body will not complete. */
 static inline void conn_abort_sink(struct conn *c)
 {

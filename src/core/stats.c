@@ -9,6 +9,7 @@
 static const char *const stats_state_names[] = {
     [STATS_READ_HEAD] = "read_head",
     [STATS_READ_BODY] = "read_body",
+    [STATS_WAIT_IO] = "wait_io",
     [STATS_RESPOND] = "respond",
     [STATS_IDLE] = "idle",
     [STATS_LINGER] = "linger",

@@ -18,6 +18,7 @@ enum stats_state {
     STATS_IDLE,
     STATS_LINGER,
     STATS_PROXY_HEADER,
+    STATS_WAIT_IO, /* last: the pages list it after the others */
     STATS_STATE_COUNT
 };
 

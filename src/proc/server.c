@@ -26,6 +26,7 @@
 #include "compress_cache.h"
 #include "filecache.h"
 #include "httpdate.h"
+#include "iopool.h"
 #include "log.h"
 #include "mime.h"
 
@@ -181,6 +182,18 @@ static void server_on_accept(struct loop_watch *w, uint32_t events)
     }
 }
 
+static void server_on_io_done(struct loop_watch *w, uint32_t events)
+{
+    struct server *srv = (struct server *)((char *)w - offsetof(struct server, io_watch));
+    (void)events;
+    iopool_deliver(srv->io);
+}
+
+size_t server_io_in_flight(const struct server *srv)
+{
+    return srv->io ? iopool_in_flight(srv->io) : 0;
+}
+
 int server_add_listener(struct server *srv, int fd, bool shared, const struct config_listen *cl)
 {
     if (srv->listener_count >= CONFIG_LISTEN_MAX)
@@ -282,6 +295,14 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     srv->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (srv->root_fd < 0)
         return -errno;
+    srv->io = iopool_new(cfg->io_threads, cfg->io_queue_max);
+    if (!srv->io)
+        return -errno;
+    srv->io_watch.fd = iopool_fd(srv->io);
+    srv->io_watch.on_io = server_on_io_done;
+    int io_rc = loop_watch(loop, &srv->io_watch, EPOLLIN);
+    if (io_rc < 0)
+        return io_rc;
     srv->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
     if (!srv->files && errno)
         return -errno;
@@ -363,6 +384,10 @@ void server_close_all(struct server *srv, bool graceful)
 void server_fini(struct server *srv)
 {
     conn_free_closed(srv);
+    /* Every connection is closed; the jobs they left finish here, so the
+     * process never exits with an upload half done. */
+    iopool_free(srv->io);
+    srv->io = NULL;
     accesslog_close();
     log_reopen_also(NULL);
     conn_work_pool_fini(srv);

@@ -18,6 +18,7 @@
 #include "stats.h"
 
 struct conn;
+struct iopool;
 struct compress_cache;
 struct mime_table;
 struct tls_store;
@@ -74,6 +75,8 @@ struct server {
     uint16_t https_port;       /* the first tls listener's, for https_redirect */
 
     struct tls_store *tls;     /* certificates, for TLS listeners (borrowed) */
+    struct iopool *io;         /* threads for file calls that may block (uploads) */
+    struct loop_watch io_watch; /* its completions */
     bool stopping;
     uint64_t drain_start_ms; /* when stopping began (loop clock) */
 };
@@ -100,6 +103,10 @@ void server_stop_accepting(struct server *srv);
  * them; taking them here costs those nothing. */
 void server_accept_queued(struct server *srv);
 void server_close_all(struct server *srv, bool graceful);
+
+/* Jobs of the I/O threads not yet finished and delivered (a drain waits
+ * for them). */
+size_t server_io_in_flight(const struct server *srv);
 
 /* After each loop iteration: free closed connections, resume a paused
  * accept if there is room again, flush the error log. */

@@ -122,7 +122,9 @@ static void worker_after_iteration(void *arg)
 {
     struct worker *w = arg;
     server_after_iteration(&w->srv);
-    if (w->draining && w->srv.conn_count == 0)
+    /* A job a closed connection left (an upload's commit) is waited for
+     * too: the drain ends with every upload landed or cleaned up. */
+    if (w->draining && w->srv.conn_count == 0 && server_io_in_flight(&w->srv) == 0)
         loop_stop(w->loop);
 }
 

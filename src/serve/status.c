@@ -125,6 +125,7 @@ static uint64_t status_conns_total(const struct stats *st)
 static const char *const status_state_labels[] = {
     [STATS_READ_HEAD] = "reading head",
     [STATS_READ_BODY] = "reading body",
+    [STATS_WAIT_IO] = "waiting for disk",
     [STATS_RESPOND] = "responding",
     [STATS_IDLE] = "idle keep-alive",
     [STATS_LINGER] = "lingering",
@@ -137,6 +138,7 @@ static_assert(sizeof status_state_labels / sizeof status_state_labels[0] == STAT
 static const char *const status_state_keys[] = {
     [STATS_READ_HEAD] = "ConnsReadingHead",
     [STATS_READ_BODY] = "ConnsReadingBody",
+    [STATS_WAIT_IO] = "ConnsWaitingIO",
     [STATS_RESPOND] = "ConnsResponding",
     [STATS_IDLE] = "ConnsIdleKeepAlive",
     [STATS_LINGER] = "ConnsLingering",

@@ -113,15 +113,16 @@ static void test_status_render_auto_counts(void **state)
     struct stats_table *t = table_new();
     (void)state;
     /* requests 10 + 20 + 100; bytes 2k + 4k + 10k; states: head 0+1, body 1+2,
-     * respond 2+3, idle 3+4, linger 4+5, proxy header 5+6; shed 4 + 4 + 40 */
+     * respond 2+3, idle 3+4, linger 4+5, proxy header 5+6, wait_io 6+7;
+     * shed 4 + 4 + 40 */
     const char *p = render(STATUS_AUTO, t, NULL);
     assert_memory_equal(p, "a<b\nServerVersion: lingerd/9.9\n", 31);
     static const char *const want[] = {
         "\nTotal Accesses: 130\n", "\nTotal kBytes: 16\n", "\nUptime: 65\n",
         "\nServerUptimeSeconds: 65\n", "\nServerUptime: 1 minute 5 seconds\n",
-        "\nProcesses: 2\n", "\nConnsTotal: 36\n", "\nConnsAsyncWriting: 5\n",
+        "\nProcesses: 2\n", "\nConnsTotal: 49\n", "\nConnsAsyncWriting: 5\n",
         "\nConnsAsyncKeepAlive: 7\n", "\nConnsAsyncClosing: 9\n", "\nConnsReadingHead: 1\n",
-        "\nConnsReadingBody: 3\n", "\nConnsLingering: 9\n", "\nClosesShed: 48\n",
+        "\nConnsReadingBody: 3\n", "\nConnsLingering: 9\n", "\nConnsWaitingIO: 13\n", "\nClosesShed: 48\n",
         "\nClosesWentSilent: 4\n", "\nFinWait2Bounded: 6\n", "\nParentServerConfigGeneration: 2\n",
         "\nReloads: 1\n", "\nResponses2xx: 14\n", "\nConnsReadingProxyHeader: 11\n",
         "\nProxyFailures_malformed: 0\n",
@@ -132,7 +133,7 @@ static void test_status_render_auto_counts(void **state)
     p = render(STATUS_AUTO, t, &t->rows[1]);
     assert_has(p, "\nConnsReadingHead: 0\n");
     assert_has(p, "\nConnsAsyncWriting: 6\n");
-    assert_has(p, "\nConnsTotal: 36\n");
+    assert_has(p, "\nConnsTotal: 49\n");
     free(t);
 }
 
@@ -145,6 +146,7 @@ static void test_status_render_metrics_counts(void **state)
         "# HELP lingerd_connections ", "# TYPE lingerd_connections gauge\n",
         "\nlingerd_connections{state=\"read_head\"} 1\n",
         "\nlingerd_connections{state=\"linger\"} 9\n",
+        "\nlingerd_connections{state=\"wait_io\"} 13\n",
         "# TYPE lingerd_closes_total counter\n",
         "\nlingerd_closes_total{outcome=\"shed\"} 48\n",
         "\nlingerd_closes_total{outcome=\"plain\"} 0\n",
@@ -167,6 +169,7 @@ static void test_status_render_html_escapes_and_rows(void **state)
     assert_has(p, "<title>lingerd status: a&lt;b</title>");
     assert_null(strstr(p, "a<b"));
     assert_has(p, "id=\"state-linger\">9<");
+    assert_has(p, "id=\"state-wait_io\">13<");
     assert_has(p, "id=\"outcome-shed\">48<");
     assert_has(p, "<tr><td>0</td><td>100</td>");
     assert_has(p, "<tr><td>1</td><td>101</td>");

@@ -1,0 +1,114 @@
+/* upload_internal — what upload.c (the handlers: checks, directories) and
+ * upload_store.c (the body's file: writes, writeback, commit on the I/O
+ * threads) share. Private to upload*.c.
+ */
+#ifndef LINGERD_UPLOAD_INTERNAL_H
+#define LINGERD_UPLOAD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "iopool.h"
+#include "log.h"
+
+struct conn;
+
+/* Every name beginning like this belongs to the server (temporary files). */
+#define UPLOAD_TMP_PREFIX ".lingerd-put-"
+/* 48 random bits: a collision with another live temporary file is
+ * negligible, and O_EXCL catches it anyway. */
+#define UPLOAD_TMP_RANDOM_HEX 12
+/* A POST's new file name: 64 random bits, so names cannot be guessed. */
+#define UPLOAD_POST_NAME_HEX 16
+/* Names tried before giving up; more than one collision means the random
+ * source or the directory is broken, not bad luck. */
+#define UPLOAD_NAME_TRIES 8
+
+#define UPLOAD_TMP_NAME_SIZE (sizeof UPLOAD_TMP_PREFIX + UPLOAD_TMP_RANDOM_HEX)
+
+/* What the upload's one I/O-thread job does this time. */
+enum upload_job_kind {
+    UPLOAD_JOB_WRITE,   /* write a full buffer; start and wait for writeback steps */
+    UPLOAD_JOB_COMMIT,  /* write the last buffer, fsync, name, rename, fsync the directory */
+    UPLOAD_JOB_DISCARD, /* close the file, unlink a temporary name */
+};
+
+/* One body being received. Made by upload_put/upload_post; from
+ * upload_store_start on, upload_store.c owns it. Its connection holds it as
+ * the sink's context (or, waiting for the commit, through conn_wait_io's
+ * cancel); the I/O job holds it while job_busy. It is freed when neither
+ * does: conn is NULL (the connection is gone or answered) and no job runs.
+ * While job_busy, the fields marked (job) belong to the thread. */
+struct upload {
+    struct iopool_job job;    /* first: the job's done finds the upload */
+    struct iopool_waiter room; /* waiting for room in the pool */
+    struct conn *conn;        /* NULL once the connection no longer waits */
+    struct iopool *pool;
+    enum config_io_full when_full;
+    enum upload_job_kind kind;
+    bool job_busy;            /* the job is submitted and its done not called */
+    bool paused;              /* the body waits for the write in flight (WAIT_IO) */
+    bool commit_wanted;       /* body complete: commit once the write is done */
+    bool durable;             /* upload_fsync: fsync before answering */
+    int dir_fd;               /* the target's directory, O_RDONLY (for fsync) (job) */
+    int tmp_fd;               /* -1 once closed (job) */
+    bool tmp_unnamed;         /* tmp_fd is an O_TMPFILE file: no name until committed */
+    bool tmp_exists;          /* tmp_name is still in dir_fd: unlink on failure (job) */
+    bool post;
+    bool conditional;         /* PUT had preconditions: recheck the target at the end */
+    bool existed;             /* the target existed when the head was checked */
+    struct stat seen;         /* the target then (valid if existed) */
+    uint64_t bytes;           /* body bytes received */
+    /* Two buffers: the loop fills one while a job writes the other. */
+    char *buf[2];
+    size_t buf_len[2];
+    uint64_t buf_off[2];      /* the file offset of each buffer's first byte */
+    size_t buf_cap;           /* upload_buffer_bytes */
+    int fill;                 /* the buffer the loop fills */
+    int write_err;            /* errno of a failed write (job); answered next */
+    /* (job) the buffer to write and the writeback while the body arrives */
+    const char *job_data;
+    size_t job_len;
+    uint64_t job_off;
+    uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
+    uint64_t wb_started_to;   /* bytes before this have their writeback started */
+    uint64_t written_to;      /* bytes before this are on disk (waited for) */
+    uint64_t write_us;        /* time the write jobs took, in all */
+    uint64_t start_ms;
+    /* the commit's result (job) */
+    int status;               /* 201, 204 or an error status */
+    int err;                  /* errno of the step that failed, or 0 */
+    const char *failed;       /* what failed, for the log */
+    struct stat stored;       /* the new file */
+    uint64_t fsync_us, rename_us;
+    char tmp_name[UPLOAD_TMP_NAME_SIZE];
+    size_t path_len;          /* path[0..path_len): the decoded request path */
+    size_t name_off;          /* PUT: the target's name is path + name_off */
+    char path[];              /* POST: room for the new name after the path */
+};
+
+/* ---- upload.c ---- */
+
+/* out = n random lowercase hex digits and a NUL. 0 or -errno. */
+int upload_random_hex(char *out, size_t n);
+/* The status for an errno from writing, syncing, creating or renaming. */
+int upload_status_for_errno(int err);
+/* An error-log line about the upload of path (escaped); c may be NULL once
+ * the connection is gone. */
+void upload_log(const struct conn *c, enum log_level level, const char *path, size_t len,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Look at name in dir_fd without following it: 0 for a regular file, 404
+ * for nothing, else the status that refuses it. */
+int upload_stat_target(int dir_fd, const char *name, struct stat *st);
+bool upload_same_file(const struct stat *a, const struct stat *b);
+
+/* ---- upload_store.c ---- */
+
+/* Create the body's file in u->dir_fd and start reading the body into it.
+ * Owns u from here: on failure it answers and frees u. */
+void upload_store_start(struct conn *c, const struct config_location *loc, struct upload *u);
+
+#endif

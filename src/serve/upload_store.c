@@ -1,0 +1,711 @@
+/* upload_store — an upload's body on its way to disk: the temporary file,
+ * the writes, the writeback while the body arrives, and the commit, with
+ * every call that may wait for the disk on the worker's I/O threads.
+ *
+ * The loop only copies the body into memory: it is gathered in two
+ * buffers of upload_buffer_bytes, and while the loop fills one, a job on
+ * an I/O thread writes the other into the file (pwrite). Every
+ * upload_writeback_bytes that job also starts the disk writes of that step
+ * (sync_file_range WRITE) and waits until the step before is on disk
+ * (WAIT_BEFORE|WRITE|WAIT_AFTER), so the disk works while the body arrives
+ * and the final fsync only has the last step or two and the metadata left.
+ * A body that fills half a buffer while the other is still being written
+ * stops reading (the connection waits in WAIT_IO) until the job is done:
+ * the upload goes at the disk's speed, its memory stays at two buffers, and
+ * the loop never waits in the file system (a write(2) there was half the
+ * loop's time with four uploads, and ext4 may make it wait).
+ *
+ * When the body is complete, the commit job runs on a thread: write the
+ * last buffer, fsync the file, give it a temporary name (".lingerd-put-" and 12 random hex digits,
+ * by linkat of /proc/self/fd/N), rename that over the target (PUT) or onto
+ * a new name that must not exist yet (POST), fsync the directory; any
+ * failure unlinks the temporary name it gave. The connection waits in
+ * WAIT_IO meanwhile and is answered from the job's done, on the loop. With
+ * upload_fsync off the two fsyncs and the writeback are left out: the
+ * replace is still atomic, but a crash may lose what the client was told
+ * was stored.
+ *
+ * The file has a name only between the link and the rename, so a worker
+ * killed mid-upload leaves nothing behind: the kernel frees an unnamed file
+ * with its last descriptor. A file system without O_TMPFILE (EOPNOTSUPP,
+ * EISDIR or EINVAL: NFS before 4.2, some FUSE servers, vfat) gets a named
+ * temporary file from the start, created with O_EXCL beside the target.
+ *
+ * Ownership (the upload outlives its connection while a job runs): the
+ * connection holds the upload as its sink's context, or, waiting for the
+ * commit, through conn_wait_io's cancel. When the connection goes
+ * (on_abort, or the cancel), u->conn becomes NULL; the job in flight, if
+ * any, is never dropped: its done sees no connection and discards or frees.
+ * A job never touches the connection; done runs on the loop's thread.
+ *
+ * Leaves out: creating the file off the loop (an O_TMPFILE open on a local
+ * file system was not measured slow), and sweeping temporary files that a
+ * killed worker left on a file system without O_TMPFILE.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "server.h"
+#include "static.h"
+#include "upload_internal.h"
+
+/* An operation slower than this is worth an operator's attention: the
+ * client waited that long (the loop did not). */
+#define UPLOAD_SLOW_MS 100
+
+static uint64_t upload_clock_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- the temporary file ---- */
+
+static int upload_temp_name(char name[UPLOAD_TMP_NAME_SIZE])
+{
+    static const size_t prefix_len = sizeof UPLOAD_TMP_PREFIX - 1;
+    memcpy(name, UPLOAD_TMP_PREFIX, prefix_len);
+    return upload_random_hex(name + prefix_len, UPLOAD_TMP_RANDOM_HEX);
+}
+
+/* Create a new temporary file in dir_fd; its name goes to name. fd or
+ * -errno. Plain openat, not static_open_beneath: the name is one component
+ * we made, O_CREAT|O_EXCL never follows a symlink, and openat2 would need
+ * the mode passed in struct open_how. */
+static int upload_create_temp(int dir_fd, unsigned mode, char name[UPLOAD_TMP_NAME_SIZE])
+{
+    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
+        int rc = upload_temp_name(name);
+        if (rc < 0)
+            return rc;
+        int fd = openat(dir_fd, name,
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+                        (mode_t)mode);
+        if (fd >= 0)
+            return fd;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+/* Create an unnamed file in dir_fd (O_TMPFILE). fd, -EOPNOTSUPP if the
+ * file system cannot (the kernel says so with EOPNOTSUPP, or EISDIR and
+ * EINVAL where O_TMPFILE is not understood at all), or another -errno. */
+static int upload_create_unnamed(int dir_fd, unsigned mode)
+{
+    int fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_NOCTTY | O_CLOEXEC, (mode_t)mode);
+    if (fd >= 0)
+        return fd;
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+        return -EOPNOTSUPP;
+    return -errno;
+}
+
+/* (thread) Give the unnamed file u->tmp_fd a temporary name in u->dir_fd.
+ * linkat through /proc/self/fd, not AT_EMPTY_PATH: that one needs
+ * CAP_DAC_READ_SEARCH, which a worker running as a user does not have.
+ * linkat never replaces a name, so a collision is EEXIST. 0 or -errno. */
+static int upload_name_unnamed(struct upload *u)
+{
+    char proc[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", u->tmp_fd);
+    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
+        int rc = upload_temp_name(u->tmp_name);
+        if (rc < 0)
+            return rc;
+        if (linkat(AT_FDCWD, proc, u->dir_fd, u->tmp_name, AT_SYMLINK_FOLLOW) == 0) {
+            u->tmp_exists = true;
+            return 0;
+        }
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+/* (thread) Give a POST's temporary file its final name: a new random one in
+ * path (after the collection), never replacing an existing file. 0 or
+ * -errno. */
+static int upload_link_new_name(struct upload *u)
+{
+    char *name = u->path + u->name_off;
+    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
+        int rc = upload_random_hex(name, UPLOAD_POST_NAME_HEX);
+        if (rc < 0)
+            return rc;
+        if (renameat2(u->dir_fd, u->tmp_name, u->dir_fd, name, RENAME_NOREPLACE) == 0)
+            return 0;
+        if (errno == EINVAL) {
+            /* The file system has no RENAME_NOREPLACE: link, which never
+             * replaces either, then drop the temporary name. */
+            if (linkat(u->dir_fd, u->tmp_name, u->dir_fd, name, 0) == 0) {
+                if (unlinkat(u->dir_fd, u->tmp_name, 0) < 0)
+                    return -errno;
+                return 0;
+            }
+        }
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+/* (thread, or the loop when the pool is full) Close the file and drop its
+ * temporary name if it has one: an upload that will not land. The unlink
+ * and the close of a large unnamed file free its blocks, which may wait
+ * for the disk. Returns the errno of a failed unlink, or 0. */
+static int upload_drop_files(struct upload *u)
+{
+    int err = 0;
+    if (u->tmp_fd >= 0) {
+        close(u->tmp_fd);
+        u->tmp_fd = -1;
+    }
+    if (u->tmp_exists) {
+        if (unlinkat(u->dir_fd, u->tmp_name, 0) < 0)
+            err = errno;
+        u->tmp_exists = false;
+    }
+    if (u->dir_fd >= 0) {
+        close(u->dir_fd);
+        u->dir_fd = -1;
+    }
+    return err;
+}
+
+/* ---- the job: one per upload at a time ---- */
+
+static void upload_job_done(struct iopool_job *job);
+static void upload_on_room(struct iopool_waiter *waiter);
+
+/* Write data[0..len) at off of fd. 0 or an errno. */
+static int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, data, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : EIO; /* 0 for a regular file: never loop on it */
+        data += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* (thread) Once a step's worth is written since the last start: start the
+ * writeback of it and wait until the step before is on disk. The disk
+ * works while the body arrives, the final fsync has at most two steps
+ * left, and the body never gets further ahead of the disk than that: the
+ * wait holds this job, and a body whose buffers are full waits for it. A
+ * failure shows again at the fsync, which decides the answer. */
+static void upload_writeback(struct upload *u, uint64_t end)
+{
+    if (!u->writeback_step || end - u->wb_started_to < u->writeback_step)
+        return;
+    (void)sync_file_range(u->tmp_fd, (off_t)u->wb_started_to, (off_t)(end - u->wb_started_to),
+                          SYNC_FILE_RANGE_WRITE);
+    if (u->wb_started_to > u->written_to)
+        (void)sync_file_range(u->tmp_fd, (off_t)u->written_to,
+                              (off_t)(u->wb_started_to - u->written_to),
+                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                  SYNC_FILE_RANGE_WAIT_AFTER);
+    u->written_to = u->wb_started_to;
+    u->wb_started_to = end;
+}
+
+/* (thread) A step of the commit failed with err: keep what the answer and
+ * the log need, and leave nothing behind. */
+static void upload_commit_failed(struct upload *u, const char *what, int err, int status)
+{
+    u->failed = what;
+    u->err = err;
+    u->status = status;
+    (void)upload_drop_files(u);
+}
+
+/* (thread) Make the received body the target: write the last buffer,
+ * fsync, name, rename, fsync the directory. Sets u->status (201, 204 or an
+ * error) and u->stored. */
+static void upload_run_commit(struct upload *u)
+{
+    int err = upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+    if (err) {
+        upload_commit_failed(u, "write", err, upload_status_for_errno(err));
+        return;
+    }
+    uint64_t t0 = upload_clock_us();
+    if ((u->durable && fsync(u->tmp_fd) < 0) || fstat(u->tmp_fd, &u->stored) < 0) {
+        /* ENOSPC may first show here, for a file system that allocates late. */
+        upload_commit_failed(u, "fsync", errno, upload_status_for_errno(errno));
+        return;
+    }
+    uint64_t t1 = upload_clock_us();
+    u->fsync_us = t1 - t0;
+    int rc;
+    if (u->tmp_unnamed) {
+        rc = upload_name_unnamed(u);
+        if (rc < 0) {
+            upload_commit_failed(u, "naming the unnamed file", -rc, upload_status_for_errno(-rc));
+            return;
+        }
+    }
+    rc = close(u->tmp_fd);
+    u->tmp_fd = -1;
+    if (rc < 0) {
+        upload_commit_failed(u, "close", errno, upload_status_for_errno(errno));
+        return;
+    }
+
+    if (u->post) {
+        rc = upload_link_new_name(u);
+        if (rc < 0) {
+            upload_commit_failed(u, "naming the new file", -rc, upload_status_for_errno(-rc));
+            return;
+        }
+        u->path_len = u->name_off + UPLOAD_POST_NAME_HEX;
+        u->status = 201;
+    } else {
+        const char *name = u->path + u->name_off;
+        struct stat now;
+        int pre = upload_stat_target(u->dir_fd, name, &now);
+        if (pre != 0 && pre != 404) {
+            upload_commit_failed(u, NULL, 0, pre); /* a directory or a symlink meanwhile */
+            return;
+        }
+        bool exists = pre == 0;
+        /* A conditional PUT was checked against the file as it was when the
+         * head arrived. If it changed while the body came in, the condition
+         * no longer holds: do not overwrite the change (lost update). */
+        if (u->conditional &&
+            (exists != u->existed || (exists && !upload_same_file(&now, &u->seen)))) {
+            upload_commit_failed(u, NULL, 0, 412);
+            return;
+        }
+        if (renameat(u->dir_fd, u->tmp_name, u->dir_fd, name) < 0) {
+            upload_commit_failed(u, "rename", errno, upload_status_for_errno(errno));
+            return;
+        }
+        u->status = exists ? 204 : 201;
+    }
+    u->tmp_exists = false;
+    if (u->durable && fsync(u->dir_fd) < 0) {
+        /* The new file is in place but may not survive a crash: say so,
+         * and let the client retry (PUT is idempotent). */
+        u->failed = "fsync of the directory";
+        u->err = errno;
+        u->status = 500;
+    }
+    u->rename_us = upload_clock_us() - t1;
+}
+
+static void upload_run_job(struct iopool_job *job)
+{
+    struct upload *u = (struct upload *)job;
+    uint64_t t0 = upload_clock_us();
+    switch (u->kind) {
+    case UPLOAD_JOB_WRITE:
+        u->write_err = upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+        if (!u->write_err)
+            upload_writeback(u, u->job_off + u->job_len);
+        u->write_us += upload_clock_us() - t0;
+        break;
+    case UPLOAD_JOB_COMMIT:
+        upload_run_commit(u);
+        break;
+    case UPLOAD_JOB_DISCARD:
+        u->err = upload_drop_files(u);
+        break;
+    }
+}
+
+/* Hand the job of kind over. 0, or -EAGAIN when the pool is full. */
+static int upload_submit(struct upload *u, enum upload_job_kind kind)
+{
+    u->kind = kind;
+    u->job.run = upload_run_job;
+    u->job.done = upload_job_done;
+    int rc = iopool_submit(u->pool, &u->job);
+    if (rc == 0)
+        u->job_busy = true;
+    return rc;
+}
+
+/* ---- ending: answered, abandoned, discarded ---- */
+
+static void upload_free(struct upload *u)
+{
+    if (u->room.waiting)
+        iopool_unwait_room(u->pool, &u->room);
+    free(u->buf[0]);
+    free(u->buf[1]);
+    free(u);
+}
+
+/* Drop the file of an upload that will not land and free u. With a client
+ * still to be answered, now, on the loop: the answer must find the old
+ * state of the disk back (no temporary name, the space of a full disk
+ * given back), so the client's next request sees it. Without one (its
+ * connection went while a job ran), on a thread if one is free: the
+ * unlink, and the close of a large file, wait for the disk. */
+static void upload_discard(struct upload *u, bool now)
+{
+    u->conn = NULL;
+    if (u->room.waiting)
+        iopool_unwait_room(u->pool, &u->room);
+    if (!now && upload_submit(u, UPLOAD_JOB_DISCARD) == 0)
+        return; /* done frees */
+    int err = upload_drop_files(u);
+    if (err)
+        upload_log(NULL, LOG_ERROR, u->path, u->path_len, "unlink %s: %s", u->tmp_name,
+                   strerror(err));
+    upload_free(u);
+}
+
+/* The connection goes away: the sink's on_abort (the body did not
+ * complete) or conn_wait_io's cancel (it closed while the commit waited or
+ * ran). A job in flight finishes first; its done sees no connection. */
+static void upload_abandon(struct conn *c, struct upload *u)
+{
+    upload_log(c, LOG_INFO, u->path, u->path_len, "abandoned after %llu bytes%s",
+               (unsigned long long)u->bytes,
+               u->job_busy && u->kind == UPLOAD_JOB_COMMIT ? " while committing" : "");
+    u->conn = NULL;
+    if (u->job_busy) {
+        iopool_cancel(&u->job);
+        return;
+    }
+    upload_discard(u, true); /* the body failed: answered after this */
+}
+
+static void upload_on_abort(struct conn *c, void *ctx)
+{
+    upload_abandon(c, ctx);
+}
+
+static void upload_on_cancel(struct conn *c, void *ctx)
+{
+    upload_abandon(c, ctx);
+}
+
+/* Answer 201 Created (Location: path, encoded again where unsafe) or 204,
+ * with the new file's ETag: the body was stored as sent (RFC 9110 §9.3.4). */
+static void upload_answer_stored(struct conn *c, int status, const char *path, size_t len,
+                                 const struct stat *st)
+{
+    char etag[48];
+    size_t etag_len = static_format_etag(st, etag, sizeof etag);
+    conn_resp_begin(c, status);
+    if (status == 201) {
+        static const char hex[] = "0123456789ABCDEF";
+        char loc[3 * PATH_MAX];
+        size_t o = 0;
+        for (size_t i = 0; i < len && o + 3 <= sizeof loc; i++) {
+            unsigned char ch = (unsigned char)path[i];
+            if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '"' || ch == '?' || ch == '#') {
+                loc[o++] = '%';
+                loc[o++] = hex[ch >> 4];
+                loc[o++] = hex[ch & 15];
+            } else {
+                loc[o++] = (char)ch;
+            }
+        }
+        conn_resp_field(c, "Location", loc, o);
+    }
+    conn_resp_field(c, "ETag", etag, etag_len);
+    /* 204 has no body and no Content-Length (RFC 9110 §8.6). */
+    conn_resp_end(c, status == 204 ? -1 : 0);
+}
+
+/* The commit's done: log, answer if the connection still waits, free. */
+static void upload_commit_done(struct upload *u)
+{
+    struct conn *c = u->conn;
+    bool stored = u->status == 201 || u->status == 204;
+    if (u->failed)
+        upload_log(c, u->status == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
+                   "%s: %s; %d sent", u->failed, strerror(u->err), u->status);
+    if (stored) {
+        enum log_level level = u->fsync_us + u->rename_us >= UPLOAD_SLOW_MS * 1000u
+                                   ? LOG_WARN : LOG_DEBUG;
+        upload_log(c, level, u->path, u->path_len,
+                   "%llu bytes in %llu ms; fsync %llu.%03llu ms, rename and directory fsync "
+                   "%llu.%03llu ms (on an I/O thread); writes while receiving %llu.%03llu ms",
+                   (unsigned long long)u->bytes,
+                   (unsigned long long)(c ? conn_now_ms(c) - u->start_ms : 0),
+                   (unsigned long long)(u->fsync_us / 1000),
+                   (unsigned long long)(u->fsync_us % 1000),
+                   (unsigned long long)(u->rename_us / 1000),
+                   (unsigned long long)(u->rename_us % 1000),
+                   (unsigned long long)(u->write_us / 1000),
+                   (unsigned long long)(u->write_us % 1000));
+    }
+    if (c) {
+        if (stored)
+            upload_answer_stored(c, u->status, u->path, u->path_len, &u->stored);
+        else
+            conn_resp_error(c, u->status, NULL);
+        u->conn = NULL;
+        conn_io_done(c);
+    }
+    if (u->dir_fd >= 0)
+        close(u->dir_fd);
+    upload_free(u);
+}
+
+/* ---- the commit ---- */
+
+/* The body is complete and no job runs: hand the commit (with the last
+ * buffer) over, or wait for room (io_queue_full wait). 0, or -EAGAIN if
+ * the pool is full and io_queue_full is refuse. */
+static int upload_try_commit(struct upload *u)
+{
+    int f = u->fill;
+    u->job_data = u->buf[f];
+    u->job_len = u->buf_len[f];
+    u->job_off = u->buf_off[f];
+    if (upload_submit(u, UPLOAD_JOB_COMMIT) == 0)
+        return 0;
+    if (u->when_full == CONFIG_IO_FULL_REFUSE)
+        return -EAGAIN;
+    iopool_wait_room(u->pool, &u->room);
+    return 0;
+}
+
+/* Answer an upload that will not be committed, and drop its body: 503 for
+ * a full I/O queue (io_queue_full refuse), or the status of a failed write. */
+static void upload_refuse(struct conn *c, struct upload *u, int status)
+{
+    if (status == 503)
+        upload_log(c, LOG_WARN, u->path, u->path_len,
+                   "the I/O queue is full (io_queue_max); 503 sent");
+    upload_discard(u, true);
+    conn_want_close(c, CONN_CLOSE_ERROR); /* the client retries later, afresh */
+    conn_resp_error(c, status, NULL);
+}
+
+/* A write failed with err: log it and give the status that answers it. */
+static int upload_write_failed(const struct conn *c, const struct upload *u, int err)
+{
+    int st = upload_status_for_errno(err);
+    upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
+               "write after %llu bytes: %s; %d sent", (unsigned long long)u->buf_off[u->fill],
+               strerror(err), st);
+    return st;
+}
+
+static void upload_on_end(struct conn *c, void *ctx)
+{
+    struct upload *u = ctx;
+    u->paused = false;
+    if (!u->job_busy && u->write_err) {
+        upload_refuse(c, u, upload_write_failed(c, u, u->write_err));
+        return;
+    }
+    u->commit_wanted = true;
+    if (!u->job_busy && upload_try_commit(u) < 0) {
+        upload_refuse(c, u, 503); /* answered now: no wait */
+        return;
+    }
+    /* The connection waits for the answer, holding u through the cancel
+     * instead of the sink; the commit comes after any write in flight. */
+    conn_wait_io(c, upload_on_cancel, u);
+}
+
+/* ---- the body while it arrives ---- */
+
+/* The buffer being filled is half full or more: hand it to a write job if
+ * none runs (and switch to the other buffer). A full pool leaves it: the
+ * next bytes, or the room waiter, try again. */
+static void upload_maybe_write(struct upload *u)
+{
+    int f = u->fill;
+    if (u->job_busy || u->write_err || u->buf_len[f] < u->buf_cap / 2)
+        return;
+    u->job_data = u->buf[f];
+    u->job_len = u->buf_len[f];
+    u->job_off = u->buf_off[f];
+    if (upload_submit(u, UPLOAD_JOB_WRITE) < 0)
+        return;
+    u->fill = !f;
+    u->buf_off[!f] = u->buf_off[f] + u->buf_len[f];
+    u->buf_len[!f] = 0;
+}
+
+/* Must the body stop reading? Its buffer is half full while the other one
+ * is still being written (the disk is behind), or could not be handed
+ * over (the pool is full). Not after a failed write: that is answered.
+ * write_err is the job's while it runs: read only when none does. */
+static bool upload_must_pause(const struct upload *u)
+{
+    return u->buf_len[u->fill] >= u->buf_cap / 2 && (u->job_busy || !u->write_err);
+}
+
+static void upload_write_done(struct upload *u)
+{
+    if (!u->conn) {
+        upload_discard(u, false);
+        return;
+    }
+    if (u->commit_wanted) {
+        struct conn *c = u->conn;
+        if (u->write_err) {
+            upload_refuse(c, u, upload_write_failed(c, u, u->write_err));
+            conn_io_done(c);
+        } else if (upload_try_commit(u) < 0) {
+            upload_refuse(c, u, 503);
+            conn_io_done(c);
+        }
+        return;
+    }
+    upload_maybe_write(u);
+    if (u->paused && (u->job_busy || !upload_must_pause(u) || u->write_err)) {
+        u->paused = false;
+        conn_io_done(u->conn); /* read on: a failed write is answered by on_data */
+    } else if (u->paused) {
+        iopool_wait_room(u->pool, &u->room); /* the pool is full: wait for room */
+    }
+}
+
+static void upload_job_done(struct iopool_job *job)
+{
+    struct upload *u = (struct upload *)job;
+    u->job_busy = false;
+    switch (u->kind) {
+    case UPLOAD_JOB_WRITE:
+        upload_write_done(u);
+        break;
+    case UPLOAD_JOB_COMMIT:
+        upload_commit_done(u);
+        break;
+    case UPLOAD_JOB_DISCARD:
+        if (u->err)
+            upload_log(NULL, LOG_ERROR, u->path, u->path_len, "unlink %s: %s", u->tmp_name,
+                       strerror(u->err));
+        upload_free(u);
+        break;
+    }
+}
+
+/* Room in the pool for the job this upload waits to hand over: the commit,
+ * or the write of a paused body's buffer. */
+static void upload_on_room(struct iopool_waiter *waiter)
+{
+    struct upload *u = (struct upload *)((char *)waiter - offsetof(struct upload, room));
+    if (u->commit_wanted) {
+        (void)upload_try_commit(u); /* waited: io_queue_full is wait */
+        return;
+    }
+    upload_maybe_write(u);
+    if (!u->job_busy) {
+        iopool_wait_room(u->pool, &u->room); /* taken by another meanwhile */
+        return;
+    }
+    if (u->paused) {
+        u->paused = false;
+        conn_io_done(u->conn);
+    }
+}
+
+/* Copy the bytes into the buffer being filled (writing it here, on the
+ * loop, only in the case that cannot happen with the sizes the directives
+ * allow: more bytes than half a buffer while the other is written). */
+static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t len)
+{
+    struct upload *u = ctx;
+    if (!u->job_busy && u->write_err) /* conn_body.c answers it and calls on_abort */
+        return upload_write_failed(c, u, u->write_err);
+    while (len > 0) {
+        int f = u->fill;
+        if (!u->buf[f]) {
+            u->buf[f] = malloc(u->buf_cap);
+            if (!u->buf[f]) {
+                upload_log(c, LOG_ERROR, u->path, u->path_len, "out of memory for a buffer");
+                return 503;
+            }
+        }
+        size_t room = u->buf_cap - u->buf_len[f];
+        if (room == 0) {
+            /* A job may be writing the other buffer: its fields are its own. */
+            int err = upload_pwrite(u->tmp_fd, u->buf[f], u->buf_len[f], u->buf_off[f]);
+            if (err)
+                return upload_write_failed(c, u, err);
+            u->buf_off[f] += u->buf_len[f];
+            u->buf_len[f] = 0;
+            continue;
+        }
+        size_t n = len < room ? len : room;
+        memcpy(u->buf[f] + u->buf_len[f], data, n);
+        u->buf_len[f] += n;
+        u->bytes += n;
+        data += n;
+        len -= n;
+        upload_maybe_write(u);
+    }
+    if (upload_must_pause(u)) {
+        /* The disk is behind: read no more until the write in flight is
+         * done (or, the pool being full, until there is room for one). */
+        u->paused = true;
+        if (!u->job_busy)
+            iopool_wait_room(u->pool, &u->room);
+        conn_wait_io(c, NULL, NULL); /* the sink's on_abort covers a close */
+    }
+    return 0;
+}
+
+static const struct conn_body_sink upload_sink = {
+    .on_data = upload_on_data,
+    .on_end = upload_on_end,
+    .on_abort = upload_on_abort,
+};
+
+/* ---- the start ---- */
+
+/* Create the file for the body in u->dir_fd: unnamed if the file system
+ * can, else named. fd or -errno. */
+static int upload_create_body_file(struct upload *u, unsigned mode)
+{
+    int fd = upload_create_unnamed(u->dir_fd, mode);
+    u->tmp_unnamed = fd >= 0;
+    if (fd == -EOPNOTSUPP)
+        fd = upload_create_temp(u->dir_fd, mode, u->tmp_name);
+    return fd;
+}
+
+void upload_store_start(struct conn *c, const struct config_location *loc, struct upload *u)
+{
+    struct server *srv = conn_server(c);
+    int fd = upload_create_body_file(u, loc->file_mode);
+    if (fd < 0 && server_retry_open(srv, fd))
+        fd = upload_create_body_file(u, loc->file_mode);
+    if (fd < 0) {
+        int st = upload_status_for_errno(-fd);
+        upload_log(c, st == 507 ? LOG_WARN : LOG_ERROR, u->path, u->path_len,
+                   "temporary file: %s; %d sent", strerror(-fd), st);
+        conn_resp_error(c, st, NULL);
+        close(u->dir_fd);
+        free(u);
+        return;
+    }
+    u->tmp_fd = fd;
+    u->tmp_exists = !u->tmp_unnamed;
+    u->conn = c;
+    u->pool = srv->io;
+    u->when_full = srv->cfg->io_queue_full;
+    u->room.on_room = upload_on_room;
+    u->durable = loc->upload_fsync;
+    u->buf_cap = srv->cfg->upload_buffer_bytes;
+    u->writeback_step = u->durable ? srv->cfg->upload_writeback_bytes : 0;
+    u->start_ms = conn_now_ms(c);
+    conn_read_body(c, &upload_sink, u, loc->body_max_bytes);
+}

@@ -1,0 +1,305 @@
+"""Uploads and the worker's I/O threads: what a client sees when the fsync or
+the rename that an I/O thread runs fails, when it takes long, when the
+client goes away or the server stops meanwhile, and when the I/O queue is
+full.
+
+Faults come from fault_shim.c, a test-only LD_PRELOAD library built here
+with cc: it fails fsync or rename with EIO for paths carrying a marker, or
+holds an fsync until the test creates a release file (it says when a hold
+starts, so nothing here sleeps to synchronise). Nothing test-only is in the
+server. Every outcome is checked on the wire (status), on disk (the old
+file intact, the new one whole, no ".lingerd-put-*" name left) and in
+/server-status (ConnsWaitingIO: the connection's named state).
+"""
+
+import os
+import signal
+import socket
+import struct
+import subprocess
+
+import pytest
+
+import conftest
+from conftest import AUTH, Reader, get, request, wait_for
+from test_upload import open_uploads, read, temp_files, up, upload_kind, write  # noqa: F401
+
+OLD = b"the old contents, which must survive\n"
+# Bodies of a few MiB, with writeback steps small enough that they run.
+CONF = "body_max_bytes 8m;\nupload_writeback_bytes 1m;\n"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="session")
+def shim(tmp_path_factory):
+    """The fault library, compiled once per session."""
+    out = str(tmp_path_factory.mktemp("shim") / "fault_shim.so")
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", out,
+                    os.path.join(HERE, "fault_shim.c"), "-ldl"],
+                   check=True, timeout=60, capture_output=True)
+    return out
+
+
+@pytest.fixture
+def faults(shim, monkeypatch, tmp_path):
+    """Preload the shim into the server; returns a function setting its
+    variables, and the directory of its hold files."""
+    monkeypatch.setenv("LD_PRELOAD", shim)
+    # An ASan build wants its runtime first; the shim only wraps libc calls.
+    monkeypatch.setenv("ASAN_OPTIONS",
+                       "detect_leaks=1:abort_on_error=0:exitcode=86:verify_asan_link_order=0")
+    hold_dir = tmp_path / "hold"
+    hold_dir.mkdir()
+    monkeypatch.setenv("LINGERD_FAULT_HOLD_DIR", str(hold_dir))
+
+    def set_fault(**env):
+        for k, v in env.items():
+            monkeypatch.setenv("LINGERD_FAULT_" + k.upper(), v)
+    set_fault.hold_dir = str(hold_dir)
+    return set_fault
+
+
+def held(faults, n=1):
+    return os.path.exists(os.path.join(faults.hold_dir, "started-%d" % n))
+
+
+def release(faults):
+    open(os.path.join(faults.hold_dir, "release"), "w").close()
+
+
+def start_put(srv, path, body):
+    """A connection that has sent a whole PUT; the answer is still to read."""
+    s = srv.connect(timeout=30)
+    s.sendall(request("PUT", path, ["Authorization: " + AUTH], body))
+    return s
+
+
+def put(srv, path, body):
+    s = start_put(srv, path, body)
+    r = Reader(s, 30).response()
+    s.close()
+    assert r is not None, "no answer to PUT %s" % path
+    return r
+
+
+def waiting_io(srv):
+    """ConnsWaitingIO from /server-status?auto."""
+    r = get(srv, "/server-status?auto")
+    assert r.status == 200, r
+    for line in r.body.decode().splitlines():
+        if line.startswith("ConnsWaitingIO:"):
+            return int(line.split(":")[1])
+    raise AssertionError("no ConnsWaitingIO in /server-status?auto")
+
+
+def no_leftovers(srv):
+    return not temp_files(srv) and not open_uploads(srv)
+
+
+# ---------------------------------------------------------------------------
+# failures reported by an I/O thread
+
+
+@pytest.mark.parametrize("size", [0, 100, 3 * 1024 * 1024])
+def test_failed_fsync_is_500_and_keeps_the_old_file(make_server, faults, upload_kind, size):
+    faults(fsync_eio="fail-fsync")
+    srv = make_server(CONF)
+    write(up(srv, "fail-fsync", "f.txt"), OLD)
+    r = put(srv, "/upload/fail-fsync/f.txt", os.urandom(size))
+    assert r.status == 500, r
+    assert read(up(srv, "fail-fsync", "f.txt")) == OLD
+    assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+    # The worker goes on: an unmarked upload lands.
+    assert put(srv, "/upload/g.txt", b"fine\n").status == 201
+    assert wait_for(lambda: "fsync: Input/output error; 500 sent" in srv.log())
+
+
+def test_failed_rename_is_500_and_keeps_the_old_file(make_server, faults, upload_kind):
+    faults(rename_eio="fail-rename")
+    srv = make_server(CONF)
+    write(up(srv, "fail-rename.txt"), OLD)
+    r = put(srv, "/upload/fail-rename.txt", os.urandom(64 * 1024))
+    assert r.status == 500, r
+    assert read(up(srv, "fail-rename.txt")) == OLD
+    assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+    assert wait_for(lambda: "rename: Input/output error; 500 sent" in srv.log())
+
+
+def test_upload_fsync_off_stores_without_any_fsync(make_server, faults):
+    # Every fsync in this location would fail: with upload_fsync off none is
+    # made, and the upload lands.
+    faults(fsync_eio="scratch")
+    srv = make_server(CONF + "location /upload/scratch/ { methods GET PUT; upload_fsync off; }\n")
+    os.mkdir(up(srv, "scratch"))
+    body = os.urandom(3 * 1024 * 1024)
+    r = put(srv, "/upload/scratch/f.bin", body)
+    assert r.status == 201, r
+    assert read(up(srv, "scratch", "f.bin")) == body
+
+
+# ---------------------------------------------------------------------------
+# a long fsync: the connection waits in WAIT_IO, the loop does not
+
+
+def test_the_loop_serves_others_while_an_fsync_is_held(make_server, faults):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF)
+    os.mkdir(up(srv, "slow"))
+    s = start_put(srv, "/upload/slow/f.bin", b"x" * 1000)
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        # One worker, its fsync held: it still answers, and says where the
+        # upload is.
+        assert get(srv, "/index.html").status == 200
+        assert waiting_io(srv) == 1
+        release(faults)
+        r = Reader(s, 30).response()
+        assert r.status == 201, r
+        assert read(up(srv, "slow", "f.bin")) == b"x" * 1000
+        assert waiting_io(srv) == 0
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_client_reset_while_its_fsync_runs(make_server, faults, upload_kind):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF)
+    os.mkdir(up(srv, "slow"))
+    write(up(srv, "slow", "f.bin"), OLD)
+    body = os.urandom(200 * 1024)
+    s = start_put(srv, "/upload/slow/f.bin", body)
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        assert waiting_io(srv) == 1
+        # RST: the connection is closed at once, while its job still runs.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        assert wait_for(lambda: waiting_io(srv) == 0), "the reset connection still waits"
+        release(faults)
+        # The job is never dropped halfway: the upload lands whole (nobody
+        # was told), and nothing is left behind.
+        assert wait_for(lambda: read(up(srv, "slow", "f.bin")) == body)
+        assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+        assert get(srv, "/index.html").status == 200
+    finally:
+        release(faults)
+
+
+def test_io_wait_timeout_closes_without_an_answer_and_the_job_still_ends(make_server, faults):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "io_wait_timeout 300ms;\n")
+    os.mkdir(up(srv, "slow"))
+    s = start_put(srv, "/upload/slow/f.bin", b"y" * 5000)
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        rd = Reader(s, 30)
+        assert rd.read_until_close() == b"", "an answer while the outcome was unknown"
+        # The log is written after the loop iteration that closed: poll.
+        assert wait_for(lambda: "still running after io_wait_timeout=300ms" in srv.log())
+        release(faults)
+        assert wait_for(lambda: os.path.exists(up(srv, "slow", "f.bin")))
+        assert read(up(srv, "slow", "f.bin")) == b"y" * 5000
+        assert wait_for(lambda: no_leftovers(srv))
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_graceful_stop_waits_for_the_fsync_in_flight(make_server, faults):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF)
+    os.mkdir(up(srv, "slow"))
+    body = os.urandom(100 * 1024)
+    s = start_put(srv, "/upload/slow/f.bin", body)
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        srv.send_signal(signal.SIGQUIT)
+        # The drain has begun (no new connections are taken by the worker);
+        # the upload waits for its fsync, and the worker for the upload.
+        assert srv.proc.poll() is None
+        release(faults)
+        r = Reader(s, 30).response()
+        assert r.status == 201, r
+        assert r.header("Connection") == "close"
+        assert read(up(srv, "slow", "f.bin")) == body
+        assert srv.stop(timeout=30) == 0
+        assert not temp_files(srv)
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_delete_waits_for_its_directory_fsync_on_a_thread(make_server, faults):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF)
+    write(up(srv, "slow", "f.txt"), OLD)
+    s = srv.connect(timeout=30)
+    try:
+        s.sendall(request("DELETE", "/upload/slow/f.txt", ["Authorization: " + AUTH]))
+        assert wait_for(lambda: held(faults)), "the directory fsync never started"
+        assert get(srv, "/index.html").status == 200
+        assert waiting_io(srv) == 1
+        release(faults)
+        r = Reader(s, 30).response()
+        assert r.status == 204, r
+        assert not os.path.exists(up(srv, "slow", "f.txt"))
+        # The connection goes on: the next request on it is answered.
+        s.sendall(request("GET", "/index.html"))
+        assert Reader(s, 30).response().status == 200
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_delete_with_a_failed_directory_fsync_is_500(make_server, faults):
+    faults(fsync_eio="fail-fsync")
+    srv = make_server(CONF)
+    write(up(srv, "fail-fsync", "f.txt"), OLD)
+    s = srv.connect(timeout=30)
+    s.sendall(request("DELETE", "/upload/fail-fsync/f.txt", ["Authorization: " + AUTH]))
+    r = Reader(s, 30).response()
+    s.close()
+    # The name is gone but the removal may not survive a crash: 500 says
+    # the client cannot count on it (a DELETE may be repeated).
+    assert r.status == 500, r
+    assert wait_for(lambda: "fsync of the directory: Input/output error" in srv.log())
+
+
+# ---------------------------------------------------------------------------
+# a full I/O queue
+
+
+@pytest.mark.parametrize("when_full", ["wait", "refuse"])
+def test_a_full_io_queue_holds_or_refuses_the_next_commit(make_server, faults, when_full):
+    # One thread and no queue: the held fsync fills the pool.
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "io_threads 1;\nio_queue_max 0;\nio_queue_full %s;\n" % when_full)
+    os.mkdir(up(srv, "slow"))
+    first = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
+    second = None
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        second = start_put(srv, "/upload/b.bin", b"b" * 1000)
+        if when_full == "refuse":
+            r = Reader(second, 30).response()
+            assert r.status == 503, r
+            assert r.header("Retry-After") == "1"
+            assert not os.path.exists(up(srv, "b.bin"))
+        else:
+            # Waiting for room, not answered, not lost: both wait in WAIT_IO.
+            assert wait_for(lambda: waiting_io(srv) == 2)
+            assert not os.path.exists(up(srv, "b.bin"))
+        release(faults)
+        r1 = Reader(first, 30).response()
+        assert r1 is not None and r1.status == 201, (r1, srv.log()[-3000:])
+        if when_full == "wait":
+            assert Reader(second, 30).response().status == 201
+            assert read(up(srv, "b.bin")) == b"b" * 1000
+        assert read(up(srv, "slow", "a.bin")) == b"a" * 1000
+        assert wait_for(lambda: no_leftovers(srv))
+    finally:
+        release(faults)
+        first.close()
+        if second:
+            second.close()
