@@ -23,6 +23,8 @@
 #define CONFIG_CIDR_MAX 32
 #define CONFIG_TLS_CERT_MAX 16
 #define CONFIG_WHERE_MAX 256 /* "FILE:LINE" kept for messages after the parse */
+#define CONFIG_SERVER_MAX 64
+#define CONFIG_SERVER_NAMES_MAX 16
 
 enum config_linger {
     CONFIG_LINGER_ON,     /* linger when the client may still be sending */
@@ -81,19 +83,45 @@ struct config_location {
     unsigned file_mode;
     bool keepalive;
     enum config_linger lingering_close;
+    uint32_t site;             /* index of its server in config.sites */
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
+};
+
+/* server_name: the host names of one server block, each with where it was
+ * written (for the duplicate check's message). */
+struct config_names {
+    char *v[CONFIG_SERVER_NAMES_MAX];
+    char *where[CONFIG_SERVER_NAMES_MAX];
+    size_t n;
+};
+
+struct vhost_table;
+
+/* One site: a `server { }` block, or the top level when there is none.
+ * Its own values of the server directives (root, index, server_name), the
+ * server-level values of location directives (in defaults, which its
+ * locations inherit) and its locations. */
+struct config_server {
+    struct config_names names;
+    char *root;
+    char *index;
+    bool default_server;
+    struct config_location defaults; /* prefix NULL: never matched, only inherited */
+    struct config_location locations[CONFIG_LOCATION_MAX]; /* [0] is "/" after finish */
+    size_t location_count;
+    uint32_t site;                   /* its index in config.sites */
+    uint64_t set_mask;               /* private: server directives set in this block */
+    char *where;                     /* private: "FILE:LINE" of the block */
 };
 
 struct config {
     /* where and what */
     struct config_listen listens[CONFIG_LISTEN_MAX];
     size_t listen_count;
-    char *root;
-    char *index;
     char *mime_types_file;
-    char *server_name;       /* Server header */
+    char *server_header;     /* value of the Server response field */
     int64_t defer_accept_ms;  /* <0: off */
     uint64_t accept_retry_delay_ms;
     uint64_t auth_cache_time_ms;
@@ -173,9 +201,18 @@ struct config {
     struct config_cidr status_allow[CONFIG_CIDR_MAX];
     size_t status_allow_count;
 
-    /* locations; [0] is "/" */
-    struct config_location locations[CONFIG_LOCATION_MAX];
-    size_t location_count;
+    /* sites: the top level holds root, index and locations when there are no
+     * server blocks, and the defaults they inherit when there are. After
+     * config_finish, sites[] are the servers a request may be routed to:
+     * &top alone, or every server block in file order; vhosts picks one by
+     * Host (NULL with a single site: no lookup at all). */
+    struct config_server top;
+    struct config_server *servers[CONFIG_SERVER_MAX]; /* server blocks, owned */
+    size_t server_count;
+    struct config_server *sites[CONFIG_SERVER_MAX];
+    size_t site_count;
+    uint32_t default_site;
+    struct vhost_table *vhosts;
 
     /* the lingering_close directive applies to locations; the main-level value
      * is the default for new locations and for closes with no request. */
@@ -199,11 +236,29 @@ void config_fini(struct config *cfg);
 int config_set(struct config *cfg, struct config_location *loc, const char *name,
                const char *const *args, size_t nargs, char *err, size_t errlen);
 
+/* config_set inside a server block (srv non-NULL; loc NULL for the block's
+ * own level). */
+int config_set_in(struct config *cfg, struct config_server *srv, struct config_location *loc,
+                  const char *name, const char *const *args, size_t nargs, char *err,
+                  size_t errlen);
+
 /* Add an empty location block for prefix (which must start with '/'); its
  * unset values come from main in config_finish. NULL with a message in err
  * for a bad or duplicate prefix or past CONFIG_LOCATION_MAX. */
 struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
                                             size_t errlen);
+/* The same inside server block srv (NULL: the top level). */
+struct config_location *config_add_location_in(struct config *cfg, struct config_server *srv,
+                                               const char *prefix, char *err, size_t errlen);
+
+/* Add an empty server block; its unset values come from the top level in
+ * config_finish. NULL with a message in err past CONFIG_SERVER_MAX. */
+struct config_server *config_add_server(struct config *cfg, char *err, size_t errlen);
+
+/* The site that answers a request for host[0..len) (the Host field or the
+ * absolute-form authority): by server_name, else the default server. */
+const struct config_server *config_find_site(const struct config *cfg, const char *host,
+                                             size_t len);
 
 /* True when some listen has the tls flag. */
 bool config_has_tls_listener(const struct config *cfg);
@@ -223,8 +278,9 @@ int config_load_file(struct config *cfg, const char *path, FILE *errs);
  * such as the "/" location and the default listen. 0 or -1 (errors printed). */
 int config_finish(struct config *cfg, FILE *errs);
 
-/* The location for a decoded path (longest prefix). Never NULL after finish. */
-const struct config_location *config_find_location(const struct config *cfg,
+/* The location of site for a decoded path (longest prefix). Never NULL
+ * after finish. */
+const struct config_location *config_find_location(const struct config_server *site,
                                                    const char *path, size_t len);
 
 /* Print the directive reference: "text" for -h, "markdown" for the docs,

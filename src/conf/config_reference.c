@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "main, server, location": where the row may be written, from its storage. */
 static const char *config_scope_text(const struct config_directive *d)
 {
-    if (d->main_size && d->loc_size)
-        return "main, location";
-    return d->main_size ? "main" : "location";
+    static const char *const text[8] = {
+        "?", "location", "server", "server, location",
+        "main", "main, location", "main, server", "main, server, location",
+    };
+    return text[(config_allowed_main(d) ? 4 : 0) | (config_allowed_server(d) ? 2 : 0) |
+                (config_allowed_location(d) ? 1 : 0)];
 }
 
 static void config_synopsis(struct config_out *o, const struct config_directive *d)
@@ -41,6 +45,7 @@ static void config_bounds_text(struct config_out *o, const struct config_directi
     case CONFIG_T_PATTERN: config_out_add(o, "at most %d", CONFIG_PATTERN_MAX); break;
     case CONFIG_T_CIDRS: config_out_add(o, "at most %d", CONFIG_CIDR_MAX); break;
     case CONFIG_T_CERTS: config_out_add(o, "at most %d", CONFIG_TLS_CERT_MAX); break;
+    case CONFIG_T_NAMES: config_out_add(o, "at most %d a block", CONFIG_SERVER_NAMES_MAX); break;
     default: config_out_add(o, "-"); break;
     }
 }
@@ -290,10 +295,7 @@ static void config_print_conf(FILE *out)
         if (config_starts_group(i))
             fprintf(out, "\n# ==== %s ====\n", d->group);
         config_synopsis(&os, d);
-        if (!d->main_size)
-            config_out_add(&on, " Location only.");
-        else if (d->loc_size)
-            config_out_add(&on, " Also per location.");
+        config_out_add(&on, " Context: %s.", config_scope_text(d));
         if (config_is_repeatable(d))
             config_out_add(&on, " Repeatable.");
         if (!d->def)

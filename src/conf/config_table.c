@@ -48,6 +48,9 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_KEYWORDS] = { "keyword list", NULL, NULL, 1, CONFIG_WORDS_MAX },
     [CONFIG_T_CERTS] = { "certificate and key", "CERT.pem KEY.pem",
                          "a certificate file and its key file", 2, 2 },
+    [CONFIG_T_NAMES] = { "host names", "NAME...",
+                         "host names like a.example, *.example or [::1]", 1,
+                         CONFIG_SERVER_NAMES_MAX },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -127,16 +130,25 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 }
 
 #define MAIN(f) .main_off = offsetof(struct config, f), .main_size = sizeof(((struct config *)0)->f)
+/* A server row: in struct config_server, and at main level in the top one. */
+#define SRV(f)                                                                                   \
+    .main_off = offsetof(struct config, top.f), .main_size = sizeof(((struct config *)0)->top.f), \
+    .srv_off = offsetof(struct config_server, f),                                              \
+    .srv_size = sizeof(((struct config_server *)0)->f)
+#define SRV_ONLY(f)                                                                              \
+    .srv_off = offsetof(struct config_server, f),                                              \
+    .srv_size = sizeof(((struct config_server *)0)->f)
 #define LOC(f)                                                                                   \
     .loc_off = offsetof(struct config_location, f),                                            \
     .loc_size = sizeof(((struct config_location *)0)->f)
 
 #define G_SERVE "Listening and serving"
+#define G_SITE "Sites (server blocks)"
 #define G_LIMIT "Request limits"
 #define G_TIME "Timeouts and keep-alive"
 #define G_CLOSE "The close"
 #define G_LOG "Logs and status"
-#define G_LOC "Per location"
+#define G_LOC "Per site and location"
 #define G_PROC "Processes"
 #define G_TLS "HTTPS (TLS)"
 
@@ -148,15 +160,15 @@ const struct config_directive config_directives[] = {
       .help = "Address to accept on; a bare PORT means every IPv4 address; backlog=N sets the "
               "listen(2) queue (default 511); tls makes it an HTTPS listener (it needs a "
               "tls_certificate); the default applies only if no listen is given" },
-    { .name = "root", .type = CONFIG_T_PATH, MAIN(root), .def = "www", .group = G_SERVE,
+    { .name = "root", .type = CONFIG_T_PATH, SRV(root), .def = "www", .group = G_SERVE,
       .help = "Directory served and written; relative paths are from the working directory" },
-    { .name = "index", .type = CONFIG_T_STRING, MAIN(index), .def = "index.html",
+    { .name = "index", .type = CONFIG_T_STRING, SRV(index), .def = "index.html",
       .args = "NAME", .group = G_SERVE,
       .help = "File served for a request whose path names a directory" },
     { .name = "mime_types_file", .type = CONFIG_T_STRING, MAIN(mime_types_file),
       .def = "/etc/mime.types", .args = "PATH", .group = G_SERVE,
       .help = "Extension-to-type map in mime.types(5) format; an empty string loads none" },
-    { .name = "server_name", .type = CONFIG_T_STRING, MAIN(server_name), .def = "lingerd",
+    { .name = "server_header", .type = CONFIG_T_STRING, MAIN(server_header), .def = "lingerd",
       .args = "NAME", .group = G_SERVE,
       .help = "Value of the Server response field" },
 
@@ -188,6 +200,17 @@ const struct config_directive config_directives[] = {
       .help = "While an upload's body arrives, start writing it to disk every this many bytes "
               "(sync_file_range), so the fsync before the answer, which holds up the worker, "
               "has little left to do; 0 leaves everything to that fsync" },
+
+    { .name = "server_name", .type = CONFIG_T_NAMES, SRV_ONLY(names), .group = G_SITE,
+      .help = "Host names this server block answers (exact, or *.example for any name "
+              "ending in .example); the Host field picks the block: an exact name, else the "
+              "longest wildcard, else the default server. Case, a port and one trailing dot "
+              "of the Host are ignored; a name in two blocks is an error" },
+    { .name = "default_server", .type = CONFIG_T_BOOL, SRV_ONLY(default_server),
+      .def = "off", .group = G_SITE,
+      .help = "This block answers requests whose Host matches no server_name (and requests "
+              "without one); at most one block has it; without it, the first block does" },
+
 
     { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
       .group = G_PROC,
@@ -231,12 +254,15 @@ const struct config_directive config_directives[] = {
               "100ms)" },
 
     { .name = "tls_certificate", .type = CONFIG_T_CERTS, MAIN(tls_certificates),
-      .count_off = offsetof(struct config, tls_certificate_count), .group = G_TLS,
+      .count_off = offsetof(struct config, tls_certificate_count),
+      .flags = CONFIG_F_SERVER_ADDS, .group = G_TLS,
       .help = "Certificate (PEM; the chain may follow the leaf in the same file) and its "
               "private key (RSA or ECDSA) for the tls listeners. The "
               "name a client asks for (SNI) picks the certificate whose subjectAltName DNS "
               "names match it (*.example.com covers one label; the subject CN counts only "
-              "without DNS names); the first certificate serves every other name" },
+              "without DNS names); the first certificate serves every other name. In a "
+              "server block it joins the same list: the certificate's names, not the block, "
+              "decide which connections it serves" },
     { .name = "tls_protocols", .type = CONFIG_T_KEYWORDS, MAIN(tls_protocols),
       .def = "TLSv1.2 TLSv1.3", .names = config_tls_protocol_names,
       .args = "TLSv1.2|TLSv1.3...", .group = G_TLS,
@@ -466,9 +492,33 @@ uint64_t config_directive_bit(const struct config_directive *d)
     return UINT64_C(1) << rank;
 }
 
+uint64_t config_directive_srv_bit(const struct config_directive *d)
+{
+    unsigned rank = 0;
+    for (const struct config_directive *r = config_directives; r < d; r++)
+        rank += r->srv_size != 0;
+    assert(d->srv_size != 0 && rank < 64);
+    return UINT64_C(1) << rank;
+}
+
+bool config_allowed_main(const struct config_directive *d)
+{
+    return d->main_size != 0;
+}
+
+bool config_allowed_server(const struct config_directive *d)
+{
+    return d->srv_size != 0 || d->loc_size != 0 || (d->flags & CONFIG_F_SERVER_ADDS);
+}
+
+bool config_allowed_location(const struct config_directive *d)
+{
+    return d->loc_size != 0;
+}
+
 bool config_is_repeatable(const struct config_directive *d)
 {
     return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
-           || d->type == CONFIG_T_CERTS;
+           || d->type == CONFIG_T_CERTS || d->type == CONFIG_T_NAMES;
 }
 

@@ -18,6 +18,7 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
+#include "vhost.h"
 
 static bool config_is_digit(char c)
 {
@@ -473,6 +474,33 @@ static int config_parse_methods(const struct config_directive *d, unsigned *mask
     return 0;
 }
 
+/* server_name: each a name vhost_name_check accepts, at most
+ * CONFIG_SERVER_NAMES_MAX in a block. Duplicates are found across blocks in
+ * config_finish, which knows every block. */
+static int config_add_names(const struct config_directive *d, struct config_names *names,
+                            const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < nargs; i++) {
+        char why[CONFIG_ERR_MAX / 2];
+        if (names->n == CONFIG_SERVER_NAMES_MAX) {
+            snprintf(err, errlen, "too many '%s' names in one block (max %d)", d->name,
+                     CONFIG_SERVER_NAMES_MAX);
+            return -1;
+        }
+        if (vhost_name_check(args[i], why, sizeof why) < 0) {
+            snprintf(err, errlen, "bad value for '%s': %s", d->name, why);
+            return -1;
+        }
+        names->v[names->n] = strdup(args[i]);
+        if (!names->v[names->n]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        names->where[names->n++] = NULL;
+    }
+    return 0;
+}
+
 /* Parse args as d's type and store them in the field at base + off. */
 int config_store(struct config *cfg, const struct config_directive *d, char *base,
                  size_t off, size_t size, const char *const *args, size_t nargs,
@@ -567,6 +595,8 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
     }
     case CONFIG_T_CERTS:
         return config_add_cert(cfg, d, args, err, errlen);
+    case CONFIG_T_NAMES:
+        return config_add_names(d, field, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -652,6 +682,12 @@ int config_format_value(const struct config *cfg, const struct config_location *
         for (size_t i = 0; i < cfg->nokeepalive_count; i++)
             config_out_add(&o, "%s%s", i ? "\n" : "", cfg->nokeepalive_user_agents[i]);
         break;
+    case CONFIG_T_NAMES: {
+        const struct config_names *names = (const struct config_names *)field;
+        for (size_t i = 0; i < names->n; i++)
+            config_out_add(&o, "%s%s", i ? " " : "", names->v[i]);
+        break;
+    }
     case CONFIG_T_CIDRS: {
         const struct config_cidr *list = (const struct config_cidr *)field;
         size_t count = *(const size_t *)((const char *)cfg + d->count_off);

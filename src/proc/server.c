@@ -240,12 +240,21 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     if (loop_reserve_timers(loop, 64) < 0)
         return -ENOMEM;
 
-    srv->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (srv->root_fd < 0)
-        return -errno;
-    srv->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
-    if (!srv->files && errno)
-        return -errno;
+    for (size_t i = 0; i < CONFIG_SERVER_MAX; i++)
+        srv->sites[i].root_fd = -1;
+    for (size_t i = 0; i < cfg->site_count; i++) {
+        struct server_site *site = &srv->sites[i];
+        site->root_fd = open(cfg->sites[i]->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (site->root_fd < 0) {
+            int rc = -errno;
+            log_write(LOG_ERROR, "root %s: %s", cfg->sites[i]->root, strerror(errno));
+            return rc;
+        }
+        errno = 0;
+        site->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
+        if (!site->files && errno)
+            return -errno;
+    }
     srv->mime = mime_table_new();
     if (!srv->mime)
         return -ENOMEM;
@@ -256,7 +265,7 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
                       cfg->mime_types_file, strerror(-rc));
     }
     srv->server_len = (size_t)snprintf(srv->server_line, sizeof srv->server_line,
-                                       "Server: %s\r\n", cfg->server_name);
+                                       "Server: %s\r\n", cfg->server_header);
     if (cfg->hsts_ms >= 0)
         srv->hsts_len = (size_t)snprintf(srv->hsts_line, sizeof srv->hsts_line,
                                          "Strict-Transport-Security: max-age=%llu\r\n",
@@ -327,7 +336,9 @@ void server_fini(struct server *srv)
     free(srv->buf_free);
     if (srv->mime)
         mime_table_free(srv->mime);
-    filecache_free(srv->files);
-    if (srv->root_fd >= 0)
-        close(srv->root_fd);
+    for (size_t i = 0; i < CONFIG_SERVER_MAX; i++) {
+        filecache_free(srv->sites[i].files);
+        if (srv->sites[i].root_fd >= 0)
+            close(srv->sites[i].root_fd);
+    }
 }

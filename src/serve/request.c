@@ -131,7 +131,8 @@ void request_dispatch(struct conn *c)
     }
     if (req->target_is_asterisk) {
         /* OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7). */
-        request_answer_allow(c, 200, cfg->locations[0].methods | (1u << HTTP1_METHOD_OPTIONS));
+        const struct config_server *site = config_find_site(cfg, buf + req->host.off, req->host.len);
+        request_answer_allow(c, 200, site->locations[0].methods | (1u << HTTP1_METHOD_OPTIONS));
         return;
     }
 
@@ -148,7 +149,11 @@ void request_dispatch(struct conn *c)
         request_redirect_to_https(c, req, buf);
         return;
     }
-    const struct config_location *loc = config_find_location(cfg, path, path_len);
+    /* One site: no lookup. Several: by the Host (or the absolute-form
+     * target's authority, which http1.c put in req->host). */
+    const struct config_server *site =
+        cfg->vhosts ? config_find_site(cfg, buf + req->host.off, req->host.len) : cfg->sites[0];
+    const struct config_location *loc = config_find_location(site, path, path_len);
     conn_set_lingering(c, loc->lingering_close);
     if (!loc->keepalive)
         conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);

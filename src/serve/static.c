@@ -365,6 +365,8 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
                 size_t path_len)
 {
     struct server *srv = conn_server(c);
+    struct server_site *site = server_site_of(srv, loc);
+    const char *index = srv->cfg->sites[loc->site]->index;
     const struct http1_request *req = conn_request(c);
     const char *buf = conn_request_buf(c);
 
@@ -380,15 +382,15 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
      * cache, and only a read-only tree may be a second stale. */
     const unsigned writes = (1u << HTTP1_METHOD_PUT) | (1u << HTTP1_METHOD_POST) |
                             (1u << HTTP1_METHOD_DELETE);
-    bool cacheable = srv->files && !req->range.len && !(loc->methods & writes);
+    bool cacheable = site->files && !req->range.len && !(loc->methods & writes);
     if (cacheable) {
-        const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
+        const struct filecache_entry *e = filecache_find(site->files, path, path_len);
         if (e && conn_now_ms(c) - e->checked_ms < srv->cfg->file_cache_valid_ms) {
             static_send_cached(c, e);
             return;
         }
     }
-    int fd = static_open_serving(srv, srv->root_fd, path + 1);
+    int fd = static_open_serving(srv, site->root_fd, path + 1);
     if (fd < 0) {
         conn_resp_error(c, static_status_for_errno(-fd), NULL);
         return;
@@ -407,7 +409,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             static_redirect_dir(c, path, path_len);
             return;
         }
-        int ifd = static_open_serving(srv, fd, srv->cfg->index);
+        int ifd = static_open_serving(srv, fd, index);
         close(fd);
         if (ifd < 0) {
             conn_resp_error(c, static_status_for_errno(-ifd), NULL);
@@ -419,7 +421,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             conn_resp_error(c, 500, NULL);
             return;
         }
-        name = srv->cfg->index;
+        name = index;
         name_len = strlen(name);
     }
     if (!S_ISREG(st.st_mode)) {
@@ -431,12 +433,12 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     char etag[48];
     size_t etag_len;
     if (cacheable && (uint64_t)st.st_size <= srv->cfg->file_cache_file_max_bytes) {
-        const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
+        const struct filecache_entry *e = filecache_find(site->files, path, path_len);
         if (e && filecache_same_file(e, &st)) {
-            filecache_touch(srv->files, e, conn_now_ms(c));
+            filecache_touch(site->files, e, conn_now_ms(c));
         } else {
             etag_len = static_format_etag(&st, etag, sizeof etag);
-            e = filecache_store(srv->files, path, path_len, fd, &st,
+            e = filecache_store(site->files, path, path_len, fd, &st,
                                 mime_lookup(srv->mime, name, name_len), etag, etag_len,
                                 conn_now_ms(c));
         }

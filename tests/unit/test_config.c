@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_table.h"
 #include "http1.h"
 
 /* htpasswd line for user "test", password "test" (bcrypt, cost 5). */
@@ -242,10 +243,10 @@ static void test_config_init_defaults_match_spec(void **state)
     (void)state;
 
     assert_int_equal(config_init_defaults(&cfg), 0);
-    assert_string_equal(cfg.root, "www");
-    assert_string_equal(cfg.index, "index.html");
+    assert_string_equal(cfg.top.root, "www");
+    assert_string_equal(cfg.top.index, "index.html");
     assert_string_equal(cfg.mime_types_file, "/etc/mime.types");
-    assert_string_equal(cfg.server_name, "lingerd");
+    assert_string_equal(cfg.server_header, "lingerd");
     assert_int_equal(cfg.request_line_max_bytes, 8192);
     assert_int_equal(cfg.field_line_max_bytes, 8192);
     assert_int_equal(cfg.header_max_bytes, 32768);
@@ -278,19 +279,19 @@ static void test_config_init_defaults_match_spec(void **state)
     assert_false(cfg.create_dirs);
     assert_int_equal(cfg.file_mode, 0644);
     assert_int_equal(cfg.listen_count, 0); /* the default listen waits for finish */
-    assert_int_equal(cfg.location_count, 0);
+    assert_int_equal(cfg.top.location_count, 0);
 
     assert_int_equal(finish(&cfg, &errs), 0);
     assert_string_equal(errs, "");
     assert_int_equal(cfg.listen_count, 1);
     assert_string_equal(cfg.listens[0].text, "127.0.0.1:8080");
     assert_int_equal(cfg.listens[0].backlog, 511);
-    assert_int_equal(cfg.location_count, 1);
-    assert_string_equal(cfg.locations[0].prefix, "/");
-    assert_int_equal(cfg.locations[0].methods, cfg.methods);
-    assert_int_equal(cfg.locations[0].file_mode, 0644);
-    assert_int_equal(cfg.locations[0].body_max_bytes, 1u << 20);
-    assert_null(cfg.locations[0].auth_realm);
+    assert_int_equal(cfg.top.location_count, 1);
+    assert_string_equal(cfg.top.locations[0].prefix, "/");
+    assert_int_equal(cfg.top.locations[0].methods, cfg.methods);
+    assert_int_equal(cfg.top.locations[0].file_mode, 0644);
+    assert_int_equal(cfg.top.locations[0].body_max_bytes, 1u << 20);
+    assert_null(cfg.top.locations[0].auth_realm);
     free(errs);
     config_fini(&cfg);
 }
@@ -305,14 +306,17 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 75);
+    assert_int_equal(n, 77);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
         const char *name = config_directive_name(i), *def = config_directive_default(i);
         const struct config_location *loc = NULL;
+        const struct config_directive *d = config_directive_find(name);
+        if (!config_allowed_main(d) && !config_allowed_location(d))
+            continue; /* server-only: test_config_server_block_defaults */
         if (config_format_value(&cfg, NULL, name, got, sizeof got) < 0)
-            loc = &cfg.locations[0]; /* location-only */
+            loc = &cfg.top.locations[0]; /* location-only */
         assert_int_equal(config_format_value(&cfg, loc, name, got, sizeof got), 0);
         if (!def) {
             if (got[0] != '\0')
@@ -358,7 +362,7 @@ static void test_config_load_file_blocks_include_comments(void **state)
                          "listen 127.0.0.1:9000;\n"
                          "listen *:9001;\n"
                          "root \"/srv/my \\\"site\\\"\";  # quoted, escaped\n"
-                         "server_name \"a;b{c}#d\\\\\";\n"
+                         "server_header \"a;b{c}#d\\\\\";\n"
                          "nokeepalive_user_agent \"^Mozilla/4\\.0\" \"MSIE 5\";\n"
                          "include conf.d/*.conf;\n"
                          "include conf.d/none-*.conf;    # a pattern may match nothing\n"
@@ -384,8 +388,8 @@ static void test_config_load_file_blocks_include_comments(void **state)
     assert_int_equal(finish(&cfg, &errs), 0);
     assert_string_equal(errs, "");
 
-    assert_string_equal(cfg.root, "/srv/my \"site\"");
-    assert_string_equal(cfg.server_name, "a;b{c}#d\\");
+    assert_string_equal(cfg.top.root, "/srv/my \"site\"");
+    assert_string_equal(cfg.server_header, "a;b{c}#d\\");
     assert_int_equal(cfg.header_timeout_ms, 5000);
     assert_int_equal(cfg.body_max_bytes, 2u << 20);
     assert_int_equal(cfg.so_linger_ms, 2000);       /* rounded up to seconds */
@@ -410,9 +414,9 @@ static void test_config_load_file_blocks_include_comments(void **state)
     assert_int_equal(regexec(&cfg.nokeepalive_re[0], "mozilla/4.0 (compatible)", 0, NULL, 0), 0);
     assert_int_not_equal(regexec(&cfg.nokeepalive_re[0], "Mozilla/4x0", 0, NULL, 0), 0);
 
-    assert_int_equal(cfg.location_count, 3);
-    assert_string_equal(cfg.locations[0].prefix, "/");
-    up = config_find_location(&cfg, "/upload/a.txt", 13);
+    assert_int_equal(cfg.top.location_count, 3);
+    assert_string_equal(cfg.top.locations[0].prefix, "/");
+    up = config_find_location(&cfg.top, "/upload/a.txt", 13);
     assert_string_equal(up->prefix, "/upload/");
     assert_int_equal(up->methods, (1u << HTTP1_METHOD_GET) | (1u << HTTP1_METHOD_HEAD) |
                                       (1u << HTTP1_METHOD_PUT) | (1u << HTTP1_METHOD_DELETE));
@@ -424,13 +428,13 @@ static void test_config_load_file_blocks_include_comments(void **state)
     assert_int_equal(up->body_max_bytes, 2u << 20); /* inherited from main */
     assert_true(up->keepalive);
 
-    pub = config_find_location(&cfg, "/pub/x", 6);
+    pub = config_find_location(&cfg.top, "/pub/x", 6);
     assert_string_equal(pub->prefix, "/pub");
     assert_false(pub->keepalive);
     assert_int_equal(pub->methods, (1u << HTTP1_METHOD_GET) | (1u << HTTP1_METHOD_HEAD));
     assert_int_equal(pub->lingering_close, CONFIG_LINGER_ALWAYS);
     assert_null(pub->users);
-    assert_int_equal(cfg.locations[0].lingering_close, CONFIG_LINGER_ALWAYS);
+    assert_int_equal(cfg.top.locations[0].lingering_close, CONFIG_LINGER_ALWAYS);
     value_equal(&cfg, up, "methods", "GET HEAD PUT DELETE");
     value_equal(&cfg, up, "file_mode", "0600");
     value_equal(&cfg, up, "auth_basic", "Upload area");
@@ -458,19 +462,19 @@ static void test_config_find_location_longest_prefix(void **state)
     (void)state;
 
     assert_int_equal(config_init_defaults(&cfg), 0);
-    assert_null(config_find_location(&cfg, "/", 1));
+    assert_null(config_find_location(&cfg.top, "/", 1));
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         assert_non_null(config_add_location(&cfg, prefixes[i], err, sizeof err));
     assert_int_equal(finish(&cfg, &errs), 0);
-    assert_string_equal(cfg.locations[0].prefix, "/");
+    assert_string_equal(cfg.top.locations[0].prefix, "/");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const struct config_location *loc =
-            config_find_location(&cfg, cases[i].path, strlen(cases[i].path));
+            config_find_location(&cfg.top, cases[i].path, strlen(cases[i].path));
         if (strcmp(loc->prefix, cases[i].want) != 0)
             fail_msg("'%s': got '%s', want '%s'", cases[i].path, loc->prefix, cases[i].want);
     }
     /* the length bounds the match, not a NUL */
-    assert_string_equal(config_find_location(&cfg, "/a/b/c", 3)->prefix, "/a");
+    assert_string_equal(config_find_location(&cfg.top, "/a/b/c", 3)->prefix, "/a");
     free(errs);
     config_fini(&cfg);
 }
@@ -484,7 +488,7 @@ static void test_config_set_command_line(void **state)
 
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(config_set(&cfg, NULL, "root", www, 1, err, sizeof err), 0);
-    assert_string_equal(cfg.root, "site");
+    assert_string_equal(cfg.top.root, "site");
     assert_int_equal(config_set(&cfg, NULL, "root", www, 1, err, sizeof err), 0); /* may repeat */
     assert_int_equal(config_set(&cfg, NULL, "roots", www, 1, err, sizeof err), -1);
     assert_string_equal(err, "unknown directive 'roots', did you mean 'root'?");
@@ -494,7 +498,7 @@ static void test_config_set_command_line(void **state)
     assert_int_equal(config_set(&cfg, NULL, "index", two, 2, err, sizeof err), -1);
     assert_string_equal(err, "wrong number of arguments for 'index' (usage: index NAME)");
     assert_int_equal(config_set(&cfg, NULL, "index", two, 0, err, sizeof err), -1);
-    assert_string_equal(cfg.index, "index.html");
+    assert_string_equal(cfg.top.index, "index.html");
     config_fini(&cfg);
 }
 
@@ -709,7 +713,7 @@ static const struct error_case {
     { "main-only in location", "location / {\n    listen 80;\n}\n",
       "@:2: 'listen' is not allowed inside location\n" },
     { "location-only at main", "auth_basic x;\n",
-      "@:1: 'auth_basic' is only allowed inside location\n" },
+      "@:1: 'auth_basic' is only allowed inside server or location\n" },
     { "duplicate", "root a;\n# again\nroot b;\n", "@:3: 'root' is already set in this block\n" },
     { "duplicate in location", "location /a {\n methods GET;\n methods PUT;\n}\n",
       "@:3: 'methods' is already set in this block\n" },
@@ -750,8 +754,32 @@ static const struct error_case {
     { "errors inside a rejected block", "location x {\n  rot a;\n}\n",
       "@:1: location prefix must start with '/': 'x'\n"
       "@:2: unknown directive 'rot', did you mean 'root'?\n" },
-    { "string line counting", "server_name \"a\nb\";\nrot x;\n",
+    { "string line counting", "server_header \"a\nb\";\nrot x;\n",
       "@:3: unknown directive 'rot', did you mean 'root'?\n" },
+    /* server blocks: where each directive may go, and the block syntax */
+    { "server-only directives", "server_name a.example;\ndefault_server on;\n",
+      "@:1: 'server_name' is only allowed inside server\n"
+      "@:2: 'default_server' is only allowed inside server\n" },
+    { "main-only inside server", "server {\n  listen 80;\n  workers 2;\n}\n",
+      "@:2: 'listen' is not allowed inside server\n"
+      "@:3: 'workers' is not allowed inside server\n" },
+    { "server inside location or server",
+      "server {\n  server {\n  }\n  location / {\n    server { }\n  }\n}\n",
+      "@:2: server blocks go at the top level, not inside server\n"
+      "@:5: server blocks go at the top level, not inside location\n" },
+    { "server without a block", "server;\nserver x { }\n",
+      "@:1: 'server' needs a block: server { ... }\n"
+      "@:2: 'server' takes no arguments (usage: server { server_name NAME; ... })\n" },
+    { "bad server names", "server {\n  server_name a*.example;\n  server_name \"a b\";\n}\n",
+      "@:2: bad value for 'server_name': 'a*.example': a server name has letters, digits, "
+      "'-', '_' and dots (a '*' only as a leading \"*.\")\n"
+      "@:3: bad value for 'server_name': 'a b': a server name has letters, digits, '-', '_' "
+      "and dots (a '*' only as a leading \"*.\")\n" },
+    { "repeated in a server block", "server {\n  root a;\n  root b;\n  methods GET;\n"
+      "  methods GET;\n}\n",
+      "@:3: 'root' is already set in this block\n@:5: 'methods' is already set in this block\n" },
+    { "unterminated server", "server {\n  root a;\n",
+      "@:1: unterminated block: missing '}' for server\n" },
 };
 
 static void test_config_load_file_error_messages(void **state)
@@ -768,6 +796,138 @@ static void test_config_load_file_error_messages(void **state)
             fail_msg("%s:\n got: %s\nwant: %s", c->name, errs, want);
         if (rc != (c->errs[0] ? -1 : 0))
             fail_msg("%s: rc %d", c->name, rc);
+        free(errs);
+        free(want);
+        free(path);
+        config_fini(&cfg);
+    }
+}
+
+/* Two server blocks over a top level: what each level inherits, which site
+ * a Host selects, and what the blocks' own defaults are. */
+static void test_config_server_block_inheritance(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL;
+    char *path;
+    char *pw = write_text(fx, "users", USER_LINE);
+    char *text = expand("root top;\nmethods GET HEAD PUT;\nbody_max_bytes 2k;\n"
+                        "server {\n  server_name a.example *.a.example;\n  root a;\n"
+                        "  body_max_bytes 5k;\n  auth_basic site;\n"
+                        "  auth_user_file @;\n"
+                        "  location /x {\n    methods GET;\n  }\n}\n"
+                        "server {\n  server_name B.example.;\n  index home.html;\n"
+                        "  default_server on;\n}\n", pw);
+    path = write_text(fx, "t.conf", text);
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    assert_int_equal(cfg.server_count, 2);
+    assert_int_equal(cfg.site_count, 2);
+    assert_int_equal(cfg.default_site, 1);
+    assert_int_equal(cfg.top.location_count, 0); /* the top level is no site now */
+
+    const struct config_server *a = cfg.servers[0], *b = cfg.servers[1];
+    assert_string_equal(a->root, "a");
+    assert_string_equal(a->index, "index.html"); /* from the top level's default */
+    assert_string_equal(b->root, "top");          /* from the top level */
+    assert_string_equal(b->index, "home.html");
+    assert_false(a->default_server);
+    assert_true(b->default_server);
+
+    const struct config_location *ax = config_find_location(a, "/x/y", 4);
+    const struct config_location *aroot = config_find_location(a, "/z", 2);
+    const struct config_location *broot = config_find_location(b, "/x/y", 4);
+    assert_string_equal(ax->prefix, "/x");
+    assert_int_equal(ax->methods, 1u << HTTP1_METHOD_GET);  /* its own */
+    assert_int_equal(ax->body_max_bytes, 5 * 1024);         /* the server's */
+    assert_string_equal(ax->auth_realm, "site");            /* server -> location */
+    assert_non_null(ax->users);
+    assert_int_equal(aroot->methods, cfg.methods);           /* main -> server -> location */
+    assert_int_equal(broot->body_max_bytes, 2 * 1024);       /* main -> location */
+    assert_null(broot->auth_realm);
+    assert_int_equal(ax->site, 0);
+    assert_int_equal(broot->site, 1);
+
+    static const struct {
+        const char *host;
+        size_t site;
+    } hosts[] = {
+        { "a.example", 0 }, { "A.EXAMPLE:8080", 0 }, { "w.a.example", 0 },
+        { "b.example", 1 }, { "b.example.", 1 },     { "c.example", 1 }, { "", 1 },
+    };
+    for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+        const struct config_server *got =
+            config_find_site(&cfg, hosts[i].host, strlen(hosts[i].host));
+        if (got != cfg.sites[hosts[i].site])
+            fail_msg("host '%s': site %u, want %zu", hosts[i].host, got->site, hosts[i].site);
+    }
+    config_fini(&cfg);
+    free(text);
+    free(path);
+    free(pw);
+}
+
+/* The rows only a server block has get their table defaults in each block;
+ * without default_server, the first block is the default. */
+static void test_config_server_block_defaults(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL;
+    char *path = write_text(fx, "t.conf", "server {\n}\nserver {\n  server_name x;\n}\n");
+    char got[64];
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    for (size_t i = 0; i < config_directive_count(); i++) {
+        const struct config_directive *d = &config_directives[i];
+        if (config_allowed_main(d) || config_allowed_location(d) || !d->def)
+            continue;
+        assert_int_equal(d->type, CONFIG_T_BOOL); /* default_server, the only one today */
+        snprintf(got, sizeof got, "%s",
+                 *(const bool *)((const char *)cfg.servers[0] + d->srv_off) ? "on" : "off");
+        assert_string_equal(got, d->def);
+    }
+    assert_int_equal(cfg.default_site, 0);
+    assert_ptr_equal(config_find_site(&cfg, "unknown", 7), cfg.servers[0]);
+    assert_ptr_equal(config_find_site(&cfg, "x", 1), cfg.servers[1]);
+    config_fini(&cfg);
+    free(path);
+}
+
+/* What config_finish refuses about server blocks, with FILE:LINE. */
+static void test_config_server_block_finish_errors(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *name, *text, *errs;
+    } cases[] = {
+        { "duplicate name",
+          "server {\n  server_name a.example;\n}\nserver {\n  server_name x A.Example.;\n}\n",
+          "@:5: duplicate server_name 'A.Example.' (also in the server block at @:1)\n" },
+        { "duplicate wildcard", "server {\n  server_name *.a;\n}\nserver {\n  server_name *.A;\n}\n",
+          "@:5: duplicate server_name '*.A' (also in the server block at @:1)\n" },
+        { "two defaults",
+          "server {\n  default_server on;\n}\nserver {\n  default_server on;\n}\n",
+          "@:4: default_server is already set for the server block at @:1\n" },
+        { "top-level location with servers", "location /x {\n}\nserver {\n}\n",
+          "@:1: location blocks go inside the server blocks when there are any\n" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct config cfg;
+        char *errs = NULL, *path = write_text(fx, "t.conf", cases[i].text);
+        char *want = expand(cases[i].errs, path);
+        assert_int_equal(load(&cfg, path, &errs), 0);
+        free(errs);
+        int rc = finish(&cfg, &errs);
+        if (rc != -1 || strcmp(errs, want) != 0)
+            fail_msg("%s: rc %d\n got: %s\nwant: %s", cases[i].name, rc, errs, want);
         free(errs);
         free(want);
         free(path);
@@ -803,7 +963,7 @@ static void test_config_load_file_include_loop(void **state)
     assert_int_equal(load(&cfg, a, &errs), -1);
     want = expand("@/b.conf:2: include loop: '@/a.conf' is already being read\n", fx->dir);
     assert_string_equal(errs, want);
-    assert_string_equal(cfg.index, "b"); /* the rest of b.conf was read */
+    assert_string_equal(cfg.top.index, "b"); /* the rest of b.conf was read */
     free(errs);
     free(want);
     config_fini(&cfg);
@@ -1058,6 +1218,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_load_file_error_messages, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_bad_regex, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_server_block_inheritance, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_server_block_defaults, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_server_block_finish_errors, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_include_loop, fixture_setup,
                                         fixture_teardown),
