@@ -111,6 +111,21 @@ bool config_has_tls_listener(const struct config *cfg)
 static int config_inherit_value(const struct config_directive *d, const char *src, char *dst,
                                 size_t size)
 {
+    if (d->type == CONFIG_T_HEADER) {
+        const struct config_headers *from = (const struct config_headers *)src;
+        struct config_headers copy = {
+            .ok = from->ok ? strdup(from->ok) : NULL,
+            .always = from->always ? strdup(from->always) : NULL,
+        };
+        if ((from->ok && !copy.ok) || (from->always && !copy.always)) {
+            free(copy.ok);
+            free(copy.always);
+            return -ENOMEM;
+        }
+        config_free_value(d, dst);
+        memcpy(dst, &copy, sizeof copy);
+        return 0;
+    }
     if (config_is_string(d)) {
         const char *s = *(char *const *)src;
         char *copy = s ? strdup(s) : NULL;
@@ -265,8 +280,8 @@ void config_location_fini(struct config_location *loc)
 {
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        if (d->loc_size && config_is_string(d))
-            free(*(char **)((char *)loc + d->loc_off));
+        if (d->loc_size && config_owns_memory(d))
+            config_free_value(d, (char *)loc + d->loc_off);
     }
     free(loc->prefix);
     free(loc->where);
@@ -280,8 +295,8 @@ void config_server_fini(struct config_server *srv)
 {
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        if (d->srv_size && config_is_string(d))
-            free(*(char **)((char *)srv + d->srv_off));
+        if (d->srv_size && config_owns_memory(d))
+            config_free_value(d, (char *)srv + d->srv_off);
     }
     for (size_t i = 0; i < srv->names.n; i++) {
         free(srv->names.v[i]);
@@ -298,8 +313,8 @@ void config_fini(struct config *cfg)
 {
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        if (d->main_size && !d->srv_size && config_is_string(d))
-            free(*(char **)((char *)cfg + d->main_off));
+        if (d->main_size && !d->srv_size && config_owns_memory(d))
+            config_free_value(d, (char *)cfg + d->main_off);
     }
     for (size_t i = 0; i < cfg->nokeepalive_count; i++) {
         free(cfg->nokeepalive_user_agents[i]);

@@ -70,6 +70,19 @@ struct config_cidr {
 
 struct auth_users;
 
+/* add_header: the fields of one level, formatted "Name: value\r\n..." once
+ * at load; ok for the statuses nginx adds them to (2xx as served, 3xx),
+ * always for every response. NULL: none. */
+struct config_headers {
+    char *ok;
+    char *always;
+};
+
+/* expires: seconds from now, or one of these. */
+#define CONFIG_EXPIRES_OFF (-1)
+#define CONFIG_EXPIRES_EPOCH (-2)
+#define CONFIG_EXPIRES_MAX (-3)
+
 /* Per-URL-prefix policy. The longest matching prefix wins; "/" always exists. */
 struct config_location {
     char *prefix;
@@ -83,6 +96,9 @@ struct config_location {
     unsigned file_mode;
     bool keepalive;
     enum config_linger lingering_close;
+    struct config_headers headers; /* add_header */
+    int64_t expires_s;         /* expires: seconds, or CONFIG_EXPIRES_* */
+    char *default_type;        /* Content-Type of a file whose extension is unknown */
     uint32_t site;             /* index of its server in config.sites */
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
@@ -222,6 +238,9 @@ struct config {
     unsigned methods;
     unsigned file_mode;
     bool create_dirs;
+    struct config_headers headers;
+    int64_t expires_s;
+    char *default_type;
 };
 
 /* Fill cfg with the defaults of the table. 0, or -ENOMEM. */
@@ -299,7 +318,7 @@ size_t config_directive_count(void);
 const char *config_directive_name(size_t i);
 const char *config_directive_default(size_t i);
 
-/* Parse "1s", "250ms", "2m" into ms; "8k", "1m", "1g" into bytes.
+/* Parse "1s", "250ms", "2m", "1h", "7d" into ms; "8k", "1m", "1g" into bytes.
  * 0 or -1 on a malformed value. */
 int config_parse_duration_ms(const char *s, uint64_t *ms);
 int config_parse_size(const char *s, uint64_t *bytes);

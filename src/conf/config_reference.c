@@ -46,6 +46,7 @@ static void config_bounds_text(struct config_out *o, const struct config_directi
     case CONFIG_T_CIDRS: config_out_add(o, "at most %d", CONFIG_CIDR_MAX); break;
     case CONFIG_T_CERTS: config_out_add(o, "at most %d", CONFIG_TLS_CERT_MAX); break;
     case CONFIG_T_NAMES: config_out_add(o, "at most %d a block", CONFIG_SERVER_NAMES_MAX); break;
+    case CONFIG_T_EXPIRES: config_format_bounds(o, d); break;
     default: config_out_add(o, "-"); break;
     }
 }

@@ -17,6 +17,7 @@
 #include "config_table.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accesslog.h"
@@ -51,6 +52,10 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_NAMES] = { "host names", "NAME...",
                          "host names like a.example, *.example or [::1]", 1,
                          CONFIG_SERVER_NAMES_MAX },
+    [CONFIG_T_HEADER] = { "response field", "NAME VALUE [always]",
+                          "a field name, its value and optionally always", 2, 3 },
+    [CONFIG_T_EXPIRES] = { "expiry", "off|epoch|max|DURATION",
+                           "off, epoch, max or a duration like 1h, 7d", 1, 1 },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -107,6 +112,25 @@ static int config_check_url_path(const char *value, char *err, size_t errlen)
     return 0;
 }
 
+/* default_type: a media type, type "/" subtype, both tokens (RFC 9110
+ * §8.3.1), with optional parameters as written after ';'. */
+static int config_check_media_type(const char *value, char *err, size_t errlen)
+{
+    const char *slash = strchr(value, '/');
+    const char *end = slash ? slash + strcspn(slash, ";") : value;
+
+    if (!slash || !http1_is_token(value, (size_t)(slash - value))
+        || !http1_is_token(slash + 1, (size_t)(end - slash - 1))) {
+        snprintf(err, errlen, "a media type is type/subtype, both tokens, like text/plain");
+        return -1;
+    }
+    if (!http1_is_field_value(value, strlen(value))) {
+        snprintf(err, errlen, "a field value has visible characters, spaces and tabs only");
+        return -1;
+    }
+    return 0;
+}
+
 /* tls_ciphers, tls_ciphersuites: OpenSSL's list syntax. Whether a name is a
  * cipher OpenSSL knows is checked when the contexts are built (tls_store.c),
  * which keeps OpenSSL out of the table; this only refuses what cannot be a
@@ -149,6 +173,7 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_CLOSE "The close"
 #define G_LOG "Logs and status"
 #define G_LOC "Per site and location"
+#define G_HEAD "Response fields"
 #define G_PROC "Processes"
 #define G_TLS "HTTPS (TLS)"
 
@@ -452,6 +477,25 @@ const struct config_directive config_directives[] = {
     { .name = "file_mode", .type = CONFIG_T_MODE, MAIN(file_mode), LOC(file_mode),
       .def = "0644", .min = 0, .max = 0777, .group = G_LOC,
       .help = "Permission bits of files created by uploads (the umask still applies)" },
+
+    { .name = "add_header", .type = CONFIG_T_HEADER, MAIN(headers), LOC(headers),
+      .group = G_HEAD,
+      .help = "Add this response field (Cache-Control, Strict-Transport-Security, "
+              "Content-Security-Policy, ...) to 200, 201, 204, 206, 301, 302, 303, 304, 307 and "
+              "308 responses, or with always to every response, error pages included. "
+              "Repeatable; a level that has any add_header does not inherit the level above's "
+              "(as nginx). The name must be a token and the value visible characters; fields "
+              "the server frames the message with (Content-Length, Transfer-Encoding, "
+              "Connection, ...), Date and Server cannot be added" },
+    { .name = "expires", .type = CONFIG_T_EXPIRES, MAIN(expires_s), LOC(expires_s),
+      .def = "off", .min = 0, .max = 3650ull * 24 * MS_H, .group = G_HEAD,
+      .help = "Expires and Cache-Control: max-age for the statuses add_header uses: a "
+              "duration from now (rounded up to seconds); epoch: already expired, with "
+              "Cache-Control: no-cache; max: 10 years; off: neither field" },
+    { .name = "default_type", .type = CONFIG_T_STRING, MAIN(default_type), LOC(default_type),
+      .def = "application/octet-stream", .args = "TYPE", .check = config_check_media_type,
+      .group = G_HEAD,
+      .help = "Content-Type of a file whose extension the MIME table does not know" },
 };
 #define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
 static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");
@@ -519,6 +563,25 @@ bool config_allowed_location(const struct config_directive *d)
 bool config_is_repeatable(const struct config_directive *d)
 {
     return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
-           || d->type == CONFIG_T_CERTS || d->type == CONFIG_T_NAMES;
+           || d->type == CONFIG_T_CERTS || d->type == CONFIG_T_NAMES
+           || d->type == CONFIG_T_HEADER;
+}
+
+bool config_owns_memory(const struct config_directive *d)
+{
+    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_HEADER;
+}
+
+void config_free_value(const struct config_directive *d, void *field)
+{
+    if (d->type == CONFIG_T_HEADER) {
+        struct config_headers *h = field;
+        free(h->ok);
+        free(h->always);
+        h->ok = h->always = NULL;
+    } else if (config_owns_memory(d)) {
+        free(*(char **)field);
+        *(char **)field = NULL;
+    }
 }
 

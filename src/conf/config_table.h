@@ -45,6 +45,8 @@ enum config_type {
     CONFIG_T_KEYWORDS,     /* unsigned, bit (1u << i) per names[i] given */
     CONFIG_T_CERTS,        /* struct config_tls_cert[], count at count_off */
     CONFIG_T_NAMES,        /* struct config_names: host names of a server block */
+    CONFIG_T_HEADER,       /* struct config_headers: add_header lines, appended */
+    CONFIG_T_EXPIRES,      /* int64_t seconds, or CONFIG_EXPIRES_* */
     CONFIG_T__COUNT
 };
 
@@ -106,6 +108,10 @@ bool config_allowed_server(const struct config_directive *d);
 bool config_allowed_location(const struct config_directive *d);
 /* listen, patterns and address lists add up; everything else is set once. */
 bool config_is_repeatable(const struct config_directive *d);
+/* The row's value owns memory (strings, add_header lines). */
+bool config_owns_memory(const struct config_directive *d);
+/* Free what a field of row d owns, leaving it empty. */
+void config_free_value(const struct config_directive *d, void *field);
 /* The file parser tells where a statement that config_set accepted was
  * written, for the rows whose later checks name it (listen, tls_certificate,
  * auth_user_file). loc is NULL at main level. */

@@ -58,7 +58,7 @@ int config_parse_duration_ms(const char *s, uint64_t *ms)
     static const struct {
         const char *suffix;
         uint64_t ms;
-    } units[] = { { "ms", 1 }, { "s", MS_S }, { "m", MS_M }, { "h", MS_H } };
+    } units[] = { { "ms", 1 }, { "s", MS_S }, { "m", MS_M }, { "h", MS_H }, { "d", 24 * MS_H } };
     uint64_t n;
 
     if (config_parse_digits(&s, 10, &n) < 0)
@@ -147,7 +147,8 @@ void config_format_number(struct config_out *o, const struct config_directive *d
 {
     switch (d->type) {
     case CONFIG_T_DURATION:
-    case CONFIG_T_DURATION_OFF: config_format_duration(o, v); break;
+    case CONFIG_T_DURATION_OFF:
+    case CONFIG_T_EXPIRES: config_format_duration(o, v); break;
     case CONFIG_T_SIZE: config_format_size(o, v); break;
     case CONFIG_T_MODE: config_out_add(o, "%#llo", (unsigned long long)v); break;
     default: config_out_add(o, "%llu", (unsigned long long)v); break;
@@ -501,6 +502,76 @@ static int config_add_names(const struct config_directive *d, struct config_name
     return 0;
 }
 
+/* Fields add_header may not set: the ones that frame the message or the
+ * connection (a wrong one desynchronises the client), and the ones the
+ * server writes itself on every response (a second Date or Server). */
+static const char *const config_reserved_fields[] = {
+    "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer",
+    "te", "proxy-connection", "date", "server", NULL,
+};
+
+/* add_header NAME VALUE [always]: checked as a field line (RFC 9110 §5.1,
+ * §5.5) and appended to its level's formatted list. */
+static int config_add_header(const struct config_directive *d, struct config_headers *h,
+                             const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    const char *name = args[0], *value = args[1];
+    size_t nlen = strlen(name), vlen = strlen(value), old;
+    char **list;
+
+    if (nargs == 3 && strcmp(args[2], "always") != 0)
+        return config_bad_value(d, args[2], err, errlen);
+    if (!http1_is_token(name, nlen)) {
+        snprintf(err, errlen, "bad field name '%s' for '%s': a token (letters, digits and "
+                 "!#$%%&'*+-.^_`|~)", name, d->name);
+        return -1;
+    }
+    for (size_t i = 0; config_reserved_fields[i]; i++) {
+        if (strcasecmp(name, config_reserved_fields[i]) == 0) {
+            snprintf(err, errlen, "'%s' cannot set %s: the server writes that field", d->name,
+                     name);
+            return -1;
+        }
+    }
+    if (vlen == 0 || !http1_is_field_value(value, vlen)) {
+        snprintf(err, errlen, "bad value for '%s %s': %s", d->name, name,
+                 vlen ? "visible characters, spaces and tabs only, none at either end"
+                      : "empty (leave the line out to send nothing)");
+        return -1;
+    }
+    list = nargs == 3 ? &h->always : &h->ok;
+    old = *list ? strlen(*list) : 0;
+    char *grown = realloc(*list, old + nlen + vlen + 5);
+    if (!grown) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(grown + old, nlen + vlen + 5, "%s: %s\r\n", name, value);
+    *list = grown;
+    return 0;
+}
+
+/* expires off|epoch|max|DURATION: seconds, rounded up. */
+static int config_set_expires(const struct config_directive *d, int64_t *out, const char *arg,
+                              char *err, size_t errlen)
+{
+    uint64_t ms;
+
+    if (strcmp(arg, "off") == 0)
+        *out = CONFIG_EXPIRES_OFF;
+    else if (strcmp(arg, "epoch") == 0)
+        *out = CONFIG_EXPIRES_EPOCH;
+    else if (strcmp(arg, "max") == 0)
+        *out = CONFIG_EXPIRES_MAX;
+    else if (config_parse_duration_ms(arg, &ms) < 0)
+        return config_bad_value(d, arg, err, errlen);
+    else if (config_check_bounds(d, ms, arg, err, errlen) < 0)
+        return -1;
+    else
+        *out = (int64_t)((ms + 999) / 1000);
+    return 0;
+}
+
 /* Parse args as d's type and store them in the field at base + off. */
 int config_store(struct config *cfg, const struct config_directive *d, char *base,
                  size_t off, size_t size, const char *const *args, size_t nargs,
@@ -597,6 +668,10 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
         return config_add_cert(cfg, d, args, err, errlen);
     case CONFIG_T_NAMES:
         return config_add_names(d, field, args, nargs, err, errlen);
+    case CONFIG_T_HEADER:
+        return config_add_header(d, field, args, nargs, err, errlen);
+    case CONFIG_T_EXPIRES:
+        return config_set_expires(d, field, arg, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -682,6 +757,35 @@ int config_format_value(const struct config *cfg, const struct config_location *
         for (size_t i = 0; i < cfg->nokeepalive_count; i++)
             config_out_add(&o, "%s%s", i ? "\n" : "", cfg->nokeepalive_user_agents[i]);
         break;
+    case CONFIG_T_HEADER: {
+        /* one "NAME VALUE[ always]" a line, as written */
+        const struct config_headers *h = (const struct config_headers *)field;
+        const char *lists[2] = { h->ok, h->always };
+        const char *sep = "";
+        for (size_t k = 0; k < 2; k++) {
+            for (const char *p = lists[k]; p && *p;) {
+                const char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+                config_out_add(&o, "%s%.*s %.*s%s", sep, (int)(colon - p), p,
+                               (int)(eol - colon - 2), colon + 2, k ? " always" : "");
+                sep = "\n";
+                p = eol + 2;
+            }
+        }
+        break;
+    }
+    case CONFIG_T_EXPIRES: {
+        int64_t v;
+        memcpy(&v, field, sizeof v);
+        if (v == CONFIG_EXPIRES_OFF)
+            config_out_add(&o, "off");
+        else if (v == CONFIG_EXPIRES_EPOCH)
+            config_out_add(&o, "epoch");
+        else if (v == CONFIG_EXPIRES_MAX)
+            config_out_add(&o, "max");
+        else
+            config_format_duration(&o, (uint64_t)v * 1000);
+        break;
+    }
     case CONFIG_T_NAMES: {
         const struct config_names *names = (const struct config_names *)field;
         for (size_t i = 0; i < names->n; i++)

@@ -71,6 +71,7 @@ bool conn_take_work(struct conn *c)
     w->responded = false;
     w->discard_after = false;
     w->lingering_close = srv->cfg->lingering_close;
+    w->loc = NULL;
     w->sink = NULL;
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */

@@ -20,6 +20,7 @@
 
 #include "accesslog.h"
 #include "conn_internal.h"
+#include "httpdate.h"
 #include "outq.h"
 #include "server.h"
 #include "stats.h"
@@ -198,11 +199,69 @@ static void conn_settle_unread_body(struct conn *c)
         conn_want_close(c, CONN_CLOSE_UNREAD_BODY);
 }
 
+/* The statuses add_header (without always) and expires apply to: nginx's
+ * list, so a configuration carried over means the same. */
+static bool conn_status_takes_site_fields(int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 308:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* expires (RFC 9111 §5.3 Expires, §5.2.2.1 max-age): both, so HTTP/1.0
+ * caches and current ones agree. */
+static void conn_resp_expires(struct conn *c, int64_t expires_s)
+{
+    char line[96], date[HTTPDATE_LEN + 1];
+    int n;
+    if (expires_s == CONFIG_EXPIRES_EPOCH) {
+        static const char epoch[] = "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
+                                    "Cache-Control: no-cache\r\n";
+        conn_out(c, epoch, sizeof epoch - 1);
+        return;
+    }
+    if (expires_s == CONFIG_EXPIRES_MAX) {
+        /* as nginx: the last date every 32-bit time_t can still hold */
+        static const char max[] = "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\n"
+                                  "Cache-Control: max-age=315360000\r\n";
+        conn_out(c, max, sizeof max - 1);
+        return;
+    }
+    httpdate_format(loop_wall_s(c->srv->loop) + (time_t)expires_s, date);
+    n = snprintf(line, sizeof line, "Expires: %s\r\nCache-Control: max-age=%lld\r\n", date,
+                 (long long)expires_s);
+    conn_out(c, line, (size_t)n);
+}
+
+/* add_header and expires of the request's location. */
+static void conn_resp_site_fields(struct conn *c, const struct config_location *loc)
+{
+    if (conn_status_takes_site_fields(c->w->log_status)) {
+        if (loc->headers.ok)
+            conn_out(c, loc->headers.ok, strlen(loc->headers.ok));
+        if (loc->expires_s != CONFIG_EXPIRES_OFF)
+            conn_resp_expires(c, loc->expires_s);
+    }
+    if (loc->headers.always)
+        conn_out(c, loc->headers.always, strlen(loc->headers.always));
+}
+
+void conn_set_location(struct conn *c, const struct config_location *loc)
+{
+    c->w->loc = loc;
+}
+
 void conn_resp_end(struct conn *c, int64_t content_length)
 {
     struct server *srv = c->srv;
     struct conn_work *w = c->w;
     conn_settle_unread_body(c);
+    if (w->loc)
+        conn_resp_site_fields(c, w->loc);
     /* The end of a head in one copy: Content-Length, the connection's
      * fate, the empty line. */
     char end[224];

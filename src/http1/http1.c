@@ -69,6 +69,22 @@ static const char *const http1_method_names[] = {
 static_assert(sizeof http1_method_names / sizeof http1_method_names[0] == HTTP1_METHOD_COUNT,
               "http1_method_names must name every method");
 
+bool http1_is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!http1_is_tchar((unsigned char)s[i]))
+            return false;
+    return n > 0;
+}
+
+bool http1_is_field_value(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!http1_is_field_byte((unsigned char)s[i]))
+            return false;
+    return n == 0 || (!http1_is_ows((unsigned char)s[0]) && !http1_is_ows((unsigned char)s[n - 1]));
+}
+
 const char *http1_method_name(enum http1_method m)
 {
     if ((unsigned)m >= HTTP1_METHOD_OTHER)

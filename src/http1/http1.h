@@ -155,6 +155,12 @@ bool http1_wants_keep_alive(const struct http1_request *req);
 /* Case-insensitive comparison of a slice with a NUL-terminated string. */
 bool http1_slice_equals(const char *buf, struct http1_slice s, const char *lit);
 
+/* s[0..n) is a token (RFC 9110 §5.6.2): one or more tchar. */
+bool http1_is_token(const char *s, size_t n);
+/* s[0..n) is a field-value (RFC 9110 §5.5): field-vchar, SP and HTAB, not
+ * starting or ending with whitespace (empty is a valid field-value). */
+bool http1_is_field_value(const char *s, size_t n);
+
 /* ---- chunked transfer coding (RFC 9112 §7.1) ---- */
 
 struct http1_chunked {

@@ -155,6 +155,7 @@ void request_dispatch(struct conn *c)
         cfg->vhosts ? config_find_site(cfg, buf + req->host.off, req->host.len) : cfg->sites[0];
     const struct config_location *loc = config_find_location(site, path, path_len);
     conn_set_lingering(c, loc->lingering_close);
+    conn_set_location(c, loc);
     if (!loc->keepalive)
         conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);
 

@@ -439,7 +439,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         } else {
             etag_len = static_format_etag(&st, etag, sizeof etag);
             e = filecache_store(site->files, path, path_len, fd, &st,
-                                mime_lookup(srv->mime, name, name_len), etag, etag_len,
+                                mime_lookup_or(srv->mime, name, name_len, loc->default_type), etag, etag_len,
                                 conn_now_ms(c));
         }
         if (e) {
@@ -463,7 +463,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         return;
     }
 
-    const char *type = mime_lookup(srv->mime, name, name_len);
+    const char *type = mime_lookup_or(srv->mime, name, name_len, loc->default_type);
     if (req->method == HTTP1_METHOD_GET && req->range.len &&
         static_if_range_holds(req, buf, &st, etag, etag_len)) {
         struct range_span spans[STATIC_RANGES_CAP];

@@ -174,7 +174,10 @@ static const struct value_case {
     { "1 s", -1, 0 },
     { "1.5s", -1, 0 },
     { "1S", -1, 0 },
-    { "1d", -1, 0 },
+    { "1d", 0, 86400000 },
+    { "7d", 0, 604800000 },
+    { "213503982334602d", -1, 0 },       /* unit overflow */
+    { "1w", -1, 0 },
     { "1msx", -1, 0 },
     { "1m30s", -1, 0 },
     { "0x10s", -1, 0 },
@@ -306,7 +309,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 77);
+    assert_int_equal(n, 80);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -780,6 +783,33 @@ static const struct error_case {
       "@:3: 'root' is already set in this block\n@:5: 'methods' is already set in this block\n" },
     { "unterminated server", "server {\n  root a;\n",
       "@:1: unterminated block: missing '}' for server\n" },
+    /* response fields: checked as RFC 9110 field lines at load */
+    { "add_header checks",
+      "add_header \"X Y\" v;\nadd_header X-A \"a\rb\";\nadd_header X-B \" v\";\n"
+      "add_header Content-Length 5;\nadd_header date x;\nadd_header X-C v sometimes;\n"
+      "add_header X-D \"\";\nadd_header X-E;\n",
+      "@:1: bad field name 'X Y' for 'add_header': a token (letters, digits and "
+      "!#$%&'*+-.^_`|~)\n"
+      "@:2: bad value for 'add_header X-A': visible characters, spaces and tabs only, none at "
+      "either end\n"
+      "@:3: bad value for 'add_header X-B': visible characters, spaces and tabs only, none at "
+      "either end\n"
+      "@:4: 'add_header' cannot set Content-Length: the server writes that field\n"
+      "@:5: 'add_header' cannot set date: the server writes that field\n"
+      "@:6: bad value 'sometimes' for 'add_header': expected a field name, its value and "
+      "optionally always\n"
+      "@:7: bad value for 'add_header X-D': empty (leave the line out to send nothing)\n"
+      "@:8: wrong number of arguments for 'add_header' (usage: add_header NAME VALUE "
+      "[always])\n" },
+    { "expires and default_type checks",
+      "expires soon;\nexpires 3651d;\ndefault_type text;\ndefault_type \"a b/c\";\n",
+      "@:1: bad value 'soon' for 'expires': expected off, epoch, max or a duration like 1h, "
+      "7d\n"
+      "@:2: 'expires' value '3651d' is out of bounds (0..87600h)\n"
+      "@:3: bad value 'text' for 'default_type': a media type is type/subtype, both tokens, "
+      "like text/plain\n"
+      "@:4: bad value 'a b/c' for 'default_type': a media type is type/subtype, both tokens, "
+      "like text/plain\n" },
 };
 
 static void test_config_load_file_error_messages(void **state)
@@ -869,6 +899,48 @@ static void test_config_server_block_inheritance(void **state)
     free(text);
     free(path);
     free(pw);
+}
+
+/* add_header as nginx inherits it: a level with any add_header replaces the
+ * list above; expires and default_type inherit value by value. */
+static void test_config_add_header_inheritance(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL, got[256];
+    char *path = write_text(fx, "t.conf",
+                            "add_header X-Main 1;\nexpires 1h;\n"
+                            "server {\n  server_name a;\n  add_header X-A \"a b\";\n"
+                            "  add_header X-A2 2 always;\n  default_type text/plain;\n"
+                            "  location /x {\n    expires epoch;\n  }\n}\n"
+                            "server {\n  server_name b;\n  location /y {\n"
+                            "    add_header X-L l always;\n    expires max;\n  }\n}\n");
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    const struct config_location *ax = config_find_location(cfg.servers[0], "/x", 2);
+    const struct config_location *aroot = config_find_location(cfg.servers[0], "/", 1);
+    const struct config_location *by = config_find_location(cfg.servers[1], "/y", 2);
+    const struct config_location *broot = config_find_location(cfg.servers[1], "/", 1);
+    assert_string_equal(ax->headers.ok, "X-A: a b\r\n");          /* the server's, not main's */
+    assert_string_equal(ax->headers.always, "X-A2: 2\r\n");
+    assert_int_equal(ax->expires_s, CONFIG_EXPIRES_EPOCH);
+    assert_string_equal(ax->default_type, "text/plain");
+    assert_int_equal(aroot->expires_s, 3600);
+    assert_string_equal(broot->headers.ok, "X-Main: 1\r\n");      /* main's */
+    assert_null(broot->headers.always);
+    assert_string_equal(broot->default_type, "application/octet-stream");
+    assert_null(by->headers.ok);                                   /* replaced */
+    assert_string_equal(by->headers.always, "X-L: l\r\n");
+    assert_int_equal(by->expires_s, CONFIG_EXPIRES_MAX);
+    assert_int_equal(config_format_value(&cfg, ax, "add_header", got, sizeof got), 0);
+    assert_string_equal(got, "X-A a b\nX-A2 2 always");
+    assert_int_equal(config_format_value(&cfg, by, "expires", got, sizeof got), 0);
+    assert_string_equal(got, "max");
+    config_fini(&cfg);
+    free(path);
 }
 
 /* The rows only a server block has get their table defaults in each block;
@@ -1222,6 +1294,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_server_block_inheritance, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_server_block_defaults, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_add_header_inheritance, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_server_block_finish_errors, fixture_setup,
                                         fixture_teardown),
