@@ -81,10 +81,12 @@ void config_note_where(struct config *cfg, struct config_server *srv,
                        struct config_location *loc, const struct config_directive *d,
                        const char *path, unsigned line)
 {
-    if (loc && d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
-        free(loc->auth_user_file_where);
-        if (asprintf(&loc->auth_user_file_where, "%s:%u", path, line) < 0)
-            loc->auth_user_file_where = NULL;
+    struct config_location *at = loc ? loc : srv ? &srv->defaults : &cfg->top.defaults;
+
+    if (d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
+        free(at->auth_user_file_where);
+        if (asprintf(&at->auth_user_file_where, "%s:%u", path, line) < 0)
+            at->auth_user_file_where = NULL;
     } else if (!loc && d->type == CONFIG_T_LISTEN && cfg->listen_count > 0) {
         struct config_listen *l = &cfg->listens[cfg->listen_count - 1];
         snprintf(l->where, sizeof l->where, "%s:%u", path, line);
@@ -111,6 +113,16 @@ bool config_has_tls_listener(const struct config *cfg)
 static int config_inherit_value(const struct config_directive *d, const char *src, char *dst,
                                 size_t size)
 {
+    if (d->type == CONFIG_T_RETURN) {
+        const struct config_return *from = (const struct config_return *)src;
+        struct config_return copy = *from;
+        copy.text = from->text ? strdup(from->text) : NULL;
+        if (from->text && !copy.text)
+            return -ENOMEM;
+        config_free_value(d, dst);
+        memcpy(dst, &copy, sizeof copy);
+        return 0;
+    }
     if (d->type == CONFIG_T_HEADER) {
         const struct config_headers *from = (const struct config_headers *)src;
         struct config_headers copy = {
@@ -172,9 +184,13 @@ static char *config_target(struct config *cfg, struct config_server *srv,
         /* CONFIG_F_SERVER_ADDS: the block adds to the main list */
     }
     if (!config_allowed_main(d)) {
-        snprintf(err, errlen, "'%s' is only allowed inside %s", d->name,
-                 d->loc_size ? "server or location" : "server");
+        snprintf(err, errlen, "'%s' is only allowed inside server", d->name);
         return NULL;
+    }
+    if (!d->main_size) { /* a location row: the top level's own value */
+        *off = d->loc_off;
+        *size = d->loc_size;
+        return (char *)&cfg->top.defaults;
     }
     *off = d->main_off;
     *size = d->main_size;
@@ -218,7 +234,7 @@ int config_set_in(struct config *cfg, struct config_server *srv, struct config_l
     }
     if (config_store(cfg, d, base, off, size, args, nargs, err, errlen) < 0)
         return -1;
-    if (base == (char *)srv)
+    if (srv && base == (char *)srv)
         srv->set_mask |= config_directive_srv_bit(d);
     else if (base != (char *)cfg)
         ((struct config_location *)base)->set_mask |= config_directive_bit(d);
@@ -274,6 +290,14 @@ int config_init_defaults(struct config *cfg)
         }
     }
     return 0;
+}
+
+/* The value a level inherits for location row d: main's field, or for a row
+ * with none the top level's defaults. */
+static const char *config_main_value(const struct config *cfg, const struct config_directive *d)
+{
+    return d->main_size ? (const char *)cfg + d->main_off
+                        : (const char *)&cfg->top.defaults + d->loc_off;
 }
 
 void config_location_fini(struct config_location *loc)
@@ -494,9 +518,9 @@ static int config_finish_site(struct config *cfg, struct config_server *srv, FIL
         if (d->srv_size && d->main_size && !(srv->set_mask & config_directive_srv_bit(d)))
             r = config_inherit_value(d, (const char *)&cfg->top + d->srv_off,
                                      (char *)srv + d->srv_off, d->srv_size);
-        else if (d->loc_size && d->main_size
-                 && !(srv->defaults.set_mask & config_directive_bit(d)))
-            r = config_inherit_value(d, (const char *)cfg + d->main_off,
+        else if (d->loc_size && !(srv->defaults.set_mask & config_directive_bit(d))
+                 && (d->main_size || (cfg->top.defaults.set_mask & config_directive_bit(d))))
+            r = config_inherit_value(d, config_main_value(cfg, d),
                                      (char *)&srv->defaults + d->loc_off, d->loc_size);
         if (r < 0) {
             fprintf(errs, "out of memory\n");
@@ -517,8 +541,9 @@ static int config_finish_site(struct config *cfg, struct config_server *srv, FIL
         for (size_t k = 0; k < config_directive_count(); k++) {
             const struct config_directive *d = &config_directives[k];
             const char *src = block ? (const char *)&srv->defaults + d->loc_off
-                                    : (const char *)cfg + d->main_off;
-            if (d->loc_size && (block || d->main_size)
+                                    : config_main_value(cfg, d);
+            if (d->loc_size && (block || d->main_size || (srv->defaults.set_mask &
+                                                           config_directive_bit(d)))
                 && !(loc->set_mask & config_directive_bit(d))
                 && config_inherit_value(d, src, (char *)loc + d->loc_off, d->loc_size) < 0) {
                 fprintf(errs, "out of memory\n");

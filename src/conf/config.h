@@ -78,6 +78,13 @@ struct config_headers {
     char *always;
 };
 
+/* return CODE [URL|TEXT]: status 0 when not set. */
+struct config_return {
+    int status;
+    bool redirect; /* text is a Location template (301, 302, 303, 307, 308) */
+    char *text;    /* the template, the body (text/plain), or NULL */
+};
+
 /* expires: seconds from now, or one of these. */
 #define CONFIG_EXPIRES_OFF (-1)
 #define CONFIG_EXPIRES_EPOCH (-2)
@@ -99,6 +106,9 @@ struct config_location {
     struct config_headers headers; /* add_header */
     int64_t expires_s;         /* expires: seconds, or CONFIG_EXPIRES_* */
     char *default_type;        /* Content-Type of a file whose extension is unknown */
+    struct config_return ret;  /* return: answered before anything else */
+    char *fallback;            /* a missing file serves this path instead; NULL: off */
+    bool absolute_redirect;    /* the directory redirect's Location has scheme and host */
     uint32_t site;             /* index of its server in config.sites */
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
@@ -241,6 +251,7 @@ struct config {
     struct config_headers headers;
     int64_t expires_s;
     char *default_type;
+    bool absolute_redirect;
 };
 
 /* Fill cfg with the defaults of the table. 0, or -ENOMEM. */

@@ -391,7 +391,7 @@ static bool config_already_set(const struct config_parse *ps, const struct confi
             return (srv->set_mask & config_directive_srv_bit(d)) != 0;
         return d->loc_size && (srv->defaults.set_mask & config_directive_bit(d));
     }
-    return d->main_size && ps->main_set[d - config_directives];
+    return config_allowed_main(d) && ps->main_set[d - config_directives];
 }
 
 static void config_statement(struct config_parse *ps, struct config_file *f,

@@ -56,6 +56,9 @@ const struct config_type_info config_types[] = {
                           "a field name, its value and optionally always", 2, 3 },
     [CONFIG_T_EXPIRES] = { "expiry", "off|epoch|max|DURATION",
                            "off, epoch, max or a duration like 1h, 7d", 1, 1 },
+    [CONFIG_T_RETURN] = { "status and URL or text", "CODE [URL|TEXT]",
+                          "a status: 301, 302, 303, 307 or 308 with a URL; 200, 204 or "
+                          "400-599, with an optional text (not for 204)", 1, 2 },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -131,6 +134,16 @@ static int config_check_media_type(const char *value, char *err, size_t errlen)
     return 0;
 }
 
+/* fallback: a path under the root, as a request would name it decoded. */
+static int config_check_fallback(const char *value, char *err, size_t errlen)
+{
+    if (value[0] != '/') {
+        snprintf(err, errlen, "must start with '/'");
+        return -1;
+    }
+    return config_check_url_path(value, err, errlen);
+}
+
 /* tls_ciphers, tls_ciphersuites: OpenSSL's list syntax. Whether a name is a
  * cipher OpenSSL knows is checked when the contexts are built (tls_store.c),
  * which keeps OpenSSL out of the table; this only refuses what cannot be a
@@ -174,6 +187,7 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_LOG "Logs and status"
 #define G_LOC "Per site and location"
 #define G_HEAD "Response fields"
+#define G_REDIR "Redirects and fallbacks"
 #define G_PROC "Processes"
 #define G_TLS "HTTPS (TLS)"
 
@@ -496,6 +510,25 @@ const struct config_directive config_directives[] = {
       .def = "application/octet-stream", .args = "TYPE", .check = config_check_media_type,
       .group = G_HEAD,
       .help = "Content-Type of a file whose extension the MIME table does not know" },
+
+    { .name = "return", .type = CONFIG_T_RETURN, LOC(ret), .group = G_REDIR,
+      .help = "Answer every request here at once, before methods and authentication are "
+              "checked: 301, 302, 303, 307 or 308 redirect to the URL, in which $scheme, "
+              "$host (the request's host, no port) and $request_uri (path and query as sent) "
+              "are replaced; 200 or 400-599 send TEXT as text/plain, or without TEXT the "
+              "status's error page; 204 sends nothing. In a server block it covers every "
+              "location that has no return of its own" },
+    { .name = "absolute_redirect", .type = CONFIG_T_BOOL, MAIN(absolute_redirect),
+      LOC(absolute_redirect), .def = "off", .group = G_REDIR,
+      .help = "The redirect of a directory asked for without its trailing slash (301 to "
+              "PATH/, query kept) sends an absolute Location (scheme, the Host as sent, path) "
+              "instead of the path alone; both are valid (RFC 9110 10.2.2)" },
+    { .name = "fallback", .type = CONFIG_T_STRING, LOC(fallback), .args = "PATH",
+      .check = config_check_fallback, .group = G_REDIR,
+      .help = "A GET or HEAD for a file that does not exist here is answered with this file "
+              "of the site's root instead, with 200 (single-page applications: "
+              "fallback /index.html); the fallback is not routed again, and if it is missing "
+              "too the answer is 404" },
 };
 #define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
 static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");
@@ -547,7 +580,7 @@ uint64_t config_directive_srv_bit(const struct config_directive *d)
 
 bool config_allowed_main(const struct config_directive *d)
 {
-    return d->main_size != 0;
+    return d->main_size != 0 || d->loc_size != 0;
 }
 
 bool config_allowed_server(const struct config_directive *d)
@@ -569,12 +602,17 @@ bool config_is_repeatable(const struct config_directive *d)
 
 bool config_owns_memory(const struct config_directive *d)
 {
-    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_HEADER;
+    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_HEADER
+           || d->type == CONFIG_T_RETURN;
 }
 
 void config_free_value(const struct config_directive *d, void *field)
 {
-    if (d->type == CONFIG_T_HEADER) {
+    if (d->type == CONFIG_T_RETURN) {
+        struct config_return *r = field;
+        free(r->text);
+        memset(r, 0, sizeof *r);
+    } else if (d->type == CONFIG_T_HEADER) {
         struct config_headers *h = field;
         free(h->ok);
         free(h->always);

@@ -47,6 +47,7 @@ enum config_type {
     CONFIG_T_NAMES,        /* struct config_names: host names of a server block */
     CONFIG_T_HEADER,       /* struct config_headers: add_header lines, appended */
     CONFIG_T_EXPIRES,      /* int64_t seconds, or CONFIG_EXPIRES_* */
+    CONFIG_T_RETURN,       /* struct config_return */
     CONFIG_T__COUNT
 };
 
@@ -69,7 +70,9 @@ extern const struct config_type_info config_types[];
  * block (a location row's server value goes to the block's defaults);
  * loc_size, allowed in a location. A value not set at a level is inherited
  * from the one above: main, server, location. At main level a server row
- * (root, index) is the top level's struct config_server. */
+ * (root, index) is the top level's struct config_server, and a location
+ * row without a main field (auth_basic, return, fallback) goes to the top
+ * level's defaults: the top level is the implicit server. */
 struct config_directive {
     const char *name;
     enum config_type type;

@@ -18,6 +18,7 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
+#include "redirect.h"
 #include "vhost.h"
 
 static bool config_is_digit(char c)
@@ -572,6 +573,44 @@ static int config_set_expires(const struct config_directive *d, int64_t *out, co
     return 0;
 }
 
+/* return CODE [URL|TEXT]. */
+static int config_set_return(const struct config_directive *d, struct config_return *r,
+                             const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    const char *p = args[0];
+    uint64_t code;
+    bool redirect;
+
+    if (config_parse_digits(&p, 10, &code) < 0 || *p != '\0' || strlen(args[0]) != 3)
+        return config_bad_value(d, args[0], err, errlen);
+    redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+    if (!redirect && code != 200 && code != 204 && (code < 400 || code > 599))
+        return config_bad_value(d, args[0], err, errlen);
+    if (redirect && nargs != 2) {
+        snprintf(err, errlen, "'%s %s' needs the URL to redirect to", d->name, args[0]);
+        return -1;
+    }
+    if (code == 204 && nargs == 2) {
+        snprintf(err, errlen, "'%s 204' has no body: leave the text out", d->name);
+        return -1;
+    }
+    if (redirect) {
+        char why[CONFIG_ERR_MAX / 2];
+        if (redirect_check_template(args[1], why, sizeof why) < 0) {
+            snprintf(err, errlen, "bad URL '%s' for '%s': %s", args[1], d->name, why);
+            return -1;
+        }
+    }
+    char *text = nargs == 2 ? strdup(args[1]) : NULL;
+    if (nargs == 2 && !text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(r->text);
+    *r = (struct config_return){ .status = (int)code, .redirect = redirect, .text = text };
+    return 0;
+}
+
 /* Parse args as d's type and store them in the field at base + off. */
 int config_store(struct config *cfg, const struct config_directive *d, char *base,
                  size_t off, size_t size, const char *const *args, size_t nargs,
@@ -672,6 +711,8 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
         return config_add_header(d, field, args, nargs, err, errlen);
     case CONFIG_T_EXPIRES:
         return config_set_expires(d, field, arg, err, errlen);
+    case CONFIG_T_RETURN:
+        return config_set_return(d, field, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -771,6 +812,12 @@ int config_format_value(const struct config *cfg, const struct config_location *
                 p = eol + 2;
             }
         }
+        break;
+    }
+    case CONFIG_T_RETURN: {
+        const struct config_return *r = (const struct config_return *)field;
+        if (r->status)
+            config_out_add(&o, "%d%s%s", r->status, r->text ? " " : "", r->text ? r->text : "");
         break;
     }
     case CONFIG_T_EXPIRES: {

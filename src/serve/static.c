@@ -29,6 +29,7 @@
 #include "mime.h"
 #include "filecache.h"
 #include "range.h"
+#include "redirect.h"
 #include "server.h"
 #include "upload.h"
 
@@ -340,25 +341,46 @@ static void static_send_cached(struct conn *c, const struct filecache_entry *e)
     conn_resp_body(c, e->body, e->body_len);
 }
 
-static void static_redirect_dir(struct conn *c, const char *path, size_t len)
+/* A directory asked for without its trailing slash: 301 to PATH/ with the
+ * query kept (relative links inside resolve against the slash). The path
+ * was decoded, so it is encoded again (redirect.c); absolute_redirect adds
+ * the scheme and the Host as sent, both checked by the parser. */
+static void static_redirect_dir(struct conn *c, const struct config_location *loc,
+                                const char *path, size_t len)
 {
-    char extra[4200];
-    /* The path was decoded; a Location needs it encoded again where unsafe. */
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    o += (size_t)snprintf(extra, sizeof extra, "Location: ");
-    for (size_t i = 0; i < len && o + 8 < sizeof extra; i++) {
-        unsigned char ch = (unsigned char)path[i];
-        if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '"' || ch == '?' || ch == '#') {
-            extra[o++] = '%';
-            extra[o++] = hex[ch >> 4];
-            extra[o++] = hex[ch & 15];
-        } else {
-            extra[o++] = (char)ch;
-        }
+    const struct http1_request *req = conn_request(c);
+    const char *buf = conn_request_buf(c);
+    size_t cap = 3 * len + req->host.len + req->query.len + 64;
+    char *extra = malloc(cap), *enc = malloc(3 * len + 1);
+    if (!extra || !enc || redirect_encode_path(path, len, enc, 3 * len + 1) == 0) {
+        free(extra);
+        free(enc);
+        conn_resp_error(c, 500, NULL);
+        return;
     }
-    snprintf(extra + o, sizeof extra - o, "/\r\n");
+    if (loc->absolute_redirect && req->host.len)
+        snprintf(extra, cap, "Location: %s://%.*s%s/%s%.*s\r\n", conn_is_tls(c) ? "https" : "http",
+                 (int)req->host.len, buf + req->host.off, enc, req->query.len ? "?" : "",
+                 (int)req->query.len, buf + req->query.off);
+    else
+        snprintf(extra, cap, "Location: %s/%s%.*s\r\n", enc, req->query.len ? "?" : "",
+                 (int)req->query.len, buf + req->query.off);
     conn_resp_error(c, 301, extra);
+    free(extra);
+    free(enc);
+}
+
+/* fallback: a GET or HEAD of something missing (404) is answered with the
+ * location's fallback file instead, as try_files $uri /index.html. The
+ * fallback is served under the same location, never looked up again: its
+ * own absence (path is the fallback) is the 404, so there is no loop. */
+static bool static_try_fallback(struct conn *c, const struct config_location *loc,
+                                const char *path, int status)
+{
+    if (status != 404 || !loc->fallback || strcmp(path, loc->fallback) == 0)
+        return false;
+    static_get(c, loc, loc->fallback, strlen(loc->fallback));
+    return true;
 }
 
 void static_get(struct conn *c, const struct config_location *loc, const char *path,
@@ -392,7 +414,8 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     }
     int fd = static_open_serving(srv, site->root_fd, path + 1);
     if (fd < 0) {
-        conn_resp_error(c, static_status_for_errno(-fd), NULL);
+        if (!static_try_fallback(c, loc, path, static_status_for_errno(-fd)))
+            conn_resp_error(c, static_status_for_errno(-fd), NULL);
         return;
     }
     struct stat st;
@@ -406,13 +429,14 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     if (S_ISDIR(st.st_mode)) {
         if (path[path_len - 1] != '/') {
             close(fd);
-            static_redirect_dir(c, path, path_len);
+            static_redirect_dir(c, loc, path, path_len);
             return;
         }
         int ifd = static_open_serving(srv, fd, index);
         close(fd);
         if (ifd < 0) {
-            conn_resp_error(c, static_status_for_errno(-ifd), NULL);
+            if (!static_try_fallback(c, loc, path, static_status_for_errno(-ifd)))
+                conn_resp_error(c, static_status_for_errno(-ifd), NULL);
             return;
         }
         fd = ifd;

@@ -138,3 +138,130 @@ server {
     r = one(srv, host="b.example")
     assert fields(r, "X-Main") == ["main"]
     assert fields(r, "Strict-Transport-Security") == []
+
+
+# ---- return, the directory redirect, fallback ------------------------------
+
+
+@pytest.fixture
+def redirect_sites(make_server, tmp_path):
+    for n in ("new", "spa"):
+        (tmp_path / n).mkdir()
+    (tmp_path / "new" / "index.html").write_text("new site\n")
+    (tmp_path / "spa" / "index.html").write_text("<html>app shell</html>\n")
+    (tmp_path / "spa" / "app.js").write_text("console.log(1)\n")
+    (tmp_path / "spa" / "docs").mkdir()
+    (tmp_path / "spa" / "docs" / "index.html").write_text("docs\n")
+    return make_server("""
+server {
+    server_name old.example;
+    return 301 https://new.example$request_uri;
+}
+server {
+    server_name new.example;
+    root %s;
+    location /moved/ { return 308 $scheme://$host/new-place$request_uri; }
+    location /temp { return 302 /elsewhere; }
+    location /see { return 303 "${scheme}://${host}/other"; }
+    location /tmp307 { return 307 /x; }
+    location /gone { return 410; }
+    location /health { return 200 "ok"; }
+    location /empty { return 204; }
+    location /teapot { return 418 "short and stout"; }
+}
+server {
+    server_name spa.example;
+    root %s;
+    fallback /index.html;
+    absolute_redirect on;
+    location /api/ { fallback /api-missing.json; }
+}
+""" % (tmp_path / "new", tmp_path / "spa"), uploads=False)
+
+
+def test_return_301_redirects_a_whole_site_with_the_request_uri(redirect_sites):
+    r = one(redirect_sites, path="/a/b.html?x=1&y=%20", host="old.example")
+    assert r.status == 301
+    assert r.header("Location") == "https://new.example/a/b.html?x=1&y=%20"
+    assert b"301 Moved Permanently" in r.body
+    # every method, before any method check: a PUT is redirected too
+    r = one(redirect_sites, "PUT", path="/up", host="old.example")
+    assert r.status == 301
+
+
+@pytest.mark.parametrize("path,status,location", [
+    ("/moved/a?q", 308, "http://new.example/new-place/moved/a?q"),
+    ("/temp", 302, "/elsewhere"),
+    ("/see", 303, "http://new.example/other"),
+    ("/tmp307", 307, "/x"),
+])
+def test_return_redirect_codes_and_variables(redirect_sites, path, status, location):
+    r = one(redirect_sites, path=path, host="New.Example:8080")  # $host: lower case, no port
+    assert r.status == status
+    assert r.header("Location") == location
+
+
+def test_return_without_host_uses_the_first_server_name(redirect_sites):
+    rs, rd = exchange(redirect_sites, b"GET /see HTTP/1.0\r\n\r\n")
+    rd.sock.close()
+    # no Host: the default server (the first block), whose name stands in
+    assert rs[0].status == 301
+    assert rs[0].header("Location") == "https://new.example/see"
+
+
+def test_return_with_a_status_and_text(redirect_sites):
+    r = one(redirect_sites, path="/gone", host="new.example")
+    assert r.status == 410 and b"410 Gone" in r.body
+    r = one(redirect_sites, path="/health", host="new.example")
+    assert r.status == 200 and r.body == b"ok"
+    assert r.header("Content-Type") == "text/plain"
+    r = one(redirect_sites, path="/teapot", host="new.example")
+    assert r.status == 418 and r.body == b"short and stout"
+    r = one(redirect_sites, path="/empty", host="new.example")
+    assert r.status == 204 and r.body == b"" and r.header("Content-Length") is None
+
+
+def test_curl_follows_a_return_redirect(redirect_sites):
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                          "-H", "Host: new.example", redirect_sites.url("/temp")],
+                         capture_output=True, timeout=20)
+    assert out.stdout.decode() == "302 %s" % redirect_sites.url("/elsewhere")
+
+
+def test_directory_redirect_absolute_keeps_the_host_as_sent_and_the_query(redirect_sites):
+    r = one(redirect_sites, path="/docs?page=2", host="new.example")
+    assert r.status == 404  # new.example has no /docs
+    r = one(redirect_sites, path="/docs?page=2", host="spa.example:8080")
+    assert r.status == 301
+    # absolute_redirect on: scheme, the Host as sent (port kept), path, query
+    assert r.header("Location") == "http://spa.example:8080/docs/?page=2"
+
+
+def test_directory_redirect_is_relative_by_default_and_encodes_the_path(make_server):
+    srv = make_server("")
+    os.makedirs(os.path.join(srv.root, "a dir", "caf\u00e9"))
+    r = one(srv, path="/a%20dir/caf%C3%A9?x=%41")
+    assert r.status == 301
+    assert r.header("Location") == "/a%20dir/caf%C3%A9/?x=%41"
+
+
+def test_fallback_serves_the_app_shell_for_missing_paths(redirect_sites):
+    for path in ("/", "/some/client/route", "/route?tab=2", "/missing.js"):
+        r = one(redirect_sites, path=path, host="spa.example")
+        assert r.status == 200, path
+        assert r.body == b"<html>app shell</html>\n", path
+    r = one(redirect_sites, path="/app.js", host="spa.example")
+    assert r.status == 200 and r.body == b"console.log(1)\n"
+    r = one(redirect_sites, "HEAD", path="/deep/link", host="spa.example")
+    assert r.status == 200 and r.header("Content-Length") == "23"
+    # a location with a missing fallback: 404, once, no loop
+    r = one(redirect_sites, path="/api/users", host="spa.example")
+    assert r.status == 404
+
+
+def test_fallback_is_for_get_and_head_only(make_server):
+    srv = make_server("fallback /index.html;\nmethods GET HEAD OPTIONS DELETE;")
+    r = one(srv, "DELETE", path="/nothing")
+    assert r.status != 200
+    r = one(srv, path="/nothing")
+    assert r.status == 200

@@ -309,7 +309,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 80);
+    assert_int_equal(n, 83);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -715,8 +715,29 @@ static const struct error_case {
       "@:1: 'file_mode' value '01777' is out of bounds (0..0777)\n" },
     { "main-only in location", "location / {\n    listen 80;\n}\n",
       "@:2: 'listen' is not allowed inside location\n" },
-    { "location-only at main", "auth_basic x;\n",
-      "@:1: 'auth_basic' is only allowed inside server or location\n" },
+    { "location rows at main: the implicit server", "auth_basic x;\nauth_basic y;\n",
+      "@:2: 'auth_basic' is already set in this block\n" },
+    { "return checks",
+      "location /a { return 301; }\nlocation /b { return 302 \"/a b\"; }\n"
+      "location /c { return 307 $uri; }\nlocation /d { return 304 /x; }\n"
+      "location /e { return 204 text; }\nlocation /f { return 20; }\n"
+      "location /g { return 600; }\nlocation /h { return 301 /ok; return 302 /again; }\n",
+      "@:1: 'return 301' needs the URL to redirect to\n"
+      "@:2: bad URL '/a b' for 'return': byte 0x20 cannot appear in a URL (RFC 3986): "
+      "percent-encode it\n"
+      "@:3: bad URL '$uri' for 'return': unknown variable at '$uri' (known: $scheme, $host, "
+      "$request_uri)\n"
+      "@:4: bad value '304' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
+      "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
+      "@:5: 'return 204' has no body: leave the text out\n"
+      "@:6: bad value '20' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
+      "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
+      "@:7: bad value '600' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
+      "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
+      "@:8: 'return' is already set in this block\n" },
+    { "fallback checks", "fallback index.html;\nlocation /a { fallback \"/a?b\"; }\n",
+      "@:1: bad value 'index.html' for 'fallback': must start with '/'\n"
+      "@:2: bad value '/a?b' for 'fallback': must be a plain path, without '?'\n" },
     { "duplicate", "root a;\n# again\nroot b;\n", "@:3: 'root' is already set in this block\n" },
     { "duplicate in location", "location /a {\n methods GET;\n methods PUT;\n}\n",
       "@:3: 'methods' is already set in this block\n" },
@@ -939,6 +960,46 @@ static void test_config_add_header_inheritance(void **state)
     assert_string_equal(got, "X-A a b\nX-A2 2 always");
     assert_int_equal(config_format_value(&cfg, by, "expires", got, sizeof got), 0);
     assert_string_equal(got, "max");
+    config_fini(&cfg);
+    free(path);
+}
+
+/* Without server blocks the top level is the server: a location row with no
+ * main field (return, fallback) set there reaches every location that has
+ * none of its own; with blocks, every block that has none. */
+static void test_config_top_level_is_the_implicit_server(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL;
+    char *path = write_text(fx, "t.conf", "fallback /index.html;\nreturn 301 https://$host/;\n"
+                                          "location /own {\n  return 404;\n}\n");
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    const struct config_location *root = config_find_location(&cfg.top, "/", 1);
+    const struct config_location *own = config_find_location(&cfg.top, "/own", 4);
+    assert_string_equal(root->fallback, "/index.html");
+    assert_int_equal(root->ret.status, 301);
+    assert_true(root->ret.redirect);
+    assert_string_equal(root->ret.text, "https://$host/");
+    assert_string_equal(own->fallback, "/index.html");
+    assert_int_equal(own->ret.status, 404);
+    assert_null(own->ret.text);
+    config_fini(&cfg);
+    free(path);
+
+    path = write_text(fx, "t.conf", "fallback /index.html;\nserver {\n}\n"
+                                    "server {\n  fallback /app.html;\n}\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    assert_string_equal(cfg.servers[0]->locations[0].fallback, "/index.html");
+    assert_string_equal(cfg.servers[1]->locations[0].fallback, "/app.html");
+    assert_int_equal(cfg.servers[0]->locations[0].ret.status, 0);
     config_fini(&cfg);
     free(path);
 }
@@ -1297,6 +1358,8 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_add_header_inheritance, fixture_setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_top_level_is_the_implicit_server,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_server_block_finish_errors, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_include_loop, fixture_setup,
