@@ -113,6 +113,21 @@ bool config_has_tls_listener(const struct config *cfg)
 static int config_inherit_value(const struct config_directive *d, const char *src, char *dst,
                                 size_t size)
 {
+    if (d->type == CONFIG_T_ERROR_PAGE) {
+        const struct config_error_pages *from = (const struct config_error_pages *)src;
+        struct config_error_pages copy = *from;
+        for (size_t i = 0; i < from->n; i++) {
+            copy.uri[i] = strdup(from->uri[i]);
+            if (!copy.uri[i]) {
+                copy.n = i;
+                config_free_value(d, &copy);
+                return -ENOMEM;
+            }
+        }
+        config_free_value(d, dst);
+        memcpy(dst, &copy, sizeof copy);
+        return 0;
+    }
     if (d->type == CONFIG_T_RETURN) {
         const struct config_return *from = (const struct config_return *)src;
         struct config_return copy = *from;

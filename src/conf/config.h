@@ -85,6 +85,14 @@ struct config_return {
     char *text;    /* the template, the body (text/plain), or NULL */
 };
 
+/* error_page CODE... URI: a page per status, all of one level. */
+#define CONFIG_ERROR_PAGES_MAX 32
+struct config_error_pages {
+    uint16_t status[CONFIG_ERROR_PAGES_MAX];
+    char *uri[CONFIG_ERROR_PAGES_MAX]; /* a path of the site, decoded */
+    size_t n;
+};
+
 /* expires: seconds from now, or one of these. */
 #define CONFIG_EXPIRES_OFF (-1)
 #define CONFIG_EXPIRES_EPOCH (-2)
@@ -107,6 +115,7 @@ struct config_location {
     int64_t expires_s;         /* expires: seconds, or CONFIG_EXPIRES_* */
     char *default_type;        /* Content-Type of a file whose extension is unknown */
     struct config_return ret;  /* return: answered before anything else */
+    struct config_error_pages error_pages;
     char *fallback;            /* a missing file serves this path instead; NULL: off */
     bool absolute_redirect;    /* the directory redirect's Location has scheme and host */
     uint32_t site;             /* index of its server in config.sites */
@@ -252,6 +261,7 @@ struct config {
     int64_t expires_s;
     char *default_type;
     bool absolute_redirect;
+    struct config_error_pages error_pages;
 };
 
 /* Fill cfg with the defaults of the table. 0, or -ENOMEM. */

@@ -56,6 +56,9 @@ const struct config_type_info config_types[] = {
                           "a field name, its value and optionally always", 2, 3 },
     [CONFIG_T_EXPIRES] = { "expiry", "off|epoch|max|DURATION",
                            "off, epoch, max or a duration like 1h, 7d", 1, 1 },
+    [CONFIG_T_ERROR_PAGE] = { "statuses and a path", "CODE... PATH",
+                              "statuses from 400 to 599, then a path starting with '/'", 2,
+                              CONFIG_WORDS_MAX },
     [CONFIG_T_RETURN] = { "status and URL or text", "CODE [URL|TEXT]",
                           "a status: 301, 302, 303, 307 or 308 with a URL; 200, 204 or "
                           "400-599, with an optional text (not for 204)", 1, 2 },
@@ -511,6 +514,14 @@ const struct config_directive config_directives[] = {
       .group = G_HEAD,
       .help = "Content-Type of a file whose extension the MIME table does not know" },
 
+    { .name = "error_page", .type = CONFIG_T_ERROR_PAGE, MAIN(error_pages), LOC(error_pages),
+      .group = G_REDIR,
+      .help = "Answer these statuses (400-599) with this file of the site instead of the "
+              "built-in page, keeping the status (an internal lookup, not a redirect: no "
+              "location, range or condition applies to it); a page that is missing or "
+              "cannot be read falls back to the built-in one. Repeatable (at most 32 "
+              "statuses a level); a level that has any error_page does not inherit the "
+              "level above's (as add_header)" },
     { .name = "return", .type = CONFIG_T_RETURN, LOC(ret), .group = G_REDIR,
       .help = "Answer every request here at once, before methods and authentication are "
               "checked: 301, 302, 303, 307 or 308 redirect to the URL, in which $scheme, "
@@ -597,18 +608,23 @@ bool config_is_repeatable(const struct config_directive *d)
 {
     return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
            || d->type == CONFIG_T_CERTS || d->type == CONFIG_T_NAMES
-           || d->type == CONFIG_T_HEADER;
+           || d->type == CONFIG_T_HEADER || d->type == CONFIG_T_ERROR_PAGE;
 }
 
 bool config_owns_memory(const struct config_directive *d)
 {
     return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_HEADER
-           || d->type == CONFIG_T_RETURN;
+           || d->type == CONFIG_T_RETURN || d->type == CONFIG_T_ERROR_PAGE;
 }
 
 void config_free_value(const struct config_directive *d, void *field)
 {
-    if (d->type == CONFIG_T_RETURN) {
+    if (d->type == CONFIG_T_ERROR_PAGE) {
+        struct config_error_pages *p = field;
+        for (size_t i = 0; i < p->n; i++)
+            free(p->uri[i]);
+        memset(p, 0, sizeof *p);
+    } else if (d->type == CONFIG_T_RETURN) {
         struct config_return *r = field;
         free(r->text);
         memset(r, 0, sizeof *r);

@@ -48,6 +48,7 @@ enum config_type {
     CONFIG_T_HEADER,       /* struct config_headers: add_header lines, appended */
     CONFIG_T_EXPIRES,      /* int64_t seconds, or CONFIG_EXPIRES_* */
     CONFIG_T_RETURN,       /* struct config_return */
+    CONFIG_T_ERROR_PAGE,   /* struct config_error_pages, appended */
     CONFIG_T__COUNT
 };
 

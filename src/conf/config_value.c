@@ -573,6 +573,52 @@ static int config_set_expires(const struct config_directive *d, int64_t *out, co
     return 0;
 }
 
+/* error_page CODE... PATH: each status once per level. */
+static int config_add_error_page(const struct config_directive *d, struct config_error_pages *p,
+                                 const char *const *args, size_t nargs, char *err,
+                                 size_t errlen)
+{
+    const char *uri = args[nargs - 1];
+
+    if (uri[0] != '/' || strpbrk(uri, "?#%")) {
+        snprintf(err, errlen, "bad path '%s' for '%s': a plain path starting with '/'", uri,
+                 d->name);
+        return -1;
+    }
+    for (const char *q = uri; *q; q++) {
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) {
+            snprintf(err, errlen, "bad path for '%s': no spaces or control characters",
+                     d->name);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i + 1 < nargs; i++) {
+        const char *s = args[i];
+        uint64_t code;
+        if (config_parse_digits(&s, 10, &code) < 0 || *s != '\0' || code < 400 || code > 599)
+            return config_bad_value(d, args[i], err, errlen);
+        for (size_t k = 0; k < p->n; k++) {
+            if (p->status[k] == code) {
+                snprintf(err, errlen, "'%s' for %s is already set in this block", d->name,
+                         args[i]);
+                return -1;
+            }
+        }
+        if (p->n == CONFIG_ERROR_PAGES_MAX) {
+            snprintf(err, errlen, "too many '%s' statuses in one block (max %d)", d->name,
+                     CONFIG_ERROR_PAGES_MAX);
+            return -1;
+        }
+        p->uri[p->n] = strdup(uri);
+        if (!p->uri[p->n]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        p->status[p->n++] = (uint16_t)code;
+    }
+    return 0;
+}
+
 /* return CODE [URL|TEXT]. */
 static int config_set_return(const struct config_directive *d, struct config_return *r,
                              const char *const *args, size_t nargs, char *err, size_t errlen)
@@ -713,6 +759,8 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
         return config_set_expires(d, field, arg, err, errlen);
     case CONFIG_T_RETURN:
         return config_set_return(d, field, args, nargs, err, errlen);
+    case CONFIG_T_ERROR_PAGE:
+        return config_add_error_page(d, field, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -812,6 +860,12 @@ int config_format_value(const struct config *cfg, const struct config_location *
                 p = eol + 2;
             }
         }
+        break;
+    }
+    case CONFIG_T_ERROR_PAGE: {
+        const struct config_error_pages *p = (const struct config_error_pages *)field;
+        for (size_t i = 0; i < p->n; i++)
+            config_out_add(&o, "%s%u %s", i ? "\n" : "", p->status[i], p->uri[i]);
         break;
     }
     case CONFIG_T_RETURN: {

@@ -371,6 +371,12 @@ void conn_resp_error(struct conn *c, int status, const char *extra)
         conn_want_close(c, CONN_CLOSE_ERROR);
     if (status == 503 && !extra)
         extra = "Retry-After: 1\r\n"; /* a passing shortage (descriptors, memory) */
+    /* error_page of the request's location; the page is a file, served once:
+     * nothing there can call back here */
+    const struct config_location *loc = c->w->loc;
+    if (loc && loc->error_pages.n && c->srv->error_page &&
+        c->srv->error_page(c, loc, status, extra))
+        return;
     conn_resp_begin(c, status);
     conn_out(c, "Content-Type: text/html\r\n", 25);
     if (extra)

@@ -23,6 +23,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "errorpage.h"
 #include "filecache.h"
 #include "httpdate.h"
 #include "log.h"
@@ -255,6 +256,7 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
         if (!site->files && errno)
             return -errno;
     }
+    srv->error_page = errorpage_answer;
     srv->mime = mime_table_new();
     if (!srv->mime)
         return -ENOMEM;

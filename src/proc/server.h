@@ -78,6 +78,10 @@ struct server {
     uint16_t https_port;       /* the first tls listener's, for https_redirect */
 
     struct tls_store *tls;     /* certificates, for TLS listeners (borrowed) */
+    /* error_page: answers an error of a routed request with the site's page,
+     * true if it did (the connection layer never includes serve/) */
+    bool (*error_page)(struct conn *c, const struct config_location *loc, int status,
+                       const char *extra);
     bool stopping;
     uint64_t drain_start_ms; /* when stopping began (loop clock) */
 };

@@ -265,3 +265,96 @@ def test_fallback_is_for_get_and_head_only(make_server):
     assert r.status != 200
     r = one(srv, path="/nothing")
     assert r.status == 200
+
+
+# ---- error_page ------------------------------------------------------------
+
+
+@pytest.fixture
+def error_site(make_server):
+    srv = make_server("""
+error_page 404 /errors/404.html;
+error_page 403 405 /errors/denied.html;
+error_page 500 502 503 504 /errors/50x.html;
+location /maint/ { return 503; }
+location /private/ { methods GET HEAD; }
+location /broken/ { error_page 404 /errors/missing.html; }
+location /dirpage/ { error_page 404 /errors/; }
+location /none/ { error_page 410 /errors/404.html; }
+location /forbidden/ { return 403; }
+""")
+    os.makedirs(os.path.join(srv.root, "errors"))
+    pages = {"404.html": "<h1>custom 404</h1>\n", "denied.html": "<h1>denied</h1>\n",
+             "50x.html": "<h1>down for a moment</h1>\n"}
+    for name, text in pages.items():
+        with open(os.path.join(srv.root, "errors", name), "w") as f:
+            f.write(text)
+    return srv
+
+
+def test_error_page_keeps_the_status_and_serves_the_page(error_site):
+    r = one(error_site, path="/no/such/file")
+    assert r.status == 404
+    assert r.body == b"<h1>custom 404</h1>\n"
+    assert r.header("Content-Type") == "text/html"
+    assert r.header("Location") is None  # internal, not a redirect
+    assert r.header("ETag") is None and r.header("Last-Modified") is None
+
+
+def test_error_page_for_405_keeps_allow_and_for_5xx_lists(error_site):
+    r = one(error_site, "DELETE", path="/private/x")
+    assert r.status == 405
+    assert r.body == b"<h1>denied</h1>\n"
+    assert r.header("Allow") == "GET, HEAD"
+    r = one(error_site, path="/maint/anything")
+    assert r.status == 503 and r.body == b"<h1>down for a moment</h1>\n"
+    assert r.header("Retry-After") == "1"
+
+
+def test_error_page_for_403(error_site):
+    r = one(error_site, path="/forbidden/x")
+    assert r.status == 403 and r.body == b"<h1>denied</h1>\n"
+
+
+def test_a_missing_or_unusable_error_page_falls_back_to_the_built_in_one(error_site):
+    r = one(error_site, path="/broken/x")
+    assert r.status == 404 and b"<h1>404 Not Found</h1>" in r.body
+    r = one(error_site, path="/dirpage/x")      # a directory is not a page
+    assert r.status == 404 and b"<h1>404 Not Found</h1>" in r.body
+    r = one(error_site, path="/none/x")         # a level with error_page replaces the list
+    assert r.status == 404 and b"<h1>404 Not Found</h1>" in r.body
+
+
+def test_ranges_and_conditionals_do_not_apply_to_an_error_page(error_site):
+    r = one(error_site, path="/nothing", headers=("Range: bytes=0-3",))
+    assert r.status == 404 and r.body == b"<h1>custom 404</h1>\n"
+    r = one(error_site, path="/nothing", headers=("If-None-Match: *",))
+    assert r.status == 404 and r.body == b"<h1>custom 404</h1>\n"
+    r = one(error_site, path="/nothing",
+            headers=("If-Modified-Since: Thu, 01 Jan 2037 00:00:00 GMT",))
+    assert r.status == 404 and r.body == b"<h1>custom 404</h1>\n"
+
+
+def test_head_of_an_error_page_and_keep_alive_after_it(error_site):
+    r = one(error_site, "HEAD", path="/nothing")
+    assert r.status == 404 and r.body == b""
+    assert r.header("Content-Length") == str(len("<h1>custom 404</h1>\n"))
+    data = request("GET", "/nothing") + request("GET", "/")
+    rs, rd = exchange(error_site, data, n=2)
+    rd.sock.close()
+    assert [r.status for r in rs] == [404, 200]
+    assert rs[0].body == b"<h1>custom 404</h1>\n"
+
+
+def test_error_page_per_site_with_curl(make_server, tmp_path):
+    for n in ("a", "b"):
+        (tmp_path / n).mkdir()
+        (tmp_path / n / "404.html").write_text("not found on %s\n" % n)
+    srv = make_server("""
+server { server_name a.example; root %s; error_page 404 /404.html; }
+server { server_name b.example; root %s; error_page 404 /404.html; }
+""" % (tmp_path / "a", tmp_path / "b"), uploads=False)
+    for n in ("a", "b"):
+        out = subprocess.run(["curl", "-s", "-w", "%{http_code}", "-H", "Host: %s.example" % n,
+                              srv.url("/nope")], capture_output=True, timeout=20)
+        assert out.stdout == ("not found on %s\n404" % n).encode()

@@ -309,7 +309,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 83);
+    assert_int_equal(n, 84);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -735,6 +735,15 @@ static const struct error_case {
       "@:7: bad value '600' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
       "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
       "@:8: 'return' is already set in this block\n" },
+    { "error_page checks",
+      "error_page 404 404.html;\nerror_page 399 /a.html;\nerror_page 404 /a?b;\n"
+      "error_page 404 /a.html;\nerror_page 500 404 /b.html;\nerror_page /c.html;\n",
+      "@:1: bad path '404.html' for 'error_page': a plain path starting with '/'\n"
+      "@:2: bad value '399' for 'error_page': expected statuses from 400 to 599, then a path "
+      "starting with '/'\n"
+      "@:3: bad path '/a?b' for 'error_page': a plain path starting with '/'\n"
+      "@:5: 'error_page' for 404 is already set in this block\n"
+      "@:6: wrong number of arguments for 'error_page' (usage: error_page CODE... PATH)\n" },
     { "fallback checks", "fallback index.html;\nlocation /a { fallback \"/a?b\"; }\n",
       "@:1: bad value 'index.html' for 'fallback': must start with '/'\n"
       "@:2: bad value '/a?b' for 'fallback': must be a plain path, without '?'\n" },
@@ -933,9 +942,11 @@ static void test_config_add_header_inheritance(void **state)
                             "add_header X-Main 1;\nexpires 1h;\n"
                             "server {\n  server_name a;\n  add_header X-A \"a b\";\n"
                             "  add_header X-A2 2 always;\n  default_type text/plain;\n"
+                            "  error_page 500 502 /50x.html;\n  error_page 404 /a404.html;\n"
                             "  location /x {\n    expires epoch;\n  }\n}\n"
                             "server {\n  server_name b;\n  location /y {\n"
-                            "    add_header X-L l always;\n    expires max;\n  }\n}\n");
+                            "    add_header X-L l always;\n    expires max;\n"
+                            "    error_page 403 /no.html;\n  }\n}\n");
 
     assert_int_equal(load(&cfg, path, &errs), 0);
     free(errs);
@@ -960,6 +971,11 @@ static void test_config_add_header_inheritance(void **state)
     assert_string_equal(got, "X-A a b\nX-A2 2 always");
     assert_int_equal(config_format_value(&cfg, by, "expires", got, sizeof got), 0);
     assert_string_equal(got, "max");
+    assert_int_equal(config_format_value(&cfg, ax, "error_page", got, sizeof got), 0);
+    assert_string_equal(got, "500 /50x.html\n502 /50x.html\n404 /a404.html");
+    assert_int_equal(by->error_pages.n, 1); /* its own list only */
+    assert_int_equal(by->error_pages.status[0], 403);
+    assert_int_equal(broot->error_pages.n, 0);
     config_fini(&cfg);
     free(path);
 }
