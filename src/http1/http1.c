@@ -49,6 +49,7 @@
 #include "http1.h"
 #include "http1_chars.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stddef.h>
 #include <string.h>
@@ -186,6 +187,31 @@ static struct http1_slice http1_slice_make(size_t off, size_t len)
     return (struct http1_slice){ .off = (uint32_t)off, .len = (uint32_t)len };
 }
 
+/* The inside of an IP-literal (RFC 3986 §3.2.2): an IPv6address, or
+ * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static bool http1_is_ip_literal(const char *s, size_t n)
+{
+    char text[INET6_ADDRSTRLEN];
+    unsigned char addr[16];
+    size_t i = 1;
+
+    if (n > 1 && (s[0] == 'v' || s[0] == 'V')) {
+        while (i < n && ascii_hex_value((unsigned char)s[i]) >= 0)
+            i++;
+        if (i == 1 || i >= n - 1 || s[i] != '.')
+            return false;
+        for (i++; i < n; i++)
+            if (s[i] == ',' || (s[i] != ':' && !http1_is((unsigned char)s[i], HTTP1_C_REG_NAME)))
+                return false; /* a comma is a sub-delim, but never in a Host (below) */
+        return true;
+    }
+    if (n == 0 || n >= sizeof text)
+        return false;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, addr) == 1; /* pure: no I/O, no lookup */
+}
+
 /* uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). need_host: the host part
  * may not be empty (a target's authority); need_port: CONNECT's authority-form. A
  * comma is a reg-name sub-delim in RFC 3986, but Host is a single value, and a list
@@ -195,16 +221,10 @@ static bool http1_is_authority(const char *s, size_t n, bool need_host, bool nee
     size_t i = 0;
 
     if (n > 0 && s[0] == '[') {
-        /* IP-literal: IPv6address or IPvFuture; their characters are a subset of
-         * unreserved / sub-delims / ":" */
-        for (i = 1; i < n && s[i] != ']'; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c == ',' || (c != ':' && !http1_is(c, HTTP1_C_REG_NAME)))
-                return false;
-        }
-        if (i == n || i == 1)
+        const char *close = memchr(s, ']', n);
+        if (!close || !http1_is_ip_literal(s + 1, (size_t)(close - s) - 1))
             return false;
-        i++;
+        i = (size_t)(close - s) + 1;
     } else {
         while (i < n && s[i] != ':') {
             unsigned char c = (unsigned char)s[i];
@@ -301,6 +321,20 @@ static enum http1_rc http1_parse_version(struct http1_parser *p, const char *s, 
     return HTTP1_DONE;
 }
 
+/* A '%' in s[0..n) that does not start pct-encoded (RFC 3986 §2.1). */
+static bool http1_has_bad_escape(const char *s, size_t n)
+{
+    const char *end = s + n, *pct = memchr(s, '%', n);
+
+    while (pct) {
+        if (end - pct < 3 || ascii_hex_value((unsigned char)pct[1]) < 0 ||
+            ascii_hex_value((unsigned char)pct[2]) < 0)
+            return true;
+        pct = memchr(pct + 3, '%', (size_t)(end - pct - 3));
+    }
+    return false;
+}
+
 /* request-target forms (RFC 9112 §3.2), in buf[off..off+n); the first '?' is at q
  * (q == off + n if none). */
 static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf, size_t off,
@@ -343,6 +377,9 @@ static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf,
         ;
     if (!http1_is_authority(t + scheme, i - scheme, true, false))
         return http1_fail(p, 400, "invalid authority in request target");
+    if (memchr(t + i, '[', q - off - i) || memchr(t + i, ']', q - off - i))
+        return http1_fail(p, 400, "a byte RFC 3986 does not allow in a request target "
+                                  "(percent-encode it)");
     rl->host = http1_slice_make(off + scheme, i - scheme);
     size_t path = i;
     for (; i < n && t[i] != '?'; i++)
@@ -376,13 +413,22 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     size_t t = ++i;
     while (http1_is((unsigned char)buf[i], HTTP1_C_PATH))
         i++;
+    if (buf[t] != '/') {
+        /* an absolute-form authority may be an IP literal; http1_parse_target
+         * checks that its brackets are the only ones */
+        while (http1_is((unsigned char)buf[i], HTTP1_C_PATH) || buf[i] == '[' || buf[i] == ']')
+            i++;
+    }
     size_t q = i;
     if (buf[i] == '?') {
-        while (http1_is((unsigned char)buf[++i], HTTP1_C_TARGET))
+        while (http1_is((unsigned char)buf[++i], HTTP1_C_QUERY))
             ;
     }
     if (i < e && buf[i] != ' ')
-        return http1_fail(p, 400, "control or non-ASCII byte in request target");
+        return http1_fail(p, 400, (unsigned char)buf[i] > ' ' && (unsigned char)buf[i] < 0x7f
+                                      ? "a byte RFC 3986 does not allow in a request target "
+                                        "(percent-encode it)"
+                                      : "control or non-ASCII byte in request target");
     if (i == t)
         return http1_fail(p, 400, "empty request target");
     if (i == e)
@@ -392,6 +438,8 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     rc = http1_parse_version(p, buf + i + 1, e - i - 1);
     if (rc != HTTP1_DONE)
         return rc;
+    if (http1_has_bad_escape(buf + t, i - t))
+        return http1_fail(p, 400, "'%' not followed by two hex digits in request target");
     return http1_parse_target(p, buf, t, i - t, q);
 }
 

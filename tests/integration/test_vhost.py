@@ -243,3 +243,32 @@ server {
                              capture_output=True, timeout=20)
         assert out.returncode == 0, out.stderr
         assert out.stdout == ("site %s\n" % site).encode()
+
+
+# ---- strict targets and hosts: what routing and redirects may echo --------
+
+
+@pytest.mark.parametrize("target", [
+    b"/a\"b", b"/a<b>", b"/a\\b", b"/a^b", b"/a`b", b"/a{b}", b"/a|b", b"/a[1]", b"/#frag",
+    b"/?q=\"", b"/?q=<x>", b"/?q=a|b", b"/?q[]=1", b"/?q=%", b"/?q=%zz", b"/a%2",
+    b"http://[::1]/p[1]", b"http://[zz]/", b"*", b"a.example:80",
+])
+def test_targets_outside_rfc_3986_get_400(sites, target):
+    rs, rd = exchange(sites, b"GET " + target + b" HTTP/1.1\r\nHost: a.example\r\n\r\n")
+    rd.sock.close()
+    assert rs and rs[0].status == 400
+
+
+@pytest.mark.parametrize("host", [b"a.example, b.example", b"a example", b"[::g]", b"[1.2.3.4]",
+                                  b"a\"b", b"a<b", b"u@a.example", b"a.example:8x"])
+def test_hosts_outside_the_grammar_get_400(sites, host):
+    rs, rd = exchange(sites, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    rd.sock.close()
+    assert rs and rs[0].status == 400
+
+
+def test_a_grammar_clean_target_with_every_allowed_class_is_served(sites):
+    target = b"/same.txt?a=1&b=%20x:@/?!$'()*+,;=-._~"
+    rs, rd = exchange(sites, b"GET " + target + b" HTTP/1.1\r\nHost: a.example\r\n\r\n")
+    rd.sock.close()
+    assert rs[0].status == 200 and rs[0].body == b"same path, site a\n"
