@@ -142,6 +142,8 @@ struct config_server {
     struct config_names names;
     char *root;
     char *index;
+    char *access_log;        /* path, "stderr" or "off" */
+    char *access_log_format; /* "combined", "json" or a $field format */
     bool default_server;
     struct config_location defaults; /* prefix NULL: never matched, only inherited */
     struct config_location locations[CONFIG_LOCATION_MAX]; /* [0] is "/" after finish */
@@ -226,9 +228,7 @@ struct config {
     uint64_t fin_wait2_timeout_ms;
     int64_t so_linger_ms; /* <0: not set */
 
-    /* logs and status */
-    char *access_log;        /* path, "stderr" or "off" */
-    char *access_log_format; /* "combined", "json" or a $field format */
+    /* logs and status (access_log and its format: top and each site) */
     char *error_log;         /* path or "stderr" */
     enum log_level log_level;
     char *status_path;       /* "" when off */

@@ -446,11 +446,13 @@ const struct config_directive config_directives[] = {
       .help = "Set SO_LINGER before close (Apache's USE_SO_LINGER; whole seconds, rounded "
               "up); warning: close() may then block up to this long" },
 
-    { .name = "access_log", .type = CONFIG_T_STRING, MAIN(access_log), .def = "stderr",
+    { .name = "access_log", .type = CONFIG_T_STRING, SRV(access_log), .def = "stderr",
       .args = "PATH|stderr|off", .group = G_LOG,
       .help = "Where each response is logged; lines are buffered and written once per loop "
-              "iteration; off logs nothing; SIGUSR1 reopens the file" },
-    { .name = "access_log_format", .type = CONFIG_T_STRING, MAIN(access_log_format),
+              "iteration; off logs nothing; SIGUSR1 reopens the file. A server block may have "
+              "its own; requests refused before a site is known (a malformed head, a 408) go "
+              "to the main level's" },
+    { .name = "access_log_format", .type = CONFIG_T_STRING, SRV(access_log_format),
       .def = "combined", .args = "combined|json|FORMAT", .check = accesslog_format_check,
       .group = G_LOG,
       .help = "combined: the Combined Log Format plus the duration in ms and the close "

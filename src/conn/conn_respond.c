@@ -58,6 +58,7 @@ void conn_log_access(struct conn *c)
         .tls_version = conn_tls_version(c),
         .tls_cipher = conn_tls_cipher(c),
         .sni = conn_tls_sni(c),
+        .site = w->loc ? (int32_t)w->loc->site : -1,
     };
     memcpy(e.peer_addr, c->peer_addr, sizeof e.peer_addr);
     accesslog_write(&e);

@@ -207,7 +207,7 @@ static int server_open_logs(const struct config *cfg)
     }
     rc = accesslog_open(cfg);
     if (rc < 0) {
-        log_write(LOG_ERROR, "access_log %s: %s", cfg->access_log, strerror(-rc));
+        log_write(LOG_ERROR, "access_log: %s", strerror(-rc));
         return rc;
     }
     log_reopen_also(accesslog_reopen); /* SIGUSR1 reopens both */

@@ -272,3 +272,28 @@ def test_a_grammar_clean_target_with_every_allowed_class_is_served(sites):
     rs, rd = exchange(sites, b"GET " + target + b" HTTP/1.1\r\nHost: a.example\r\n\r\n")
     rd.sock.close()
     assert rs[0].status == 200 and rs[0].body == b"same path, site a\n"
+
+
+def test_each_site_logs_to_its_own_access_log(make_server, tmp_path):
+    roots = make_sites(tmp_path)
+    logs = {n: str(tmp_path / ("%s.log" % n)) for n in ("main", "a", "b")}
+    srv = make_server("access_log %s;\naccess_log_format \"$host $status $request_uri\";\n" %
+                      logs["main"] + three_servers(
+                          roots, extra_a="access_log %s;" % logs["a"],
+                          extra_b="access_log %s;\n    access_log_format json;" % logs["b"],
+                          extra_c="access_log off;"), uploads=False)
+    for host in ("a.example", "x.b.example", "c.example", "a.example"):
+        assert body_for(srv, host, "/same.txt")[0] == 200
+    # a head that never reaches a site goes to the main level's log
+    rs, rd = exchange(srv, b"GET /bad\"target HTTP/1.1\r\nHost: a.example\r\n\r\n")
+    rd.sock.close()
+    assert rs[0].status == 400
+    srv.stop()
+
+    def lines(name):
+        with open(logs[name]) as f:
+            return f.read().splitlines()
+    assert lines("a") == ["a.example 200 /same.txt"] * 2
+    b = lines("b")
+    assert len(b) == 1 and '"host":"x.b.example"' in b[0] and '"status":200' in b[0]
+    assert lines("main") == ["- 400 -"]  # c logs nothing; the 400 had no request to name
