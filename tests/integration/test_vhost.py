@@ -297,3 +297,21 @@ def test_each_site_logs_to_its_own_access_log(make_server, tmp_path):
     b = lines("b")
     assert len(b) == 1 and '"host":"x.b.example"' in b[0] and '"status":200' in b[0]
     assert lines("main") == ["- 400 -"]  # c logs nothing; the 400 had no request to name
+
+
+@pytest.mark.skipif(not openssl_available(), reason="needs the openssl command")
+def test_the_example_of_docs_sites_md_is_a_valid_configuration(tmp_path):
+    import re
+    from conftest import REPO
+    with open(os.path.join(REPO, "docs", "sites.md")) as f:
+        text = f.read()
+    example = re.search(r"```\n(listen .*?)```", text, re.S).group(1)
+    ca = TestCA(str(tmp_path / "ca"))
+    for name in ("example.com", "app.example.org"):
+        leaf = ca.leaf(name)
+        example = example.replace("/etc/lingerd/tls/%s.pem" % name, leaf.cert)
+        example = example.replace("/etc/lingerd/tls/%s.key" % name, leaf.key)
+    example = example.replace("/var/log/lingerd/", str(tmp_path) + "/")
+    example = re.sub(r"root /srv/\S+;", "root %s;" % tmp_path, example)
+    rc, out, _ = check(example, tmp_path)
+    assert rc == 0, out
