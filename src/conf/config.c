@@ -565,6 +565,8 @@ static int config_finish_site(struct config *cfg, struct config_server *srv, FIL
                 return -1;
             }
         }
+        loc->adds_fields = loc->headers.ok || loc->headers.always ||
+                           loc->expires_s != CONFIG_EXPIRES_OFF;
         if (!loc->auth_realm != !loc->auth_user_file) {
             fprintf(errs, "%s: location '%s' has %s without %s\n", where, loc->prefix,
                     loc->auth_realm ? "auth_basic" : "auth_user_file",
@@ -637,7 +639,10 @@ static int config_finish_servers(struct config *cfg, FILE *errs)
             }
         }
     }
-    vhost_table_seal(cfg->vhosts);
+    if (vhost_table_seal(cfg->vhosts) < 0) {
+        fprintf(errs, "out of memory\n");
+        rc = -1;
+    }
     return rc;
 }
 
@@ -703,12 +708,4 @@ const struct config_location *config_find_location(const struct config_server *s
             return loc;
     }
     return &site->locations[0];
-}
-
-const struct config_server *config_find_site(const struct config *cfg, const char *host,
-                                             size_t len)
-{
-    if (!cfg->vhosts)
-        return cfg->sites[0];
-    return cfg->sites[vhost_select(cfg->vhosts, host, len)];
 }

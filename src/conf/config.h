@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "vhost.h"
 
 #define CONFIG_LISTEN_MAX 16
 #define CONFIG_LOCATION_MAX 64
@@ -118,6 +119,7 @@ struct config_location {
     struct config_error_pages error_pages;
     char *fallback;            /* a missing file serves this path instead; NULL: off */
     bool absolute_redirect;    /* the directory redirect's Location has scheme and host */
+    bool adds_fields;          /* add_header or expires is set: conn_resp_end has work */
     uint32_t site;             /* index of its server in config.sites */
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
@@ -295,10 +297,15 @@ struct config_location *config_add_location_in(struct config *cfg, struct config
  * config_finish. NULL with a message in err past CONFIG_SERVER_MAX. */
 struct config_server *config_add_server(struct config *cfg, char *err, size_t errlen);
 
-/* The site that answers a request for host[0..len) (the Host field or the
- * absolute-form authority): by server_name, else the default server. */
-const struct config_server *config_find_site(const struct config *cfg, const char *host,
-                                             size_t len);
+/* The site that answers a request for host name[0..len) (the Host field or
+ * the absolute-form authority, without its port: http1_request's
+ * host_name_len): by server_name, else the default server. Inline: it runs
+ * on every request. */
+static inline const struct config_server *config_find_site(const struct config *cfg,
+                                                           const char *host, size_t len)
+{
+    return cfg->vhosts ? cfg->sites[vhost_select(cfg->vhosts, host, len)] : cfg->sites[0];
+}
 
 /* True when some listen has the tls flag. */
 bool config_has_tls_listener(const struct config *cfg);

@@ -288,7 +288,7 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     struct server *srv = c->srv;
     struct conn_work *w = c->w;
     conn_settle_unread_body(c);
-    if (w->loc)
+    if (w->loc && w->loc->adds_fields)
         conn_resp_site_fields(c, w->loc);
     /* The end of a head in one copy: Content-Length, the connection's
      * fate, the empty line. */

@@ -188,8 +188,9 @@ static struct http1_slice http1_slice_make(size_t off, size_t len)
 }
 
 /* The inside of an IP-literal (RFC 3986 §3.2.2): an IPv6address, or
- * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
-static bool http1_is_ip_literal(const char *s, size_t n)
+ * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). Not
+ * inlined: its buffer would cost every Host check a stack canary. */
+__attribute__((noinline)) static bool http1_is_ip_literal(const char *s, size_t n)
 {
     char text[INET6_ADDRSTRLEN];
     unsigned char addr[16];
@@ -212,36 +213,9 @@ static bool http1_is_ip_literal(const char *s, size_t n)
     return inet_pton(AF_INET6, text, addr) == 1; /* pure: no I/O, no lookup */
 }
 
-/* uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). need_host: the host part
- * may not be empty (a target's authority); need_port: CONNECT's authority-form. A
- * comma is a reg-name sub-delim in RFC 3986, but Host is a single value, and a list
- * is how request-routing confusion starts: refused. */
-static bool http1_is_authority(const char *s, size_t n, bool need_host, bool need_port)
+/* After the host, at s[i]: nothing, or ":" port (digits; CONNECT needs some). */
+static inline bool http1_is_port_part(const char *s, size_t i, size_t n, bool need_port)
 {
-    size_t i = 0;
-
-    if (n > 0 && s[0] == '[') {
-        const char *close = memchr(s, ']', n);
-        if (!close || !http1_is_ip_literal(s + 1, (size_t)(close - s) - 1))
-            return false;
-        i = (size_t)(close - s) + 1;
-    } else {
-        while (i < n && s[i] != ':') {
-            unsigned char c = (unsigned char)s[i];
-            if (c == '%') {
-                if (i + 2 >= n || ascii_hex_value((unsigned char)s[i + 1]) < 0 ||
-                    ascii_hex_value((unsigned char)s[i + 2]) < 0)
-                    return false;
-                i += 3;
-                continue;
-            }
-            if (c == ',' || !http1_is(c, HTTP1_C_REG_NAME))
-                return false;
-            i++;
-        }
-        if (need_host && i == 0)
-            return false;
-    }
     if (i == n)
         return !need_port;
     if (s[i] != ':')
@@ -254,6 +228,51 @@ static bool http1_is_authority(const char *s, size_t n, bool need_host, bool nee
             return false;
     }
     return true;
+}
+
+/* An authority whose host is an IP literal, "[" ... "]" [ ":" port ]. Its own
+ * function, reached by a tail call: the common reg-name check then saves no
+ * registers for calls it never makes. */
+__attribute__((noinline)) static bool http1_is_literal_authority(const char *s, size_t n,
+                                                                 bool need_port,
+                                                                 uint32_t *name_len)
+{
+    const char *close = memchr(s, ']', n);
+    if (!close || !http1_is_ip_literal(s + 1, (size_t)(close - s) - 1))
+        return false;
+    *name_len = (uint32_t)(close - s) + 1;
+    return http1_is_port_part(s, *name_len, n, need_port);
+}
+
+/* uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). need_host: the host part
+ * may not be empty (a target's authority); need_port: CONNECT's authority-form. A
+ * comma is a reg-name sub-delim in RFC 3986, but Host is a single value, and a list
+ * is how request-routing confusion starts: refused. *name_len: where the host ends
+ * (routing by name needs no second scan for the port). */
+static bool http1_is_authority(const char *s, size_t n, bool need_host, bool need_port,
+                               uint32_t *name_len)
+{
+    size_t i = 0;
+
+    if (n > 0 && s[0] == '[')
+        return http1_is_literal_authority(s, n, need_port, name_len);
+    while (i < n && s[i] != ':') {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || ascii_hex_value((unsigned char)s[i + 1]) < 0 ||
+                ascii_hex_value((unsigned char)s[i + 2]) < 0)
+                return false;
+            i += 3;
+            continue;
+        }
+        if (c == ',' || !http1_is(c, HTTP1_C_REG_NAME))
+            return false;
+        i++;
+    }
+    if (need_host && i == 0)
+        return false;
+    *name_len = (uint32_t)i;
+    return http1_is_port_part(s, i, n, need_port);
 }
 
 /* ---- comma lists (RFC 9110 §5.6.1) ---- */
@@ -322,7 +341,7 @@ static enum http1_rc http1_parse_version(struct http1_parser *p, const char *s, 
 }
 
 /* A '%' in s[0..n) that does not start pct-encoded (RFC 3986 §2.1). */
-static bool http1_has_bad_escape(const char *s, size_t n)
+__attribute__((noinline)) static bool http1_has_bad_escape(const char *s, size_t n)
 {
     const char *end = s + n, *pct = memchr(s, '%', n);
 
@@ -347,7 +366,7 @@ static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf,
     rl->target = http1_slice_make(off, n);
     if (rl->method == HTTP1_METHOD_CONNECT) {
         /* authority-form, only for CONNECT; host and port both required (§3.2.3) */
-        if (!http1_is_authority(t, n, true, true))
+        if (!http1_is_authority(t, n, true, true, &rl->host_name_len))
             return http1_fail(p, 400, "CONNECT needs an authority-form target");
         rl->host = rl->target;
         return HTTP1_DONE;
@@ -375,7 +394,7 @@ static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf,
     /* absolute-form: its authority is the host, the Host field is ignored (§3.2.2) */
     for (i = scheme; i < n && t[i] != '/' && t[i] != '?'; i++)
         ;
-    if (!http1_is_authority(t + scheme, i - scheme, true, false))
+    if (!http1_is_authority(t + scheme, i - scheme, true, false, &rl->host_name_len))
         return http1_fail(p, 400, "invalid authority in request target");
     if (memchr(t + i, '[', q - off - i) || memchr(t + i, ']', q - off - i))
         return http1_fail(p, 400, "a byte RFC 3986 does not allow in a request target "
@@ -438,7 +457,9 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     rc = http1_parse_version(p, buf + i + 1, e - i - 1);
     if (rc != HTTP1_DONE)
         return rc;
-    if (http1_has_bad_escape(buf + t, i - t))
+    /* the path's escapes are checked where it is decoded (uri.c), before
+     * routing; the query is never decoded, so here */
+    if (q < i && http1_has_bad_escape(buf + q + 1, i - q - 1))
         return http1_fail(p, 400, "'%' not followed by two hex digits in request target");
     return http1_parse_target(p, buf, t, i - t, q);
 }
@@ -747,6 +768,7 @@ static enum http1_rc http1_finish(struct http1_parser *p, const char *buf, size_
         .target_is_asterisk = rl->target_is_asterisk,
         .version_minor = rl->version_minor,
         .host = rl->host,
+        .host_name_len = rl->host_name_len,
         .fields = p->fields,
         .field_count = p->lines - 1,
     };
@@ -795,7 +817,8 @@ static enum http1_rc http1_finish(struct http1_parser *p, const char *buf, size_
         return http1_fail(p, 400, "HTTP/1.1 request without Host"); /* RFC 9112 §3.2 */
     if (!target_has_host && hosts == 1) {
         /* with a host in the target the Host field is ignored, value and all (§3.2.2) */
-        if (!http1_is_authority(buf + host_field.off, host_field.len, false, false))
+        if (!http1_is_authority(buf + host_field.off, host_field.len, false, false,
+                                &req->host_name_len))
             return http1_fail(p, 400, "invalid Host");
         req->host = host_field;
     }

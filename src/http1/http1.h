@@ -78,6 +78,7 @@ struct http1_request {
     /* Host: from the absolute-form target when present (it wins, RFC 9112
      * §3.2.2), else the Host field. len 0 = none (allowed in HTTP/1.0). */
     struct http1_slice host;
+    uint32_t host_name_len;      /* host[0..host_name_len) is the name, without ":port" */
 
     enum http1_framing framing;
     uint64_t content_length;     /* valid when framing == HTTP1_BODY_LENGTH */
@@ -113,6 +114,7 @@ struct http1_request {
 struct http1_request_line {
     enum http1_method method;
     struct http1_slice method_token, target, path, query, host;
+    uint32_t host_name_len;
     bool target_is_asterisk;
     uint8_t version_minor;
 };

@@ -209,7 +209,8 @@ void request_dispatch(struct conn *c)
     }
     if (req->target_is_asterisk) {
         /* OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7). */
-        const struct config_server *site = config_find_site(cfg, buf + req->host.off, req->host.len);
+        const struct config_server *site =
+            config_find_site(cfg, buf + req->host.off, req->host_name_len);
         request_answer_allow(c, 200, site->locations[0].methods | (1u << HTTP1_METHOD_OPTIONS));
         return;
     }
@@ -230,7 +231,7 @@ void request_dispatch(struct conn *c)
     /* One site: no lookup. Several: by the Host (or the absolute-form
      * target's authority, which http1.c put in req->host). */
     const struct config_server *site =
-        cfg->vhosts ? config_find_site(cfg, buf + req->host.off, req->host.len) : cfg->sites[0];
+        config_find_site(cfg, buf + req->host.off, req->host_name_len);
     const struct config_location *loc = config_find_location(site, path, path_len);
     conn_set_lingering(c, loc->lingering_close);
     conn_set_location(c, loc);

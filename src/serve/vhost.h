@@ -40,11 +40,14 @@ void vhost_table_free(struct vhost_table *t);
  * -EINVAL for a bad name; -ENOMEM. Call vhost_table_seal before selecting. */
 int vhost_table_add(struct vhost_table *t, const char *name, uint32_t server, uint32_t *owner);
 
-/* Sort the names for lookup; the table is read-only afterwards. */
-void vhost_table_seal(struct vhost_table *t);
+/* Index the names for lookup; the table is read-only afterwards. 0 or
+ * -ENOMEM. */
+int vhost_table_seal(struct vhost_table *t);
 
-/* The server for the request's host[0..len) (the Host field or the
- * absolute-form authority; len 0: none). O(log n) per label. */
-uint32_t vhost_select(const struct vhost_table *t, const char *host, size_t len);
+/* The server for the request's host name[0..len): the Host field or the
+ * absolute-form authority without its ":port" (http1.c gives its length);
+ * len 0: none. One trailing dot is ignored. A probe of the exact names,
+ * then, only if none matches, one per dot for wildcards; no copy. */
+uint32_t vhost_select(const struct vhost_table *t, const char *name, size_t len);
 
 #endif

@@ -94,6 +94,21 @@ static void test_vhost_name_check_cases(void **state)
     }
 }
 
+/* vhost_select takes the name without its port, as http1.c delimits it. */
+static uint32_t vhost_select_host(const struct vhost_table *t, const char *host)
+{
+    size_t len = strlen(host), n = len;
+    const char *end = host[0] == '[' ? memchr(host, ']', len) : memchr(host, ':', len);
+    if (end)
+        n = (size_t)(end - host) + (host[0] == '[');
+    char *copy = malloc(n ? n : 1); /* exact size: an over-read trips ASan */
+    assert_non_null(copy);
+    memcpy(copy, host, n);
+    uint32_t got = vhost_select(t, copy, n);
+    free(copy);
+    return got;
+}
+
 static struct vhost_table *vhost_sample(void)
 {
     /* 0: the default; 1: a.example; 2: *.example; 3: *.b.example, exact c.b.example */
@@ -104,7 +119,7 @@ static struct vhost_table *vhost_sample(void)
     assert_int_equal(vhost_table_add(t, "*.b.example", 3, NULL), 0);
     assert_int_equal(vhost_table_add(t, "C.B.Example.", 4, NULL), 0);
     assert_int_equal(vhost_table_add(t, "[::1]", 5, NULL), 0);
-    vhost_table_seal(t);
+    assert_int_equal(vhost_table_seal(t), 0);
     return t;
 }
 
@@ -132,12 +147,7 @@ static void test_vhost_select_cases(void **state)
     struct vhost_table *t = vhost_sample();
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        size_t len = strlen(cases[i].host);
-        char *copy = malloc(len ? len : 1);
-        assert_non_null(copy);
-        memcpy(copy, cases[i].host, len);
-        uint32_t got = vhost_select(t, copy, len);
-        free(copy);
+        uint32_t got = vhost_select_host(t, cases[i].host);
         if (got != cases[i].want) {
             print_error("host \"%s\": server %u, want %u\n", cases[i].host, got,
                         cases[i].want);
@@ -160,9 +170,61 @@ static void test_vhost_table_add_duplicates(void **state)
     assert_int_equal(vhost_table_add(t, "*.A.example", 3, &owner), -EEXIST);
     assert_int_equal(owner, 2);
     assert_int_equal(vhost_table_add(t, "bad name", 3, NULL), -EINVAL);
-    vhost_table_seal(t);
-    assert_int_equal(vhost_select(t, "zzz", 3), 7);
+    assert_int_equal(vhost_table_seal(t), 0);
+    assert_int_equal(vhost_select_host(t, "zzz"), 7);
     vhost_table_free(t);
+}
+
+/* Enough names that the hash tables probe past collisions: each one, in
+ * any case and with a port, finds its own server; near misses do not. */
+static void test_vhost_select_many_names(void **state)
+{
+    struct vhost_table *t = vhost_table_new(9999);
+    char name[64], host[80];
+    (void)state;
+    assert_non_null(t);
+    for (uint32_t i = 0; i < 500; i++) {
+        snprintf(name, sizeof name, "host%u.example", i);
+        assert_int_equal(vhost_table_add(t, name, i, NULL), 0);
+        snprintf(name, sizeof name, "*.w%u.example", i);
+        assert_int_equal(vhost_table_add(t, name, 1000 + i, NULL), 0);
+    }
+    assert_int_equal(vhost_table_seal(t), 0);
+    for (uint32_t i = 0; i < 500; i++) {
+        snprintf(host, sizeof host, "HOST%u.Example:80", i);
+        assert_int_equal(vhost_select_host(t, host), i);
+        snprintf(host, sizeof host, "a.b.w%u.example", i);
+        assert_int_equal(vhost_select_host(t, host), 1000 + i);
+        snprintf(host, sizeof host, "host%u.exampl", i);
+        assert_int_equal(vhost_select_host(t, host), 9999);
+        snprintf(host, sizeof host, "w%u.example", i);
+        assert_int_equal(vhost_select_host(t, host), 9999);
+    }
+    vhost_table_free(t);
+}
+
+/* Names past 16 bytes are compared in the middle too; names of every
+ * length from 1 to 40 differ from each other by one byte anywhere. */
+static void test_vhost_select_long_names_differ_anywhere(void **state)
+{
+    char name[48], probe[48];
+    (void)state;
+    for (size_t len = 1; len <= 40; len++) {
+        struct vhost_table *t = vhost_table_new(999);
+        assert_non_null(t);
+        memset(name, 'a', len);
+        name[len] = '\0';
+        assert_int_equal(vhost_table_add(t, name, 1, NULL), 0);
+        assert_int_equal(vhost_table_seal(t), 0);
+        for (size_t at = 0; at < len; at++) {
+            memcpy(probe, name, len + 1);
+            probe[at] = 'b';
+            assert_int_equal(vhost_select_host(t, probe), 999);
+            probe[at] = 'A'; /* the same name in another case */
+            assert_int_equal(vhost_select_host(t, probe), 1);
+        }
+        vhost_table_free(t);
+    }
 }
 
 static void test_vhost_select_empty_table(void **state)
@@ -170,8 +232,8 @@ static void test_vhost_select_empty_table(void **state)
     struct vhost_table *t = vhost_table_new(3);
     (void)state;
     assert_non_null(t);
-    vhost_table_seal(t);
-    assert_int_equal(vhost_select(t, "a.example", 9), 3);
+    assert_int_equal(vhost_table_seal(t), 0);
+    assert_int_equal(vhost_select_host(t, "a.example"), 3);
     vhost_table_free(t);
 }
 
@@ -183,6 +245,8 @@ int main(void)
         cmocka_unit_test(test_vhost_name_check_cases),
         cmocka_unit_test(test_vhost_select_cases),
         cmocka_unit_test(test_vhost_table_add_duplicates),
+        cmocka_unit_test(test_vhost_select_many_names),
+        cmocka_unit_test(test_vhost_select_long_names_differ_anywhere),
         cmocka_unit_test(test_vhost_select_empty_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
