@@ -18,6 +18,7 @@ check() {
     need make command -v make
     need libcrypt-dev test -f /usr/include/crypt.h
     need libssl-dev test -f /usr/include/openssl/ssl.h
+    need zlib1g-dev test -f /usr/include/zlib.h
     $build_only && return 0
     need libcmocka-dev test -f /usr/include/cmocka.h
     need openssl command -v openssl

@@ -27,7 +27,7 @@
 
 static bool config_is_string(const struct config_directive *d)
 {
-    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH;
+    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_WORDS;
 }
 
 /* Levenshtein distance of two short names; SIZE_MAX past 63 characters. */

@@ -121,6 +121,14 @@ struct config_location {
     bool absolute_redirect;    /* the directory redirect's Location has scheme and host */
     bool adds_fields;          /* add_header or expires is set: conn_resp_end has work */
     uint32_t site;             /* index of its server in config.sites */
+    /* compression (compress.c) and listings (autoindex.c) */
+    unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
+    bool gzip;                 /* compress on the fly */
+    char *gzip_types;          /* media types, one space between */
+    uint64_t gzip_min_length;
+    uint32_t gzip_level;
+    bool autoindex;
+    uint32_t autoindex_max_entries;
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
@@ -264,6 +272,16 @@ struct config {
     char *default_type;
     bool absolute_redirect;
     struct config_error_pages error_pages;
+    unsigned precompressed;
+    bool gzip;
+    char *gzip_types;
+    uint64_t gzip_min_length;
+    uint32_t gzip_level;
+    bool autoindex;
+    uint32_t autoindex_max_entries;
+    /* main only: each worker's cache of compressed files */
+    uint64_t gzip_cache_size;
+    uint64_t gzip_cache_max_file;
 };
 
 /* Fill cfg with the defaults of the table. 0, or -ENOMEM. */

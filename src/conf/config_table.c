@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accept_encoding.h"
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
@@ -62,6 +63,7 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_RETURN] = { "status and URL or text", "CODE [URL|TEXT]",
                           "a status: 301, 302, 303, 307 or 308 with a URL; 200, 204 or "
                           "400-599, with an optional text (not for 204)", 1, 2 },
+    [CONFIG_T_WORDS] = { "word list", "WORD...", "one or more words", 1, CONFIG_WORDS_MAX },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -102,6 +104,35 @@ static const char *const config_log_level_names[] = {
 };
 static_assert(ARRAY_LEN(config_log_level_names) == LOG_LEVEL_COUNT + 1, "one name per level");
 
+/* precompressed: the bit of a coding is its enum accept_coding, so the
+ * mask is the set of codings offered; "off" sets a bit no coding uses. */
+static const char *const config_precompressed_names[] = {
+    [ACCEPT_BR] = "br", [ACCEPT_GZIP] = "gzip", [ACCEPT_IDENTITY] = "off", NULL,
+};
+static_assert(ACCEPT_IDENTITY == 2 && ACCEPT_CODING_COUNT == 3, "one name per coding");
+
+/* gzip_types: "type/subtype", a whole type ("text/" then a star) or "*". */
+static int config_check_media_type(const char *value, char *err, size_t errlen)
+{
+    const char *slash = strchr(value, '/');
+    if (strcmp(value, "*") == 0)
+        return 0;
+    if (!slash || slash == value || slash[1] == '\0' || strchr(slash + 1, '/')) {
+        snprintf(err, errlen, "expected a media type like text/css, text/* or *");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (p != slash && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c))) {
+            snprintf(err, errlen, "'%c' cannot appear in a media type",
+                     c > ' ' && c < 0x7f ? c : '?');
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* status_path, metrics_path: a path to match exactly, or "" for off. */
 static int config_check_url_path(const char *value, char *err, size_t errlen)
 {
@@ -120,7 +151,7 @@ static int config_check_url_path(const char *value, char *err, size_t errlen)
 
 /* default_type: a media type, type "/" subtype, both tokens (RFC 9110
  * §8.3.1), with optional parameters as written after ';'. */
-static int config_check_media_type(const char *value, char *err, size_t errlen)
+static int config_check_default_type(const char *value, char *err, size_t errlen)
 {
     const char *slash = strchr(value, '/');
     const char *end = slash ? slash + strcspn(slash, ";") : value;
@@ -193,6 +224,8 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_REDIR "Redirects and fallbacks"
 #define G_PROC "Processes"
 #define G_TLS "HTTPS (TLS)"
+#define G_GZIP "Compression"
+#define G_LIST "Directory listings"
 
 /* The single source of truth. Order is the order of the reference. */
 const struct config_directive config_directives[] = {
@@ -512,7 +545,7 @@ const struct config_directive config_directives[] = {
               "duration from now (rounded up to seconds); epoch: already expired, with "
               "Cache-Control: no-cache; max: 10 years; off: neither field" },
     { .name = "default_type", .type = CONFIG_T_STRING, MAIN(default_type), LOC(default_type),
-      .def = "application/octet-stream", .args = "TYPE", .check = config_check_media_type,
+      .def = "application/octet-stream", .args = "TYPE", .check = config_check_default_type,
       .group = G_HEAD,
       .help = "Content-Type of a file whose extension the MIME table does not know" },
 
@@ -542,6 +575,54 @@ const struct config_directive config_directives[] = {
               "of the site's root instead, with 200 (single-page applications: "
               "fallback /index.html); the fallback is not routed again, and if it is missing "
               "too the answer is 404" },
+
+    { .name = "precompressed", .type = CONFIG_T_KEYWORDS, MAIN(precompressed),
+      LOC(precompressed), .def = "off", .names = config_precompressed_names,
+      .args = "off|br|gzip...", .group = G_GZIP,
+      .help = "Serve FILE.br or FILE.gz in place of FILE when the client accepts that "
+              "coding (Accept-Encoding, q-values honoured) and the sibling is a regular file "
+              "not older than FILE; with its own ETag, ranges and conditionals on its bytes, "
+              "and Vary: Accept-Encoding whenever a sibling exists; off serves none" },
+    { .name = "gzip", .type = CONFIG_T_BOOL, MAIN(gzip), LOC(gzip), .def = "off",
+      .group = G_GZIP,
+      .help = "Compress responses of gzip_types on the fly for clients that accept gzip "
+              "(not ranges, not files with a precompressed sibling chosen); compressed files "
+              "are kept in gzip_cache_size, so a file is compressed once per change" },
+    { .name = "gzip_types", .type = CONFIG_T_WORDS, MAIN(gzip_types), LOC(gzip_types),
+      .def = "text/html text/css text/plain text/xml text/javascript application/javascript "
+             "application/json application/xml application/manifest+json image/svg+xml",
+      .args = "TYPE...", .check = config_check_media_type, .group = G_GZIP,
+      .help = "Media types gzip compresses (as mime_types_file names them; TYPE/* and * "
+              "match more); already compressed formats (images, archives, fonts) gain "
+              "nothing" },
+    { .name = "gzip_min_length", .type = CONFIG_T_SIZE, MAIN(gzip_min_length),
+      LOC(gzip_min_length), .def = "256", .min = 0, .max = GIB, .group = G_GZIP,
+      .help = "Smaller files are sent as they are: the gzip framing (18 bytes) and a "
+              "Content-Encoding field eat what little would be saved" },
+    { .name = "gzip_level", .type = CONFIG_T_NUMBER, MAIN(gzip_level), LOC(gzip_level),
+      .def = "6", .min = 1, .max = 9, .group = G_GZIP,
+      .help = "zlib compression level, 1 (fastest) to 9 (smallest); the work is done once "
+              "per file and cached, so a high level costs little" },
+    { .name = "gzip_cache_size", .type = CONFIG_T_SIZE, MAIN(gzip_cache_size), .def = "16m",
+      .min = 0, .max = 16 * GIB, .group = G_GZIP,
+      .help = "Compressed bytes each worker keeps (least recently used evicted first), keyed "
+              "by the file's device, inode, size and modification time, so a changed file is "
+              "compressed again; 0 keeps none and compresses every response" },
+    { .name = "gzip_cache_max_file", .type = CONFIG_T_SIZE, MAIN(gzip_cache_max_file),
+      .def = "1m", .min = 0, .max = GIB, .group = G_GZIP,
+      .help = "Largest file compressed on the fly (the worker compresses it in one go, about "
+              "25 ms per MiB of text at level 6, during which it serves nothing else); larger "
+              "files are sent uncompressed: precompress them" },
+
+    { .name = "autoindex", .type = CONFIG_T_BOOL, MAIN(autoindex), LOC(autoindex),
+      .def = "off", .group = G_LIST,
+      .help = "List a directory that has no index file (GET and HEAD): HTML, or JSON with "
+              "?format=json or Accept: application/json; names starting with '.' are never "
+              "listed" },
+    { .name = "autoindex_max_entries", .type = CONFIG_T_NUMBER, MAIN(autoindex_max_entries),
+      LOC(autoindex_max_entries), .def = "1000", .min = 1, .max = 100000, .group = G_LIST,
+      .help = "Most entries one listing reads and shows (each costs a stat while the worker "
+              "waits); a larger directory's listing says it is cut short" },
 };
 #define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
 static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");
@@ -615,8 +696,9 @@ bool config_is_repeatable(const struct config_directive *d)
 
 bool config_owns_memory(const struct config_directive *d)
 {
-    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_HEADER
-           || d->type == CONFIG_T_RETURN || d->type == CONFIG_T_ERROR_PAGE;
+    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_WORDS
+           || d->type == CONFIG_T_HEADER || d->type == CONFIG_T_RETURN
+           || d->type == CONFIG_T_ERROR_PAGE;
 }
 
 void config_free_value(const struct config_directive *d, void *field)

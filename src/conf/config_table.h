@@ -49,6 +49,7 @@ enum config_type {
     CONFIG_T_EXPIRES,      /* int64_t seconds, or CONFIG_EXPIRES_* */
     CONFIG_T_RETURN,       /* struct config_return */
     CONFIG_T_ERROR_PAGE,   /* struct config_error_pages, appended */
+    CONFIG_T_WORDS,        /* char *, owned: the words joined by one space */
     CONFIG_T__COUNT
 };
 

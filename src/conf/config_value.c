@@ -455,6 +455,12 @@ static int config_parse_keywords(const struct config_directive *d, unsigned *mas
                 break;
         if (!d->names[k])
             return config_bad_value(d, args[i], err, errlen);
+        /* "off" (precompressed off) stands alone: "off gzip" says two things */
+        if (nargs > 1 && strcmp(d->names[k], "off") == 0) {
+            snprintf(err, errlen, "'off' cannot be combined with other values for '%s'",
+                     d->name);
+            return -1;
+        }
         *mask |= 1u << k;
     }
     return 0;
@@ -657,6 +663,41 @@ static int config_set_return(const struct config_directive *d, struct config_ret
     return 0;
 }
 
+/* A word list: each word through the row's check, then all of them joined
+ * by one space into one owned string (readers split at the spaces). */
+static int config_store_words(const struct config_directive *d, void *field,
+                              const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        char why[CONFIG_ERR_MAX / 2];
+        if (args[i][0] == '\0' || strpbrk(args[i], " \t"))
+            return config_bad_value(d, args[i], err, errlen);
+        if (d->check && d->check(args[i], why, sizeof why) < 0) {
+            snprintf(err, errlen, "bad value '%s' for '%s': %s", args[i], d->name, why);
+            return -1;
+        }
+        total += strlen(args[i]) + 1;
+    }
+    char *s = malloc(total ? total : 1);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        size_t len = strlen(args[i]);
+        if (i)
+            s[n++] = ' ';
+        memcpy(s + n, args[i], len);
+        n += len;
+    }
+    s[n] = '\0';
+    free(*(char **)field);
+    *(char **)field = s;
+    return 0;
+}
+
 /* Parse args as d's type and store them in the field at base + off. */
 int config_store(struct config *cfg, const struct config_directive *d, char *base,
                  size_t off, size_t size, const char *const *args, size_t nargs,
@@ -761,6 +802,9 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
         return config_set_return(d, field, args, nargs, err, errlen);
     case CONFIG_T_ERROR_PAGE:
         return config_add_error_page(d, field, args, nargs, err, errlen);
+
+    case CONFIG_T_WORDS:
+        return config_store_words(d, field, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -800,7 +844,8 @@ int config_format_value(const struct config *cfg, const struct config_location *
     case CONFIG_T_MODE: config_format_number(&o, d, config_get_uint(field, size)); break;
     case CONFIG_T_BOOL: config_out_add(&o, "%s", *(const bool *)field ? "on" : "off"); break;
     case CONFIG_T_STRING:
-    case CONFIG_T_PATH: {
+    case CONFIG_T_PATH:
+    case CONFIG_T_WORDS: {
         const char *s = *(char *const *)field;
         config_out_add(&o, "%s", s ? s : "");
         break;

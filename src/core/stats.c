@@ -97,7 +97,7 @@ struct stats *stats_table_claim(struct stats_table *t, unsigned worker, uint64_t
     return NULL;
 }
 
-/* Counters add up; gauges (conns[]) describe live connections only. */
+/* Counters add up; gauges (conns[], gzip_cache_bytes) describe live workers only. */
 static void stats_add_counters(struct stats *to, const struct stats *from)
 {
     to->accepted += from->accepted;
@@ -121,6 +121,9 @@ static void stats_add_counters(struct stats *to, const struct stats *from)
         to->tls_versions[i] += from->tls_versions[i];
     to->tls_alpn_http11 += from->tls_alpn_http11;
     to->tls_alpn_none += from->tls_alpn_none;
+    to->gzip_cache_hits += from->gzip_cache_hits;
+    to->gzip_cache_misses += from->gzip_cache_misses;
+    to->gzip_cache_evictions += from->gzip_cache_evictions;
 }
 
 void stats_table_release(struct stats_table *t, struct stats *row)
@@ -140,5 +143,6 @@ void stats_table_sum(const struct stats_table *t, struct stats *out)
         stats_add_counters(out, r);
         for (size_t s = 0; s < STATS_STATE_COUNT; s++)
             out->conns[s] += r->conns[s];
+        out->gzip_cache_bytes += r->gzip_cache_bytes;
     }
 }

@@ -77,6 +77,10 @@ struct stats {
     uint64_t tls_versions[STATS_TLS_VERSION_COUNT];
     uint64_t tls_alpn_http11;     /* handshakes that chose http/1.1 by ALPN */
     uint64_t tls_alpn_none;       /* handshakes without ALPN */
+    uint64_t gzip_cache_hits;     /* on-the-fly gzip answered from the cache */
+    uint64_t gzip_cache_misses;   /* ... compressed first */
+    uint64_t gzip_cache_evictions;
+    uint64_t gzip_cache_bytes;    /* gauge: bytes the cache holds */
 };
 
 /* Rows for every worker that may run at once: the current generation and

@@ -23,6 +23,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "compress_cache.h"
 #include "errorpage.h"
 #include "filecache.h"
 #include "httpdate.h"
@@ -257,6 +258,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
             return -errno;
     }
     srv->error_page = errorpage_answer;
+    srv->gzips = compress_cache_new(cfg->gzip_cache_size);
+    if (!srv->gzips && errno)
+        return -errno;
     srv->mime = mime_table_new();
     if (!srv->mime)
         return -ENOMEM;
@@ -343,4 +347,5 @@ void server_fini(struct server *srv)
         if (srv->sites[i].root_fd >= 0)
             close(srv->sites[i].root_fd);
     }
+    compress_cache_free(srv->gzips);
 }

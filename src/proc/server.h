@@ -18,6 +18,7 @@
 #include "stats.h"
 
 struct conn;
+struct compress_cache;
 struct mime_table;
 struct tls_store;
 
@@ -44,6 +45,8 @@ struct server {
     struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
     struct server_site sites[CONFIG_SERVER_MAX]; /* cfg->site_count of them */
+    struct compress_cache *gzips; /* files gzipped on the fly, keyed by inode (not by
+                                   * path: one cache serves every site); NULL when off */
     struct http1_limits limits;
 
     struct server_listener listeners[CONFIG_LISTEN_MAX];

@@ -336,6 +336,12 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
                       (unsigned long long)st->tls_versions[i]);
     status_printf(o, "TLSALPNHttp11: %llu\n", (unsigned long long)st->tls_alpn_http11);
     status_printf(o, "TLSALPNNone: %llu\n", (unsigned long long)st->tls_alpn_none);
+    status_printf(o, "GzipCacheHits: %llu\nGzipCacheMisses: %llu\nGzipCacheEvictions: %llu\n"
+                     "GzipCacheBytes: %llu\n",
+                  (unsigned long long)st->gzip_cache_hits,
+                  (unsigned long long)st->gzip_cache_misses,
+                  (unsigned long long)st->gzip_cache_evictions,
+                  (unsigned long long)st->gzip_cache_bytes);
     if (v->tls_listener_count == 0)
         return;
     status_printf(o, "TLSListeners:");
@@ -460,6 +466,15 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_reloads_total", "counter", "Configuration reloads.", t->reloads);
     status_metric(o, "lingerd_worker_restarts_total", "counter",
                   "Workers restarted after exiting unexpectedly.", t->worker_restarts);
+    status_metric(o, "lingerd_gzip_cache_hits_total", "counter",
+                  "gzip on the fly answered from the workers' caches.", st->gzip_cache_hits);
+    status_metric(o, "lingerd_gzip_cache_misses_total", "counter",
+                  "gzip on the fly that had to compress the file first.", st->gzip_cache_misses);
+    status_metric(o, "lingerd_gzip_cache_evictions_total", "counter",
+                  "Compressed files dropped to make room (gzip_cache_size).",
+                  st->gzip_cache_evictions);
+    status_metric(o, "lingerd_gzip_cache_bytes", "gauge",
+                  "Bytes the workers' gzip caches hold.", st->gzip_cache_bytes);
     status_render_tls_metrics(o, v, st);
 }
 
@@ -629,10 +644,15 @@ static void status_render_html(struct status_out *o, const struct stats_table *t
                      "<tr><td>bytes received</td><td class=\"n\">%llu</td></tr>\n"
                      "<tr><td>accept errors</td><td class=\"n\">%llu</td></tr>\n"
                      "<tr><td>reloads / worker restarts</td><td class=\"n\">%llu / %llu</td>"
-                     "</tr>\n</table>\n",
+                     "</tr>\n<tr><td>gzip cache hits / misses / evictions</td>"
+                     "<td class=\"n\" id=\"gzip-cache\">%llu / %llu / %llu</td></tr>\n"
+                     "</table>\n",
                   (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in,
                   (unsigned long long)st->accept_errors, (unsigned long long)t->reloads,
-                  (unsigned long long)t->worker_restarts);
+                  (unsigned long long)t->worker_restarts,
+                  (unsigned long long)st->gzip_cache_hits,
+                  (unsigned long long)st->gzip_cache_misses,
+                  (unsigned long long)st->gzip_cache_evictions);
 
     if (tls)
         status_render_tls_html(o, v, st);

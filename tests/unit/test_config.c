@@ -309,7 +309,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 84);
+    assert_int_equal(n, 93);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -1243,6 +1243,62 @@ static void test_config_load_file_too_large(void **state)
     free(exact);
 }
 
+/* Compression and listing rows: a location inherits main's value unless
+ * it sets its own; gzip_types is a word list checked word by word. */
+static void test_config_compress_directives(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL, *path, err[256];
+    const char *types[] = { "text/css", "application/*" }, *bad_type[] = { "text" },
+               *bad_char[] = { "text/c;ss" }, *bad_coding[] = { "zstd" },
+               *off_and[] = { "gzip", "off" };
+
+    path = write_text(fx, "t.conf",
+                      "precompressed br gzip;\ngzip on;\ngzip_types text/css image/svg+xml;\n"
+                      "location /raw/ {\n  precompressed off;\n  gzip off;\n  autoindex on;\n"
+                      "  autoindex_max_entries 5;\n}\n"
+                      "location /js/ {\n  gzip_types application/javascript *;\n"
+                      "  gzip_level 9;\n}\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    const struct config_location *root = config_find_location(&cfg.top, "/a", 2);
+    const struct config_location *raw = config_find_location(&cfg.top, "/raw/x", 6);
+    const struct config_location *js = config_find_location(&cfg.top, "/js/x", 5);
+    value_equal(&cfg, root, "precompressed", "br gzip");
+    assert_true(root->gzip && !root->autoindex);
+    value_equal(&cfg, root, "gzip_types", "text/css image/svg+xml");
+    value_equal(&cfg, raw, "precompressed", "off");
+    assert_true(!raw->gzip && raw->autoindex && raw->autoindex_max_entries == 5);
+    value_equal(&cfg, js, "gzip_types", "application/javascript *");
+    assert_int_equal(js->gzip_level, 9);
+    assert_int_equal(root->gzip_level, 6);
+    value_equal(&cfg, NULL, "gzip_cache_size", "16m");
+    config_fini(&cfg);
+    free(errs);
+    free(path);
+
+    assert_int_equal(config_init_defaults(&cfg), 0);
+    value_equal(&cfg, NULL, "precompressed", "off");
+    assert_int_equal(config_set(&cfg, NULL, "gzip_types", types, 2, err, sizeof err), 0);
+    assert_string_equal(cfg.gzip_types, "text/css application/*");
+    assert_int_equal(config_set(&cfg, NULL, "gzip_types", bad_type, 1, err, sizeof err), -1);
+    assert_string_equal(err, "bad value 'text' for 'gzip_types': expected a media type like "
+                             "text/css, text/* or *");
+    assert_int_equal(config_set(&cfg, NULL, "gzip_types", bad_char, 1, err, sizeof err), -1);
+    assert_string_equal(err, "bad value 'text/c;ss' for 'gzip_types': ';' cannot appear in a "
+                             "media type");
+    assert_string_equal(cfg.gzip_types, "text/css application/*"); /* unchanged */
+    assert_int_equal(config_set(&cfg, NULL, "precompressed", bad_coding, 1, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "bad value 'zstd' for 'precompressed': expected one of br, gzip, "
+                             "off");
+    assert_int_equal(config_set(&cfg, NULL, "precompressed", off_and, 2, err, sizeof err), -1);
+    assert_string_equal(err, "'off' cannot be combined with other values for 'precompressed'");
+    config_fini(&cfg);
+}
+
 static void test_config_finish_cross_field_errors(void **state)
 {
     struct fixture *fx = *state;
@@ -1387,6 +1443,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_load_file_nul_byte, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_too_large, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_compress_directives, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_finish_cross_field_errors, fixture_setup,
                                         fixture_teardown),
