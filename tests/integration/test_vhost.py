@@ -315,3 +315,34 @@ def test_the_example_of_docs_sites_md_is_a_valid_configuration(tmp_path):
     example = re.sub(r"root /srv/\S+;", "root %s;" % tmp_path, example)
     rc, out, _ = check(example, tmp_path)
     assert rc == 0, out
+
+
+def test_compression_and_listings_are_per_site(make_server, tmp_path):
+    import gzip
+    roots = make_sites(tmp_path, names=("a", "b"))
+    css = b"body { color: black; }\n" * 40
+    for n in ("a", "b"):
+        with open(os.path.join(roots[n], "style.css"), "wb") as f:
+            f.write(css)
+    with open(os.path.join(roots["b"], "style.css.gz"), "wb") as f:
+        f.write(gzip.compress(css))
+    os.utime(os.path.join(roots["b"], "style.css"), (1000000000, 1000000000))
+    os.mkdir(os.path.join(roots["a"], "files"))
+    srv = make_server("""
+precompressed gzip;
+server { server_name a.example; root %s; location /files/ { autoindex on; } }
+server { server_name b.example; root %s; }
+""" % (roots["a"], roots["b"]), uploads=False)
+    for _ in range(2):  # the second answer may come from the file cache
+        ra, rd = exchange(srv, request("GET", "/style.css", host="a.example",
+                                       headers=("Accept-Encoding: gzip",)))
+        rd.sock.close()
+        rb, rd = exchange(srv, request("GET", "/style.css", host="b.example",
+                                       headers=("Accept-Encoding: gzip",)))
+        rd.sock.close()
+        assert ra[0].status == 200 and ra[0].header("Content-Encoding") is None
+        assert ra[0].body == css
+        assert rb[0].status == 200 and rb[0].header("Content-Encoding") == "gzip"
+        assert gzip.decompress(rb[0].body) == css
+    assert body_for(srv, "a.example", "/files/")[0] == 200
+    assert body_for(srv, "b.example", "/files/")[0] == 404
