@@ -652,24 +652,26 @@ const struct config_directive *config_directive_find(const char *name)
     return NULL;
 }
 
-uint64_t config_directive_bit(const struct config_directive *d)
+/* Only rows a level may set have a bit in its set_mask: their rank among
+ * those rows, so the table can grow past 64 rows while a level's rows stay
+ * fewer. server: the rows of struct config_server, else of locations. */
+static uint64_t config_rank_bit(const struct config_directive *d, bool server)
 {
-    /* Only rows a location may set have a bit: their rank among those rows,
-     * so the table can grow past 64 rows while locations stay a few. */
     unsigned rank = 0;
     for (const struct config_directive *r = config_directives; r < d; r++)
-        rank += r->loc_size != 0;
-    assert(d->loc_size != 0 && rank < 64);
+        rank += (server ? r->srv_size : r->loc_size) != 0;
+    assert((server ? d->srv_size : d->loc_size) != 0 && rank < 64);
     return UINT64_C(1) << rank;
+}
+
+uint64_t config_directive_bit(const struct config_directive *d)
+{
+    return config_rank_bit(d, false);
 }
 
 uint64_t config_directive_srv_bit(const struct config_directive *d)
 {
-    unsigned rank = 0;
-    for (const struct config_directive *r = config_directives; r < d; r++)
-        rank += r->srv_size != 0;
-    assert(d->srv_size != 0 && rank < 64);
-    return UINT64_C(1) << rank;
+    return config_rank_bit(d, true);
 }
 
 bool config_allowed_main(const struct config_directive *d)
