@@ -39,8 +39,10 @@ bool errorpage_answer(struct conn *c, const struct config_location *loc, int sta
             uri = p->uri[i];
     if (!uri)
         return false;
+    /* O_NONBLOCK: a FIFO put where the page should be must not block the
+     * worker in open(2); a regular file ignores the flag */
     int fd = static_open_beneath(server_site_of(srv, loc)->root_fd, uri + 1,
-                                 O_RDONLY | O_NOCTTY);
+                                 O_RDONLY | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return false;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -358,3 +358,12 @@ server { server_name b.example; root %s; error_page 404 /404.html; }
         out = subprocess.run(["curl", "-s", "-w", "%{http_code}", "-H", "Host: %s.example" % n,
                               srv.url("/nope")], capture_output=True, timeout=20)
         assert out.stdout == ("not found on %s\n404" % n).encode()
+
+
+def test_an_error_page_that_is_a_fifo_falls_back_without_blocking(make_server):
+    srv = make_server("error_page 404 /errors/404.html;")
+    os.makedirs(os.path.join(srv.root, "errors"))
+    os.mkfifo(os.path.join(srv.root, "errors", "404.html"))
+    r = one(srv, path="/missing")
+    assert r.status == 404 and b"<h1>404 Not Found</h1>" in r.body
+    assert one(srv, path="/").status == 200  # the worker still answers
