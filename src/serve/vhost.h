@@ -5,8 +5,9 @@
  * exact host ("a.example") or a leading wildcard ("*.example", which covers
  * one or more labels in front of ".example" but not "example" itself).
  * Selection: the exact name, else the longest wildcard suffix, else the
- * table's default server. Comparison is case-insensitive; a port and one
- * trailing dot of the request's host are ignored.
+ * table's default server. Comparison is case-insensitive; one trailing dot
+ * of the request's host is ignored, and so is its port (vhost_select takes
+ * the name without it, vhost_normalize strips it).
  */
 #ifndef LINGERD_VHOST_H
 #define LINGERD_VHOST_H
