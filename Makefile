@@ -151,7 +151,8 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
-FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host accept_encoding
+FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host accept_encoding \
+                proxy_protocol
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
 FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
@@ -163,6 +164,7 @@ FUZZ_SRC_tls_sniff := src/net/tls_sniff.c
 FUZZ_SRC_tls_name  := $(LIB_SRC)
 FUZZ_SRC_host      := src/serve/vhost.c
 FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
+FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 

@@ -33,6 +33,13 @@ enum config_linger {
     CONFIG_LINGER_OFF,    /* plain close(): Apache's NO_LINGCLOSE */
 };
 
+/* Where a client address behind an HTTP balancer is read from. */
+enum config_real_ip {
+    CONFIG_REAL_IP_OFF,
+    CONFIG_REAL_IP_X_FORWARDED_FOR, /* the right-most address not in real_ip_from */
+    CONFIG_REAL_IP_X_REAL_IP,       /* the one address the field holds */
+};
+
 /* "on", "always", "off". */
 const char *config_linger_name(enum config_linger l);
 
@@ -41,6 +48,7 @@ struct config_listen {
     socklen_t addr_len;
     int backlog;
     bool tls;                     /* connections speak TLS first (HTTPS) */
+    bool proxy_protocol;          /* a PROXY header comes before anything else */
     char text[80];                /* as written, for messages */
     char where[CONFIG_WHERE_MAX]; /* "FILE:LINE", or "" from the command line */
 };
@@ -246,6 +254,18 @@ struct config {
     struct config_cidr status_allow[CONFIG_CIDR_MAX];
     size_t status_allow_count;
 
+    /* behind a load balancer */
+    struct config_cidr proxy_protocol_from[CONFIG_CIDR_MAX];
+    size_t proxy_protocol_from_count;
+    uint64_t proxy_protocol_timeout_ms;
+    uint64_t proxy_protocol_max_bytes;
+    struct config_cidr real_ip_from[CONFIG_CIDR_MAX];
+    size_t real_ip_from_count;
+    enum config_real_ip real_ip_header;
+    char *health_path;       /* "" when off */
+    uint64_t drain_delay_ms;
+
+
     /* sites: the top level holds root, index and locations when there are no
      * server blocks, and the defaults they inherit when there are. After
      * config_finish, sites[] are the servers a request may be routed to:
@@ -324,6 +344,12 @@ static inline const struct config_server *config_find_site(const struct config *
 {
     return cfg->vhosts ? cfg->sites[vhost_select(cfg->vhosts, host, len)] : cfg->sites[0];
 }
+
+/* Is addr (4 or 16 bytes, network order, family 4 or 6) in one of the
+ * networks of list[0..n)? An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * matches as IPv4. */
+bool config_cidr_match(const struct config_cidr *list, size_t n, int family,
+                       const uint8_t *addr);
 
 /* True when some listen has the tls flag. */
 bool config_has_tls_listener(const struct config *cfg);

@@ -39,8 +39,8 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_METHODS] = { "method list", "METHOD...",
                            "method names: GET HEAD POST PUT DELETE OPTIONS TRACE CONNECT PATCH",
                            1, CONFIG_WORDS_MAX },
-    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls]",
-                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 3 },
+    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls] [proxy_protocol]",
+                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 4 },
     [CONFIG_T_PATTERN] = { "regex list", "REGEX...", "an extended regular expression", 1,
                            CONFIG_PATTERN_MAX },
     [CONFIG_T_MODE] = { "octal mode", "MODE", "an octal mode like 0644", 1, 1 },
@@ -97,6 +97,15 @@ static const char *const config_tls_protocol_names[] = {
 };
 static_assert(ARRAY_LEN(config_tls_protocol_names) == CONFIG_TLS_PROTOCOL_COUNT + 1,
               "one name per protocol");
+
+static const char *const config_real_ip_names[] = {
+    [CONFIG_REAL_IP_OFF] = "off",
+    [CONFIG_REAL_IP_X_FORWARDED_FOR] = "X-Forwarded-For",
+    [CONFIG_REAL_IP_X_REAL_IP] = "X-Real-IP",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_real_ip_names) == CONFIG_REAL_IP_X_REAL_IP + 2,
+              "one name per value");
 
 static const char *const config_log_level_names[] = {
     [LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
@@ -226,6 +235,7 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_TLS "HTTPS (TLS)"
 #define G_GZIP "Compression"
 #define G_LIST "Directory listings"
+#define G_LB "Behind a load balancer"
 
 /* The single source of truth. Order is the order of the reference. */
 const struct config_directive config_directives[] = {
@@ -234,7 +244,9 @@ const struct config_directive config_directives[] = {
       .min = 1, .max = 65535, .group = G_SERVE,
       .help = "Address to accept on; a bare PORT means every IPv4 address; backlog=N sets the "
               "listen(2) queue (default 511); tls makes it an HTTPS listener (it needs a "
-              "tls_certificate); the default applies only if no listen is given" },
+              "tls_certificate); proxy_protocol makes every connection start with a PROXY "
+              "protocol header (v1 or v2) from a proxy_protocol_from address, before TLS or "
+              "HTTP; the default applies only if no listen is given" },
     { .name = "root", .type = CONFIG_T_PATH, SRV(root), .def = "www", .group = G_SERVE,
       .help = "Directory served and written; relative paths are from the working directory" },
     { .name = "index", .type = CONFIG_T_STRING, SRV(index), .def = "index.html",
@@ -509,6 +521,42 @@ const struct config_directive config_directives[] = {
       .group = G_LOG,
       .help = "Clients allowed to read status_path and metrics_path (repeatable, at most 32 "
               "in all); others get 403; the default applies only if none is given" },
+
+    { .name = "proxy_protocol_from", .type = CONFIG_T_CIDRS, MAIN(proxy_protocol_from),
+      .count_off = offsetof(struct config, proxy_protocol_from_count), .group = G_LB,
+      .help = "Balancers allowed to send a PROXY header to a proxy_protocol listener "
+              "(repeatable, at most 32 in all); a connection from anywhere else is closed "
+              "at once, unanswered, and counted; a proxy_protocol listener needs it" },
+    { .name = "proxy_protocol_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_protocol_timeout_ms), .def = "5s", .min = 10, .max = MS_M, .group = G_LB,
+      .help = "How long a connection on a proxy_protocol listener may take to send its whole "
+              "PROXY header; then it is closed and counted (header_timeout and "
+              "tls_handshake_timeout start after the header)" },
+    { .name = "proxy_protocol_max_bytes", .type = CONFIG_T_SIZE,
+      MAIN(proxy_protocol_max_bytes), .def = "2k", .min = 232, .max = 65551, .group = G_LB,
+      .help = "Longest PROXY v2 header (16 bytes and its length field: addresses and TLVs) "
+              "accepted; a longer one is cut at its first 16 bytes and counted (v1 has its "
+              "own bound, 107 bytes)" },
+    { .name = "real_ip_from", .type = CONFIG_T_CIDRS, MAIN(real_ip_from),
+      .count_off = offsetof(struct config, real_ip_from_count), .group = G_LB,
+      .help = "HTTP balancers whose real_ip_header is believed (repeatable, at most 32 in "
+              "all); a request from anywhere else keeps its connection's address" },
+    { .name = "real_ip_header", .type = CONFIG_T_ENUM, MAIN(real_ip_header), .def = "off",
+      .names = config_real_ip_names, .group = G_LB,
+      .help = "For a request from a real_ip_from address, the client address is read from "
+              "this field: X-Forwarded-For takes the right-most address that is not in "
+              "real_ip_from (nginx's realip with real_ip_recursive on), X-Real-IP the one "
+              "address it holds; off believes no field" },
+    { .name = "health_path", .type = CONFIG_T_STRING, MAIN(health_path),
+      .args = "PATH", .check = config_check_url_path, .group = G_LB,
+      .help = "Path a balancer's health check asks (GET or HEAD, from anyone): 200 while "
+              "the server serves, 503 with Connection: close from the moment a graceful "
+              "stop, drain_delay or a reload's drain begins; \"\" turns it off" },
+    { .name = "drain_delay", .type = CONFIG_T_DURATION, MAIN(drain_delay_ms), .def = "0s",
+      .min = 0, .max = 10 * MS_M, .group = G_LB,
+      .help = "On SIGQUIT, keep serving this long with health_path failing (so the "
+              "balancer's health check takes the server out first), then stop gracefully; "
+              "0 stops at once (a reload never waits)" },
 
     { .name = "methods", .type = CONFIG_T_METHODS, MAIN(methods), LOC(methods),
       .def = "GET HEAD OPTIONS", .group = G_LOC,

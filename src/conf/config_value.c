@@ -282,10 +282,14 @@ static int config_parse_listen(const struct config_directive *d, struct config_l
             l->tls = true;
             continue;
         }
+        if (strcmp(p, "proxy_protocol") == 0 && !l->proxy_protocol) {
+            l->proxy_protocol = true;
+            continue;
+        }
         if (have_backlog || strncmp(p, "backlog=", 8) != 0
             || (p += 8, config_parse_digits(&p, 10, &backlog)) < 0 || *p != '\0') {
-            snprintf(err, errlen, "bad value '%s' for '%s': expected backlog=N or tls, each "
-                     "at most once", args[i], d->name);
+            snprintf(err, errlen, "bad value '%s' for '%s': expected backlog=N, tls or "
+                     "proxy_protocol, each at most once", args[i], d->name);
             return -1;
         }
         if (backlog < d->min || backlog > d->max) {
@@ -394,6 +398,28 @@ static int config_parse_cidr(const struct config_directive *d, const char *arg,
             out->addr[i] &= (uint8_t)(0xff00u >> (bits - first));
     }
     return 0;
+}
+
+bool config_cidr_match(const struct config_cidr *list, size_t n, int family,
+                       const uint8_t *addr)
+{
+    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (family == 6 && memcmp(addr, v4_mapped, sizeof v4_mapped) == 0) {
+        family = 4;
+        addr += 12;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct config_cidr *c = &list[i];
+        if (c->family != family)
+            continue;
+        size_t full = c->prefix_bits / 8, rest = c->prefix_bits % 8;
+        if (memcmp(c->addr, addr, full) != 0)
+            continue;
+        if (rest && ((addr[full] ^ c->addr[full]) & (0xff00u >> rest) & 0xff))
+            continue;
+        return true;
+    }
+    return false;
 }
 
 static int config_add_cidrs(struct config *cfg, const struct config_directive *d,
@@ -869,6 +895,8 @@ int config_format_value(const struct config *cfg, const struct config_location *
                 config_out_add(&o, " backlog=%d", cfg->listens[i].backlog);
             if (cfg->listens[i].tls)
                 config_out_add(&o, " tls");
+            if (cfg->listens[i].proxy_protocol)
+                config_out_add(&o, " proxy_protocol");
         }
         break;
     case CONFIG_T_KEYWORDS: {

@@ -27,6 +27,7 @@ struct server_listener {
     struct server *srv;
     bool paused; /* accept backs off (EMFILE) until a deadline */
     bool tls;    /* its connections speak TLS (listen ... tls) */
+    bool proxy_protocol; /* its connections start with a PROXY header */
     uint32_t events;
 };
 
@@ -103,9 +104,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
 void server_fini(struct server *srv);
 
 /* Watch a bound, listening, non-blocking socket; shared: other processes
- * accept on it too; tls: its connections speak TLS (srv->tls must be set).
- * 0 or -errno. */
-int server_add_listener(struct server *srv, int fd, bool shared, bool tls);
+ * accept on it too; l: its options (tls: its connections speak TLS, and
+ * srv->tls must be set; proxy_protocol). 0 or -errno. */
+int server_add_listener(struct server *srv, int fd, bool shared, const struct config_listen *l);
 
 /* Stop accepting and close every connection through its close path
  * (graceful) or at once. */

@@ -62,6 +62,7 @@ enum accesslog_field {
     ACCESSLOG_TLS_VERSION,
     ACCESSLOG_TLS_CIPHER,
     ACCESSLOG_SNI,
+    ACCESSLOG_BALANCER_ADDR,
     ACCESSLOG_FIELD_COUNT
 };
 
@@ -93,6 +94,7 @@ static const char *const accesslog_field_names[] = {
     [ACCESSLOG_TLS_VERSION] = "tls_version",
     [ACCESSLOG_TLS_CIPHER] = "tls_cipher",
     [ACCESSLOG_SNI] = "sni",
+    [ACCESSLOG_BALANCER_ADDR] = "balancer_addr",
 };
 static_assert(sizeof accesslog_field_names / sizeof accesslog_field_names[0] ==
                   ACCESSLOG_FIELD_COUNT,
@@ -237,6 +239,14 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
         }
         break;
     case ACCESSLOG_REMOTE_PORT: number = true; num = e->peer_port; break;
+    case ACCESSLOG_BALANCER_ADDR: /* the PROXY header's or real_ip_header's sender */
+        if (e->balancer_family &&
+            inet_ntop(e->balancer_family == 6 ? AF_INET6 : AF_INET, e->balancer_addr, tmp,
+                      sizeof tmp)) {
+            str = tmp;
+            len = strlen(tmp);
+        }
+        break;
     case ACCESSLOG_REMOTE_USER: {
         char user[256];
         len = accesslog_basic_user(e, user, sizeof user);

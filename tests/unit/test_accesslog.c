@@ -109,7 +109,8 @@ static void test_accesslog_format_line_json(void **state)
         "\"bytes_sent\":350,\"body_bytes_sent\":200,\"request_length\":90,"
         "\"request_time_ms\":17,\"http_referer\":null,\"http_user_agent\":\"a\\\"\\u00e9\","
         "\"connection\":12,\"connection_requests\":3,\"close_reason\":\"error\","
-        "\"scheme\":\"http\",\"tls_version\":null,\"tls_cipher\":null,\"sni\":null}\n");
+        "\"scheme\":\"http\",\"tls_version\":null,\"tls_cipher\":null,\"sni\":null,"
+        "\"balancer_addr\":null}\n");
     free(pr.buf);
 }
 
@@ -146,7 +147,25 @@ static void test_accesslog_format_line_tls(void **state)
     assert_string_equal(line("$sni", &e), "a\\\"b\\x1b\n");
     const char *json = line("json", &e);
     assert_non_null(strstr(json, ",\"scheme\":\"https\",\"tls_version\":\"TLSv1.3\","
-                                 "\"tls_cipher\":null,\"sni\":\"a\\\"b\\u001b\"}\n"));
+                                 "\"tls_cipher\":null,\"sni\":\"a\\\"b\\u001b\","
+                                 "\"balancer_addr\":null}\n"));
+}
+
+/* Behind a balancer, $remote_addr is the client it named and
+ * $balancer_addr the balancer; without one, $balancer_addr is "-". */
+static void test_accesslog_format_line_balancer(void **state)
+{
+    static const char spec[] = "$remote_addr $balancer_addr";
+    struct accesslog_entry e = entry(NULL);
+    (void)state;
+    e.peer_family = 4;
+    memcpy(e.peer_addr, "\xc0\x00\x02\x07", 4);
+    assert_string_equal(line(spec, &e), "192.0.2.7 -\n");
+    e.balancer_family = 6;
+    memset(e.balancer_addr, 0, 16);
+    e.balancer_addr[15] = 1;
+    assert_string_equal(line(spec, &e), "192.0.2.7 ::1\n");
+    assert_non_null(strstr(line("json", &e), ",\"balancer_addr\":\"::1\"}\n"));
 }
 
 static void test_accesslog_format_compile_errors(void **state)
@@ -192,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_accesslog_format_line_json),
         cmocka_unit_test(test_accesslog_format_line_custom),
         cmocka_unit_test(test_accesslog_format_line_tls),
+        cmocka_unit_test(test_accesslog_format_line_balancer),
         cmocka_unit_test(test_accesslog_format_compile_errors),
         cmocka_unit_test(test_accesslog_format_line_cut),
     };
