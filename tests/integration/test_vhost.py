@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, exchange, get, request
+from conftest import BIN, Reader, exchange, get, request
 from tlscerts import TestCA, openssl_available
 
 
@@ -225,16 +225,10 @@ server {
         s = ctx.wrap_socket(srv.connect(), server_hostname=name)  # verifies the name
         names = [v for k, v in s.getpeercert().get("subjectAltName", ()) if k == "DNS"]
         assert names == [want_cert]
-        s.sendall(request("GET", "/", host=name, headers=("Connection: close",)))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        s.sendall(request("GET", "/", host=name))
+        r = Reader(s).response()
         s.close()
-        assert data.startswith(b"HTTP/1.1 200 ")
-        assert data.endswith(("site %s\n" % site).encode())
+        assert r.status == 200 and r.body == ("site %s\n" % site).encode()
     # curl with --resolve checks the certificate against the name too
     for name, site in [("a.example", "a"), ("w.b.example", "b")]:
         out = subprocess.run(["curl", "-s", "--cacert", ca.cert, "--resolve",
