@@ -151,7 +151,7 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
-FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name accept_encoding \
+FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host accept_encoding \
                 proxy_protocol
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
@@ -162,6 +162,7 @@ FUZZ_SRC_config   := $(LIB_SRC)
 FUZZ_SRC_htpasswd := src/serve/auth.c
 FUZZ_SRC_tls_sniff := src/net/tls_sniff.c
 FUZZ_SRC_tls_name  := $(LIB_SRC)
+FUZZ_SRC_host      := src/serve/vhost.c
 FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
 FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \

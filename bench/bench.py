@@ -36,7 +36,15 @@ HZ = os.sysconf("SC_CLK_TCK")
 STOP_TIMEOUT_S = 10.0
 
 # name -> (kind, variant). nginx-ctl is a second, identical nginx: the control.
+# lingerd-vhost (only when named in --servers) is lingerd with three server
+# blocks, the measured site third: the cost of virtual hosts.
 SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned"]
+
+# Three sites; the one every workload reaches (Host: 127.0.0.1 from wrk,
+# "bench" or "localhost" from clients.py) is the third and not the default.
+VHOST_SITES = ("server { server_name a.example www.a.example; }\n"
+               "server { server_name *.b.example b.example; }\n"
+               "server { server_name bench localhost 127.0.0.1;")
 
 OFC = ("open_file_cache max=1000 inactive=60s;\n    open_file_cache_valid 60s;\n"
        "    open_file_cache_errors on;")
@@ -119,7 +127,10 @@ class Server:
     def argv(self):
         a, kind = self.args, self.name.split("-")[0]
         if kind == "lingerd":
-            return [a.lingerd, "-c", self.render("lingerd.conf.in", "lingerd.conf")]
+            vhost = self.name == "lingerd-vhost"
+            return [a.lingerd, "-c", self.render("lingerd.conf.in", "lingerd.conf",
+                                                 {"@SITES@": VHOST_SITES if vhost else "",
+                                                  "@SITES_END@": "}" if vhost else ""})]
         if kind == "nginx":
             ofc = OFC if self.name == "nginx-ofc" else "# no open_file_cache"
             conf = self.render("nginx.conf.in", "nginx.conf", {"@OFC@": ofc})

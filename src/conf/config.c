@@ -23,6 +23,7 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
+#include "vhost.h"
 
 static bool config_is_string(const struct config_directive *d)
 {
@@ -76,19 +77,26 @@ static const char *config_suggest(const char *typed)
     return best ? best : prefixed;
 }
 
-void config_note_where(struct config *cfg, struct config_location *loc,
-                       const struct config_directive *d, const char *path, unsigned line)
+void config_note_where(struct config *cfg, struct config_server *srv,
+                       struct config_location *loc, const struct config_directive *d,
+                       const char *path, unsigned line)
 {
-    if (loc && d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
-        free(loc->auth_user_file_where);
-        if (asprintf(&loc->auth_user_file_where, "%s:%u", path, line) < 0)
-            loc->auth_user_file_where = NULL;
+    struct config_location *at = loc ? loc : srv ? &srv->defaults : &cfg->top.defaults;
+
+    if (d->loc_size && d->loc_off == offsetof(struct config_location, auth_user_file)) {
+        free(at->auth_user_file_where);
+        if (asprintf(&at->auth_user_file_where, "%s:%u", path, line) < 0)
+            at->auth_user_file_where = NULL;
     } else if (!loc && d->type == CONFIG_T_LISTEN && cfg->listen_count > 0) {
         struct config_listen *l = &cfg->listens[cfg->listen_count - 1];
         snprintf(l->where, sizeof l->where, "%s:%u", path, line);
     } else if (!loc && d->type == CONFIG_T_CERTS && cfg->tls_certificate_count > 0) {
         struct config_tls_cert *c = &cfg->tls_certificates[cfg->tls_certificate_count - 1];
         snprintf(c->where, sizeof c->where, "%s:%u", path, line);
+    } else if (srv && !loc && d->type == CONFIG_T_NAMES) {
+        for (size_t i = 0; i < srv->names.n; i++)
+            if (!srv->names.where[i] && asprintf(&srv->names.where[i], "%s:%u", path, line) < 0)
+                srv->names.where[i] = NULL;
     }
 }
 
@@ -100,14 +108,51 @@ bool config_has_tls_listener(const struct config *cfg)
     return false;
 }
 
-/* A both-scope value from main into a location that did not set it. */
-static int config_inherit(const struct config_directive *d, const struct config *cfg,
-                          struct config_location *loc)
+/* Copy one row's value from the level above (src) into a level that did
+ * not set it (dst); strings are copied, so each level owns its own. */
+static int config_inherit_value(const struct config_directive *d, const char *src, char *dst,
+                                size_t size)
 {
-    const char *src = (const char *)cfg + d->main_off;
-    char *dst = (char *)loc + d->loc_off;
-
-    assert(d->main_size == d->loc_size);
+    if (d->type == CONFIG_T_ERROR_PAGE) {
+        const struct config_error_pages *from = (const struct config_error_pages *)src;
+        struct config_error_pages copy = *from;
+        for (size_t i = 0; i < from->n; i++) {
+            copy.uri[i] = strdup(from->uri[i]);
+            if (!copy.uri[i]) {
+                copy.n = i;
+                config_free_value(d, &copy);
+                return -ENOMEM;
+            }
+        }
+        config_free_value(d, dst);
+        memcpy(dst, &copy, sizeof copy);
+        return 0;
+    }
+    if (d->type == CONFIG_T_RETURN) {
+        const struct config_return *from = (const struct config_return *)src;
+        struct config_return copy = *from;
+        copy.text = from->text ? strdup(from->text) : NULL;
+        if (from->text && !copy.text)
+            return -ENOMEM;
+        config_free_value(d, dst);
+        memcpy(dst, &copy, sizeof copy);
+        return 0;
+    }
+    if (d->type == CONFIG_T_HEADER) {
+        const struct config_headers *from = (const struct config_headers *)src;
+        struct config_headers copy = {
+            .ok = from->ok ? strdup(from->ok) : NULL,
+            .always = from->always ? strdup(from->always) : NULL,
+        };
+        if ((from->ok && !copy.ok) || (from->always && !copy.always)) {
+            free(copy.ok);
+            free(copy.always);
+            return -ENOMEM;
+        }
+        config_free_value(d, dst);
+        memcpy(dst, &copy, sizeof copy);
+        return 0;
+    }
     if (config_is_string(d)) {
         const char *s = *(char *const *)src;
         char *copy = s ? strdup(s) : NULL;
@@ -117,15 +162,64 @@ static int config_inherit(const struct config_directive *d, const struct config 
         *(char **)dst = copy;
         return 0;
     }
-    memcpy(dst, src, d->loc_size);
+    memcpy(dst, src, size);
     return 0;
 }
 
-int config_set(struct config *cfg, struct config_location *loc, const char *name,
-               const char *const *args, size_t nargs, char *err, size_t errlen)
+/* Where a statement at this level stores its value: base and offset, or
+ * NULL with a message when the row is not allowed here. */
+static char *config_target(struct config *cfg, struct config_server *srv,
+                           struct config_location *loc, const struct config_directive *d,
+                           size_t *off, size_t *size, char *err, size_t errlen)
+{
+    if (loc) {
+        if (!config_allowed_location(d)) {
+            snprintf(err, errlen, "'%s' is not allowed inside location", d->name);
+            return NULL;
+        }
+        *off = d->loc_off;
+        *size = d->loc_size;
+        return (char *)loc;
+    }
+    if (srv) {
+        if (!config_allowed_server(d)) {
+            snprintf(err, errlen, "'%s' is not allowed inside server", d->name);
+            return NULL;
+        }
+        if (d->srv_size) {
+            *off = d->srv_off;
+            *size = d->srv_size;
+            return (char *)srv;
+        }
+        if (d->loc_size) {
+            *off = d->loc_off;
+            *size = d->loc_size;
+            return (char *)&srv->defaults;
+        }
+        /* CONFIG_F_SERVER_ADDS: the block adds to the main list */
+    }
+    if (!config_allowed_main(d)) {
+        snprintf(err, errlen, "'%s' is only allowed inside server", d->name);
+        return NULL;
+    }
+    if (!d->main_size) { /* a location row: the top level's own value */
+        *off = d->loc_off;
+        *size = d->loc_size;
+        return (char *)&cfg->top.defaults;
+    }
+    *off = d->main_off;
+    *size = d->main_size;
+    return (char *)cfg;
+}
+
+int config_set_in(struct config *cfg, struct config_server *srv, struct config_location *loc,
+                  const char *name, const char *const *args, size_t nargs, char *err,
+                  size_t errlen)
 {
     const struct config_directive *d = config_directive_find(name);
     const struct config_type_info *t;
+    size_t off, size;
+    char *base;
 
     if (!d) {
         const char *hint = config_suggest(name);
@@ -135,14 +229,9 @@ int config_set(struct config *cfg, struct config_location *loc, const char *name
             snprintf(err, errlen, "unknown directive '%s'", name);
         return -1;
     }
-    if (loc && d->loc_size == 0) {
-        snprintf(err, errlen, "'%s' is not allowed inside location", name);
+    base = config_target(cfg, srv, loc, d, &off, &size, err, errlen);
+    if (!base)
         return -1;
-    }
-    if (!loc && d->main_size == 0) {
-        snprintf(err, errlen, "'%s' is only allowed inside location", name);
-        return -1;
-    }
     t = &config_types[d->type];
     if (nargs < t->nargs_min || nargs > t->nargs_max) {
         char synopsis[128];
@@ -158,20 +247,24 @@ int config_set(struct config *cfg, struct config_location *loc, const char *name
                  synopsis);
         return -1;
     }
-    if (loc) {
-        if (config_store(cfg, d, (char *)loc, d->loc_off, d->loc_size, args, nargs, err,
-                         errlen) < 0)
-            return -1;
-        loc->set_mask |= config_directive_bit(d);
-        return 0;
-    }
-    return config_store(cfg, d, (char *)cfg, d->main_off, d->main_size, args, nargs, err,
-                        errlen);
+    if (config_store(cfg, d, base, off, size, args, nargs, err, errlen) < 0)
+        return -1;
+    if (srv && base == (char *)srv)
+        srv->set_mask |= config_directive_srv_bit(d);
+    else if (base != (char *)cfg)
+        ((struct config_location *)base)->set_mask |= config_directive_bit(d);
+    return 0;
+}
+
+int config_set(struct config *cfg, struct config_location *loc, const char *name,
+               const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    return config_set_in(cfg, NULL, loc, name, args, nargs, err, errlen);
 }
 
 /* Split a default ("GET HEAD OPTIONS") into words and set it like the file. */
-static int config_set_default(struct config *cfg, struct config_location *loc,
-                              const struct config_directive *d)
+static int config_set_default_in(struct config *cfg, struct config_server *srv,
+                                 struct config_location *loc, const struct config_directive *d)
 {
     char text[256], err[CONFIG_ERR_MAX], *save = NULL;
     const char *args[CONFIG_WORDS_MAX];
@@ -182,11 +275,17 @@ static int config_set_default(struct config *cfg, struct config_location *loc,
     for (char *w = strtok_r(text, " ", &save); w && n < CONFIG_WORDS_MAX;
          w = strtok_r(NULL, " ", &save))
         args[n++] = w;
-    if (config_set(cfg, loc, d->name, args, n, err, sizeof err) < 0) {
+    if (config_set_in(cfg, srv, loc, d->name, args, n, err, sizeof err) < 0) {
         assert(strcmp(err, "out of memory") == 0); /* a default that does not parse is our bug */
         return strcmp(err, "out of memory") == 0 ? -ENOMEM : -EINVAL;
     }
     return 0;
+}
+
+static int config_set_default(struct config *cfg, struct config_location *loc,
+                              const struct config_directive *d)
+{
+    return config_set_default_in(cfg, NULL, loc, d);
 }
 
 int config_init_defaults(struct config *cfg)
@@ -208,12 +307,20 @@ int config_init_defaults(struct config *cfg)
     return 0;
 }
 
+/* The value a level inherits for location row d: main's field, or for a row
+ * with none the top level's defaults. */
+static const char *config_main_value(const struct config *cfg, const struct config_directive *d)
+{
+    return d->main_size ? (const char *)cfg + d->main_off
+                        : (const char *)&cfg->top.defaults + d->loc_off;
+}
+
 void config_location_fini(struct config_location *loc)
 {
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        if (d->loc_size && config_is_string(d))
-            free(*(char **)((char *)loc + d->loc_off));
+        if (d->loc_size && config_owns_memory(d))
+            config_free_value(d, (char *)loc + d->loc_off);
     }
     free(loc->prefix);
     free(loc->where);
@@ -223,12 +330,30 @@ void config_location_fini(struct config_location *loc)
     memset(loc, 0, sizeof *loc);
 }
 
+void config_server_fini(struct config_server *srv)
+{
+    for (size_t i = 0; i < config_directive_count(); i++) {
+        const struct config_directive *d = &config_directives[i];
+        if (d->srv_size && config_owns_memory(d))
+            config_free_value(d, (char *)srv + d->srv_off);
+    }
+    for (size_t i = 0; i < srv->names.n; i++) {
+        free(srv->names.v[i]);
+        free(srv->names.where[i]);
+    }
+    config_location_fini(&srv->defaults);
+    for (size_t i = 0; i < srv->location_count; i++)
+        config_location_fini(&srv->locations[i]);
+    free(srv->where);
+    memset(srv, 0, sizeof *srv);
+}
+
 void config_fini(struct config *cfg)
 {
     for (size_t i = 0; i < config_directive_count(); i++) {
         const struct config_directive *d = &config_directives[i];
-        if (d->main_size && config_is_string(d))
-            free(*(char **)((char *)cfg + d->main_off));
+        if (d->main_size && !d->srv_size && config_owns_memory(d))
+            config_free_value(d, (char *)cfg + d->main_off);
     }
     for (size_t i = 0; i < cfg->nokeepalive_count; i++) {
         free(cfg->nokeepalive_user_agents[i]);
@@ -238,37 +363,93 @@ void config_fini(struct config *cfg)
         free(cfg->tls_certificates[i].cert_file);
         free(cfg->tls_certificates[i].key_file);
     }
-    for (size_t i = 0; i < cfg->location_count; i++)
-        config_location_fini(&cfg->locations[i]);
+    config_server_fini(&cfg->top); /* root and index of the main level too */
+    for (size_t i = 0; i < cfg->server_count; i++) {
+        config_server_fini(cfg->servers[i]);
+        free(cfg->servers[i]);
+    }
+    vhost_table_free(cfg->vhosts);
     memset(cfg, 0, sizeof *cfg);
 }
 
-static struct config_location *config_location_find(struct config *cfg, const char *prefix)
+static struct config_location *config_location_find(struct config_server *srv,
+                                                    const char *prefix)
 {
-    for (size_t i = 0; i < cfg->location_count; i++)
-        if (strcmp(cfg->locations[i].prefix, prefix) == 0)
-            return &cfg->locations[i];
+    for (size_t i = 0; i < srv->location_count; i++)
+        if (strcmp(srv->locations[i].prefix, prefix) == 0)
+            return &srv->locations[i];
     return NULL;
 }
 
 struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
                                             size_t errlen)
 {
+    return config_add_location_in(cfg, NULL, prefix, err, errlen);
+}
+
+/* Set the defaults of the rows that live only below this level (no value
+ * above to inherit): a location's location-only rows, a server block's
+ * server-only rows and its defaults' location-only rows. */
+static int config_set_local_defaults(struct config *cfg, struct config_server *srv,
+                                     struct config_location *loc)
+{
+    for (size_t i = 0; i < config_directive_count(); i++) {
+        const struct config_directive *d = &config_directives[i];
+        if (!d->def || d->main_size)
+            continue;
+        if (d->loc_size && loc && config_set_default_in(cfg, NULL, loc, d) < 0)
+            return -ENOMEM;
+        if (d->srv_size && !loc && config_set_default_in(cfg, srv, NULL, d) < 0)
+            return -ENOMEM;
+        if (d->loc_size && !loc && config_set_default_in(cfg, srv, NULL, d) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+struct config_server *config_add_server(struct config *cfg, char *err, size_t errlen)
+{
+    struct config_server *srv;
+
+    if (cfg->server_count == CONFIG_SERVER_MAX) {
+        snprintf(err, errlen, "too many server blocks (max %d)", CONFIG_SERVER_MAX);
+        return NULL;
+    }
+    srv = calloc(1, sizeof *srv);
+    if (!srv || config_set_local_defaults(cfg, srv, NULL) < 0) {
+        if (srv)
+            config_server_fini(srv);
+        free(srv);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->set_mask = 0; /* defaults are not "set in this block" */
+    srv->defaults.set_mask = 0;
+    cfg->servers[cfg->server_count++] = srv;
+    return srv;
+}
+
+struct config_location *config_add_location_in(struct config *cfg, struct config_server *srv,
+                                               const char *prefix, char *err, size_t errlen)
+{
     struct config_location *loc;
+
+    if (!srv)
+        srv = &cfg->top;
 
     if (prefix[0] != '/') {
         snprintf(err, errlen, "location prefix must start with '/': '%s'", prefix);
         return NULL;
     }
-    if (config_location_find(cfg, prefix)) {
+    if (config_location_find(srv, prefix)) {
         snprintf(err, errlen, "duplicate location '%s'", prefix);
         return NULL;
     }
-    if (cfg->location_count == CONFIG_LOCATION_MAX) {
+    if (srv->location_count == CONFIG_LOCATION_MAX) {
         snprintf(err, errlen, "too many locations (max %d)", CONFIG_LOCATION_MAX);
         return NULL;
     }
-    loc = &cfg->locations[cfg->location_count];
+    loc = &srv->locations[srv->location_count];
     memset(loc, 0, sizeof *loc);
     loc->prefix = strdup(prefix);
     if (!loc->prefix) {
@@ -276,16 +457,13 @@ struct config_location *config_add_location(struct config *cfg, const char *pref
         return NULL;
     }
     loc->prefix_len = strlen(prefix);
-    for (size_t i = 0; i < config_directive_count(); i++) {
-        const struct config_directive *d = &config_directives[i];
-        if (d->def && d->loc_size && !d->main_size && config_set_default(cfg, loc, d) < 0) {
-            config_location_fini(loc);
-            snprintf(err, errlen, "out of memory");
-            return NULL;
-        }
+    if (config_set_local_defaults(cfg, NULL, loc) < 0) {
+        config_location_fini(loc);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
     }
     loc->set_mask = 0; /* defaults are not "set in this block" */
-    cfg->location_count++;
+    srv->location_count++;
     return loc;
 }
 
@@ -318,64 +496,77 @@ static int config_check_at_least(const struct config *cfg, size_t off_a, size_t 
 }
 
 /* [0] is "/"; the rest by prefix length, longest first, so the first match wins. */
-static void config_order_locations(struct config *cfg)
+static void config_order_locations(struct config_server *srv)
 {
     struct config_location tmp;
 
-    for (size_t i = 0; i < cfg->location_count; i++) {
-        if (strcmp(cfg->locations[i].prefix, "/") == 0) {
-            tmp = cfg->locations[i];
-            memmove(&cfg->locations[1], &cfg->locations[0], i * sizeof tmp);
-            cfg->locations[0] = tmp;
+    for (size_t i = 0; i < srv->location_count; i++) {
+        if (strcmp(srv->locations[i].prefix, "/") == 0) {
+            tmp = srv->locations[i];
+            memmove(&srv->locations[1], &srv->locations[0], i * sizeof tmp);
+            srv->locations[0] = tmp;
             break;
         }
     }
-    for (size_t i = 2; i < cfg->location_count; i++) { /* insertion sort: stable, n <= 64 */
+    for (size_t i = 2; i < srv->location_count; i++) { /* insertion sort: stable, n <= 64 */
         size_t j = i;
-        tmp = cfg->locations[i];
-        for (; j > 1 && cfg->locations[j - 1].prefix_len < tmp.prefix_len; j--)
-            cfg->locations[j] = cfg->locations[j - 1];
-        cfg->locations[j] = tmp;
+        tmp = srv->locations[i];
+        for (; j > 1 && srv->locations[j - 1].prefix_len < tmp.prefix_len; j--)
+            srv->locations[j] = srv->locations[j - 1];
+        srv->locations[j] = tmp;
     }
 }
 
-int config_finish(struct config *cfg, FILE *errs)
+/* Finish one site: a server block inherits the server rows (root, index)
+ * from the top level and its defaults (location rows) from main; its
+ * locations inherit from those defaults, the top level's from main. Then
+ * "/" exists, the order is the lookup's and user files are loaded. */
+static int config_finish_site(struct config *cfg, struct config_server *srv, FILE *errs)
 {
+    bool block = srv != &cfg->top;
     char err[CONFIG_ERR_MAX];
     int rc = 0;
 
-    if (cfg->listen_count == 0) {
-        const struct config_directive *d = config_directive_find("listen");
-        if (config_set_default(cfg, NULL, d) < 0) {
+    for (size_t k = 0; block && k < config_directive_count(); k++) {
+        const struct config_directive *d = &config_directives[k];
+        int r = 0;
+        if (d->srv_size && d->main_size && !(srv->set_mask & config_directive_srv_bit(d)))
+            r = config_inherit_value(d, (const char *)&cfg->top + d->srv_off,
+                                     (char *)srv + d->srv_off, d->srv_size);
+        else if (d->loc_size && !(srv->defaults.set_mask & config_directive_bit(d))
+                 && (d->main_size || (cfg->top.defaults.set_mask & config_directive_bit(d))))
+            r = config_inherit_value(d, config_main_value(cfg, d),
+                                     (char *)&srv->defaults + d->loc_off, d->loc_size);
+        if (r < 0) {
             fprintf(errs, "out of memory\n");
             return -1;
         }
     }
-    if (cfg->status_allow_count == 0) {
-        const struct config_directive *d = config_directive_find("status_allow");
-        if (config_set_default(cfg, NULL, d) < 0) {
-            fprintf(errs, "out of memory\n");
-            return -1;
-        }
-    }
-    if (!config_location_find(cfg, "/") && !config_add_location(cfg, "/", err, sizeof err)) {
+    if (!config_location_find(srv, "/") && !config_add_location_in(cfg, srv, "/", err, sizeof err)) {
         fprintf(errs, "%s\n", err);
         return -1;
     }
-    config_order_locations(cfg);
+    config_order_locations(srv);
 
-    for (size_t i = 0; i < cfg->location_count; i++) {
-        struct config_location *loc = &cfg->locations[i];
-        const char *where = loc->where ? loc->where : "location";
+    for (size_t i = 0; i < srv->location_count; i++) {
+        struct config_location *loc = &srv->locations[i];
+        const char *where = loc->where ? loc->where : srv->where ? srv->where : "location";
 
+        loc->site = srv->site;
         for (size_t k = 0; k < config_directive_count(); k++) {
             const struct config_directive *d = &config_directives[k];
-            if (d->main_size && d->loc_size && !(loc->set_mask & config_directive_bit(d))
-                && config_inherit(d, cfg, loc) < 0) {
+            const char *src = block ? (const char *)&srv->defaults + d->loc_off
+                                    : config_main_value(cfg, d);
+            if (d->loc_size && (block || d->main_size || (srv->defaults.set_mask &
+                                                           config_directive_bit(d)))
+                && !(loc->set_mask & config_directive_bit(d))
+                && config_inherit_value(d, src, (char *)loc + d->loc_off, d->loc_size) < 0) {
                 fprintf(errs, "out of memory\n");
                 return -1;
             }
         }
+        loc->adds_fields = loc->headers.ok || loc->headers.always ||
+                           loc->expires_s != CONFIG_EXPIRES_OFF;
         if (!loc->auth_realm != !loc->auth_user_file) {
             fprintf(errs, "%s: location '%s' has %s without %s\n", where, loc->prefix,
                     loc->auth_realm ? "auth_basic" : "auth_user_file",
@@ -392,6 +583,98 @@ int config_finish(struct config *cfg, FILE *errs)
                 auth_users_set_cache_time(loc->users, (long long)cfg->auth_cache_time_ms);
             }
         }
+    }
+    return rc;
+}
+
+/* The server blocks as sites: the default one, and the Host table with
+ * every name once (a name in two blocks is an error, with both places). */
+static int config_finish_servers(struct config *cfg, FILE *errs)
+{
+    const struct config_server *marked = NULL;
+    int rc = 0;
+
+    if (cfg->top.location_count > 0) {
+        const char *where = cfg->top.locations[0].where;
+        fprintf(errs, "%s%slocation blocks go inside the server blocks when there are any\n",
+                where ? where : "", where ? ": " : "");
+        rc = -1;
+    }
+    for (size_t i = 0; i < cfg->server_count; i++) {
+        struct config_server *srv = cfg->servers[i];
+        srv->site = (uint32_t)i;
+        cfg->sites[i] = srv;
+        if (!srv->default_server)
+            continue;
+        if (marked) {
+            fprintf(errs, "%s: default_server is already set for the server block at %s\n",
+                    srv->where ? srv->where : "server", marked->where ? marked->where : "?");
+            rc = -1;
+        } else {
+            marked = srv;
+            cfg->default_site = (uint32_t)i;
+        }
+    }
+    cfg->site_count = cfg->server_count;
+    cfg->vhosts = vhost_table_new(cfg->default_site);
+    if (!cfg->vhosts) {
+        fprintf(errs, "out of memory\n");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->server_count; i++) {
+        const struct config_server *srv = cfg->servers[i];
+        for (size_t k = 0; k < srv->names.n; k++) {
+            uint32_t owner = 0;
+            int r = vhost_table_add(cfg->vhosts, srv->names.v[k], (uint32_t)i, &owner);
+            const char *where = srv->names.where[k] ? srv->names.where[k] : srv->where;
+            if (r == -EEXIST) {
+                const struct config_server *o = cfg->servers[owner];
+                fprintf(errs, "%s: duplicate server_name '%s' (also in the server block at %s)\n",
+                        where ? where : "server", srv->names.v[k], o->where ? o->where : "?");
+                rc = -1;
+            } else if (r < 0) {
+                fprintf(errs, "%s: server_name '%s': %s\n", where ? where : "server",
+                        srv->names.v[k], strerror(-r));
+                rc = -1;
+            }
+        }
+    }
+    if (vhost_table_seal(cfg->vhosts) < 0) {
+        fprintf(errs, "out of memory\n");
+        rc = -1;
+    }
+    return rc;
+}
+
+int config_finish(struct config *cfg, FILE *errs)
+{
+    int rc = 0;
+
+    if (cfg->listen_count == 0) {
+        const struct config_directive *d = config_directive_find("listen");
+        if (config_set_default(cfg, NULL, d) < 0) {
+            fprintf(errs, "out of memory\n");
+            return -1;
+        }
+    }
+    if (cfg->status_allow_count == 0) {
+        const struct config_directive *d = config_directive_find("status_allow");
+        if (config_set_default(cfg, NULL, d) < 0) {
+            fprintf(errs, "out of memory\n");
+            return -1;
+        }
+    }
+    if (cfg->server_count == 0) {
+        cfg->sites[0] = &cfg->top;
+        cfg->site_count = 1;
+        if (config_finish_site(cfg, &cfg->top, errs) < 0)
+            rc = -1;
+    } else {
+        if (config_finish_servers(cfg, errs) < 0)
+            rc = -1;
+        for (size_t i = 0; i < cfg->server_count; i++)
+            if (config_finish_site(cfg, cfg->servers[i], errs) < 0)
+                rc = -1;
     }
     for (size_t i = 0; i < cfg->listen_count; i++) {
         const struct config_listen *l = &cfg->listens[i];
@@ -420,15 +703,15 @@ int config_finish(struct config *cfg, FILE *errs)
     return rc;
 }
 
-const struct config_location *config_find_location(const struct config *cfg, const char *path,
-                                                   size_t len)
+const struct config_location *config_find_location(const struct config_server *site,
+                                                   const char *path, size_t len)
 {
-    if (cfg->location_count == 0)
+    if (site->location_count == 0)
         return NULL;
-    for (size_t i = 1; i < cfg->location_count; i++) {
-        const struct config_location *loc = &cfg->locations[i];
+    for (size_t i = 1; i < site->location_count; i++) {
+        const struct config_location *loc = &site->locations[i];
         if (loc->prefix_len <= len && memcmp(loc->prefix, path, loc->prefix_len) == 0)
             return loc;
     }
-    return &cfg->locations[0];
+    return &site->locations[0];
 }

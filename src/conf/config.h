@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "vhost.h"
 
 #define CONFIG_LISTEN_MAX 16
 #define CONFIG_LOCATION_MAX 64
@@ -23,6 +24,8 @@
 #define CONFIG_CIDR_MAX 32
 #define CONFIG_TLS_CERT_MAX 16
 #define CONFIG_WHERE_MAX 256 /* "FILE:LINE" kept for messages after the parse */
+#define CONFIG_SERVER_MAX 64
+#define CONFIG_SERVER_NAMES_MAX 16
 
 enum config_linger {
     CONFIG_LINGER_ON,     /* linger when the client may still be sending */
@@ -82,6 +85,34 @@ struct config_cidr {
 
 struct auth_users;
 
+/* add_header: the fields of one level, formatted "Name: value\r\n..." once
+ * at load; ok for the statuses nginx adds them to (2xx as served, 3xx),
+ * always for every response. NULL: none. */
+struct config_headers {
+    char *ok;
+    char *always;
+};
+
+/* return CODE [URL|TEXT]: status 0 when not set. */
+struct config_return {
+    int status;
+    bool redirect; /* text is a Location template (301, 302, 303, 307, 308) */
+    char *text;    /* the template, the body (text/plain), or NULL */
+};
+
+/* error_page CODE... URI: a page per status, all of one level. */
+#define CONFIG_ERROR_PAGES_MAX 32
+struct config_error_pages {
+    uint16_t status[CONFIG_ERROR_PAGES_MAX];
+    char *uri[CONFIG_ERROR_PAGES_MAX]; /* a path of the site, decoded */
+    size_t n;
+};
+
+/* expires: seconds from now, or one of these. */
+#define CONFIG_EXPIRES_OFF (-1)
+#define CONFIG_EXPIRES_EPOCH (-2)
+#define CONFIG_EXPIRES_MAX (-3)
+
 /* Per-URL-prefix policy. The longest matching prefix wins; "/" always exists. */
 struct config_location {
     char *prefix;
@@ -96,6 +127,15 @@ struct config_location {
     bool upload_fsync;         /* off: no fsync before the answer (scratch areas) */
     bool keepalive;
     enum config_linger lingering_close;
+    struct config_headers headers; /* add_header */
+    int64_t expires_s;         /* expires: seconds, or CONFIG_EXPIRES_* */
+    char *default_type;        /* Content-Type of a file whose extension is unknown */
+    struct config_return ret;  /* return: answered before anything else */
+    struct config_error_pages error_pages;
+    char *fallback;            /* a missing file serves this path instead; NULL: off */
+    bool absolute_redirect;    /* the directory redirect's Location has scheme and host */
+    bool adds_fields;          /* add_header or expires is set: conn_resp_end has work */
+    uint32_t site;             /* index of its server in config.sites */
     /* compression (compress.c) and listings (autoindex.c) */
     unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
     bool gzip;                 /* compress on the fly */
@@ -109,14 +149,41 @@ struct config_location {
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
 };
 
+/* server_name: the host names of one server block, each with where it was
+ * written (for the duplicate check's message). */
+struct config_names {
+    char *v[CONFIG_SERVER_NAMES_MAX];
+    char *where[CONFIG_SERVER_NAMES_MAX];
+    size_t n;
+};
+
+struct vhost_table;
+
+/* One site: a `server { }` block, or the top level when there is none.
+ * Its own values of the server directives (root, index, server_name), the
+ * server-level values of location directives (in defaults, which its
+ * locations inherit) and its locations. */
+struct config_server {
+    struct config_names names;
+    char *root;
+    char *index;
+    char *access_log;        /* path, "stderr" or "off" */
+    char *access_log_format; /* "combined", "json" or a $field format */
+    bool default_server;
+    struct config_location defaults; /* prefix NULL: never matched, only inherited */
+    struct config_location locations[CONFIG_LOCATION_MAX]; /* [0] is "/" after finish */
+    size_t location_count;
+    uint32_t site;                   /* its index in config.sites */
+    uint64_t set_mask;               /* private: server directives set in this block */
+    char *where;                     /* private: "FILE:LINE" of the block */
+};
+
 struct config {
     /* where and what */
     struct config_listen listens[CONFIG_LISTEN_MAX];
     size_t listen_count;
-    char *root;
-    char *index;
     char *mime_types_file;
-    char *server_name;       /* Server header */
+    char *server_header;     /* value of the Server response field */
     int64_t defer_accept_ms;  /* <0: off */
     uint64_t accept_retry_delay_ms;
     uint64_t auth_cache_time_ms;
@@ -191,9 +258,7 @@ struct config {
     uint64_t fin_wait2_timeout_ms;
     int64_t so_linger_ms; /* <0: not set */
 
-    /* logs and status */
-    char *access_log;        /* path, "stderr" or "off" */
-    char *access_log_format; /* "combined", "json" or a $field format */
+    /* logs and status (access_log and its format: top and each site) */
     char *error_log;         /* path or "stderr" */
     enum log_level log_level;
     char *status_path;       /* "" when off */
@@ -212,9 +277,19 @@ struct config {
     char *health_path;       /* "" when off */
     uint64_t drain_delay_ms;
 
-    /* locations; [0] is "/" */
-    struct config_location locations[CONFIG_LOCATION_MAX];
-    size_t location_count;
+
+    /* sites: the top level holds root, index and locations when there are no
+     * server blocks, and the defaults they inherit when there are. After
+     * config_finish, sites[] are the servers a request may be routed to:
+     * &top alone, or every server block in file order; vhosts picks one by
+     * Host (NULL with a single site: no lookup at all). */
+    struct config_server top;
+    struct config_server *servers[CONFIG_SERVER_MAX]; /* server blocks, owned */
+    size_t server_count;
+    struct config_server *sites[CONFIG_SERVER_MAX];
+    size_t site_count;
+    uint32_t default_site;
+    struct vhost_table *vhosts;
 
     /* the lingering_close directive applies to locations; the main-level value
      * is the default for new locations and for closes with no request. */
@@ -225,6 +300,11 @@ struct config {
     unsigned file_mode;
     bool create_dirs;
     bool upload_fsync;
+    struct config_headers headers;
+    int64_t expires_s;
+    char *default_type;
+    bool absolute_redirect;
+    struct config_error_pages error_pages;
     unsigned precompressed;
     bool gzip;
     char *gzip_types;
@@ -249,11 +329,34 @@ void config_fini(struct config *cfg);
 int config_set(struct config *cfg, struct config_location *loc, const char *name,
                const char *const *args, size_t nargs, char *err, size_t errlen);
 
+/* config_set inside a server block (srv non-NULL; loc NULL for the block's
+ * own level). */
+int config_set_in(struct config *cfg, struct config_server *srv, struct config_location *loc,
+                  const char *name, const char *const *args, size_t nargs, char *err,
+                  size_t errlen);
+
 /* Add an empty location block for prefix (which must start with '/'); its
  * unset values come from main in config_finish. NULL with a message in err
  * for a bad or duplicate prefix or past CONFIG_LOCATION_MAX. */
 struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
                                             size_t errlen);
+/* The same inside server block srv (NULL: the top level). */
+struct config_location *config_add_location_in(struct config *cfg, struct config_server *srv,
+                                               const char *prefix, char *err, size_t errlen);
+
+/* Add an empty server block; its unset values come from the top level in
+ * config_finish. NULL with a message in err past CONFIG_SERVER_MAX. */
+struct config_server *config_add_server(struct config *cfg, char *err, size_t errlen);
+
+/* The site that answers a request for host name[0..len) (the Host field or
+ * the absolute-form authority, without its port: http1_request's
+ * host_name_len): by server_name, else the default server. Inline: it runs
+ * on every request. */
+static inline const struct config_server *config_find_site(const struct config *cfg,
+                                                           const char *host, size_t len)
+{
+    return cfg->vhosts ? cfg->sites[vhost_select(cfg->vhosts, host, len)] : cfg->sites[0];
+}
 
 /* Is addr (4 or 16 bytes, network order, family 4 or 6) in one of the
  * networks of list[0..n)? An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
@@ -279,8 +382,9 @@ int config_load_file(struct config *cfg, const char *path, FILE *errs);
  * such as the "/" location and the default listen. 0 or -1 (errors printed). */
 int config_finish(struct config *cfg, FILE *errs);
 
-/* The location for a decoded path (longest prefix). Never NULL after finish. */
-const struct config_location *config_find_location(const struct config *cfg,
+/* The location of site for a decoded path (longest prefix). Never NULL
+ * after finish. */
+const struct config_location *config_find_location(const struct config_server *site,
                                                    const char *path, size_t len);
 
 /* Print the directive reference: "text" for -h, "markdown" for the docs,
@@ -299,7 +403,7 @@ size_t config_directive_count(void);
 const char *config_directive_name(size_t i);
 const char *config_directive_default(size_t i);
 
-/* Parse "1s", "250ms", "2m" into ms; "8k", "1m", "1g" into bytes.
+/* Parse "1s", "250ms", "2m", "1h", "7d" into ms; "8k", "1m", "1g" into bytes.
  * 0 or -1 on a malformed value. */
 int config_parse_duration_ms(const char *s, uint64_t *ms);
 int config_parse_size(const char *s, uint64_t *bytes);

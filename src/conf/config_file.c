@@ -1,7 +1,8 @@
 /* config_file — the configuration file's syntax, read into a struct config
  * through the directive table.
  *
- * The syntax is nginx's: `name arg...;`, `location /prefix { ... }`,
+ * The syntax is nginx's: `name arg...;`, `server { ... }` (a site chosen by
+ * Host, at the top level), `location /prefix { ... }` (in either),
  * `include path;`, '#' comments, "quoted strings" with \" and \\ (any other
  * backslash stays as written, so regexes read naturally). Blocks put per-path
  * policy (methods, auth, upload limits) next to its path where a reader sees
@@ -124,8 +125,8 @@ static enum config_tok config_next(struct config_parse *ps, struct config_file *
 }
 
 static void config_parse_block(struct config_parse *ps, struct config_file *f,
-                               struct config_location *loc, bool braced, unsigned open_line,
-                               const char *what);
+                               struct config_server *srv, struct config_location *loc,
+                               bool braced, unsigned open_line, const char *what);
 
 /* Skip a block that cannot be used, up to its '}'. */
 static void config_skip_block(struct config_parse *ps, struct config_file *f, unsigned open_line)
@@ -220,11 +221,12 @@ out_close:
     return -1;
 }
 
-/* Parse one file into loc (NULL: main level). A read error is reported at
- * from_path:from_line (the include directive), or as "PATH: ..." for the top. */
+/* Parse one file into srv and loc (NULL: main level). A read error is
+ * reported at from_path:from_line (the include directive), or as
+ * "PATH: ..." for the top. */
 static void config_parse_file(struct config_parse *ps, const char *path,
-                              struct config_location *loc, const char *from_path,
-                              unsigned from_line)
+                              struct config_server *srv, struct config_location *loc,
+                              const char *from_path, unsigned from_line)
 {
     struct config_file f = { .path = path, .line = 1 };
     char err[CONFIG_ERR_MAX], *real;
@@ -271,7 +273,7 @@ static void config_parse_file(struct config_parse *ps, const char *path,
         goto out_free_real;
     }
     ps->stack[ps->depth++] = real;
-    config_parse_block(ps, &f, loc, false, 1, NULL);
+    config_parse_block(ps, &f, srv, loc, false, 1, NULL);
     ps->depth--;
     free(f.scratch);
 out_free_real:
@@ -287,7 +289,8 @@ static bool config_has_glob(const char *s)
 
 /* include PATH: relative to the including file; a pattern may match nothing. */
 static void config_include(struct config_parse *ps, struct config_file *f,
-                           struct config_location *loc, const char *arg, unsigned line)
+                           struct config_server *srv, struct config_location *loc,
+                           const char *arg, unsigned line)
 {
     const char *slash = strrchr(f->path, '/');
     char *path;
@@ -303,14 +306,14 @@ static void config_include(struct config_parse *ps, struct config_file *f,
         return;
     }
     if (!config_has_glob(path)) {
-        config_parse_file(ps, path, loc, f->path, line);
+        config_parse_file(ps, path, srv, loc, f->path, line);
         free(path);
         return;
     }
     rc = glob(path, GLOB_ERR, NULL, &g);
     if (rc == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++)
-            config_parse_file(ps, g.gl_pathv[i], loc, f->path, line);
+            config_parse_file(ps, g.gl_pathv[i], srv, loc, f->path, line);
     } else if (rc != GLOB_NOMATCH) {
         config_error(ps, f->path, line, "include '%s': %s", path,
                      rc == GLOB_NOSPACE ? "out of memory" : "cannot read directory");
@@ -321,8 +324,8 @@ static void config_include(struct config_parse *ps, struct config_file *f,
 }
 
 static void config_location_block(struct config_parse *ps, struct config_file *f,
-                                  struct config_location *outer, char **w, size_t n,
-                                  unsigned line)
+                                  struct config_server *srv, struct config_location *outer,
+                                  char **w, size_t n, unsigned line)
 {
     struct config_location discard = { 0 }, *loc = &discard;
     char err[CONFIG_ERR_MAX];
@@ -334,7 +337,7 @@ static void config_location_block(struct config_parse *ps, struct config_file *f
         config_error(ps, f->path, line,
                      "wrong number of arguments for 'location' (usage: location PREFIX { ... })");
     } else {
-        loc = config_add_location(ps->cfg, w[1], err, sizeof err);
+        loc = config_add_location_in(ps->cfg, srv, w[1], err, sizeof err);
         if (!loc) {
             config_error(ps, f->path, line, "%s", err);
             loc = &discard;
@@ -342,13 +345,58 @@ static void config_location_block(struct config_parse *ps, struct config_file *f
             loc->where = NULL;
         }
     }
-    config_parse_block(ps, f, loc, true, line, loc->prefix ? loc->prefix : "");
+    config_parse_block(ps, f, srv, loc, true, line, loc->prefix ? loc->prefix : "");
     if (loc == &discard)
         config_location_fini(&discard);
 }
 
+/* server { ... }: a site chosen by the Host field (server_name). Only at
+ * main level; a bad block is parsed into a discarded one, as locations. */
+static void config_server_block(struct config_parse *ps, struct config_file *f,
+                                struct config_server *outer, struct config_location *loc,
+                                size_t n, unsigned line)
+{
+    struct config_server *srv = NULL;
+    char err[CONFIG_ERR_MAX];
+
+    if (outer || loc)
+        config_error(ps, f->path, line, "server blocks go at the top level, not inside %s",
+                     loc ? "location" : "server");
+    else if (n != 1)
+        config_error(ps, f->path, line,
+                     "'server' takes no arguments (usage: server { server_name NAME; ... })");
+    else if (!(srv = config_add_server(ps->cfg, err, sizeof err)))
+        config_error(ps, f->path, line, "%s", err);
+    if (!srv) {
+        config_skip_block(ps, f, line);
+        return;
+    }
+    if (asprintf(&srv->where, "%s:%u", f->path, line) < 0)
+        srv->where = NULL;
+    config_parse_block(ps, f, srv, NULL, true, line, "server");
+}
+
+/* Was d already set in this block (a repeat is an error for rows that are
+ * not lists)? */
+static bool config_already_set(const struct config_parse *ps, const struct config_server *srv,
+                               const struct config_location *loc,
+                               const struct config_directive *d)
+{
+    if (config_is_repeatable(d))
+        return false;
+    if (loc)
+        return d->loc_size && (loc->set_mask & config_directive_bit(d));
+    if (srv) {
+        if (d->srv_size)
+            return (srv->set_mask & config_directive_srv_bit(d)) != 0;
+        return d->loc_size && (srv->defaults.set_mask & config_directive_bit(d));
+    }
+    return config_allowed_main(d) && ps->main_set[d - config_directives];
+}
+
 static void config_statement(struct config_parse *ps, struct config_file *f,
-                             struct config_location *loc, char **w, size_t n, unsigned line)
+                             struct config_server *srv, struct config_location *loc, char **w,
+                             size_t n, unsigned line)
 {
     const struct config_directive *d;
     char err[CONFIG_ERR_MAX];
@@ -358,33 +406,33 @@ static void config_statement(struct config_parse *ps, struct config_file *f,
             config_error(ps, f->path, line,
                          "wrong number of arguments for 'include' (usage: include PATH)");
         else
-            config_include(ps, f, loc, w[1], line);
+            config_include(ps, f, srv, loc, w[1], line);
         return;
     }
-    if (strcmp(w[0], "location") == 0) {
-        config_error(ps, f->path, line, "'location' needs a block: location PREFIX { ... }");
+    if (strcmp(w[0], "location") == 0 || strcmp(w[0], "server") == 0) {
+        config_error(ps, f->path, line, "'%s' needs a block: %s", w[0],
+                     w[0][0] == 'l' ? "location PREFIX { ... }" : "server { ... }");
         return;
     }
     d = config_directive_find(w[0]);
-    if (d && !config_is_repeatable(d) && (loc ? d->loc_size : d->main_size)
-        && (loc ? (loc->set_mask & config_directive_bit(d)) != 0
-                : ps->main_set[d - config_directives])) {
+    if (d && config_already_set(ps, srv, loc, d)) {
         config_error(ps, f->path, line, "'%s' is already set in this block", w[0]);
         return;
     }
-    if (config_set(ps->cfg, loc, w[0], (const char *const *)w + 1, n - 1, err, sizeof err) < 0) {
+    if (config_set_in(ps->cfg, srv, loc, w[0], (const char *const *)w + 1, n - 1, err,
+                      sizeof err) < 0) {
         config_error(ps, f->path, line, "%s", err);
         return;
     }
-    if (!loc)
+    if (!loc && !srv)
         ps->main_set[d - config_directives] = true;
-    config_note_where(ps->cfg, loc, d, f->path, line);
+    config_note_where(ps->cfg, srv, loc, d, f->path, line);
 }
 
 /* Statements up to EOF, or up to the '}' that closes a block opened at open_line. */
 static void config_parse_block(struct config_parse *ps, struct config_file *f,
-                               struct config_location *loc, bool braced, unsigned open_line,
-                               const char *what)
+                               struct config_server *srv, struct config_location *loc,
+                               bool braced, unsigned open_line, const char *what)
 {
     for (;;) {
         char *w[CONFIG_WORDS_MAX], *word;
@@ -416,11 +464,13 @@ static void config_parse_block(struct config_parse *ps, struct config_file *f,
             if (n == 0)
                 config_error(ps, f->path, line, "unexpected ';'");
             else
-                config_statement(ps, f, loc, w, n, line);
+                config_statement(ps, f, srv, loc, w, n, line);
             break;
         case CONFIG_TOK_OPEN:
             if (n > 0 && strcmp(w[0], "location") == 0) {
-                config_location_block(ps, f, loc, w, n, line);
+                config_location_block(ps, f, srv, loc, w, n, line);
+            } else if (n > 0 && strcmp(w[0], "server") == 0) {
+                config_server_block(ps, f, srv, loc, n, line);
             } else {
                 if (n > 0)
                     config_error(ps, f->path, line, "unexpected '{' after '%s'", w[0]);
@@ -440,8 +490,8 @@ static void config_parse_block(struct config_parse *ps, struct config_file *f,
             if (n > 0)
                 config_error(ps, f->path, line, "missing ';' after '%s'", w[0]);
             if (braced)
-                config_error(ps, f->path, open_line,
-                             "unterminated block: missing '}' for location '%s'", what);
+                config_error(ps, f->path, open_line, "unterminated block: missing '}' for %s%s%s",
+                             loc ? "location '" : "server", loc ? what : "", loc ? "'" : "");
             return;
         case CONFIG_TOK_ERROR:
             return; /* an unterminated string ran to the end of the file */
@@ -455,6 +505,6 @@ int config_load_file(struct config *cfg, const char *path, FILE *errs)
 {
     struct config_parse ps = { .cfg = cfg, .errs = errs };
 
-    config_parse_file(&ps, path, NULL, NULL, 0);
+    config_parse_file(&ps, path, NULL, NULL, NULL, 0);
     return ps.failed ? -1 : 0;
 }

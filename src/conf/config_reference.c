@@ -9,11 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "main, server, location": where the row may be written, from its storage. */
 static const char *config_scope_text(const struct config_directive *d)
 {
-    if (d->main_size && d->loc_size)
-        return "main, location";
-    return d->main_size ? "main" : "location";
+    static const char *const text[8] = {
+        "?", "location", "server", "server, location",
+        "main", "main, location", "main, server", "main, server, location",
+    };
+    return text[(config_allowed_main(d) ? 4 : 0) | (config_allowed_server(d) ? 2 : 0) |
+                (config_allowed_location(d) ? 1 : 0)];
 }
 
 static void config_synopsis(struct config_out *o, const struct config_directive *d)
@@ -41,6 +45,8 @@ static void config_bounds_text(struct config_out *o, const struct config_directi
     case CONFIG_T_PATTERN: config_out_add(o, "at most %d", CONFIG_PATTERN_MAX); break;
     case CONFIG_T_CIDRS: config_out_add(o, "at most %d", CONFIG_CIDR_MAX); break;
     case CONFIG_T_CERTS: config_out_add(o, "at most %d", CONFIG_TLS_CERT_MAX); break;
+    case CONFIG_T_NAMES: config_out_add(o, "at most %d a block", CONFIG_SERVER_NAMES_MAX); break;
+    case CONFIG_T_EXPIRES: config_format_bounds(o, d); break;
     default: config_out_add(o, "-"); break;
     }
 }
@@ -107,11 +113,15 @@ static const char config_md_intro[] =
     "\n"
     "`location PREFIX { ... }` sets per-path policy. The longest prefix that\n"
     "matches the decoded request path wins; a `/` location always exists.\n"
-    "A directive whose context is *main, location* set at the top level is the\n"
-    "default for every location that does not set it. Blocks do not nest, and a\n"
-    "directive may appear once per block unless it says it is repeatable.\n"
+    "`server { server_name NAME...; ... }` at the top level is a site chosen by\n"
+    "the Host field, with its own locations (docs/sites.md). Each directive's\n"
+    "*Context* says where it may be written: main (the top level), server,\n"
+    "location. A value not set at a level is inherited from the level above:\n"
+    "main, then server, then location. Locations do not nest, server blocks do\n"
+    "not nest, and a directive may appear once per block unless it says it is\n"
+    "repeatable.\n"
     "\n"
-    "Units: durations take `ms`, `s`, `m` or `h` (`500ms`, `2s`, `1m`; a unit is\n"
+    "Units: durations take `ms`, `s`, `m`, `h` or `d` (`500ms`, `2s`, `1m`; a unit is\n"
     "required except for `0`). Sizes are bytes, or take `k`, `m`, `g` or `t`\n"
     "(powers of 1024: `8k`, `1m`). Booleans are `on` or `off`. Modes are octal.\n"
     "\n"
@@ -162,16 +172,22 @@ static void config_print_man(FILE *out)
           ".I PREFIX\n"
           ".B { ... }\n"
           "sets per\\-path policy: the longest prefix that matches the decoded\n"
-          "request path wins, and a / location always exists. A directive whose\n"
-          "context is main, location set at the top level is the default for every\n"
-          "location that does not set it. Blocks do not nest.\n"
+          "request path wins, and a / location always exists.\n"
+          ".B server\n"
+          ".B { server_name\n"
+          ".IR NAME ...;\n"
+          ".B ... }\n"
+          "at the top level is a site chosen by the Host field, with its own\n"
+          "locations. Each directive's context says where it may be written (main,\n"
+          "server, location); a value not set at a level is inherited from the level\n"
+          "above: main, then server, then location. Blocks of a kind do not nest.\n"
           ".PP\n"
           ".B include\n"
           ".IR PATH ;\n"
           "reads another file, relative to the including file; glob(7) patterns\n"
           "are allowed. Every error is reported as FILE:LINE: message, all in one run.\n"
           ".SS Units\n"
-          "Durations take ms, s, m or h (500ms, 2s, 1m; a unit is required except\n"
+          "Durations take ms, s, m, h or d (500ms, 2s, 1m; a unit is required except\n"
           "for 0). Sizes are bytes, or take k, m, g or t (powers of 1024). Booleans\n"
           "are on or off. Modes are octal.\n"
           ".SH DIRECTIVES\n",
@@ -215,7 +231,8 @@ static void config_print_text(FILE *out)
 
         config_out_add(&os, "%s ", d->name);
         config_synopsis(&os, d);
-        fprintf(out, "  %-34s %-15s %s\n", syn, d->def ? d->def : "-", d->help);
+        fprintf(out, "  %-34s %-15s %s [%s]\n", syn, d->def ? d->def : "-", d->help,
+                config_scope_text(d));
     }
 }
 
@@ -274,9 +291,10 @@ static void config_print_conf(FILE *out)
           "#\n"
           "# Uncomment a line and change its value to override the default. A line\n"
           "# whose argument is in capitals (NAME, PATH, REGEX...) has no default: it\n"
-          "# shows what to write. \"Location only\" directives go inside a\n"
-          "# location PREFIX { ... } block; \"also per location\" ones may be set at\n"
-          "# the top level (the default for every location) or inside a block.\n"
+          "# shows what to write. Each says its context: main (the top level),\n"
+          "# server (a server { server_name NAME; ... } block), location (a\n"
+          "# location PREFIX { ... } block); a value set at one level is the default\n"
+          "# of the levels inside it.\n"
           "#\n"
           "# Test a file with: lingerd -t -c FILE\n",
           out);
@@ -290,10 +308,7 @@ static void config_print_conf(FILE *out)
         if (config_starts_group(i))
             fprintf(out, "\n# ==== %s ====\n", d->group);
         config_synopsis(&os, d);
-        if (!d->main_size)
-            config_out_add(&on, " Location only.");
-        else if (d->loc_size)
-            config_out_add(&on, " Also per location.");
+        config_out_add(&on, " Context: %s.", config_scope_text(d));
         if (config_is_repeatable(d))
             config_out_add(&on, " Repeatable.");
         if (!d->def)

@@ -17,6 +17,7 @@
 #include "config_table.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "accept_encoding.h"
@@ -49,6 +50,19 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_KEYWORDS] = { "keyword list", NULL, NULL, 1, CONFIG_WORDS_MAX },
     [CONFIG_T_CERTS] = { "certificate and key", "CERT.pem KEY.pem",
                          "a certificate file and its key file", 2, 2 },
+    [CONFIG_T_NAMES] = { "host names", "NAME...",
+                         "host names like a.example, *.example or [::1]", 1,
+                         CONFIG_SERVER_NAMES_MAX },
+    [CONFIG_T_HEADER] = { "response field", "NAME VALUE [always]",
+                          "a field name, its value and optionally always", 2, 3 },
+    [CONFIG_T_EXPIRES] = { "expiry", "off|epoch|max|DURATION",
+                           "off, epoch, max or a duration like 1h, 7d", 1, 1 },
+    [CONFIG_T_ERROR_PAGE] = { "statuses and a path", "CODE... PATH",
+                              "statuses from 400 to 599, then a path starting with '/'", 2,
+                              CONFIG_WORDS_MAX },
+    [CONFIG_T_RETURN] = { "status and URL or text", "CODE [URL|TEXT]",
+                          "a status: 301, 302, 303, 307 or 308 with a URL; 200, 204 or "
+                          "400-599, with an optional text (not for 204)", 1, 2 },
     [CONFIG_T_WORDS] = { "word list", "WORD...", "one or more words", 1, CONFIG_WORDS_MAX },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
@@ -151,6 +165,35 @@ static int config_check_url_path(const char *value, char *err, size_t errlen)
     return 0;
 }
 
+/* default_type: a media type, type "/" subtype, both tokens (RFC 9110
+ * §8.3.1), with optional parameters as written after ';'. */
+static int config_check_default_type(const char *value, char *err, size_t errlen)
+{
+    const char *slash = strchr(value, '/');
+    const char *end = slash ? slash + strcspn(slash, ";") : value;
+
+    if (!slash || !http1_is_token(value, (size_t)(slash - value))
+        || !http1_is_token(slash + 1, (size_t)(end - slash - 1))) {
+        snprintf(err, errlen, "a media type is type/subtype, both tokens, like text/plain");
+        return -1;
+    }
+    if (!http1_is_field_value(value, strlen(value))) {
+        snprintf(err, errlen, "a field value has visible characters, spaces and tabs only");
+        return -1;
+    }
+    return 0;
+}
+
+/* fallback: a path under the root, as a request would name it decoded. */
+static int config_check_fallback(const char *value, char *err, size_t errlen)
+{
+    if (value[0] != '/') {
+        snprintf(err, errlen, "must start with '/'");
+        return -1;
+    }
+    return config_check_url_path(value, err, errlen);
+}
+
 /* tls_ciphers, tls_ciphersuites: OpenSSL's list syntax. Whether a name is a
  * cipher OpenSSL knows is checked when the contexts are built (tls_store.c),
  * which keeps OpenSSL out of the table; this only refuses what cannot be a
@@ -174,16 +217,27 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 }
 
 #define MAIN(f) .main_off = offsetof(struct config, f), .main_size = sizeof(((struct config *)0)->f)
+/* A server row: in struct config_server, and at main level in the top one. */
+#define SRV(f)                                                                                   \
+    .main_off = offsetof(struct config, top.f), .main_size = sizeof(((struct config *)0)->top.f), \
+    .srv_off = offsetof(struct config_server, f),                                              \
+    .srv_size = sizeof(((struct config_server *)0)->f)
+#define SRV_ONLY(f)                                                                              \
+    .srv_off = offsetof(struct config_server, f),                                              \
+    .srv_size = sizeof(((struct config_server *)0)->f)
 #define LOC(f)                                                                                   \
     .loc_off = offsetof(struct config_location, f),                                            \
     .loc_size = sizeof(((struct config_location *)0)->f)
 
 #define G_SERVE "Listening and serving"
+#define G_SITE "Sites (server blocks)"
 #define G_LIMIT "Request limits"
 #define G_TIME "Timeouts and keep-alive"
 #define G_CLOSE "The close"
 #define G_LOG "Logs and status"
-#define G_LOC "Per location"
+#define G_LOC "Per site and location"
+#define G_HEAD "Response fields"
+#define G_REDIR "Redirects and fallbacks"
 #define G_PROC "Processes"
 #define G_TLS "HTTPS (TLS)"
 #define G_GZIP "Compression"
@@ -200,15 +254,15 @@ const struct config_directive config_directives[] = {
               "tls_certificate); proxy_protocol makes every connection start with a PROXY "
               "protocol header (v1 or v2) from a proxy_protocol_from address, before TLS or "
               "HTTP; the default applies only if no listen is given" },
-    { .name = "root", .type = CONFIG_T_PATH, MAIN(root), .def = "www", .group = G_SERVE,
+    { .name = "root", .type = CONFIG_T_PATH, SRV(root), .def = "www", .group = G_SERVE,
       .help = "Directory served and written; relative paths are from the working directory" },
-    { .name = "index", .type = CONFIG_T_STRING, MAIN(index), .def = "index.html",
+    { .name = "index", .type = CONFIG_T_STRING, SRV(index), .def = "index.html",
       .args = "NAME", .group = G_SERVE,
       .help = "File served for a request whose path names a directory" },
     { .name = "mime_types_file", .type = CONFIG_T_STRING, MAIN(mime_types_file),
       .def = "/etc/mime.types", .args = "PATH", .group = G_SERVE,
       .help = "Extension-to-type map in mime.types(5) format; an empty string loads none" },
-    { .name = "server_name", .type = CONFIG_T_STRING, MAIN(server_name), .def = "lingerd",
+    { .name = "server_header", .type = CONFIG_T_STRING, MAIN(server_header), .def = "lingerd",
       .args = "NAME", .group = G_SERVE,
       .help = "Value of the Server response field" },
 
@@ -261,6 +315,15 @@ const struct config_directive config_directives[] = {
       .help = "When io_queue_max operations wait already: wait (the upload stops reading "
               "its body, or waits to be committed, until an operation finishes; bounded by "
               "io_wait_timeout) or refuse (the upload is answered 503 with Retry-After: 1)" },
+    { .name = "server_name", .type = CONFIG_T_NAMES, SRV_ONLY(names), .group = G_SITE,
+      .help = "Host names this server block answers (exact, or *.example for any name "
+              "ending in .example); the Host field picks the block: an exact name, else the "
+              "longest wildcard, else the default server. Case, a port and one trailing dot "
+              "of the Host are ignored; a name in two blocks is an error" },
+    { .name = "default_server", .type = CONFIG_T_BOOL, SRV_ONLY(default_server),
+      .def = "off", .group = G_SITE,
+      .help = "This block answers requests whose Host matches no server_name (and requests "
+              "without one); at most one block has it; without it, the first block does" },
     { .name = "master_process", .type = CONFIG_T_BOOL, MAIN(master_process), .def = "on",
       .group = G_PROC,
       .help = "Run a master that supervises worker processes; off serves from one process "
@@ -303,12 +366,15 @@ const struct config_directive config_directives[] = {
               "100ms)" },
 
     { .name = "tls_certificate", .type = CONFIG_T_CERTS, MAIN(tls_certificates),
-      .count_off = offsetof(struct config, tls_certificate_count), .group = G_TLS,
+      .count_off = offsetof(struct config, tls_certificate_count),
+      .flags = CONFIG_F_SERVER_ADDS, .group = G_TLS,
       .help = "Certificate (PEM; the chain may follow the leaf in the same file) and its "
               "private key (RSA or ECDSA) for the tls listeners. The "
               "name a client asks for (SNI) picks the certificate whose subjectAltName DNS "
               "names match it (*.example.com covers one label; the subject CN counts only "
-              "without DNS names); the first certificate serves every other name" },
+              "without DNS names); the first certificate serves every other name. In a "
+              "server block it joins the same list: the certificate's names, not the block, "
+              "decide which connections it serves" },
     { .name = "tls_protocols", .type = CONFIG_T_KEYWORDS, MAIN(tls_protocols),
       .def = "TLSv1.2 TLSv1.3", .names = config_tls_protocol_names,
       .args = "TLSv1.2|TLSv1.3...", .group = G_TLS,
@@ -455,11 +521,13 @@ const struct config_directive config_directives[] = {
       .help = "Set SO_LINGER before close (Apache's USE_SO_LINGER; whole seconds, rounded "
               "up); warning: close() may then block up to this long" },
 
-    { .name = "access_log", .type = CONFIG_T_STRING, MAIN(access_log), .def = "stderr",
+    { .name = "access_log", .type = CONFIG_T_STRING, SRV(access_log), .def = "stderr",
       .args = "PATH|stderr|off", .group = G_LOG,
       .help = "Where each response is logged; lines are buffered and written once per loop "
-              "iteration; off logs nothing; SIGUSR1 reopens the file" },
-    { .name = "access_log_format", .type = CONFIG_T_STRING, MAIN(access_log_format),
+              "iteration; off logs nothing; SIGUSR1 reopens the file. A server block may have "
+              "its own; requests refused before a site is known (a malformed head, a 408) go "
+              "to the main level's" },
+    { .name = "access_log_format", .type = CONFIG_T_STRING, SRV(access_log_format),
       .def = "combined", .args = "combined|json|FORMAT", .check = accesslog_format_check,
       .group = G_LOG,
       .help = "combined: the Combined Log Format plus the duration in ms and the close "
@@ -546,6 +614,52 @@ const struct config_directive config_directives[] = {
               "lose the last seconds of uploads the clients were told had succeeded (the "
               "replace stays atomic: the old file or the whole new one)" },
 
+    { .name = "add_header", .type = CONFIG_T_HEADER, MAIN(headers), LOC(headers),
+      .group = G_HEAD,
+      .help = "Add this response field (Cache-Control, Strict-Transport-Security, "
+              "Content-Security-Policy, ...) to 200, 201, 204, 206, 301, 302, 303, 304, 307 and "
+              "308 responses, or with always to every response, error pages included. "
+              "Repeatable; a level that has any add_header does not inherit the level above's "
+              "(as nginx). The name must be a token and the value visible characters; fields "
+              "the server frames the message with (Content-Length, Transfer-Encoding, "
+              "Connection, ...), Date and Server cannot be added" },
+    { .name = "expires", .type = CONFIG_T_EXPIRES, MAIN(expires_s), LOC(expires_s),
+      .def = "off", .min = 0, .max = 3650ull * 24 * MS_H, .group = G_HEAD,
+      .help = "Expires and Cache-Control: max-age for the statuses add_header uses: a "
+              "duration from now (rounded up to seconds); epoch: already expired, with "
+              "Cache-Control: no-cache; max: 10 years; off: neither field" },
+    { .name = "default_type", .type = CONFIG_T_STRING, MAIN(default_type), LOC(default_type),
+      .def = "application/octet-stream", .args = "TYPE", .check = config_check_default_type,
+      .group = G_HEAD,
+      .help = "Content-Type of a file whose extension the MIME table does not know" },
+
+    { .name = "error_page", .type = CONFIG_T_ERROR_PAGE, MAIN(error_pages), LOC(error_pages),
+      .group = G_REDIR,
+      .help = "Answer these statuses (400-599) with this file of the site instead of the "
+              "built-in page, keeping the status (an internal lookup, not a redirect: no "
+              "location, range or condition applies to it); a page that is missing or "
+              "cannot be read falls back to the built-in one. Repeatable (at most 32 "
+              "statuses a level); a level that has any error_page does not inherit the "
+              "level above's (as add_header)" },
+    { .name = "return", .type = CONFIG_T_RETURN, LOC(ret), .group = G_REDIR,
+      .help = "Answer every request here at once, before methods and authentication are "
+              "checked: 301, 302, 303, 307 or 308 redirect to the URL, in which $scheme, "
+              "$host (the request's host, no port) and $request_uri (path and query as sent) "
+              "are replaced; 200 or 400-599 send TEXT as text/plain, or without TEXT the "
+              "status's error page; 204 sends nothing. In a server block it covers every "
+              "location that has no return of its own" },
+    { .name = "absolute_redirect", .type = CONFIG_T_BOOL, MAIN(absolute_redirect),
+      LOC(absolute_redirect), .def = "off", .group = G_REDIR,
+      .help = "The redirect of a directory asked for without its trailing slash (301 to "
+              "PATH/, query kept) sends an absolute Location (scheme, the Host as sent, path) "
+              "instead of the path alone; both are valid (RFC 9110 10.2.2)" },
+    { .name = "fallback", .type = CONFIG_T_STRING, LOC(fallback), .args = "PATH",
+      .check = config_check_fallback, .group = G_REDIR,
+      .help = "A GET or HEAD for a file that does not exist here is answered with this file "
+              "of the site's root instead, with 200 (single-page applications: "
+              "fallback /index.html); the fallback is not routed again, and if it is missing "
+              "too the answer is 404" },
+
     { .name = "precompressed", .type = CONFIG_T_KEYWORDS, MAIN(precompressed),
       LOC(precompressed), .def = "off", .names = config_precompressed_names,
       .args = "off|br|gzip...", .group = G_GZIP,
@@ -622,20 +736,76 @@ const struct config_directive *config_directive_find(const char *name)
     return NULL;
 }
 
-uint64_t config_directive_bit(const struct config_directive *d)
+/* Only rows a level may set have a bit in its set_mask: their rank among
+ * those rows, so the table can grow past 64 rows while a level's rows stay
+ * fewer. server: the rows of struct config_server, else of locations. */
+static uint64_t config_rank_bit(const struct config_directive *d, bool server)
 {
-    /* Only rows a location may set have a bit: their rank among those rows,
-     * so the table can grow past 64 rows while locations stay a few. */
     unsigned rank = 0;
     for (const struct config_directive *r = config_directives; r < d; r++)
-        rank += r->loc_size != 0;
-    assert(d->loc_size != 0 && rank < 64);
+        rank += (server ? r->srv_size : r->loc_size) != 0;
+    assert((server ? d->srv_size : d->loc_size) != 0 && rank < 64);
     return UINT64_C(1) << rank;
+}
+
+uint64_t config_directive_bit(const struct config_directive *d)
+{
+    return config_rank_bit(d, false);
+}
+
+uint64_t config_directive_srv_bit(const struct config_directive *d)
+{
+    return config_rank_bit(d, true);
+}
+
+bool config_allowed_main(const struct config_directive *d)
+{
+    return d->main_size != 0 || d->loc_size != 0;
+}
+
+bool config_allowed_server(const struct config_directive *d)
+{
+    return d->srv_size != 0 || d->loc_size != 0 || (d->flags & CONFIG_F_SERVER_ADDS);
+}
+
+bool config_allowed_location(const struct config_directive *d)
+{
+    return d->loc_size != 0;
 }
 
 bool config_is_repeatable(const struct config_directive *d)
 {
     return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
-           || d->type == CONFIG_T_CERTS;
+           || d->type == CONFIG_T_CERTS || d->type == CONFIG_T_NAMES
+           || d->type == CONFIG_T_HEADER || d->type == CONFIG_T_ERROR_PAGE;
+}
+
+bool config_owns_memory(const struct config_directive *d)
+{
+    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_WORDS
+           || d->type == CONFIG_T_HEADER || d->type == CONFIG_T_RETURN
+           || d->type == CONFIG_T_ERROR_PAGE;
+}
+
+void config_free_value(const struct config_directive *d, void *field)
+{
+    if (d->type == CONFIG_T_ERROR_PAGE) {
+        struct config_error_pages *p = field;
+        for (size_t i = 0; i < p->n; i++)
+            free(p->uri[i]);
+        memset(p, 0, sizeof *p);
+    } else if (d->type == CONFIG_T_RETURN) {
+        struct config_return *r = field;
+        free(r->text);
+        memset(r, 0, sizeof *r);
+    } else if (d->type == CONFIG_T_HEADER) {
+        struct config_headers *h = field;
+        free(h->ok);
+        free(h->always);
+        h->ok = h->always = NULL;
+    } else if (config_owns_memory(d)) {
+        free(*(char **)field);
+        *(char **)field = NULL;
+    }
 }
 

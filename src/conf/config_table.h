@@ -44,6 +44,11 @@ enum config_type {
     CONFIG_T_CIDRS,        /* struct config_cidr[], count at count_off */
     CONFIG_T_KEYWORDS,     /* unsigned, bit (1u << i) per names[i] given */
     CONFIG_T_CERTS,        /* struct config_tls_cert[], count at count_off */
+    CONFIG_T_NAMES,        /* struct config_names: host names of a server block */
+    CONFIG_T_HEADER,       /* struct config_headers: add_header lines, appended */
+    CONFIG_T_EXPIRES,      /* int64_t seconds, or CONFIG_EXPIRES_* */
+    CONFIG_T_RETURN,       /* struct config_return */
+    CONFIG_T_ERROR_PAGE,   /* struct config_error_pages, appended */
     CONFIG_T_WORDS,        /* char *, owned: the words joined by one space */
     CONFIG_T__COUNT
 };
@@ -58,14 +63,23 @@ struct config_type_info {
 extern const struct config_type_info config_types[];
 
 #define CONFIG_F_ROUND_S 1u /* round up to whole seconds: the kernel option counts seconds */
+/* A main-level list that a server block may add to (tls_certificate: the
+ * TLS store is one per listener and picks by the certificates' names). */
+#define CONFIG_F_SERVER_ADDS 2u
 
-/* One setting. Scope follows from the storage: main_size only, main-only;
- * loc_size only, location-only; both, the main value is every location's
- * default. */
+/* One setting. Scope follows from the storage: main_size, allowed at main
+ * level; srv_size (struct config_server) or loc_size, allowed in a server
+ * block (a location row's server value goes to the block's defaults);
+ * loc_size, allowed in a location. A value not set at a level is inherited
+ * from the one above: main, server, location. At main level a server row
+ * (root, index) is the top level's struct config_server, and a location
+ * row without a main field (auth_basic, return, fallback) goes to the top
+ * level's defaults: the top level is the implicit server. */
 struct config_directive {
     const char *name;
     enum config_type type;
     size_t main_off, main_size; /* main_size 0: not allowed at main level */
+    size_t srv_off, srv_size;   /* struct config_server; 0: see loc_size */
     size_t loc_off, loc_size;   /* loc_size 0: not allowed inside location */
     size_t count_off, aux_off;  /* LISTEN, PATTERN: element count; PATTERN: regex_t[] */
     const char *def;            /* default, parsed like the file; NULL: none */
@@ -91,15 +105,28 @@ extern const char *const config_method_names[];
 const struct config_directive *config_directive_find(const char *name);
 /* The bit of a row that locations may set (loc_size != 0) in a set_mask. */
 uint64_t config_directive_bit(const struct config_directive *d);
+/* The bit of a server row (srv_size != 0) in config_server.set_mask. */
+uint64_t config_directive_srv_bit(const struct config_directive *d);
+/* Where the row may be written: main level, in a server block, in a location. */
+bool config_allowed_main(const struct config_directive *d);
+bool config_allowed_server(const struct config_directive *d);
+bool config_allowed_location(const struct config_directive *d);
 /* listen, patterns and address lists add up; everything else is set once. */
 bool config_is_repeatable(const struct config_directive *d);
+/* The row's value owns memory (strings, add_header lines). */
+bool config_owns_memory(const struct config_directive *d);
+/* Free what a field of row d owns, leaving it empty. */
+void config_free_value(const struct config_directive *d, void *field);
 /* The file parser tells where a statement that config_set accepted was
  * written, for the rows whose later checks name it (listen, tls_certificate,
  * auth_user_file). loc is NULL at main level. */
-void config_note_where(struct config *cfg, struct config_location *loc,
-                       const struct config_directive *d, const char *path, unsigned line);
+void config_note_where(struct config *cfg, struct config_server *srv,
+                       struct config_location *loc, const struct config_directive *d,
+                       const char *path, unsigned line);
 /* Free what a location owns and zero it. */
 void config_location_fini(struct config_location *loc);
+/* Free what a server block owns (not the struct itself) and zero it. */
+void config_server_fini(struct config_server *srv);
 
 /* Text output into a fixed buffer; overflow is remembered, never a crash. */
 struct config_out {

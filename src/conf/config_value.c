@@ -18,6 +18,8 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
+#include "redirect.h"
+#include "vhost.h"
 
 static bool config_is_digit(char c)
 {
@@ -57,7 +59,7 @@ int config_parse_duration_ms(const char *s, uint64_t *ms)
     static const struct {
         const char *suffix;
         uint64_t ms;
-    } units[] = { { "ms", 1 }, { "s", MS_S }, { "m", MS_M }, { "h", MS_H } };
+    } units[] = { { "ms", 1 }, { "s", MS_S }, { "m", MS_M }, { "h", MS_H }, { "d", 24 * MS_H } };
     uint64_t n;
 
     if (config_parse_digits(&s, 10, &n) < 0)
@@ -146,7 +148,8 @@ void config_format_number(struct config_out *o, const struct config_directive *d
 {
     switch (d->type) {
     case CONFIG_T_DURATION:
-    case CONFIG_T_DURATION_OFF: config_format_duration(o, v); break;
+    case CONFIG_T_DURATION_OFF:
+    case CONFIG_T_EXPIRES: config_format_duration(o, v); break;
     case CONFIG_T_SIZE: config_format_size(o, v); break;
     case CONFIG_T_MODE: config_out_add(o, "%#llo", (unsigned long long)v); break;
     default: config_out_add(o, "%llu", (unsigned long long)v); break;
@@ -505,6 +508,187 @@ static int config_parse_methods(const struct config_directive *d, unsigned *mask
     return 0;
 }
 
+/* server_name: each a name vhost_name_check accepts, at most
+ * CONFIG_SERVER_NAMES_MAX in a block. Duplicates are found across blocks in
+ * config_finish, which knows every block. */
+static int config_add_names(const struct config_directive *d, struct config_names *names,
+                            const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < nargs; i++) {
+        char why[CONFIG_ERR_MAX / 2];
+        if (names->n == CONFIG_SERVER_NAMES_MAX) {
+            snprintf(err, errlen, "too many '%s' names in one block (max %d)", d->name,
+                     CONFIG_SERVER_NAMES_MAX);
+            return -1;
+        }
+        if (vhost_name_check(args[i], why, sizeof why) < 0) {
+            snprintf(err, errlen, "bad value for '%s': %s", d->name, why);
+            return -1;
+        }
+        names->v[names->n] = strdup(args[i]);
+        if (!names->v[names->n]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        names->where[names->n++] = NULL;
+    }
+    return 0;
+}
+
+/* Fields add_header may not set: the ones that frame the message or the
+ * connection (a wrong one desynchronises the client), and the ones the
+ * server writes itself on every response (a second Date or Server). */
+static const char *const config_reserved_fields[] = {
+    "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "trailer",
+    "te", "proxy-connection", "date", "server", NULL,
+};
+
+/* add_header NAME VALUE [always]: checked as a field line (RFC 9110 §5.1,
+ * §5.5) and appended to its level's formatted list. */
+static int config_add_header(const struct config_directive *d, struct config_headers *h,
+                             const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    const char *name = args[0], *value = args[1];
+    size_t nlen = strlen(name), vlen = strlen(value), old;
+    char **list;
+
+    if (nargs == 3 && strcmp(args[2], "always") != 0)
+        return config_bad_value(d, args[2], err, errlen);
+    if (!http1_is_token(name, nlen)) {
+        snprintf(err, errlen, "bad field name '%s' for '%s': a token (letters, digits and "
+                 "!#$%%&'*+-.^_`|~)", name, d->name);
+        return -1;
+    }
+    for (size_t i = 0; config_reserved_fields[i]; i++) {
+        if (strcasecmp(name, config_reserved_fields[i]) == 0) {
+            snprintf(err, errlen, "'%s' cannot set %s: the server writes that field", d->name,
+                     name);
+            return -1;
+        }
+    }
+    if (vlen == 0 || !http1_is_field_value(value, vlen)) {
+        snprintf(err, errlen, "bad value for '%s %s': %s", d->name, name,
+                 vlen ? "visible characters, spaces and tabs only, none at either end"
+                      : "empty (leave the line out to send nothing)");
+        return -1;
+    }
+    list = nargs == 3 ? &h->always : &h->ok;
+    old = *list ? strlen(*list) : 0;
+    char *grown = realloc(*list, old + nlen + vlen + 5);
+    if (!grown) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(grown + old, nlen + vlen + 5, "%s: %s\r\n", name, value);
+    *list = grown;
+    return 0;
+}
+
+/* expires off|epoch|max|DURATION: seconds, rounded up. */
+static int config_set_expires(const struct config_directive *d, int64_t *out, const char *arg,
+                              char *err, size_t errlen)
+{
+    uint64_t ms;
+
+    if (strcmp(arg, "off") == 0)
+        *out = CONFIG_EXPIRES_OFF;
+    else if (strcmp(arg, "epoch") == 0)
+        *out = CONFIG_EXPIRES_EPOCH;
+    else if (strcmp(arg, "max") == 0)
+        *out = CONFIG_EXPIRES_MAX;
+    else if (config_parse_duration_ms(arg, &ms) < 0)
+        return config_bad_value(d, arg, err, errlen);
+    else if (config_check_bounds(d, ms, arg, err, errlen) < 0)
+        return -1;
+    else
+        *out = (int64_t)((ms + 999) / 1000);
+    return 0;
+}
+
+/* error_page CODE... PATH: each status once per level. */
+static int config_add_error_page(const struct config_directive *d, struct config_error_pages *p,
+                                 const char *const *args, size_t nargs, char *err,
+                                 size_t errlen)
+{
+    const char *uri = args[nargs - 1];
+
+    if (uri[0] != '/' || strpbrk(uri, "?#%")) {
+        snprintf(err, errlen, "bad path '%s' for '%s': a plain path starting with '/'", uri,
+                 d->name);
+        return -1;
+    }
+    for (const char *q = uri; *q; q++) {
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) {
+            snprintf(err, errlen, "bad path for '%s': no spaces or control characters",
+                     d->name);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i + 1 < nargs; i++) {
+        const char *s = args[i];
+        uint64_t code;
+        if (config_parse_digits(&s, 10, &code) < 0 || *s != '\0' || code < 400 || code > 599)
+            return config_bad_value(d, args[i], err, errlen);
+        for (size_t k = 0; k < p->n; k++) {
+            if (p->status[k] == code) {
+                snprintf(err, errlen, "'%s' for %s is already set in this block", d->name,
+                         args[i]);
+                return -1;
+            }
+        }
+        if (p->n == CONFIG_ERROR_PAGES_MAX) {
+            snprintf(err, errlen, "too many '%s' statuses in one block (max %d)", d->name,
+                     CONFIG_ERROR_PAGES_MAX);
+            return -1;
+        }
+        p->uri[p->n] = strdup(uri);
+        if (!p->uri[p->n]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        p->status[p->n++] = (uint16_t)code;
+    }
+    return 0;
+}
+
+/* return CODE [URL|TEXT]. */
+static int config_set_return(const struct config_directive *d, struct config_return *r,
+                             const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    const char *p = args[0];
+    uint64_t code;
+    bool redirect;
+
+    if (config_parse_digits(&p, 10, &code) < 0 || *p != '\0' || strlen(args[0]) != 3)
+        return config_bad_value(d, args[0], err, errlen);
+    redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+    if (!redirect && code != 200 && code != 204 && (code < 400 || code > 599))
+        return config_bad_value(d, args[0], err, errlen);
+    if (redirect && nargs != 2) {
+        snprintf(err, errlen, "'%s %s' needs the URL to redirect to", d->name, args[0]);
+        return -1;
+    }
+    if (code == 204 && nargs == 2) {
+        snprintf(err, errlen, "'%s 204' has no body: leave the text out", d->name);
+        return -1;
+    }
+    if (redirect) {
+        char why[CONFIG_ERR_MAX / 2];
+        if (redirect_check_template(args[1], why, sizeof why) < 0) {
+            snprintf(err, errlen, "bad URL '%s' for '%s': %s", args[1], d->name, why);
+            return -1;
+        }
+    }
+    char *text = nargs == 2 ? strdup(args[1]) : NULL;
+    if (nargs == 2 && !text) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(r->text);
+    *r = (struct config_return){ .status = (int)code, .redirect = redirect, .text = text };
+    return 0;
+}
+
 /* A word list: each word through the row's check, then all of them joined
  * by one space into one owned string (readers split at the spaces). */
 static int config_store_words(const struct config_directive *d, void *field,
@@ -634,6 +818,17 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
     }
     case CONFIG_T_CERTS:
         return config_add_cert(cfg, d, args, err, errlen);
+    case CONFIG_T_NAMES:
+        return config_add_names(d, field, args, nargs, err, errlen);
+    case CONFIG_T_HEADER:
+        return config_add_header(d, field, args, nargs, err, errlen);
+    case CONFIG_T_EXPIRES:
+        return config_set_expires(d, field, arg, err, errlen);
+    case CONFIG_T_RETURN:
+        return config_set_return(d, field, args, nargs, err, errlen);
+    case CONFIG_T_ERROR_PAGE:
+        return config_add_error_page(d, field, args, nargs, err, errlen);
+
     case CONFIG_T_WORDS:
         return config_store_words(d, field, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
@@ -724,6 +919,53 @@ int config_format_value(const struct config *cfg, const struct config_location *
         for (size_t i = 0; i < cfg->nokeepalive_count; i++)
             config_out_add(&o, "%s%s", i ? "\n" : "", cfg->nokeepalive_user_agents[i]);
         break;
+    case CONFIG_T_HEADER: {
+        /* one "NAME VALUE[ always]" a line, as written */
+        const struct config_headers *h = (const struct config_headers *)field;
+        const char *lists[2] = { h->ok, h->always };
+        const char *sep = "";
+        for (size_t k = 0; k < 2; k++) {
+            for (const char *p = lists[k]; p && *p;) {
+                const char *colon = strchr(p, ':'), *eol = strstr(p, "\r\n");
+                config_out_add(&o, "%s%.*s %.*s%s", sep, (int)(colon - p), p,
+                               (int)(eol - colon - 2), colon + 2, k ? " always" : "");
+                sep = "\n";
+                p = eol + 2;
+            }
+        }
+        break;
+    }
+    case CONFIG_T_ERROR_PAGE: {
+        const struct config_error_pages *p = (const struct config_error_pages *)field;
+        for (size_t i = 0; i < p->n; i++)
+            config_out_add(&o, "%s%u %s", i ? "\n" : "", p->status[i], p->uri[i]);
+        break;
+    }
+    case CONFIG_T_RETURN: {
+        const struct config_return *r = (const struct config_return *)field;
+        if (r->status)
+            config_out_add(&o, "%d%s%s", r->status, r->text ? " " : "", r->text ? r->text : "");
+        break;
+    }
+    case CONFIG_T_EXPIRES: {
+        int64_t v;
+        memcpy(&v, field, sizeof v);
+        if (v == CONFIG_EXPIRES_OFF)
+            config_out_add(&o, "off");
+        else if (v == CONFIG_EXPIRES_EPOCH)
+            config_out_add(&o, "epoch");
+        else if (v == CONFIG_EXPIRES_MAX)
+            config_out_add(&o, "max");
+        else
+            config_format_duration(&o, (uint64_t)v * 1000);
+        break;
+    }
+    case CONFIG_T_NAMES: {
+        const struct config_names *names = (const struct config_names *)field;
+        for (size_t i = 0; i < names->n; i++)
+            config_out_add(&o, "%s%s", i ? " " : "", names->v[i]);
+        break;
+    }
     case CONFIG_T_CIDRS: {
         const struct config_cidr *list = (const struct config_cidr *)field;
         size_t count = *(const size_t *)((const char *)cfg + d->count_off);

@@ -440,6 +440,7 @@ static void conn_on_head(struct conn *c, size_t used)
     w->body_bytes = 0;
     w->body_max = UINT64_MAX;
     w->lingering_close = cfg->lingering_close;
+    w->loc = NULL;
     if (req->framing == HTTP1_BODY_CHUNKED)
         http1_chunked_init(&w->chunked, cfg->chunk_line_max_bytes, cfg->trailer_max_bytes);
     c->requests++;
@@ -477,6 +478,7 @@ static void conn_begin_refusal(struct conn *c, enum conn_close_reason why)
     w->in_request = true;
     w->head_start = w->head_end = w->in_start;
     w->head_only = false;
+    w->loc = NULL;
     w->req.version_minor = 1;
     w->body_framing = HTTP1_BODY_NONE;
     w->body_done = true;

@@ -107,6 +107,10 @@ struct server *conn_server(const struct conn *c);
 #include "config.h"
 void conn_set_lingering(struct conn *c, enum config_linger mode);
 
+/* The location answering the current request (NULL: none yet): its
+ * add_header and expires fields go on the response (conn_resp_end). */
+void conn_set_location(struct conn *c, const struct config_location *loc);
+
 /* Ask that the connection close after this response. */
 void conn_want_close(struct conn *c, enum conn_close_reason why);
 

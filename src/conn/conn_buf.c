@@ -71,6 +71,7 @@ bool conn_take_work(struct conn *c)
     w->responded = false;
     w->discard_after = false;
     w->lingering_close = srv->cfg->lingering_close;
+    w->loc = NULL;
     w->sink = NULL;
     w->real_family = 0; /* a pooled area may hold another client's */
     w->io_cancel = NULL;

@@ -64,6 +64,7 @@ struct conn_work {
     bool responded;
     bool discard_after; /* the body is to be read and thrown away */
     enum config_linger lingering_close;
+    const struct config_location *loc; /* routed to; NULL before (a 400) */
     uint64_t body_left;
     uint64_t body_bytes;
     uint64_t body_max;

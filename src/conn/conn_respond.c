@@ -20,6 +20,7 @@
 
 #include "accesslog.h"
 #include "conn_internal.h"
+#include "httpdate.h"
 #include "outq.h"
 #include "server.h"
 #include "stats.h"
@@ -56,6 +57,7 @@ void conn_log_access(struct conn *c)
         .tls_version = conn_tls_version(c),
         .tls_cipher = conn_tls_cipher(c),
         .sni = conn_tls_sni(c),
+        .site = w->loc ? (int32_t)w->loc->site : -1,
     };
     uint16_t balancer_port;
     e.peer_family = (uint8_t)conn_peer_addr(c, e.peer_addr);
@@ -73,9 +75,36 @@ static const char *conn_reason_phrase(int status)
     case 201: return "Created";
     case 204: return "No Content";
     case 206: return "Partial Content";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 205: return "Reset Content";
+    case 300: return "Multiple Choices";
     case 301: return "Moved Permanently";
-    case 308: return "Permanent Redirect";
+    case 302: return "Found";
+    case 303: return "See Other";
     case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 402: return "Payment Required";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 410: return "Gone";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 451: return "Unavailable For Legal Reasons";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    case 506: return "Variant Also Negotiates";
+    case 508: return "Loop Detected";
+    case 510: return "Not Extended";
+    case 511: return "Network Authentication Required";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -199,11 +228,69 @@ static void conn_settle_unread_body(struct conn *c)
         conn_want_close(c, CONN_CLOSE_UNREAD_BODY);
 }
 
+/* The statuses add_header (without always) and expires apply to: nginx's
+ * list, so a configuration carried over means the same. */
+static bool conn_status_takes_site_fields(int status)
+{
+    switch (status) {
+    case 200: case 201: case 204: case 206: case 301: case 302: case 303: case 304: case 307:
+    case 308:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* expires (RFC 9111 §5.3 Expires, §5.2.2.1 max-age): both, so HTTP/1.0
+ * caches and current ones agree. */
+static void conn_resp_expires(struct conn *c, int64_t expires_s)
+{
+    char line[96], date[HTTPDATE_LEN + 1];
+    int n;
+    if (expires_s == CONFIG_EXPIRES_EPOCH) {
+        static const char epoch[] = "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
+                                    "Cache-Control: no-cache\r\n";
+        conn_out(c, epoch, sizeof epoch - 1);
+        return;
+    }
+    if (expires_s == CONFIG_EXPIRES_MAX) {
+        /* as nginx: the last date every 32-bit time_t can still hold */
+        static const char max[] = "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\n"
+                                  "Cache-Control: max-age=315360000\r\n";
+        conn_out(c, max, sizeof max - 1);
+        return;
+    }
+    httpdate_format(loop_wall_s(c->srv->loop) + (time_t)expires_s, date);
+    n = snprintf(line, sizeof line, "Expires: %s\r\nCache-Control: max-age=%lld\r\n", date,
+                 (long long)expires_s);
+    conn_out(c, line, (size_t)n);
+}
+
+/* add_header and expires of the request's location. */
+static void conn_resp_site_fields(struct conn *c, const struct config_location *loc)
+{
+    if (conn_status_takes_site_fields(c->w->log_status)) {
+        if (loc->headers.ok)
+            conn_out(c, loc->headers.ok, strlen(loc->headers.ok));
+        if (loc->expires_s != CONFIG_EXPIRES_OFF)
+            conn_resp_expires(c, loc->expires_s);
+    }
+    if (loc->headers.always)
+        conn_out(c, loc->headers.always, strlen(loc->headers.always));
+}
+
+void conn_set_location(struct conn *c, const struct config_location *loc)
+{
+    c->w->loc = loc;
+}
+
 void conn_resp_end(struct conn *c, int64_t content_length)
 {
     struct server *srv = c->srv;
     struct conn_work *w = c->w;
     conn_settle_unread_body(c);
+    if (w->loc && w->loc->adds_fields)
+        conn_resp_site_fields(c, w->loc);
     /* The end of a head in one copy: Content-Length, the connection's
      * fate, the empty line. */
     char end[224];
@@ -286,6 +373,12 @@ void conn_resp_error(struct conn *c, int status, const char *extra)
         conn_want_close(c, CONN_CLOSE_ERROR);
     if (status == 503 && !extra)
         extra = "Retry-After: 1\r\n"; /* a passing shortage (descriptors, memory) */
+    /* error_page of the request's location; the page is a file, served once:
+     * nothing there can call back here */
+    const struct config_location *loc = c->w->loc;
+    if (loc && loc->error_pages.n && c->srv->error_page &&
+        c->srv->error_page(c, loc, status, extra))
+        return;
     conn_resp_begin(c, status);
     conn_out(c, "Content-Type: text/html\r\n", 25);
     if (extra)

@@ -49,6 +49,7 @@
 #include "http1.h"
 #include "http1_chars.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <stddef.h>
 #include <string.h>
@@ -68,6 +69,22 @@ static const char *const http1_method_names[] = {
 };
 static_assert(sizeof http1_method_names / sizeof http1_method_names[0] == HTTP1_METHOD_COUNT,
               "http1_method_names must name every method");
+
+bool http1_is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!http1_is_tchar((unsigned char)s[i]))
+            return false;
+    return n > 0;
+}
+
+bool http1_is_field_value(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!http1_is_field_byte((unsigned char)s[i]))
+            return false;
+    return n == 0 || (!http1_is_ows((unsigned char)s[0]) && !http1_is_ows((unsigned char)s[n - 1]));
+}
 
 const char *http1_method_name(enum http1_method m)
 {
@@ -170,42 +187,35 @@ static struct http1_slice http1_slice_make(size_t off, size_t len)
     return (struct http1_slice){ .off = (uint32_t)off, .len = (uint32_t)len };
 }
 
-/* uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). need_host: the host part
- * may not be empty (a target's authority); need_port: CONNECT's authority-form. A
- * comma is a reg-name sub-delim in RFC 3986, but Host is a single value, and a list
- * is how request-routing confusion starts: refused. */
-static bool http1_is_authority(const char *s, size_t n, bool need_host, bool need_port)
+/* The inside of an IP-literal (RFC 3986 §3.2.2): an IPv6address, or
+ * IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). Not
+ * inlined: its buffer would cost every Host check a stack canary. */
+__attribute__((noinline)) static bool http1_is_ip_literal(const char *s, size_t n)
 {
-    size_t i = 0;
+    char text[INET6_ADDRSTRLEN];
+    unsigned char addr[16];
+    size_t i = 1;
 
-    if (n > 0 && s[0] == '[') {
-        /* IP-literal: IPv6address or IPvFuture; their characters are a subset of
-         * unreserved / sub-delims / ":" */
-        for (i = 1; i < n && s[i] != ']'; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if (c == ',' || (c != ':' && !http1_is(c, HTTP1_C_REG_NAME)))
-                return false;
-        }
-        if (i == n || i == 1)
-            return false;
-        i++;
-    } else {
-        while (i < n && s[i] != ':') {
-            unsigned char c = (unsigned char)s[i];
-            if (c == '%') {
-                if (i + 2 >= n || ascii_hex_value((unsigned char)s[i + 1]) < 0 ||
-                    ascii_hex_value((unsigned char)s[i + 2]) < 0)
-                    return false;
-                i += 3;
-                continue;
-            }
-            if (c == ',' || !http1_is(c, HTTP1_C_REG_NAME))
-                return false;
+    if (n > 1 && (s[0] == 'v' || s[0] == 'V')) {
+        while (i < n && ascii_hex_value((unsigned char)s[i]) >= 0)
             i++;
-        }
-        if (need_host && i == 0)
+        if (i == 1 || i >= n - 1 || s[i] != '.')
             return false;
+        for (i++; i < n; i++)
+            if (s[i] == ',' || (s[i] != ':' && !http1_is((unsigned char)s[i], HTTP1_C_REG_NAME)))
+                return false; /* a comma is a sub-delim, but never in a Host (below) */
+        return true;
     }
+    if (n == 0 || n >= sizeof text)
+        return false;
+    memcpy(text, s, n);
+    text[n] = '\0';
+    return inet_pton(AF_INET6, text, addr) == 1; /* pure: no I/O, no lookup */
+}
+
+/* After the host, at s[i]: nothing, or ":" port (digits; CONNECT needs some). */
+static inline bool http1_is_port_part(const char *s, size_t i, size_t n, bool need_port)
+{
     if (i == n)
         return !need_port;
     if (s[i] != ':')
@@ -218,6 +228,51 @@ static bool http1_is_authority(const char *s, size_t n, bool need_host, bool nee
             return false;
     }
     return true;
+}
+
+/* An authority whose host is an IP literal, "[" ... "]" [ ":" port ]. Its own
+ * function, reached by a tail call: the common reg-name check then saves no
+ * registers for calls it never makes. */
+__attribute__((noinline)) static bool http1_is_literal_authority(const char *s, size_t n,
+                                                                 bool need_port,
+                                                                 uint32_t *name_len)
+{
+    const char *close = memchr(s, ']', n);
+    if (!close || !http1_is_ip_literal(s + 1, (size_t)(close - s) - 1))
+        return false;
+    *name_len = (uint32_t)(close - s) + 1;
+    return http1_is_port_part(s, *name_len, n, need_port);
+}
+
+/* uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2). need_host: the host part
+ * may not be empty (a target's authority); need_port: CONNECT's authority-form. A
+ * comma is a reg-name sub-delim in RFC 3986, but Host is a single value, and a list
+ * is how request-routing confusion starts: refused. *name_len: where the host ends
+ * (routing by name needs no second scan for the port). */
+static bool http1_is_authority(const char *s, size_t n, bool need_host, bool need_port,
+                               uint32_t *name_len)
+{
+    size_t i = 0;
+
+    if (n > 0 && s[0] == '[')
+        return http1_is_literal_authority(s, n, need_port, name_len);
+    while (i < n && s[i] != ':') {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || ascii_hex_value((unsigned char)s[i + 1]) < 0 ||
+                ascii_hex_value((unsigned char)s[i + 2]) < 0)
+                return false;
+            i += 3;
+            continue;
+        }
+        if (c == ',' || !http1_is(c, HTTP1_C_REG_NAME))
+            return false;
+        i++;
+    }
+    if (need_host && i == 0)
+        return false;
+    *name_len = (uint32_t)i;
+    return http1_is_port_part(s, i, n, need_port);
 }
 
 /* ---- comma lists (RFC 9110 §5.6.1) ---- */
@@ -285,6 +340,20 @@ static enum http1_rc http1_parse_version(struct http1_parser *p, const char *s, 
     return HTTP1_DONE;
 }
 
+/* A '%' in s[0..n) that does not start pct-encoded (RFC 3986 §2.1). */
+__attribute__((noinline)) static bool http1_has_bad_escape(const char *s, size_t n)
+{
+    const char *end = s + n, *pct = memchr(s, '%', n);
+
+    while (pct) {
+        if (end - pct < 3 || ascii_hex_value((unsigned char)pct[1]) < 0 ||
+            ascii_hex_value((unsigned char)pct[2]) < 0)
+            return true;
+        pct = memchr(pct + 3, '%', (size_t)(end - pct - 3));
+    }
+    return false;
+}
+
 /* request-target forms (RFC 9112 §3.2), in buf[off..off+n); the first '?' is at q
  * (q == off + n if none). */
 static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf, size_t off,
@@ -297,7 +366,7 @@ static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf,
     rl->target = http1_slice_make(off, n);
     if (rl->method == HTTP1_METHOD_CONNECT) {
         /* authority-form, only for CONNECT; host and port both required (§3.2.3) */
-        if (!http1_is_authority(t, n, true, true))
+        if (!http1_is_authority(t, n, true, true, &rl->host_name_len))
             return http1_fail(p, 400, "CONNECT needs an authority-form target");
         rl->host = rl->target;
         return HTTP1_DONE;
@@ -325,8 +394,11 @@ static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf,
     /* absolute-form: its authority is the host, the Host field is ignored (§3.2.2) */
     for (i = scheme; i < n && t[i] != '/' && t[i] != '?'; i++)
         ;
-    if (!http1_is_authority(t + scheme, i - scheme, true, false))
+    if (!http1_is_authority(t + scheme, i - scheme, true, false, &rl->host_name_len))
         return http1_fail(p, 400, "invalid authority in request target");
+    if (memchr(t + i, '[', q - off - i) || memchr(t + i, ']', q - off - i))
+        return http1_fail(p, 400, "a byte RFC 3986 does not allow in a request target "
+                                  "(percent-encode it)");
     rl->host = http1_slice_make(off + scheme, i - scheme);
     size_t path = i;
     for (; i < n && t[i] != '?'; i++)
@@ -360,13 +432,22 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     size_t t = ++i;
     while (http1_is((unsigned char)buf[i], HTTP1_C_PATH))
         i++;
+    if (buf[t] != '/') {
+        /* an absolute-form authority may be an IP literal; http1_parse_target
+         * checks that its brackets are the only ones */
+        while (http1_is((unsigned char)buf[i], HTTP1_C_PATH) || buf[i] == '[' || buf[i] == ']')
+            i++;
+    }
     size_t q = i;
     if (buf[i] == '?') {
-        while (http1_is((unsigned char)buf[++i], HTTP1_C_TARGET))
+        while (http1_is((unsigned char)buf[++i], HTTP1_C_QUERY))
             ;
     }
     if (i < e && buf[i] != ' ')
-        return http1_fail(p, 400, "control or non-ASCII byte in request target");
+        return http1_fail(p, 400, (unsigned char)buf[i] > ' ' && (unsigned char)buf[i] < 0x7f
+                                      ? "a byte RFC 3986 does not allow in a request target "
+                                        "(percent-encode it)"
+                                      : "control or non-ASCII byte in request target");
     if (i == t)
         return http1_fail(p, 400, "empty request target");
     if (i == e)
@@ -376,6 +457,10 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     rc = http1_parse_version(p, buf + i + 1, e - i - 1);
     if (rc != HTTP1_DONE)
         return rc;
+    /* the path's escapes are checked where it is decoded (uri.c), before
+     * routing; the query is never decoded, so here */
+    if (q < i && http1_has_bad_escape(buf + q + 1, i - q - 1))
+        return http1_fail(p, 400, "'%' not followed by two hex digits in request target");
     return http1_parse_target(p, buf, t, i - t, q);
 }
 
@@ -683,6 +768,7 @@ static enum http1_rc http1_finish(struct http1_parser *p, const char *buf, size_
         .target_is_asterisk = rl->target_is_asterisk,
         .version_minor = rl->version_minor,
         .host = rl->host,
+        .host_name_len = rl->host_name_len,
         .fields = p->fields,
         .field_count = p->lines - 1,
     };
@@ -731,7 +817,8 @@ static enum http1_rc http1_finish(struct http1_parser *p, const char *buf, size_
         return http1_fail(p, 400, "HTTP/1.1 request without Host"); /* RFC 9112 §3.2 */
     if (!target_has_host && hosts == 1) {
         /* with a host in the target the Host field is ignored, value and all (§3.2.2) */
-        if (!http1_is_authority(buf + host_field.off, host_field.len, false, false))
+        if (!http1_is_authority(buf + host_field.off, host_field.len, false, false,
+                                &req->host_name_len))
             return http1_fail(p, 400, "invalid Host");
         req->host = host_field;
     }

@@ -78,6 +78,7 @@ struct http1_request {
     /* Host: from the absolute-form target when present (it wins, RFC 9112
      * §3.2.2), else the Host field. len 0 = none (allowed in HTTP/1.0). */
     struct http1_slice host;
+    uint32_t host_name_len;      /* host[0..host_name_len) is the name, without ":port" */
 
     enum http1_framing framing;
     uint64_t content_length;     /* valid when framing == HTTP1_BODY_LENGTH */
@@ -113,6 +114,7 @@ struct http1_request {
 struct http1_request_line {
     enum http1_method method;
     struct http1_slice method_token, target, path, query, host;
+    uint32_t host_name_len;
     bool target_is_asterisk;
     uint8_t version_minor;
 };
@@ -154,6 +156,12 @@ bool http1_wants_keep_alive(const struct http1_request *req);
 
 /* Case-insensitive comparison of a slice with a NUL-terminated string. */
 bool http1_slice_equals(const char *buf, struct http1_slice s, const char *lit);
+
+/* s[0..n) is a token (RFC 9110 §5.6.2): one or more tchar. */
+bool http1_is_token(const char *s, size_t n);
+/* s[0..n) is a field-value (RFC 9110 §5.5): field-vchar, SP and HTAB, not
+ * starting or ending with whitespace (empty is a valid field-value). */
+bool http1_is_field_value(const char *s, size_t n);
 
 /* ---- chunked transfer coding (RFC 9112 §7.1) ---- */
 

@@ -18,11 +18,16 @@
 enum {
     HTTP1_C_TCHAR = 1 << 0,    /* tchar (RFC 9110 §5.6.2) */
     HTTP1_C_FIELD = 1 << 1,    /* field-vchar / SP / HTAB: VCHAR, obs-text, SP, HTAB (§5.5) */
-    HTTP1_C_TARGET = 1 << 2,   /* a request-target byte: visible ASCII, 0x21-0x7e */
-    HTTP1_C_PATH = 1 << 3,     /* a target byte that does not end the path (not '?') */
+    HTTP1_C_QUERY = 1 << 2,    /* a query byte: pchar / "/" / "?" (RFC 3986 §3.4), and '%' */
+    HTTP1_C_PATH = 1 << 3,     /* a path byte: pchar / "/" (RFC 3986 §3.3), and '%' */
     HTTP1_C_REG_NAME = 1 << 4, /* unreserved / sub-delims (RFC 3986 §2.2, §2.3) */
     HTTP1_C_OWS = 1 << 5,      /* OWS: SP / HTAB (RFC 9110 §5.6.3) */
 };
+
+/* A '%' is in the path and query classes; whether two hex digits follow is
+ * checked once per target (http1_has_bad_escape). Never in a target: controls,
+ * SP, non-ASCII, and the visible bytes RFC 3986 leaves out or keeps for other
+ * parts: " # < > [ \ ] ^ ` { | }. Brackets belong to an IP literal only. */
 
 #define HTTP1_IS_ALNUM(c)                                                                   \
     (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9'))
@@ -35,11 +40,14 @@ enum {
      (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' || (c) == '*' || (c) == '+' ||   \
      (c) == ',' || (c) == ';' || (c) == '=')
 #define HTTP1_IS_VISIBLE(c) ((c) >= 0x21 && (c) <= 0x7e)
+#define HTTP1_IS_PCHAR_OR_SLASH(c)                                                          \
+    (HTTP1_IS_ALNUM(c) || HTTP1_IS_REG_NAME_MARK(c) || (c) == ':' || (c) == '@' ||          \
+     (c) == '/' || (c) == '%')
 #define HTTP1_CLASS(c)                                                                      \
     ((HTTP1_IS_ALNUM(c) || HTTP1_IS_TCHAR_MARK(c) ? HTTP1_C_TCHAR : 0) |                    \
      ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f) ? HTTP1_C_FIELD : 0) |                    \
-     (HTTP1_IS_VISIBLE(c) ? HTTP1_C_TARGET : 0) |                                           \
-     (HTTP1_IS_VISIBLE(c) && (c) != '?' ? HTTP1_C_PATH : 0) |                               \
+     (HTTP1_IS_PCHAR_OR_SLASH(c) || (c) == '?' ? HTTP1_C_QUERY : 0) |                     \
+     (HTTP1_IS_PCHAR_OR_SLASH(c) ? HTTP1_C_PATH : 0) |                                      \
      (HTTP1_IS_ALNUM(c) || HTTP1_IS_REG_NAME_MARK(c) ? HTTP1_C_REG_NAME : 0) |             \
      ((c) == ' ' || (c) == '\t' ? HTTP1_C_OWS : 0))
 #define HTTP1_CLASS4(c)                                                                     \

@@ -24,6 +24,7 @@
 #include "accesslog.h"
 #include "conn.h"
 #include "compress_cache.h"
+#include "errorpage.h"
 #include "filecache.h"
 #include "httpdate.h"
 #include "iopool.h"
@@ -258,7 +259,7 @@ static int server_open_logs(const struct config *cfg)
     }
     rc = accesslog_open(cfg);
     if (rc < 0) {
-        log_write(LOG_ERROR, "access_log %s: %s", cfg->access_log, strerror(-rc));
+        log_write(LOG_ERROR, "access_log: %s", strerror(-rc));
         return rc;
     }
     log_reopen_also(accesslog_reopen); /* SIGUSR1 reopens both */
@@ -292,9 +293,22 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     if (loop_reserve_timers(loop, 64) < 0)
         return -ENOMEM;
 
-    srv->root_fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (srv->root_fd < 0)
-        return -errno;
+    for (size_t i = 0; i < CONFIG_SERVER_MAX; i++)
+        srv->sites[i].root_fd = -1;
+    for (size_t i = 0; i < cfg->site_count; i++) {
+        struct server_site *site = &srv->sites[i];
+        site->root_fd = open(cfg->sites[i]->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (site->root_fd < 0) {
+            int rc = -errno;
+            log_write(LOG_ERROR, "root %s: %s", cfg->sites[i]->root, strerror(errno));
+            return rc;
+        }
+        errno = 0;
+        site->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
+        if (!site->files && errno)
+            return -errno;
+    }
+    srv->error_page = errorpage_answer;
     srv->io = iopool_new(cfg->io_threads, cfg->io_queue_max);
     if (!srv->io)
         return -errno;
@@ -303,9 +317,6 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     int io_rc = loop_watch(loop, &srv->io_watch, EPOLLIN);
     if (io_rc < 0)
         return io_rc;
-    srv->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
-    if (!srv->files && errno)
-        return -errno;
     srv->gzips = compress_cache_new(cfg->gzip_cache_size);
     if (!srv->gzips && errno)
         return -errno;
@@ -319,7 +330,7 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
                       cfg->mime_types_file, strerror(-rc));
     }
     srv->server_len = (size_t)snprintf(srv->server_line, sizeof srv->server_line,
-                                       "Server: %s\r\n", cfg->server_name);
+                                       "Server: %s\r\n", cfg->server_header);
     if (cfg->hsts_ms >= 0)
         srv->hsts_len = (size_t)snprintf(srv->hsts_line, sizeof srv->hsts_line,
                                          "Strict-Transport-Security: max-age=%llu\r\n",
@@ -394,8 +405,10 @@ void server_fini(struct server *srv)
     free(srv->buf_free);
     if (srv->mime)
         mime_table_free(srv->mime);
-    filecache_free(srv->files);
+    for (size_t i = 0; i < CONFIG_SERVER_MAX; i++) {
+        filecache_free(srv->sites[i].files);
+        if (srv->sites[i].root_fd >= 0)
+            close(srv->sites[i].root_fd);
+    }
     compress_cache_free(srv->gzips);
-    if (srv->root_fd >= 0)
-        close(srv->root_fd);
 }

@@ -32,15 +32,23 @@ struct server_listener {
     uint32_t events;
 };
 
+/* What a worker keeps per site (config.sites[i]): its root, opened once,
+ * and its own file cache (the same path names a different file on another
+ * site; a cache per site keeps the lookup's key the bare path). */
+struct server_site {
+    int root_fd;
+    struct filecache *files;   /* NULL when off */
+};
+
 struct server {
     struct loop *loop;
     const struct config *cfg;
     struct stats *stats;       /* this worker's row of table */
     struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
-    struct filecache *files;   /* small files in memory; NULL when off */
-    struct compress_cache *gzips; /* files gzipped on the fly; NULL when off */
-    int root_fd;
+    struct server_site sites[CONFIG_SERVER_MAX]; /* cfg->site_count of them */
+    struct compress_cache *gzips; /* files gzipped on the fly, keyed by inode (not by
+                                   * path: one cache serves every site); NULL when off */
     struct http1_limits limits;
 
     struct server_listener listeners[CONFIG_LISTEN_MAX];
@@ -77,11 +85,22 @@ struct server {
     struct tls_store *tls;     /* certificates, for TLS listeners (borrowed) */
     struct iopool *io;         /* threads for file calls that may block (uploads) */
     struct loop_watch io_watch; /* its completions */
+    /* error_page: answers an error of a routed request with the site's page,
+     * true if it did (the connection layer never includes serve/) */
+    bool (*error_page)(struct conn *c, const struct config_location *loc, int status,
+                       const char *extra);
     bool stopping;
     uint64_t drain_start_ms; /* when stopping began (loop clock) */
 };
 
-/* Set up srv for cfg: open the root, load MIME types, bind nothing (the
+/* The site of a location (its server block, or the top level). */
+static inline struct server_site *server_site_of(struct server *srv,
+                                                 const struct config_location *loc)
+{
+    return &srv->sites[loc->site];
+}
+
+/* Set up srv for cfg: open each site's root, load MIME types, bind nothing (the
  * listening fds are given by server_add_listener). 0 or -errno. */
 int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
                 struct stats_table *table, struct stats *stats);

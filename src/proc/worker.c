@@ -210,7 +210,7 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
     }
     int rc = server_init(&w.srv, w.loop, cfg, table, row);
     if (rc < 0) {
-        log_write(LOG_ERROR, "root %s: %s", cfg->root, strerror(-rc));
+        log_write(LOG_ERROR, "worker setup: %s", strerror(-rc));
         return 1;
     }
     w.srv.tls = tls;

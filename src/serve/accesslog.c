@@ -474,14 +474,25 @@ size_t accesslog_format_line(const struct accesslog_format *f, const struct acce
     return o.len;
 }
 
-/* ---- the file: one per process, written once per loop iteration ---- */
+/* ---- the files: one per distinct path and format, written once per loop
+ * iteration. Sites share a sink when they log the same way; each sink has
+ * its own buffer, so a site's lines stay together and in order. ---- */
+
+#define ACCESSLOG_SINKS_MAX (CONFIG_SERVER_MAX + 1)
+
+struct accesslog_sink {
+    char *path;   /* NULL: unused slot */
+    char *spec;   /* the format as configured */
+    int fd;
+    struct accesslog_format fmt;
+    char *buf;    /* ACCESSLOG_BUFFER_BYTES */
+    size_t len;
+};
 
 bool accesslog_on;
-static int accesslog_fd = -1;
-static char *accesslog_path;
-static struct accesslog_format accesslog_fmt;
-static char accesslog_buf[ACCESSLOG_BUFFER_BYTES];
-static size_t accesslog_len;
+static struct accesslog_sink accesslog_sinks[ACCESSLOG_SINKS_MAX];
+static int accesslog_site_sink[CONFIG_SERVER_MAX]; /* index in accesslog_sinks; -1: off */
+static int accesslog_main_sink = -1;               /* responses no site answered */
 
 static int accesslog_open_path(const char *path)
 {
@@ -491,82 +502,142 @@ static int accesslog_open_path(const char *path)
     return fd < 0 ? -errno : fd;
 }
 
-static void accesslog_set_fd(int fd)
-{
-    accesslog_flush();
-    if (accesslog_fd > 2)
-        close(accesslog_fd);
-    accesslog_fd = fd;
-}
-
-int accesslog_open(const struct config *cfg)
-{
-    char err[128];
-    const char *path = cfg->access_log ? cfg->access_log : "off";
-    if (accesslog_format_compile(&accesslog_fmt, cfg->access_log_format, err, sizeof err) < 0)
-        return -EINVAL;
-    if (strcmp(path, "off") == 0) {
-        accesslog_close();
-        return 0;
-    }
-    if (accesslog_path && strcmp(accesslog_path, path) == 0 && accesslog_fd >= 0) {
-        accesslog_on = true;
-        return 0;
-    }
-    char *copy = strdup(path);
-    if (!copy)
-        return -ENOMEM;
-    int fd = accesslog_open_path(path);
-    if (fd < 0) {
-        free(copy);
-        return fd;
-    }
-    accesslog_set_fd(fd);
-    free(accesslog_path);
-    accesslog_path = copy;
-    accesslog_on = true;
-    return 0;
-}
-
-int accesslog_reopen(void)
-{
-    if (!accesslog_path)
-        return 0;
-    int fd = accesslog_open_path(accesslog_path);
-    if (fd < 0)
-        return fd;
-    accesslog_set_fd(fd);
-    return 0;
-}
-
-void accesslog_flush(void)
+static void accesslog_sink_flush(struct accesslog_sink *k)
 {
     size_t off = 0;
-    while (off < accesslog_len && accesslog_fd >= 0) {
-        ssize_t n = write(accesslog_fd, accesslog_buf + off, accesslog_len - off);
+    while (off < k->len && k->fd >= 0) {
+        ssize_t n = write(k->fd, k->buf + off, k->len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* a full disk must not stop the server: the lines are dropped */
         off += (size_t)n;
     }
-    accesslog_len = 0;
+    k->len = 0;
+}
+
+static void accesslog_sink_fini(struct accesslog_sink *k)
+{
+    accesslog_sink_flush(k);
+    if (k->fd > 2)
+        close(k->fd);
+    free(k->path);
+    free(k->spec);
+    free(k->buf);
+    memset(k, 0, sizeof *k);
+    k->fd = -1;
+}
+
+/* The sink in next[] for (path, spec), made if new: an already open file of
+ * the same path in old[] is taken over. Its index, -1 for off, or -errno. */
+static int accesslog_sink_for(struct accesslog_sink *next, struct accesslog_sink *old,
+                              const char *path, const char *spec)
+{
+    char err[128];
+    size_t i;
+
+    if (!path || strcmp(path, "off") == 0)
+        return -1;
+    for (i = 0; i < ACCESSLOG_SINKS_MAX && next[i].path; i++)
+        if (strcmp(next[i].path, path) == 0 && strcmp(next[i].spec, spec) == 0)
+            return (int)i;
+    if (i == ACCESSLOG_SINKS_MAX)
+        return -ENOSPC; /* cannot happen: one per site and the main one */
+    struct accesslog_sink *k = &next[i];
+    k->fd = -1;
+    if (accesslog_format_compile(&k->fmt, spec, err, sizeof err) < 0)
+        return -EINVAL;
+    k->path = strdup(path);
+    k->spec = strdup(spec);
+    k->buf = malloc(ACCESSLOG_BUFFER_BYTES);
+    if (!k->path || !k->spec || !k->buf)
+        return -ENOMEM;
+    for (size_t j = 0; j < ACCESSLOG_SINKS_MAX; j++) {
+        if (old[j].path && old[j].fd >= 0 && strcmp(old[j].path, path) == 0) {
+            accesslog_sink_flush(&old[j]);
+            k->fd = old[j].fd > 2 ? dup(old[j].fd) : old[j].fd;
+            if (k->fd < 0)
+                return -errno;
+            return (int)i;
+        }
+    }
+    k->fd = accesslog_open_path(path);
+    return k->fd < 0 ? k->fd : (int)i;
+}
+
+int accesslog_open(const struct config *cfg)
+{
+    static struct accesslog_sink next[ACCESSLOG_SINKS_MAX];
+    int rc = 0, main_sink, site_sink[CONFIG_SERVER_MAX];
+
+    memset(next, 0, sizeof next);
+    main_sink = accesslog_sink_for(next, accesslog_sinks, cfg->top.access_log,
+                                   cfg->top.access_log_format);
+    rc = main_sink < -1 ? main_sink : 0;
+    for (size_t i = 0; i < cfg->site_count && rc == 0; i++) {
+        const struct config_server *site = cfg->sites[i];
+        site_sink[i] = accesslog_sink_for(next, accesslog_sinks, site->access_log,
+                                          site->access_log_format);
+        rc = site_sink[i] < -1 ? site_sink[i] : 0;
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < ACCESSLOG_SINKS_MAX; i++)
+            if (next[i].path || next[i].buf)
+                accesslog_sink_fini(&next[i]);
+        return rc;
+    }
+    accesslog_close();
+    memcpy(accesslog_sinks, next, sizeof next);
+    accesslog_main_sink = main_sink;
+    for (size_t i = 0; i < CONFIG_SERVER_MAX; i++)
+        accesslog_site_sink[i] = i < cfg->site_count ? site_sink[i] : -1;
+    accesslog_on = accesslog_sinks[0].path != NULL;
+    return 0;
+}
+
+int accesslog_reopen(void)
+{
+    int rc = 0;
+    for (size_t i = 0; i < ACCESSLOG_SINKS_MAX && accesslog_sinks[i].path; i++) {
+        struct accesslog_sink *k = &accesslog_sinks[i];
+        int fd = accesslog_open_path(k->path);
+        if (fd < 0) {
+            rc = rc ? rc : fd;
+            continue;
+        }
+        accesslog_sink_flush(k);
+        if (k->fd > 2 && k->fd != fd)
+            close(k->fd);
+        k->fd = fd;
+    }
+    return rc;
+}
+
+void accesslog_flush(void)
+{
+    for (size_t i = 0; i < ACCESSLOG_SINKS_MAX && accesslog_sinks[i].path; i++)
+        accesslog_sink_flush(&accesslog_sinks[i]);
 }
 
 void accesslog_close(void)
 {
-    accesslog_set_fd(-1);
-    free(accesslog_path);
-    accesslog_path = NULL;
+    for (size_t i = 0; i < ACCESSLOG_SINKS_MAX; i++)
+        if (accesslog_sinks[i].path || accesslog_sinks[i].buf)
+            accesslog_sink_fini(&accesslog_sinks[i]);
+    for (size_t i = 0; i < CONFIG_SERVER_MAX; i++)
+        accesslog_site_sink[i] = -1;
+    accesslog_main_sink = -1;
     accesslog_on = false;
 }
 
 void accesslog_write(const struct accesslog_entry *e)
 {
-    if (!accesslog_on)
+    int s = e->site >= 0 && e->site < CONFIG_SERVER_MAX ? accesslog_site_sink[e->site]
+                                                        : accesslog_main_sink;
+    if (!accesslog_on || s < 0)
         return;
-    if (accesslog_len + ACCESSLOG_LINE_MAX > sizeof accesslog_buf)
-        accesslog_flush();
-    accesslog_len += accesslog_format_line(&accesslog_fmt, e, accesslog_buf + accesslog_len,
-                                           ACCESSLOG_LINE_MAX);
+    struct accesslog_sink *k = &accesslog_sinks[s];
+    if (k->len + ACCESSLOG_LINE_MAX > ACCESSLOG_BUFFER_BYTES)
+        accesslog_sink_flush(k);
+    k->len += accesslog_format_line(&k->fmt, e, k->buf + k->len, ACCESSLOG_LINE_MAX);
 }

@@ -45,6 +45,7 @@ struct accesslog_entry {
     const char *tls_version;    /* "TLSv1.3"; NULL when not TLS or unknown */
     const char *tls_cipher;     /* OpenSSL's name of the cipher; NULL likewise */
     const char *sni;            /* the name the client asked for; NULL: none sent */
+    int32_t site;               /* config.sites index: its access_log; -1: the main one */
 };
 
 /* A compiled format: literal runs and fields, in order. */
@@ -72,15 +73,17 @@ int accesslog_format_check(const char *spec, char *err, size_t errlen);
 size_t accesslog_format_line(const struct accesslog_format *f, const struct accesslog_entry *e,
                              char *out, size_t cap);
 
-/* Open cfg's access_log (a path, "stderr" or "off") with its format; a
- * process calls it once before serving. Calling it again with the same path
- * keeps the open file (a worker may inherit it from the master). 0 or
- * -errno; the format was checked when the configuration was read. */
+/* Open cfg's access_log (a path, "stderr" or "off") with its format, the
+ * main level's and each site's (sites with the same path and format share
+ * one file and buffer); a process calls it once before serving. Calling it
+ * again keeps the files already open on the same paths (a worker may
+ * inherit them from the master). 0 or -errno; the formats were checked
+ * when the configuration was read. */
 int accesslog_open(const struct config *cfg);
 
-/* Reopen the same path (SIGUSR1, after logrotate renamed the file): lines
- * buffered so far go to the old file first. 0 or -errno (the old file is
- * then kept). */
+/* Reopen the same paths (SIGUSR1, after logrotate renamed the files): lines
+ * buffered so far go to the old files first. 0, or the first -errno (that
+ * file is then kept). */
 int accesslog_reopen(void);
 
 /* Write buffered lines out (once per loop iteration). */

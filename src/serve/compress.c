@@ -98,7 +98,7 @@ unsigned compress_variants(struct conn *c, const struct config_location *loc, co
                          compress_sibling_ext[k]);
         if (n < 0 || (size_t)n >= sizeof name)
             continue;
-        int fd = static_open_beneath(srv->root_fd, name, O_RDONLY | O_NOCTTY);
+        int fd = static_open_beneath(srv->sites[loc->site].root_fd, name, O_RDONLY | O_NOCTTY);
         if (fd < 0)
             continue; /* none, or unreadable: the file answers */
         if (fstat(fd, &sib[k].st) < 0 || !S_ISREG(sib[k].st.st_mode) ||
@@ -329,7 +329,8 @@ const struct filecache_entry *compress_pick_cached(struct conn *c,
     }
     char key[PATH_MAX + 16];
     size_t klen = compress_sibling_key(path, len, coding, key, sizeof key);
-    const struct filecache_entry *s = klen ? filecache_find(srv->files, key, klen) : NULL;
+    struct filecache *files = srv->sites[loc->site].files;
+    const struct filecache_entry *s = klen ? filecache_find(files, key, klen) : NULL;
     if (s && conn_now_ms(c) - s->checked_ms < srv->cfg->file_cache_valid_ms)
         return s;
     return NULL;

@@ -381,7 +381,8 @@ out_close_fd:
     return rc;
 }
 
-const char *mime_lookup(const struct mime_table *t, const char *name, size_t len)
+const char *mime_lookup_or(const struct mime_table *t, const char *name, size_t len,
+                           const char *unknown)
 {
     char key[MIME_EXT_MAX + 1];
     size_t seg = 0, dot = 0, n;
@@ -396,15 +397,20 @@ const char *mime_lookup(const struct mime_table *t, const char *name, size_t len
     /* No dot in the last segment, or only a leading one (".htaccess" is a
      * hidden file, not an "htaccess" file): no extension. */
     if (dot <= seg + 1)
-        return MIME_DEFAULT;
+        return unknown;
     n = len - dot;
     if (n == 0 || n > MIME_EXT_MAX)
-        return MIME_DEFAULT;
+        return unknown;
     for (size_t i = 0; i < n; i++) {
         if (name[dot + i] == '\0')
-            return MIME_DEFAULT; /* keys never hold one; "a.js\0" is not .js */
+            return unknown; /* keys never hold one; "a.js\0" is not .js */
         key[i] = mime_lower(name[dot + i]);
     }
     e = mime_find(t->slots, t->cap, key, n);
-    return e->type ? e->type : MIME_DEFAULT;
+    return e->type ? e->type : unknown;
+}
+
+const char *mime_lookup(const struct mime_table *t, const char *name, size_t len)
+{
+    return mime_lookup_or(t, name, len, MIME_DEFAULT);
 }

@@ -27,5 +27,8 @@ int mime_table_load_file(struct mime_table *t, const char *path);
 /* Media type for name[0..len) by its last extension, case-insensitive;
  * "application/octet-stream" when unknown. The string lives as long as t. */
 const char *mime_lookup(const struct mime_table *t, const char *name, size_t len);
+/* The same, with unknown for an extension the table does not have (default_type). */
+const char *mime_lookup_or(const struct mime_table *t, const char *name, size_t len,
+                           const char *unknown);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * Order of checks (each answers and stops): unknown expectation (417),
  * unknown method (501), OPTIONS *, path decoding (400/414), status_path and
- * metrics_path (status.c, before any location), method allowed
+ * metrics_path (status.c, before any location), the site (by Host) and its
+ * location, the location's return (as nginx's rewrite phase), method allowed
  * by the location (405 + Allow; TRACE is never served), credentials when the
  * location asks for them (401 + WWW-Authenticate). Authentication comes
  * before anything reads the body, so a refused upload is refused at its head
@@ -13,6 +14,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
@@ -20,11 +22,13 @@
 #include "config.h"
 #include "conn.h"
 #include "http1.h"
+#include "redirect.h"
 #include "server.h"
 #include "static.h"
 #include "status.h"
 #include "upload.h"
 #include "uri.h"
+#include "vhost.h"
 
 /* Methods in the order Allow lists them. */
 static const enum http1_method request_allow_order[] = {
@@ -116,6 +120,80 @@ static void request_redirect_to_https(struct conn *c, const struct http1_request
     conn_resp_error(c, safe ? 301 : 308, extra);
 }
 
+/* $request_uri: the target's path and query as the client sent them (for
+ * an absolute-form target, without scheme and authority). malloc'ed. */
+static char *request_uri_of(const struct http1_request *req, const char *buf, size_t *len)
+{
+    size_t n = req->path.len + (req->query.len ? 1 + req->query.len : 0);
+    char *s = malloc(n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, buf + req->path.off, req->path.len);
+    if (req->query.len) {
+        s[req->path.len] = '?';
+        memcpy(s + req->path.len + 1, buf + req->query.off, req->query.len);
+    }
+    s[n] = '\0';
+    *len = n;
+    return s;
+}
+
+/* return CODE [URL|TEXT] (nginx's return): a redirect with the template
+ * expanded, a text, an empty 204 or the status's error page. */
+static void request_return(struct conn *c, const struct http1_request *req, const char *buf,
+                           const struct config_server *site, const struct config_return *r)
+{
+    if (!r->redirect) {
+        if (r->status == 204) {
+            conn_resp_begin(c, 204);
+            conn_resp_end(c, -1); /* no Content-Length on a 204 (RFC 9110 §8.6) */
+        } else if (r->text) {
+            conn_resp_text(c, r->status, NULL, r->text);
+        } else {
+            conn_resp_error(c, r->status, NULL);
+        }
+        return;
+    }
+    char host[VHOST_NAME_MAX + 1];
+    size_t host_len = vhost_normalize(buf + req->host.off, req->host.len, host, sizeof host);
+    if (host_len == 0 && site->names.n > 0 && site->names.v[0][0] != '*')
+        host_len = vhost_normalize(site->names.v[0], strlen(site->names.v[0]), host,
+                                   sizeof host);
+    if (host_len == 0 && (strstr(r->text, "$host") || strstr(r->text, "${host}"))) {
+        conn_resp_text(c, 400, NULL, "400 Bad Request: send a Host to be redirected.\n");
+        return;
+    }
+    size_t uri_len = 0;
+    char *uri = request_uri_of(req, buf, &uri_len);
+    size_t vars = 0;
+    for (const char *p = r->text; *p; p++)
+        vars += *p == '$';
+    size_t cap = strlen(r->text) + vars * (host_len + uri_len + 8) + 1;
+    char *extra = malloc(cap + 16);
+    if (!uri || !extra) {
+        free(uri);
+        free(extra);
+        conn_resp_error(c, 500, NULL);
+        return;
+    }
+    struct redirect_vars v = {
+        .scheme = conn_is_tls(c) ? "https" : "http",
+        .host = host, .host_len = host_len,
+        .request_uri = uri, .request_uri_len = uri_len,
+    };
+    memcpy(extra, "Location: ", 10);
+    size_t n = redirect_expand(r->text, &v, extra + 10, cap);
+    free(uri);
+    if (n == 0) {
+        free(extra);
+        conn_resp_error(c, 500, NULL);
+        return;
+    }
+    memcpy(extra + 10 + n, "\r\n", 3);
+    conn_resp_error(c, r->status, extra);
+    free(extra);
+}
+
 void request_dispatch(struct conn *c)
 {
     const struct http1_request *req = conn_request(c);
@@ -133,7 +211,9 @@ void request_dispatch(struct conn *c)
     }
     if (req->target_is_asterisk) {
         /* OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7). */
-        request_answer_allow(c, 200, cfg->locations[0].methods | (1u << HTTP1_METHOD_OPTIONS));
+        const struct config_server *site =
+            config_find_site(cfg, buf + req->host.off, req->host_name_len);
+        request_answer_allow(c, 200, site->locations[0].methods | (1u << HTTP1_METHOD_OPTIONS));
         return;
     }
 
@@ -152,10 +232,19 @@ void request_dispatch(struct conn *c)
         request_redirect_to_https(c, req, buf);
         return;
     }
-    const struct config_location *loc = config_find_location(cfg, path, path_len);
+    /* One site: no lookup. Several: by the Host (or the absolute-form
+     * target's authority, which http1.c put in req->host). */
+    const struct config_server *site =
+        config_find_site(cfg, buf + req->host.off, req->host_name_len);
+    const struct config_location *loc = config_find_location(site, path, path_len);
     conn_set_lingering(c, loc->lingering_close);
+    conn_set_location(c, loc);
     if (!loc->keepalive)
         conn_want_close(c, CONN_CLOSE_NOKEEPALIVE);
+    if (loc->ret.status) {
+        request_return(c, req, buf, site, &loc->ret); /* nginx's rewrite phase: first */
+        return;
+    }
 
     unsigned methods = loc->methods & ~(1u << HTTP1_METHOD_TRACE);
     if (!(methods & (1u << req->method))) {

@@ -37,6 +37,7 @@
 #include "mime.h"
 #include "filecache.h"
 #include "range.h"
+#include "redirect.h"
 #include "server.h"
 #include "upload.h"
 
@@ -359,54 +360,77 @@ static void static_send_cached(struct conn *c, const struct filecache_entry *e)
     conn_resp_body(c, e->body, e->body_len);
 }
 
-static void static_redirect_dir(struct conn *c, const char *path, size_t len)
+/* A directory asked for without its trailing slash: 301 to PATH/ with the
+ * query kept (relative links inside resolve against the slash). The path
+ * was decoded, so it is encoded again (redirect.c); absolute_redirect adds
+ * the scheme and the Host as sent, both checked by the parser. */
+static void static_redirect_dir(struct conn *c, const struct config_location *loc,
+                                const char *path, size_t len)
 {
-    char extra[4200];
-    /* The path was decoded; a Location needs it encoded again where unsafe. */
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    o += (size_t)snprintf(extra, sizeof extra, "Location: ");
-    for (size_t i = 0; i < len && o + 8 < sizeof extra; i++) {
-        unsigned char ch = (unsigned char)path[i];
-        if (ch <= 0x20 || ch >= 0x7f || ch == '%' || ch == '"' || ch == '?' || ch == '#') {
-            extra[o++] = '%';
-            extra[o++] = hex[ch >> 4];
-            extra[o++] = hex[ch & 15];
-        } else {
-            extra[o++] = (char)ch;
-        }
+    const struct http1_request *req = conn_request(c);
+    const char *buf = conn_request_buf(c);
+    size_t cap = 3 * len + req->host.len + req->query.len + 64;
+    char *extra = malloc(cap), *enc = malloc(3 * len + 1);
+    if (!extra || !enc || redirect_encode_path(path, len, enc, 3 * len + 1) == 0) {
+        free(extra);
+        free(enc);
+        conn_resp_error(c, 500, NULL);
+        return;
     }
-    snprintf(extra + o, sizeof extra - o, "/\r\n");
+    if (loc->absolute_redirect && req->host.len)
+        snprintf(extra, cap, "Location: %s://%.*s%s/%s%.*s\r\n", conn_is_tls(c) ? "https" : "http",
+                 (int)req->host.len, buf + req->host.off, enc, req->query.len ? "?" : "",
+                 (int)req->query.len, buf + req->query.off);
+    else
+        snprintf(extra, cap, "Location: %s/%s%.*s\r\n", enc, req->query.len ? "?" : "",
+                 (int)req->query.len, buf + req->query.off);
     conn_resp_error(c, 301, extra);
+    free(extra);
+    free(enc);
 }
 
 /* The file cache's entry for key (the request path, or a sibling's key):
  * the cached one if it is still this file with these variants, else a new
  * one read from fd. NULL when the file is too large or memory runs out. */
 static const struct filecache_entry *
-static_cache_file(struct conn *c, const char *key, size_t key_len, int fd, const struct stat *st,
-                  const char *type, const char *etag, size_t etag_len,
-                  const struct compress_answer *ca, unsigned variants)
+static_cache_file(struct conn *c, struct filecache *files, const char *key, size_t key_len,
+                  int fd, const struct stat *st, const char *type, const char *etag,
+                  size_t etag_len, const struct compress_answer *ca, unsigned variants)
 {
     struct server *srv = conn_server(c);
     if ((uint64_t)st->st_size > srv->cfg->file_cache_file_max_bytes)
         return NULL;
-    const struct filecache_entry *e = filecache_find(srv->files, key, key_len);
+    const struct filecache_entry *e = filecache_find(files, key, key_len);
     if (e && filecache_same_file(e, st) && e->variants == variants) {
-        filecache_touch(srv->files, e, conn_now_ms(c));
+        filecache_touch(files, e, conn_now_ms(c));
         return e;
     }
     char extra[96] = "";
     if (ca)
         compress_head_lines(ca, true, extra, sizeof extra);
-    return filecache_store(srv->files, key, key_len, fd, st, type, etag, etag_len, extra,
+    return filecache_store(files, key, key_len, fd, st, type, etag, etag_len, extra,
                            variants, conn_now_ms(c));
+}
+
+/* fallback: a GET or HEAD of something missing (404) is answered with the
+ * location's fallback file instead, as try_files $uri /index.html. The
+ * fallback is served under the same location, never looked up again: its
+ * own absence (path is the fallback) is the 404, so there is no loop. */
+static bool static_try_fallback(struct conn *c, const struct config_location *loc,
+                                const char *path, int status)
+{
+    if (status != 404 || !loc->fallback || strcmp(path, loc->fallback) == 0)
+        return false;
+    static_get(c, loc, loc->fallback, strlen(loc->fallback));
+    return true;
 }
 
 void static_get(struct conn *c, const struct config_location *loc, const char *path,
                 size_t path_len)
 {
     struct server *srv = conn_server(c);
+    struct server_site *site = server_site_of(srv, loc);
+    const char *index = srv->cfg->sites[loc->site]->index;
     const struct http1_request *req = conn_request(c);
     const char *buf = conn_request_buf(c);
 
@@ -422,14 +446,14 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
      * cache, and only a read-only tree may be a second stale. */
     const unsigned writes = (1u << HTTP1_METHOD_PUT) | (1u << HTTP1_METHOD_POST) |
                             (1u << HTTP1_METHOD_DELETE);
-    bool cacheable = srv->files && !req->range.len && !(loc->methods & writes);
+    bool cacheable = site->files && !req->range.len && !(loc->methods & writes);
     /* Compression (compress.c) only where the location turns it on. */
     bool compress = compress_is_on(loc);
     struct accept_encoding ae;
     if (compress)
         compress_read_accept(c, &ae);
     if (cacheable) {
-        const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
+        const struct filecache_entry *e = filecache_find(site->files, path, path_len);
         if (e && conn_now_ms(c) - e->checked_ms < srv->cfg->file_cache_valid_ms) {
             bool answered = false;
             if (compress)
@@ -442,9 +466,10 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             }
         }
     }
-    int fd = static_open_serving(srv, srv->root_fd, path + 1);
+    int fd = static_open_serving(srv, site->root_fd, path + 1);
     if (fd < 0) {
-        conn_resp_error(c, static_status_for_errno(-fd), NULL);
+        if (!static_try_fallback(c, loc, path, static_status_for_errno(-fd)))
+            conn_resp_error(c, static_status_for_errno(-fd), NULL);
         return;
     }
     struct stat st;
@@ -461,17 +486,18 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     if (S_ISDIR(st.st_mode)) {
         if (path[path_len - 1] != '/') {
             close(fd);
-            static_redirect_dir(c, path, path_len);
+            static_redirect_dir(c, loc, path, path_len);
             return;
         }
-        int ifd = static_open_serving(srv, fd, srv->cfg->index);
+        int ifd = static_open_serving(srv, fd, index);
         if (ifd == -ENOENT && loc->autoindex) {
             autoindex_answer(c, loc, fd, path, path_len); /* takes fd */
             return;
         }
         close(fd);
         if (ifd < 0) {
-            conn_resp_error(c, static_status_for_errno(-ifd), NULL);
+            if (!static_try_fallback(c, loc, path, static_status_for_errno(-ifd)))
+                conn_resp_error(c, static_status_for_errno(-ifd), NULL);
             return;
         }
         fd = ifd;
@@ -480,7 +506,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             conn_resp_error(c, 500, NULL);
             return;
         }
-        name = srv->cfg->index;
+        name = index;
         name_len = strlen(name);
         int n = snprintf(file_path, sizeof file_path, "%s%s", path, name);
         rel = file_path;
@@ -492,7 +518,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         return;
     }
 
-    const char *type = mime_lookup(srv->mime, name, name_len);
+    const char *type = mime_lookup_or(srv->mime, name, name_len, loc->default_type);
     char etag[64];
     size_t etag_len = static_format_etag(&st, etag, sizeof etag);
     struct compress_answer ca = { ACCEPT_IDENTITY, false };
@@ -510,8 +536,9 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             /* Keep the file itself with its variants, so that the next
              * request is answered from memory (compress_pick_cached). */
             struct compress_answer ica = { ACCEPT_IDENTITY, ca.vary };
-            const struct filecache_entry *e = static_cache_file(
-                c, path, path_len, fd, &st, type, etag, etag_len, &ica, variants);
+            const struct filecache_entry *e =
+                static_cache_file(c, site->files, path, path_len, fd, &st, type, etag,
+                                  etag_len, &ica, variants);
             if (dynamic) {
                 compress_close_siblings(sib);
                 compress_send_dynamic(c, loc, &st, type, etag, etag_len, e ? e->body : NULL,
@@ -539,8 +566,9 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         compress_close_siblings(sib);
     }
     if (cacheable) {
-        const struct filecache_entry *e = static_cache_file(
-            c, cache_key, cache_key_len, fd, &st, type, etag, etag_len, &ca, variants);
+        const struct filecache_entry *e =
+            static_cache_file(c, site->files, cache_key, cache_key_len, fd, &st, type, etag,
+                              etag_len, &ca, variants);
         if (e) {
             close(fd);
             static_send_cached(c, e);

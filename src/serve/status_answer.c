@@ -73,7 +73,7 @@ bool status_answer(struct conn *c, const char *path, size_t len)
         if (cfg->listens[i].tls)
             tls_listeners[tls_count++] = cfg->listens[i].text;
     struct status_view v = {
-        .server_name = cfg->server_name ? cfg->server_name : "lingerd",
+        .server_name = cfg->server_header ? cfg->server_header : "lingerd",
         .version = STATUS_VERSION,
         .now_s = loop_wall_s(srv->loop),
         .self_row = srv->stats,

@@ -326,8 +326,8 @@ void upload_put(struct conn *c, const struct config_location *loc, const char *p
     }
     const char *slash = memrchr(path, '/', len);
     u->name_off = (size_t)(slash - path) + 1;
-    u->dir_fd = upload_open_dir(conn_server(c)->root_fd, path + 1, u->name_off - 1,
-                                loc->create_dirs);
+    u->dir_fd = upload_open_dir(server_site_of(conn_server(c), loc)->root_fd, path + 1,
+                                u->name_off - 1, loc->create_dirs);
     if (u->dir_fd < 0) {
         st = upload_status_for_dir_errno(-u->dir_fd, false);
         if (st == 500)
@@ -391,7 +391,8 @@ void upload_post(struct conn *c, const struct config_location *loc, const char *
     }
     u->post = true;
     u->name_off = len;
-    u->dir_fd = upload_open_dir(conn_server(c)->root_fd, path + 1, dir_len, loc->create_dirs);
+    u->dir_fd = upload_open_dir(server_site_of(conn_server(c), loc)->root_fd, path + 1, dir_len,
+                                loc->create_dirs);
     if (u->dir_fd < 0) {
         st = upload_status_for_dir_errno(-u->dir_fd, false);
         if (st == 500)
@@ -552,7 +553,8 @@ void upload_delete(struct conn *c, const struct config_location *loc, const char
     memcpy(name, path + name_off, len - name_off); /* <= NAME_MAX: checked above */
     name[len - name_off] = '\0';
 
-    dir_fd = upload_open_dir(conn_server(c)->root_fd, path + 1, name_off - 1, false);
+    dir_fd = upload_open_dir(server_site_of(conn_server(c), loc)->root_fd, path + 1, name_off - 1,
+                             false);
     if (dir_fd < 0) {
         st = upload_status_for_dir_errno(-dir_fd, true);
         if (st == 500)

@@ -23,9 +23,9 @@ from conftest import AUTH, Reader, exchange, request, sockets_in_state, wait_for
 MIB = 1024 * 1024
 
 
-def put_unauthorized_whole_body(srv, size, path="/upload/big.bin"):
+def put_unauthorized_whole_body(srv, size, path="/upload/big.bin", bodies=None):
     """A client that writes its whole body before reading. Returns
-    (status or None, reset_seen)."""
+    (status or None, reset_seen); the response bodies go to bodies."""
     s = srv.connect(timeout=20)
     reset = False
     status = None
@@ -44,6 +44,8 @@ def put_unauthorized_whole_body(srv, size, path="/upload/big.bin"):
     try:
         r = rd.response()
         status = r.status if r else None
+        if r is not None and bodies is not None:
+            bodies.append(r.body)
         rd.read_until_close()
     except (ConnectionResetError, BrokenPipeError):
         reset = True
@@ -61,6 +63,28 @@ def test_refused_16mib_put_gets_401_without_reset(make_server, mode):
     if mode == "on":
         assert resets == 0, "%d of %d trials saw a reset" % (resets, trials)
         assert all(status == 401 for status, _ in results), results
+    else:
+        assert resets > 0, "a plain close should reset a client still sending"
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_refused_put_with_an_error_page_still_ends_by_the_lingering_close(make_server, mode):
+    # error_page swaps the body of the 401 and 413, never how the connection ends
+    srv = make_server("lingering_close %s;\nerror_page 401 413 /refused.html;\n"
+                      "body_max_bytes 64k;" % mode)
+    page = b"<html>not here, not like that</html>\n" * 40
+    with open(os.path.join(srv.root, "refused.html"), "wb") as f:
+        f.write(page)
+    trials = 20 if mode == "on" else 5
+    bodies = []
+    results = [put_unauthorized_whole_body(srv, 16 * MIB, bodies=bodies) for _ in range(trials)]
+    resets = sum(1 for _, reset in results if reset)
+    if mode == "on":
+        assert resets == 0, "%d of %d trials saw a reset" % (resets, trials)
+        assert all(status == 401 for status, _ in results), results
+        assert bodies and all(b == page for b in bodies)
+        st, reset = post_over_limit(srv, chunked=False)
+        assert (st, reset) == (413, False)
     else:
         assert resets > 0, "a plain close should reset a client still sending"
 

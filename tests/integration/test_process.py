@@ -201,9 +201,9 @@ def test_a_broken_reload_keeps_the_old_configuration_serving(make_server):
 
 
 def test_a_good_reload_applies_the_new_configuration(make_server):
-    srv = make_server("workers 1;\nserver_name before;")
+    srv = make_server("workers 1;\nserver_header before;")
     assert get(srv, "/").header("server") == "before"
-    text = open(srv.conf).read().replace("server_name before;", "server_name after;")
+    text = open(srv.conf).read().replace("server_header before;", "server_header after;")
     with open(srv.conf, "w") as f:
         f.write(text)
     srv.send_signal(signal.SIGHUP)

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_table.h"
 #include "http1.h"
 
 /* htpasswd line for user "test", password "test" (bcrypt, cost 5). */
@@ -173,7 +174,10 @@ static const struct value_case {
     { "1 s", -1, 0 },
     { "1.5s", -1, 0 },
     { "1S", -1, 0 },
-    { "1d", -1, 0 },
+    { "1d", 0, 86400000 },
+    { "7d", 0, 604800000 },
+    { "213503982334602d", -1, 0 },       /* unit overflow */
+    { "1w", -1, 0 },
     { "1msx", -1, 0 },
     { "1m30s", -1, 0 },
     { "0x10s", -1, 0 },
@@ -242,10 +246,10 @@ static void test_config_init_defaults_match_spec(void **state)
     (void)state;
 
     assert_int_equal(config_init_defaults(&cfg), 0);
-    assert_string_equal(cfg.root, "www");
-    assert_string_equal(cfg.index, "index.html");
+    assert_string_equal(cfg.top.root, "www");
+    assert_string_equal(cfg.top.index, "index.html");
     assert_string_equal(cfg.mime_types_file, "/etc/mime.types");
-    assert_string_equal(cfg.server_name, "lingerd");
+    assert_string_equal(cfg.server_header, "lingerd");
     assert_int_equal(cfg.request_line_max_bytes, 8192);
     assert_int_equal(cfg.field_line_max_bytes, 8192);
     assert_int_equal(cfg.header_max_bytes, 32768);
@@ -278,19 +282,19 @@ static void test_config_init_defaults_match_spec(void **state)
     assert_false(cfg.create_dirs);
     assert_int_equal(cfg.file_mode, 0644);
     assert_int_equal(cfg.listen_count, 0); /* the default listen waits for finish */
-    assert_int_equal(cfg.location_count, 0);
+    assert_int_equal(cfg.top.location_count, 0);
 
     assert_int_equal(finish(&cfg, &errs), 0);
     assert_string_equal(errs, "");
     assert_int_equal(cfg.listen_count, 1);
     assert_string_equal(cfg.listens[0].text, "127.0.0.1:8080");
     assert_int_equal(cfg.listens[0].backlog, 511);
-    assert_int_equal(cfg.location_count, 1);
-    assert_string_equal(cfg.locations[0].prefix, "/");
-    assert_int_equal(cfg.locations[0].methods, cfg.methods);
-    assert_int_equal(cfg.locations[0].file_mode, 0644);
-    assert_int_equal(cfg.locations[0].body_max_bytes, 1u << 20);
-    assert_null(cfg.locations[0].auth_realm);
+    assert_int_equal(cfg.top.location_count, 1);
+    assert_string_equal(cfg.top.locations[0].prefix, "/");
+    assert_int_equal(cfg.top.locations[0].methods, cfg.methods);
+    assert_int_equal(cfg.top.locations[0].file_mode, 0644);
+    assert_int_equal(cfg.top.locations[0].body_max_bytes, 1u << 20);
+    assert_null(cfg.top.locations[0].auth_realm);
     free(errs);
     config_fini(&cfg);
 }
@@ -305,14 +309,17 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 97);
+    assert_int_equal(n, 106);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
         const char *name = config_directive_name(i), *def = config_directive_default(i);
         const struct config_location *loc = NULL;
+        const struct config_directive *d = config_directive_find(name);
+        if (!config_allowed_main(d) && !config_allowed_location(d))
+            continue; /* server-only: test_config_server_block_defaults */
         if (config_format_value(&cfg, NULL, name, got, sizeof got) < 0)
-            loc = &cfg.locations[0]; /* location-only */
+            loc = &cfg.top.locations[0]; /* location-only */
         assert_int_equal(config_format_value(&cfg, loc, name, got, sizeof got), 0);
         if (!def) {
             if (got[0] != '\0')
@@ -358,7 +365,7 @@ static void test_config_load_file_blocks_include_comments(void **state)
                          "listen 127.0.0.1:9000;\n"
                          "listen *:9001;\n"
                          "root \"/srv/my \\\"site\\\"\";  # quoted, escaped\n"
-                         "server_name \"a;b{c}#d\\\\\";\n"
+                         "server_header \"a;b{c}#d\\\\\";\n"
                          "nokeepalive_user_agent \"^Mozilla/4\\.0\" \"MSIE 5\";\n"
                          "include conf.d/*.conf;\n"
                          "include conf.d/none-*.conf;    # a pattern may match nothing\n"
@@ -384,8 +391,8 @@ static void test_config_load_file_blocks_include_comments(void **state)
     assert_int_equal(finish(&cfg, &errs), 0);
     assert_string_equal(errs, "");
 
-    assert_string_equal(cfg.root, "/srv/my \"site\"");
-    assert_string_equal(cfg.server_name, "a;b{c}#d\\");
+    assert_string_equal(cfg.top.root, "/srv/my \"site\"");
+    assert_string_equal(cfg.server_header, "a;b{c}#d\\");
     assert_int_equal(cfg.header_timeout_ms, 5000);
     assert_int_equal(cfg.body_max_bytes, 2u << 20);
     assert_int_equal(cfg.so_linger_ms, 2000);       /* rounded up to seconds */
@@ -410,9 +417,9 @@ static void test_config_load_file_blocks_include_comments(void **state)
     assert_int_equal(regexec(&cfg.nokeepalive_re[0], "mozilla/4.0 (compatible)", 0, NULL, 0), 0);
     assert_int_not_equal(regexec(&cfg.nokeepalive_re[0], "Mozilla/4x0", 0, NULL, 0), 0);
 
-    assert_int_equal(cfg.location_count, 3);
-    assert_string_equal(cfg.locations[0].prefix, "/");
-    up = config_find_location(&cfg, "/upload/a.txt", 13);
+    assert_int_equal(cfg.top.location_count, 3);
+    assert_string_equal(cfg.top.locations[0].prefix, "/");
+    up = config_find_location(&cfg.top, "/upload/a.txt", 13);
     assert_string_equal(up->prefix, "/upload/");
     assert_int_equal(up->methods, (1u << HTTP1_METHOD_GET) | (1u << HTTP1_METHOD_HEAD) |
                                       (1u << HTTP1_METHOD_PUT) | (1u << HTTP1_METHOD_DELETE));
@@ -424,13 +431,13 @@ static void test_config_load_file_blocks_include_comments(void **state)
     assert_int_equal(up->body_max_bytes, 2u << 20); /* inherited from main */
     assert_true(up->keepalive);
 
-    pub = config_find_location(&cfg, "/pub/x", 6);
+    pub = config_find_location(&cfg.top, "/pub/x", 6);
     assert_string_equal(pub->prefix, "/pub");
     assert_false(pub->keepalive);
     assert_int_equal(pub->methods, (1u << HTTP1_METHOD_GET) | (1u << HTTP1_METHOD_HEAD));
     assert_int_equal(pub->lingering_close, CONFIG_LINGER_ALWAYS);
     assert_null(pub->users);
-    assert_int_equal(cfg.locations[0].lingering_close, CONFIG_LINGER_ALWAYS);
+    assert_int_equal(cfg.top.locations[0].lingering_close, CONFIG_LINGER_ALWAYS);
     value_equal(&cfg, up, "methods", "GET HEAD PUT DELETE");
     value_equal(&cfg, up, "file_mode", "0600");
     value_equal(&cfg, up, "auth_basic", "Upload area");
@@ -458,19 +465,19 @@ static void test_config_find_location_longest_prefix(void **state)
     (void)state;
 
     assert_int_equal(config_init_defaults(&cfg), 0);
-    assert_null(config_find_location(&cfg, "/", 1));
+    assert_null(config_find_location(&cfg.top, "/", 1));
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
         assert_non_null(config_add_location(&cfg, prefixes[i], err, sizeof err));
     assert_int_equal(finish(&cfg, &errs), 0);
-    assert_string_equal(cfg.locations[0].prefix, "/");
+    assert_string_equal(cfg.top.locations[0].prefix, "/");
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const struct config_location *loc =
-            config_find_location(&cfg, cases[i].path, strlen(cases[i].path));
+            config_find_location(&cfg.top, cases[i].path, strlen(cases[i].path));
         if (strcmp(loc->prefix, cases[i].want) != 0)
             fail_msg("'%s': got '%s', want '%s'", cases[i].path, loc->prefix, cases[i].want);
     }
     /* the length bounds the match, not a NUL */
-    assert_string_equal(config_find_location(&cfg, "/a/b/c", 3)->prefix, "/a");
+    assert_string_equal(config_find_location(&cfg.top, "/a/b/c", 3)->prefix, "/a");
     free(errs);
     config_fini(&cfg);
 }
@@ -484,7 +491,7 @@ static void test_config_set_command_line(void **state)
 
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(config_set(&cfg, NULL, "root", www, 1, err, sizeof err), 0);
-    assert_string_equal(cfg.root, "site");
+    assert_string_equal(cfg.top.root, "site");
     assert_int_equal(config_set(&cfg, NULL, "root", www, 1, err, sizeof err), 0); /* may repeat */
     assert_int_equal(config_set(&cfg, NULL, "roots", www, 1, err, sizeof err), -1);
     assert_string_equal(err, "unknown directive 'roots', did you mean 'root'?");
@@ -494,7 +501,7 @@ static void test_config_set_command_line(void **state)
     assert_int_equal(config_set(&cfg, NULL, "index", two, 2, err, sizeof err), -1);
     assert_string_equal(err, "wrong number of arguments for 'index' (usage: index NAME)");
     assert_int_equal(config_set(&cfg, NULL, "index", two, 0, err, sizeof err), -1);
-    assert_string_equal(cfg.index, "index.html");
+    assert_string_equal(cfg.top.index, "index.html");
     config_fini(&cfg);
 }
 
@@ -772,8 +779,38 @@ static const struct error_case {
       "@:1: 'file_mode' value '01777' is out of bounds (0..0777)\n" },
     { "main-only in location", "location / {\n    listen 80;\n}\n",
       "@:2: 'listen' is not allowed inside location\n" },
-    { "location-only at main", "auth_basic x;\n",
-      "@:1: 'auth_basic' is only allowed inside location\n" },
+    { "location rows at main: the implicit server", "auth_basic x;\nauth_basic y;\n",
+      "@:2: 'auth_basic' is already set in this block\n" },
+    { "return checks",
+      "location /a { return 301; }\nlocation /b { return 302 \"/a b\"; }\n"
+      "location /c { return 307 $uri; }\nlocation /d { return 304 /x; }\n"
+      "location /e { return 204 text; }\nlocation /f { return 20; }\n"
+      "location /g { return 600; }\nlocation /h { return 301 /ok; return 302 /again; }\n",
+      "@:1: 'return 301' needs the URL to redirect to\n"
+      "@:2: bad URL '/a b' for 'return': byte 0x20 cannot appear in a URL (RFC 3986): "
+      "percent-encode it\n"
+      "@:3: bad URL '$uri' for 'return': unknown variable at '$uri' (known: $scheme, $host, "
+      "$request_uri)\n"
+      "@:4: bad value '304' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
+      "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
+      "@:5: 'return 204' has no body: leave the text out\n"
+      "@:6: bad value '20' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
+      "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
+      "@:7: bad value '600' for 'return': expected a status: 301, 302, 303, 307 or 308 with a "
+      "URL; 200, 204 or 400-599, with an optional text (not for 204)\n"
+      "@:8: 'return' is already set in this block\n" },
+    { "error_page checks",
+      "error_page 404 404.html;\nerror_page 399 /a.html;\nerror_page 404 /a?b;\n"
+      "error_page 404 /a.html;\nerror_page 500 404 /b.html;\nerror_page /c.html;\n",
+      "@:1: bad path '404.html' for 'error_page': a plain path starting with '/'\n"
+      "@:2: bad value '399' for 'error_page': expected statuses from 400 to 599, then a path "
+      "starting with '/'\n"
+      "@:3: bad path '/a?b' for 'error_page': a plain path starting with '/'\n"
+      "@:5: 'error_page' for 404 is already set in this block\n"
+      "@:6: wrong number of arguments for 'error_page' (usage: error_page CODE... PATH)\n" },
+    { "fallback checks", "fallback index.html;\nlocation /a { fallback \"/a?b\"; }\n",
+      "@:1: bad value 'index.html' for 'fallback': must start with '/'\n"
+      "@:2: bad value '/a?b' for 'fallback': must be a plain path, without '?'\n" },
     { "duplicate", "root a;\n# again\nroot b;\n", "@:3: 'root' is already set in this block\n" },
     { "duplicate in location", "location /a {\n methods GET;\n methods PUT;\n}\n",
       "@:3: 'methods' is already set in this block\n" },
@@ -814,8 +851,59 @@ static const struct error_case {
     { "errors inside a rejected block", "location x {\n  rot a;\n}\n",
       "@:1: location prefix must start with '/': 'x'\n"
       "@:2: unknown directive 'rot', did you mean 'root'?\n" },
-    { "string line counting", "server_name \"a\nb\";\nrot x;\n",
+    { "string line counting", "server_header \"a\nb\";\nrot x;\n",
       "@:3: unknown directive 'rot', did you mean 'root'?\n" },
+    /* server blocks: where each directive may go, and the block syntax */
+    { "server-only directives", "server_name a.example;\ndefault_server on;\n",
+      "@:1: 'server_name' is only allowed inside server\n"
+      "@:2: 'default_server' is only allowed inside server\n" },
+    { "main-only inside server", "server {\n  listen 80;\n  workers 2;\n}\n",
+      "@:2: 'listen' is not allowed inside server\n"
+      "@:3: 'workers' is not allowed inside server\n" },
+    { "server inside location or server",
+      "server {\n  server {\n  }\n  location / {\n    server { }\n  }\n}\n",
+      "@:2: server blocks go at the top level, not inside server\n"
+      "@:5: server blocks go at the top level, not inside location\n" },
+    { "server without a block", "server;\nserver x { }\n",
+      "@:1: 'server' needs a block: server { ... }\n"
+      "@:2: 'server' takes no arguments (usage: server { server_name NAME; ... })\n" },
+    { "bad server names", "server {\n  server_name a*.example;\n  server_name \"a b\";\n}\n",
+      "@:2: bad value for 'server_name': 'a*.example': a server name has letters, digits, "
+      "'-', '_' and dots (a '*' only as a leading \"*.\")\n"
+      "@:3: bad value for 'server_name': 'a b': a server name has letters, digits, '-', '_' "
+      "and dots (a '*' only as a leading \"*.\")\n" },
+    { "repeated in a server block", "server {\n  root a;\n  root b;\n  methods GET;\n"
+      "  methods GET;\n}\n",
+      "@:3: 'root' is already set in this block\n@:5: 'methods' is already set in this block\n" },
+    { "unterminated server", "server {\n  root a;\n",
+      "@:1: unterminated block: missing '}' for server\n" },
+    /* response fields: checked as RFC 9110 field lines at load */
+    { "add_header checks",
+      "add_header \"X Y\" v;\nadd_header X-A \"a\rb\";\nadd_header X-B \" v\";\n"
+      "add_header Content-Length 5;\nadd_header date x;\nadd_header X-C v sometimes;\n"
+      "add_header X-D \"\";\nadd_header X-E;\n",
+      "@:1: bad field name 'X Y' for 'add_header': a token (letters, digits and "
+      "!#$%&'*+-.^_`|~)\n"
+      "@:2: bad value for 'add_header X-A': visible characters, spaces and tabs only, none at "
+      "either end\n"
+      "@:3: bad value for 'add_header X-B': visible characters, spaces and tabs only, none at "
+      "either end\n"
+      "@:4: 'add_header' cannot set Content-Length: the server writes that field\n"
+      "@:5: 'add_header' cannot set date: the server writes that field\n"
+      "@:6: bad value 'sometimes' for 'add_header': expected a field name, its value and "
+      "optionally always\n"
+      "@:7: bad value for 'add_header X-D': empty (leave the line out to send nothing)\n"
+      "@:8: wrong number of arguments for 'add_header' (usage: add_header NAME VALUE "
+      "[always])\n" },
+    { "expires and default_type checks",
+      "expires soon;\nexpires 3651d;\ndefault_type text;\ndefault_type \"a b/c\";\n",
+      "@:1: bad value 'soon' for 'expires': expected off, epoch, max or a duration like 1h, "
+      "7d\n"
+      "@:2: 'expires' value '3651d' is out of bounds (0..87600h)\n"
+      "@:3: bad value 'text' for 'default_type': a media type is type/subtype, both tokens, "
+      "like text/plain\n"
+      "@:4: bad value 'a b/c' for 'default_type': a media type is type/subtype, both tokens, "
+      "like text/plain\n" },
 };
 
 static void test_config_load_file_error_messages(void **state)
@@ -832,6 +920,227 @@ static void test_config_load_file_error_messages(void **state)
             fail_msg("%s:\n got: %s\nwant: %s", c->name, errs, want);
         if (rc != (c->errs[0] ? -1 : 0))
             fail_msg("%s: rc %d", c->name, rc);
+        free(errs);
+        free(want);
+        free(path);
+        config_fini(&cfg);
+    }
+}
+
+/* Two server blocks over a top level: what each level inherits, which site
+ * a Host selects, and what the blocks' own defaults are. */
+static void test_config_server_block_inheritance(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL;
+    char *path;
+    char *pw = write_text(fx, "users", USER_LINE);
+    char *text = expand("root top;\nmethods GET HEAD PUT;\nbody_max_bytes 2k;\n"
+                        "server {\n  server_name a.example *.a.example;\n  root a;\n"
+                        "  body_max_bytes 5k;\n  auth_basic site;\n"
+                        "  auth_user_file @;\n"
+                        "  location /x {\n    methods GET;\n  }\n}\n"
+                        "server {\n  server_name B.example.;\n  index home.html;\n"
+                        "  default_server on;\n}\n", pw);
+    path = write_text(fx, "t.conf", text);
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    assert_int_equal(cfg.server_count, 2);
+    assert_int_equal(cfg.site_count, 2);
+    assert_int_equal(cfg.default_site, 1);
+    assert_int_equal(cfg.top.location_count, 0); /* the top level is no site now */
+
+    const struct config_server *a = cfg.servers[0], *b = cfg.servers[1];
+    assert_string_equal(a->root, "a");
+    assert_string_equal(a->index, "index.html"); /* from the top level's default */
+    assert_string_equal(b->root, "top");          /* from the top level */
+    assert_string_equal(b->index, "home.html");
+    assert_false(a->default_server);
+    assert_true(b->default_server);
+
+    const struct config_location *ax = config_find_location(a, "/x/y", 4);
+    const struct config_location *aroot = config_find_location(a, "/z", 2);
+    const struct config_location *broot = config_find_location(b, "/x/y", 4);
+    assert_string_equal(ax->prefix, "/x");
+    assert_int_equal(ax->methods, 1u << HTTP1_METHOD_GET);  /* its own */
+    assert_int_equal(ax->body_max_bytes, 5 * 1024);         /* the server's */
+    assert_string_equal(ax->auth_realm, "site");            /* server -> location */
+    assert_non_null(ax->users);
+    assert_int_equal(aroot->methods, cfg.methods);           /* main -> server -> location */
+    assert_int_equal(broot->body_max_bytes, 2 * 1024);       /* main -> location */
+    assert_null(broot->auth_realm);
+    assert_int_equal(ax->site, 0);
+    assert_int_equal(broot->site, 1);
+
+    static const struct {
+        const char *host;
+        size_t site;
+    } hosts[] = {
+        { "a.example", 0 }, { "A.EXAMPLE", 0 }, { "w.a.example", 0 },
+        { "b.example", 1 }, { "b.example.", 1 }, { "c.example", 1 }, { "", 1 },
+    };
+    for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++) {
+        const struct config_server *got =
+            config_find_site(&cfg, hosts[i].host, strlen(hosts[i].host));
+        if (got != cfg.sites[hosts[i].site])
+            fail_msg("host '%s': site %u, want %zu", hosts[i].host, got->site, hosts[i].site);
+    }
+    config_fini(&cfg);
+    free(text);
+    free(path);
+    free(pw);
+}
+
+/* add_header as nginx inherits it: a level with any add_header replaces the
+ * list above; expires and default_type inherit value by value. */
+static void test_config_add_header_inheritance(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL, got[256];
+    char *path = write_text(fx, "t.conf",
+                            "add_header X-Main 1;\nexpires 1h;\n"
+                            "server {\n  server_name a;\n  add_header X-A \"a b\";\n"
+                            "  add_header X-A2 2 always;\n  default_type text/plain;\n"
+                            "  error_page 500 502 /50x.html;\n  error_page 404 /a404.html;\n"
+                            "  location /x {\n    expires epoch;\n  }\n}\n"
+                            "server {\n  server_name b;\n  location /y {\n"
+                            "    add_header X-L l always;\n    expires max;\n"
+                            "    error_page 403 /no.html;\n  }\n}\n");
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    const struct config_location *ax = config_find_location(cfg.servers[0], "/x", 2);
+    const struct config_location *aroot = config_find_location(cfg.servers[0], "/", 1);
+    const struct config_location *by = config_find_location(cfg.servers[1], "/y", 2);
+    const struct config_location *broot = config_find_location(cfg.servers[1], "/", 1);
+    assert_string_equal(ax->headers.ok, "X-A: a b\r\n");          /* the server's, not main's */
+    assert_string_equal(ax->headers.always, "X-A2: 2\r\n");
+    assert_int_equal(ax->expires_s, CONFIG_EXPIRES_EPOCH);
+    assert_string_equal(ax->default_type, "text/plain");
+    assert_int_equal(aroot->expires_s, 3600);
+    assert_string_equal(broot->headers.ok, "X-Main: 1\r\n");      /* main's */
+    assert_null(broot->headers.always);
+    assert_string_equal(broot->default_type, "application/octet-stream");
+    assert_null(by->headers.ok);                                   /* replaced */
+    assert_string_equal(by->headers.always, "X-L: l\r\n");
+    assert_int_equal(by->expires_s, CONFIG_EXPIRES_MAX);
+    assert_int_equal(config_format_value(&cfg, ax, "add_header", got, sizeof got), 0);
+    assert_string_equal(got, "X-A a b\nX-A2 2 always");
+    assert_int_equal(config_format_value(&cfg, by, "expires", got, sizeof got), 0);
+    assert_string_equal(got, "max");
+    assert_int_equal(config_format_value(&cfg, ax, "error_page", got, sizeof got), 0);
+    assert_string_equal(got, "500 /50x.html\n502 /50x.html\n404 /a404.html");
+    assert_int_equal(by->error_pages.n, 1); /* its own list only */
+    assert_int_equal(by->error_pages.status[0], 403);
+    assert_int_equal(broot->error_pages.n, 0);
+    config_fini(&cfg);
+    free(path);
+}
+
+/* Without server blocks the top level is the server: a location row with no
+ * main field (return, fallback) set there reaches every location that has
+ * none of its own; with blocks, every block that has none. */
+static void test_config_top_level_is_the_implicit_server(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL;
+    char *path = write_text(fx, "t.conf", "fallback /index.html;\nreturn 301 https://$host/;\n"
+                                          "location /own {\n  return 404;\n}\n");
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    const struct config_location *root = config_find_location(&cfg.top, "/", 1);
+    const struct config_location *own = config_find_location(&cfg.top, "/own", 4);
+    assert_string_equal(root->fallback, "/index.html");
+    assert_int_equal(root->ret.status, 301);
+    assert_true(root->ret.redirect);
+    assert_string_equal(root->ret.text, "https://$host/");
+    assert_string_equal(own->fallback, "/index.html");
+    assert_int_equal(own->ret.status, 404);
+    assert_null(own->ret.text);
+    config_fini(&cfg);
+    free(path);
+
+    path = write_text(fx, "t.conf", "fallback /index.html;\nserver {\n}\n"
+                                    "server {\n  fallback /app.html;\n}\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    assert_string_equal(cfg.servers[0]->locations[0].fallback, "/index.html");
+    assert_string_equal(cfg.servers[1]->locations[0].fallback, "/app.html");
+    assert_int_equal(cfg.servers[0]->locations[0].ret.status, 0);
+    config_fini(&cfg);
+    free(path);
+}
+
+/* The rows only a server block has get their table defaults in each block;
+ * without default_server, the first block is the default. */
+static void test_config_server_block_defaults(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL;
+    char *path = write_text(fx, "t.conf", "server {\n}\nserver {\n  server_name x;\n}\n");
+    char got[64];
+
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    free(errs);
+    for (size_t i = 0; i < config_directive_count(); i++) {
+        const struct config_directive *d = &config_directives[i];
+        if (config_allowed_main(d) || config_allowed_location(d) || !d->def)
+            continue;
+        assert_int_equal(d->type, CONFIG_T_BOOL); /* default_server, the only one today */
+        snprintf(got, sizeof got, "%s",
+                 *(const bool *)((const char *)cfg.servers[0] + d->srv_off) ? "on" : "off");
+        assert_string_equal(got, d->def);
+    }
+    assert_int_equal(cfg.default_site, 0);
+    assert_ptr_equal(config_find_site(&cfg, "unknown", 7), cfg.servers[0]);
+    assert_ptr_equal(config_find_site(&cfg, "x", 1), cfg.servers[1]);
+    config_fini(&cfg);
+    free(path);
+}
+
+/* What config_finish refuses about server blocks, with FILE:LINE. */
+static void test_config_server_block_finish_errors(void **state)
+{
+    struct fixture *fx = *state;
+    static const struct {
+        const char *name, *text, *errs;
+    } cases[] = {
+        { "duplicate name",
+          "server {\n  server_name a.example;\n}\nserver {\n  server_name x A.Example.;\n}\n",
+          "@:5: duplicate server_name 'A.Example.' (also in the server block at @:1)\n" },
+        { "duplicate wildcard", "server {\n  server_name *.a;\n}\nserver {\n  server_name *.A;\n}\n",
+          "@:5: duplicate server_name '*.A' (also in the server block at @:1)\n" },
+        { "two defaults",
+          "server {\n  default_server on;\n}\nserver {\n  default_server on;\n}\n",
+          "@:4: default_server is already set for the server block at @:1\n" },
+        { "top-level location with servers", "location /x {\n}\nserver {\n}\n",
+          "@:1: location blocks go inside the server blocks when there are any\n" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct config cfg;
+        char *errs = NULL, *path = write_text(fx, "t.conf", cases[i].text);
+        char *want = expand(cases[i].errs, path);
+        assert_int_equal(load(&cfg, path, &errs), 0);
+        free(errs);
+        int rc = finish(&cfg, &errs);
+        if (rc != -1 || strcmp(errs, want) != 0)
+            fail_msg("%s: rc %d\n got: %s\nwant: %s", cases[i].name, rc, errs, want);
         free(errs);
         free(want);
         free(path);
@@ -867,7 +1176,7 @@ static void test_config_load_file_include_loop(void **state)
     assert_int_equal(load(&cfg, a, &errs), -1);
     want = expand("@/b.conf:2: include loop: '@/a.conf' is already being read\n", fx->dir);
     assert_string_equal(errs, want);
-    assert_string_equal(cfg.index, "b"); /* the rest of b.conf was read */
+    assert_string_equal(cfg.top.index, "b"); /* the rest of b.conf was read */
     free(errs);
     free(want);
     config_fini(&cfg);
@@ -1018,9 +1327,9 @@ static void test_config_compress_directives(void **state)
     assert_int_equal(load(&cfg, path, &errs), 0);
     free(errs);
     assert_int_equal(finish(&cfg, &errs), 0);
-    const struct config_location *root = config_find_location(&cfg, "/a", 2);
-    const struct config_location *raw = config_find_location(&cfg, "/raw/x", 6);
-    const struct config_location *js = config_find_location(&cfg, "/js/x", 5);
+    const struct config_location *root = config_find_location(&cfg.top, "/a", 2);
+    const struct config_location *raw = config_find_location(&cfg.top, "/raw/x", 6);
+    const struct config_location *js = config_find_location(&cfg.top, "/js/x", 5);
     value_equal(&cfg, root, "precompressed", "br gzip");
     assert_true(root->gzip && !root->autoindex);
     value_equal(&cfg, root, "gzip_types", "text/css image/svg+xml");
@@ -1180,6 +1489,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_load_file_error_messages, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_bad_regex, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_server_block_inheritance, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_server_block_defaults, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_add_header_inheritance, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_top_level_is_the_implicit_server,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_server_block_finish_errors, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_include_loop, fixture_setup,
                                         fixture_teardown),

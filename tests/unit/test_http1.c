@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "http1.h"
+#include "uri.h"
 
 #define FIELDS_CAP 16
 
@@ -571,6 +572,29 @@ static const struct head_case host_cases[] = {
       .rc = HTTP1_ERROR, .status = 400 },
     { .name = "empty value is allowed", .raw = "GET / HTTP/1.1\r\nHost:\r\n\r\n",
       .rc = HTTP1_DONE, .host = "" },
+    { .name = "IPv6 literal, not an address", .raw = "GET / HTTP/1.1\r\nHost: [::g]\r\n\r\n",
+      .rc = HTTP1_ERROR, .status = 400 },
+    { .name = "IPv6 literal, sub-delims inside", .raw = "GET / HTTP/1.1\r\nHost: [a!b]\r\n\r\n",
+      .rc = HTTP1_ERROR, .status = 400 },
+    { .name = "IPv6 literal, too many groups",
+      .raw = "GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8:9]\r\n\r\n", .rc = HTTP1_ERROR,
+      .status = 400 },
+    { .name = "IPv6 literal with IPv4 tail",
+      .raw = "GET / HTTP/1.1\r\nHost: [::ffff:127.0.0.1]\r\n\r\n", .rc = HTTP1_DONE,
+      .host = "[::ffff:127.0.0.1]" },
+    { .name = "IPvFuture", .raw = "GET / HTTP/1.1\r\nHost: [v1f.a:b!]\r\n\r\n",
+      .rc = HTTP1_DONE, .host = "[v1f.a:b!]" },
+    { .name = "IPvFuture without hex", .raw = "GET / HTTP/1.1\r\nHost: [v.a]\r\n\r\n",
+      .rc = HTTP1_ERROR, .status = 400 },
+    { .name = "IPvFuture without address", .raw = "GET / HTTP/1.1\r\nHost: [v1.]\r\n\r\n",
+      .rc = HTTP1_ERROR, .status = 400 },
+    { .name = "absolute form with an IPv6 literal",
+      .raw = "GET http://[::1]:8080/p?q HTTP/1.1\r\n" H "\r\n", .rc = HTTP1_DONE,
+      .host = "[::1]:8080", .path = "/p", .query = "q" },
+    { .name = "absolute form, bracket in the path",
+      .raw = "GET http://[::1]/p[1] HTTP/1.1\r\n" H "\r\n", .rc = HTTP1_ERROR, .status = 400 },
+    { .name = "absolute form, bad IP literal", .raw = "GET http://[zz]/ HTTP/1.1\r\n" H "\r\n",
+      .rc = HTTP1_ERROR, .status = 400 },
 };
 
 /* ---- framing (RFC 9112 §6, RFC 9110 §8.6) ---- */
@@ -780,6 +804,147 @@ static const struct head_case limit_cases[] = {
     { .name = "431 before the head ends", .raw = "GET / HTTP/1.1\r\n" H A16 A16,
       .limits = &limits_head_only, .rc = HTTP1_ERROR, .status = 431, .at = 41 },
 };
+
+/* ---- request-target bytes by class (RFC 9112 §3.2, RFC 3986) ----
+ *
+ * Each byte is tried in the path, in the query and in the Host field; what
+ * is allowed comes from the RFC's sets written out here, not from the
+ * parser's table, so the two are checked against each other. */
+
+static const char rfc3986_unreserved[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+static const char rfc3986_sub_delims[] = "!$&'()*+,;=";
+
+static bool byte_in(unsigned char c, const char *set)
+{
+    return c != '\0' && strchr(set, c) != NULL;
+}
+
+static enum http1_rc parse_raw_req(const char *raw, size_t n, int *status,
+                                   struct http1_request *req)
+{
+    struct http1_parser p;
+    struct http1_header fields[FIELDS_CAP];
+    struct head_result r;
+    static const struct http1_limits limits = {
+        .request_line_max_bytes = 256, .field_line_max_bytes = 256, .head_max_bytes = 1024,
+        .fields_max = 8,
+    };
+    http1_parser_init(&p, &limits, fields, FIELDS_CAP);
+    enum http1_rc rc = head_feed(&p, raw, n, &r);
+    *status = p.status;
+    if (req)
+        *req = r.req;
+    return rc;
+}
+
+static enum http1_rc parse_raw(const char *raw, size_t n, int *status)
+{
+    return parse_raw_req(raw, n, status, NULL);
+}
+
+static void check_byte(const char *where, unsigned c, const char *raw, size_t n, bool ok)
+{
+    int status = 0;
+    enum http1_rc rc = parse_raw(raw, n, &status);
+    if (ok ? rc != HTTP1_DONE : (rc != HTTP1_ERROR || status != 400)) {
+        print_error("byte 0x%02x in the %s: rc %s status %d, want %s\n", c, where,
+                    http1_rc_str(rc), status, ok ? "DONE" : "ERROR 400");
+        fail();
+    }
+}
+
+static void test_http1_target_bytes_by_class(void **state)
+{
+    (void)state;
+    for (unsigned c = 0; c < 256; c++) {
+        char raw[64];
+        unsigned char b = (unsigned char)c;
+        bool pchar = byte_in(b, rfc3986_unreserved) || byte_in(b, rfc3986_sub_delims) ||
+                     b == ':' || b == '@';
+        /* the path: pchar and "/"; a '?' starts the query (fine); '%' is tested below */
+        if (b != '%') {
+            int n = snprintf(raw, sizeof raw, "GET /a%cb HTTP/1.1\r\nHost: h\r\n\r\n", 'X');
+            raw[6] = (char)b;
+            check_byte("path", c, raw, (size_t)n, pchar || b == '/' || b == '?');
+        }
+        /* the query: pchar, "/" and "?" */
+        if (b != '%') {
+            int n = snprintf(raw, sizeof raw, "GET /a?x%cy HTTP/1.1\r\nHost: h\r\n\r\n", 'X');
+            raw[8] = (char)b;
+            check_byte("query", c, raw, (size_t)n, pchar || b == '/' || b == '?');
+        }
+        /* the Host: a reg-name (unreserved, sub-delims but ',', pct-encoded), a
+         * ':' before the port; SP and HTAB around the value are OWS */
+        if (b != '%' && b != ':' && b != ' ' && b != '\t') {
+            int n = snprintf(raw, sizeof raw, "GET / HTTP/1.1\r\nHost: a%cb\r\n\r\n", 'X');
+            raw[23] = (char)b;
+            bool ok = byte_in(b, rfc3986_unreserved) || (byte_in(b, rfc3986_sub_delims) && b != ',');
+            check_byte("Host", c, raw, (size_t)n, ok);
+        }
+    }
+}
+
+/* host_name_len: where the host name ends, before any port, for routing. */
+static void test_http1_host_name_len(void **state)
+{
+    static const struct {
+        const char *raw;
+        uint32_t host_len, name_len;
+    } cases[] = {
+        { "GET / HTTP/1.1\r\nHost: a.example:8080\r\n\r\n", 14, 9 },
+        { "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", 9, 9 },
+        { "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", 8, 5 },
+        { "GET / HTTP/1.1\r\nHost: a:\r\n\r\n", 2, 1 },
+        { "GET http://b.example:81/ HTTP/1.1\r\nHost: x\r\n\r\n", 12, 9 },
+        { "CONNECT c.example:443 HTTP/1.1\r\nHost: x\r\n\r\n", 13, 9 },
+        { "GET / HTTP/1.0\r\n\r\n", 0, 0 },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http1_request req;
+        int status = 0;
+        assert_int_equal(parse_raw_req(cases[i].raw, strlen(cases[i].raw), &status, &req),
+                         HTTP1_DONE);
+        assert_int_equal(req.host.len, cases[i].host_len);
+        assert_int_equal(req.host_name_len, cases[i].name_len);
+    }
+}
+
+/* A '%' must start %XX: in the query the parser checks it, in the path the
+ * decoder (uri.c) does, before routing; either way the answer is 400. */
+static void test_http1_target_percent_escapes(void **state)
+{
+    static const struct {
+        const char *target;
+        bool ok;
+    } cases[] = {
+        { "/a%20b", true },  { "/a%2fb", true },   { "/?q=%41%42", true }, { "/?q=%", false },
+        { "/?q=%4", false }, { "/?q=%4g", false }, { "/a%", false },       { "/a%zz", false },
+        { "/%%41", false },  { "/?%41%", false },  { "http://h/%41", true }, { "http://h/%4", false },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char raw[128];
+        int status = 0;
+        int n = snprintf(raw, sizeof raw, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n",
+                         cases[i].target);
+        struct http1_request req;
+        enum http1_rc rc = parse_raw_req(raw, (size_t)n, &status, &req);
+        if (rc == HTTP1_DONE) {
+            char path[128];
+            size_t path_len;
+            status = uri_decode_path(raw + req.path.off, req.path.len, path, sizeof path,
+                                     &path_len);
+            rc = status ? HTTP1_ERROR : HTTP1_DONE;
+        }
+        if (cases[i].ok ? rc != HTTP1_DONE : (rc != HTTP1_ERROR || status != 400)) {
+            print_error("target \"%s\": rc %s status %d\n", cases[i].target, http1_rc_str(rc),
+                        status);
+            fail();
+        }
+    }
+}
 
 static void test_http1_parse_head_request_line(void **state)
 {
@@ -1208,6 +1373,9 @@ int main(void)
         cmocka_unit_test(test_http1_parse_head_request_line),
         cmocka_unit_test(test_http1_parse_head_fields),
         cmocka_unit_test(test_http1_parse_head_host),
+        cmocka_unit_test(test_http1_target_bytes_by_class),
+        cmocka_unit_test(test_http1_target_percent_escapes),
+        cmocka_unit_test(test_http1_host_name_len),
         cmocka_unit_test(test_http1_parse_head_framing),
         cmocka_unit_test(test_http1_parse_head_options),
         cmocka_unit_test(test_http1_parse_head_limits),
