@@ -303,6 +303,27 @@ def test_gzip_follows_a_changed_file(make_server):
     assert r2.header("etag") != r.header("etag")
 
 
+@pytest.mark.parametrize("data", [CSS, SMALL], ids=["large", "small"])
+@pytest.mark.parametrize("alias", ["link", "symlink"])
+def test_gzip_of_one_file_under_two_names_keeps_each_names_type(make_server, data, alias):
+    """The compressed bytes are cached by the file's identity (device,
+    inode, size, time); a second name for the same file (a hard or symbolic
+    link with another extension) shares them, but not their Content-Type:
+    that comes from the name asked for."""
+    srv = make_server(GZIP)
+    path = os.path.join(srv.root, "page.html")
+    write(path, data)
+    other = os.path.join(srv.root, "page.css")
+    os.link(path, other) if alias == "link" else os.symlink("page.html", other)
+    for name, type_ in (("/page.html", "text/html"), ("/page.css", "text/css"),
+                        ("/page.html", "text/html")):
+        for method in ("GET", "HEAD"):
+            r = get(srv, name, ["Accept-Encoding: gzip"], method=method)
+            assert r.status == 200 and r.header("content-encoding") == "gzip", (name, r)
+            assert r.header("content-type").split(";")[0] == type_, (name, method, r)
+        assert gzip.decompress(get(srv, name, ["Accept-Encoding: gzip"]).body) == data
+
+
 def test_gzip_never_for_ranges_types_small_or_large_files(make_server):
     srv = make_server(GZIP + "gzip_min_length 1k;\ngzip_cache_max_file 64k;\n")
     root = srv.root
