@@ -98,7 +98,8 @@ unsigned compress_variants(struct conn *c, const struct config_location *loc, co
                          compress_sibling_ext[k]);
         if (n < 0 || (size_t)n >= sizeof name)
             continue;
-        int fd = static_open_beneath(srv->root_fd, name, O_RDONLY | O_NOCTTY);
+        /* O_NONBLOCK: a named pipe must not hold the worker in open */
+        int fd = static_open_beneath(srv->root_fd, name, O_RDONLY | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
             continue; /* none, or unreadable: the file answers */
         if (fstat(fd, &sib[k].st) < 0 || !S_ISREG(sib[k].st.st_mode) ||

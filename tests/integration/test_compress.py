@@ -230,6 +230,18 @@ def test_the_sibling_asked_for_by_name_is_a_plain_file(pre_server):
     assert r.header("content-type") != "text/css"
 
 
+def test_a_fifo_named_like_a_sibling_never_holds_the_worker(make_server):
+    """FILE.gz that is a named pipe is not a sibling; opening it to find
+    out must not wait for a writer (the worker would serve nothing else)."""
+    srv = make_server(PRE)
+    files = site(srv, gz=False, br=False)
+    os.mkfifo(os.path.join(srv.root, "site.css.gz"))
+    r = get(srv, "/site.css", ["Accept-Encoding: gzip"])
+    assert r.status == 200 and r.header("content-encoding") is None
+    assert r.body == files["plain"]
+    assert get(srv, "/about.txt").status == 200
+
+
 def test_precompressed_is_off_by_default(make_server):
     srv = make_server()
     site(srv)
