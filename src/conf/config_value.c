@@ -363,6 +363,9 @@ static int config_add_patterns(struct config *cfg, const struct config_directive
 
 /* "127.0.0.0/8", "10.1.2.3", "::1", "fd00::/8"; bits past the prefix are
  * cleared, so "10.1.2.3/8" means 10.0.0.0/8. */
+/* The first 12 bytes of an IPv4-mapped IPv6 address (::ffff:a.b.c.d). */
+static const uint8_t config_v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 static int config_parse_cidr(const struct config_directive *d, const char *arg,
                              struct config_cidr *out, char *err, size_t errlen)
 {
@@ -389,6 +392,15 @@ static int config_parse_cidr(const struct config_directive *d, const char *arg,
         if (config_parse_digits(&p, 10, &bits) < 0 || *p != '\0' || bits > max)
             return config_bad_value(d, arg, err, errlen);
     }
+    /* ::ffff:a.b.c.d/N (N >= 96) is a.b.c.d/(N-96): config_cidr_match
+     * compares an IPv4-mapped address as IPv4, so kept as IPv6 it would
+     * never match anything. */
+    if (out->family == 6 && bits >= 96 && memcmp(out->addr, config_v4_mapped, 12) == 0) {
+        out->family = 4;
+        memmove(out->addr, out->addr + 12, 4);
+        memset(out->addr + 4, 0, 12);
+        bits -= 96;
+    }
     out->prefix_bits = (uint8_t)bits;
     for (size_t i = 0; i < 16; i++) {
         size_t first = i * 8;
@@ -403,8 +415,7 @@ static int config_parse_cidr(const struct config_directive *d, const char *arg,
 bool config_cidr_match(const struct config_cidr *list, size_t n, int family,
                        const uint8_t *addr)
 {
-    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (family == 6 && memcmp(addr, v4_mapped, sizeof v4_mapped) == 0) {
+    if (family == 6 && memcmp(addr, config_v4_mapped, sizeof config_v4_mapped) == 0) {
         family = 4;
         addr += 12;
     }

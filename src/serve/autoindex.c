@@ -476,6 +476,19 @@ static bool autoindex_wants_json(const struct http1_request *req, const char *bu
     return autoindex_accept_json(&a);
 }
 
+/* Is the directory path[0..len) (ending in '/') below the location's own
+ * root? "/pub/" is the root of both "location /pub/" and "location /pub". */
+static bool autoindex_below_root(const struct config_location *loc, const char *path,
+                                 size_t len)
+{
+    size_t root = loc->prefix_len;
+    if (root && loc->prefix[root - 1] == '/')
+        root--;
+    if (len && path[len - 1] == '/')
+        len--;
+    return len > root;
+}
+
 void autoindex_answer(struct conn *c, const struct config_location *loc, int dirfd,
                       const char *path, size_t len)
 {
@@ -492,7 +505,7 @@ void autoindex_answer(struct conn *c, const struct config_location *loc, int dir
     if (json)
         autoindex_json(&o, &l, path, len);
     else
-        autoindex_html(&o, &l, path, len, len != loc->prefix_len,
+        autoindex_html(&o, &l, path, len, autoindex_below_root(loc, path, len),
                        loc->autoindex_max_entries);
     autoindex_list_free(&l);
     if (o.failed) {

@@ -98,7 +98,9 @@ unsigned compress_variants(struct conn *c, const struct config_location *loc, co
                          compress_sibling_ext[k]);
         if (n < 0 || (size_t)n >= sizeof name)
             continue;
-        int fd = static_open_beneath(srv->sites[loc->site].root_fd, name, O_RDONLY | O_NOCTTY);
+        /* O_NONBLOCK: a named pipe must not hold the worker in open */
+        int fd = static_open_beneath(srv->sites[loc->site].root_fd, name,
+                                     O_RDONLY | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
             continue; /* none, or unreadable: the file answers */
         if (fstat(fd, &sib[k].st) < 0 || !S_ISREG(sib[k].st.st_mode) ||
@@ -211,7 +213,7 @@ static void compress_note_counts(struct server *srv)
  * *owned, which the caller frees) when the cache is off or full. */
 static const struct compress_cache_entry *
 compress_make(struct server *srv, const struct config_location *loc, const struct stat *st,
-              const char *type, const char *etag, size_t etag_len, const char *body, int fd,
+              const char *etag, size_t etag_len, const char *body, int fd,
               struct compress_cache_entry *tmp, char **owned)
 {
     char *file = NULL;
@@ -233,10 +235,12 @@ compress_make(struct server *srv, const struct config_location *loc, const struc
     int tn = snprintf(tag, sizeof tag, "W/%.*s-gzip\"", (int)(etag_len ? etag_len - 1 : 0),
                       etag);
     httpdate_format(st->st_mtim.tv_sec, lm);
+    /* No Content-Type: the entry is keyed by the file, which another name
+     * (a link with another extension) may reach; the type is the name's. */
     int hn = snprintf(head, sizeof head,
-                      "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %s\r\n"
+                      "Last-Modified: %s\r\nETag: %s\r\n"
                       "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n",
-                      type, lm, tag);
+                      lm, tag);
     if (tn < 0 || (size_t)tn >= sizeof tag || hn < 0 || (size_t)hn >= sizeof head) {
         free(z);
         return NULL;
@@ -275,7 +279,7 @@ void compress_send_dynamic(struct conn *c, const struct config_location *loc,
     const struct compress_cache_entry *e =
         srv->gzips ? compress_cache_find(srv->gzips, st, loc->gzip_level) : NULL;
     if (!e)
-        e = compress_make(srv, loc, st, type, etag, etag_len, body, fd, &tmp, &owned);
+        e = compress_make(srv, loc, st, etag, etag_len, body, fd, &tmp, &owned);
     compress_note_counts(srv);
     if (!e) {
         conn_resp_error(c, 500, NULL);
@@ -302,6 +306,7 @@ void compress_send_dynamic(struct conn *c, const struct config_location *loc,
         conn_resp_error(c, pre, NULL);
     } else {
         conn_resp_begin(c, 200);
+        conn_resp_field(c, "Content-Type", type, strlen(type));
         conn_resp_raw(c, e->head, e->head_len);
         conn_resp_end(c, (int64_t)e->body_len);
         conn_resp_body(c, e->body, e->body_len);

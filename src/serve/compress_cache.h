@@ -17,7 +17,8 @@
 struct compress_cache;
 
 struct compress_cache_entry {
-    const char *head;  /* "Content-Type: ...\r\n...Vary: Accept-Encoding\r\n" */
+    const char *head;  /* "Last-Modified: ...\r\n...Vary: Accept-Encoding\r\n" (no
+                        * Content-Type: a name's, and names may share a file) */
     size_t head_len;
     const char *etag;  /* W/"..." */
     size_t etag_len;

@@ -102,12 +102,16 @@ int static_open_beneath(int dirfd, const char *rel, int flags)
 }
 
 /* The open of a file to serve, tried again if shedding a lingering
- * connection freed a descriptor (server_retry_open). */
+ * connection freed a descriptor (server_retry_open). O_NONBLOCK: opening a
+ * named pipe would otherwise wait for a writer, holding the worker; it is
+ * refused after fstat like any other file that is not regular (the flag
+ * changes nothing for regular files and directories). */
 static int static_open_serving(struct server *srv, int dirfd, const char *rel)
 {
-    int fd = static_open_beneath(dirfd, rel, O_RDONLY | O_NOCTTY);
+    const int flags = O_RDONLY | O_NOCTTY | O_NONBLOCK;
+    int fd = static_open_beneath(dirfd, rel, flags);
     if (fd < 0 && server_retry_open(srv, fd))
-        fd = static_open_beneath(dirfd, rel, O_RDONLY | O_NOCTTY);
+        fd = static_open_beneath(dirfd, rel, flags);
     return fd;
 }
 

@@ -169,6 +169,14 @@ def test_parent_link_except_at_the_location_root(make_server):
     assert "../" not in hrefs(get(root_srv, "/").body.decode())
 
 
+def test_no_parent_link_at_a_location_root_written_without_a_slash(make_server):
+    """location /pub lists /pub/ as its root: its parent, /, is outside."""
+    srv = make_server("location /pub {\n    autoindex on;\n}\n")
+    os.makedirs(os.path.join(srv.root, "pub", "deeper"))
+    assert "../" not in hrefs(get(srv, "/pub/").body.decode())
+    assert "../" in hrefs(get(srv, "/pub/deeper/").body.decode())
+
+
 def test_an_index_file_wins_over_the_listing(make_server):
     srv = make_server(ON)
     os.mkdir(os.path.join(srv.root, "site"))

@@ -230,6 +230,18 @@ def test_the_sibling_asked_for_by_name_is_a_plain_file(pre_server):
     assert r.header("content-type") != "text/css"
 
 
+def test_a_fifo_named_like_a_sibling_never_holds_the_worker(make_server):
+    """FILE.gz that is a named pipe is not a sibling; opening it to find
+    out must not wait for a writer (the worker would serve nothing else)."""
+    srv = make_server(PRE)
+    files = site(srv, gz=False, br=False)
+    os.mkfifo(os.path.join(srv.root, "site.css.gz"))
+    r = get(srv, "/site.css", ["Accept-Encoding: gzip"])
+    assert r.status == 200 and r.header("content-encoding") is None
+    assert r.body == files["plain"]
+    assert get(srv, "/about.txt").status == 200
+
+
 def test_precompressed_is_off_by_default(make_server):
     srv = make_server()
     site(srv)
@@ -301,6 +313,27 @@ def test_gzip_follows_a_changed_file(make_server):
     r2 = get(srv, "/a.css", ["Accept-Encoding: gzip"])
     assert gzip.decompress(r2.body) == new
     assert r2.header("etag") != r.header("etag")
+
+
+@pytest.mark.parametrize("data", [CSS, SMALL], ids=["large", "small"])
+@pytest.mark.parametrize("alias", ["link", "symlink"])
+def test_gzip_of_one_file_under_two_names_keeps_each_names_type(make_server, data, alias):
+    """The compressed bytes are cached by the file's identity (device,
+    inode, size, time); a second name for the same file (a hard or symbolic
+    link with another extension) shares them, but not their Content-Type:
+    that comes from the name asked for."""
+    srv = make_server(GZIP)
+    path = os.path.join(srv.root, "page.html")
+    write(path, data)
+    other = os.path.join(srv.root, "page.css")
+    os.link(path, other) if alias == "link" else os.symlink("page.html", other)
+    for name, type_ in (("/page.html", "text/html"), ("/page.css", "text/css"),
+                        ("/page.html", "text/html")):
+        for method in ("GET", "HEAD"):
+            r = get(srv, name, ["Accept-Encoding: gzip"], method=method)
+            assert r.status == 200 and r.header("content-encoding") == "gzip", (name, r)
+            assert r.header("content-type").split(";")[0] == type_, (name, method, r)
+        assert gzip.decompress(get(srv, name, ["Accept-Encoding: gzip"]).body) == data
 
 
 def test_gzip_never_for_ranges_types_small_or_large_files(make_server):

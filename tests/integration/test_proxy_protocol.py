@@ -289,3 +289,19 @@ def test_real_ip_header_speaks_for_its_own_request_only(make_server):
     assert all(l.startswith("203.0.113.5 127.0.0.1 200 ") for l in first), first
     assert log_lines(srv, "?second")[0].startswith("127.0.0.1 - 200 ")
     assert log_lines(srv, " 400 ")[0].startswith("127.0.0.1 - 400 "), srv.log()[-1000:]
+
+
+def test_an_ipv4_mapped_entry_matches_its_ipv4_address(make_server):
+    """::ffff:a.b.c.d in an address list (as `ss` shows an IPv4 peer of a
+    dual-stack socket) is the IPv4 address a.b.c.d: a connection from it may
+    send a PROXY header, and a client it names may be vouched for by
+    real_ip_from written the same way."""
+    srv = make_server("proxy_protocol_from ::ffff:127.0.0.1;\n"
+                      "real_ip_from ::ffff:127.0.0.0/104;\nreal_ip_header X-Forwarded-For;\n"
+                      + LOG_FORMAT, listen_options=" proxy_protocol")
+    got, reset = raw_exchange(srv.port, b"PROXY TCP4 127.0.0.5 127.0.0.1 5555 80\r\n" +
+                              request("GET", "/about.txt?mapped",
+                                      ["X-Forwarded-For: 203.0.113.5", "Connection: close"]))
+    assert got.startswith(b"HTTP/1.1 200 ") and not reset, (got[:80], reset)
+    line = log_lines(srv, "?mapped")[0]
+    assert line.startswith("203.0.113.5 127.0.0.1 200 "), line

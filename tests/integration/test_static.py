@@ -195,3 +195,12 @@ def test_sigterm_stops_cleanly_with_connections_open(server):
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # half a request
     assert server.stop() == 0
     s.close()
+
+
+
+def test_a_fifo_is_refused_without_holding_the_worker(server):
+    """A named pipe in the root is not a file to serve; opening it must not
+    wait for a writer (the worker would serve nothing else meanwhile)."""
+    os.mkfifo(os.path.join(server.root, "pipe.txt"))
+    assert get(server, "/pipe.txt").status == 403
+    assert get(server, "/about.txt").status == 200

@@ -600,6 +600,19 @@ static void test_config_balancer_directives(void **state)
     config_fini(&cfg);
     free(path);
 
+    /* An IPv4-mapped entry is its IPv4 address (matching compares mapped
+     * addresses as IPv4, so an IPv6 entry would match nothing). */
+    path = write_text(fx, "mapped.conf", "real_ip_from ::ffff:10.2.0.0/112 ::ffff:10.3.0.7;\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    assert_string_equal(errs, "");
+    free(errs);
+    value_equal(&cfg, NULL, "real_ip_from", "10.2.0.0/16 10.3.0.7");
+    static const uint8_t in_net[4] = { 10, 2, 3, 4 }, host[4] = { 10, 3, 0, 7 };
+    assert_true(config_cidr_match(cfg.real_ip_from, cfg.real_ip_from_count, 4, in_net));
+    assert_true(config_cidr_match(cfg.real_ip_from, cfg.real_ip_from_count, 4, host));
+    config_fini(&cfg);
+    free(path);
+
     path = write_text(fx, "nofrom.conf", "root www;\nlisten 127.0.0.1:9080 proxy_protocol;\n");
     assert_int_equal(load(&cfg, path, &errs), 0);
     free(errs);
