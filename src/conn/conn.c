@@ -9,6 +9,10 @@
  *                                              (since last read)
  *   RESPOND     the socket to take the output  send_timeout         close at once
  *                                              (since last write)
+ *   AWAIT       a deferred response's handler  send_timeout while   close at once
+ *               (the proxy); sends what it     output waits; else
+ *               queues as it comes             the handler's own
+ *                                              deadlines
  *   IDLE        the next request               keepalive_timeout    close (lingers
  *                                                                   idle_close_linger)
  *   LINGER      flush, end our stream, then    send_timeout, then   outcome counted,
@@ -19,9 +23,10 @@
  *
  * Transitions (conn_may_move checks them):
  *   accept    -> READ_HEAD
- *   READ_HEAD -> READ_BODY | RESPOND | IDLE | LINGER | CLOSED   (and READ_HEAD for
- *                                                                the next pipelined request)
- *   READ_BODY -> READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
+ *   READ_HEAD -> READ_BODY | AWAIT | RESPOND | IDLE | LINGER | CLOSED  (and READ_HEAD
+ *                                                for the next pipelined request)
+ *   READ_BODY -> READ_HEAD | AWAIT | RESPOND | IDLE | LINGER | CLOSED
+ *   AWAIT     -> READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
  *   LINGER    -> CLOSED
@@ -85,8 +90,9 @@
 
 static const char *const conn_state_names[] = {
     [CONN_READ_HEAD] = "READ_HEAD", [CONN_READ_BODY] = "READ_BODY",
-    [CONN_RESPOND] = "RESPOND",     [CONN_IDLE] = "IDLE",
-    [CONN_LINGER] = "LINGER",       [CONN_CLOSED] = "CLOSED",
+    [CONN_RESPOND] = "RESPOND",     [CONN_AWAIT] = "AWAIT",
+    [CONN_IDLE] = "IDLE",           [CONN_LINGER] = "LINGER",
+    [CONN_CLOSED] = "CLOSED",
 };
 static_assert(sizeof conn_state_names / sizeof conn_state_names[0] == CONN_STATE_COUNT,
               "a state without a name");
@@ -122,8 +128,9 @@ const char *conn_close_reason_name(enum conn_close_reason r)
 
 static const enum stats_state conn_stats_state[] = {
     [CONN_READ_HEAD] = STATS_READ_HEAD, [CONN_READ_BODY] = STATS_READ_BODY,
-    [CONN_RESPOND] = STATS_RESPOND,     [CONN_IDLE] = STATS_IDLE,
-    [CONN_LINGER] = STATS_LINGER,       [CONN_CLOSED] = STATS_STATE_COUNT,
+    [CONN_RESPOND] = STATS_RESPOND,     [CONN_AWAIT] = STATS_RESPOND,
+    [CONN_IDLE] = STATS_IDLE,           [CONN_LINGER] = STATS_LINGER,
+    [CONN_CLOSED] = STATS_STATE_COUNT,
 };
 
 static bool conn_may_move(enum conn_state from, enum conn_state to)
@@ -137,6 +144,9 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to != CONN_READ_BODY;
     case CONN_RESPOND:
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER;
+    case CONN_AWAIT:
+        return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER ||
+               to == CONN_RESPOND;
     case CONN_IDLE:
         return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_LINGER:
@@ -276,6 +286,7 @@ static uint64_t conn_deadline(const struct conn *c)
         return slow < quiet ? slow : quiet;
     }
     case CONN_RESPOND:
+    case CONN_AWAIT:
         return c->progress_ms + cfg->send_timeout_ms;
     case CONN_IDLE: {
         uint64_t own = c->since_ms + cfg->keepalive_timeout_ms;
@@ -387,6 +398,13 @@ static void conn_decide_keep_alive(struct conn *c)
 void conn_request_done(struct conn *c)
 {
     struct conn_work *w = c->w;
+    if (w->deferred && !w->deferred_done) {
+        /* The body is settled; the answer is still coming. */
+        if (c->state != CONN_AWAIT)
+            conn_set_state(c, CONN_AWAIT);
+        return;
+    }
+    w->deferred = NULL;
     conn_log_access(c);
     w->in_request = false;
     w->sink = NULL;
@@ -438,6 +456,11 @@ static void conn_on_head(struct conn *c, size_t used)
     w->responded = false;
     w->discard_after = false;
     w->sink = NULL;
+    w->body_paused = false;
+    w->deferred = NULL;
+    w->deferred_done = false;
+    w->room_wanted = false;
+    w->log_body_streamed = false;
     w->head_only = req->method == HTTP1_METHOD_HEAD;
     w->body_framing = req->framing;
     w->body_left = req->framing == HTTP1_BODY_LENGTH ? req->content_length : 0;
@@ -458,7 +481,7 @@ static void conn_on_head(struct conn *c, size_t used)
     request_dispatch(c);
     if (c->state == CONN_CLOSED)
         return;
-    if (!w->responded && !w->sink) {
+    if (!w->responded && !w->sink && !w->deferred) {
         conn_log(c, LOG_ERROR, "request left unanswered; 500 sent");
         conn_resp_error(c, 500, NULL);
     }
@@ -672,6 +695,9 @@ static void conn_run(struct conn *c, bool timeout)
         case CONN_RESPOND:
             conn_on_respond(c, timeout);
             break;
+        case CONN_AWAIT:
+            conn_on_await(c, timeout);
+            break;
         case CONN_IDLE:
             conn_on_idle(c, timeout);
             break;
@@ -698,6 +724,7 @@ static void conn_run(struct conn *c, bool timeout)
         if (rc < 0 && rc != -EAGAIN)
             conn_peer_gone(c, true);
     }
+    conn_offer_room(c);
 }
 
 static void conn_on_io(struct loop_watch *watch, uint32_t events)

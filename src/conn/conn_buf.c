@@ -72,6 +72,11 @@ bool conn_take_work(struct conn *c)
     w->discard_after = false;
     w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
+    w->body_paused = false;
+    w->deferred = NULL;
+    w->deferred_done = false;
+    w->room_wanted = false;
+    w->log_body_streamed = false;
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);
@@ -85,6 +90,7 @@ void conn_drop_work(struct conn *c)
     struct conn_work *w = c->w;
     if (!w)
         return;
+    conn_cancel_deferred(c);
     conn_log_access(c); /* a response the connection ended with, not yet logged */
     conn_abort_sink(c);
     if (w->in_is_large)

@@ -27,6 +27,9 @@
 #define CONN_DISCARD_CHUNK (1u << 20)
 /* Reads per wake-up in one state before yielding (fairness). */
 #define CONN_READS_PER_WAKE 16
+/* Output queued for a deferred response before its handler waits for room
+ * (conn_resp_has_room): a slow client never makes the proxy buffer more. */
+#define CONN_DEFERRED_ROOM_BYTES (64 * 1024)
 /* Room a response needs in the output queue: head, body and file span. */
 #define CONN_SEGS_PER_RESPONSE 3
 
@@ -65,6 +68,13 @@ struct conn_work {
     struct http1_chunked chunked;
     const struct conn_body_sink *sink;
     void *sink_ctx;
+    bool body_paused;           /* conn_body_pause: the sink cannot take more now */
+    /* a response its handler queues later (conn_defer) */
+    const struct conn_deferred *deferred;
+    void *deferred_ctx;
+    bool deferred_done;         /* conn_resp_done was called */
+    bool room_wanted;           /* conn_resp_has_room said no: call on_room */
+    bool log_body_streamed;     /* the body's length was not in the head: count it */
     struct outq out;
     struct http1_header fields[]; /* header_fields_max entries */
 };
@@ -166,6 +176,14 @@ static inline bool conn_output_full(const struct conn *c)
 void conn_out(struct conn *c, const void *data, size_t len);
 /* Write the access-log line of the response just completed, if pending. */
 void conn_log_access(struct conn *c);
+/* Decide what becomes of a body the response did not wait for. */
+void conn_settle_unread_body(struct conn *c);
+/* The connection ends before a deferred response is done: tell its handler
+ * (on_abort) and forget it. A response already begun cannot be completed:
+ * the connection closes after what was queued. */
+void conn_cancel_deferred(struct conn *c);
+/* Call on_room if the handler waits for room and there is some. */
+void conn_offer_room(struct conn *c);
 
 /* ---- conn_body.c: request bodies ---- */
 
@@ -173,6 +191,8 @@ void conn_log_access(struct conn *c);
 extern const struct conn_body_sink conn_discard_sink;
 /* The READ_BODY state's handler. */
 void conn_on_read_body(struct conn *c, bool timeout);
+/* The AWAIT state's handler. */
+void conn_on_await(struct conn *c, bool timeout);
 /* Tell the handler's sink, if any, that its body will not complete. */
 static inline void conn_abort_sink(struct conn *c)
 {
