@@ -81,6 +81,7 @@ struct config_location {
     unsigned file_mode;
     bool keepalive;
     enum config_linger lingering_close;
+    char *proxy_pass;          /* NULL: served here; else upstream addresses (proxy.c) */
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
@@ -172,6 +173,17 @@ struct config {
     char *metrics_path;      /* "" when off */
     struct config_cidr status_allow[CONFIG_CIDR_MAX];
     size_t status_allow_count;
+
+    /* reverse proxy (proxy.c, upstream.c) */
+    uint64_t proxy_connect_timeout_ms;
+    uint64_t proxy_send_timeout_ms;
+    uint64_t proxy_read_timeout_ms;
+    uint32_t proxy_header_max_bytes;
+    uint32_t proxy_buffer_bytes;
+    uint32_t proxy_keepalive_conns;
+    uint64_t proxy_keepalive_timeout_ms; /* 0: no pool */
+    uint32_t proxy_fail_max;
+    uint64_t proxy_fail_timeout_ms;
 
     /* locations; [0] is "/" */
     struct config_location locations[CONFIG_LOCATION_MAX];

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conn.h"
 #include "http1.h"
+#include "proxy.h"
 #include "server.h"
 #include "static.h"
 #include "status.h"
@@ -165,6 +166,10 @@ void request_dispatch(struct conn *c)
         return;
     }
 
+    if (loc->proxy_pass) {
+        proxy_handle(c, loc);
+        return;
+    }
     switch (req->method) {
     case HTTP1_METHOD_GET:
     case HTTP1_METHOD_HEAD:

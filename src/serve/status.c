@@ -24,6 +24,7 @@
  * while counts from an earlier configuration remain.
  */
 #include "status.h"
+#include "proxy.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -461,6 +462,11 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_worker_restarts_total", "counter",
                   "Workers restarted after exiting unexpectedly.", t->worker_restarts);
     status_render_tls_metrics(o, v, st);
+    /* Upstreams: this worker's counters (each worker has its own pools). */
+    if (!o->full && o->cap > o->len) {
+        o->len += proxy_format_metrics(o->p + o->len, o->cap - o->len);
+        o->line_end = o->len;
+    }
 }
 
 /* ---- HTML ---- */
