@@ -25,6 +25,7 @@ check() {
     need curl command -v curl
     need iproute2 command -v ss
     need apache2-utils command -v htpasswd
+    need gunicorn command -v gunicorn  # the application server behind the proxy tests
 }
 # Optional: tests that need these skip, saying why, when they are absent.
 # headless Chromium renders /server-status and loads the site over HTTPS,
