@@ -184,6 +184,10 @@ void conn_body_pause(struct conn *c, bool paused);
 /* Whether the whole request body has been read and fed to the sink. */
 bool conn_body_is_done(const struct conn *c);
 
+/* For the access log: the upstream that answered (addr lives as long as the
+ * configuration), its status (0: none) and its time. */
+void conn_note_upstream(struct conn *c, const char *addr, int status, uint64_t time_ms);
+
 /* Monotonic and wall clock of this loop iteration. */
 uint64_t conn_now_ms(const struct conn *c);
 

@@ -77,6 +77,7 @@ bool conn_take_work(struct conn *c)
     w->deferred_done = false;
     w->room_wanted = false;
     w->log_body_streamed = false;
+    w->log_upstream_addr = NULL;
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);

@@ -56,6 +56,9 @@ struct conn_work {
     size_t log_mark;        /* out.pending when the response head began */
     uint64_t log_bytes;     /* response head and body queued */
     uint64_t log_body_bytes;
+    const char *log_upstream_addr; /* conn_note_upstream; NULL: not proxied */
+    int log_upstream_status;
+    uint64_t log_upstream_ms;
     bool head_only;
     bool responded;
     bool discard_after; /* the body is to be read and thrown away */

@@ -58,6 +58,9 @@ void conn_log_access(struct conn *c)
         .tls_version = conn_tls_version(c),
         .tls_cipher = conn_tls_cipher(c),
         .sni = conn_tls_sni(c),
+        .upstream_addr = w->log_upstream_addr,
+        .upstream_status = w->log_upstream_status,
+        .upstream_time_ms = w->log_upstream_ms,
     };
     memcpy(e.peer_addr, c->peer_addr, sizeof e.peer_addr);
     accesslog_write(&e);
@@ -251,6 +254,14 @@ void conn_resp_body(struct conn *c, const void *data, size_t len)
 }
 
 /* ---- a response that comes later ---- */
+
+void conn_note_upstream(struct conn *c, const char *addr, int status, uint64_t time_ms)
+{
+    struct conn_work *w = c->w;
+    w->log_upstream_addr = addr;
+    w->log_upstream_status = status;
+    w->log_upstream_ms = time_ms;
+}
 
 void conn_defer(struct conn *c, const struct conn_deferred *d, void *ctx)
 {

@@ -53,6 +53,7 @@ struct proxy_group {
     struct upstream_peer *peers;
     size_t count;
     size_t next; /* round-robin */
+    const char *prefix; /* the location's, for /metrics */
 };
 
 /* One worker's upstreams, one group per location with proxy_pass. */
@@ -75,6 +76,7 @@ struct proxy_exchange {
     bool body_abandoned;
     bool relaying;           /* the response head went to the client */
     bool resp_chunked;       /* we re-frame the response body as chunked */
+    int upstream_status;     /* for the access log; 0: none came */
     char *spill;             /* body bytes the send buffer could not take yet */
     size_t spill_len, spill_cap;
 };
@@ -84,8 +86,13 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
 
 /* ---- the exchange's end ---- */
 
+/* The access log's upstream fields, then free. */
 static void proxy_free(struct proxy_exchange *ex)
 {
+    if (ex->peer) {
+        uint64_t ms = loop_now_ms(ex->srv->loop) - ex->start_ms;
+        conn_note_upstream(ex->c, ex->peer->name, ex->upstream_status, ms);
+    }
     free(ex->spill);
     free(ex);
 }
@@ -405,6 +412,7 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
         conn_body_abandon(c);
     }
     ex->relaying = true;
+    ex->upstream_status = r->status;
     conn_resp_begin(c, r->status);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
@@ -477,6 +485,7 @@ static void proxy_on_resp_end(void *ctx)
     if (ex->resp_chunked)
         conn_resp_body(c, "0\r\n\r\n", 5);
     ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    ex->peer->fails = 0;
     conn_resp_done(c);
     proxy_free(ex);
 }
@@ -512,7 +521,8 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
         proxy_start_upstream(ex, true, failed);
         return;
     }
-    if (err == UPSTREAM_ERR_CONNECT && ex->connect_tries < ex->group->count) {
+    if (err == UPSTREAM_ERR_CONNECT && ex->group->count > 1 &&
+        ex->connect_tries + 1 < ex->group->count) {
         /* Nothing was sent: the next upstream may answer. */
         ex->connect_tries++;
         ex->peer = proxy_pick(ex);
@@ -627,7 +637,6 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
     conn_defer(c, &proxy_deferred, ex);
     ex->peer = proxy_pick(ex);
     if (!ex->peer) {
-        ex->peer = &g->peers[0];
         proxy_fail(ex, 503, "every upstream is skipped after failures (proxy_fail_max)");
         return;
     }
@@ -649,6 +658,7 @@ int proxy_init(struct server *srv)
         if (!list || !*list)
             continue;
         struct proxy_group *g = &proxy_groups[i];
+        g->prefix = cfg->locations[i].prefix;
         g->peers = calloc(PROXY_ADDR_MAX, sizeof *g->peers);
         if (!g->peers)
             return -ENOMEM;
@@ -688,19 +698,38 @@ void proxy_after_iteration(struct server *srv)
 
 size_t proxy_format_metrics(char *out, size_t cap)
 {
+    static const struct {
+        const char *name, *type, *help;
+    } metrics[] = {
+        { "requests_total", "counter", "Requests sent to the upstream (retries included)." },
+        { "failures_total", "counter", "Refused, reset or timed-out exchanges." },
+        { "retries_total", "counter", "Requests sent again on a fresh connection." },
+        { "time_ms_total", "counter", "Milliseconds from choosing the upstream to its answer's end." },
+        { "idle_connections", "gauge", "Idle connections in this worker's pool." },
+    };
     size_t len = 0;
-    static const char *const names[] = { "requests", "failures", "retries" };
-    for (size_t m = 0; m < 4; m++) {
+    bool any = false;
+    for (size_t i = 0; i < CONFIG_LOCATION_MAX; i++)
+        any |= proxy_groups[i].count > 0;
+    if (!any)
+        return 0;
+    for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
+        int n = snprintf(out + len, cap - len,
+                         "# HELP lingerd_upstream_%s %s (this worker)\n"
+                         "# TYPE lingerd_upstream_%s %s\n",
+                         metrics[m].name, metrics[m].help, metrics[m].name, metrics[m].type);
+        if (n < 0 || (size_t)n >= cap - len)
+            return len;
+        len += (size_t)n;
         for (size_t i = 0; i < CONFIG_LOCATION_MAX; i++) {
             const struct proxy_group *g = &proxy_groups[i];
             for (size_t k = 0; k < g->count; k++) {
                 const struct upstream_peer *p = &g->peers[k];
                 uint64_t v = m == 0 ? p->requests : m == 1 ? p->failures
-                           : m == 2 ? p->retries : p->idle_count;
-                int n = snprintf(out + len, cap - len,
-                                 "lingerd_upstream_%s%s{upstream=\"%s\"} %llu\n",
-                                 m < 3 ? names[m] : "idle_connections", m < 3 ? "_total" : "",
-                                 p->name, (unsigned long long)v);
+                           : m == 2 ? p->retries : m == 3 ? p->time_ms : p->idle_count;
+                n = snprintf(out + len, cap - len,
+                             "lingerd_upstream_%s{location=\"%s\",upstream=\"%s\"} %llu\n",
+                             metrics[m].name, g->prefix, p->name, (unsigned long long)v);
                 if (n < 0 || (size_t)n >= cap - len)
                     return len;
                 len += (size_t)n;

@@ -43,6 +43,9 @@ struct accesslog_entry {
     const char *tls_version;    /* "TLSv1.3"; NULL when not TLS or unknown */
     const char *tls_cipher;     /* OpenSSL's name of the cipher; NULL likewise */
     const char *sni;            /* the name the client asked for; NULL: none sent */
+    const char *upstream_addr;  /* proxied: the upstream that answered; NULL: not proxied */
+    int upstream_status;        /* its status; 0: none came (502, 504) */
+    uint64_t upstream_time_ms;  /* from the choice of upstream to its last byte */
 };
 
 /* A compiled format: literal runs and fields, in order. */

@@ -293,3 +293,56 @@ def test_bad_request_never_reaches_the_app(make_server, apps):
         rd.sock.close()
         assert rs[0].status == 400
     assert app.get("requests") == 0
+
+
+def test_passive_health_skips_a_failing_upstream(make_server, apps):
+    good = apps(echo_handler)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = "127.0.0.1:%d" % s.getsockname()[1]
+    srv = proxied(make_server, "%s,%s" % (dead, good.addr),
+                  "proxy_fail_max 2;\nproxy_fail_timeout 60s;")
+    statuses = []
+    for i in range(8):
+        rs, rd = exchange(srv, request("GET", "/app/%d" % i, ["Connection: close"]))
+        rd.sock.close()
+        statuses.append(rs[0].status)
+    # a refused connect tries the next upstream: nothing was sent
+    assert statuses == [200] * 8
+    assert good.get("requests") == 8
+    assert wait_for(lambda: "upstream %s failed 2 times in a row; skipped" % dead in srv.log(),
+                    timeout=5)
+    rs, rd = exchange(srv, request("GET", "/metrics"))
+    rd.sock.close()
+    assert ('lingerd_upstream_failures_total{location="/app/",upstream="%s"} 2\n' % dead
+            in rs[0].body.decode())
+
+
+def test_all_upstreams_skipped_is_503(make_server):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = "127.0.0.1:%d" % s.getsockname()[1]
+    srv = proxied(make_server, dead, "proxy_fail_max 1;\nproxy_fail_timeout 60s;")
+    got = []
+    for _ in range(2):
+        rs, rd = exchange(srv, request("GET", "/app/x", ["Connection: close"]))
+        rd.sock.close()
+        got.append(rs[0].status)
+    assert got == [502, 503]
+
+
+def test_access_log_upstream_fields(make_server, apps):
+    app = apps(echo_handler)
+    srv = proxied(make_server, app.addr,
+                  'access_log_format "$request_uri $status $upstream_addr $upstream_status '
+                  '$upstream_response_time_ms";')
+    rs, rd = exchange(srv, request("GET", "/app/logged", ["Connection: close"]))
+    rd.sock.close()
+    assert rs[0].status == 200
+    rs, rd = exchange(srv, request("GET", "/index.html", ["Connection: close"]))
+    rd.sock.close()
+    assert wait_for(lambda: "/index.html 200 - - -" in srv.log(), timeout=5)
+    line = [l for l in srv.log().splitlines() if l.startswith("/app/logged ")][0]
+    uri, status, addr, ustatus, ms = line.split(" ")
+    assert (status, addr, ustatus) == ("200", app.addr, "200")
+    assert ms.isdigit()

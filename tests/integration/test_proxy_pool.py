@@ -57,8 +57,9 @@ def test_idempotent_retried_post_not(make_server):
         rs, rd = exchange(srv, request("GET", "/metrics"))
         rd.sock.close()
         metrics = rs[0].body.decode()
-        assert 'lingerd_upstream_retries_total{upstream="%s"} 1\n' % app.addr in metrics
-        assert 'lingerd_upstream_requests_total{upstream="%s"} 4\n' % app.addr in metrics
+        labels = '{location="/app/",upstream="%s"}' % app.addr
+        assert "lingerd_upstream_retries_total%s 1\n" % labels in metrics
+        assert "lingerd_upstream_requests_total%s 4\n" % labels in metrics
     finally:
         app.stop()
 
