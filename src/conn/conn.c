@@ -805,7 +805,8 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
      * bytes are in: read at once instead of waiting for an edge. */
     c->rd_ready = srv->cfg->defer_accept_ms > 0;
     conn_store_peer(c, peer, peer_len);
-    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1 + CONN_FIXED_TIMERS) < 0) {
+    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 1 +
+                                           CONN_FIXED_TIMERS) < 0) {
         free(c);
         errno = ENOMEM;
         return NULL;

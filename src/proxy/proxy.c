@@ -420,23 +420,14 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
             proxy_name_is(buf, h->name, "content-length") ||
             proxy_name_is(buf, h->name, "date") || proxy_name_is(buf, h->name, "server"))
             continue;
-        char *line = NULL;
-        size_t n = h->name.len + h->value.len + 4;
-        line = malloc(n);
-        if (!line) {
-            conn_want_close(c, CONN_CLOSE_ERROR);
-            continue;
-        }
-        memcpy(line, buf + h->name.off, h->name.len);
-        memcpy(line + h->name.len, ": ", 2);
-        memcpy(line + h->name.len + 2, buf + h->value.off, h->value.len);
-        memcpy(line + n - 2, "\r\n", 2);
-        conn_resp_raw(c, line, n);
-        free(line);
+        /* Copied into the output queue's memory, piece by piece. */
+        conn_resp_raw(c, buf + h->name.off, h->name.len);
+        conn_resp_raw(c, ": ", 2);
+        conn_resp_raw(c, buf + h->value.off, h->value.len);
+        conn_resp_raw(c, "\r\n", 2);
     }
-    if (r->conn_close || r->body == PROXY_BODY_UNTIL_CLOSE) {
-        /* Nothing to do on the client's side: its keep-alive is its own. */
-    }
+    /* The upstream's Connection: close is its own: the client's connection
+     * follows the client's request and lingerd's settings. */
     int64_t length = -1;
     switch (r->body) {
     case PROXY_BODY_NONE:

@@ -5,15 +5,16 @@
  * connections): rd_ready and wr_ready remember an edge until a call meets
  * EAGAIN, so a state entered later never waits for an edge that came before.
  *
- * Not here: the request head and what happens to the response (proxy.c),
- * the head's syntax (proxy_response.c).
+ * Not here: reading the response (upstream_read.c), the request head and
+ * what happens to the response (proxy.c), the head's syntax
+ * (proxy_response.c).
  *
  * Memory: a connection has two buffers of proxy_buffer_bytes, allocated when
  * it is made and freed when it closes; a pooled connection keeps them (a
  * pool is at most proxy_keepalive_conns per upstream and worker). Closed
  * connections are freed after the loop iteration, since events already
  * fetched for their fd may still be delivered. A worker has one server, so
- * the closed list and the count of open connections are this file's.
+ * the closed list is this file's.
  */
 #include "upstream.h"
 
@@ -30,47 +31,14 @@
 #include "log.h"
 #include "loop.h"
 #include "server.h"
+#include "upstream_internal.h"
 
-/* Timers the client connections reserve besides their own, plus ours. */
-#define UPSTREAM_TIMER_SLACK 64
-#define UPSTREAM_READS_PER_WAKE 16
+/* Timers armed besides one per connection (the server's own), as conn.c's
+ * CONN_FIXED_TIMERS. */
+#define UPSTREAM_TIMER_SLACK 8
 
-struct upstream {
-    struct loop_watch watch;
-    struct loop_timer timer;
-    struct server *srv;
-    struct upstream_peer *peer;
-    const struct upstream_ops *ops;
-    void *ctx;
-    enum upstream_state state;
-    bool reused;
-    bool rd_ready, wr_ready, rd_eof;
-    bool send_ended;          /* upstream_send_end: no more request bytes */
-    bool send_failed;         /* a write failed: the upstream stopped reading */
-    bool send_compacted;      /* sent bytes were dropped: no replay */
-    bool paused;              /* on_body asked to wait */
-    bool got_bytes;           /* a response byte arrived */
-    bool head_request;
-    int connect_err;          /* a connect that failed at once */
-    bool run_soon;            /* the timer fires now to run the state (upstream_run_soon) */
-    uint64_t since_ms, progress_ms;
-    struct upstream *next;    /* pool, or the closed list */
-    /* request bytes: out[out_sent .. out_len) wait to be sent */
-    char *out;
-    size_t out_len, out_sent, cap;
-    /* response bytes: in[in_start .. in_len) are unread */
-    char *in;
-    size_t in_start, in_len;
-    struct proxy_response_parser parser;
-    struct proxy_response resp;
-    enum proxy_body body;
-    uint64_t body_left;
-    struct http1_chunked chunked;
-    struct http1_header *fields;
-};
 
 static struct upstream *upstream_closed_list;
-static size_t upstream_open_count;
 
 static const char *const upstream_state_names[] = {
     [UPSTREAM_CONNECT] = "CONNECT",     [UPSTREAM_SEND] = "SEND",
@@ -86,7 +54,7 @@ const char *upstream_state_name(enum upstream_state s)
     return s < UPSTREAM_STATE_COUNT ? upstream_state_names[s] : "?";
 }
 
-static uint64_t upstream_now(const struct upstream *u)
+uint64_t upstream_now(const struct upstream *u)
 {
     return loop_now_ms(u->srv->loop);
 }
@@ -113,7 +81,7 @@ static uint64_t upstream_deadline(const struct upstream *u)
     return UINT64_MAX;
 }
 
-static void upstream_set_state(struct upstream *u, enum upstream_state to)
+void upstream_set_state(struct upstream *u, enum upstream_state to)
 {
     u->state = to;
     u->since_ms = u->progress_ms = upstream_now(u);
@@ -150,7 +118,7 @@ static void upstream_close(struct upstream *u)
     u->ops = NULL;
     u->next = upstream_closed_list;
     upstream_closed_list = u;
-    upstream_open_count--;
+    u->srv->upstream_count--;
 }
 
 void upstream_free_closed(struct server *srv)
@@ -178,7 +146,7 @@ void upstream_abort(struct upstream *u)
 }
 
 /* The exchange failed: tell its user, who no longer owns u. */
-static void upstream_fail(struct upstream *u, enum upstream_error err, const char *reason)
+void upstream_fail(struct upstream *u, enum upstream_error err, const char *reason)
 {
     const struct upstream_ops *ops = u->ops;
     void *ctx = u->ctx;
@@ -189,7 +157,7 @@ static void upstream_fail(struct upstream *u, enum upstream_error err, const cha
 
 /* The response is complete: back to the pool if the connection may carry
  * another exchange, else closed. */
-static void upstream_finish(struct upstream *u)
+void upstream_finish(struct upstream *u)
 {
     const struct config *cfg = u->srv->cfg;
     const struct upstream_ops *ops = u->ops;
@@ -219,7 +187,7 @@ static void upstream_run(struct upstream *u);
 
 /* Sending ends (all sent, or a write failed); what was not sent stays in
  * the buffer for a retry elsewhere, never to be sent here. */
-static void upstream_enter_read_head(struct upstream *u)
+void upstream_enter_read_head(struct upstream *u)
 {
     upstream_set_state(u, UPSTREAM_READ_HEAD);
 }
@@ -292,7 +260,7 @@ bool upstream_send(struct upstream *u, const void *data, size_t len)
 
 /* Run the state after this iteration's dispatch (its timer fires now), so
  * that no callback reaches the user inside the user's own call. */
-static void upstream_run_soon(struct upstream *u)
+void upstream_run_soon(struct upstream *u)
 {
     if (u->state == UPSTREAM_CLOSED)
         return;
@@ -330,202 +298,6 @@ bool upstream_request_sent(const struct upstream *u)
 bool upstream_is_reused(const struct upstream *u)
 {
     return u->reused;
-}
-
-/* ---- reading ---- */
-
-/* Read into in[]; > 0 bytes, 0 EOF, -EAGAIN, -ENOBUFS (full), -errno. */
-static ssize_t upstream_fill(struct upstream *u)
-{
-    if (!u->rd_ready)
-        return -EAGAIN;
-    if (u->in_start > 0 && u->state == UPSTREAM_READ_BODY) {
-        memmove(u->in, u->in + u->in_start, u->in_len - u->in_start);
-        u->in_len -= u->in_start;
-        u->in_start = 0;
-    }
-    if (u->in_len == u->cap)
-        return -ENOBUFS;
-    ssize_t n;
-    do
-        n = recv(u->watch.fd, u->in + u->in_len, u->cap - u->in_len, MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            u->rd_ready = false;
-            return -EAGAIN;
-        }
-        return -errno;
-    }
-    if (n == 0) {
-        u->rd_eof = true;
-        return 0;
-    }
-    u->got_bytes = true;
-    u->in_len += (size_t)n;
-    u->progress_ms = upstream_now(u);
-    return n;
-}
-
-/* Hand buffered body bytes to the user. 1: the body is complete; 0: more
- * is needed or the user paused; -1: bad framing (u failed). */
-static int upstream_feed_body(struct upstream *u)
-{
-    while (!u->paused && u->state == UPSTREAM_READ_BODY) {
-        const char *in = u->in + u->in_start;
-        size_t avail = u->in_len - u->in_start;
-        switch (u->body) {
-        case PROXY_BODY_NONE:
-            return 1;
-        case PROXY_BODY_LENGTH: {
-            if (u->body_left == 0)
-                return 1;
-            if (avail == 0)
-                return 0;
-            size_t n = avail < u->body_left ? avail : (size_t)u->body_left;
-            u->in_start += n;
-            u->body_left -= n;
-            if (!u->ops->on_body(u->ctx, in, n))
-                u->paused = true;
-            continue;
-        }
-        case PROXY_BODY_UNTIL_CLOSE:
-            if (avail == 0)
-                return u->rd_eof ? 1 : 0;
-            u->in_start += avail;
-            if (!u->ops->on_body(u->ctx, in, avail))
-                u->paused = true;
-            continue;
-        case PROXY_BODY_CHUNKED: {
-            if (avail == 0)
-                return 0;
-            size_t used = 0, off = 0, len = 0;
-            enum http1_rc rc = http1_chunked_decode(&u->chunked, in, avail, &used, &off, &len);
-            if (rc == HTTP1_ERROR) {
-                upstream_fail(u, UPSTREAM_ERR_BAD_BODY, u->chunked.reason);
-                return -1;
-            }
-            u->in_start += used;
-            if (len && !u->ops->on_body(u->ctx, in + off, len))
-                u->paused = true;
-            if (rc == HTTP1_DONE)
-                return 1;
-            if (used == 0 && len == 0)
-                return 0;
-            continue;
-        }
-        }
-    }
-    return 0;
-}
-
-/* A whole head is in in[in_start ..): act on it. false: u failed. */
-static bool upstream_on_head(struct upstream *u, size_t used)
-{
-    const struct proxy_response *r = &u->resp;
-    const char *head = u->in + u->in_start;
-    u->in_start += used;
-    if (r->status < 200) {
-        if (r->status == 101) {
-            /* The request carried no Upgrade (hop-by-hop, removed). */
-            upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 Switching Protocols unasked");
-            return false;
-        }
-        /* 100 Continue and other interim answers are the proxy's own
-         * business with the upstream (RFC 9110 §15.2): skip them. */
-        proxy_response_init(&u->parser, u->srv->cfg->proxy_header_max_bytes, u->fields,
-                            u->srv->cfg->header_fields_max, u->head_request);
-        return true;
-    }
-    bool early = u->state == UPSTREAM_SEND && !(u->send_ended && u->out_sent == u->out_len);
-    early |= u->send_failed;
-    if (u->state == UPSTREAM_SEND)
-        u->out_len = u->out_sent = 0;
-    if (early)
-        u->send_failed = true; /* the request is cut short: never reuse */
-    u->body = r->body;
-    u->body_left = r->content_length;
-    if (r->body == PROXY_BODY_CHUNKED)
-        http1_chunked_init(&u->chunked, u->srv->cfg->chunk_line_max_bytes,
-                           u->srv->cfg->trailer_max_bytes);
-    upstream_set_state(u, UPSTREAM_READ_BODY);
-    u->ops->on_head(u->ctx, r, head, early);
-    return u->state != UPSTREAM_CLOSED;
-}
-
-/* Parse what arrived of the head. false: u failed or moved on. */
-static bool upstream_parse_head(struct upstream *u)
-{
-    while (u->in_start < u->in_len &&
-           (u->state == UPSTREAM_READ_HEAD || u->state == UPSTREAM_SEND)) {
-        size_t used = 0;
-        enum http1_rc rc = proxy_response_parse(&u->parser, u->in + u->in_start,
-                                                u->in_len - u->in_start, &u->resp, &used);
-        if (rc == HTTP1_AGAIN)
-            return true;
-        if (rc == HTTP1_ERROR) {
-            upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, u->parser.reason);
-            return false;
-        }
-        if (!upstream_on_head(u, used))
-            return false;
-    }
-    return true;
-}
-
-/* Read and act until the socket is empty, the user pauses or u moves on. */
-static void upstream_read(struct upstream *u)
-{
-    for (int i = 0; i < UPSTREAM_READS_PER_WAKE; i++) {
-        if (u->state == UPSTREAM_READ_BODY) {
-            int fed = upstream_feed_body(u);
-            if (fed < 0)
-                return;
-            if (fed > 0) {
-                upstream_finish(u);
-                return;
-            }
-            if (u->paused)
-                return;
-        } else if (!upstream_parse_head(u)) {
-            return;
-        }
-        if (u->state == UPSTREAM_CLOSED || u->state == UPSTREAM_IDLE)
-            return;
-        if (u->state == UPSTREAM_READ_BODY && u->in_start < u->in_len)
-            continue;
-        ssize_t n = upstream_fill(u);
-        if (n > 0)
-            continue;
-        if (n == -EAGAIN)
-            return;
-        if (n == 0 && u->state == UPSTREAM_READ_BODY) {
-            if (u->body == PROXY_BODY_UNTIL_CLOSE)
-                continue; /* the close ends the body: fed above */
-            upstream_fail(u, UPSTREAM_ERR_BAD_BODY, "upstream closed before the body ended");
-            return;
-        }
-        if (n == 0 || n == -ECONNRESET || n == -EPIPE) {
-            if (u->state == UPSTREAM_SEND && n != 0) {
-                /* Reset while we were sending: whatever it answered is read
-                 * above; nothing more will come. */
-            }
-            upstream_fail(u, UPSTREAM_ERR_RESET,
-                          u->got_bytes ? "upstream closed before a whole response head"
-                          : n == 0     ? "upstream closed without answering"
-                                       : "upstream reset without answering");
-            return;
-        }
-        if (n == -ENOBUFS) {
-            upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "response head too large");
-            return;
-        }
-        upstream_fail(u, UPSTREAM_ERR_RESET, "read from upstream failed");
-        return;
-    }
-    /* Fairness: more may wait; the socket's readiness is remembered and the
-     * next event or a resume goes on. */
-    loop_poll_next(u->srv->loop);
 }
 
 void upstream_kick(struct upstream *u)
@@ -736,7 +508,9 @@ struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
         upstream_set_state(u, UPSTREAM_SEND);
         return u;
     }
-    if (loop_reserve_timers(srv->loop, srv->conn_count + 2 * (upstream_open_count + 1) +
+    /* One more armed timer: room for it and for every other one (client
+     * connections reserve for ours too, see conn_open). */
+    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 1 +
                                            UPSTREAM_TIMER_SLACK) < 0) {
         errno = ENOMEM;
         return NULL;
@@ -774,7 +548,7 @@ struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
         errno = -rc;
         goto out_free;
     }
-    upstream_open_count++;
+    srv->upstream_count++;
     if (connect(fd, (const struct sockaddr *)&peer->addr, peer->addr_len) == 0) {
         /* Done at once (unix sockets, loopback): the EPOLLOUT edge is queued. */
         u->wr_ready = true;
