@@ -167,8 +167,11 @@ void upstream_read(struct upstream *u)
             }
             if (u->paused)
                 return;
-        } else if (!upstream_parse_head(u)) {
-            return;
+        } else {
+            if (!upstream_parse_head(u))
+                return;
+            if (u->state == UPSTREAM_READ_BODY)
+                continue; /* a body may be complete already: none, or empty */
         }
         if (u->state == UPSTREAM_CLOSED || u->state == UPSTREAM_IDLE)
             return;

@@ -346,3 +346,57 @@ def test_access_log_upstream_fields(make_server, apps):
     uri, status, addr, ustatus, ms = line.split(" ")
     assert (status, addr, ustatus) == ("200", app.addr, "200")
     assert ms.isdigit()
+
+
+def test_head_204_304_and_continue(make_server, apps):
+    def handler(sock, app):
+        buf = b""
+        while True:
+            head, buf = read_head(sock, buf)
+            if head is None:
+                return
+            body, buf = read_body(sock, head, buf)
+            line = head.split("\r\n")[0]
+            assert "expect" not in head.lower()  # lingerd answers 100-continue itself
+            if line.startswith("HEAD"):
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n")
+            elif "/204" in line:
+                sock.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+            elif "/304" in line:
+                sock.sendall(b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n")
+            else:
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    app = apps(handler)
+    srv = proxied(make_server, app.addr)
+    s = srv.connect()
+    rd = Reader(s)
+    s.sendall(request("HEAD", "/app/h"))
+    r = rd.response(head_request=True)
+    assert r.status == 200 and r.header("content-length") == "1234" and r.body == b""
+    s.sendall(request("GET", "/app/204"))
+    r = rd.response()
+    assert r.status == 204 and r.header("content-length") is None
+    s.sendall(request("GET", "/app/304"))
+    r = rd.response()
+    assert r.status == 304 and r.header("etag") == '"v1"'
+    s.sendall(request("POST", "/app/c", ["Expect: 100-continue", "Content-Length: 5"]))
+    interim = rd._one(False)
+    assert interim.status == 100  # lingerd's own, before the body is sent
+    s.sendall(b"hello")
+    r = rd.response()
+    assert (r.status, r.body) == (201, b"hello")
+    s.close()
+
+
+def test_http10_client_gets_an_until_close_body(make_server, apps):
+    app = apps(big_response_handler(100000, "chunked"))
+    srv = proxied(make_server, app.addr)
+    s = srv.connect()
+    s.sendall(request("GET", "/app/x", version="HTTP/1.0"))
+    data = Reader(s).read_until_close()
+    s.close()
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert b"chunked" not in head.lower()
+    assert b"Connection: close" in head
+    assert len(body) == 100000
