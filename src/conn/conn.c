@@ -456,12 +456,7 @@ static void conn_on_head(struct conn *c, size_t used)
     w->responded = false;
     w->discard_after = false;
     w->sink = NULL;
-    w->body_paused = false;
-    w->deferred = NULL;
-    w->deferred_done = false;
-    w->room_wanted = false;
-    w->log_body_streamed = false;
-    w->log_upstream_addr = NULL;
+    conn_work_clear_deferred(w);
     w->head_only = req->method == HTTP1_METHOD_HEAD;
     w->body_framing = req->framing;
     w->body_left = req->framing == HTTP1_BODY_LENGTH ? req->content_length : 0;

@@ -72,12 +72,7 @@ bool conn_take_work(struct conn *c)
     w->discard_after = false;
     w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
-    w->body_paused = false;
-    w->deferred = NULL;
-    w->deferred_done = false;
-    w->room_wanted = false;
-    w->log_body_streamed = false;
-    w->log_upstream_addr = NULL;
+    conn_work_clear_deferred(w);
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);

@@ -128,6 +128,17 @@ static inline const struct config *conn_cfg(const struct conn *c)
     return c->srv->cfg;
 }
 
+/* A new request: no deferred response, no paused body, no upstream noted. */
+static inline void conn_work_clear_deferred(struct conn_work *w)
+{
+    w->body_paused = false;
+    w->deferred = NULL;
+    w->deferred_done = false;
+    w->room_wanted = false;
+    w->log_body_streamed = false;
+    w->log_upstream_addr = NULL;
+}
+
 /* ---- conn.c: the lifecycle ---- */
 
 /* Move to state to (conn_may_move must allow it): stats, since_ms, deadline. */

@@ -38,6 +38,15 @@ def apps():
         a.stop()
 
 
+def post_upload(path, body, chunked, step=100000):
+    """A POST of body, chunked in pieces of step bytes or with a length."""
+    if not chunked:
+        return request("POST", path, body=body)
+    return request("POST", path, ["Transfer-Encoding: chunked"]) + b"".join(
+        b"%x\r\n" % len(body[i:i + step]) + body[i:i + step] + b"\r\n"
+        for i in range(0, len(body), step)) + b"0\r\n\r\n"
+
+
 def read_chunked_response(rd):
     """A response whose body may be chunked: (status, headers, body)."""
     while b"\r\n\r\n" not in rd.buf:
@@ -115,13 +124,7 @@ def test_request_body_streams_to_app(make_server, apps, chunked):
     app = apps(echo_handler)
     srv = proxied(make_server, app.addr, "body_max_bytes 64m;")
     body = os.urandom(3 * MIB)
-    if chunked:
-        step = 100000
-        data = request("POST", "/app/up", ["Transfer-Encoding: chunked"]) + b"".join(
-            b"%x\r\n" % len(body[i:i + step]) + body[i:i + step] + b"\r\n"
-            for i in range(0, len(body), step)) + b"0\r\n\r\n"
-    else:
-        data = request("POST", "/app/up", body=body)
+    data = post_upload("/app/up", body, chunked)
     rs, rd = exchange(srv, data, timeout=30)
     rd.sock.close()
     r = rs[0]

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import Reader, exchange, free_port, request
-from test_proxy import read_chunked_response
+from test_proxy import post_upload, read_chunked_response
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUNICORN = shutil.which("gunicorn")
@@ -73,13 +73,7 @@ def test_get_through_gunicorn(make_server, gunicorn):
 def test_upload_echoed_by_gunicorn(make_server, gunicorn, chunked):
     srv = behind(make_server, gunicorn)
     body = os.urandom(2 * MIB + 3)
-    if chunked:
-        step = 50000
-        data = request("POST", "/app/echo", ["Transfer-Encoding: chunked"]) + b"".join(
-            b"%x\r\n" % len(body[i:i + step]) + body[i:i + step] + b"\r\n"
-            for i in range(0, len(body), step)) + b"0\r\n\r\n"
-    else:
-        data = request("POST", "/app/echo", body=body)
+    data = post_upload("/app/echo", body, chunked, step=50000)
     rs, rd = exchange(srv, data, timeout=30)
     rd.sock.close()
     assert rs[0].status == 200 and rs[0].body == body
