@@ -20,7 +20,8 @@ WARN     := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
 CSTD     := -std=c17 -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 # OpenSSL 3 (libssl-dev) for TLS: the field's standard library, no home-made crypto.
-LDLIBS   := -lssl -lcrypto -lcrypt
+# zlib (zlib1g-dev) for gzip on the fly: the format's reference implementation.
+LDLIBS   := -lssl -lcrypto -lcrypt -lz
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
@@ -150,7 +151,8 @@ clean:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
-FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name response
+FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name accept_encoding \
+                proxy_protocol response
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
 FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
@@ -160,6 +162,8 @@ FUZZ_SRC_config   := $(LIB_SRC)
 FUZZ_SRC_htpasswd := src/serve/auth.c
 FUZZ_SRC_tls_sniff := src/net/tls_sniff.c
 FUZZ_SRC_tls_name  := $(LIB_SRC)
+FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
+FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
 FUZZ_SRC_response  := src/proxy/proxy_response.c src/http1/http1.c src/http1/http1_chunked.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all

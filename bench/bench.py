@@ -9,6 +9,8 @@ limit. Stdlib only.
 """
 import argparse
 import glob
+import gzip
+import http.client
 import json
 import os
 import platform
@@ -48,7 +50,15 @@ RATE = [
     ("b", "1 KiB, Connection: close, 50 conns", "/1k.bin", 50, "close", 1024, "wrk"),
     ("c", "1 KiB pipelined x16, 50 conns", "/1k.bin", 50, "pipeline", 1024, "wrk"),
     ("d", "1 MiB keep-alive, 10 conns", "/1m.bin", 10, "keepalive", 1 << 20, "wrk"),
+    # Compression: a 16 KiB CSS file asked for with Accept-Encoding: gzip, on
+    # lingerd and nginx only (the others are not configured for it). The body
+    # size is each server's own gzip length, read by gzip_probe before.
+    ("l", "16 KiB CSS, gzip: precompressed .gz sibling, 50 conns", "/pre/16k.css", 50,
+     "keepalive", None, "wrk-gzip"),
+    ("m", "16 KiB CSS, gzip: compressed on the fly, 50 conns", "/fly/16k.css", 50,
+     "keepalive", None, "wrk-gzip"),
 ]
+GZIP_KINDS = ("lingerd", "nginx")  # servers that run the "wrk-gzip" workloads
 HS_PROCS = 4
 TLS_RATE = [
     ("g", "TLS 1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024, "wrk-tls"),
@@ -284,14 +294,16 @@ def memory(pid):
 
 # ---------------------------------------------------------------- load
 
-def wrk(server, key, path, conns, mode, body, seconds, tls=False):
-    """One slice of wrk against server (its https listener if tls); returns
-    a dict of figures and faults."""
+def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False):
+    """One slice of wrk against server (its https listener if tls; with
+    Accept-Encoding: gzip if gzip_ok); returns a dict of figures and faults."""
     env = dict(os.environ)
     cmd = ["taskset", "-c", GEN_CPU, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s",
            "--timeout", "5s", "-s", WRK_LUA]
     if mode == "close":
         cmd += ["-H", "Connection: close"]
+    if gzip_ok:
+        cmd += ["-H", "Accept-Encoding: gzip"]
     env["WRK_PIPELINE"] = "16" if mode == "pipeline" else "1"
     if tls:
         cmd.append(f"https://127.0.0.1:{server.tls_port}{path}")
@@ -402,23 +414,56 @@ def read_line(p, prefix, timeout):
 def one_slice(s, key, path, conns, mode, body, client, seconds):
     if client == "hs":
         return handshakes(s, key, path, conns, mode, body, seconds)
-    return wrk(s, key, path, conns, mode, body, seconds, tls=client == "wrk-tls")
+    return wrk(s, key, path, conns, mode, body, seconds, tls=client == "wrk-tls",
+               gzip_ok=client == "wrk-gzip")
+
+
+def gzip_probe(args, s, path):
+    """One GET of path with Accept-Encoding: gzip: the length of the gzip
+    body, which must decode to the file; None and a fault otherwise."""
+    c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    try:
+        c.request("GET", path, headers={"Accept-Encoding": "gzip"})
+        r = c.getresponse()
+        body = r.read()
+        enc = r.getheader("Content-Encoding")
+    finally:
+        c.close()
+    with open(os.path.join(args.root, path.lstrip("/")), "rb") as f:
+        want = f.read()
+    if r.status != 200 or enc != "gzip" or gzip.decompress(body) != want:
+        return None, {"not gzip": f"{r.status} {enc}"}
+    return len(body), {}
 
 
 def phase_rate(args, servers, results, workloads):
-    """Workloads (a)-(d), (g)-(j): warm-up, then reps rounds; each round runs
-    one slice of every server, the order rotated each round, so drift hits
-    all alike."""
+    """Workloads (a)-(d), (g)-(j), (l), (m): warm-up, then reps rounds; each
+    round runs one slice of every server, the order rotated each round, so
+    drift hits all alike."""
+    every = servers
     for key, title, path, conns, mode, body, client in workloads:
+        if key not in args.workloads:
+            continue
+        servers = every
+        sizes = {}
+        if client == "wrk-gzip":
+            servers = [s for s in every if s.kind in GZIP_KINDS]
+            for s in servers:
+                sizes[s.name] = gzip_probe(args, s, path)
+                log(f"({key}) {s.name}: gzip body {sizes[s.name][0]} bytes "
+                    f"{sizes[s.name][1] or ''}")
         if not servers:
-            return
+            continue
         log(f"({key}) {title}: warm-up")
         for s in servers:
-            one_slice(s, key, path, conns, mode, body, client, args.warmup)
+            one_slice(s, key, path, conns, mode, sizes.get(s.name, (body,))[0] or 0, client,
+                      args.warmup)
         for rep in range(args.reps):
             order = servers[rep % len(servers):] + servers[:rep % len(servers)]
             for s in order:
-                r = one_slice(s, key, path, conns, mode, body, client, args.slice)
+                size, probe_faults = sizes.get(s.name, (body, {}))
+                r = one_slice(s, key, path, conns, mode, size or 0, client, args.slice)
+                r["faults"].update(probe_faults)
                 results.setdefault(key, {}).setdefault(s.name, []).append(r)
                 log(f"({key}) rep {rep + 1} {s.name:10} {r.get('rate', 0):10.0f}/s "
                     f"cpu {r.get('cpu_us') or 0:6.2f}us  {r['faults'] or ''}")
@@ -513,6 +558,8 @@ CG = {  # key -> (path, connections, mode, depth), requests come from args
     "b": ("/1k.bin", 50, "close", 1),
     "c": ("/1k.bin", 50, "pipeline", 16),
     "d": ("/1m.bin", 10, "keepalive", 1),
+    "l": ("/pre/16k.css", 50, "keepalive", 1),   # with Accept-Encoding: gzip
+    "m": ("/fly/16k.css", 50, "keepalive", 1),
 }
 
 
@@ -529,10 +576,13 @@ def callgrind_run(args, name, port, key, n):
         if key:
             path, conns, mode, depth = CG[key]
             jobs.append((path, conns, mode, depth, n))
+        env = dict(os.environ)
+        if key in ("l", "m"):
+            env["BENCH_ACCEPT_ENCODING"] = "gzip"
         for path, conns, mode, depth, count in jobs:
             out = subprocess.run(["taskset", "-c", GEN_CPU, PY, CLIENTS, "exact", str(port),
                                   path, str(count), str(conns), mode, str(depth)],
-                                 capture_output=True, text=True, timeout=900).stdout
+                                 capture_output=True, text=True, timeout=900, env=env).stdout
             r = json.loads(out.strip().splitlines()[-1])
             for k in ("bad_status", "short", "errors", "unfinished"):
                 if r[k]:
@@ -560,7 +610,11 @@ def phase_callgrind(args, names, results):
     for name in names:
         base, bfaults = callgrind_run(args, name, port, None, 0)
         for key, n in (("a", args.cg_n), ("b", args.cg_n // 4), ("c", args.cg_n),
-                       ("d", max(10, args.cg_n // 100))):
+                       ("d", max(10, args.cg_n // 100)), ("l", args.cg_n // 4),
+                       ("m", args.cg_n // 4)):
+            if key not in args.workloads or (key in ("l", "m") and
+                                             name.split("-")[0] not in GZIP_KINDS):
+                continue
             ir, faults = callgrind_run(args, name, port, key, n)
             faults.update(bfaults)
             r = {"ir": (ir - base) / n, "faults": faults}
@@ -632,6 +686,16 @@ ROWS = [  # (result key, field, label, format, higher is better)
     ("j", "others", "(j) others' load", "pct", None),
     ("k", "slope", "(k) B/idle TLS conn (slope)", "i", False),
     ("k", "Private_Dirty", "(k) B/idle TLS conn (avg)", "i", False),
+    ("l", "rate", "(l) gzip static req/s", "k", True),
+    ("l", "cpu_us", "(l) CPU us/req", "f2", False),
+    ("cg-l", "ir", "(l) Ir/req", "i", False),
+    ("l", "srv_busy", "(l) server busy", "pct", None),
+    ("l", "others", "(l) others' load", "pct", None),
+    ("m", "rate", "(m) gzip on the fly req/s", "k", True),
+    ("m", "cpu_us", "(m) CPU us/req", "f2", False),
+    ("cg-m", "ir", "(m) Ir/req", "i", False),
+    ("m", "srv_busy", "(m) server busy", "pct", None),
+    ("m", "others", "(m) others' load", "pct", None),
 ]
 TLS_KEYS = ("g", "h", "i", "j", "k")
 
@@ -651,6 +715,12 @@ TARGETS = [
         ("(i) CPU us/req", True, "<=", 0.90),
         ("(j) TLS MB/s", True, ">=", 1.00),
         ("(k) B/idle TLS conn (slope)", True, "<", 0.50),
+    ]),
+    ("lingerd's compression targets (issue 15; nginx: gzip_static on, gzip on):", [
+        ("(l) CPU us/req", True, "<=", 1.00),
+        ("(l) Ir/req", True, "<=", 1.00),
+        ("(m) CPU us/req", True, "<=", 0.50),
+        ("(m) Ir/req", True, "<=", 0.50),
     ]),
 ]
 
@@ -821,7 +891,12 @@ def main():
     ap.add_argument("--tls-only", action="store_true")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--only-callgrind", action="store_true")
+    ap.add_argument("--workloads", default=None,
+                    help="letters of the workloads to run, like l,m (default: all)")
     args = ap.parse_args()
+    # a partial run writes results/latest-<letters>.txt, never over a full one
+    args.only = "".join(sorted(set(args.workloads.replace(",", "")))) if args.workloads else ""
+    args.workloads = set(args.only or "abcdefghijklm")
     if args.quick:                    # about a minute: fewer servers, 1 s slices
         args.warmup, args.slice, args.reps = 1, 1, 2
         default = "lingerd,nginx,nginx-ctl" + ("" if args.tls_only else ",canned")
@@ -871,12 +946,15 @@ def main():
             header += tls_header(args, servers)
         if not args.only_callgrind and not args.tls_only:
             phase_rate(args, servers, results, RATE)
-            phase_idle(args, servers, results)
-            phase_linger(args, servers, results)
+            if "e" in args.workloads:
+                phase_idle(args, servers, results)
+            if "f" in args.workloads:
+                phase_linger(args, servers, results)
         if not args.only_callgrind:
             tls_servers = [s for s in servers if s.tls]
             phase_rate(args, tls_servers, results, TLS_RATE)
-            phase_idle(args, tls_servers, results, tls=True)
+            if "k" in args.workloads:
+                phase_idle(args, tls_servers, results, tls=True)
     finally:
         for s in servers:
             s.stop()
@@ -889,7 +967,7 @@ def main():
     text = render(table, names, header, no_tls)
     print(text)
     os.makedirs(args.results, exist_ok=True)
-    out = "latest-tls" if args.tls_only else "latest"
+    out = ("latest-tls" if args.tls_only else "latest") + (f"-{args.only}" if args.only else "")
     with open(os.path.join(args.results, out + ".txt"), "w") as f:
         f.write(text)
     with open(os.path.join(args.results, out + ".json"), "w") as f:

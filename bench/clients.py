@@ -45,18 +45,27 @@ HS_TIMEOUT_S = 5.0      # one TLS connection of "handshake", start to close
 HS_MAX_PER_PROC = 1000000
 
 
+# BENCH_ACCEPT_ENCODING: an Accept-Encoding value every request carries
+# (workloads (l) and (m) under callgrind).
+ACCEPT_ENCODING = os.environ.get("BENCH_ACCEPT_ENCODING")
+
+
 def request_bytes(path, close=False, method="GET", extra=""):
     conn = "Connection: close\r\n" if close else ""
+    if ACCEPT_ENCODING:
+        extra += f"Accept-Encoding: {ACCEPT_ENCODING}\r\n"
     return f"{method} {path} HTTP/1.1\r\nHost: bench\r\n{conn}{extra}\r\n".encode()
 
 
 class Response:
-    """Incremental parser for responses to GET/PUT (Content-Length bodies only)."""
+    """Incremental parser for responses to GET/PUT: Content-Length bodies, and
+    chunked ones without trailers (nginx's gzip on the fly, workload (m))."""
 
     def __init__(self):
         self.buf = b""
         self.status = None
         self.need = None      # bytes of body still missing, once the head is in
+        self.chunked = False
 
     def feed(self, data):
         """Add data; return a list of (status, body_len, complete_head) parsed."""
@@ -72,11 +81,20 @@ class Response:
                 lines = head.split("\r\n")
                 self.status = int(lines[0].split(" ")[1])
                 self.need = 0
+                self.chunked = False
                 for line in lines[1:]:
                     k, _, v = line.partition(":")
                     if k.strip().lower() == "content-length":
                         self.need = int(v.strip())
+                    if k.strip().lower() == "transfer-encoding" and "chunked" in v.lower():
+                        self.chunked = True
                 self.body_len = self.need
+            if self.chunked:
+                if not self.feed_chunks():
+                    return done
+                done.append((self.status, self.body_len))
+                self.status = None
+                continue
             take = min(self.need, len(self.buf))
             self.buf = self.buf[take:]
             self.need -= take
@@ -84,6 +102,29 @@ class Response:
                 return done
             done.append((self.status, self.body_len))
             self.status = None
+
+    def feed_chunks(self):
+        """Consume whole chunks from buf, counting their bytes in body_len; True
+        once the last chunk and the final CRLF are in."""
+        while True:
+            if self.need:                      # inside a chunk: its data, then CRLF
+                if len(self.buf) < self.need + 2:
+                    return False
+                self.buf = self.buf[self.need + 2:]
+                self.need = 0
+                continue
+            end = self.buf.find(b"\r\n")
+            if end < 0:
+                return False
+            size = int(self.buf[:end].split(b";")[0], 16)
+            if size == 0:
+                if len(self.buf) < end + 4:
+                    return False
+                self.buf = self.buf[end + 4:]  # "0\r\n\r\n": no trailers
+                return True
+            self.buf = self.buf[end + 2:]
+            self.need = size
+            self.body_len += size
 
 
 def connect_nb():

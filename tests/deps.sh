@@ -18,6 +18,7 @@ check() {
     need make command -v make
     need libcrypt-dev test -f /usr/include/crypt.h
     need libssl-dev test -f /usr/include/openssl/ssl.h
+    need zlib1g-dev test -f /usr/include/zlib.h
     $build_only && return 0
     need libcmocka-dev test -f /usr/include/cmocka.h
     need openssl command -v openssl
@@ -25,6 +26,11 @@ check() {
     need curl command -v curl
     need iproute2 command -v ss
     need apache2-utils command -v htpasswd
+    # A real balancer in front of lingerd (test_proxy_protocol, test_scaleout).
+    # Required, not optional: it is small and in Debian main, so a machine
+    # that can install the rest can install it; the tests skip (saying so)
+    # only where it truly is not there. /usr/sbin is not on every PATH.
+    need haproxy sh -c 'command -v haproxy || test -x /usr/sbin/haproxy'
     need gunicorn command -v gunicorn  # the application server behind the proxy tests
 }
 # Optional: tests that need these skip, saying why, when they are absent.

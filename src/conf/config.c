@@ -26,7 +26,7 @@
 
 static bool config_is_string(const struct config_directive *d)
 {
-    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH;
+    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_WORDS;
 }
 
 /* Levenshtein distance of two short names; SIZE_MAX past 63 characters. */
@@ -395,6 +395,12 @@ int config_finish(struct config *cfg, FILE *errs)
     }
     for (size_t i = 0; i < cfg->listen_count; i++) {
         const struct config_listen *l = &cfg->listens[i];
+        if (l->proxy_protocol && cfg->proxy_protocol_from_count == 0) {
+            fprintf(errs, "%s%slisten %s proxy_protocol: no proxy_protocol_from says which "
+                          "balancers may send the header\n", l->where, l->where[0] ? ": " : "",
+                    l->text);
+            rc = -1;
+        }
         if (l->tls && cfg->tls_certificate_count == 0) {
             fprintf(errs, "%s%slisten %s tls: no tls_certificate is configured\n", l->where,
                     l->where[0] ? ": " : "", l->text);

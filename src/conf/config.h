@@ -30,6 +30,13 @@ enum config_linger {
     CONFIG_LINGER_OFF,    /* plain close(): Apache's NO_LINGCLOSE */
 };
 
+/* Where a client address behind an HTTP balancer is read from. */
+enum config_real_ip {
+    CONFIG_REAL_IP_OFF,
+    CONFIG_REAL_IP_X_FORWARDED_FOR, /* the right-most address not in real_ip_from */
+    CONFIG_REAL_IP_X_REAL_IP,       /* the one address the field holds */
+};
+
 /* "on", "always", "off". */
 const char *config_linger_name(enum config_linger l);
 
@@ -38,6 +45,7 @@ struct config_listen {
     socklen_t addr_len;
     int backlog;
     bool tls;                     /* connections speak TLS first (HTTPS) */
+    bool proxy_protocol;          /* a PROXY header comes before anything else */
     char text[80];                /* as written, for messages */
     char where[CONFIG_WHERE_MAX]; /* "FILE:LINE", or "" from the command line */
 };
@@ -82,6 +90,14 @@ struct config_location {
     bool keepalive;
     enum config_linger lingering_close;
     char *proxy_pass;          /* NULL: served here; else upstream addresses (proxy.c) */
+    /* compression (compress.c) and listings (autoindex.c) */
+    unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
+    bool gzip;                 /* compress on the fly */
+    char *gzip_types;          /* media types, one space between */
+    uint64_t gzip_min_length;
+    uint32_t gzip_level;
+    bool autoindex;
+    uint32_t autoindex_max_entries;
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
@@ -184,6 +200,16 @@ struct config {
     uint64_t proxy_keepalive_timeout_ms; /* 0: no pool */
     uint32_t proxy_fail_max;
     uint64_t proxy_fail_timeout_ms;
+    /* behind a load balancer */
+    struct config_cidr proxy_protocol_from[CONFIG_CIDR_MAX];
+    size_t proxy_protocol_from_count;
+    uint64_t proxy_protocol_timeout_ms;
+    uint64_t proxy_protocol_max_bytes;
+    struct config_cidr real_ip_from[CONFIG_CIDR_MAX];
+    size_t real_ip_from_count;
+    enum config_real_ip real_ip_header;
+    char *health_path;       /* "" when off */
+    uint64_t drain_delay_ms;
 
     /* locations; [0] is "/" */
     struct config_location locations[CONFIG_LOCATION_MAX];
@@ -197,6 +223,16 @@ struct config {
     unsigned methods;
     unsigned file_mode;
     bool create_dirs;
+    unsigned precompressed;
+    bool gzip;
+    char *gzip_types;
+    uint64_t gzip_min_length;
+    uint32_t gzip_level;
+    bool autoindex;
+    uint32_t autoindex_max_entries;
+    /* main only: each worker's cache of compressed files */
+    uint64_t gzip_cache_size;
+    uint64_t gzip_cache_max_file;
 };
 
 /* Fill cfg with the defaults of the table. 0, or -ENOMEM. */
@@ -216,6 +252,12 @@ int config_set(struct config *cfg, struct config_location *loc, const char *name
  * for a bad or duplicate prefix or past CONFIG_LOCATION_MAX. */
 struct config_location *config_add_location(struct config *cfg, const char *prefix, char *err,
                                             size_t errlen);
+
+/* Is addr (4 or 16 bytes, network order, family 4 or 6) in one of the
+ * networks of list[0..n)? An IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+ * matches as IPv4. */
+bool config_cidr_match(const struct config_cidr *list, size_t n, int family,
+                       const uint8_t *addr);
 
 /* True when some listen has the tls flag. */
 bool config_has_tls_listener(const struct config *cfg);

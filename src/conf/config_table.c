@@ -19,6 +19,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "accept_encoding.h"
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
@@ -38,8 +39,8 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_METHODS] = { "method list", "METHOD...",
                            "method names: GET HEAD POST PUT DELETE OPTIONS TRACE CONNECT PATCH",
                            1, CONFIG_WORDS_MAX },
-    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls]",
-                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 3 },
+    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls] [proxy_protocol]",
+                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 4 },
     [CONFIG_T_PATTERN] = { "regex list", "REGEX...", "an extended regular expression", 1,
                            CONFIG_PATTERN_MAX },
     [CONFIG_T_MODE] = { "octal mode", "MODE", "an octal mode like 0644", 1, 1 },
@@ -49,6 +50,7 @@ const struct config_type_info config_types[] = {
     [CONFIG_T_KEYWORDS] = { "keyword list", NULL, NULL, 1, CONFIG_WORDS_MAX },
     [CONFIG_T_CERTS] = { "certificate and key", "CERT.pem KEY.pem",
                          "a certificate file and its key file", 2, 2 },
+    [CONFIG_T_WORDS] = { "word list", "WORD...", "one or more words", 1, CONFIG_WORDS_MAX },
 };
 static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
@@ -83,11 +85,49 @@ static const char *const config_tls_protocol_names[] = {
 static_assert(ARRAY_LEN(config_tls_protocol_names) == CONFIG_TLS_PROTOCOL_COUNT + 1,
               "one name per protocol");
 
+static const char *const config_real_ip_names[] = {
+    [CONFIG_REAL_IP_OFF] = "off",
+    [CONFIG_REAL_IP_X_FORWARDED_FOR] = "X-Forwarded-For",
+    [CONFIG_REAL_IP_X_REAL_IP] = "X-Real-IP",
+    NULL,
+};
+static_assert(ARRAY_LEN(config_real_ip_names) == CONFIG_REAL_IP_X_REAL_IP + 2,
+              "one name per value");
+
 static const char *const config_log_level_names[] = {
     [LOG_ERROR] = "error", [LOG_WARN] = "warn", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
     NULL,
 };
 static_assert(ARRAY_LEN(config_log_level_names) == LOG_LEVEL_COUNT + 1, "one name per level");
+
+/* precompressed: the bit of a coding is its enum accept_coding, so the
+ * mask is the set of codings offered; "off" sets a bit no coding uses. */
+static const char *const config_precompressed_names[] = {
+    [ACCEPT_BR] = "br", [ACCEPT_GZIP] = "gzip", [ACCEPT_IDENTITY] = "off", NULL,
+};
+static_assert(ACCEPT_IDENTITY == 2 && ACCEPT_CODING_COUNT == 3, "one name per coding");
+
+/* gzip_types: "type/subtype", a whole type ("text/" then a star) or "*". */
+static int config_check_media_type(const char *value, char *err, size_t errlen)
+{
+    const char *slash = strchr(value, '/');
+    if (strcmp(value, "*") == 0)
+        return 0;
+    if (!slash || slash == value || slash[1] == '\0' || strchr(slash + 1, '/')) {
+        snprintf(err, errlen, "expected a media type like text/css, text/* or *");
+        return -1;
+    }
+    for (const char *p = value; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (p != slash && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c))) {
+            snprintf(err, errlen, "'%c' cannot appear in a media type",
+                     c > ' ' && c < 0x7f ? c : '?');
+            return -1;
+        }
+    }
+    return 0;
+}
 
 /* status_path, metrics_path: a path to match exactly, or "" for off. */
 static int config_check_url_path(const char *value, char *err, size_t errlen)
@@ -140,6 +180,9 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_LOC "Per location"
 #define G_PROC "Processes"
 #define G_TLS "HTTPS (TLS)"
+#define G_GZIP "Compression"
+#define G_LIST "Directory listings"
+#define G_LB "Behind a load balancer"
 #define G_PROXY "Reverse proxy"
 
 /* The single source of truth. Order is the order of the reference. */
@@ -149,7 +192,9 @@ const struct config_directive config_directives[] = {
       .min = 1, .max = 65535, .group = G_SERVE,
       .help = "Address to accept on; a bare PORT means every IPv4 address; backlog=N sets the "
               "listen(2) queue (default 511); tls makes it an HTTPS listener (it needs a "
-              "tls_certificate); the default applies only if no listen is given" },
+              "tls_certificate); proxy_protocol makes every connection start with a PROXY "
+              "protocol header (v1 or v2) from a proxy_protocol_from address, before TLS or "
+              "HTTP; the default applies only if no listen is given" },
     { .name = "root", .type = CONFIG_T_PATH, MAIN(root), .def = "www", .group = G_SERVE,
       .help = "Directory served and written; relative paths are from the working directory" },
     { .name = "index", .type = CONFIG_T_STRING, MAIN(index), .def = "index.html",
@@ -409,6 +454,42 @@ const struct config_directive config_directives[] = {
       .help = "Clients allowed to read status_path and metrics_path (repeatable, at most 32 "
               "in all); others get 403; the default applies only if none is given" },
 
+    { .name = "proxy_protocol_from", .type = CONFIG_T_CIDRS, MAIN(proxy_protocol_from),
+      .count_off = offsetof(struct config, proxy_protocol_from_count), .group = G_LB,
+      .help = "Balancers allowed to send a PROXY header to a proxy_protocol listener "
+              "(repeatable, at most 32 in all); a connection from anywhere else is closed "
+              "at once, unanswered, and counted; a proxy_protocol listener needs it" },
+    { .name = "proxy_protocol_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_protocol_timeout_ms), .def = "5s", .min = 10, .max = MS_M, .group = G_LB,
+      .help = "How long a connection on a proxy_protocol listener may take to send its whole "
+              "PROXY header; then it is closed and counted (header_timeout and "
+              "tls_handshake_timeout start after the header)" },
+    { .name = "proxy_protocol_max_bytes", .type = CONFIG_T_SIZE,
+      MAIN(proxy_protocol_max_bytes), .def = "2k", .min = 232, .max = 65551, .group = G_LB,
+      .help = "Longest PROXY v2 header (16 bytes and its length field: addresses and TLVs) "
+              "accepted; a longer one is cut at its first 16 bytes and counted (v1 has its "
+              "own bound, 107 bytes)" },
+    { .name = "real_ip_from", .type = CONFIG_T_CIDRS, MAIN(real_ip_from),
+      .count_off = offsetof(struct config, real_ip_from_count), .group = G_LB,
+      .help = "HTTP balancers whose real_ip_header is believed (repeatable, at most 32 in "
+              "all); a request from anywhere else keeps its connection's address" },
+    { .name = "real_ip_header", .type = CONFIG_T_ENUM, MAIN(real_ip_header), .def = "off",
+      .names = config_real_ip_names, .group = G_LB,
+      .help = "For a request from a real_ip_from address, the client address is read from "
+              "this field: X-Forwarded-For takes the right-most address that is not in "
+              "real_ip_from (nginx's realip with real_ip_recursive on), X-Real-IP the one "
+              "address it holds; off believes no field" },
+    { .name = "health_path", .type = CONFIG_T_STRING, MAIN(health_path),
+      .args = "PATH", .check = config_check_url_path, .group = G_LB,
+      .help = "Path a balancer's health check asks (GET or HEAD, from anyone): 200 while "
+              "the server serves, 503 with Connection: close from the moment a graceful "
+              "stop, drain_delay or a reload's drain begins; \"\" turns it off" },
+    { .name = "drain_delay", .type = CONFIG_T_DURATION, MAIN(drain_delay_ms), .def = "0s",
+      .min = 0, .max = 10 * MS_M, .group = G_LB,
+      .help = "On SIGQUIT, keep serving this long with health_path failing (so the "
+              "balancer's health check takes the server out first), then stop gracefully; "
+              "0 stops at once (a reload never waits)" },
+
     { .name = "methods", .type = CONFIG_T_METHODS, MAIN(methods), LOC(methods),
       .def = "GET HEAD OPTIONS", .group = G_LOC,
       .help = "Methods allowed; the others get 405" },
@@ -428,6 +509,54 @@ const struct config_directive config_directives[] = {
     { .name = "file_mode", .type = CONFIG_T_MODE, MAIN(file_mode), LOC(file_mode),
       .def = "0644", .min = 0, .max = 0777, .group = G_LOC,
       .help = "Permission bits of files created by uploads (the umask still applies)" },
+
+    { .name = "precompressed", .type = CONFIG_T_KEYWORDS, MAIN(precompressed),
+      LOC(precompressed), .def = "off", .names = config_precompressed_names,
+      .args = "off|br|gzip...", .group = G_GZIP,
+      .help = "Serve FILE.br or FILE.gz in place of FILE when the client accepts that "
+              "coding (Accept-Encoding, q-values honoured) and the sibling is a regular file "
+              "not older than FILE; with its own ETag, ranges and conditionals on its bytes, "
+              "and Vary: Accept-Encoding whenever a sibling exists; off serves none" },
+    { .name = "gzip", .type = CONFIG_T_BOOL, MAIN(gzip), LOC(gzip), .def = "off",
+      .group = G_GZIP,
+      .help = "Compress responses of gzip_types on the fly for clients that accept gzip "
+              "(not ranges, not files with a precompressed sibling chosen); compressed files "
+              "are kept in gzip_cache_size, so a file is compressed once per change" },
+    { .name = "gzip_types", .type = CONFIG_T_WORDS, MAIN(gzip_types), LOC(gzip_types),
+      .def = "text/html text/css text/plain text/xml text/javascript application/javascript "
+             "application/json application/xml application/manifest+json image/svg+xml",
+      .args = "TYPE...", .check = config_check_media_type, .group = G_GZIP,
+      .help = "Media types gzip compresses (as mime_types_file names them; TYPE/* and * "
+              "match more); already compressed formats (images, archives, fonts) gain "
+              "nothing" },
+    { .name = "gzip_min_length", .type = CONFIG_T_SIZE, MAIN(gzip_min_length),
+      LOC(gzip_min_length), .def = "256", .min = 0, .max = GIB, .group = G_GZIP,
+      .help = "Smaller files are sent as they are: the gzip framing (18 bytes) and a "
+              "Content-Encoding field eat what little would be saved" },
+    { .name = "gzip_level", .type = CONFIG_T_NUMBER, MAIN(gzip_level), LOC(gzip_level),
+      .def = "6", .min = 1, .max = 9, .group = G_GZIP,
+      .help = "zlib compression level, 1 (fastest) to 9 (smallest); the work is done once "
+              "per file and cached, so a high level costs little" },
+    { .name = "gzip_cache_size", .type = CONFIG_T_SIZE, MAIN(gzip_cache_size), .def = "16m",
+      .min = 0, .max = 16 * GIB, .group = G_GZIP,
+      .help = "Compressed bytes each worker keeps (least recently used evicted first), keyed "
+              "by the file's device, inode, size and modification time, so a changed file is "
+              "compressed again; 0 keeps none and compresses every response" },
+    { .name = "gzip_cache_max_file", .type = CONFIG_T_SIZE, MAIN(gzip_cache_max_file),
+      .def = "1m", .min = 0, .max = GIB, .group = G_GZIP,
+      .help = "Largest file compressed on the fly (the worker compresses it in one go, about "
+              "25 ms per MiB of text at level 6, during which it serves nothing else); larger "
+              "files are sent uncompressed: precompress them" },
+
+    { .name = "autoindex", .type = CONFIG_T_BOOL, MAIN(autoindex), LOC(autoindex),
+      .def = "off", .group = G_LIST,
+      .help = "List a directory that has no index file (GET and HEAD): HTML, or JSON with "
+              "?format=json or Accept: application/json; names starting with '.' are never "
+              "listed" },
+    { .name = "autoindex_max_entries", .type = CONFIG_T_NUMBER, MAIN(autoindex_max_entries),
+      LOC(autoindex_max_entries), .def = "1000", .min = 1, .max = 100000, .group = G_LIST,
+      .help = "Most entries one listing reads and shows (each costs a stat while the worker "
+              "waits); a larger directory's listing says it is cut short" },
 
     { .name = "proxy_pass", .type = CONFIG_T_STRING, LOC(proxy_pass),
       .args = "ADDR[,ADDR...]", .check = proxy_addr_check_list, .group = G_PROXY,

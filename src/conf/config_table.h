@@ -44,6 +44,7 @@ enum config_type {
     CONFIG_T_CIDRS,        /* struct config_cidr[], count at count_off */
     CONFIG_T_KEYWORDS,     /* unsigned, bit (1u << i) per names[i] given */
     CONFIG_T_CERTS,        /* struct config_tls_cert[], count at count_off */
+    CONFIG_T_WORDS,        /* char *, owned: the words joined by one space */
     CONFIG_T__COUNT
 };
 

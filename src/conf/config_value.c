@@ -279,10 +279,14 @@ static int config_parse_listen(const struct config_directive *d, struct config_l
             l->tls = true;
             continue;
         }
+        if (strcmp(p, "proxy_protocol") == 0 && !l->proxy_protocol) {
+            l->proxy_protocol = true;
+            continue;
+        }
         if (have_backlog || strncmp(p, "backlog=", 8) != 0
             || (p += 8, config_parse_digits(&p, 10, &backlog)) < 0 || *p != '\0') {
-            snprintf(err, errlen, "bad value '%s' for '%s': expected backlog=N or tls, each "
-                     "at most once", args[i], d->name);
+            snprintf(err, errlen, "bad value '%s' for '%s': expected backlog=N, tls or "
+                     "proxy_protocol, each at most once", args[i], d->name);
             return -1;
         }
         if (backlog < d->min || backlog > d->max) {
@@ -393,6 +397,28 @@ static int config_parse_cidr(const struct config_directive *d, const char *arg,
     return 0;
 }
 
+bool config_cidr_match(const struct config_cidr *list, size_t n, int family,
+                       const uint8_t *addr)
+{
+    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    if (family == 6 && memcmp(addr, v4_mapped, sizeof v4_mapped) == 0) {
+        family = 4;
+        addr += 12;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct config_cidr *c = &list[i];
+        if (c->family != family)
+            continue;
+        size_t full = c->prefix_bits / 8, rest = c->prefix_bits % 8;
+        if (memcmp(c->addr, addr, full) != 0)
+            continue;
+        if (rest && ((addr[full] ^ c->addr[full]) & (0xff00u >> rest) & 0xff))
+            continue;
+        return true;
+    }
+    return false;
+}
+
 static int config_add_cidrs(struct config *cfg, const struct config_directive *d,
                             const char *const *args, size_t nargs, char *err, size_t errlen)
 {
@@ -452,6 +478,12 @@ static int config_parse_keywords(const struct config_directive *d, unsigned *mas
                 break;
         if (!d->names[k])
             return config_bad_value(d, args[i], err, errlen);
+        /* "off" (precompressed off) stands alone: "off gzip" says two things */
+        if (nargs > 1 && strcmp(d->names[k], "off") == 0) {
+            snprintf(err, errlen, "'off' cannot be combined with other values for '%s'",
+                     d->name);
+            return -1;
+        }
         *mask |= 1u << k;
     }
     return 0;
@@ -470,6 +502,41 @@ static int config_parse_methods(const struct config_directive *d, unsigned *mask
             return config_bad_value(d, args[i], err, errlen);
         *mask |= 1u << m;
     }
+    return 0;
+}
+
+/* A word list: each word through the row's check, then all of them joined
+ * by one space into one owned string (readers split at the spaces). */
+static int config_store_words(const struct config_directive *d, void *field,
+                              const char *const *args, size_t nargs, char *err, size_t errlen)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        char why[CONFIG_ERR_MAX / 2];
+        if (args[i][0] == '\0' || strpbrk(args[i], " \t"))
+            return config_bad_value(d, args[i], err, errlen);
+        if (d->check && d->check(args[i], why, sizeof why) < 0) {
+            snprintf(err, errlen, "bad value '%s' for '%s': %s", args[i], d->name, why);
+            return -1;
+        }
+        total += strlen(args[i]) + 1;
+    }
+    char *s = malloc(total ? total : 1);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        size_t len = strlen(args[i]);
+        if (i)
+            s[n++] = ' ';
+        memcpy(s + n, args[i], len);
+        n += len;
+    }
+    s[n] = '\0';
+    free(*(char **)field);
+    *(char **)field = s;
     return 0;
 }
 
@@ -567,6 +634,8 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
     }
     case CONFIG_T_CERTS:
         return config_add_cert(cfg, d, args, err, errlen);
+    case CONFIG_T_WORDS:
+        return config_store_words(d, field, args, nargs, err, errlen);
     case CONFIG_T__COUNT:
         break;
     }
@@ -606,7 +675,8 @@ int config_format_value(const struct config *cfg, const struct config_location *
     case CONFIG_T_MODE: config_format_number(&o, d, config_get_uint(field, size)); break;
     case CONFIG_T_BOOL: config_out_add(&o, "%s", *(const bool *)field ? "on" : "off"); break;
     case CONFIG_T_STRING:
-    case CONFIG_T_PATH: {
+    case CONFIG_T_PATH:
+    case CONFIG_T_WORDS: {
         const char *s = *(char *const *)field;
         config_out_add(&o, "%s", s ? s : "");
         break;
@@ -630,6 +700,8 @@ int config_format_value(const struct config *cfg, const struct config_location *
                 config_out_add(&o, " backlog=%d", cfg->listens[i].backlog);
             if (cfg->listens[i].tls)
                 config_out_add(&o, " tls");
+            if (cfg->listens[i].proxy_protocol)
+                config_out_add(&o, " proxy_protocol");
         }
         break;
     case CONFIG_T_KEYWORDS: {

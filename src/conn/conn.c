@@ -20,9 +20,12 @@
  *               its bytes                      since last read,
  *                                              lingering_time total)
  *   CLOSED      nothing: freed after this loop iteration
+ *   PROXY_HEADER a PROXY protocol header     proxy_protocol_     close, counted
+ *               (proxy_protocol listeners)     timeout (total)     (conn_proxy.c)
  *
  * Transitions (conn_may_move checks them):
- *   accept    -> READ_HEAD
+ *   accept    -> READ_HEAD, or PROXY_HEADER on a proxy_protocol listener
+ *   PROXY_HEADER -> READ_HEAD | LINGER | CLOSED
  *   READ_HEAD -> READ_BODY | AWAIT | RESPOND | IDLE | LINGER | CLOSED  (and READ_HEAD
  *                                                for the next pipelined request)
  *   READ_BODY -> READ_HEAD | AWAIT | RESPOND | IDLE | LINGER | CLOSED
@@ -59,7 +62,9 @@
  * Files: this one is the lifecycle (states, deadlines, heads, dispatch);
  * conn_buf.c holds the work area and reads and sends; conn_respond.c formats
  * responses; conn_body.c reads request bodies; conn_close.c is the close
- * path above. conn_internal.h is what they share, private to conn*.c.
+ * path above; conn_proxy.c is the PROXY_HEADER state; conn_addr.c says who
+ * the client is (and logs with it). conn_internal.h is what they share,
+ * private to conn*.c.
  */
 #include "conn.h"
 
@@ -92,7 +97,7 @@ static const char *const conn_state_names[] = {
     [CONN_READ_HEAD] = "READ_HEAD", [CONN_READ_BODY] = "READ_BODY",
     [CONN_RESPOND] = "RESPOND",     [CONN_AWAIT] = "AWAIT",
     [CONN_IDLE] = "IDLE",           [CONN_LINGER] = "LINGER",
-    [CONN_CLOSED] = "CLOSED",
+    [CONN_CLOSED] = "CLOSED",       [CONN_PROXY_HEADER] = "PROXY_HEADER",
 };
 static_assert(sizeof conn_state_names / sizeof conn_state_names[0] == CONN_STATE_COUNT,
               "a state without a name");
@@ -111,6 +116,7 @@ static const char *const conn_close_reason_names[] = {
     [CONN_CLOSE_SHUTDOWN] = "shutdown",
     [CONN_CLOSE_PEER] = "peer",
     [CONN_CLOSE_TLS_HANDSHAKE] = "tls-handshake",
+    [CONN_CLOSE_PROXY_HEADER] = "proxy-header",
 };
 static_assert(sizeof conn_close_reason_names / sizeof conn_close_reason_names[0] ==
                   CONN_CLOSE_REASON_COUNT,
@@ -130,7 +136,7 @@ static const enum stats_state conn_stats_state[] = {
     [CONN_READ_HEAD] = STATS_READ_HEAD, [CONN_READ_BODY] = STATS_READ_BODY,
     [CONN_RESPOND] = STATS_RESPOND,     [CONN_AWAIT] = STATS_RESPOND,
     [CONN_IDLE] = STATS_IDLE,           [CONN_LINGER] = STATS_LINGER,
-    [CONN_CLOSED] = STATS_STATE_COUNT,
+    [CONN_CLOSED] = STATS_STATE_COUNT,  [CONN_PROXY_HEADER] = STATS_PROXY_HEADER,
 };
 
 static bool conn_may_move(enum conn_state from, enum conn_state to)
@@ -138,10 +144,12 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
     if (to == CONN_CLOSED)
         return from != CONN_CLOSED;
     switch ((enum conn_state)from) {
+    case CONN_PROXY_HEADER:
+        return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_READ_HEAD:
-        return to != CONN_CLOSED;
+        return to != CONN_CLOSED && to != CONN_PROXY_HEADER;
     case CONN_READ_BODY:
-        return to != CONN_READ_BODY;
+        return to != CONN_READ_BODY && to != CONN_PROXY_HEADER;
     case CONN_RESPOND:
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER;
     case CONN_AWAIT:
@@ -180,36 +188,6 @@ const struct http1_request *conn_request(const struct conn *c)
 const char *conn_request_buf(const struct conn *c)
 {
     return c->w->in + c->w->head_start;
-}
-
-int conn_peer_addr(const struct conn *c, uint8_t addr[16])
-{
-    memcpy(addr, c->peer_addr, 16);
-    return c->peer_family == 6 ? 6 : 4;
-}
-
-const char *conn_peer_text(const struct conn *c)
-{
-    static char text[INET6_ADDRSTRLEN + 8];
-    char addr[INET6_ADDRSTRLEN];
-    int family = c->peer_family == 6 ? AF_INET6 : AF_INET;
-    if (!inet_ntop(family, c->peer_addr, addr, sizeof addr))
-        return "?";
-    snprintf(text, sizeof text, family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, c->peer_port);
-    return text;
-}
-
-void conn_log(const struct conn *c, enum log_level level, const char *fmt, ...)
-{
-    if (!log_enabled(level))
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    log_write(level, "conn=%llu fd=%d peer=%s state=%s %s", (unsigned long long)c->id,
-              c->watch.fd, conn_peer_text(c), conn_state_name((enum conn_state)c->state), msg);
 }
 
 /* Stop for now with work left (fairness bound reached, or bytes buffered
@@ -268,6 +246,8 @@ static uint64_t conn_deadline(const struct conn *c)
 {
     const struct config *cfg = conn_cfg(c);
     switch ((enum conn_state)c->state) {
+    case CONN_PROXY_HEADER:
+        return c->since_ms + cfg->proxy_protocol_timeout_ms;
     case CONN_READ_HEAD:
         /* TLS: the handshake comes first, with its own bound; the head's
          * header_timeout counts from the accept all the same. */
@@ -408,6 +388,7 @@ void conn_request_done(struct conn *c)
     conn_log_access(c);
     w->in_request = false;
     w->sink = NULL;
+    w->real_family = 0; /* the next request names its own client, or none */
     if (!c->keep_alive) {
         conn_start_close(c, CONN_CLOSE_REQUESTED);
         return;
@@ -472,6 +453,7 @@ static void conn_on_head(struct conn *c, size_t used)
     w->log_has_head = true;
     w->log_head_bytes = (uint32_t)used;
     w->log_start_ms = c->state == CONN_READ_HEAD ? c->since_ms : conn_now_ms(c);
+    w->real_family = 0; /* real_ip_header speaks per request */
     conn_decide_keep_alive(c);
 
     request_dispatch(c);
@@ -682,6 +664,9 @@ static void conn_run(struct conn *c, bool timeout)
     for (i = 0; i < 8; i++) {
         enum conn_state before = (enum conn_state)c->state;
         switch (before) {
+        case CONN_PROXY_HEADER:
+            conn_on_proxy_header(c, timeout);
+            break;
         case CONN_READ_HEAD:
             conn_on_read_head(c, timeout);
             break;
@@ -742,21 +727,6 @@ static void conn_on_timer(struct loop_timer *t)
     conn_run(c, true);
 }
 
-static void conn_store_peer(struct conn *c, const struct sockaddr *peer, socklen_t len)
-{
-    if (peer->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)peer;
-        c->peer_family = 6;
-        memcpy(c->peer_addr, &a->sin6_addr, 16);
-        c->peer_port = ntohs(a->sin6_port);
-    } else if (peer->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)peer;
-        c->peer_family = 4;
-        memcpy(c->peer_addr, &a->sin_addr, 4);
-        c->peer_port = ntohs(a->sin_port);
-    }
-}
-
 bool conn_is_tls(const struct conn *c)
 {
     return transport_is_tls(&c->tp);
@@ -778,7 +748,7 @@ const char *conn_tls_sni(const struct conn *c)
 }
 
 struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
-                       socklen_t peer_len, bool tls)
+                       socklen_t peer_len, bool tls, bool proxy_protocol)
 {
     struct conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -812,8 +782,8 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
         srv->all_first->all_prev = c;
     srv->all_first = c;
     stats_add(&srv->stats->accepted, 1);
-    c->state = CONN_READ_HEAD;
-    stats_add(&srv->stats->conns[STATS_READ_HEAD], 1);
+    c->state = proxy_protocol ? CONN_PROXY_HEADER : CONN_READ_HEAD;
+    stats_add(&srv->stats->conns[conn_stats_state[c->state]], 1);
     c->since_ms = c->progress_ms = conn_now_ms(c);
     conn_arm_deadline(c);
     if (conn_take_work(c))

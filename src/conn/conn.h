@@ -32,6 +32,7 @@ enum conn_state {
     CONN_IDLE,      /* keep-alive, no request, buffers released; keepalive_timeout */
     CONN_LINGER,    /* closing: flush, half-close, drain; linger deadlines */
     CONN_CLOSED,    /* fd closed, freed after this loop iteration */
+    CONN_PROXY_HEADER, /* a proxy_protocol listener's first bytes; proxy_protocol_timeout */
     CONN_STATE_COUNT
 };
 
@@ -52,17 +53,20 @@ enum conn_close_reason {
     CONN_CLOSE_SHUTDOWN,      /* the server is stopping */
     CONN_CLOSE_PEER,          /* the client closed or reset */
     CONN_CLOSE_TLS_HANDSHAKE, /* the TLS handshake failed or timed out */
+    CONN_CLOSE_PROXY_HEADER,  /* the PROXY header was broken, cut or late */
     CONN_CLOSE_REASON_COUNT
 };
 
 const char *conn_close_reason_name(enum conn_close_reason r);
 
 /* Accept-side: a new connection on fd (non-blocking) from peer, over TLS
- * (the server's certificate store) if tls. Returns the connection (owned by
- * the server's connection set; it may already be answered and closed) or
- * NULL with errno, fd then still the caller's. */
+ * (the server's certificate store) if tls, starting with a PROXY protocol
+ * header if proxy_protocol (the caller checked that peer may send one).
+ * Returns the connection (owned by the server's connection set; it may
+ * already be answered and closed) or NULL with errno, fd then still the
+ * caller's. */
 struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
-                       socklen_t peer_len, bool tls);
+                       socklen_t peer_len, bool tls, bool proxy_protocol);
 
 /* Whether the connection's client speaks TLS to us (https). */
 bool conn_is_tls(const struct conn *c);
@@ -191,11 +195,23 @@ void conn_note_upstream(struct conn *c, const char *addr, int status, uint64_t t
 /* Monotonic and wall clock of this loop iteration. */
 uint64_t conn_now_ms(const struct conn *c);
 
-/* Peer address: 4 or 6, and its 4 or 16 bytes (network order) in addr. */
+/* The client's address: 4 or 6, and its 4 or 16 bytes (network order) in
+ * addr. Behind a balancer, the one its PROXY header or (for the current
+ * request) real_ip_header named; else the socket's peer. */
 int conn_peer_addr(const struct conn *c, uint8_t addr[16]);
 
-/* Peer address as text, for logs (a static buffer, valid until the next call). */
+/* The client's address as text, for logs (a static buffer, valid until the
+ * next call). */
 const char *conn_peer_text(const struct conn *c);
+
+/* The balancer that named the client (the socket's peer, when a PROXY header
+ * or real_ip_header gave another address): 4 or 6 as conn_peer_addr, or 0
+ * when the client is the socket's peer. */
+int conn_balancer_addr(const struct conn *c, uint8_t addr[16], uint16_t *port);
+
+/* For the current request: the client is family/addr (real_ip_header says
+ * so, and the connection's address is a trusted balancer). */
+void conn_set_request_client(struct conn *c, int family, const uint8_t addr[16]);
 
 /* Bytes of one pooled work area (request state and read buffer). */
 struct config;

@@ -73,6 +73,7 @@ bool conn_take_work(struct conn *c)
     w->lingering_close = srv->cfg->lingering_close;
     w->sink = NULL;
     conn_work_clear_deferred(w);
+    w->real_family = 0; /* a pooled area may hold another client's */
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
      * cleared (their memory kept for the next response). */
     http1_parser_init(&w->parser, &srv->limits, w->fields, srv->cfg->header_fields_max);

@@ -195,6 +195,7 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
     case CONN_IDLE:
         conn_arm_deadline(c); /* the cap may come before keepalive_timeout */
         break;
+    case CONN_PROXY_HEADER: /* its request, if one comes, will say close */
     case CONN_READ_HEAD:
     case CONN_READ_BODY:
     case CONN_AWAIT:
@@ -239,6 +240,7 @@ static bool conn_may_be_sending(const struct conn *c)
     case CONN_CLOSE_SEND_TIMEOUT:
     case CONN_CLOSE_PEER:
     case CONN_CLOSE_TLS_HANDSHAKE:
+    case CONN_CLOSE_PROXY_HEADER:
     case CONN_CLOSE_REASON_COUNT:
         break;
     }

@@ -3,7 +3,8 @@
  * The connection is one state machine split by concern: conn.c (the
  * lifecycle: states, deadlines, dispatch; read it first), conn_buf.c (the
  * work area and its buffers), conn_respond.c (response heads and bodies),
- * conn_body.c (request bodies) and conn_close.c (the close path). They share
+ * conn_body.c (request bodies), conn_close.c (the close path), conn_proxy.c
+ * (the PROXY header) and conn_addr.c (the client's address). They share
  * struct conn and struct conn_work, defined here so that no other module
  * sees their fields, and the functions below. Nothing outside conn*.c
  * includes this header: handlers use conn.h.
@@ -45,6 +46,8 @@ struct conn_work {
     uint32_t head_end;  /* in[head_start .. head_end) is the current head */
     struct http1_parser parser;
     struct http1_request req;
+    uint8_t real_family;    /* 4 or 6: real_ip_header named the client; 0: not */
+    uint8_t real_addr[16];
     /* the request being answered */
     bool in_request;
     /* for the access log line of the response being answered */
@@ -109,9 +112,13 @@ struct conn {
     bool rd_ready;            /* the socket may hold unread bytes (see conn_fill) */
     bool rd_hup;              /* the client's FIN (or an error) is queued */
     uint8_t linger_mode;      /* enum config_linger for this close */
-    uint16_t peer_port;
+    uint16_t peer_port;       /* the client: the socket's peer, or a PROXY header's */
     uint8_t peer_family;
     uint8_t peer_addr[16];
+    uint8_t via_family;       /* 4 or 6: the balancer whose PROXY header named the
+                               * client (the socket's peer); 0: none */
+    uint16_t via_port;
+    uint8_t via_addr[16];
 };
 
 /* LINGER's steps, in this order; each but DRAIN may wait for the socket. */
@@ -154,6 +161,17 @@ void conn_unready(struct conn *c);
 /* The current response is queued and its body settled: next request,
  * idle wait or close. */
 void conn_request_done(struct conn *c);
+
+/* ---- conn_addr.c: the client's address ---- */
+
+/* The socket's peer, as accept gave it: the client until a balancer names
+ * another. */
+void conn_store_peer(struct conn *c, const struct sockaddr *peer, socklen_t len);
+
+/* ---- conn_proxy.c: the PROXY protocol header ---- */
+
+/* The PROXY_HEADER state's handler. */
+void conn_on_proxy_header(struct conn *c, bool timeout);
 
 /* ---- conn_buf.c: the work area, reading and sending ---- */
 

@@ -42,7 +42,6 @@ void conn_log_access(struct conn *c)
     struct accesslog_entry e = {
         .buf = w->in + w->head_start,
         .req = has_head ? &w->req : NULL,
-        .peer_family = c->peer_family,
         .peer_port = c->peer_port,
         .conn_id = c->id,
         .conn_requests = c->requests,
@@ -62,7 +61,9 @@ void conn_log_access(struct conn *c)
         .upstream_status = w->log_upstream_status,
         .upstream_time_ms = w->log_upstream_ms,
     };
-    memcpy(e.peer_addr, c->peer_addr, sizeof e.peer_addr);
+    uint16_t balancer_port;
+    e.peer_family = (uint8_t)conn_peer_addr(c, e.peer_addr);
+    e.balancer_family = (uint8_t)conn_balancer_addr(c, e.balancer_addr, &balancer_port);
     accesslog_write(&e);
 }
 

@@ -12,6 +12,7 @@ static const char *const stats_state_names[] = {
     [STATS_RESPOND] = "respond",
     [STATS_IDLE] = "idle",
     [STATS_LINGER] = "linger",
+    [STATS_PROXY_HEADER] = "proxy_header",
 };
 static_assert(sizeof stats_state_names / sizeof stats_state_names[0] == STATS_STATE_COUNT,
               "a state without a name");
@@ -49,6 +50,22 @@ static_assert(sizeof stats_tls_version_names / sizeof stats_tls_version_names[0]
 const char *stats_tls_failure_name(enum stats_tls_failure f)
 {
     return f < STATS_TLS_FAIL_COUNT ? stats_tls_failure_names[f] : "?";
+}
+
+static const char *const stats_proxy_failure_names[] = {
+    [STATS_PROXY_FAIL_UNTRUSTED] = "untrusted",
+    [STATS_PROXY_FAIL_MALFORMED] = "malformed",
+    [STATS_PROXY_FAIL_OVERSIZED] = "oversized",
+    [STATS_PROXY_FAIL_TRUNCATED] = "truncated",
+    [STATS_PROXY_FAIL_TIMEOUT] = "timeout",
+};
+static_assert(sizeof stats_proxy_failure_names / sizeof stats_proxy_failure_names[0] ==
+                  STATS_PROXY_FAIL_COUNT,
+              "a PROXY failure without a name");
+
+const char *stats_proxy_failure_name(enum stats_proxy_failure f)
+{
+    return f < STATS_PROXY_FAIL_COUNT ? stats_proxy_failure_names[f] : "?";
 }
 
 const char *stats_tls_version_name(enum stats_tls_version v)
@@ -97,7 +114,7 @@ struct stats *stats_table_claim(struct stats_table *t, unsigned worker, uint64_t
     return NULL;
 }
 
-/* Counters add up; gauges (conns[]) describe live connections only. */
+/* Counters add up; gauges (conns[], gzip_cache_bytes) describe live workers only. */
 static void stats_add_counters(struct stats *to, const struct stats *from)
 {
     to->accepted += from->accepted;
@@ -121,6 +138,15 @@ static void stats_add_counters(struct stats *to, const struct stats *from)
         to->tls_versions[i] += from->tls_versions[i];
     to->tls_alpn_http11 += from->tls_alpn_http11;
     to->tls_alpn_none += from->tls_alpn_none;
+    to->gzip_cache_hits += from->gzip_cache_hits;
+    to->gzip_cache_misses += from->gzip_cache_misses;
+    to->gzip_cache_evictions += from->gzip_cache_evictions;
+    for (size_t i = 0; i < 2; i++)
+        to->proxy_headers[i] += from->proxy_headers[i];
+    to->proxy_local += from->proxy_local;
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++)
+        to->proxy_failures[i] += from->proxy_failures[i];
+    to->real_ip_used += from->real_ip_used;
 }
 
 void stats_table_release(struct stats_table *t, struct stats *row)
@@ -140,5 +166,6 @@ void stats_table_sum(const struct stats_table *t, struct stats *out)
         stats_add_counters(out, r);
         for (size_t s = 0; s < STATS_STATE_COUNT; s++)
             out->conns[s] += r->conns[s];
+        out->gzip_cache_bytes += r->gzip_cache_bytes;
     }
 }

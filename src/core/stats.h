@@ -17,6 +17,7 @@ enum stats_state {
     STATS_RESPOND,
     STATS_IDLE,
     STATS_LINGER,
+    STATS_PROXY_HEADER,
     STATS_STATE_COUNT
 };
 
@@ -41,6 +42,17 @@ enum stats_tls_failure {
     STATS_TLS_FAIL_COUNT
 };
 
+/* Why a connection on a proxy_protocol listener was cut before its header
+ * was read: no answer is sent, the balancer sees the close. */
+enum stats_proxy_failure {
+    STATS_PROXY_FAIL_UNTRUSTED, /* its source is not in proxy_protocol_from */
+    STATS_PROXY_FAIL_MALFORMED, /* a field breaks the syntax (or it is not a header) */
+    STATS_PROXY_FAIL_OVERSIZED, /* past 107 bytes (v1) or proxy_protocol_max_bytes (v2) */
+    STATS_PROXY_FAIL_TRUNCATED, /* the peer ended its stream inside the header */
+    STATS_PROXY_FAIL_TIMEOUT,   /* not whole within proxy_protocol_timeout */
+    STATS_PROXY_FAIL_COUNT
+};
+
 /* TLS protocol versions counted; lingerd accepts nothing older. */
 enum stats_tls_version {
     STATS_TLS_V12,
@@ -51,6 +63,7 @@ enum stats_tls_version {
 const char *stats_state_name(enum stats_state s);
 const char *stats_tls_failure_name(enum stats_tls_failure f);
 const char *stats_tls_version_name(enum stats_tls_version v);
+const char *stats_proxy_failure_name(enum stats_proxy_failure f);
 const char *stats_outcome_name(enum stats_outcome o);
 
 struct stats {
@@ -77,6 +90,14 @@ struct stats {
     uint64_t tls_versions[STATS_TLS_VERSION_COUNT];
     uint64_t tls_alpn_http11;     /* handshakes that chose http/1.1 by ALPN */
     uint64_t tls_alpn_none;       /* handshakes without ALPN */
+    uint64_t gzip_cache_hits;     /* on-the-fly gzip answered from the cache */
+    uint64_t gzip_cache_misses;   /* ... compressed first */
+    uint64_t gzip_cache_evictions;
+    uint64_t gzip_cache_bytes;    /* gauge: bytes the cache holds */
+    uint64_t proxy_headers[2];    /* PROXY headers read: [0] v1, [1] v2 */
+    uint64_t proxy_local;         /* of those, LOCAL or without a client address */
+    uint64_t proxy_failures[STATS_PROXY_FAIL_COUNT];
+    uint64_t real_ip_used;        /* requests whose address came from real_ip_header */
 };
 
 /* Rows for every worker that may run at once: the current generation and
@@ -93,6 +114,7 @@ struct stats_table {
     uint64_t generation;          /* current configuration generation */
     uint64_t reloads;
     uint64_t worker_restarts;
+    uint64_t health_down;         /* 1 from SIGQUIT on: health_path fails (drain_delay) */
     struct stats retired;         /* counters of exited workers (gauges 0) */
     struct stats rows[STATS_ROWS_MAX];
 };

@@ -7,7 +7,11 @@
  * up to worker_restart_delay_max while they keep dying young.
  *
  * Signals: SIGHUP reload (a configuration with errors is logged and the old
- * one keeps serving); SIGQUIT graceful stop; SIGTERM/SIGINT fast stop;
+ * one keeps serving); SIGQUIT graceful stop, after drain_delay if set (the
+ * workers keep serving while health_path fails, so a balancer's check
+ * takes the server out before any connection closes; a second SIGQUIT
+ * stops at once; after a binary upgrade the new master serves the same
+ * sockets and health, so no delay); SIGTERM/SIGINT fast stop;
  * SIGUSR1 reopen logs (and forward to the workers); SIGUSR2 binary upgrade:
  * start the binary found at the path this one was started from, handing it
  * the listening sockets by systemd's LISTEN_FDS protocol, the same way
@@ -90,6 +94,7 @@ struct master {
     struct loop *loop;
     struct loop_watch signals;
     struct loop_timer grace;
+    struct loop_timer drain_delay; /* armed from SIGQUIT until the graceful stop */
     struct loop_timer ticket_rotation;
     struct tls_tickets *tickets; /* shared with every worker, across reloads */
     struct tls_store *tls;   /* current generation's certificates; NULL: none */
@@ -609,6 +614,32 @@ static void master_stop(struct master *m, bool graceful)
     loop_arm(m->loop, &m->grace, master_now_ms(m) + m->cfg->shutdown_timeout_ms + 5000);
 }
 
+static void master_on_drain_delay(struct loop_timer *t)
+{
+    (void)t;
+    log_write(LOG_INFO, "drain_delay passed: graceful stop");
+    master_stop(&master_instance, true);
+}
+
+/* SIGQUIT: health_path fails from now on (the flag is in the table every
+ * worker reads); the stop itself waits drain_delay. */
+static void master_quit(struct master *m)
+{
+    bool delaying = timer_is_armed(&m->drain_delay.node);
+    if (m->stopping || delaying || m->cfg->drain_delay_ms == 0 || m->upgrade_pid > 0) {
+        if (delaying)
+            loop_disarm(m->loop, &m->drain_delay);
+        log_write(LOG_INFO, "SIGQUIT: graceful stop");
+        master_stop(m, true);
+        return;
+    }
+    __atomic_store_n(&m->table->health_down, 1, __ATOMIC_RELAXED);
+    notify_send("STOPPING=1");
+    log_write(LOG_INFO, "SIGQUIT: health_path fails now; graceful stop in %llu ms (drain_delay)",
+              (unsigned long long)m->cfg->drain_delay_ms);
+    loop_arm(m->loop, &m->drain_delay, master_now_ms(m) + m->cfg->drain_delay_ms);
+}
+
 static void master_on_grace(struct loop_timer *t)
 {
     (void)t;
@@ -627,16 +658,16 @@ static void master_on_signal(struct loop_watch *watch, uint32_t events)
             master_reap(m);
             break;
         case SIGHUP:
-            if (!m->stopping)
+            if (!m->stopping && !timer_is_armed(&m->drain_delay.node))
                 master_reload(m);
             break;
         case SIGQUIT:
-            log_write(LOG_INFO, "SIGQUIT: graceful stop");
-            master_stop(m, true);
+            master_quit(m);
             break;
         case SIGTERM:
         case SIGINT:
             log_write(LOG_INFO, "signal %u: stopping", si.ssi_signo);
+            loop_disarm(m->loop, &m->drain_delay);
             master_stop(m, false);
             break;
         case SIGUSR1:
@@ -755,6 +786,7 @@ int master_run(const struct cli *cli, struct config *cfg, char **argv)
         return 1;
     }
     loop_timer_init(&m->grace, master_on_grace);
+    loop_timer_init(&m->drain_delay, master_on_drain_delay);
     loop_timer_init(&m->ticket_rotation, master_on_ticket_rotation);
     loop_arm(m->loop, &m->ticket_rotation, master_now_ms(m) + cfg->tls_ticket_key_rotation_ms);
     loop_set_after(m->loop, master_after_iteration, m);

@@ -24,6 +24,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
+#include "compress_cache.h"
 #include "filecache.h"
 #include "httpdate.h"
 #include "log.h"
@@ -100,6 +101,39 @@ void server_after_iteration(struct server *srv)
     log_flush();
 }
 
+/* A proxy_protocol listener takes headers only from proxy_protocol_from:
+ * anyone else could name any client address. Refused with a plain close
+ * (nothing is read or answered), counted, and logged at most once per
+ * SERVER_UNTRUSTED_LOG_EVERY (a scan must not flood the log). */
+#define SERVER_UNTRUSTED_LOG_EVERY 1000
+static bool server_proxy_trusted(struct server *srv, const struct sockaddr_storage *peer)
+{
+    const struct config *cfg = srv->cfg;
+    uint8_t addr[16];
+    int family;
+    if (peer->ss_family == AF_INET6) {
+        family = 6;
+        memcpy(addr, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+    } else if (peer->ss_family == AF_INET) {
+        family = 4;
+        memcpy(addr, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+    } else {
+        return false;
+    }
+    if (config_cidr_match(cfg->proxy_protocol_from, cfg->proxy_protocol_from_count, family, addr))
+        return true;
+    uint64_t *n = &srv->stats->proxy_failures[STATS_PROXY_FAIL_UNTRUSTED];
+    stats_add(n, 1);
+    if (*n % SERVER_UNTRUSTED_LOG_EVERY == 1) {
+        char text[INET6_ADDRSTRLEN];
+        inet_ntop(family == 6 ? AF_INET6 : AF_INET, addr, text, sizeof text);
+        log_write(LOG_WARN, "connection from %s to a proxy_protocol listener: not in "
+                            "proxy_protocol_from; closed (%llu so far)",
+                  text, (unsigned long long)*n);
+    }
+    return false;
+}
+
 static void server_on_accept(struct loop_watch *w, uint32_t events)
 {
     struct server_listener *l = (struct server_listener *)w;
@@ -138,14 +172,18 @@ static void server_on_accept(struct loop_watch *w, uint32_t events)
                 return;
             }
         }
-        if (!conn_open(srv, fd, (struct sockaddr *)&peer, len, l->tls)) {
+        if (l->proxy_protocol && !server_proxy_trusted(srv, &peer)) {
+            close(fd);
+            continue;
+        }
+        if (!conn_open(srv, fd, (struct sockaddr *)&peer, len, l->tls, l->proxy_protocol)) {
             log_write(LOG_WARN, "cannot take a connection: %s", strerror(errno));
             close(fd);
         }
     }
 }
 
-int server_add_listener(struct server *srv, int fd, bool shared, bool tls)
+int server_add_listener(struct server *srv, int fd, bool shared, const struct config_listen *cl)
 {
     if (srv->listener_count >= CONFIG_LISTEN_MAX)
         return -ENOSPC;
@@ -154,7 +192,8 @@ int server_add_listener(struct server *srv, int fd, bool shared, bool tls)
     l->watch.on_io = server_on_accept;
     l->srv = srv;
     l->paused = false;
-    l->tls = tls;
+    l->tls = cl->tls;
+    l->proxy_protocol = cl->proxy_protocol;
     /* Shared by several workers: wake one of them per connection, not all
      * (EPOLLEXCLUSIVE; it cannot be modified, so pausing unwatches). */
     l->events = EPOLLIN | (shared ? EPOLLEXCLUSIVE : 0u);
@@ -248,6 +287,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
     srv->files = filecache_new(cfg->file_cache_entries, cfg->file_cache_file_max_bytes);
     if (!srv->files && errno)
         return -errno;
+    srv->gzips = compress_cache_new(cfg->gzip_cache_size);
+    if (!srv->gzips && errno)
+        return -errno;
     srv->mime = mime_table_new();
     if (!srv->mime)
         return -ENOMEM;
@@ -331,6 +373,7 @@ void server_fini(struct server *srv)
     if (srv->mime)
         mime_table_free(srv->mime);
     filecache_free(srv->files);
+    compress_cache_free(srv->gzips);
     if (srv->root_fd >= 0)
         close(srv->root_fd);
 }

@@ -18,6 +18,7 @@
 #include "stats.h"
 
 struct conn;
+struct compress_cache;
 struct mime_table;
 struct tls_store;
 
@@ -26,6 +27,7 @@ struct server_listener {
     struct server *srv;
     bool paused; /* accept backs off (EMFILE) until a deadline */
     bool tls;    /* its connections speak TLS (listen ... tls) */
+    bool proxy_protocol; /* its connections start with a PROXY header */
     uint32_t events;
 };
 
@@ -36,6 +38,7 @@ struct server {
     struct stats_table *table; /* every worker's rows (shared memory) */
     struct mime_table *mime;
     struct filecache *files;   /* small files in memory; NULL when off */
+    struct compress_cache *gzips; /* files gzipped on the fly; NULL when off */
     int root_fd;
     struct http1_limits limits;
 
@@ -83,9 +86,9 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
 void server_fini(struct server *srv);
 
 /* Watch a bound, listening, non-blocking socket; shared: other processes
- * accept on it too; tls: its connections speak TLS (srv->tls must be set).
- * 0 or -errno. */
-int server_add_listener(struct server *srv, int fd, bool shared, bool tls);
+ * accept on it too; l: its options (tls: its connections speak TLS, and
+ * srv->tls must be set; proxy_protocol). 0 or -errno. */
+int server_add_listener(struct server *srv, int fd, bool shared, const struct config_listen *l);
 
 /* Stop accepting and close every connection through its close path
  * (graceful) or at once. */

@@ -6,6 +6,10 @@
  * connections enter LINGER with the shortened shutdown_linger, requests in
  * flight finish with "Connection: close", and the process exits when its
  * last connection is gone or shutdown_timeout passes.
+ *
+ * drain_delay: a master delays the SIGQUIT it sends its workers; a worker
+ * serving alone (master_process off) delays its own drain the same way,
+ * with health_path failing meanwhile.
  */
 #include "worker.h"
 
@@ -34,6 +38,8 @@ struct worker {
     struct tls_store *tls;     /* borrowed; for the TLS transport's SSL_new */
     struct loop_watch signals;
     struct loop_timer grace;
+    struct loop_timer drain_delay; /* alone: armed from SIGQUIT until the drain */
+    bool alone;                /* no master: SIGQUIT's drain_delay is ours */
     bool draining;
 };
 
@@ -57,6 +63,29 @@ static void worker_start_drain(struct worker *w)
     loop_arm(w->loop, &w->grace, loop_now_ms(w->loop) + w->srv.cfg->shutdown_timeout_ms);
 }
 
+static void worker_on_drain_delay(struct loop_timer *t)
+{
+    struct worker *w = (struct worker *)((char *)t - offsetof(struct worker, drain_delay));
+    log_write(LOG_INFO, "drain_delay passed: graceful stop");
+    worker_start_drain(w);
+}
+
+static void worker_quit(struct worker *w)
+{
+    const struct config *cfg = w->srv.cfg;
+    bool delaying = timer_is_armed(&w->drain_delay.node);
+    if (!w->alone || w->draining || delaying || cfg->drain_delay_ms == 0) {
+        loop_disarm(w->loop, &w->drain_delay);
+        log_write(LOG_INFO, "SIGQUIT: graceful stop");
+        worker_start_drain(w);
+        return;
+    }
+    __atomic_store_n(&w->srv.table->health_down, 1, __ATOMIC_RELAXED);
+    log_write(LOG_INFO, "SIGQUIT: health_path fails now; graceful stop in %llu ms (drain_delay)",
+              (unsigned long long)cfg->drain_delay_ms);
+    loop_arm(w->loop, &w->drain_delay, loop_now_ms(w->loop) + cfg->drain_delay_ms);
+}
+
 static void worker_on_signal(struct loop_watch *watch, uint32_t events)
 {
     struct worker *w = (struct worker *)((char *)watch - offsetof(struct worker, signals));
@@ -72,8 +101,7 @@ static void worker_on_signal(struct loop_watch *watch, uint32_t events)
             loop_stop(w->loop);
             return;
         case SIGQUIT:
-            log_write(LOG_INFO, "SIGQUIT: graceful stop");
-            worker_start_drain(w);
+            worker_quit(w);
             break;
         case SIGUSR1:
             if (log_reopen() < 0)
@@ -186,7 +214,7 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
     w.srv.tls = tls;
     /* listen_fds[i] is the socket of cfg->listens[i]. */
     for (size_t i = 0; i < nfds; i++) {
-        rc = server_add_listener(&w.srv, listen_fds[i], shared, cfg->listens[i].tls);
+        rc = server_add_listener(&w.srv, listen_fds[i], shared, &cfg->listens[i]);
         if (rc < 0) {
             log_write(LOG_ERROR, "cannot watch a listening socket: %s", strerror(-rc));
             return 1;
@@ -208,6 +236,8 @@ int worker_run(const struct config *cfg, const int *listen_fds, size_t nfds,
         return 1;
     }
     loop_timer_init(&w.grace, worker_on_grace);
+    loop_timer_init(&w.drain_delay, worker_on_drain_delay);
+    w.alone = !shared;
     loop_set_after(w.loop, worker_after_iteration, &w);
     row->started_s = (uint64_t)loop_wall_s(w.loop);
 

@@ -62,6 +62,7 @@ enum accesslog_field {
     ACCESSLOG_TLS_VERSION,
     ACCESSLOG_TLS_CIPHER,
     ACCESSLOG_SNI,
+    ACCESSLOG_BALANCER_ADDR,
     ACCESSLOG_UPSTREAM_ADDR,
     ACCESSLOG_UPSTREAM_STATUS,
     ACCESSLOG_UPSTREAM_TIME_MS,
@@ -96,6 +97,7 @@ static const char *const accesslog_field_names[] = {
     [ACCESSLOG_TLS_VERSION] = "tls_version",
     [ACCESSLOG_TLS_CIPHER] = "tls_cipher",
     [ACCESSLOG_SNI] = "sni",
+    [ACCESSLOG_BALANCER_ADDR] = "balancer_addr",
     [ACCESSLOG_UPSTREAM_ADDR] = "upstream_addr",
     [ACCESSLOG_UPSTREAM_STATUS] = "upstream_status",
     [ACCESSLOG_UPSTREAM_TIME_MS] = "upstream_response_time_ms",
@@ -243,6 +245,14 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
         }
         break;
     case ACCESSLOG_REMOTE_PORT: number = true; num = e->peer_port; break;
+    case ACCESSLOG_BALANCER_ADDR: /* the PROXY header's or real_ip_header's sender */
+        if (e->balancer_family &&
+            inet_ntop(e->balancer_family == 6 ? AF_INET6 : AF_INET, e->balancer_addr, tmp,
+                      sizeof tmp)) {
+            str = tmp;
+            len = strlen(tmp);
+        }
+        break;
     case ACCESSLOG_REMOTE_USER: {
         char user[256];
         len = accesslog_basic_user(e, user, sizeof user);

@@ -30,6 +30,8 @@ struct accesslog_entry {
     uint8_t peer_family;        /* 4 or 6 */
     uint8_t peer_addr[16];
     uint16_t peer_port;
+    uint8_t balancer_family;    /* 4 or 6: the balancer that named the client; 0: none */
+    uint8_t balancer_addr[16];
     uint64_t conn_id;
     uint32_t conn_requests;     /* this request's number on its connection */
     int status;

@@ -1,4 +1,4 @@
-/* filecache — a hash table of small files with an LRU list.
+/* filecache — a hash table of small files with an LRU list (lru.h).
  *
  * Chained hash on the request path (FNV-1a), buckets = a power of two at
  * least twice the entry cap, so chains stay short. One allocation per entry
@@ -14,15 +14,15 @@
 #include <unistd.h>
 
 #include "httpdate.h"
+#include "lru.h"
 
 struct filecache_item {
     struct filecache_entry e;      /* first: callers see only this */
     struct filecache_item *chain;  /* next in the bucket */
-    struct filecache_item *newer;  /* LRU list: oldest at fc->oldest */
-    struct filecache_item *older;
+    struct lru_link lru;
     uint32_t hash;
     size_t key_len;
-    char data[];                   /* key, head, etag, body */
+    char data[];                   /* key, head, etag, type, body */
 };
 
 struct filecache {
@@ -31,8 +31,7 @@ struct filecache {
     uint32_t count;
     uint32_t cap;
     uint64_t file_max_bytes;
-    struct filecache_item *oldest;
-    struct filecache_item *newest;
+    struct lru_list lru;           /* every item, least recently used first */
 };
 
 static uint32_t filecache_hash(const char *s, size_t len)
@@ -68,28 +67,9 @@ struct filecache *filecache_new(uint32_t entries, uint64_t file_max_bytes)
     return fc;
 }
 
-static void filecache_unlink_lru(struct filecache *fc, struct filecache_item *it)
+static struct filecache_item *filecache_oldest(const struct filecache *fc)
 {
-    if (it->newer)
-        it->newer->older = it->older;
-    else
-        fc->newest = it->older;
-    if (it->older)
-        it->older->newer = it->newer;
-    else
-        fc->oldest = it->newer;
-    it->newer = it->older = NULL;
-}
-
-static void filecache_push_newest(struct filecache *fc, struct filecache_item *it)
-{
-    it->older = fc->newest;
-    it->newer = NULL;
-    if (fc->newest)
-        fc->newest->newer = it;
-    else
-        fc->oldest = it;
-    fc->newest = it;
+    return fc->lru.oldest ? LRU_ITEM(fc->lru.oldest, struct filecache_item, lru) : NULL;
 }
 
 static void filecache_remove(struct filecache *fc, struct filecache_item *it)
@@ -98,7 +78,7 @@ static void filecache_remove(struct filecache *fc, struct filecache_item *it)
     while (*p != it)
         p = &(*p)->chain;
     *p = it->chain;
-    filecache_unlink_lru(fc, it);
+    lru_unlink(&fc->lru, &it->lru);
     fc->count--;
     free(it);
 }
@@ -107,8 +87,8 @@ void filecache_free(struct filecache *fc)
 {
     if (!fc)
         return;
-    while (fc->oldest)
-        filecache_remove(fc, fc->oldest);
+    while (fc->lru.oldest)
+        filecache_remove(fc, filecache_oldest(fc));
     free(fc->buckets);
     free(fc);
 }
@@ -127,10 +107,7 @@ const struct filecache_entry *filecache_find(struct filecache *fc, const char *p
     struct filecache_item *it = filecache_lookup(fc, path, len, filecache_hash(path, len));
     if (!it)
         return NULL;
-    if (it != fc->newest) {
-        filecache_unlink_lru(fc, it);
-        filecache_push_newest(fc, it);
-    }
+    lru_touch(&fc->lru, &it->lru);
     return &it->e;
 }
 
@@ -149,7 +126,9 @@ void filecache_touch(struct filecache *fc, const struct filecache_entry *e, uint
 
 const struct filecache_entry *filecache_store(struct filecache *fc, const char *path, size_t len,
                                               int fd, const struct stat *st, const char *type,
-                                              const char *etag, size_t etag_len, uint64_t now_ms)
+                                              const char *etag, size_t etag_len,
+                                              const char *extra, unsigned variants,
+                                              uint64_t now_ms)
 {
     if (st->st_size < 0 || (uint64_t)st->st_size > fc->file_max_bytes)
         return NULL;
@@ -159,14 +138,17 @@ const struct filecache_entry *filecache_store(struct filecache *fc, const char *
     char head[512];
     int hn = snprintf(head, sizeof head,
                       "Content-Type: %s\r\nLast-Modified: %s\r\nETag: %.*s\r\n"
-                      "Accept-Ranges: bytes\r\n",
-                      type, lm, (int)etag_len, etag);
+                      "Accept-Ranges: bytes\r\n%s",
+                      type, lm, (int)etag_len, etag, extra);
     if (hn < 0 || (size_t)hn >= sizeof head)
         return NULL;
-    struct filecache_item *it = malloc(sizeof *it + len + (size_t)hn + etag_len + size);
+    size_t type_len = strlen(type) + 1;
+    struct filecache_item *it =
+        malloc(sizeof *it + len + (size_t)hn + etag_len + type_len + size);
     if (!it)
         return NULL;
-    char *key = it->data, *h = key + len, *tag = h + hn, *body = tag + etag_len;
+    char *key = it->data, *h = key + len, *tag = h + hn, *ty = tag + etag_len,
+         *body = ty + type_len;
     ssize_t got = size ? pread(fd, body, size, 0) : 0;
     if (got != (ssize_t)size) {
         free(it); /* changed while we read: serve it uncached */
@@ -175,20 +157,22 @@ const struct filecache_entry *filecache_store(struct filecache *fc, const char *
     memcpy(key, path, len);
     memcpy(h, head, (size_t)hn);
     memcpy(tag, etag, etag_len);
+    memcpy(ty, type, type_len);
     it->e = (struct filecache_entry){
         .st = *st, .checked_ms = now_ms, .head = h, .head_len = (size_t)hn,
         .etag = tag, .etag_len = etag_len, .body = body, .body_len = size,
+        .type = ty, .variants = variants,
     };
     it->hash = filecache_hash(path, len);
     it->key_len = len;
     struct filecache_item *old = filecache_lookup(fc, path, len, it->hash);
     if (old)
         filecache_remove(fc, old);
-    if (fc->count >= fc->cap && fc->oldest)
-        filecache_remove(fc, fc->oldest);
+    if (fc->count >= fc->cap && fc->lru.oldest)
+        filecache_remove(fc, filecache_oldest(fc));
     it->chain = fc->buckets[it->hash & fc->mask];
     fc->buckets[it->hash & fc->mask] = it;
-    filecache_push_newest(fc, it);
+    lru_push_newest(&fc->lru, &it->lru);
     fc->count++;
     return &it->e;
 }

@@ -27,6 +27,8 @@ struct filecache_entry {
     size_t etag_len;
     const char *body;
     size_t body_len;
+    const char *type;     /* the media type, for compress.c */
+    unsigned variants;    /* compress.c's variants when stored (0: none) */
 };
 
 /* A cache of at most entries files of at most file_max_bytes each, or NULL
@@ -38,12 +40,16 @@ void filecache_free(struct filecache *fc);
 const struct filecache_entry *filecache_find(struct filecache *fc, const char *path, size_t len);
 
 /* Cache the open regular file fd (stat st) under path: reads its bytes and
- * builds its header fragment with content type type and the given ETag.
- * Replaces an older entry for path. NULL if it is too large or memory runs
- * out (the caller serves the file without the cache). */
+ * builds its header fragment with content type type, the given ETag and
+ * the raw lines extra ("" for none: compress.c's Content-Encoding and
+ * Vary), noting variants. Replaces an older entry for path. NULL if it is
+ * too large or memory runs out (the caller serves the file without the
+ * cache). */
 const struct filecache_entry *filecache_store(struct filecache *fc, const char *path, size_t len,
                                               int fd, const struct stat *st, const char *type,
-                                              const char *etag, size_t etag_len, uint64_t now_ms);
+                                              const char *etag, size_t etag_len,
+                                              const char *extra, unsigned variants,
+                                              uint64_t now_ms);
 
 /* Is the file behind e still the one cached (same inode, size, mtime)? */
 int filecache_same_file(const struct filecache_entry *e, const struct stat *st);

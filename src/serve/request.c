@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "balancer.h"
 #include "config.h"
 #include "conn.h"
 #include "http1.h"
@@ -122,6 +123,7 @@ void request_dispatch(struct conn *c)
     const char *buf = conn_request_buf(c);
     const struct config *cfg = conn_server(c)->cfg;
 
+    balancer_apply_real_ip(c);
     if (req->expect_unknown) {
         conn_resp_error(c, 417, NULL);
         return;
@@ -145,6 +147,8 @@ void request_dispatch(struct conn *c)
     }
     if (status_answer(c, path, path_len))
         return; /* status_path or metrics_path, before any location */
+    if (balancer_answer_health(c, path, path_len))
+        return;
     if (cfg->https_redirect && !conn_is_tls(c)) {
         request_redirect_to_https(c, req, buf);
         return;

@@ -9,12 +9,18 @@
  * multipart/byteranges built in memory, or the whole file if that would be
  * large). Small files are read into the output queue so head and body
  * leave in one send; larger ones go by sendfile.
+ *
+ * Where the location turns them on, compress.c says which representation
+ * answers (the file, a .br/.gz sibling served here like any file, or gzip
+ * it makes and answers itself), and autoindex.c lists a directory that has
+ * no index file; elsewhere neither is called.
  */
 #include "static.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "autoindex.h"
+#include "compress.h"
 #include "conn.h"
 #include "http1.h"
 #include "httpdate.h"
@@ -210,22 +218,30 @@ static bool static_if_range_holds(const struct http1_request *req, const char *b
     return httpdate_parse(v, req->if_range.len, &t) && t == st->st_mtim.tv_sec;
 }
 
+/* Last-Modified, ETag and, from compress.c's answer ca (NULL: none),
+ * Content-Encoding (with_encoding: not on a 304) and Vary. */
 static void static_validators(struct conn *c, const struct stat *st, const char *etag,
-                              size_t etag_len)
+                              size_t etag_len, const struct compress_answer *ca,
+                              bool with_encoding)
 {
     char date[HTTPDATE_LEN + 1];
     httpdate_format(st->st_mtim.tv_sec, date);
     conn_resp_field(c, "Last-Modified", date, HTTPDATE_LEN);
     conn_resp_field(c, "ETag", etag, etag_len);
+    if (ca && (ca->vary || (with_encoding && ca->coding != ACCEPT_IDENTITY))) {
+        char lines[96];
+        conn_resp_raw(c, lines, compress_head_lines(ca, with_encoding, lines, sizeof lines));
+    }
 }
 
 static void static_send_whole(struct conn *c, int fd, const struct stat *st, const char *type,
-                              const char *etag, size_t etag_len)
+                              const char *etag, size_t etag_len,
+                              const struct compress_answer *ca)
 {
     uint64_t size = (uint64_t)st->st_size;
     conn_resp_begin(c, 200);
     conn_resp_field(c, "Content-Type", type, strlen(type));
-    static_validators(c, st, etag, etag_len);
+    static_validators(c, st, etag, etag_len, ca, true);
     conn_resp_raw(c, "Accept-Ranges: bytes\r\n", 22);
     conn_resp_end(c, (int64_t)size);
     if (conn_request(c)->method == HTTP1_METHOD_HEAD) {
@@ -250,7 +266,8 @@ static void static_send_whole(struct conn *c, int fd, const struct stat *st, con
 }
 
 static void static_send_range(struct conn *c, int fd, const struct stat *st, const char *type,
-                              const char *etag, size_t etag_len, struct range_span sp)
+                              const char *etag, size_t etag_len,
+                              const struct compress_answer *ca, struct range_span sp)
 {
     char cr[96];
     int n = snprintf(cr, sizeof cr, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, sp.first, sp.last,
@@ -258,7 +275,7 @@ static void static_send_range(struct conn *c, int fd, const struct stat *st, con
     conn_resp_begin(c, 206);
     conn_resp_field(c, "Content-Type", type, strlen(type));
     conn_resp_field(c, "Content-Range", cr, (size_t)n);
-    static_validators(c, st, etag, etag_len);
+    static_validators(c, st, etag, etag_len, ca, true);
     conn_resp_end(c, (int64_t)(sp.last - sp.first + 1));
     conn_resp_file(c, fd, sp.first, sp.last - sp.first + 1);
 }
@@ -269,6 +286,7 @@ static void static_send_range(struct conn *c, int fd, const struct stat *st, con
  * server ignore Range), so many small ranges cannot cost unbounded memory. */
 static bool static_send_multipart(struct conn *c, int fd, const struct stat *st,
                                   const char *type, const char *etag, size_t etag_len,
+                                  const struct compress_answer *ca,
                                   const struct range_span *sp, size_t n)
 {
     static const char part_fmt[] = "\r\n--%s\r\nContent-Type: %s\r\n"
@@ -309,7 +327,7 @@ static bool static_send_multipart(struct conn *c, int fd, const struct stat *st,
     int ctn = snprintf(ct, sizeof ct, "multipart/byteranges; boundary=%s", boundary);
     conn_resp_begin(c, 206);
     conn_resp_field(c, "Content-Type", ct, (size_t)ctn);
-    static_validators(c, st, etag, etag_len);
+    static_validators(c, st, etag, etag_len, ca, true);
     conn_resp_end(c, (int64_t)len);
     conn_resp_body(c, body, len);
     free(body);
@@ -325,8 +343,9 @@ static void static_send_cached(struct conn *c, const struct filecache_entry *e)
     int pre = static_check_preconditions(req, conn_request_buf(c), &e->st, e->etag,
                                          e->etag_len, true);
     if (pre == 304) {
+        struct compress_answer ca = { ACCEPT_IDENTITY, e->variants != 0 };
         conn_resp_begin(c, 304);
-        static_validators(c, &e->st, e->etag, e->etag_len);
+        static_validators(c, &e->st, e->etag, e->etag_len, &ca, false);
         conn_resp_end(c, -1);
         return;
     }
@@ -361,6 +380,29 @@ static void static_redirect_dir(struct conn *c, const char *path, size_t len)
     conn_resp_error(c, 301, extra);
 }
 
+/* The file cache's entry for key (the request path, or a sibling's key):
+ * the cached one if it is still this file with these variants, else a new
+ * one read from fd. NULL when the file is too large or memory runs out. */
+static const struct filecache_entry *
+static_cache_file(struct conn *c, const char *key, size_t key_len, int fd, const struct stat *st,
+                  const char *type, const char *etag, size_t etag_len,
+                  const struct compress_answer *ca, unsigned variants)
+{
+    struct server *srv = conn_server(c);
+    if ((uint64_t)st->st_size > srv->cfg->file_cache_file_max_bytes)
+        return NULL;
+    const struct filecache_entry *e = filecache_find(srv->files, key, key_len);
+    if (e && filecache_same_file(e, st) && e->variants == variants) {
+        filecache_touch(srv->files, e, conn_now_ms(c));
+        return e;
+    }
+    char extra[96] = "";
+    if (ca)
+        compress_head_lines(ca, true, extra, sizeof extra);
+    return filecache_store(srv->files, key, key_len, fd, st, type, etag, etag_len, extra,
+                           variants, conn_now_ms(c));
+}
+
 void static_get(struct conn *c, const struct config_location *loc, const char *path,
                 size_t path_len)
 {
@@ -381,11 +423,23 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     const unsigned writes = (1u << HTTP1_METHOD_PUT) | (1u << HTTP1_METHOD_POST) |
                             (1u << HTTP1_METHOD_DELETE);
     bool cacheable = srv->files && !req->range.len && !(loc->methods & writes);
+    /* Compression (compress.c) only where the location turns it on. */
+    bool compress = compress_is_on(loc);
+    struct accept_encoding ae;
+    if (compress)
+        compress_read_accept(c, &ae);
     if (cacheable) {
         const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
         if (e && conn_now_ms(c) - e->checked_ms < srv->cfg->file_cache_valid_ms) {
-            static_send_cached(c, e);
-            return;
+            bool answered = false;
+            if (compress)
+                e = compress_pick_cached(c, loc, &ae, path, path_len, e, &answered);
+            if (answered)
+                return;
+            if (e) {
+                static_send_cached(c, e);
+                return;
+            }
         }
     }
     int fd = static_open_serving(srv, srv->root_fd, path + 1);
@@ -401,6 +455,9 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
     }
     const char *name = path;
     size_t name_len = path_len;
+    char file_path[PATH_MAX]; /* the index file's path, for its siblings */
+    const char *rel = path;
+    size_t rel_len = path_len;
     if (S_ISDIR(st.st_mode)) {
         if (path[path_len - 1] != '/') {
             close(fd);
@@ -408,6 +465,10 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             return;
         }
         int ifd = static_open_serving(srv, fd, srv->cfg->index);
+        if (ifd == -ENOENT && loc->autoindex) {
+            autoindex_answer(c, loc, fd, path, path_len); /* takes fd */
+            return;
+        }
         close(fd);
         if (ifd < 0) {
             conn_resp_error(c, static_status_for_errno(-ifd), NULL);
@@ -421,6 +482,9 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         }
         name = srv->cfg->index;
         name_len = strlen(name);
+        int n = snprintf(file_path, sizeof file_path, "%s%s", path, name);
+        rel = file_path;
+        rel_len = n > 0 && (size_t)n < sizeof file_path ? (size_t)n : 0;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
@@ -428,30 +492,66 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         return;
     }
 
-    char etag[48];
-    size_t etag_len;
-    if (cacheable && (uint64_t)st.st_size <= srv->cfg->file_cache_file_max_bytes) {
-        const struct filecache_entry *e = filecache_find(srv->files, path, path_len);
-        if (e && filecache_same_file(e, &st)) {
-            filecache_touch(srv->files, e, conn_now_ms(c));
-        } else {
-            etag_len = static_format_etag(&st, etag, sizeof etag);
-            e = filecache_store(srv->files, path, path_len, fd, &st,
-                                mime_lookup(srv->mime, name, name_len), etag, etag_len,
-                                conn_now_ms(c));
+    const char *type = mime_lookup(srv->mime, name, name_len);
+    char etag[64];
+    size_t etag_len = static_format_etag(&st, etag, sizeof etag);
+    struct compress_answer ca = { ACCEPT_IDENTITY, false };
+    unsigned variants = 0;
+    char key[PATH_MAX + 16];
+    const char *cache_key = path;
+    size_t cache_key_len = path_len;
+    if (compress && rel_len) {
+        struct compress_sibling sib[ACCEPT_IDENTITY];
+        bool dynamic;
+        variants = compress_variants(c, loc, rel, rel_len, &st, type, sib);
+        ca.coding = compress_choose(&ae, variants, req->range.len != 0, &dynamic);
+        ca.vary = variants != 0;
+        if (ca.coding != ACCEPT_IDENTITY && cacheable) {
+            /* Keep the file itself with its variants, so that the next
+             * request is answered from memory (compress_pick_cached). */
+            struct compress_answer ica = { ACCEPT_IDENTITY, ca.vary };
+            const struct filecache_entry *e = static_cache_file(
+                c, path, path_len, fd, &st, type, etag, etag_len, &ica, variants);
+            if (dynamic) {
+                compress_close_siblings(sib);
+                compress_send_dynamic(c, loc, &st, type, etag, etag_len, e ? e->body : NULL,
+                                      fd);
+                close(fd);
+                return;
+            }
         }
+        if (dynamic) {
+            compress_close_siblings(sib);
+            compress_send_dynamic(c, loc, &st, type, etag, etag_len, NULL, fd);
+            close(fd);
+            return;
+        }
+        if (ca.coding != ACCEPT_IDENTITY) {
+            close(fd);
+            fd = sib[ca.coding].fd;
+            st = sib[ca.coding].st;
+            sib[ca.coding].fd = -1;
+            etag_len = compress_sibling_etag(&st, ca.coding, etag, sizeof etag);
+            cache_key_len = compress_sibling_key(path, path_len, ca.coding, key, sizeof key);
+            cache_key = key;
+            cacheable = cacheable && cache_key_len;
+        }
+        compress_close_siblings(sib);
+    }
+    if (cacheable) {
+        const struct filecache_entry *e = static_cache_file(
+            c, cache_key, cache_key_len, fd, &st, type, etag, etag_len, &ca, variants);
         if (e) {
             close(fd);
             static_send_cached(c, e);
             return;
         }
     }
-    etag_len = static_format_etag(&st, etag, sizeof etag);
     int pre = static_check_preconditions(req, buf, &st, etag, etag_len, true);
     if (pre == 304) {
         close(fd);
         conn_resp_begin(c, 304);
-        static_validators(c, &st, etag, etag_len);
+        static_validators(c, &st, etag, etag_len, &ca, false);
         conn_resp_end(c, -1);
         return;
     }
@@ -461,7 +561,6 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         return;
     }
 
-    const char *type = mime_lookup(srv->mime, name, name_len);
     if (req->method == HTTP1_METHOD_GET && req->range.len &&
         static_if_range_holds(req, buf, &st, etag, etag_len)) {
         struct range_span spans[STATIC_RANGES_CAP];
@@ -472,19 +571,24 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
                                        (uint64_t)st.st_size, spans, cap, &n);
         if (rc == RANGE_UNSATISFIABLE) {
             close(fd);
-            char extra[64];
-            snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRIu64 "\r\n",
-                     (uint64_t)st.st_size);
+            char extra[96];
+            char vary[32];
+            struct compress_answer va = { ACCEPT_IDENTITY, ca.vary };
+            compress_head_lines(&va, false, vary, sizeof vary);
+            snprintf(extra, sizeof extra, "Content-Range: bytes */%" PRIu64 "\r\n%s",
+                     (uint64_t)st.st_size, vary);
             conn_resp_error(c, 416, extra);
             return;
         }
         if (rc == RANGE_OK && n == 1) {
-            static_send_range(c, fd, &st, type, etag, etag_len, spans[0]);
+            static_send_range(c, fd, &st, type, etag, etag_len, &ca, spans[0]);
             return;
         }
-        if (rc == RANGE_OK && n > 1 &&
-            static_send_multipart(c, fd, &st, type, etag, etag_len, spans, n))
+        /* Parts of a compressed sibling would need their coding per part,
+         * which multipart/byteranges cannot say: the whole sibling instead. */
+        if (rc == RANGE_OK && n > 1 && ca.coding == ACCEPT_IDENTITY &&
+            static_send_multipart(c, fd, &st, type, etag, etag_len, &ca, spans, n))
             return;
     }
-    static_send_whole(c, fd, &st, type, etag, etag_len);
+    static_send_whole(c, fd, &st, type, etag, etag_len, &ca);
 }

@@ -1,13 +1,12 @@
 /* status — render the shared counters as HTML, Apache ?auto text and
- * Prometheus metrics; answer status_path and metrics_path.
+ * Prometheus metrics (status_answer.c answers status_path and metrics_path).
  *
  * One snapshot per page: status_render sums the table once (live rows plus
  * retired workers) and every figure on the page comes from that sum, so the
  * page agrees with itself even while workers keep counting. A worker's row
  * may move on mid-read: each word is read whole, and the page is as exact as
- * a moment's snapshot can be. The page is rendered into one static buffer of
- * STATUS_PAGE_MAX bytes per process (sized for STATS_ROWS_MAX worker rows);
- * nothing is allocated per request beyond the response queue itself.
+ * a moment's snapshot can be. Rendering writes into the caller's buffer
+ * (status_answer.c: one static buffer per process) and allocates nothing.
  *
  * Names on the pages: Apache's ?auto keys where they mean the same thing
  * (Total Accesses, Total kBytes, ConnsTotal, ConnsAsyncWriting,
@@ -26,22 +25,11 @@
 #include "status.h"
 #include "proxy.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "conn.h"
-#include "http1.h"
-#include "loop.h"
-#include "server.h"
-#include "tls_store.h"
-
-#define STATUS_VERSION "0.1.0"
-/* Room for the page with every row of the table in use. */
-#define STATUS_PAGE_MAX (256 * 1024)
 
 /* ---- bounded text output, cut at a line boundary ---- */
 
@@ -141,6 +129,7 @@ static const char *const status_state_labels[] = {
     [STATS_RESPOND] = "responding",
     [STATS_IDLE] = "idle keep-alive",
     [STATS_LINGER] = "lingering",
+    [STATS_PROXY_HEADER] = "reading PROXY header",
 };
 static_assert(sizeof status_state_labels / sizeof status_state_labels[0] == STATS_STATE_COUNT,
               "a state without a label");
@@ -152,6 +141,7 @@ static const char *const status_state_keys[] = {
     [STATS_RESPOND] = "ConnsResponding",
     [STATS_IDLE] = "ConnsIdleKeepAlive",
     [STATS_LINGER] = "ConnsLingering",
+    [STATS_PROXY_HEADER] = "ConnsReadingProxyHeader",
 };
 static_assert(sizeof status_state_keys / sizeof status_state_keys[0] == STATS_STATE_COUNT,
               "a state without a key");
@@ -323,6 +313,15 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
     for (size_t i = 1; i < 6; i++)
         status_printf(o, "Responses%zuxx: %llu\n", i,
                       (unsigned long long)st->responses_by_class[i]);
+    status_printf(o, "ProxyHeadersV1: %llu\nProxyHeadersV2: %llu\nProxyLocal: %llu\n",
+                  (unsigned long long)st->proxy_headers[0],
+                  (unsigned long long)st->proxy_headers[1], (unsigned long long)st->proxy_local);
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++)
+        status_printf(o, "ProxyFailures_%s: %llu\n",
+                      stats_proxy_failure_name((enum stats_proxy_failure)i),
+                      (unsigned long long)st->proxy_failures[i]);
+    status_printf(o, "RealIPUsed: %llu\nHealthDown: %llu\n",
+                  (unsigned long long)st->real_ip_used, (unsigned long long)t->health_down);
     status_printf(o, "Reloads: %llu\n", (unsigned long long)t->reloads);
     status_printf(o, "WorkerRestarts: %llu\n", (unsigned long long)t->worker_restarts);
     status_printf(o, "TLSHandshakesFull: %llu\n", (unsigned long long)st->tls_handshakes_full);
@@ -337,6 +336,12 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
                       (unsigned long long)st->tls_versions[i]);
     status_printf(o, "TLSALPNHttp11: %llu\n", (unsigned long long)st->tls_alpn_http11);
     status_printf(o, "TLSALPNNone: %llu\n", (unsigned long long)st->tls_alpn_none);
+    status_printf(o, "GzipCacheHits: %llu\nGzipCacheMisses: %llu\nGzipCacheEvictions: %llu\n"
+                     "GzipCacheBytes: %llu\n",
+                  (unsigned long long)st->gzip_cache_hits,
+                  (unsigned long long)st->gzip_cache_misses,
+                  (unsigned long long)st->gzip_cache_evictions,
+                  (unsigned long long)st->gzip_cache_bytes);
     if (v->tls_listener_count == 0)
         return;
     status_printf(o, "TLSListeners:");
@@ -461,6 +466,35 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_reloads_total", "counter", "Configuration reloads.", t->reloads);
     status_metric(o, "lingerd_worker_restarts_total", "counter",
                   "Workers restarted after exiting unexpectedly.", t->worker_restarts);
+    status_metric(o, "lingerd_gzip_cache_hits_total", "counter",
+                  "gzip on the fly answered from the workers' caches.", st->gzip_cache_hits);
+    status_metric(o, "lingerd_gzip_cache_misses_total", "counter",
+                  "gzip on the fly that had to compress the file first.", st->gzip_cache_misses);
+    status_metric(o, "lingerd_gzip_cache_evictions_total", "counter",
+                  "Compressed files dropped to make room (gzip_cache_size).",
+                  st->gzip_cache_evictions);
+    status_metric(o, "lingerd_gzip_cache_bytes", "gauge",
+                  "Bytes the workers' gzip caches hold.", st->gzip_cache_bytes);
+    status_metric_head(o, "lingerd_proxy_headers_total", "counter",
+                       "PROXY protocol headers read, by version.");
+    status_printf(o, "lingerd_proxy_headers_total{version=\"1\"} %llu\n"
+                     "lingerd_proxy_headers_total{version=\"2\"} %llu\n",
+                  (unsigned long long)st->proxy_headers[0],
+                  (unsigned long long)st->proxy_headers[1]);
+    status_metric(o, "lingerd_proxy_local_total", "counter",
+                  "PROXY headers without a client address (LOCAL, UNKNOWN, UNSPEC, AF_UNIX).",
+                  st->proxy_local);
+    status_metric_head(o, "lingerd_proxy_failures_total", "counter",
+                       "Connections cut before their PROXY header was read, by reason.");
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++)
+        status_printf(o, "lingerd_proxy_failures_total{reason=\"%s\"} %llu\n",
+                      stats_proxy_failure_name((enum stats_proxy_failure)i),
+                      (unsigned long long)st->proxy_failures[i]);
+    status_metric(o, "lingerd_real_ip_total", "counter",
+                  "Requests whose client address was read from real_ip_header.",
+                  st->real_ip_used);
+    status_metric(o, "lingerd_health_down", "gauge",
+                  "1 once drain_delay began: health_path answers 503.", t->health_down);
     status_render_tls_metrics(o, v, st);
     /* Upstreams: this worker's counters (each worker has its own pools). */
     if (!o->full && o->cap > o->len) {
@@ -635,10 +669,27 @@ static void status_render_html(struct status_out *o, const struct stats_table *t
                      "<tr><td>bytes received</td><td class=\"n\">%llu</td></tr>\n"
                      "<tr><td>accept errors</td><td class=\"n\">%llu</td></tr>\n"
                      "<tr><td>reloads / worker restarts</td><td class=\"n\">%llu / %llu</td>"
-                     "</tr>\n</table>\n",
+                     "</tr>\n<tr><td>gzip cache hits / misses / evictions</td>"
+                     "<td class=\"n\" id=\"gzip-cache\">%llu / %llu / %llu</td></tr>\n",
                   (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in,
                   (unsigned long long)st->accept_errors, (unsigned long long)t->reloads,
-                  (unsigned long long)t->worker_restarts);
+                  (unsigned long long)t->worker_restarts,
+                  (unsigned long long)st->gzip_cache_hits,
+                  (unsigned long long)st->gzip_cache_misses,
+                  (unsigned long long)st->gzip_cache_evictions);
+    status_printf(o, "<tr><td>PROXY headers v1 / v2 (without a client)</td>"
+                     "<td class=\"n\" id=\"proxy-headers\">%llu / %llu (%llu)</td></tr>\n",
+                  (unsigned long long)st->proxy_headers[0],
+                  (unsigned long long)st->proxy_headers[1], (unsigned long long)st->proxy_local);
+    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++) {
+        const char *name = stats_proxy_failure_name((enum stats_proxy_failure)i);
+        status_printf(o, "<tr><td>PROXY cut: %s</td><td class=\"n\" id=\"proxy-fail-%s\">"
+                         "%llu</td></tr>\n",
+                      name, name, (unsigned long long)st->proxy_failures[i]);
+    }
+    status_printf(o, "<tr><td>addresses from real_ip_header</td><td class=\"n\">%llu</td>"
+                     "</tr>\n</table>\n",
+                  (unsigned long long)st->real_ip_used);
 
     if (tls)
         status_render_tls_html(o, v, st);
@@ -695,94 +746,4 @@ size_t status_render(enum status_page page, const struct stats_table *t,
     }
     *truncated = o.full;
     return o.len;
-}
-
-bool status_allowed(const struct config_cidr *list, size_t n, int family, const uint8_t *addr)
-{
-    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    if (family == 6 && memcmp(addr, v4_mapped, sizeof v4_mapped) == 0) {
-        family = 4;
-        addr += 12;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const struct config_cidr *c = &list[i];
-        if (c->family != family)
-            continue;
-        size_t full = c->prefix_bits / 8, rest = c->prefix_bits % 8;
-        if (memcmp(c->addr, addr, full) != 0)
-            continue;
-        if (rest && ((addr[full] ^ c->addr[full]) & (0xff00u >> rest) & 0xff))
-            continue;
-        return true;
-    }
-    return false;
-}
-
-/* ---- the handler ---- */
-
-static bool status_path_is(const char *want, const char *path, size_t len)
-{
-    return want && want[0] && strlen(want) == len && memcmp(want, path, len) == 0;
-}
-
-bool status_answer(struct conn *c, const char *path, size_t len)
-{
-    static char page_buf[STATUS_PAGE_MAX];
-    struct server *srv = conn_server(c);
-    const struct config *cfg = srv->cfg;
-    const struct http1_request *req = conn_request(c);
-    enum status_page page;
-    const char *type;
-
-    if (status_path_is(cfg->metrics_path, path, len)) {
-        page = STATUS_METRICS;
-        type = "text/plain; version=0.0.4; charset=utf-8";
-    } else if (status_path_is(cfg->status_path, path, len)) {
-        bool is_auto = req->query.len == 4 &&
-                       memcmp(conn_request_buf(c) + req->query.off, "auto", 4) == 0;
-        page = is_auto ? STATUS_AUTO : STATUS_HTML;
-        type = is_auto ? "text/plain; charset=utf-8" : "text/html; charset=utf-8";
-    } else {
-        return false;
-    }
-
-    uint8_t addr[16];
-    int family = conn_peer_addr(c, addr);
-    if (!status_allowed(cfg->status_allow, cfg->status_allow_count, family, addr)) {
-        conn_log(c, LOG_INFO, "status: client not in status_allow; 403 sent");
-        conn_resp_error(c, 403, NULL);
-        return true;
-    }
-    if (req->method != HTTP1_METHOD_GET && req->method != HTTP1_METHOD_HEAD) {
-        conn_resp_error(c, 405, "Allow: GET, HEAD\r\n");
-        return true;
-    }
-
-    /* The store decided kTLS when it was built; a module loaded since then
-     * does not change what these connections do. */
-    const char *tls_listeners[CONFIG_LISTEN_MAX];
-    size_t tls_count = 0;
-    for (size_t i = 0; i < cfg->listen_count && tls_count < CONFIG_LISTEN_MAX; i++)
-        if (cfg->listens[i].tls)
-            tls_listeners[tls_count++] = cfg->listens[i].text;
-    struct status_view v = {
-        .server_name = cfg->server_name ? cfg->server_name : "lingerd",
-        .version = STATUS_VERSION,
-        .now_s = loop_wall_s(srv->loop),
-        .self_row = srv->stats,
-        .tls_listeners = tls_listeners,
-        .tls_listener_count = tls_count,
-        .tls_path = status_tls_path_for(cfg->ktls, srv->tls && tls_store_uses_ktls(srv->tls)),
-    };
-    bool truncated;
-    size_t n = status_render(page, srv->table, &v, page_buf, sizeof page_buf, &truncated);
-    if (truncated)
-        conn_log(c, LOG_WARN, "status page cut at %zu bytes", n);
-    static const char no_store[] = "Cache-Control: no-store\r\n";
-    conn_resp_begin(c, 200);
-    conn_resp_field(c, "Content-Type", type, strlen(type));
-    conn_resp_raw(c, no_store, sizeof no_store - 1);
-    conn_resp_end(c, (int64_t)n);
-    conn_resp_body(c, page_buf, n);
-    return true;
 }

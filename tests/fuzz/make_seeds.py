@@ -13,6 +13,9 @@ range     "SIZE\\nVALUE" from every Range field, plus edge cases
 config    one statement per directive with its documented default, whole
           files with locations, includes and quoting, and broken ones
 htpasswd  the test file, each accepted and refused scheme, comments, CRLF
+proxy_protocol  v1 and v2 headers as HAProxy sends them (TCP4, TCP6, UNKNOWN,
+          LOCAL, UNSPEC, AF_UNIX, TLVs), each followed by a request, and
+          broken ones (each field, the length, the family)
 """
 
 import hashlib
@@ -142,10 +145,47 @@ def seeds_htpasswd():
         write("htpasswd", "hand-" + short(h), h)
 
 
+def seeds_proxy_protocol():
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    req = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    inet = bytes([192, 0, 2, 7, 127, 0, 0, 1, 0xdc, 0x04, 0x01, 0xbb])
+    inet6 = bytes(15) + b"\x01" + bytes(15) + b"\x01" + b"\x00\x50\x00\x51"
+    tlvs = b"\x01\x00\x02h2" + b"\x04\x00\x00" + b"\x20\x00\x05\x01\x00\x00\x00\x00"
+
+    def v2(ver_cmd, fam, body):
+        return sig + bytes([ver_cmd, fam]) + len(body).to_bytes(2, "big") + body
+
+    seeds = {
+        "v1-tcp4": b"PROXY TCP4 192.0.2.7 127.0.0.1 56324 443\r\n" + req,
+        "v1-tcp6": b"PROXY TCP6 2001:db8::1 ::1 1 65535\r\n" + req,
+        "v1-unknown": b"PROXY UNKNOWN\r\n" + req,
+        "v1-unknown-fields": b"PROXY UNKNOWN ffff:: ffff:: 1 2\r\n",
+        "v1-port-leading-zero": b"PROXY TCP4 1.2.3.4 1.2.3.4 080 2\r\n",
+        "v1-wrong-family": b"PROXY TCP4 ::1 ::1 1 2\r\n",
+        "v1-no-crlf": b"PROXY UNKNOWN " + b"x" * 120,
+        "v1-lf-only": b"PROXY TCP4 1.2.3.4 1.2.3.4 1 2\n",
+        "v2-inet": v2(0x21, 0x11, inet) + req,
+        "v2-inet6": v2(0x21, 0x21, inet6) + req,
+        "v2-inet-tlvs": v2(0x21, 0x11, inet + tlvs) + req,
+        "v2-local": v2(0x20, 0x00, b"") + req,
+        "v2-unspec": v2(0x21, 0x00, b""),
+        "v2-unix": v2(0x21, 0x31, bytes(216)),
+        "v2-family-4": v2(0x21, 0x41, inet),
+        "v2-dgram": v2(0x21, 0x12, inet),
+        "v2-short-length": v2(0x21, 0x11, inet[:11]),
+        "v2-tlv-overrun": v2(0x21, 0x11, inet + b"\x01\x00\x09ab"),
+        "v2-length-past-max": sig + b"\x21\x11\xff\xff" + inet,
+        "http": req,
+    }
+    for name, data in seeds.items():
+        write("proxy_protocol", name, data)
+
+
 def main():
     seeds_http1_chunked_range()
     seeds_config()
     seeds_htpasswd()
+    seeds_proxy_protocol()
     for t in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         print("%s: %d files" % (t, len(os.listdir(os.path.join(HERE, "corpus", t)))))
 

@@ -43,12 +43,13 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
 class Server:
     """One lingerd process with its own root and configuration."""
 
-    def __init__(self, tmpdir, config="", host="127.0.0.1", args=(), uploads=True, tls=False):
+    def __init__(self, tmpdir, config="", host="127.0.0.1", args=(), uploads=True, tls=False,
+                 port=None, listen_options=""):
         self.tmpdir = tmpdir
         self.host = host
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.family = family
-        self.port = free_port(family, host)
+        self.port = port or free_port(family, host)  # port: a restart on the same one
         self.root = os.path.join(tmpdir, "www")
         shutil.copytree(os.path.join(REPO, "www"), self.root)
         os.mkdir(os.path.join(self.root, "upload"))
@@ -58,7 +59,8 @@ class Server:
         # are then deterministic. Tests run as root in CI: say so explicitly.
         # tls: the listener speaks HTTPS; the config must name a certificate.
         self.tls = tls
-        base = "listen %s%s;\nroot %s;\n" % (listen, " tls" if tls else "", self.root)
+        base = "listen %s%s%s;\nroot %s;\n" % (listen, " tls" if tls else "", listen_options,
+                                                self.root)
         if "workers " not in config:
             base += "workers 1;\n"
         if os.geteuid() == 0 and "run_as_root" not in config and "user " not in config:

@@ -308,7 +308,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 85);
+    assert_int_equal(n, 101);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {
@@ -556,6 +556,67 @@ static void test_config_listen_forms(void **state)
 
 /* The TLS directives: listen's flag beside backlog in either order, the
  * certificates in order with their FILE:LINE, and the checks of finish. */
+/* Behind a load balancer: the listen flag, the trust lists, the enum, and
+ * a proxy_protocol listener that says nobody may send the header. */
+static void test_config_balancer_directives(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL, *path, *want;
+
+    path = write_text(fx, "lb.conf",
+                      "listen 127.0.0.1:9080 proxy_protocol backlog=8;\n"
+                      "listen 127.0.0.1:9081;\n"
+                      "proxy_protocol_from 10.0.0.5 fd00::/8;\n"
+                      "proxy_protocol_timeout 250ms;\n"
+                      "proxy_protocol_max_bytes 1k;\n"
+                      "real_ip_from 10.1.0.0/16;\n"
+                      "real_ip_header X-Real-IP;\n"
+                      "health_path /healthz;\n"
+                      "drain_delay 3s;\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    assert_string_equal(errs, "");
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    assert_string_equal(errs, "");
+    free(errs);
+    assert_true(cfg.listens[0].proxy_protocol && !cfg.listens[1].proxy_protocol);
+    value_equal(&cfg, NULL, "listen", "127.0.0.1:9080 backlog=8 proxy_protocol\n127.0.0.1:9081");
+    value_equal(&cfg, NULL, "proxy_protocol_from", "10.0.0.5 fd00::/8");
+    assert_int_equal(cfg.proxy_protocol_timeout_ms, 250);
+    assert_int_equal(cfg.proxy_protocol_max_bytes, 1024);
+    assert_int_equal(cfg.real_ip_header, CONFIG_REAL_IP_X_REAL_IP);
+    assert_string_equal(cfg.health_path, "/healthz");
+    assert_int_equal(cfg.drain_delay_ms, 3000);
+    static const uint8_t balancer[4] = { 10, 0, 0, 5 }, other[4] = { 10, 0, 0, 6 };
+    assert_true(config_cidr_match(cfg.proxy_protocol_from, cfg.proxy_protocol_from_count, 4,
+                                  balancer));
+    assert_false(config_cidr_match(cfg.proxy_protocol_from, cfg.proxy_protocol_from_count, 4,
+                                   other));
+    config_fini(&cfg);
+    free(path);
+
+    path = write_text(fx, "nofrom.conf", "root www;\nlisten 127.0.0.1:9080 proxy_protocol;\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), -1);
+    want = expand("@:2: listen 127.0.0.1:9080 proxy_protocol: no proxy_protocol_from says "
+                  "which balancers may send the header\n", path);
+    assert_string_equal(errs, want);
+    free(want);
+    free(errs);
+    config_fini(&cfg);
+    free(path);
+
+    /* bounds: a v2 header must hold AF_UNIX's addresses */
+    path = write_text(fx, "small.conf", "proxy_protocol_max_bytes 100;\n");
+    assert_int_equal(load(&cfg, path, &errs), -1);
+    assert_non_null(strstr(errs, "proxy_protocol_max_bytes"));
+    free(errs);
+    config_fini(&cfg);
+    free(path);
+}
+
 static void test_config_tls_directives(void **state)
 {
     struct fixture *fx = *state;
@@ -678,11 +739,14 @@ static const struct error_case {
     { "listen backlog", "listen 80 backlog=0;\n",
       "@:1: 'listen' value 'backlog=0' is out of bounds (backlog=1..65535)\n" },
     { "listen backlog form", "listen 80 queue=5;\n",
-      "@:1: bad value 'queue=5' for 'listen': expected backlog=N or tls, each at most once\n" },
+      "@:1: bad value 'queue=5' for 'listen': expected backlog=N, tls or "
+      "proxy_protocol, each at most once\n" },
     { "listen tls twice", "listen 80 tls tls;\n",
-      "@:1: bad value 'tls' for 'listen': expected backlog=N or tls, each at most once\n" },
+      "@:1: bad value 'tls' for 'listen': expected backlog=N, tls or "
+      "proxy_protocol, each at most once\n" },
     { "listen backlog twice", "listen 80 backlog=5 backlog=6;\n",
-      "@:1: bad value 'backlog=6' for 'listen': expected backlog=N or tls, each at most once\n" },
+      "@:1: bad value 'backlog=6' for 'listen': expected backlog=N, tls or "
+      "proxy_protocol, each at most once\n" },
     { "old TLS", "tls_protocols TLSv1.1 TLSv1.2;\n",
       "@:1: bad value 'TLSv1.1' for 'tls_protocols': expected one of TLSv1.2, TLSv1.3\n" },
     { "cipher list with a space", "tls_ciphers \"ECDHE-RSA-AES128-GCM-SHA256 X\";\n",
@@ -937,6 +1001,62 @@ static void test_config_load_file_too_large(void **state)
     free(exact);
 }
 
+/* Compression and listing rows: a location inherits main's value unless
+ * it sets its own; gzip_types is a word list checked word by word. */
+static void test_config_compress_directives(void **state)
+{
+    struct fixture *fx = *state;
+    struct config cfg;
+    char *errs = NULL, *path, err[256];
+    const char *types[] = { "text/css", "application/*" }, *bad_type[] = { "text" },
+               *bad_char[] = { "text/c;ss" }, *bad_coding[] = { "zstd" },
+               *off_and[] = { "gzip", "off" };
+
+    path = write_text(fx, "t.conf",
+                      "precompressed br gzip;\ngzip on;\ngzip_types text/css image/svg+xml;\n"
+                      "location /raw/ {\n  precompressed off;\n  gzip off;\n  autoindex on;\n"
+                      "  autoindex_max_entries 5;\n}\n"
+                      "location /js/ {\n  gzip_types application/javascript *;\n"
+                      "  gzip_level 9;\n}\n");
+    assert_int_equal(load(&cfg, path, &errs), 0);
+    free(errs);
+    assert_int_equal(finish(&cfg, &errs), 0);
+    const struct config_location *root = config_find_location(&cfg, "/a", 2);
+    const struct config_location *raw = config_find_location(&cfg, "/raw/x", 6);
+    const struct config_location *js = config_find_location(&cfg, "/js/x", 5);
+    value_equal(&cfg, root, "precompressed", "br gzip");
+    assert_true(root->gzip && !root->autoindex);
+    value_equal(&cfg, root, "gzip_types", "text/css image/svg+xml");
+    value_equal(&cfg, raw, "precompressed", "off");
+    assert_true(!raw->gzip && raw->autoindex && raw->autoindex_max_entries == 5);
+    value_equal(&cfg, js, "gzip_types", "application/javascript *");
+    assert_int_equal(js->gzip_level, 9);
+    assert_int_equal(root->gzip_level, 6);
+    value_equal(&cfg, NULL, "gzip_cache_size", "16m");
+    config_fini(&cfg);
+    free(errs);
+    free(path);
+
+    assert_int_equal(config_init_defaults(&cfg), 0);
+    value_equal(&cfg, NULL, "precompressed", "off");
+    assert_int_equal(config_set(&cfg, NULL, "gzip_types", types, 2, err, sizeof err), 0);
+    assert_string_equal(cfg.gzip_types, "text/css application/*");
+    assert_int_equal(config_set(&cfg, NULL, "gzip_types", bad_type, 1, err, sizeof err), -1);
+    assert_string_equal(err, "bad value 'text' for 'gzip_types': expected a media type like "
+                             "text/css, text/* or *");
+    assert_int_equal(config_set(&cfg, NULL, "gzip_types", bad_char, 1, err, sizeof err), -1);
+    assert_string_equal(err, "bad value 'text/c;ss' for 'gzip_types': ';' cannot appear in a "
+                             "media type");
+    assert_string_equal(cfg.gzip_types, "text/css application/*"); /* unchanged */
+    assert_int_equal(config_set(&cfg, NULL, "precompressed", bad_coding, 1, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "bad value 'zstd' for 'precompressed': expected one of br, gzip, "
+                             "off");
+    assert_int_equal(config_set(&cfg, NULL, "precompressed", off_and, 2, err, sizeof err), -1);
+    assert_string_equal(err, "'off' cannot be combined with other values for 'precompressed'");
+    config_fini(&cfg);
+}
+
 static void test_config_finish_cross_field_errors(void **state)
 {
     struct fixture *fx = *state;
@@ -1056,6 +1176,8 @@ int main(void)
         cmocka_unit_test(test_config_find_location_longest_prefix),
         cmocka_unit_test(test_config_set_command_line),
         cmocka_unit_test(test_config_listen_forms),
+        cmocka_unit_test_setup_teardown(test_config_balancer_directives, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_tls_directives, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_error_messages, fixture_setup,
@@ -1071,6 +1193,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_load_file_nul_byte, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_load_file_too_large, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_config_compress_directives, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_config_finish_cross_field_errors, fixture_setup,
                                         fixture_teardown),

@@ -113,17 +113,18 @@ static void test_status_render_auto_counts(void **state)
     struct stats_table *t = table_new();
     (void)state;
     /* requests 10 + 20 + 100; bytes 2k + 4k + 10k; states: head 0+1, body 1+2,
-     * respond 2+3, idle 3+4, linger 4+5; shed 4 + 4 + 40 */
+     * respond 2+3, idle 3+4, linger 4+5, proxy header 5+6; shed 4 + 4 + 40 */
     const char *p = render(STATUS_AUTO, t, NULL);
     assert_memory_equal(p, "a<b\nServerVersion: lingerd/9.9\n", 31);
     static const char *const want[] = {
         "\nTotal Accesses: 130\n", "\nTotal kBytes: 16\n", "\nUptime: 65\n",
         "\nServerUptimeSeconds: 65\n", "\nServerUptime: 1 minute 5 seconds\n",
-        "\nProcesses: 2\n", "\nConnsTotal: 25\n", "\nConnsAsyncWriting: 5\n",
+        "\nProcesses: 2\n", "\nConnsTotal: 36\n", "\nConnsAsyncWriting: 5\n",
         "\nConnsAsyncKeepAlive: 7\n", "\nConnsAsyncClosing: 9\n", "\nConnsReadingHead: 1\n",
         "\nConnsReadingBody: 3\n", "\nConnsLingering: 9\n", "\nClosesShed: 48\n",
         "\nClosesWentSilent: 4\n", "\nFinWait2Bounded: 6\n", "\nParentServerConfigGeneration: 2\n",
-        "\nReloads: 1\n", "\nResponses2xx: 14\n",
+        "\nReloads: 1\n", "\nResponses2xx: 14\n", "\nConnsReadingProxyHeader: 11\n",
+        "\nProxyFailures_malformed: 0\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         assert_has(p, want[i]);
@@ -131,7 +132,7 @@ static void test_status_render_auto_counts(void **state)
     p = render(STATUS_AUTO, t, &t->rows[1]);
     assert_has(p, "\nConnsReadingHead: 0\n");
     assert_has(p, "\nConnsAsyncWriting: 6\n");
-    assert_has(p, "\nConnsTotal: 25\n");
+    assert_has(p, "\nConnsTotal: 36\n");
     free(t);
 }
 
