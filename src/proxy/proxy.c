@@ -552,14 +552,19 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
     if (replay) {
         queued = upstream_replay_into(replay, u);
     } else {
-        /* The client's head bounds what is copied from it: its last field
-         * ends it, less the empty line. */
+        /* What is copied from the client's head is bounded by it (its last
+         * field's end), each field written "Name: value\r\n" (2 bytes more
+         * at most), plus the Host twice more (Forwarded, X-Forwarded-Host)
+         * and the fields of our own. */
         const struct http1_request *req = conn_request(ex->c);
         size_t head_len = req->target.off + req->target.len;
-        for (uint32_t i = 0; i < req->field_count; i++)
-            head_len = req->fields[i].value.off + req->fields[i].value.len + 2 * i + 4;
-        struct proxy_text t = { malloc(head_len + req->target.len + PROXY_HEAD_EXTRA), 0,
-                                head_len + req->target.len + PROXY_HEAD_EXTRA, false };
+        if (req->field_count) {
+            const struct http1_header *last = &req->fields[req->field_count - 1];
+            head_len = last->value.off + last->value.len;
+        }
+        size_t cap = head_len + 2 * (size_t)req->field_count + 2 * (size_t)req->host.len +
+                     PROXY_HEAD_EXTRA;
+        struct proxy_text t = { malloc(cap), 0, cap, false };
         queued = t.p && proxy_build_head(ex, &t) && upstream_send(u, t.p, t.len);
         free(t.p);
     }

@@ -403,3 +403,16 @@ def test_http10_client_gets_an_until_close_body(make_server, apps):
     assert b"chunked" not in head.lower()
     assert b"Connection: close" in head
     assert len(body) == 100000
+
+
+def test_large_head_is_passed_whole(make_server, apps):
+    app = apps(echo_handler)
+    srv = proxied(make_server, app.addr, "header_max_bytes 32k;\nfield_line_max_bytes 8k;")
+    host = "h" * 3000 + ".test"
+    fields = ["X-F%d:%s" % (i, "v" * 100) for i in range(60)]  # no space: rewritten longer
+    rs, rd = exchange(srv, request("GET", "/app/big-head", fields, host=host))
+    rd.sock.close()
+    assert rs[0].status == 200
+    head = rs[0].body.split(b"\r\n\r\n")[0].decode()
+    assert ("Host: %s" % host) in head and ("X-Forwarded-Host: %s" % host) in head
+    assert all(("X-F%d: %s" % (i, "v" * 100)) in head for i in range(60))
