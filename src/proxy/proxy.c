@@ -504,8 +504,8 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
         /* The idle-close race: the upstream closed a pooled connection as
          * we reused it. Once more, on a fresh connection, with the bytes
          * still in the failed one's buffer (freed after this iteration). */
-        conn_log(ex->c, LOG_INFO, "proxy %s: %s on a reused connection; retried", peer->name,
-                 reason);
+        conn_log(ex->c, LOG_INFO, "proxy %s: %s (%s) on a reused connection; retried",
+                 peer->name, reason, upstream_error_name(err));
         peer->retries++;
         peer->fails = 0;
         ex->retried = true;

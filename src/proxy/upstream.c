@@ -49,6 +49,20 @@ _Static_assert(sizeof upstream_state_names / sizeof upstream_state_names[0] ==
                    UPSTREAM_STATE_COUNT,
                "a state without a name");
 
+static const char *const upstream_error_names[] = {
+    [UPSTREAM_ERR_CONNECT] = "connect",   [UPSTREAM_ERR_RESET] = "reset",
+    [UPSTREAM_ERR_BAD_HEAD] = "bad-head", [UPSTREAM_ERR_BAD_BODY] = "bad-body",
+    [UPSTREAM_ERR_TIMEOUT] = "timeout",
+};
+_Static_assert(sizeof upstream_error_names / sizeof upstream_error_names[0] ==
+                   UPSTREAM_ERR_COUNT,
+               "an error without a name");
+
+const char *upstream_error_name(enum upstream_error e)
+{
+    return e < UPSTREAM_ERR_COUNT ? upstream_error_names[e] : "?";
+}
+
 const char *upstream_state_name(enum upstream_state s)
 {
     return s < UPSTREAM_STATE_COUNT ? upstream_state_names[s] : "?";

@@ -78,8 +78,10 @@ enum upstream_error {
     UPSTREAM_ERR_BAD_HEAD,    /* a malformed or ambiguous head: 502 */
     UPSTREAM_ERR_BAD_BODY,    /* bad chunked framing, or cut short: 502 if no byte went out */
     UPSTREAM_ERR_TIMEOUT,     /* connect, send or read timeout: 504 */
-    UPSTREAM_ERR_MEMORY,      /* 502 */
+    UPSTREAM_ERR_COUNT
 };
+
+const char *upstream_error_name(enum upstream_error e);
 
 struct upstream_ops {
     /* The send buffer has room again (request body back-pressure). */
