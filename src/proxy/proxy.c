@@ -237,11 +237,11 @@ static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
         }
     }
     proxy_puts(t, " HTTP/1.1\r\n");
-    if (req->host.len) {
-        proxy_puts(t, "Host: ");
-        proxy_put_slice(t, buf, req->host);
-        proxy_puts(t, "\r\n");
-    }
+    /* HTTP/1.1 needs a Host; an HTTP/1.0 client may have sent none, and then
+     * it is empty (RFC 9112 §3.2: the authority is undefined). */
+    proxy_puts(t, "Host: ");
+    proxy_put_slice(t, buf, req->host);
+    proxy_puts(t, "\r\n");
     struct http1_slice xff = { 0, 0 }, fwd = { 0, 0 };
     for (uint32_t i = 0; i < req->field_count; i++) {
         const struct http1_header *h = &req->fields[i];
