@@ -29,7 +29,8 @@
  *   READ_HEAD -> READ_BODY | AWAIT | RESPOND | IDLE | LINGER | CLOSED  (and READ_HEAD
  *                                                for the next pipelined request)
  *   READ_BODY -> READ_HEAD | AWAIT | RESPOND | IDLE | LINGER | CLOSED
- *   AWAIT     -> READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
+ *   AWAIT     -> READ_HEAD | READ_BODY (a body asked for late) | RESPOND | IDLE |
+ *                LINGER | CLOSED
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
  *   LINGER    -> CLOSED
@@ -154,7 +155,7 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER;
     case CONN_AWAIT:
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER ||
-               to == CONN_RESPOND;
+               to == CONN_RESPOND || to == CONN_READ_BODY;
     case CONN_IDLE:
         return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_LINGER:

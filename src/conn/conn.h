@@ -144,7 +144,8 @@ struct conn_body_sink {
 
 /* Read the request's body into sink (sends 100 Continue if the client asked
  * for it). max_bytes caps a chunked body (a Content-Length above it must be
- * refused by the handler before calling this). */
+ * refused by the handler before calling this). A deferred handler may call
+ * it later than dispatch (then conn_wake). */
 void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
                     uint64_t max_bytes);
 

@@ -204,8 +204,8 @@ void conn_on_read_body(struct conn *c, bool timeout)
 void conn_body_abandon(struct conn *c)
 {
     struct conn_work *w = c->w;
-    if (w->body_done || !w->sink || w->sink == &conn_discard_sink)
-        return;
+    if (w->body_done || w->sink == &conn_discard_sink)
+        return; /* (no sink yet: a body never asked for is settled the same way) */
     w->sink = NULL;
     w->body_paused = false;
     conn_settle_unread_body(c);

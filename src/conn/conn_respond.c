@@ -340,6 +340,11 @@ void conn_on_await(struct conn *c, bool timeout)
         conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
         return;
     }
+    if (w->sink && !w->body_done && !w->deferred_done) {
+        /* The handler asked for the body only now (the upstream's 100). */
+        conn_set_state(c, CONN_READ_BODY);
+        return;
+    }
     int rc = conn_flush(c);
     if (rc < 0 && rc != -EAGAIN) {
         conn_peer_gone(c, true);

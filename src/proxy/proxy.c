@@ -48,6 +48,8 @@
 
 /* A request head we build: the client's head plus the forwarding fields. */
 #define PROXY_HEAD_EXTRA 1024
+/* Timers armed besides one per connection (the server's own), as conn.c's. */
+#define PROXY_FIXED_TIMERS 8
 
 struct proxy_group {
     struct upstream_peer *peers;
@@ -79,6 +81,11 @@ struct proxy_exchange {
     int upstream_status;     /* for the access log; 0: none came */
     char *spill;             /* body bytes the send buffer could not take yet */
     size_t spill_len, spill_cap;
+    /* Expect: 100-continue, passed on: the body is asked for once the
+     * upstream says 100, or after proxy_continue_timeout */
+    bool wait_continue;
+    struct loop_timer continue_timer;
+    uint64_t body_max;
 };
 
 static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
@@ -87,8 +94,18 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
 /* ---- the exchange's end ---- */
 
 /* The access log's upstream fields, then free. */
+static void proxy_stop_waiting(struct proxy_exchange *ex)
+{
+    if (!ex->wait_continue)
+        return;
+    ex->wait_continue = false;
+    loop_disarm(ex->srv->loop, &ex->continue_timer);
+    ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+}
+
 static void proxy_free(struct proxy_exchange *ex)
 {
+    proxy_stop_waiting(ex);
     if (ex->peer) {
         uint64_t ms = loop_now_ms(ex->srv->loop) - ex->start_ms;
         conn_note_upstream(ex->c, ex->peer->name, ex->upstream_status, ms);
@@ -246,7 +263,8 @@ static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
     for (uint32_t i = 0; i < req->field_count; i++) {
         const struct http1_header *h = &req->fields[i];
         if (proxy_is_hop_by_hop(buf, req->fields, req->field_count, h->name) ||
-            proxy_name_is(buf, h->name, "host") || proxy_name_is(buf, h->name, "expect") ||
+            proxy_name_is(buf, h->name, "host") ||
+            (proxy_name_is(buf, h->name, "expect") && !ex->wait_continue) ||
             proxy_name_is(buf, h->name, "content-length") ||
             proxy_name_is(buf, h->name, "x-forwarded-proto") ||
             proxy_name_is(buf, h->name, "x-forwarded-host"))
@@ -402,6 +420,7 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
     struct proxy_exchange *ex = ctx;
     struct conn *c = ex->c;
     ex->peer->fails = 0;
+    proxy_stop_waiting(ex);
     if (early || !conn_body_is_done(c)) {
         /* The upstream answered before it had the whole body: stop sending,
          * and let the connection discard or linger away the rest. */
@@ -527,8 +546,33 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
     proxy_fail(ex, err == UPSTREAM_ERR_TIMEOUT ? 504 : 502, reason);
 }
 
+/* Ask the client for its body now: the upstream said 100, or did not answer
+ * within proxy_continue_timeout (RFC 9110 §10.1.1 lets a client send the
+ * body after a while without it). lingerd's own 100 goes to the client. */
+static void proxy_ask_body(struct proxy_exchange *ex)
+{
+    if (!ex->wait_continue)
+        return;
+    proxy_stop_waiting(ex);
+    conn_read_body(ex->c, &proxy_body_sink, ex, ex->body_max);
+    conn_wake(ex->c);
+}
+
+static void proxy_on_continue(void *ctx)
+{
+    proxy_ask_body(ctx);
+}
+
+static void proxy_on_continue_timer(struct loop_timer *t)
+{
+    struct proxy_exchange *ex =
+        (struct proxy_exchange *)((char *)t - offsetof(struct proxy_exchange, continue_timer));
+    proxy_ask_body(ex);
+}
+
 static const struct upstream_ops proxy_upstream_ops = {
-    proxy_on_send_room, proxy_on_head, proxy_on_resp_body, proxy_on_resp_end, proxy_on_error,
+    proxy_on_send_room, proxy_on_continue, proxy_on_head, proxy_on_resp_body,
+    proxy_on_resp_end,  proxy_on_error,
 };
 
 /* Open a connection to ex->peer (fresh: not from the pool) and queue the
@@ -636,8 +680,21 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
         proxy_fail(ex, 503, "every upstream is skipped after failures (proxy_fail_max)");
         return;
     }
-    if (req->framing != HTTP1_BODY_NONE)
+    ex->body_max = loc->body_max_bytes;
+    if (req->expect_continue && req->version_minor >= 1 && !conn_body_is_done(c) &&
+        loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
+                                           PROXY_FIXED_TIMERS) == 0) {
+        /* Expect: 100-continue goes upstream: the client is asked for its
+         * body only when the upstream wants it, so an upstream that refuses
+         * at the head (401, 413) is answered without the body ever sent. */
+        ex->wait_continue = true;
+        srv->upstream_count++; /* one more timer armed: room kept by conn_open too */
+        loop_timer_init(&ex->continue_timer, proxy_on_continue_timer);
+        loop_arm(srv->loop, &ex->continue_timer,
+                 loop_now_ms(srv->loop) + srv->cfg->proxy_continue_timeout_ms);
+    } else if (req->framing != HTTP1_BODY_NONE) {
         conn_read_body(c, &proxy_body_sink, ex, loc->body_max_bytes);
+    }
     /* conn_read_body may have called on_end already (an empty body). */
     proxy_start_upstream(ex, false, NULL);
 }

@@ -86,6 +86,8 @@ const char *upstream_error_name(enum upstream_error e);
 struct upstream_ops {
     /* The send buffer has room again (request body back-pressure). */
     void (*on_send_room)(void *ctx);
+    /* The upstream answered 100 Continue: it wants the body. */
+    void (*on_continue)(void *ctx);
     /* The response head; r's slices are into buf, valid during the call.
      * early: the request was not wholly sent (the rest will not be). */
     void (*on_head)(void *ctx, const struct proxy_response *r, const char *buf, bool early);

@@ -111,11 +111,14 @@ static bool upstream_on_head(struct upstream *u, size_t used)
             upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 Switching Protocols unasked");
             return false;
         }
-        /* 100 Continue and other interim answers are the proxy's own
-         * business with the upstream (RFC 9110 §15.2): skip them. */
+        /* Interim answers are the proxy's own business with the upstream
+         * (RFC 9110 §15.2): not relayed. A 100 tells the exchange the body
+         * is wanted. */
         proxy_response_init(&u->parser, u->srv->cfg->proxy_header_max_bytes, u->fields,
                             u->srv->cfg->header_fields_max, u->head_request);
-        return true;
+        if (r->status == 100)
+            u->ops->on_continue(u->ctx);
+        return u->state != UPSTREAM_CLOSED;
     }
     bool early = u->state == UPSTREAM_SEND && !(u->send_ended && u->out_sent == u->out_len);
     early |= u->send_failed;

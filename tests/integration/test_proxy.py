@@ -358,9 +358,11 @@ def test_head_204_304_and_continue(make_server, apps):
             head, buf = read_head(sock, buf)
             if head is None:
                 return
-            body, buf = read_body(sock, head, buf)
             line = head.split("\r\n")[0]
-            assert "expect" not in head.lower()  # lingerd answers 100-continue itself
+            if "expect: 100-continue" in head.lower():
+                app.count("expect passed")
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            body, buf = read_body(sock, head, buf)
             if line.startswith("HEAD"):
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n")
             elif "/204" in line:
@@ -368,7 +370,7 @@ def test_head_204_304_and_continue(make_server, apps):
             elif "/304" in line:
                 sock.sendall(b"HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\n\r\n")
             else:
-                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"
+                sock.sendall(b"HTTP/1.1 201 Created\r\n"
                              b"Content-Length: %d\r\n\r\n" % len(body) + body)
     app = apps(handler)
     srv = proxied(make_server, app.addr)
@@ -385,11 +387,43 @@ def test_head_204_304_and_continue(make_server, apps):
     assert r.status == 304 and r.header("etag") == '"v1"'
     s.sendall(request("POST", "/app/c", ["Expect: 100-continue", "Content-Length: 5"]))
     interim = rd._one(False)
-    assert interim.status == 100  # lingerd's own, before the body is sent
+    assert interim.status == 100  # once the upstream said 100: it wants the body
     s.sendall(b"hello")
     r = rd.response()
     assert (r.status, r.body) == (201, b"hello")
     s.close()
+    assert app.get("expect passed") == 1
+
+
+def test_expect_continue_refused_upstream_never_gets_the_body(make_server, apps):
+    """Expect: 100-continue goes upstream; an upstream that refuses at the
+    head (401) is relayed without the client being invited to send its
+    body, and the client's connection ends with the lingering close."""
+    def handler(sock, app):
+        head, rest = read_head(sock)
+        if head is None:
+            return
+        app.count("body bytes", len(rest))
+        sock.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nno.\n")
+        sock.settimeout(2)
+        try:
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                app.count("body bytes", len(data))
+        except OSError:
+            return
+    app = apps(handler)
+    srv = proxied(make_server, app.addr)
+    s = srv.connect()
+    s.sendall(request("PUT", "/app/f", ["Expect: 100-continue", "Content-Length: 1000000"]))
+    rd = Reader(s)
+    r = rd._one(False)
+    assert (r.status, r.body) == (401, b"no.\n")  # no interim 100 before it
+    assert r.header("connection") == "close"
+    s.close()
+    assert app.get("body bytes") == 0
 
 
 def test_http10_client_gets_an_until_close_body(make_server, apps):
@@ -416,3 +450,18 @@ def test_large_head_is_passed_whole(make_server, apps):
     head = rs[0].body.split(b"\r\n\r\n")[0].decode()
     assert ("Host: %s" % host) in head and ("X-Forwarded-Host: %s" % host) in head
     assert all(("X-F%d: %s" % (i, "v" * 100)) in head for i in range(60))
+
+
+def test_expect_continue_upstream_that_ignores_it(make_server, apps):
+    """An upstream that never says 100 but waits for the body: after
+    proxy_continue_timeout lingerd asks the client for it anyway."""
+    app = apps(echo_handler)  # reads the body, never sends 100
+    srv = proxied(make_server, app.addr, "proxy_continue_timeout 200ms;")
+    s = srv.connect()
+    s.sendall(request("POST", "/app/e", ["Expect: 100-continue", "Content-Length: 5"]))
+    rd = Reader(s)
+    assert rd._one(False).status == 100
+    s.sendall(b"later")
+    r = rd.response()
+    s.close()
+    assert r.status == 200 and r.body.endswith(b"\n5\nlater")

@@ -3,9 +3,9 @@
 The front proxies every path to an origin lingerd configured as the corpus
 assumes (default site, /upload/ with Basic auth), so each case checks that
 the proxy keeps the origin's answer (status, fields, body, framing) and
-that the front still refuses bad requests itself. One case differs by
-design and is listed with the reason; it must keep failing, so the list
-only shrinks.
+that the front still refuses bad requests itself. A case that had to differ
+would be listed with the reason and must keep failing, so the list only
+shrinks.
 """
 
 import json
@@ -16,14 +16,8 @@ import tempfile
 from conftest import Server
 from test_corpus import CASES, CORPUS
 
-# case -> why the proxied answer differs from the origin's
-THROUGH_PROXY_DIFFERS = {
-    # lingerd answers 100-continue itself when it starts reading a body for
-    # the upstream; it does not wait for the upstream's own 100 (or its 401),
-    # so a client that asked sees an interim 100 before the origin's refusal.
-    # Forwarding Expect end to end is listed as missing in docs/proxy.md.
-    "expect-100-without-auth": "lingerd's own 100 before the origin's 401",
-}
+# case -> why the proxied answer differs from the origin's (none today)
+THROUGH_PROXY_DIFFERS = {}
 
 
 def test_corpus_through_the_proxy(tmp_path):
