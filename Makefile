@@ -29,7 +29,7 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 # src/ is grouped by layer, dependencies pointing down: proc, serve, conn,
 # http1, net, conf, core. Headers are included by name; each layer's folder is
 # on the include path.
-LAYERS   := proc serve conn http1 net conf core
+LAYERS   := proc serve proxy conn http1 net conf core
 INCLUDES := $(addprefix -Isrc/,$(LAYERS))
 SRC      := $(sort $(wildcard src/*/*.c))
 HDRS     := $(wildcard src/*/*.h)
@@ -152,7 +152,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host accept_encoding \
-                proxy_protocol
+                proxy_protocol response
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
 FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
@@ -165,6 +165,7 @@ FUZZ_SRC_tls_name  := $(LIB_SRC)
 FUZZ_SRC_host      := src/serve/vhost.c
 FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
 FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
+FUZZ_SRC_response  := src/proxy/proxy_response.c src/http1/http1.c src/http1/http1_chunked.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 

@@ -31,6 +31,7 @@ check() {
     # that can install the rest can install it; the tests skip (saying so)
     # only where it truly is not there. /usr/sbin is not on every PATH.
     need haproxy sh -c 'command -v haproxy || test -x /usr/sbin/haproxy'
+    need gunicorn command -v gunicorn  # the application server behind the proxy tests
 }
 # Optional: tests that need these skip, saying why, when they are absent.
 # headless Chromium renders /server-status and loads the site over HTTPS,

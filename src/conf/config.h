@@ -136,6 +136,7 @@ struct config_location {
     bool absolute_redirect;    /* the directory redirect's Location has scheme and host */
     bool adds_fields;          /* add_header or expires is set: conn_resp_end has work */
     uint32_t site;             /* index of its server in config.sites */
+    char *proxy_pass;          /* NULL: served here; else upstream addresses (proxy.c) */
     /* compression (compress.c) and listings (autoindex.c) */
     unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
     bool gzip;                 /* compress on the fly */
@@ -266,6 +267,17 @@ struct config {
     struct config_cidr status_allow[CONFIG_CIDR_MAX];
     size_t status_allow_count;
 
+    /* reverse proxy (proxy.c, upstream.c) */
+    uint64_t proxy_connect_timeout_ms;
+    uint64_t proxy_send_timeout_ms;
+    uint64_t proxy_read_timeout_ms;
+    uint64_t proxy_continue_timeout_ms;
+    uint32_t proxy_header_max_bytes;
+    uint32_t proxy_buffer_bytes;
+    uint32_t proxy_keepalive_conns;
+    uint64_t proxy_keepalive_timeout_ms; /* 0: no pool */
+    uint32_t proxy_fail_max;
+    uint64_t proxy_fail_timeout_ms;
     /* behind a load balancer */
     struct config_cidr proxy_protocol_from[CONFIG_CIDR_MAX];
     size_t proxy_protocol_from_count;

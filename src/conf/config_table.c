@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "http1.h"
 #include "log.h"
+#include "proxy_addr.h"
 
 const struct config_type_info config_types[] = {
     [CONFIG_T_DURATION] = { "duration", "DURATION", "a duration like 500ms, 2s, 1m", 1, 1 },
@@ -243,6 +244,7 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_GZIP "Compression"
 #define G_LIST "Directory listings"
 #define G_LB "Behind a load balancer"
+#define G_PROXY "Reverse proxy"
 
 /* The single source of truth. Order is the order of the reference. */
 const struct config_directive config_directives[] = {
@@ -707,6 +709,50 @@ const struct config_directive config_directives[] = {
       LOC(autoindex_max_entries), .def = "1000", .min = 1, .max = 100000, .group = G_LIST,
       .help = "Most entries one listing reads and shows (each costs a stat while the worker "
               "waits); a larger directory's listing says it is cut short" },
+
+    { .name = "proxy_pass", .type = CONFIG_T_STRING, LOC(proxy_pass),
+      .args = "ADDR[,ADDR...]", .check = proxy_addr_check_list, .group = G_PROXY,
+      .help = "Pass this location's requests to HTTP/1.1 upstreams, round-robin: "
+              "127.0.0.1:8000, [::1]:8000 or unix:/run/app.sock, separated by commas, "
+              "numeric addresses only (docs/proxy.md)" },
+    { .name = "proxy_connect_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_connect_timeout_ms), .def = "5s", .min = 10, .max = MS_M, .group = G_PROXY,
+      .help = "Longest wait for a connect to an upstream; then 504 (or the next upstream)" },
+    { .name = "proxy_send_timeout", .type = CONFIG_T_DURATION, MAIN(proxy_send_timeout_ms),
+      .def = "60s", .min = 10, .max = MS_H, .group = G_PROXY,
+      .help = "Longest wait between two writes of a request to an upstream that make "
+              "progress; then 504" },
+    { .name = "proxy_read_timeout", .type = CONFIG_T_DURATION, MAIN(proxy_read_timeout_ms),
+      .def = "60s", .min = 10, .max = MS_H, .group = G_PROXY,
+      .help = "Longest wait between two reads of a response from an upstream; then 504 "
+              "(or a cut response)" },
+    { .name = "proxy_continue_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_continue_timeout_ms), .def = "1s", .min = 10, .max = MS_M, .group = G_PROXY,
+      .help = "With Expect: 100-continue, how long to wait for the upstream's 100 (or its "
+              "answer) before asking the client for its body anyway" },
+    { .name = "proxy_header_max_bytes", .type = CONFIG_T_SIZE, MAIN(proxy_header_max_bytes),
+      .def = "16k", .min = 1024, .max = MIB, .group = G_PROXY,
+      .help = "Largest response head an upstream may send; a larger one gets 502" },
+    { .name = "proxy_buffer_bytes", .type = CONFIG_T_SIZE, MAIN(proxy_buffer_bytes),
+      .def = "64k", .min = 4096, .max = 16 * MIB, .group = G_PROXY,
+      .help = "Each upstream connection's send and receive buffer; bodies stream through "
+              "them with back-pressure, and a request still wholly in its send buffer may "
+              "be retried" },
+    { .name = "proxy_keepalive_conns", .type = CONFIG_T_NUMBER, MAIN(proxy_keepalive_conns),
+      .def = "32", .min = 0, .max = 100000, .group = G_PROXY,
+      .help = "Idle upstream connections kept per upstream and worker; 0 closes each "
+              "after its response" },
+    { .name = "proxy_keepalive_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_keepalive_timeout_ms), .def = "1s", .min = 0, .max = MS_H, .group = G_PROXY,
+      .help = "How long an idle upstream connection is kept; below the application "
+              "server's own keep-alive (gunicorn: 2s) so that lingerd closes first" },
+    { .name = "proxy_fail_max", .type = CONFIG_T_NUMBER, MAIN(proxy_fail_max), .def = "3",
+      .min = 1, .max = 1000, .group = G_PROXY,
+      .help = "Failures in a row (refused, reset, timeout) after which an upstream is "
+              "skipped for proxy_fail_timeout" },
+    { .name = "proxy_fail_timeout", .type = CONFIG_T_DURATION, MAIN(proxy_fail_timeout_ms),
+      .def = "10s", .min = 10, .max = MS_H, .group = G_PROXY,
+      .help = "How long an upstream that failed proxy_fail_max times is skipped" },
 };
 #define CONFIG_DIRECTIVES ARRAY_LEN(config_directives)
 static_assert(CONFIG_DIRECTIVES <= CONFIG_DIRECTIVES_MAX, "room in the parser's main_set");

@@ -13,6 +13,10 @@
  *               got ahead of); no reading
  *   RESPOND     the socket to take the output  send_timeout         close at once
  *                                              (since last write)
+ *   AWAIT       a deferred response's handler  send_timeout while   close at once
+ *               (the proxy); sends what it     output waits; else
+ *               queues as it comes             the handler's own
+ *                                              deadlines
  *   IDLE        the next request               keepalive_timeout    close (lingers
  *                                                                   idle_close_linger)
  *   LINGER      flush, end our stream, then    send_timeout, then   outcome counted,
@@ -26,10 +30,12 @@
  * Transitions (conn_may_move checks them):
  *   accept    -> READ_HEAD, or PROXY_HEADER on a proxy_protocol listener
  *   PROXY_HEADER -> READ_HEAD | LINGER | CLOSED
- *   READ_HEAD -> READ_BODY | WAIT_IO | RESPOND | IDLE | LINGER | CLOSED
+ *   READ_HEAD -> READ_BODY | WAIT_IO | AWAIT | RESPOND | IDLE | LINGER | CLOSED
  *                (and READ_HEAD for the next pipelined request)
- *   READ_BODY -> READ_HEAD | WAIT_IO | RESPOND | IDLE | LINGER | CLOSED
+ *   READ_BODY -> READ_HEAD | WAIT_IO | AWAIT | RESPOND | IDLE | LINGER | CLOSED
  *   WAIT_IO   -> READ_BODY | READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
+ *   AWAIT     -> READ_HEAD | READ_BODY (a body asked for late) | RESPOND | IDLE |
+ *                LINGER | CLOSED
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
  *   LINGER    -> CLOSED
@@ -95,7 +101,7 @@
 
 static const char *const conn_state_names[] = {
     [CONN_READ_HEAD] = "READ_HEAD", [CONN_READ_BODY] = "READ_BODY",
-    [CONN_WAIT_IO] = "WAIT_IO",
+    [CONN_WAIT_IO] = "WAIT_IO",     [CONN_AWAIT] = "AWAIT",
     [CONN_RESPOND] = "RESPOND",     [CONN_IDLE] = "IDLE",
     [CONN_LINGER] = "LINGER",       [CONN_CLOSED] = "CLOSED",
     [CONN_PROXY_HEADER] = "PROXY_HEADER",
@@ -135,7 +141,7 @@ const char *conn_close_reason_name(enum conn_close_reason r)
 
 static const enum stats_state conn_stats_state[] = {
     [CONN_READ_HEAD] = STATS_READ_HEAD, [CONN_READ_BODY] = STATS_READ_BODY,
-    [CONN_WAIT_IO] = STATS_WAIT_IO,
+    [CONN_WAIT_IO] = STATS_WAIT_IO,     [CONN_AWAIT] = STATS_RESPOND,
     [CONN_RESPOND] = STATS_RESPOND,     [CONN_IDLE] = STATS_IDLE,
     [CONN_LINGER] = STATS_LINGER,       [CONN_CLOSED] = STATS_STATE_COUNT,
     [CONN_PROXY_HEADER] = STATS_PROXY_HEADER,
@@ -156,6 +162,9 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to != CONN_WAIT_IO && to != CONN_PROXY_HEADER;
     case CONN_RESPOND:
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER;
+    case CONN_AWAIT:
+        return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER ||
+               to == CONN_RESPOND || to == CONN_READ_BODY;
     case CONN_IDLE:
         return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_LINGER:
@@ -269,6 +278,7 @@ static uint64_t conn_deadline(const struct conn *c)
     case CONN_WAIT_IO:
         return c->since_ms + cfg->io_wait_timeout_ms;
     case CONN_RESPOND:
+    case CONN_AWAIT:
         return c->progress_ms + cfg->send_timeout_ms;
     case CONN_IDLE: {
         uint64_t own = c->since_ms + cfg->keepalive_timeout_ms;
@@ -380,6 +390,13 @@ static void conn_decide_keep_alive(struct conn *c)
 void conn_request_done(struct conn *c)
 {
     struct conn_work *w = c->w;
+    if (w->deferred && !w->deferred_done) {
+        /* The body is settled; the answer is still coming. */
+        if (c->state != CONN_AWAIT)
+            conn_set_state(c, CONN_AWAIT);
+        return;
+    }
+    w->deferred = NULL;
     conn_log_access(c);
     w->in_request = false;
     w->sink = NULL;
@@ -432,6 +449,7 @@ static void conn_on_head(struct conn *c, size_t used)
     w->responded = false;
     w->discard_after = false;
     w->sink = NULL;
+    conn_work_clear_deferred(w);
     w->head_only = req->method == HTTP1_METHOD_HEAD;
     w->body_framing = req->framing;
     w->body_left = req->framing == HTTP1_BODY_LENGTH ? req->content_length : 0;
@@ -454,7 +472,7 @@ static void conn_on_head(struct conn *c, size_t used)
     request_dispatch(c);
     if (c->state == CONN_CLOSED || c->state == CONN_WAIT_IO)
         return; /* WAIT_IO: an empty body's on_end handed its work to a thread */
-    if (!w->responded && !w->sink) {
+    if (!w->responded && !w->sink && !w->deferred) {
         conn_log(c, LOG_ERROR, "request left unanswered; 500 sent");
         conn_resp_error(c, 500, NULL);
     }
@@ -675,6 +693,9 @@ static void conn_run(struct conn *c, bool timeout)
         case CONN_RESPOND:
             conn_on_respond(c, timeout);
             break;
+        case CONN_AWAIT:
+            conn_on_await(c, timeout);
+            break;
         case CONN_IDLE:
             conn_on_idle(c, timeout);
             break;
@@ -701,6 +722,7 @@ static void conn_run(struct conn *c, bool timeout)
         if (rc < 0 && rc != -EAGAIN)
             conn_peer_gone(c, true);
     }
+    conn_offer_room(c);
 }
 
 static void conn_on_io(struct loop_watch *watch, uint32_t events)
@@ -772,7 +794,8 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
      * bytes are in: read at once instead of waiting for an edge. */
     c->rd_ready = srv->cfg->defer_accept_ms > 0;
     conn_store_peer(c, peer, peer_len);
-    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + 1 + CONN_FIXED_TIMERS) < 0) {
+    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 1 +
+                                           CONN_FIXED_TIMERS) < 0) {
         free(c);
         errno = ENOMEM;
         return NULL;

@@ -5,7 +5,9 @@
  * conn.c's header comment. Request handlers (request.c, static.c, upload.c)
  * see a connection only through the functions below: they answer the
  * current request with conn_resp_*, or ask for its body with
- * conn_read_body.
+ * conn_read_body. A handler whose answer comes later (the proxy, which
+ * waits for an upstream) says so with conn_defer and finishes with
+ * conn_resp_done; see "a response that comes later" below.
  */
 #ifndef LINGERD_CONN_H
 #define LINGERD_CONN_H
@@ -26,6 +28,9 @@ enum conn_state {
     CONN_WAIT_IO,   /* the handler's file operation runs on an I/O thread; nothing is
                      * read; io_wait_timeout */
     CONN_RESPOND,   /* responses queued, socket full, not reading; send_timeout */
+    CONN_AWAIT,     /* a deferred response is still coming from its handler, the
+                     * request body is read or given up; send_timeout while output
+                     * waits, else the handler's own deadlines bound the wait */
     CONN_IDLE,      /* keep-alive, no request, buffers released; keepalive_timeout */
     CONN_LINGER,    /* closing: flush, half-close, drain; linger deadlines */
     CONN_CLOSED,    /* fd closed, freed after this loop iteration */
@@ -160,9 +165,54 @@ void conn_io_done(struct conn *c);
 
 /* Read the request's body into sink (sends 100 Continue if the client asked
  * for it). max_bytes caps a chunked body (a Content-Length above it must be
- * refused by the handler before calling this). */
+ * refused by the handler before calling this). A deferred handler may call
+ * it later than dispatch (then conn_wake). */
 void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
                     uint64_t max_bytes);
+
+/* ---- a response that comes later (conn_defer) ----
+ *
+ * A handler that cannot answer at once (the proxy) calls conn_defer during
+ * dispatch, may read the body with conn_read_body, and later, from its own
+ * events, queues the response with conn_resp_begin .. conn_resp_end and
+ * conn_resp_body, then calls conn_resp_done. Those calls only queue bytes and
+ * set flags: the connection acts on them when it runs next (conn_wake asks
+ * for that run after this loop iteration's dispatch), so a handler never
+ * finds the connection changed under it by its own call. The connection
+ * calls back: on_room when the output queue, found full by
+ * conn_resp_has_room, has room again; on_abort if it ends before
+ * conn_resp_done (the client left, a timeout, a failed body), after which the
+ * handler must not touch it. */
+struct conn_deferred {
+    void (*on_room)(struct conn *c, void *ctx);
+    void (*on_abort)(struct conn *c, void *ctx);
+};
+
+/* The current request is answered later by d's handler (ctx is its own). */
+void conn_defer(struct conn *c, const struct conn_deferred *d, void *ctx);
+/* May more response body be queued now? false: wait for on_room. */
+bool conn_resp_has_room(struct conn *c);
+/* Run the connection after this iteration's dispatch (send what was queued,
+ * act on conn_resp_done or conn_body_abandon). */
+void conn_wake(struct conn *c);
+/* The deferred response is wholly queued. */
+void conn_resp_done(struct conn *c);
+/* The handler no longer wants the request body (its answer came before the
+ * body was used up): the body's sink gets neither on_end nor on_abort; the
+ * rest is discarded if small and of known length (the connection stays),
+ * else the connection closes after the response through the lingering
+ * close. Call it before conn_resp_begin, so the head says which. */
+void conn_body_abandon(struct conn *c);
+/* Stop (true) or resume (false) reading the request body: back-pressure from
+ * a handler whose buffer is full. While paused the handler's own deadlines
+ * bound the wait; resuming wakes the connection. */
+void conn_body_pause(struct conn *c, bool paused);
+/* Whether the whole request body has been read and fed to the sink. */
+bool conn_body_is_done(const struct conn *c);
+
+/* For the access log: the upstream that answered (addr lives as long as the
+ * configuration), its status (0: none) and its time. */
+void conn_note_upstream(struct conn *c, const char *addr, int status, uint64_t time_ms);
 
 /* Monotonic and wall clock of this loop iteration. */
 uint64_t conn_now_ms(const struct conn *c);

@@ -44,6 +44,7 @@ static void conn_body_failed(struct conn *c, int status)
 {
     struct conn_work *w = c->w;
     conn_abort_sink(c);
+    conn_cancel_deferred(c);
     conn_want_close(c, CONN_CLOSE_ERROR);
     if (!w->responded)
         conn_resp_error(c, status, NULL);
@@ -58,6 +59,8 @@ static int conn_feed_body(struct conn *c)
     struct conn_work *w = c->w;
     const struct conn_body_sink *sink = w->sink;
     while (w->in_start < w->in_len || (w->body_framing == HTTP1_BODY_LENGTH && w->body_left == 0)) {
+        if (w->body_paused || w->sink != sink)
+            return 0; /* the sink is full, or was given up */
         const char *in = w->in + w->in_start;
         size_t avail = w->in_len - w->in_start;
         size_t data_off = 0, data_len = 0, used;
@@ -166,6 +169,12 @@ void conn_on_read_body(struct conn *c, bool timeout)
     if (timeout) {
         if (!conn_deadline_passed(c))
             return;
+        if (w->body_paused) {
+            /* The sink's handler is waiting on its side (its own deadline). */
+            c->progress_ms = conn_now_ms(c);
+            conn_arm_deadline(c);
+            return;
+        }
         conn_want_close(c, CONN_CLOSE_BODY_TIMEOUT);
         if (w->responded) {
             conn_abort_sink(c);
@@ -175,13 +184,23 @@ void conn_on_read_body(struct conn *c, bool timeout)
         }
         return;
     }
+    if (!w->sink) {
+        /* Given up by its handler (conn_body_abandon), not to be discarded:
+         * the connection closes after the response. */
+        conn_request_done(c);
+        return;
+    }
     size_t taken = 0;
     for (int i = 0; i < CONN_READS_PER_WAKE && taken < CONN_BODY_BYTES_PER_WAKE; i++) {
+        if (w->body_paused)
+            return;
         int fed = conn_feed_body(c);
         if (fed < 0) {
             conn_body_failed(c, -fed);
             return;
         }
+        if (fed == 0 && (w->body_paused || !w->sink))
+            return; /* resumed, or settled, by conn_wake */
         if (fed > 0) {
             /* A sink that paused on the body's last bytes has nothing more
              * to wait for before its end: on_end answers or waits anew. */
@@ -231,4 +250,34 @@ void conn_on_read_body(struct conn *c, bool timeout)
         return;
     }
     conn_yield(c);
+}
+
+void conn_body_abandon(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (w->body_done || w->sink == &conn_discard_sink)
+        return; /* (no sink yet: a body never asked for is settled the same way) */
+    w->sink = NULL;
+    w->body_paused = false;
+    conn_settle_unread_body(c);
+    if (w->discard_after)
+        w->sink = &conn_discard_sink;
+    conn_yield(c);
+}
+
+void conn_body_pause(struct conn *c, bool paused)
+{
+    struct conn_work *w = c->w;
+    if (w->body_paused == paused)
+        return;
+    w->body_paused = paused;
+    if (!paused) {
+        c->progress_ms = conn_now_ms(c);
+        conn_yield(c);
+    }
+}
+
+bool conn_body_is_done(const struct conn *c)
+{
+    return c->w->body_done;
 }

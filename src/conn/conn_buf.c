@@ -73,6 +73,7 @@ bool conn_take_work(struct conn *c)
     w->lingering_close = srv->cfg->lingering_close;
     w->loc = NULL;
     w->sink = NULL;
+    conn_work_clear_deferred(w);
     w->real_family = 0; /* a pooled area may hold another client's */
     w->io_cancel = NULL;
     /* w->out is empty here: fresh blocks are zeroed, pooled ones were
@@ -88,6 +89,7 @@ void conn_drop_work(struct conn *c)
     struct conn_work *w = c->w;
     if (!w)
         return;
+    conn_cancel_deferred(c);
     conn_log_access(c); /* a response the connection ended with, not yet logged */
     conn_abort_sink(c);
     conn_cancel_io(c);

@@ -171,6 +171,7 @@ void conn_start_close(struct conn *c, enum conn_close_reason why)
     if (c->close_why == CONN_CLOSE_NONE)
         c->close_why = (uint8_t)why;
     c->keep_alive = false;
+    conn_cancel_deferred(c);
     conn_log_access(c);
     conn_abort_sink(c);
     c->linger_mode = (uint8_t)(c->w ? c->w->lingering_close : conn_cfg(c)->lingering_close);
@@ -198,6 +199,7 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
     case CONN_READ_HEAD:
     case CONN_READ_BODY:
     case CONN_WAIT_IO: /* the worker waits for it: its answer says close */
+    case CONN_AWAIT:
     case CONN_RESPOND:
         /* A response whose head is queued already promised keep-alive: the
          * client may send its next request as soon as it reads it, so the

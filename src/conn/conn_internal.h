@@ -32,6 +32,9 @@
  * uploads at 16 reads of a full body buffer each held the loop for
  * milliseconds between two answers to anyone else (bench/upload_stall.sh). */
 #define CONN_BODY_BYTES_PER_WAKE (512 * 1024)
+/* Output queued for a deferred response before its handler waits for room
+ * (conn_resp_has_room): a slow client never makes the proxy buffer more. */
+#define CONN_DEFERRED_ROOM_BYTES (64 * 1024)
 /* Room a response needs in the output queue: head, body and file span. */
 #define CONN_SEGS_PER_RESPONSE 3
 
@@ -60,6 +63,9 @@ struct conn_work {
     size_t log_mark;        /* out.pending when the response head began */
     uint64_t log_bytes;     /* response head and body queued */
     uint64_t log_body_bytes;
+    const char *log_upstream_addr; /* conn_note_upstream; NULL: not proxied */
+    int log_upstream_status;
+    uint64_t log_upstream_ms;
     bool head_only;
     bool responded;
     bool discard_after; /* the body is to be read and thrown away */
@@ -76,6 +82,13 @@ struct conn_work {
     /* while WAIT_IO after on_end: told if the connection closes first */
     void (*io_cancel)(struct conn *c, void *ctx);
     void *io_ctx;
+    bool body_paused;           /* conn_body_pause: the sink cannot take more now */
+    /* a response its handler queues later (conn_defer) */
+    const struct conn_deferred *deferred;
+    void *deferred_ctx;
+    bool deferred_done;         /* conn_resp_done was called */
+    bool room_wanted;           /* conn_resp_has_room said no: call on_room */
+    bool log_body_streamed;     /* the body's length was not in the head: count it */
     struct outq out;
     struct http1_header fields[]; /* header_fields_max entries */
 };
@@ -128,6 +141,17 @@ enum conn_linger_step {
 static inline const struct config *conn_cfg(const struct conn *c)
 {
     return c->srv->cfg;
+}
+
+/* A new request: no deferred response, no paused body, no upstream noted. */
+static inline void conn_work_clear_deferred(struct conn_work *w)
+{
+    w->body_paused = false;
+    w->deferred = NULL;
+    w->deferred_done = false;
+    w->room_wanted = false;
+    w->log_body_streamed = false;
+    w->log_upstream_addr = NULL;
 }
 
 /* ---- conn.c: the lifecycle ---- */
@@ -192,6 +216,14 @@ static inline bool conn_output_full(const struct conn *c)
 void conn_out(struct conn *c, const void *data, size_t len);
 /* Write the access-log line of the response just completed, if pending. */
 void conn_log_access(struct conn *c);
+/* Decide what becomes of a body the response did not wait for. */
+void conn_settle_unread_body(struct conn *c);
+/* The connection ends before a deferred response is done: tell its handler
+ * (on_abort) and forget it. A response already begun cannot be completed:
+ * the connection closes after what was queued. */
+void conn_cancel_deferred(struct conn *c);
+/* Call on_room if the handler waits for room and there is some. */
+void conn_offer_room(struct conn *c);
 
 /* ---- conn_body.c: request bodies ---- */
 
@@ -211,6 +243,8 @@ static inline void conn_cancel_io(struct conn *c)
         cancel(c, w->io_ctx);
     }
 }
+/* The AWAIT state's handler. */
+void conn_on_await(struct conn *c, bool timeout);
 /* Tell the handler's sink, if any, that its body will not complete. */
 static inline void conn_abort_sink(struct conn *c)
 {

@@ -14,6 +14,7 @@
  * settling an unread body. Whether the connection may stay is decided
  * when the head arrives (conn.c's conn_decide_keep_alive).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,6 +59,9 @@ void conn_log_access(struct conn *c)
         .tls_cipher = conn_tls_cipher(c),
         .sni = conn_tls_sni(c),
         .site = w->loc ? (int32_t)w->loc->site : -1,
+        .upstream_addr = w->log_upstream_addr,
+        .upstream_status = w->log_upstream_status,
+        .upstream_time_ms = w->log_upstream_ms,
     };
     uint16_t balancer_port;
     e.peer_family = (uint8_t)conn_peer_addr(c, e.peer_addr);
@@ -216,7 +220,7 @@ void conn_resp_begin(struct conn *c, int status)
  * discard it if it is small and its length known (the connection stays), or
  * close through the lingering close. A client that asked for 100-continue
  * may never send the body, so reading it could hang or misparse: close. */
-static void conn_settle_unread_body(struct conn *c)
+void conn_settle_unread_body(struct conn *c)
 {
     struct conn_work *w = c->w;
     if (w->sink || w->body_done || w->body_framing == HTTP1_BODY_NONE)
@@ -322,12 +326,119 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     conn_out(c, end, n);
     w->log_body_bytes = content_length > 0 && !w->head_only ? (uint64_t)content_length : 0;
     w->log_bytes = w->out.pending - w->log_mark + w->log_body_bytes;
+    w->log_body_streamed = content_length < 0 && w->deferred;
 }
 
 void conn_resp_body(struct conn *c, const void *data, size_t len)
 {
-    if (!c->w->head_only && len)
-        conn_out(c, data, len);
+    struct conn_work *w = c->w;
+    if (w->head_only || !len)
+        return;
+    conn_out(c, data, len);
+    if (w->log_body_streamed) {
+        w->log_body_bytes += len;
+        w->log_bytes += len;
+    }
+}
+
+/* ---- a response that comes later ---- */
+
+void conn_note_upstream(struct conn *c, const char *addr, int status, uint64_t time_ms)
+{
+    struct conn_work *w = c->w;
+    w->log_upstream_addr = addr;
+    w->log_upstream_status = status;
+    w->log_upstream_ms = time_ms;
+}
+
+void conn_defer(struct conn *c, const struct conn_deferred *d, void *ctx)
+{
+    struct conn_work *w = c->w;
+    w->deferred = d;
+    w->deferred_ctx = ctx;
+    w->deferred_done = false;
+    w->room_wanted = false;
+}
+
+bool conn_resp_has_room(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    bool room = w->out.pending < CONN_DEFERRED_ROOM_BYTES &&
+                w->out.count + CONN_SEGS_PER_RESPONSE <= OUTQ_SEGS_MAX;
+    if (!room)
+        w->room_wanted = true;
+    return room;
+}
+
+void conn_wake(struct conn *c)
+{
+    conn_yield(c);
+}
+
+void conn_resp_done(struct conn *c)
+{
+    c->w->deferred_done = true;
+    conn_yield(c);
+}
+
+void conn_offer_room(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!w || !w->deferred || w->deferred_done || !w->room_wanted ||
+        c->state == CONN_CLOSED || c->state == CONN_LINGER)
+        return;
+    if (w->out.pending >= CONN_DEFERRED_ROOM_BYTES)
+        return;
+    w->room_wanted = false;
+    w->deferred->on_room(c, w->deferred_ctx);
+}
+
+void conn_cancel_deferred(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!w || !w->deferred)
+        return;
+    const struct conn_deferred *d = w->deferred;
+    bool done = w->deferred_done;
+    w->deferred = NULL;
+    if (done)
+        return;
+    if (w->responded)
+        conn_want_close(c, CONN_CLOSE_ERROR); /* a response cut short: only a close says so */
+    d->on_abort(c, w->deferred_ctx);
+}
+
+/* AWAIT: send what the handler queued; once it is done, go on as after any
+ * response. */
+void conn_on_await(struct conn *c, bool timeout)
+{
+    struct conn_work *w = c->w;
+    if (timeout) {
+        if (!conn_deadline_passed(c))
+            return;
+        if (outq_is_empty(&w->out)) {
+            /* Nothing waits for the client: the handler's deadlines bound
+             * this wait, not send_timeout. */
+            c->progress_ms = conn_now_ms(c);
+            conn_arm_deadline(c);
+            return;
+        }
+        c->close_why = CONN_CLOSE_SEND_TIMEOUT;
+        conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
+        return;
+    }
+    if (w->sink && !w->body_done && !w->deferred_done) {
+        /* The handler asked for the body only now (the upstream's 100). */
+        conn_set_state(c, CONN_READ_BODY);
+        return;
+    }
+    int rc = conn_flush(c);
+    if (rc < 0 && rc != -EAGAIN) {
+        conn_peer_gone(c, true);
+        return;
+    }
+    if (w->deferred_done)
+        conn_request_done(c);
 }
 
 void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len)

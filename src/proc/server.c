@@ -9,6 +9,7 @@
  * retry deadline passes.
  */
 #include "server.h"
+#include "proxy.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -89,6 +90,7 @@ void server_after_iteration(struct server *srv)
     if (srv->ready_first)
         loop_poll_next(srv->loop); /* do not sleep: some still have work */
     conn_free_closed(srv);
+    proxy_after_iteration(srv);
     bool any_paused = false;
     for (size_t i = 0; i < srv->listener_count; i++)
         any_paused |= srv->listeners[i].paused;
@@ -353,7 +355,7 @@ int server_init(struct server *srv, struct loop *loop, const struct config *cfg,
                                                "Keep-Alive: timeout=%llu\r\n",
                                                (unsigned long long)s);
     }
-    return 0;
+    return proxy_init(srv);
 }
 
 void server_accept_queued(struct server *srv)
@@ -399,6 +401,7 @@ void server_fini(struct server *srv)
      * process never exits with an upload half done. */
     iopool_free(srv->io);
     srv->io = NULL;
+    proxy_fini(srv);
     accesslog_close();
     log_reopen_also(NULL);
     conn_work_pool_fini(srv);

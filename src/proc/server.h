@@ -56,6 +56,8 @@ struct server {
     struct loop_timer accept_retry; /* armed while accepting is paused */
 
     uint32_t conn_count;
+    uint32_t upstream_count;   /* proxy timers armed (upstream connections, exchanges
+                                * waiting for 100-continue): room kept for them */
     uint64_t next_conn_id;
     struct conn *all_first;    /* every open connection */
     struct conn *closed;       /* closed this iteration, freed after dispatch */

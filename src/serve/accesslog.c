@@ -63,6 +63,9 @@ enum accesslog_field {
     ACCESSLOG_TLS_CIPHER,
     ACCESSLOG_SNI,
     ACCESSLOG_BALANCER_ADDR,
+    ACCESSLOG_UPSTREAM_ADDR,
+    ACCESSLOG_UPSTREAM_STATUS,
+    ACCESSLOG_UPSTREAM_TIME_MS,
     ACCESSLOG_FIELD_COUNT
 };
 
@@ -95,6 +98,9 @@ static const char *const accesslog_field_names[] = {
     [ACCESSLOG_TLS_CIPHER] = "tls_cipher",
     [ACCESSLOG_SNI] = "sni",
     [ACCESSLOG_BALANCER_ADDR] = "balancer_addr",
+    [ACCESSLOG_UPSTREAM_ADDR] = "upstream_addr",
+    [ACCESSLOG_UPSTREAM_STATUS] = "upstream_status",
+    [ACCESSLOG_UPSTREAM_TIME_MS] = "upstream_response_time_ms",
 };
 static_assert(sizeof accesslog_field_names / sizeof accesslog_field_names[0] ==
                   ACCESSLOG_FIELD_COUNT,
@@ -344,6 +350,15 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
     case ACCESSLOG_TLS_VERSION: cstr = e->tls_version; break;
     case ACCESSLOG_TLS_CIPHER: cstr = e->tls_cipher; break;
     case ACCESSLOG_SNI: cstr = e->sni; break; /* the client's bytes: escaped below */
+    case ACCESSLOG_UPSTREAM_ADDR: cstr = e->upstream_addr; break;
+    case ACCESSLOG_UPSTREAM_STATUS:
+        number = e->upstream_addr && e->upstream_status;
+        num = (uint64_t)e->upstream_status;
+        break;
+    case ACCESSLOG_UPSTREAM_TIME_MS:
+        number = e->upstream_addr != NULL;
+        num = e->upstream_time_ms;
+        break;
     }
     if (cstr) {
         str = cstr;

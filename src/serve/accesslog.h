@@ -46,6 +46,9 @@ struct accesslog_entry {
     const char *tls_cipher;     /* OpenSSL's name of the cipher; NULL likewise */
     const char *sni;            /* the name the client asked for; NULL: none sent */
     int32_t site;               /* config.sites index: its access_log; -1: the main one */
+    const char *upstream_addr;  /* proxied: the upstream that answered; NULL: not proxied */
+    int upstream_status;        /* its status; 0: none came (502, 504) */
+    uint64_t upstream_time_ms;  /* from the choice of upstream to its last byte */
 };
 
 /* A compiled format: literal runs and fields, in order. */

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "conn.h"
 #include "http1.h"
+#include "proxy.h"
 #include "redirect.h"
 #include "server.h"
 #include "static.h"
@@ -258,6 +259,10 @@ void request_dispatch(struct conn *c)
         return;
     }
 
+    if (loc->proxy_pass) {
+        proxy_handle(c, loc);
+        return;
+    }
     switch (req->method) {
     case HTTP1_METHOD_GET:
     case HTTP1_METHOD_HEAD:

@@ -23,6 +23,7 @@
  * while counts from an earlier configuration remain.
  */
 #include "status.h"
+#include "proxy.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -497,6 +498,11 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_health_down", "gauge",
                   "1 once drain_delay began: health_path answers 503.", t->health_down);
     status_render_tls_metrics(o, v, st);
+    /* Upstreams: this worker's counters (each worker has its own pools). */
+    if (!o->full && o->cap > o->len) {
+        o->len += proxy_format_metrics(o->p + o->len, o->cap - o->len);
+        o->line_end = o->len;
+    }
 }
 
 /* ---- HTML ---- */

@@ -275,6 +275,9 @@ static void test_config_init_defaults_match_spec(void **state)
     assert_int_equal(cfg.lingering_max_conns, 4096);
     assert_int_equal(cfg.idle_close_linger_ms, 1000);
     assert_int_equal(cfg.fin_wait2_timeout_ms, 10000);
+    assert_int_equal(cfg.proxy_keepalive_timeout_ms, 1000); /* below gunicorn's 2 s */
+    assert_int_equal(cfg.proxy_header_max_bytes, 16384);
+    assert_int_equal(cfg.proxy_buffer_bytes, 65536);
     assert_true(cfg.so_linger_ms < 0);
     assert_int_equal(cfg.methods, (1u << HTTP1_METHOD_GET) | (1u << HTTP1_METHOD_HEAD) |
                                       (1u << HTTP1_METHOD_OPTIONS));
@@ -309,7 +312,7 @@ static void test_config_defaults_equal_table(void **state)
     size_t n = config_directive_count();
     (void)state;
 
-    assert_int_equal(n, 106);
+    assert_int_equal(n, 117);
     assert_int_equal(config_init_defaults(&cfg), 0);
     assert_int_equal(finish(&cfg, &errs), 0);
     for (size_t i = 0; i < n; i++) {

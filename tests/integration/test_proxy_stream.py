@@ -1,0 +1,140 @@
+"""Bodies stream through the proxy with bounded memory: a client that does
+not read does not make lingerd hold the application's answer, and an
+application that does not read does not make lingerd hold the upload. The
+worker's resident memory is sampled while the far side is stalled with
+hundreds of MiB still to come."""
+
+import socket
+import threading
+
+from conftest import Reader, request, wait_for
+from test_process import children
+from upstream_apps import App, read_head
+
+MIB = 1024 * 1024
+SIZE = 256 * MIB
+BOUND = 48 * MIB  # growth allowed: buffers, not bodies
+
+
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def read_counting(s):
+    """A response with a Content-Length, its body counted, not kept:
+    (status line, body length)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = s.recv(65536)
+        assert data, "no response head"
+        buf += data
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    n = [int(l.split(":")[1]) for l in lines if l.lower().startswith("content-length:")][0]
+    got = len(rest)
+    while got < n:
+        data = s.recv(4 * MIB)
+        if not data:
+            break
+        got += len(data)
+    return lines[0], got
+
+
+def worker_of(srv):
+    kids = wait_for(lambda: children(srv.proc.pid), timeout=10)
+    assert kids, "no worker"
+    return kids[0]
+
+
+def proxied(make_server, app):
+    return make_server("body_max_bytes 1g;\nlocation /app/ {\n methods GET POST;\n"
+                       " proxy_pass %s;\n}\n" % app.addr)
+
+
+def test_download_to_a_client_that_does_not_read(make_server):
+    sent = {"n": 0}
+
+    def handler(sock, app):
+        read_head(sock)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % SIZE)
+        block = b"d" * MIB
+        for _ in range(SIZE // MIB):
+            sock.sendall(block)
+            sent["n"] += MIB
+    app = App(handler, timeout=60)
+    try:
+        srv = proxied(make_server, app)
+        worker = worker_of(srv)
+        before = rss(worker)
+        s = srv.connect(timeout=60)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.sendall(request("GET", "/app/big"))
+        # the app's sending stalls once every buffer on the way is full
+        last = -1
+        for _ in range(100):
+            if not wait_for(lambda: sent["n"] != last, timeout=0.3):
+                break
+            last = sent["n"]
+        assert sent["n"] < SIZE // 2, "nothing held the application back"
+        grown = rss(worker) - before
+        assert grown < BOUND, "worker grew %d MiB" % (grown // MIB)
+        status, got = read_counting(s)
+        s.close()
+        assert " 200 " in status and got == SIZE
+    finally:
+        app.stop()
+
+
+def test_upload_to_an_app_that_does_not_read(make_server):
+    go = threading.Event()
+
+    def handler(sock, app):
+        head, rest = read_head(sock)
+        go.wait(30)
+        got = len(rest)
+        while got < SIZE:
+            data = sock.recv(MIB)
+            if not data:
+                break
+            got += len(data)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(got)), got))
+    app = App(handler, timeout=60)
+    try:
+        srv = proxied(make_server, app)
+        worker = worker_of(srv)
+        before = rss(worker)
+        s = srv.connect(timeout=60)
+        s.sendall(request("POST", "/app/up", ["Content-Length: %d" % SIZE]))
+        s.setblocking(False)
+        block = b"u" * MIB
+        pushed = 0
+        stalled = 0
+        while pushed < SIZE and stalled < 20:
+            try:
+                n = s.send(block)
+                pushed += n
+                stalled = 0
+            except BlockingIOError:
+                stalled += 1
+                threading.Event().wait(0.05)
+        assert pushed < SIZE // 2, "nothing held the client back"
+        grown = rss(worker) - before
+        assert grown < BOUND, "worker grew %d MiB" % (grown // MIB)
+        go.set()
+        s.setblocking(True)
+        s.settimeout(60)
+        left = SIZE - pushed
+        while left:
+            n = s.send(block[:min(left, MIB)])
+            left -= n
+        rd = Reader(s, timeout=60)
+        r = rd.response()
+        s.close()
+        assert r.status == 200 and r.body == str(SIZE).encode()
+    finally:
+        go.set()
+        app.stop()
