@@ -77,6 +77,14 @@ struct upload {
     uint64_t wb_started_to;   /* bytes before this have their writeback started */
     uint64_t written_to;      /* bytes before this are on disk (waited for) */
     uint64_t write_us;        /* time the write jobs took, in all */
+    /* The flush while the body arrives: a second job, on another thread,
+     * fdatasync()s what is written so far, so the disk's cache is emptied
+     * while the next bytes arrive instead of all at the final fsync. */
+    struct iopool_job flush_job;
+    bool flush_busy;          /* flush_job is submitted and its done not called */
+    int flush_err;            /* errno of a failed flush (job); shows again at the fsync */
+    uint64_t flushed_to;      /* bytes before this were flushed, or are being (loop) */
+    uint64_t flush_us;        /* time the flush jobs took, in all (job) */
     uint64_t start_ms;
     /* the commit's result (job) */
     int status;               /* 201, 204 or an error status */
