@@ -7,6 +7,7 @@
  *
  *   LINGERD_FAULT_FSYNC_EIO=MARK    fsync/fdatasync of a file or directory
  *                                   whose path contains MARK fails with EIO
+ *   LINGERD_FAULT_FDATASYNC_EIO=MARK  only fdatasync fails so (fsync works)
  *   LINGERD_FAULT_RENAME_EIO=MARK   a rename whose new name contains MARK
  *                                   fails with EIO (nothing is renamed)
  *   LINGERD_FAULT_FSYNC_HOLD=MARK   fsync of such a path waits, first
@@ -92,6 +93,10 @@ int fsync(int fd)
 
 int fdatasync(int fd)
 {
+    if (fd_is_marked(fd, "LINGERD_FAULT_FDATASYNC_EIO")) {
+        errno = EIO;
+        return -1;
+    }
     return fault_sync(fd, "fdatasync");
 }
 
