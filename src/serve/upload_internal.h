@@ -82,7 +82,7 @@ struct upload {
      * while the next bytes arrive instead of all at the final fsync. */
     struct iopool_job flush_job;
     bool flush_busy;          /* flush_job is submitted and its done not called */
-    int flush_err;            /* errno of a failed flush (job); shows again at the fsync */
+    int flush_err;            /* errno of a failed flush (job); fails the commit */
     uint64_t flushed_to;      /* bytes before this were flushed, or are being (loop) */
     uint64_t flush_us;        /* time the flush jobs took, in all (job) */
     uint64_t start_ms;

@@ -41,6 +41,9 @@
  * commit, through conn_wait_io's cancel. When the connection goes
  * (on_abort, or the cancel), u->conn becomes NULL; the job in flight, if
  * any, is never dropped: its done sees no connection and discards or frees.
+ * An upload has up to two jobs at once (a write or the commit, and a
+ * flush); whatever needs the file closed (the commit, a discard, a failed
+ * write's answer) waits for both, and the last done carries on.
  * A job never touches the connection; done runs on the loop's thread.
  *
  * Leaves out: creating the file off the loop (an O_TMPFILE open on a local
