@@ -97,6 +97,16 @@ def no_leftovers(srv):
     return not temp_files(srv) and not open_uploads(srv)
 
 
+def slow_server(make_server, faults):
+    """A server whose fsyncs and fdatasyncs under /upload/slow/ are held
+    until release; slow/f.bin holds OLD."""
+    faults(fsync_hold="slow")
+    srv = make_server(CONF)
+    os.mkdir(up(srv, "slow"))
+    write(up(srv, "slow", "f.bin"), OLD)
+    return srv
+
+
 # ---------------------------------------------------------------------------
 # failures reported by an I/O thread
 
@@ -183,10 +193,7 @@ def test_the_loop_serves_others_while_an_fsync_is_held(make_server, faults):
 
 
 def test_client_reset_while_its_fsync_runs(make_server, faults, upload_kind):
-    faults(fsync_hold="slow")
-    srv = make_server(CONF)
-    os.mkdir(up(srv, "slow"))
-    write(up(srv, "slow", "f.bin"), OLD)
+    srv = slow_server(make_server, faults)
     body = os.urandom(200 * 1024)
     s = start_put(srv, "/upload/slow/f.bin", body)
     try:
@@ -210,10 +217,7 @@ def test_the_commit_waits_for_the_flush_in_flight(make_server, faults):
     # A flush (fdatasync) of the body is held; the body completes meanwhile.
     # The commit closes the file the flush uses: it must wait, the old file
     # stays until then, and the upload lands whole after.
-    faults(fsync_hold="slow")
-    srv = make_server(CONF)
-    os.mkdir(up(srv, "slow"))
-    write(up(srv, "slow", "f.bin"), OLD)
+    srv = slow_server(make_server, faults)
     body = os.urandom(6 * 1024 * 1024)
     s = start_put(srv, "/upload/slow/f.bin", body)
     try:
@@ -236,10 +240,7 @@ def test_client_reset_while_a_flush_runs(make_server, faults, upload_kind):
     # part of its body, resets. The upload is dropped once the flush is
     # done (not before: the flush uses the file), nothing is left, the old
     # file stays, and the worker goes on.
-    faults(fsync_hold="slow")
-    srv = make_server(CONF)
-    os.mkdir(up(srv, "slow"))
-    write(up(srv, "slow", "f.bin"), OLD)
+    srv = slow_server(make_server, faults)
     whole = request("PUT", "/upload/slow/f.bin", ["Authorization: " + AUTH],
                     os.urandom(6 * 1024 * 1024))
     s = srv.connect(timeout=30)
