@@ -272,6 +272,7 @@ struct config {
     uint64_t proxy_send_timeout_ms;
     uint64_t proxy_read_timeout_ms;
     uint64_t proxy_continue_timeout_ms;
+    uint64_t proxy_tunnel_timeout_ms;
     uint32_t proxy_header_max_bytes;
     uint32_t proxy_buffer_bytes;
     uint32_t proxy_keepalive_conns;

@@ -730,6 +730,10 @@ const struct config_directive config_directives[] = {
       MAIN(proxy_continue_timeout_ms), .def = "1s", .min = 10, .max = MS_M, .group = G_PROXY,
       .help = "With Expect: 100-continue, how long to wait for the upstream's 100 (or its "
               "answer) before asking the client for its body anyway" },
+    { .name = "proxy_tunnel_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_tunnel_timeout_ms), .def = "60s", .min = 10, .max = MS_H, .group = G_PROXY,
+      .help = "After a 101 (WebSocket and other Upgrade tunnels): how long the tunnel may "
+              "carry no byte either way before lingerd closes both sides" },
     { .name = "proxy_header_max_bytes", .type = CONFIG_T_SIZE, MAIN(proxy_header_max_bytes),
       .def = "16k", .min = 1024, .max = MIB, .group = G_PROXY,
       .help = "Largest response head an upstream may send; a larger one gets 502" },

@@ -17,6 +17,10 @@
  * buffers (proxy_buffer_bytes) and the client's output queue
  * (conn_resp_has_room), each side pausing the other.
  *
+ * A protocol switch (GET with Connection: upgrade) passes Upgrade on; a 101
+ * answer turns the client's connection and the upstream socket into a byte
+ * tunnel (conn_tunnel.c), and the exchange ends there.
+ *
  * An early answer (the head arrives before the request body was all sent,
  * or after a failed write) stops the sending and gives the body up to the
  * connection (conn_body_abandon), which discards a small rest or ends the
@@ -76,6 +80,8 @@ struct proxy_exchange {
     bool retried;            /* the one retry on a fresh connection was used */
     bool idempotent;
     bool head_request;
+    bool upgrade;            /* GET with Upgrade named by Connection: a tunnel may follow */
+    struct http1_slice upgrade_value; /* the client's Upgrade field */
     bool body_chunked;       /* the request body goes chunked */
     bool body_ended;         /* the client's body ended (sink on_end) */
     bool body_abandoned;
@@ -315,6 +321,12 @@ static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
         proxy_put_slice(t, buf, req->host);
     }
     proxy_puts(t, "\r\n");
+    if (ex->upgrade) {
+        /* The one hop-by-hop request passed on: asked of this hop too. */
+        proxy_puts(t, "Upgrade: ");
+        proxy_put_slice(t, buf, ex->upgrade_value);
+        proxy_puts(t, "\r\nConnection: upgrade\r\n");
+    }
     if (req->framing == HTTP1_BODY_LENGTH) {
         char cl[40];
         snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
@@ -417,25 +429,10 @@ static void proxy_on_send_room(void *ctx)
         upstream_send_end(ex->u);
 }
 
-static void proxy_on_head(void *ctx, const struct proxy_response *r, const char *buf,
-                          bool early)
+/* Relay each field of the upstream's head but the hop-by-hop ones and those
+ * lingerd sets itself. */
+static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf)
 {
-    struct proxy_exchange *ex = ctx;
-    struct conn *c = ex->c;
-    ex->peer->fails = 0;
-    proxy_stop_waiting(ex);
-    if (early || !conn_body_is_done(c)) {
-        /* The upstream answered before it had the whole body: stop sending,
-         * and let the connection discard or linger away the rest. */
-        conn_log(c, LOG_INFO, "proxy %s: early %d before the request body ended",
-                 ex->peer->name, r->status);
-        ex->body_abandoned = true;
-        ex->spill_len = 0;
-        conn_body_abandon(c);
-    }
-    ex->relaying = true;
-    ex->upstream_status = r->status;
-    conn_resp_begin(c, r->status);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
         if (proxy_is_hop_by_hop(buf, r->fields, r->field_count, h->name) ||
@@ -448,6 +445,63 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
         conn_resp_raw(c, buf + h->value.off, h->value.len);
         conn_resp_raw(c, "\r\n", 2);
     }
+}
+
+/* The upstream switched protocols (RFC 9110 §15.2.2): relay its 101 with
+ * its Upgrade, then the client's connection and the upstream's socket
+ * become a tunnel (conn_tunnel.c); the exchange ends here. */
+static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response *r,
+                         const char *buf)
+{
+    struct conn *c = ex->c;
+    ex->relaying = true;
+    ex->upstream_status = 101;
+    conn_resp_begin(c, 101);
+    proxy_relay_fields(c, r, buf);
+    for (uint32_t i = 0; i < r->field_count; i++) {
+        const struct http1_header *h = &r->fields[i];
+        if (proxy_name_is(buf, h->name, "upgrade")) {
+            conn_resp_raw(c, "Upgrade: ", 9);
+            conn_resp_raw(c, buf + h->value.off, h->value.len);
+            conn_resp_raw(c, "\r\n", 2);
+        }
+    }
+    conn_resp_raw(c, "Connection: upgrade\r\n", 21);
+    conn_resp_tunnel_head(c);
+    const char *pending;
+    size_t pending_len;
+    int fd = upstream_detach(ex->u, &pending, &pending_len);
+    ex->u = NULL;
+    ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    conn_log(c, LOG_INFO, "proxy %s: 101; tunnel", ex->peer->name);
+    proxy_free(ex); /* notes the upstream for the access log first */
+    conn_tunnel(c, fd, pending, pending_len);
+}
+
+static void proxy_on_head(void *ctx, const struct proxy_response *r, const char *buf,
+                          bool early)
+{
+    struct proxy_exchange *ex = ctx;
+    struct conn *c = ex->c;
+    ex->peer->fails = 0;
+    proxy_stop_waiting(ex);
+    if (r->status == 101) {
+        proxy_switch(ex, r, buf);
+        return;
+    }
+    if (early || !conn_body_is_done(c)) {
+        /* The upstream answered before it had the whole body: stop sending,
+         * and let the connection discard or linger away the rest. */
+        conn_log(c, LOG_INFO, "proxy %s: early %d before the request body ended",
+                 ex->peer->name, r->status);
+        ex->body_abandoned = true;
+        ex->spill_len = 0;
+        conn_body_abandon(c);
+    }
+    ex->relaying = true;
+    ex->upstream_status = r->status;
+    conn_resp_begin(c, r->status);
+    proxy_relay_fields(c, r, buf);
     /* The upstream's Connection: close is its own: the client's connection
      * follows the client's request and lingerd's settings. */
     int64_t length = -1;
@@ -595,6 +649,8 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
         return;
     }
     ex->u = u;
+    if (ex->upgrade)
+        upstream_want_upgrade(u);
     bool queued;
     if (replay) {
         queued = upstream_replay_into(replay, u);
@@ -647,6 +703,24 @@ static void proxy_on_abort(struct conn *c, void *ctx)
 
 static const struct conn_deferred proxy_deferred = { proxy_on_room, proxy_on_abort };
 
+/* A protocol switch is passed on for an HTTP/1.1 GET without a body whose
+ * Connection names Upgrade (RFC 9110 §7.8); any other Upgrade field is
+ * hop-by-hop and dropped. */
+static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_request *req,
+                               const char *buf)
+{
+    if (req->method != HTTP1_METHOD_GET || req->version_minor < 1 ||
+        req->framing != HTTP1_BODY_NONE ||
+        !proxy_named_by_connection(buf, req->fields, req->field_count, "upgrade", 7))
+        return;
+    for (uint32_t i = 0; i < req->field_count; i++)
+        if (proxy_name_is(buf, req->fields[i].name, "upgrade") && req->fields[i].value.len) {
+            ex->upgrade = true;
+            ex->upgrade_value = req->fields[i].value;
+            return;
+        }
+}
+
 void proxy_handle(struct conn *c, const struct config_location *loc)
 {
     struct server *srv = conn_server(c);
@@ -678,6 +752,7 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
                      req->method == HTTP1_METHOD_OPTIONS || req->method == HTTP1_METHOD_PUT ||
                      req->method == HTTP1_METHOD_DELETE;
     ex->body_chunked = req->framing == HTTP1_BODY_CHUNKED;
+    proxy_find_upgrade(ex, req, conn_request_buf(c));
     conn_defer(c, &proxy_deferred, ex);
     ex->peer = proxy_pick(ex);
     if (!ex->peer) {

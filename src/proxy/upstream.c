@@ -119,20 +119,44 @@ static void upstream_pool_unlink(struct upstream *u)
     u->next = NULL;
 }
 
-static void upstream_close(struct upstream *u)
+/* Closed, or its socket handed over (keep_fd): freed after this iteration. */
+static void upstream_release(struct upstream *u, bool keep_fd)
 {
     if (u->state == UPSTREAM_CLOSED)
         return;
     if (u->state == UPSTREAM_IDLE)
         upstream_pool_unlink(u);
-    /* close() takes the fd out of the epoll set. */
-    close(u->watch.fd);
+    /* close() takes the fd out of the epoll set; a socket kept open must
+     * be taken out by hand. */
+    if (keep_fd)
+        loop_unwatch(u->srv->loop, &u->watch);
+    else
+        close(u->watch.fd);
     u->watch.fd = -1;
     upstream_set_state(u, UPSTREAM_CLOSED);
     u->ops = NULL;
     u->next = upstream_closed_list;
     upstream_closed_list = u;
     u->srv->upstream_count--;
+}
+
+static void upstream_close(struct upstream *u)
+{
+    upstream_release(u, false);
+}
+
+void upstream_want_upgrade(struct upstream *u)
+{
+    u->upgrade = true;
+}
+
+int upstream_detach(struct upstream *u, const char **pending, size_t *pending_len)
+{
+    int fd = u->watch.fd;
+    *pending = u->in + u->in_start; /* valid until the iteration ends */
+    *pending_len = u->in_len - u->in_start;
+    upstream_release(u, true);
+    return fd;
 }
 
 void upstream_free_closed(struct server *srv)
@@ -502,6 +526,7 @@ static void upstream_start(struct upstream *u, const struct upstream_ops *ops, v
     u->ops = ops;
     u->ctx = ctx;
     u->head_request = head_request;
+    u->upgrade = false;
     u->send_ended = u->send_failed = u->send_compacted = u->paused = false;
     u->got_bytes = false;
     u->out_len = u->out_sent = 0;

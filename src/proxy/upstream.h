@@ -131,6 +131,15 @@ bool upstream_request_sent(const struct upstream *u);
 /* Copy the request queued so far (head and body) into another connection. */
 bool upstream_replay_into(const struct upstream *from, struct upstream *to);
 
+/* The request asks to switch protocols (Upgrade): a 101 answer is given to
+ * on_head (not refused as unasked), after which the user takes the socket
+ * with upstream_detach. */
+void upstream_want_upgrade(struct upstream *u);
+/* After a 101: take the socket (still open, no longer watched or timed) and
+ * the bytes that came after the 101's head (*pending, valid until the loop
+ * iteration ends). u is closed and no longer the user's. */
+int upstream_detach(struct upstream *u, const char **pending, size_t *pending_len);
+
 /* Read the response body again after on_body returned false. */
 void upstream_resume(struct upstream *u);
 

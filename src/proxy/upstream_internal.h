@@ -33,6 +33,7 @@ struct upstream {
     bool paused;              /* on_body asked to wait */
     bool got_bytes;           /* a response byte arrived */
     bool head_request;
+    bool upgrade;             /* upstream_want_upgrade: a 101 is expected */
     int connect_err;          /* a connect that failed at once */
     bool run_soon;            /* the timer fires now to run the state (upstream_run_soon) */
     uint64_t since_ms, progress_ms;

@@ -107,8 +107,17 @@ static bool upstream_on_head(struct upstream *u, size_t used)
     u->in_start += used;
     if (r->status < 200) {
         if (r->status == 101) {
-            /* The request carried no Upgrade (hop-by-hop, removed). */
-            upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 Switching Protocols unasked");
+            if (!u->upgrade || !(u->send_ended && u->out_sent == u->out_len)) {
+                /* The request carried no Upgrade (hop-by-hop, removed), or
+                 * the switch came before the request was all sent. */
+                upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 Switching Protocols unasked");
+                return false;
+            }
+            /* The user takes the socket (upstream_detach) during the call. */
+            u->got_bytes = true;
+            u->ops->on_head(u->ctx, r, head, false);
+            if (u->state != UPSTREAM_CLOSED)
+                upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 not taken");
             return false;
         }
         /* Interim answers are the proxy's own business with the upstream
