@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -201,7 +202,7 @@ void upstream_finish(struct upstream *u)
     const struct upstream_ops *ops = u->ops;
     void *ctx = u->ctx;
     bool keep = !u->resp.conn_close && !u->send_failed && u->send_ended &&
-                u->out_sent == u->out_len && u->in_start == u->in_len && !u->rd_eof &&
+                upstream_all_sent(u) && u->in_start == u->in_len && !u->rd_eof &&
                 u->peer->idle_count < cfg->proxy_keepalive_conns &&
                 cfg->proxy_keepalive_timeout_ms > 0 && !u->srv->stopping;
     if (keep) {
@@ -230,15 +231,49 @@ void upstream_enter_read_head(struct upstream *u)
     upstream_set_state(u, UPSTREAM_READ_HEAD);
 }
 
+/* Bytes per sendfile call of a buffered request body. */
+#define UPSTREAM_SENDFILE_CHUNK (1u << 20)
+
+/* Send the body file after the buffer (the head). 1: progress, 0: wait,
+ * -1: the write failed (the upstream stopped reading). */
+static int upstream_send_file_part(struct upstream *u)
+{
+    uint64_t left = u->file_len - u->file_off;
+    off_t off = (off_t)u->file_off;
+    ssize_t n = sendfile(u->watch.fd, u->file_fd, &off,
+                         left < UPSTREAM_SENDFILE_CHUNK ? (size_t)left : UPSTREAM_SENDFILE_CHUNK);
+    if (n > 0) {
+        u->file_off += (uint64_t)n;
+        u->progress_ms = upstream_now(u);
+        return 1;
+    }
+    if (n < 0 && errno == EINTR)
+        return 1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        u->wr_ready = false;
+        return 0;
+    }
+    return -1; /* 0: the file is shorter than it was; else EPIPE, ECONNRESET */
+}
+
 /* Send what is queued. false: u failed or moved on (the caller stops). */
 static bool upstream_flush(struct upstream *u)
 {
+    while (u->out_sent == u->out_len && u->file_off < u->file_len && u->wr_ready) {
+        if (upstream_send_file_part(u) < 0) {
+            u->send_failed = true;
+            upstream_enter_read_head(u);
+            return true;
+        }
+    }
     while (u->out_sent < u->out_len && u->wr_ready) {
         ssize_t n = send(u->watch.fd, u->out + u->out_sent, u->out_len - u->out_sent,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             u->out_sent += (size_t)n;
             u->progress_ms = upstream_now(u);
+            if (u->out_sent == u->out_len && u->file_off < u->file_len)
+                return upstream_flush(u); /* the head is out: the file body */
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -253,11 +288,11 @@ static bool upstream_flush(struct upstream *u)
         upstream_enter_read_head(u);
         return true;
     }
-    if (u->out_sent == u->out_len && u->send_ended) {
+    if (upstream_all_sent(u) && u->send_ended) {
         upstream_enter_read_head(u);
         return true;
     }
-    if (u->out_sent < u->out_len && !u->run_soon)
+    if (!upstream_all_sent(u) && !u->run_soon)
         loop_arm(u->srv->loop, &u->timer, upstream_deadline(u));
     return true;
 }
@@ -314,6 +349,13 @@ void upstream_send_end(struct upstream *u)
     upstream_run_soon(u);
 }
 
+void upstream_send_file(struct upstream *u, int fd, uint64_t len)
+{
+    u->file_fd = fd;
+    u->file_off = 0;
+    u->file_len = len;
+}
+
 bool upstream_is_replayable(const struct upstream *u)
 {
     return !u->send_compacted;
@@ -325,12 +367,16 @@ bool upstream_replay_into(const struct upstream *from, struct upstream *to)
         return false;
     memcpy(to->out + to->out_len, from->out, from->out_len);
     to->out_len += from->out_len;
+    /* A buffered body is sent again from its file's start. */
+    to->file_fd = from->file_fd;
+    to->file_off = 0;
+    to->file_len = from->file_len;
     return true;
 }
 
 bool upstream_request_sent(const struct upstream *u)
 {
-    return u->send_ended && u->out_sent == u->out_len && !u->send_failed;
+    return u->send_ended && upstream_all_sent(u) && !u->send_failed;
 }
 
 bool upstream_is_reused(const struct upstream *u)
@@ -470,7 +516,7 @@ static void upstream_on_timer(struct loop_timer *t)
         upstream_close(u);
         return;
     case UPSTREAM_SEND:
-        if (u->out_sent == u->out_len) {
+        if (upstream_all_sent(u)) {
             /* Waiting for the client's body, not for the upstream: the
              * client's body_timeout bounds this. */
             u->progress_ms = now;
@@ -530,6 +576,8 @@ static void upstream_start(struct upstream *u, const struct upstream_ops *ops, v
     u->send_ended = u->send_failed = u->send_compacted = u->paused = false;
     u->got_bytes = false;
     u->out_len = u->out_sent = 0;
+    u->file_fd = -1;
+    u->file_off = u->file_len = 0;
     u->in_start = u->in_len = 0;
     proxy_response_init(&u->parser, cfg->proxy_header_max_bytes, u->fields,
                         cfg->header_fields_max, head_request);

@@ -121,6 +121,10 @@ bool upstream_is_reused(const struct upstream *u);
 bool upstream_send(struct upstream *u, const void *data, size_t len);
 /* Bytes the send buffer takes now; 0: wait for on_send_room. */
 size_t upstream_send_room(struct upstream *u);
+/* After the bytes queued (the head), send len bytes of the file fd from its
+ * start (sendfile); fd stays the caller's and open until the exchange ends.
+ * Then upstream_send_end. */
+void upstream_send_file(struct upstream *u, int fd, uint64_t len);
 /* The request is wholly queued: after it is sent, read the response. */
 void upstream_send_end(struct upstream *u);
 /* Whether every request byte queued so far is still in the buffer from the
