@@ -213,13 +213,15 @@ void conn_body_pause(struct conn *c, bool paused);
 /* Whether the whole request body has been read and fed to the sink. */
 bool conn_body_is_done(const struct conn *c);
 
-/* Instead of conn_resp_done, after a 101 head was queued (conn_resp_begin,
- * its fields, conn_resp_tunnel_head): the connection becomes a byte tunnel
+/* Instead of conn_resp_done, for a 101: the connection becomes a byte tunnel
  * to fd (a connected, non-blocking socket, no longer watched by anyone; the
- * connection owns it now). pending: bytes already read from fd, sent to the
- * client after the head. The deferred handler is done with the connection
- * (no on_room, no on_abort). See conn_tunnel.c. */
-void conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len);
+ * connection owns it now, and closes it if this fails). pending: bytes
+ * already read from fd, sent to the client after the head. On true the
+ * deferred handler is done with the connection (no on_room, no on_abort)
+ * and queues the 101 head now (conn_resp_begin, its fields,
+ * conn_resp_tunnel_head); on false (no memory) nothing changed: answer as
+ * usual. See conn_tunnel.c. */
+bool conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len);
 /* End a 101 head: no Content-Length, no keep-alive fields (the caller put
  * Connection: upgrade and Upgrade), the empty line. */
 void conn_resp_tunnel_head(struct conn *c);

@@ -77,7 +77,7 @@ static bool conn_tunnel_dir_init(struct conn_tunnel_dir *d, size_t cap, const ch
     return true;
 }
 
-void conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len)
+bool conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len)
 {
     struct conn_work *w = c->w;
     size_t cap = conn_cfg(c)->proxy_buffer_bytes;
@@ -85,7 +85,6 @@ void conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len
     /* What the client sent after its request head belongs to the tunnel. */
     const char *early = w->in + w->in_start;
     size_t early_len = w->in_len - w->in_start;
-    w->in_start = w->in_len;
     if (!t || !conn_tunnel_dir_init(&t->up, cap, early, early_len) ||
         !conn_tunnel_dir_init(&t->down, cap, pending, pending_len)) {
         if (t) {
@@ -93,9 +92,7 @@ void conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len
             free(t);
         }
         close(fd);
-        conn_want_close(c, CONN_CLOSE_ERROR);
-        conn_resp_done(c);
-        return;
+        return false;
     }
     t->c = c;
     t->uwatch.fd = fd;
@@ -107,15 +104,15 @@ void conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len
         free(t->down.buf);
         free(t);
         close(fd);
-        conn_want_close(c, CONN_CLOSE_ERROR);
-        conn_resp_done(c);
-        return;
+        return false;
     }
     c->tunnel = t;
+    w->in_start = w->in_len; /* now the tunnel's */
     /* The exchange is over: the connection's own rules take it from here. */
     w->deferred = NULL;
     w->deferred_done = false;
     conn_yield(c);
+    return true;
 }
 
 /* Close the upstream socket; the record lives until the connection is freed

@@ -489,7 +489,14 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
                          const char *buf)
 {
     struct conn *c = ex->c;
-    ex->relaying = true;
+    const char *pending;
+    size_t pending_len;
+    int fd = upstream_detach(ex->u, &pending, &pending_len);
+    ex->u = NULL;
+    if (!conn_tunnel(c, fd, pending, pending_len)) {
+        proxy_fail(ex, 502, "no memory for a tunnel");
+        return;
+    }
     ex->upstream_status = 101;
     conn_resp_begin(c, 101);
     proxy_relay_fields(c, r, buf);
@@ -503,14 +510,9 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     }
     conn_resp_raw(c, "Connection: upgrade\r\n", 21);
     conn_resp_tunnel_head(c);
-    const char *pending;
-    size_t pending_len;
-    int fd = upstream_detach(ex->u, &pending, &pending_len);
-    ex->u = NULL;
     ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
     conn_log(c, LOG_INFO, "proxy %s: 101; tunnel", ex->peer->name);
-    proxy_free(ex); /* notes the upstream for the access log first */
-    conn_tunnel(c, fd, pending, pending_len);
+    proxy_free(ex); /* notes the upstream for the access log */
 }
 
 static void proxy_on_head(void *ctx, const struct proxy_response *r, const char *buf,
