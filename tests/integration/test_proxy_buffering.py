@@ -11,30 +11,14 @@ application is connected while the client still trickles).
 import hashlib
 import os
 import socket
-import threading
 import time
 
-import pytest
 
-from conftest import Reader, request, wait_for
-from upstream_apps import App, header, read_body, read_head, respond
+from conftest import Reader, request
+from upstream_apps import apps, header, read_body, read_head, respond  # noqa: F401 (apps)
 
 MIB = 1024 * 1024
 METHODS = "methods GET HEAD POST PUT;"
-
-
-@pytest.fixture
-def apps():
-    started = []
-
-    def make(handler, **kw):
-        a = App(handler, **kw)
-        started.append(a)
-        return a
-
-    yield make
-    for a in started:
-        a.stop()
 
 
 def recording_app(sock, app):
@@ -79,37 +63,35 @@ def accepted_at(app):
         return [t for kind, *rest in app.seen if kind == "accepted" for t in rest]
 
 
-def test_slow_upload_reaches_the_app_only_when_whole(make_server, apps):
+def slow_upload(make_server, apps, buffering):
+    """A 2 MiB POST trickled in 20 pieces: (app, body, time of the client's
+    last byte, the answer)."""
     app = apps(recording_app)
-    srv = server_for(make_server, app, True)
+    srv = server_for(make_server, app, buffering)
     body = os.urandom(2 * MIB)
     s, done = trickle(srv.port, request("POST", "/app/up", ["Content-Length: %d" % len(body)]),
                       body)
     try:
-        r = Reader(s).response()
-        assert r.status == 200
-        n, digest, cl, te = r.body.decode().split()
-        assert int(n) == len(body) and digest == hashlib.sha256(body).hexdigest()
-        assert cl == "cl=%d" % len(body) and te == "te=None"
-        assert accepted_at(app) and accepted_at(app)[0] >= done
+        return app, body, done, Reader(s).response()
     finally:
         s.close()
+
+
+def test_slow_upload_reaches_the_app_only_when_whole(make_server, apps):
+    app, body, done, r = slow_upload(make_server, apps, True)
+    assert r.status == 200
+    n, digest, cl, te = r.body.decode().split()
+    assert int(n) == len(body) and digest == hashlib.sha256(body).hexdigest()
+    assert cl == "cl=%d" % len(body) and te == "te=None"
+    assert accepted_at(app) and accepted_at(app)[0] >= done
 
 
 def test_without_buffering_the_app_waits_for_the_slow_client(make_server, apps):
     """The control: streaming connects the application at once, so it is
     held for the whole trickle (what buffering exists to avoid)."""
-    app = apps(recording_app)
-    srv = server_for(make_server, app, False)
-    body = os.urandom(2 * MIB)
-    s, done = trickle(srv.port, request("POST", "/app/up", ["Content-Length: %d" % len(body)]),
-                      body)
-    try:
-        r = Reader(s).response()
-        assert r.status == 200
-        assert accepted_at(app)[0] < done
-    finally:
-        s.close()
+    app, body, done, r = slow_upload(make_server, apps, False)
+    assert r.status == 200
+    assert accepted_at(app)[0] < done
 
 
 def test_chunked_upload_is_sent_with_its_length(make_server, apps):

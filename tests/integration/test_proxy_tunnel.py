@@ -12,13 +12,11 @@ import base64
 import hashlib
 import os
 import socket
-import struct
 import time
 
-import pytest
 
 from conftest import Reader, request, wait_for
-from upstream_apps import App, header, read_body, read_head, respond
+from upstream_apps import apps, header, read_body, read_head, respond  # noqa: F401 (apps)
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY = base64.b64encode(b"0123456789abcdef").decode()
@@ -111,20 +109,6 @@ def handshake(port, path="/ws/chat"):
     r = rd._one(False)
     assert r is not None, "no answer to the upgrade"
     return s, rd, r
-
-
-@pytest.fixture
-def apps():
-    started = []
-
-    def make(handler, **kw):
-        a = App(handler, **kw)
-        started.append(a)
-        return a
-
-    yield make
-    for a in started:
-        a.stop()
 
 
 def tunnel_server(make_server, app, extra=""):
