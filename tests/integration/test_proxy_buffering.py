@@ -13,8 +13,8 @@ import os
 import socket
 import time
 
-
 from conftest import Reader, request
+from test_proxy_stream import rss, worker_of
 from upstream_apps import apps, header, read_body, read_head, respond  # noqa: F401 (apps)
 
 MIB = 1024 * 1024
@@ -167,5 +167,48 @@ def test_buffered_put_retried_on_a_fresh_connection_with_its_body(make_server, a
             bodies = [x[2] for x in app.seen if x[0] == "request"]
         assert bodies == [body, body]  # the second on a fresh connection
         assert app.get("connections") == 2
+    finally:
+        s.close()
+
+
+def test_large_buffered_upload_keeps_the_worker_small(make_server, apps):
+    """256 MiB spooled: the worker holds two buffers, not the body (the file
+    has it), and the application gets every byte once it is all in."""
+    size, bound = 256 * MIB, 48 * MIB
+    got = {}
+
+    def counting_app(sock, app):
+        head, rest = read_head(sock)
+        if head is None:
+            return
+        n, left = len(rest), int(header(head, "content-length")) - len(rest)
+        while left > 0:
+            data = sock.recv(min(left, 4 * MIB))
+            if not data:
+                break
+            n += len(data)
+            left -= len(data)
+        got["n"] = n
+        respond(sock, 200, b"%d" % n)
+
+    app = apps(counting_app)
+    srv = make_server("body_max_bytes 1g;\nlocation /app/ {\n methods POST;\n"
+                      " proxy_request_buffering on;\n proxy_pass %s;\n}\n" % app.addr)
+    worker = worker_of(srv)
+    before = rss(worker)
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=60)
+    try:
+        s.sendall(request("POST", "/app/big", ["Content-Length: %d" % size]))
+        block = b"u" * MIB
+        peak = 0
+        for i in range(size // MIB):
+            s.sendall(block)
+            if i % 32 == 0:
+                peak = max(peak, rss(worker))
+        r = Reader(s, timeout=60).response()
+        peak = max(peak, rss(worker))
+        assert r.status == 200 and r.body == b"%d" % size and got["n"] == size
+        assert peak - before < bound, "worker grew %d MiB" % ((peak - before) // MIB)
+        assert app.get("connections") == 1
     finally:
         s.close()
