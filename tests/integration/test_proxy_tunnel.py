@@ -12,10 +12,12 @@ import base64
 import hashlib
 import os
 import socket
+import ssl
 import time
 
 
 from conftest import Reader, request, wait_for
+from tlscerts import TestCA
 from upstream_apps import apps, header, read_body, read_head, respond  # noqa: F401 (apps)
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -251,5 +253,47 @@ def test_unasked_101_is_still_a_502(make_server, apps):
         s.sendall(request("GET", "/ws/x", ["Upgrade: websocket"]))
         r = Reader(s).response()
         assert r.status == 502
+    finally:
+        s.close()
+
+
+def test_websocket_over_tls_echo_and_upstream_close(make_server, apps, tmp_path):
+    """The client's side of the tunnel is TLS: the frame and raw bytes go
+    through the records both ways, and the app's close reaches the client
+    as TLS's orderly end (close_notify), not a cut stream."""
+    def after(sock, app, rest):
+        opcode, masked, payload, rest = read_ws_frame(sock, rest)
+        sock.sendall(ws_frame(payload, opcode=opcode))
+        want = 100 * 1024
+        data, _ = recv_exact(sock, want, rest)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        app.count("done")
+
+    app = apps(ws_app(after))
+    leaf = TestCA(str(tmp_path)).leaf("localhost")
+    srv = make_server("tls_certificate %s %s;\nlocation /ws/ {\n proxy_pass %s;\n}\n"
+                      % (leaf.cert, leaf.key, app.addr), tls=True)
+    ctx = ssl.create_default_context(cafile=leaf.cert)
+    s = ctx.wrap_socket(srv.connect(timeout=10), server_hostname="localhost",
+                        suppress_ragged_eofs=False)
+    try:
+        s.sendall(request("GET", "/ws/tls", ["Upgrade: websocket", "Connection: Upgrade",
+                                              "Sec-WebSocket-Key: " + KEY,
+                                              "Sec-WebSocket-Version: 13"]))
+        rd = Reader(s)
+        r = rd._one(False)
+        assert r.status == 101 and r.header("sec-websocket-accept") == accept_for(KEY)
+        s.sendall(ws_frame(b"over tls", mask=b"\x01\x02\x03\x04"))
+        opcode, masked, payload, rest = read_ws_frame(s, rd.buf)
+        assert (opcode, masked, payload) == (1, False, b"over tls")
+        blob = os.urandom(100 * 1024)
+        s.sendall(blob)
+        echoed, rest = recv_exact(s, len(blob), rest)
+        assert echoed == blob
+        rd.buf = rest
+        assert rd.read_until_close() == b""  # close_notify: recv gives b"", no error
+        assert not rd.reset
+        assert wait_for(lambda: app.get("done") == 1)
     finally:
         s.close()
