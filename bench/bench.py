@@ -1006,11 +1006,11 @@ def main():
     finally:
         for s in servers:
             s.stop()
+        upstream.terminate()  # by the PID started, also when a server failed to start
+        upstream.wait(STOP_TIMEOUT_S)
     if not args.no_callgrind:
         phase_callgrind(args, [n for n in names if n.split("-")[0] not in ONLY_PROXY_KINDS],
                         results)
-    upstream.terminate()
-    upstream.wait(STOP_TIMEOUT_S)
     header.append(f"took {time.monotonic() - t0:.0f}s")
     table = summarise(results, names)
     lingerd = next((s for s in servers if s.kind == "lingerd"), None)
