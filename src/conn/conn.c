@@ -285,7 +285,9 @@ static uint64_t conn_deadline(const struct conn *c)
     case CONN_AWAIT:
         return c->progress_ms + cfg->send_timeout_ms;
     case CONN_TUNNEL:
-        return c->progress_ms + cfg->proxy_tunnel_timeout_ms;
+        /* The 101 head waits for the client like any answer, first. */
+        return c->progress_ms + (conn_tunnel_started(c) ? cfg->proxy_tunnel_timeout_ms
+                                                         : cfg->send_timeout_ms);
     case CONN_IDLE: {
         uint64_t own = c->since_ms + cfg->keepalive_timeout_ms;
         if (!c->srv->stopping)

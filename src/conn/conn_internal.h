@@ -262,6 +262,8 @@ static inline void conn_abort_sink(struct conn *c)
 
 /* The TUNNEL state's handler. */
 void conn_on_tunnel(struct conn *c, bool timeout);
+/* The 101 head is out and bytes flow (deadline: proxy_tunnel_timeout). */
+bool conn_tunnel_started(const struct conn *c);
 /* The connection closes: close the tunnel's upstream socket, if any. */
 void conn_tunnel_end(struct conn *c);
 /* Free the tunnel's record (when c itself is freed). */

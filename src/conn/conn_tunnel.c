@@ -137,6 +137,11 @@ void conn_tunnel_free(struct conn *c)
     c->tunnel = NULL;
 }
 
+bool conn_tunnel_started(const struct conn *c)
+{
+    return c->tunnel && c->tunnel->started;
+}
+
 void conn_tunnel_end(struct conn *c)
 {
     if (c->tunnel)
@@ -272,6 +277,13 @@ void conn_on_tunnel(struct conn *c, bool timeout)
     if (timeout) {
         if (!conn_deadline_passed(c))
             return;
+        if (!t->started) {
+            /* The client did not take the 101 within send_timeout. */
+            c->close_why = CONN_CLOSE_SEND_TIMEOUT;
+            conn_tunnel_close_upstream(t);
+            conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
+            return;
+        }
         conn_log(c, LOG_INFO, "tunnel: nothing either way for proxy_tunnel_timeout; closed");
         conn_tunnel_finish(c, CONN_CLOSE_TUNNEL_TIMEOUT);
         return;
@@ -287,6 +299,7 @@ void conn_on_tunnel(struct conn *c, bool timeout)
             return;
         }
         t->started = true;
+        conn_arm_deadline(c); /* now proxy_tunnel_timeout */
     }
     for (int i = 0; i < TUNNEL_ROUNDS_PER_WAKE; i++) {
         int moved = conn_tunnel_round(c);

