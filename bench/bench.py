@@ -38,7 +38,7 @@ STOP_TIMEOUT_S = 10.0
 # name -> (kind, variant). nginx-ctl is a second, identical nginx: the control.
 # lingerd-vhost (only when named in --servers) is lingerd with three server
 # blocks, the measured site third: the cost of virtual hosts.
-SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned"]
+SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned", "haproxy"]
 
 # Three sites; the one every workload reaches (Host: 127.0.0.1 from wrk,
 # "bench" or "localhost" from clients.py) is the third and not the default.
@@ -65,8 +65,14 @@ RATE = [
      "keepalive", None, "wrk-gzip"),
     ("m", "16 KiB CSS, gzip: compressed on the fly, 50 conns", "/fly/16k.css", 50,
      "keepalive", None, "wrk-gzip"),
+    # Reverse proxy: 1 KiB from an upstream (a second canned, on the client's
+    # cpu, so the proxy's cpu is the proxy's alone), keep-alive on both sides.
+    ("n", "1 KiB proxied from an upstream, keep-alive both sides, 50 conns", "/px/1k.bin", 50,
+     "keepalive", 1024, "wrk-proxy"),
 ]
 GZIP_KINDS = ("lingerd", "nginx")  # servers that run the "wrk-gzip" workloads
+PROXY_KINDS = ("lingerd", "nginx", "haproxy")  # servers that run "wrk-proxy"
+ONLY_PROXY_KINDS = ("haproxy",)  # servers that run nothing else
 HS_PROCS = 4
 TLS_RATE = [
     ("g", "TLS 1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024, "wrk-tls"),
@@ -90,10 +96,11 @@ class Server:
         self.kind = name.split("-")[0]
         # Every server but the canned ceiling has an HTTPS listener; lingerd
         # only when it knows tls_certificate and starts with it (start()).
-        self.tls = self.kind != "canned" and (
+        self.tls = self.kind not in ("canned", "haproxy") and (
             self.kind != "lingerd" or "tls_certificate" in args.lingerd_directives)
         self.no_tls_reason = None if self.tls else (
-            "no TLS" if self.kind == "canned" else "this lingerd has no tls_certificate")
+            "no TLS" if self.kind == "canned" else "proxy workload (n) only"
+            if self.kind == "haproxy" else "this lingerd has no tls_certificate")
         self.dir = os.path.join(args.tmp, "srv", ("cg-" if cg else "") + name)
         os.makedirs(self.dir, exist_ok=True)
         self.proc = None
@@ -105,7 +112,8 @@ class Server:
             text = f.read()
         subst = {"@PORT@": str(self.port), "@TLSPORT@": str(self.tls_port),
                  "@ROOT@": self.args.root, "@TMP@": self.dir,
-                 "@CERT@": self.args.cert, "@KEY@": self.args.key}
+                 "@CERT@": self.args.cert, "@KEY@": self.args.key,
+                 "@UPSTREAM@": "127.0.0.1:%d" % self.args.upstream_port}
         subst.update(extra or {})
         for k, v in subst.items():
             text = text.replace(k, v)
@@ -142,6 +150,8 @@ class Server:
         if kind == "canned":
             return [a.canned, str(self.port), os.path.join(a.root, "1k.bin"),
                     os.path.join(a.root, "1m.bin")]
+        if kind == "haproxy":
+            return ["haproxy", "-db", "-f", self.render("haproxy.cfg.in", "haproxy.cfg")]
         raise ValueError(self.name)
 
     def start(self):
@@ -455,8 +465,10 @@ def phase_rate(args, servers, results, workloads):
     for key, title, path, conns, mode, body, client in workloads:
         if key not in args.workloads:
             continue
-        servers = every
+        servers = [s for s in every if s.kind not in ONLY_PROXY_KINDS]
         sizes = {}
+        if client == "wrk-proxy":
+            servers = [s for s in every if s.kind in PROXY_KINDS]
         if client == "wrk-gzip":
             servers = [s for s in every if s.kind in GZIP_KINDS]
             for s in servers:
@@ -707,6 +719,12 @@ ROWS = [  # (result key, field, label, format, higher is better)
     ("cg-m", "ir", "(m) Ir/req", "i", False),
     ("m", "srv_busy", "(m) server busy", "pct", None),
     ("m", "others", "(m) others' load", "pct", None),
+    ("n", "rate", "(n) proxied req/s", "k", True),
+    ("n", "p99_ms", "(n) p99 ms", "f2", False),
+    ("n", "cpu_us", "(n) CPU us/req", "f2", False),
+    ("n", "srv_busy", "(n) server busy", "pct", None),
+    ("n", "gen_busy", "(n) wrk busy", "pct", None),
+    ("n", "others", "(n) others' load", "pct", None),
 ]
 TLS_KEYS = ("g", "h", "i", "j", "k")
 
@@ -732,6 +750,9 @@ TARGETS = [
         ("(l) Ir/req", True, "<=", 1.00),
         ("(m) CPU us/req", True, "<=", 0.50),
         ("(m) Ir/req", True, "<=", 0.50),
+    ]),
+    ("lingerd's proxy target (issue 16; nginx: proxy_pass + upstream keepalive):", [
+        ("(n) CPU us/req", True, "<=", 0.70),
     ]),
 ]
 
@@ -828,6 +849,11 @@ def render(table, names, header, no_tls=None):
                     (f": x{v:.2f}" if use_ratio else f": {v:.0f}")
             want = f"{op} {'x' if use_ratio else ''}{limit:g}"
             lines.append(f"  {label:28} {want:9} {verdict}")
+    ld, hp = table.get(("(n) CPU us/req", "lingerd")), table.get(("(n) CPU us/req", "haproxy"))
+    if ld and hp and ld["value"] is not None and hp["value"] is not None:
+        met = ld["value"] < hp["value"] and not ld["faults"] and not hp["faults"]
+        lines.append(f"  {'(n) CPU us/req vs haproxy':28} {'< haproxy':9} "
+                     f"{'met' if met else 'not met'}: {ld['value']:.2f} vs {hp['value']:.2f}")
     if notes:
         lines.append("")
         lines.append("INVALID figures (errors, non-2xx or short responses seen):")
@@ -907,7 +933,7 @@ def main():
     args = ap.parse_args()
     # a partial run writes results/latest-<letters>.txt, never over a full one
     args.only = "".join(sorted(set(args.workloads.replace(",", "")))) if args.workloads else ""
-    args.workloads = set(args.only or "abcdefghijklm")
+    args.workloads = set(args.only or "abcdefghijklmn")
     if args.quick:                    # about a minute: fewer servers, 1 s slices
         args.warmup, args.slice, args.reps = 1, 1, 2
         default = "lingerd,nginx,nginx-ctl" + ("" if args.tls_only else ",canned")
@@ -945,10 +971,20 @@ def main():
         ports = [(args.port + i, args.port + 25 + i) for i in range(len(names))]
     else:
         ports = [(free_port(), free_port()) for _ in names]
+    # The upstream of (n): a canned server on the clients' cpu, for every
+    # run (the proxies' configurations name it); idle when (n) is not run.
+    args.upstream_port = args.port + 49 if args.port else free_port()
+    upstream = subprocess.Popen(
+        ["taskset", "-c", GEN_CPU, args.canned, str(args.upstream_port),
+         os.path.join(args.root, "1k.bin"), os.path.join(args.root, "1m.bin")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     servers = [Server(n, args, p, tp) for n, (p, tp) in zip(names, ports)]
     results = {}
     t0 = time.monotonic()
     try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not http_get_ok(args.upstream_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
         for s in servers if not args.only_callgrind else []:
             s.start()
             log(f"started {s.name} pid {s.pid} worker {s.worker} port {s.port}"
@@ -957,10 +993,11 @@ def main():
             header += tls_header(args, servers)
         if not args.only_callgrind and not args.tls_only:
             phase_rate(args, servers, results, RATE)
+            plain = [s for s in servers if s.kind not in ONLY_PROXY_KINDS]
             if "e" in args.workloads:
-                phase_idle(args, servers, results)
+                phase_idle(args, plain, results)
             if "f" in args.workloads:
-                phase_linger(args, servers, results)
+                phase_linger(args, plain, results)
         if not args.only_callgrind:
             tls_servers = [s for s in servers if s.tls]
             phase_rate(args, tls_servers, results, TLS_RATE)
@@ -969,8 +1006,11 @@ def main():
     finally:
         for s in servers:
             s.stop()
+        upstream.terminate()  # by the PID started, also when a server failed to start
+        upstream.wait(STOP_TIMEOUT_S)
     if not args.no_callgrind:
-        phase_callgrind(args, names, results)
+        phase_callgrind(args, [n for n in names if n.split("-")[0] not in ONLY_PROXY_KINDS],
+                        results)
     header.append(f"took {time.monotonic() - t0:.0f}s")
     table = summarise(results, names)
     lingerd = next((s for s in servers if s.kind == "lingerd"), None)

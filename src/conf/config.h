@@ -137,6 +137,7 @@ struct config_location {
     bool adds_fields;          /* add_header or expires is set: conn_resp_end has work */
     uint32_t site;             /* index of its server in config.sites */
     char *proxy_pass;          /* NULL: served here; else upstream addresses (proxy.c) */
+    bool proxy_request_buffering; /* the whole body to a file before the upstream */
     /* compression (compress.c) and listings (autoindex.c) */
     unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
     bool gzip;                 /* compress on the fly */
@@ -272,6 +273,9 @@ struct config {
     uint64_t proxy_send_timeout_ms;
     uint64_t proxy_read_timeout_ms;
     uint64_t proxy_continue_timeout_ms;
+    uint64_t proxy_tunnel_timeout_ms;
+    bool proxy_request_buffering;
+    char *proxy_temp_path;
     uint32_t proxy_header_max_bytes;
     uint32_t proxy_buffer_bytes;
     uint32_t proxy_keepalive_conns;

@@ -732,6 +732,20 @@ const struct config_directive config_directives[] = {
       MAIN(proxy_continue_timeout_ms), .def = "1s", .min = 10, .max = MS_M, .group = G_PROXY,
       .help = "With Expect: 100-continue, how long to wait for the upstream's 100 (or its "
               "answer) before asking the client for its body anyway" },
+    { .name = "proxy_tunnel_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_tunnel_timeout_ms), .def = "60s", .min = 10, .max = MS_H, .group = G_PROXY,
+      .help = "After a 101 (WebSocket and other Upgrade tunnels): how long the tunnel may "
+              "carry no byte either way before lingerd closes both sides" },
+    { .name = "proxy_request_buffering", .type = CONFIG_T_BOOL, MAIN(proxy_request_buffering),
+      LOC(proxy_request_buffering), .def = "off", .group = G_PROXY,
+      .help = "Read the whole request body (up to body_max_bytes) into an unnamed temporary "
+              "file before connecting to the upstream, then send it with its "
+              "Content-Length: a slow client never holds an application worker. Off: "
+              "bodies stream, and early answers stop the upload" },
+    { .name = "proxy_temp_path", .type = CONFIG_T_PATH, MAIN(proxy_temp_path), .def = "/tmp",
+      .group = G_PROXY,
+      .help = "Directory of proxy_request_buffering's temporary files (unnamed: nothing is "
+              "left behind); a local file system with O_TMPFILE is best" },
     { .name = "proxy_header_max_bytes", .type = CONFIG_T_SIZE, MAIN(proxy_header_max_bytes),
       .def = "16k", .min = 1024, .max = MIB, .group = G_PROXY,
       .help = "Largest response head an upstream may send; a larger one gets 502" },

@@ -35,9 +35,10 @@
  *   READ_BODY -> READ_HEAD | WAIT_IO | AWAIT | RESPOND | IDLE | LINGER | CLOSED
  *   WAIT_IO   -> READ_BODY | READ_HEAD | RESPOND | IDLE | LINGER | CLOSED
  *   AWAIT     -> READ_HEAD | READ_BODY (a body asked for late) | RESPOND | IDLE |
- *                LINGER | CLOSED
+ *                LINGER | CLOSED | TUNNEL
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
+ *   TUNNEL    -> LINGER | CLOSED (after a 101: AWAIT -> TUNNEL, conn_tunnel.c)
  *   LINGER    -> CLOSED
  *
  * The close path: every close the client did not start goes through LINGER
@@ -104,7 +105,7 @@ static const char *const conn_state_names[] = {
     [CONN_WAIT_IO] = "WAIT_IO",     [CONN_AWAIT] = "AWAIT",
     [CONN_RESPOND] = "RESPOND",     [CONN_IDLE] = "IDLE",
     [CONN_LINGER] = "LINGER",       [CONN_CLOSED] = "CLOSED",
-    [CONN_PROXY_HEADER] = "PROXY_HEADER",
+    [CONN_PROXY_HEADER] = "PROXY_HEADER", [CONN_TUNNEL] = "TUNNEL",
 };
 static_assert(sizeof conn_state_names / sizeof conn_state_names[0] == CONN_STATE_COUNT,
               "a state without a name");
@@ -124,6 +125,7 @@ static const char *const conn_close_reason_names[] = {
     [CONN_CLOSE_PEER] = "peer",
     [CONN_CLOSE_TLS_HANDSHAKE] = "tls-handshake",
     [CONN_CLOSE_PROXY_HEADER] = "proxy-header",
+    [CONN_CLOSE_TUNNEL_TIMEOUT] = "tunnel-timeout",
 };
 static_assert(sizeof conn_close_reason_names / sizeof conn_close_reason_names[0] ==
                   CONN_CLOSE_REASON_COUNT,
@@ -144,7 +146,7 @@ static const enum stats_state conn_stats_state[] = {
     [CONN_WAIT_IO] = STATS_WAIT_IO,     [CONN_AWAIT] = STATS_RESPOND,
     [CONN_RESPOND] = STATS_RESPOND,     [CONN_IDLE] = STATS_IDLE,
     [CONN_LINGER] = STATS_LINGER,       [CONN_CLOSED] = STATS_STATE_COUNT,
-    [CONN_PROXY_HEADER] = STATS_PROXY_HEADER,
+    [CONN_PROXY_HEADER] = STATS_PROXY_HEADER, [CONN_TUNNEL] = STATS_RESPOND,
 };
 
 static bool conn_may_move(enum conn_state from, enum conn_state to)
@@ -164,7 +166,9 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER;
     case CONN_AWAIT:
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER ||
-               to == CONN_RESPOND || to == CONN_READ_BODY;
+               to == CONN_RESPOND || to == CONN_READ_BODY || to == CONN_TUNNEL;
+    case CONN_TUNNEL:
+        return to == CONN_LINGER;
     case CONN_IDLE:
         return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_LINGER:
@@ -280,6 +284,10 @@ static uint64_t conn_deadline(const struct conn *c)
     case CONN_RESPOND:
     case CONN_AWAIT:
         return c->progress_ms + cfg->send_timeout_ms;
+    case CONN_TUNNEL:
+        /* The 101 head waits for the client like any answer, first. */
+        return c->progress_ms + (conn_tunnel_started(c) ? cfg->proxy_tunnel_timeout_ms
+                                                         : cfg->send_timeout_ms);
     case CONN_IDLE: {
         uint64_t own = c->since_ms + cfg->keepalive_timeout_ms;
         if (!c->srv->stopping)
@@ -696,6 +704,9 @@ static void conn_run(struct conn *c, bool timeout)
         case CONN_AWAIT:
             conn_on_await(c, timeout);
             break;
+        case CONN_TUNNEL:
+            conn_on_tunnel(c, timeout);
+            break;
         case CONN_IDLE:
             conn_on_idle(c, timeout);
             break;
@@ -849,6 +860,7 @@ void conn_free_closed(struct server *srv)
     while (srv->closed) {
         struct conn *c = srv->closed;
         srv->closed = c->next;
+        conn_tunnel_free(c);
         free(c);
     }
 }

@@ -35,6 +35,8 @@ enum conn_state {
     CONN_LINGER,    /* closing: flush, half-close, drain; linger deadlines */
     CONN_CLOSED,    /* fd closed, freed after this loop iteration */
     CONN_PROXY_HEADER, /* a proxy_protocol listener's first bytes; proxy_protocol_timeout */
+    CONN_TUNNEL,    /* after a 101: bytes both ways to an upstream socket (conn_tunnel);
+                     * proxy_tunnel_timeout without a byte */
     CONN_STATE_COUNT
 };
 
@@ -56,6 +58,7 @@ enum conn_close_reason {
     CONN_CLOSE_PEER,          /* the client closed or reset */
     CONN_CLOSE_TLS_HANDSHAKE, /* the TLS handshake failed or timed out */
     CONN_CLOSE_PROXY_HEADER,  /* the PROXY header was broken, cut or late */
+    CONN_CLOSE_TUNNEL_TIMEOUT, /* a tunnel carried nothing for proxy_tunnel_timeout */
     CONN_CLOSE_REASON_COUNT
 };
 
@@ -209,6 +212,19 @@ void conn_body_abandon(struct conn *c);
 void conn_body_pause(struct conn *c, bool paused);
 /* Whether the whole request body has been read and fed to the sink. */
 bool conn_body_is_done(const struct conn *c);
+
+/* Instead of conn_resp_done, for a 101: the connection becomes a byte tunnel
+ * to fd (a connected, non-blocking socket, no longer watched by anyone; the
+ * connection owns it now, and closes it if this fails). pending: bytes
+ * already read from fd, sent to the client after the head. On true the
+ * deferred handler is done with the connection (no on_room, no on_abort)
+ * and queues the 101 head now (conn_resp_begin, its fields,
+ * conn_resp_tunnel_head); on false (no memory) nothing changed: answer as
+ * usual. See conn_tunnel.c. */
+bool conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len);
+/* End a 101 head: no Content-Length, no keep-alive fields (the caller put
+ * Connection: upgrade and Upgrade), the empty line. */
+void conn_resp_tunnel_head(struct conn *c);
 
 /* For the access log: the upstream that answered (addr lives as long as the
  * configuration), its status (0: none) and its time. */

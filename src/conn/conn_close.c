@@ -85,6 +85,7 @@ static void conn_close(struct conn *c)
     const struct config *cfg = conn_cfg(c);
     conn_linger_unlink(c);
     conn_unready(c);
+    conn_tunnel_end(c);
     conn_drop_work(c);
     /* No epoll_ctl(DEL): the socket is never duplicated, so close() takes
      * it out of the epoll set (a syscall saved on every close). */
@@ -208,6 +209,7 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
         if (c->w && c->w->in_request && !c->w->responded)
             conn_want_close(c, why);
         break;
+    case CONN_TUNNEL: /* ends on its own, or at shutdown_timeout */
     case CONN_LINGER:
     case CONN_CLOSED:
     case CONN_STATE_COUNT:
@@ -235,6 +237,7 @@ static bool conn_may_be_sending(const struct conn *c)
     case CONN_CLOSE_SHUTDOWN:
     case CONN_CLOSE_MAX_REQUESTS: /* the client did not ask to stop: it may pipeline */
     case CONN_CLOSE_NOKEEPALIVE:
+    case CONN_CLOSE_TUNNEL_TIMEOUT:
         return true;
     case CONN_CLOSE_NONE:
     case CONN_CLOSE_REQUESTED:

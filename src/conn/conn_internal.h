@@ -127,6 +127,7 @@ struct conn {
                                * client (the socket's peer); 0: none */
     uint16_t via_port;
     uint8_t via_addr[16];
+    struct conn_tunnel *tunnel; /* after a 101 (conn_tunnel.c); freed with c */
 };
 
 /* LINGER's steps, in this order; each but DRAIN may wait for the socket. */
@@ -256,6 +257,17 @@ static inline void conn_abort_sink(struct conn *c)
             sink->on_abort(c, w->sink_ctx);
     }
 }
+
+/* ---- conn_tunnel.c: the TUNNEL state ---- */
+
+/* The TUNNEL state's handler. */
+void conn_on_tunnel(struct conn *c, bool timeout);
+/* The 101 head is out and bytes flow (deadline: proxy_tunnel_timeout). */
+bool conn_tunnel_started(const struct conn *c);
+/* The connection closes: close the tunnel's upstream socket, if any. */
+void conn_tunnel_end(struct conn *c);
+/* Free the tunnel's record (when c itself is freed). */
+void conn_tunnel_free(struct conn *c);
 
 /* ---- conn_close.c: the close path ---- */
 

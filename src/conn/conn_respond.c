@@ -329,6 +329,14 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     w->log_body_streamed = content_length < 0 && w->deferred;
 }
 
+void conn_resp_tunnel_head(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    conn_out(c, "\r\n", 2);
+    w->log_bytes = w->out.pending - w->log_mark;
+    w->log_body_streamed = false;
+}
+
 void conn_resp_body(struct conn *c, const void *data, size_t len)
 {
     struct conn_work *w = c->w;
@@ -425,6 +433,10 @@ void conn_on_await(struct conn *c, bool timeout)
         }
         c->close_why = CONN_CLOSE_SEND_TIMEOUT;
         conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
+        return;
+    }
+    if (c->tunnel) {
+        conn_set_state(c, CONN_TUNNEL);
         return;
     }
     if (w->sink && !w->body_done && !w->deferred_done) {

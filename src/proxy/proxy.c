@@ -17,6 +17,14 @@
  * buffers (proxy_buffer_bytes) and the client's output queue
  * (conn_resp_has_room), each side pausing the other.
  *
+ * With proxy_request_buffering the body goes to a temporary file first
+ * (proxy_spool.c) and the upstream is chosen and sent the head with the
+ * body's length and the file (sendfile) only once it is whole.
+ *
+ * A protocol switch (GET with Connection: upgrade) passes Upgrade on; a 101
+ * answer turns the client's connection and the upstream socket into a byte
+ * tunnel (conn_tunnel.c), and the exchange ends there.
+ *
  * An early answer (the head arrives before the request body was all sent,
  * or after a failed write) stops the sending and gives the body up to the
  * connection (conn_body_abandon), which discards a small rest or ends the
@@ -43,6 +51,7 @@
 #include "http1.h"
 #include "log.h"
 #include "proxy_addr.h"
+#include "proxy_spool.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -76,6 +85,8 @@ struct proxy_exchange {
     bool retried;            /* the one retry on a fresh connection was used */
     bool idempotent;
     bool head_request;
+    bool upgrade;            /* GET with Upgrade named by Connection: a tunnel may follow */
+    struct http1_slice upgrade_value; /* the client's Upgrade field */
     bool body_chunked;       /* the request body goes chunked */
     bool body_ended;         /* the client's body ended (sink on_end) */
     bool body_abandoned;
@@ -89,6 +100,10 @@ struct proxy_exchange {
     bool wait_continue;
     struct loop_timer continue_timer;
     uint64_t body_max;
+    /* proxy_request_buffering: the body goes to this file first (spooling),
+     * then to the upstream with sendfile */
+    struct proxy_spool *spool;
+    bool spooling;
 };
 
 static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
@@ -109,6 +124,7 @@ static void proxy_stop_waiting(struct proxy_exchange *ex)
 static void proxy_free(struct proxy_exchange *ex)
 {
     proxy_stop_waiting(ex);
+    proxy_spool_close(ex->spool);
     if (ex->peer) {
         uint64_t ms = loop_now_ms(ex->srv->loop) - ex->start_ms;
         conn_note_upstream(ex->c, ex->peer->name, ex->upstream_status, ms);
@@ -315,10 +331,18 @@ static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
         proxy_put_slice(t, buf, req->host);
     }
     proxy_puts(t, "\r\n");
-    if (req->framing == HTTP1_BODY_LENGTH) {
+    if (ex->upgrade) {
+        /* The one hop-by-hop request passed on: asked of this hop too. */
+        proxy_puts(t, "Upgrade: ");
+        proxy_put_slice(t, buf, ex->upgrade_value);
+        proxy_puts(t, "\r\nConnection: upgrade\r\n");
+    }
+    if (ex->spool || req->framing == HTTP1_BODY_LENGTH) {
+        /* A buffered body, chunked or not, goes with its length. */
         char cl[40];
         snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
-                 (unsigned long long)req->content_length);
+                 (unsigned long long)(ex->spool ? proxy_spool_size(ex->spool)
+                                                : req->content_length));
         proxy_puts(t, cl);
     } else if (req->framing == HTTP1_BODY_CHUNKED) {
         proxy_puts(t, "Transfer-Encoding: chunked\r\n");
@@ -331,14 +355,31 @@ static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
 
 /* Move spilled body bytes into the send buffer; resume the client's body
  * once all of it went. */
+/* Where body bytes go now, and how many it takes: the spool while
+ * buffering, else the upstream connection (none yet: 0). */
+static size_t proxy_body_room(struct proxy_exchange *ex)
+{
+    if (ex->spooling)
+        return proxy_spool_room(ex->spool);
+    return ex->u ? upstream_send_room(ex->u) : 0;
+}
+
+static void proxy_body_put(struct proxy_exchange *ex, const char *data, size_t n)
+{
+    if (ex->spooling)
+        proxy_spool_put(ex->spool, data, n);
+    else
+        (void)upstream_send(ex->u, data, n);
+}
+
 static void proxy_drain_spill(struct proxy_exchange *ex)
 {
-    if (!ex->u)
+    if (!ex->u && !ex->spooling)
         return;
-    size_t room = upstream_send_room(ex->u);
+    size_t room = proxy_body_room(ex);
     size_t n = ex->spill_len < room ? ex->spill_len : room;
     if (n) {
-        (void)upstream_send(ex->u, ex->spill, n);
+        proxy_body_put(ex, ex->spill, n);
         memmove(ex->spill, ex->spill + n, ex->spill_len - n);
         ex->spill_len -= n;
     }
@@ -350,11 +391,11 @@ static void proxy_drain_spill(struct proxy_exchange *ex)
  * (at most one read of the client's, since the body pauses at once). */
 static int proxy_queue_body(struct proxy_exchange *ex, const char *data, size_t len)
 {
-    if (ex->spill_len == 0 && ex->u) {
-        size_t room = upstream_send_room(ex->u);
+    if (ex->spill_len == 0 && (ex->u || ex->spooling)) {
+        size_t room = proxy_body_room(ex);
         size_t n = len < room ? len : room;
         if (n)
-            (void)upstream_send(ex->u, data, n);
+            proxy_body_put(ex, data, n);
         data += n;
         len -= n;
     }
@@ -390,11 +431,17 @@ static int proxy_on_body_data(struct conn *c, void *ctx, const char *data, size_
     return st;
 }
 
+static void proxy_spool_progress(void *ctx);
+
 static void proxy_on_body_end(struct conn *c, void *ctx)
 {
     (void)c;
     struct proxy_exchange *ex = ctx;
     ex->body_ended = true;
+    if (ex->spooling) {
+        proxy_spool_progress(ex); /* the end, once the spill is in */
+        return;
+    }
     if (ex->body_chunked)
         (void)proxy_queue_body(ex, "0\r\n\r\n", 5);
     if (ex->u && ex->spill_len == 0)
@@ -417,25 +464,10 @@ static void proxy_on_send_room(void *ctx)
         upstream_send_end(ex->u);
 }
 
-static void proxy_on_head(void *ctx, const struct proxy_response *r, const char *buf,
-                          bool early)
+/* Relay each field of the upstream's head but the hop-by-hop ones and those
+ * lingerd sets itself. */
+static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf)
 {
-    struct proxy_exchange *ex = ctx;
-    struct conn *c = ex->c;
-    ex->peer->fails = 0;
-    proxy_stop_waiting(ex);
-    if (early || !conn_body_is_done(c)) {
-        /* The upstream answered before it had the whole body: stop sending,
-         * and let the connection discard or linger away the rest. */
-        conn_log(c, LOG_INFO, "proxy %s: early %d before the request body ended",
-                 ex->peer->name, r->status);
-        ex->body_abandoned = true;
-        ex->spill_len = 0;
-        conn_body_abandon(c);
-    }
-    ex->relaying = true;
-    ex->upstream_status = r->status;
-    conn_resp_begin(c, r->status);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
         if (proxy_is_hop_by_hop(buf, r->fields, r->field_count, h->name) ||
@@ -448,6 +480,65 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
         conn_resp_raw(c, buf + h->value.off, h->value.len);
         conn_resp_raw(c, "\r\n", 2);
     }
+}
+
+/* The upstream switched protocols (RFC 9110 §15.2.2): relay its 101 with
+ * its Upgrade, then the client's connection and the upstream's socket
+ * become a tunnel (conn_tunnel.c); the exchange ends here. */
+static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response *r,
+                         const char *buf)
+{
+    struct conn *c = ex->c;
+    const char *pending;
+    size_t pending_len;
+    int fd = upstream_detach(ex->u, &pending, &pending_len);
+    ex->u = NULL;
+    if (!conn_tunnel(c, fd, pending, pending_len)) {
+        proxy_fail(ex, 502, "no memory for a tunnel");
+        return;
+    }
+    ex->upstream_status = 101;
+    conn_resp_begin(c, 101);
+    proxy_relay_fields(c, r, buf);
+    for (uint32_t i = 0; i < r->field_count; i++) {
+        const struct http1_header *h = &r->fields[i];
+        if (proxy_name_is(buf, h->name, "upgrade")) {
+            conn_resp_raw(c, "Upgrade: ", 9);
+            conn_resp_raw(c, buf + h->value.off, h->value.len);
+            conn_resp_raw(c, "\r\n", 2);
+        }
+    }
+    conn_resp_raw(c, "Connection: upgrade\r\n", 21);
+    conn_resp_tunnel_head(c);
+    ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    conn_log(c, LOG_INFO, "proxy %s: 101; tunnel", ex->peer->name);
+    proxy_free(ex); /* notes the upstream for the access log */
+}
+
+static void proxy_on_head(void *ctx, const struct proxy_response *r, const char *buf,
+                          bool early)
+{
+    struct proxy_exchange *ex = ctx;
+    struct conn *c = ex->c;
+    ex->peer->fails = 0;
+    proxy_stop_waiting(ex);
+    if (r->status == 101) {
+        proxy_switch(ex, r, buf);
+        return;
+    }
+    if (early || !conn_body_is_done(c)) {
+        /* The upstream answered before it had the whole body: stop sending,
+         * and let the connection discard or linger away the rest. */
+        conn_log(c, LOG_INFO, "proxy %s: early %d before the request body ended",
+                 ex->peer->name, r->status);
+        ex->body_abandoned = true;
+        ex->spill_len = 0;
+        conn_body_abandon(c);
+    }
+    ex->relaying = true;
+    ex->upstream_status = r->status;
+    conn_resp_begin(c, r->status);
+    proxy_relay_fields(c, r, buf);
     /* The upstream's Connection: close is its own: the client's connection
      * follows the client's request and lingerd's settings. */
     int64_t length = -1;
@@ -549,6 +640,33 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
     proxy_fail(ex, err == UPSTREAM_ERR_TIMEOUT ? 504 : 502, reason);
 }
 
+/* A write to the spool finished (or the body ended): move the spill in,
+ * and once the whole body is in the file, go to the upstream. */
+static void proxy_spool_progress(void *ctx)
+{
+    struct proxy_exchange *ex = ctx;
+    if (!ex->spooling)
+        return;
+    int err = proxy_spool_error(ex->spool);
+    if (err) {
+        conn_log(ex->c, LOG_ERROR, "proxy: request body file in %s: %s",
+                 ex->srv->cfg->proxy_temp_path, strerror(err));
+        ex->spooling = false;
+        ex->peer = NULL; /* nothing was sent */
+        proxy_fail(ex, err == ENOSPC ? 507 : 500, "request body file failed");
+        return;
+    }
+    proxy_drain_spill(ex);
+    if (ex->body_ended && ex->spill_len == 0) {
+        proxy_spool_end(ex->spool);
+        if (proxy_spool_is_complete(ex->spool)) {
+            ex->spooling = false;
+            ex->start_ms = loop_now_ms(ex->srv->loop);
+            proxy_start_upstream(ex, false, NULL);
+        }
+    }
+}
+
 /* Ask the client for its body now: the upstream said 100, or did not answer
  * within proxy_continue_timeout (RFC 9110 §10.1.1 lets a client send the
  * body after a while without it). lingerd's own 100 goes to the client. */
@@ -595,6 +713,8 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
         return;
     }
     ex->u = u;
+    if (ex->upgrade)
+        upstream_want_upgrade(u);
     bool queued;
     if (replay) {
         queued = upstream_replay_into(replay, u);
@@ -621,6 +741,8 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
         proxy_fail(ex, 502, "request head does not fit proxy_buffer_bytes");
         return;
     }
+    if (ex->spool && !replay)
+        upstream_send_file(u, proxy_spool_fd(ex->spool), proxy_spool_size(ex->spool));
     if (conn_body_is_done(ex->c) && ex->spill_len == 0)
         upstream_send_end(u);
     upstream_kick(u);
@@ -646,6 +768,24 @@ static void proxy_on_abort(struct conn *c, void *ctx)
 }
 
 static const struct conn_deferred proxy_deferred = { proxy_on_room, proxy_on_abort };
+
+/* A protocol switch is passed on for an HTTP/1.1 GET without a body whose
+ * Connection names Upgrade (RFC 9110 §7.8); any other Upgrade field is
+ * hop-by-hop and dropped. */
+static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_request *req,
+                               const char *buf)
+{
+    if (req->method != HTTP1_METHOD_GET || req->version_minor < 1 ||
+        req->framing != HTTP1_BODY_NONE ||
+        !proxy_named_by_connection(buf, req->fields, req->field_count, "upgrade", 7))
+        return;
+    for (uint32_t i = 0; i < req->field_count; i++)
+        if (proxy_name_is(buf, req->fields[i].name, "upgrade") && req->fields[i].value.len) {
+            ex->upgrade = true;
+            ex->upgrade_value = req->fields[i].value;
+            return;
+        }
+}
 
 void proxy_handle(struct conn *c, const struct config_location *loc)
 {
@@ -678,6 +818,7 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
                      req->method == HTTP1_METHOD_OPTIONS || req->method == HTTP1_METHOD_PUT ||
                      req->method == HTTP1_METHOD_DELETE;
     ex->body_chunked = req->framing == HTTP1_BODY_CHUNKED;
+    proxy_find_upgrade(ex, req, conn_request_buf(c));
     conn_defer(c, &proxy_deferred, ex);
     ex->peer = proxy_pick(ex);
     if (!ex->peer) {
@@ -685,6 +826,23 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
         return;
     }
     ex->body_max = loc->body_max_bytes;
+    if (loc->proxy_request_buffering && req->framing != HTTP1_BODY_NONE) {
+        /* The whole body into a file first: lingerd's own 100 Continue if
+         * asked, the client's pace, and the upstream only after. */
+        ex->spool = proxy_spool_open(srv->io, srv->cfg->proxy_temp_path,
+                                     srv->cfg->proxy_buffer_bytes, proxy_spool_progress, ex);
+        if (!ex->spool) {
+            conn_log(c, LOG_ERROR, "proxy: no request body file in %s: %s",
+                     srv->cfg->proxy_temp_path, strerror(errno));
+            ex->peer = NULL;
+            proxy_fail(ex, 500, "no request body file");
+            return;
+        }
+        ex->spooling = true;
+        ex->body_chunked = false; /* stored decoded; sent with its length */
+        conn_read_body(c, &proxy_body_sink, ex, loc->body_max_bytes);
+        return; /* proxy_spool_progress goes on when the body is in */
+    }
     if (req->expect_continue && req->version_minor >= 1 && !conn_body_is_done(c) &&
         loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
                                            PROXY_FIXED_TIMERS) == 0) {

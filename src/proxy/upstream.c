@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -119,20 +120,44 @@ static void upstream_pool_unlink(struct upstream *u)
     u->next = NULL;
 }
 
-static void upstream_close(struct upstream *u)
+/* Closed, or its socket handed over (keep_fd): freed after this iteration. */
+static void upstream_release(struct upstream *u, bool keep_fd)
 {
     if (u->state == UPSTREAM_CLOSED)
         return;
     if (u->state == UPSTREAM_IDLE)
         upstream_pool_unlink(u);
-    /* close() takes the fd out of the epoll set. */
-    close(u->watch.fd);
+    /* close() takes the fd out of the epoll set; a socket kept open must
+     * be taken out by hand. */
+    if (keep_fd)
+        loop_unwatch(u->srv->loop, &u->watch);
+    else
+        close(u->watch.fd);
     u->watch.fd = -1;
     upstream_set_state(u, UPSTREAM_CLOSED);
     u->ops = NULL;
     u->next = upstream_closed_list;
     upstream_closed_list = u;
     u->srv->upstream_count--;
+}
+
+static void upstream_close(struct upstream *u)
+{
+    upstream_release(u, false);
+}
+
+void upstream_want_upgrade(struct upstream *u)
+{
+    u->upgrade = true;
+}
+
+int upstream_detach(struct upstream *u, const char **pending, size_t *pending_len)
+{
+    int fd = u->watch.fd;
+    *pending = u->in + u->in_start; /* valid until the iteration ends */
+    *pending_len = u->in_len - u->in_start;
+    upstream_release(u, true);
+    return fd;
 }
 
 void upstream_free_closed(struct server *srv)
@@ -177,7 +202,7 @@ void upstream_finish(struct upstream *u)
     const struct upstream_ops *ops = u->ops;
     void *ctx = u->ctx;
     bool keep = !u->resp.conn_close && !u->send_failed && u->send_ended &&
-                u->out_sent == u->out_len && u->in_start == u->in_len && !u->rd_eof &&
+                upstream_all_sent(u) && u->in_start == u->in_len && !u->rd_eof &&
                 u->peer->idle_count < cfg->proxy_keepalive_conns &&
                 cfg->proxy_keepalive_timeout_ms > 0 && !u->srv->stopping;
     if (keep) {
@@ -206,15 +231,49 @@ void upstream_enter_read_head(struct upstream *u)
     upstream_set_state(u, UPSTREAM_READ_HEAD);
 }
 
+/* Bytes per sendfile call of a buffered request body. */
+#define UPSTREAM_SENDFILE_CHUNK (1u << 20)
+
+/* Send the body file after the buffer (the head). 1: progress, 0: wait,
+ * -1: the write failed (the upstream stopped reading). */
+static int upstream_send_file_part(struct upstream *u)
+{
+    uint64_t left = u->file_len - u->file_off;
+    off_t off = (off_t)u->file_off;
+    ssize_t n = sendfile(u->watch.fd, u->file_fd, &off,
+                         left < UPSTREAM_SENDFILE_CHUNK ? (size_t)left : UPSTREAM_SENDFILE_CHUNK);
+    if (n > 0) {
+        u->file_off += (uint64_t)n;
+        u->progress_ms = upstream_now(u);
+        return 1;
+    }
+    if (n < 0 && errno == EINTR)
+        return 1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        u->wr_ready = false;
+        return 0;
+    }
+    return -1; /* 0: the file is shorter than it was; else EPIPE, ECONNRESET */
+}
+
 /* Send what is queued. false: u failed or moved on (the caller stops). */
 static bool upstream_flush(struct upstream *u)
 {
+    while (u->out_sent == u->out_len && u->file_off < u->file_len && u->wr_ready) {
+        if (upstream_send_file_part(u) < 0) {
+            u->send_failed = true;
+            upstream_enter_read_head(u);
+            return true;
+        }
+    }
     while (u->out_sent < u->out_len && u->wr_ready) {
         ssize_t n = send(u->watch.fd, u->out + u->out_sent, u->out_len - u->out_sent,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             u->out_sent += (size_t)n;
             u->progress_ms = upstream_now(u);
+            if (u->out_sent == u->out_len && u->file_off < u->file_len)
+                return upstream_flush(u); /* the head is out: the file body */
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -229,11 +288,11 @@ static bool upstream_flush(struct upstream *u)
         upstream_enter_read_head(u);
         return true;
     }
-    if (u->out_sent == u->out_len && u->send_ended) {
+    if (upstream_all_sent(u) && u->send_ended) {
         upstream_enter_read_head(u);
         return true;
     }
-    if (u->out_sent < u->out_len && !u->run_soon)
+    if (!upstream_all_sent(u) && !u->run_soon)
         loop_arm(u->srv->loop, &u->timer, upstream_deadline(u));
     return true;
 }
@@ -290,6 +349,13 @@ void upstream_send_end(struct upstream *u)
     upstream_run_soon(u);
 }
 
+void upstream_send_file(struct upstream *u, int fd, uint64_t len)
+{
+    u->file_fd = fd;
+    u->file_off = 0;
+    u->file_len = len;
+}
+
 bool upstream_is_replayable(const struct upstream *u)
 {
     return !u->send_compacted;
@@ -301,12 +367,16 @@ bool upstream_replay_into(const struct upstream *from, struct upstream *to)
         return false;
     memcpy(to->out + to->out_len, from->out, from->out_len);
     to->out_len += from->out_len;
+    /* A buffered body is sent again from its file's start. */
+    to->file_fd = from->file_fd;
+    to->file_off = 0;
+    to->file_len = from->file_len;
     return true;
 }
 
 bool upstream_request_sent(const struct upstream *u)
 {
-    return u->send_ended && u->out_sent == u->out_len && !u->send_failed;
+    return u->send_ended && upstream_all_sent(u) && !u->send_failed;
 }
 
 bool upstream_is_reused(const struct upstream *u)
@@ -446,7 +516,7 @@ static void upstream_on_timer(struct loop_timer *t)
         upstream_close(u);
         return;
     case UPSTREAM_SEND:
-        if (u->out_sent == u->out_len) {
+        if (upstream_all_sent(u)) {
             /* Waiting for the client's body, not for the upstream: the
              * client's body_timeout bounds this. */
             u->progress_ms = now;
@@ -502,9 +572,12 @@ static void upstream_start(struct upstream *u, const struct upstream_ops *ops, v
     u->ops = ops;
     u->ctx = ctx;
     u->head_request = head_request;
+    u->upgrade = false;
     u->send_ended = u->send_failed = u->send_compacted = u->paused = false;
     u->got_bytes = false;
     u->out_len = u->out_sent = 0;
+    u->file_fd = -1;
+    u->file_off = u->file_len = 0;
     u->in_start = u->in_len = 0;
     proxy_response_init(&u->parser, cfg->proxy_header_max_bytes, u->fields,
                         cfg->header_fields_max, head_request);

@@ -121,6 +121,10 @@ bool upstream_is_reused(const struct upstream *u);
 bool upstream_send(struct upstream *u, const void *data, size_t len);
 /* Bytes the send buffer takes now; 0: wait for on_send_room. */
 size_t upstream_send_room(struct upstream *u);
+/* After the bytes queued (the head), send len bytes of the file fd from its
+ * start (sendfile); fd stays the caller's and open until the exchange ends.
+ * Then upstream_send_end. */
+void upstream_send_file(struct upstream *u, int fd, uint64_t len);
 /* The request is wholly queued: after it is sent, read the response. */
 void upstream_send_end(struct upstream *u);
 /* Whether every request byte queued so far is still in the buffer from the
@@ -130,6 +134,15 @@ bool upstream_is_replayable(const struct upstream *u);
 bool upstream_request_sent(const struct upstream *u);
 /* Copy the request queued so far (head and body) into another connection. */
 bool upstream_replay_into(const struct upstream *from, struct upstream *to);
+
+/* The request asks to switch protocols (Upgrade): a 101 answer is given to
+ * on_head (not refused as unasked), after which the user takes the socket
+ * with upstream_detach. */
+void upstream_want_upgrade(struct upstream *u);
+/* After a 101: take the socket (still open, no longer watched or timed) and
+ * the bytes that came after the 101's head (*pending, valid until the loop
+ * iteration ends). u is closed and no longer the user's. */
+int upstream_detach(struct upstream *u, const char **pending, size_t *pending_len);
 
 /* Read the response body again after on_body returned false. */
 void upstream_resume(struct upstream *u);

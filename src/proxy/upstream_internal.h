@@ -33,6 +33,7 @@ struct upstream {
     bool paused;              /* on_body asked to wait */
     bool got_bytes;           /* a response byte arrived */
     bool head_request;
+    bool upgrade;             /* upstream_want_upgrade: a 101 is expected */
     int connect_err;          /* a connect that failed at once */
     bool run_soon;            /* the timer fires now to run the state (upstream_run_soon) */
     uint64_t since_ms, progress_ms;
@@ -40,6 +41,10 @@ struct upstream {
     /* request bytes: out[out_sent .. out_len) wait to be sent */
     char *out;
     size_t out_len, out_sent, cap;
+    /* a buffered request body: file_fd's [file_off .. file_len) waits to be
+     * sent after out[] (upstream_send_file); file_fd is the user's */
+    int file_fd;
+    uint64_t file_off, file_len;
     /* response bytes: in[in_start .. in_len) are unread */
     char *in;
     size_t in_start, in_len;
@@ -50,6 +55,12 @@ struct upstream {
     struct http1_chunked chunked;
     struct http1_header *fields;
 };
+
+/* Every request byte queued so far went out (the buffer, then the file). */
+static inline bool upstream_all_sent(const struct upstream *u)
+{
+    return u->out_sent == u->out_len && u->file_off == u->file_len;
+}
 
 /* ---- upstream.c ---- */
 

@@ -107,8 +107,17 @@ static bool upstream_on_head(struct upstream *u, size_t used)
     u->in_start += used;
     if (r->status < 200) {
         if (r->status == 101) {
-            /* The request carried no Upgrade (hop-by-hop, removed). */
-            upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 Switching Protocols unasked");
+            if (!u->upgrade || !(u->send_ended && upstream_all_sent(u))) {
+                /* The request carried no Upgrade (hop-by-hop, removed), or
+                 * the switch came before the request was all sent. */
+                upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 Switching Protocols unasked");
+                return false;
+            }
+            /* The user takes the socket (upstream_detach) during the call. */
+            u->got_bytes = true;
+            u->ops->on_head(u->ctx, r, head, false);
+            if (u->state != UPSTREAM_CLOSED)
+                upstream_fail(u, UPSTREAM_ERR_BAD_HEAD, "101 not taken");
             return false;
         }
         /* Interim answers are the proxy's own business with the upstream
@@ -120,7 +129,7 @@ static bool upstream_on_head(struct upstream *u, size_t used)
             u->ops->on_continue(u->ctx);
         return u->state != UPSTREAM_CLOSED;
     }
-    bool early = u->state == UPSTREAM_SEND && !(u->send_ended && u->out_sent == u->out_len);
+    bool early = u->state == UPSTREAM_SEND && !(u->send_ended && upstream_all_sent(u));
     early |= u->send_failed;
     if (u->state == UPSTREAM_SEND)
         u->out_len = u->out_sent = 0;

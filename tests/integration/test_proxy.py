@@ -13,7 +13,8 @@ import threading
 import pytest
 
 from conftest import Reader, exchange, request, wait_for
-from upstream_apps import App, echo_handler, read_body, read_head, reset_close, respond
+from upstream_apps import (apps, echo_handler, read_body, read_head,  # noqa: F401 (apps)
+                           reset_close, respond)
 
 MIB = 1024 * 1024
 METHODS = "methods GET HEAD POST PUT DELETE OPTIONS PATCH;"
@@ -22,20 +23,6 @@ METHODS = "methods GET HEAD POST PUT DELETE OPTIONS PATCH;"
 def proxied(make_server, app_addr, extra=""):
     return make_server("%s\nlocation /app/ {\n %s\n proxy_pass %s;\n}\n" %
                        (extra, METHODS, app_addr))
-
-
-@pytest.fixture
-def apps():
-    started = []
-
-    def make(handler, **kw):
-        a = App(handler, **kw)
-        started.append(a)
-        return a
-
-    yield make
-    for a in started:
-        a.stop()
 
 
 def post_upload(path, body, chunked, step=100000):

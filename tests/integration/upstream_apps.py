@@ -11,6 +11,8 @@ import socket
 import struct
 import threading
 
+import pytest
+
 
 def read_head(sock, buf=b""):
     """Read up to the end of a request head; returns (head, rest) or (None, buf)."""
@@ -157,3 +159,19 @@ def echo_handler(sock, app):
         out = ("%s\r\n\r\n%d\n" % (head, len(body))).encode("latin-1") + body
         respond(sock, 200, out, ["X-App: echo", "Connection: keep-alive, X-Secret",
                                  "X-Secret: hop", "Keep-Alive: timeout=5"])
+
+
+@pytest.fixture
+def apps():
+    """apps(handler, **kw) -> a started App, stopped after the test (import
+    the fixture into a test module to use it)."""
+    started = []
+
+    def make(handler, **kw):
+        a = App(handler, **kw)
+        started.append(a)
+        return a
+
+    yield make
+    for a in started:
+        a.stop()
