@@ -26,7 +26,7 @@ LDLIBS   := -lssl -lcrypto -lcrypt -lz -pthread
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 
-# src/ is grouped by layer, dependencies pointing down: proc, serve, conn,
+# src/ is grouped by layer, dependencies pointing down: proc, serve, proxy, conn,
 # http1, net, conf, core. Headers are included by name; each layer's folder is
 # on the include path.
 LAYERS   := proc serve proxy conn http1 net conf core
