@@ -93,9 +93,12 @@ build-deps:
 	@sh tests/deps.sh --build
 
 # -Werror in test builds only (new compilers add warnings; users' builds go on).
+# Everything test needs is built in one parallel pass (one job per core).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory EXTRA_CFLAGS=-Werror build/release/lingerd \
-		build/asan/lingerd $(call UNIT_BINS,release) $(call UNIT_BINS,asan)
+	@$(MAKE) --no-print-directory -j$(JOBS) EXTRA_CFLAGS=-Werror build/release/lingerd \
+		build/asan/lingerd $(call UNIT_BINS,release) $(call UNIT_BINS,asan) \
+		fuzz-regress-build
 	@PYTHON=$(PYTHON) sh tests/run-all.sh
 
 # The commented defaults go to $(SYSCONFDIR)/lingerd/lingerd.conf as a
@@ -200,8 +203,8 @@ fuzz-regress-build: $(foreach t,$(FUZZ_TARGETS),build/fuzz-regress/fuzz_$(t)) \
 fuzz-regress: fuzz-regress-build build/release/lingerd
 	@PYTHON=$(PYTHON) sh tests/fuzz/regress.sh $(FUZZ_TARGETS)
 
-# make test runs tests/fuzz/regress.sh from tests/run-all.sh; build what it needs.
-test: fuzz-regress-build
+# make test runs tests/fuzz/regress.sh from tests/run-all.sh; its recipe
+# builds fuzz-regress-build in the same -Werror pass as the servers.
 
 soak: build/release/lingerd build/asan/lingerd
 	@SOAK_SECONDS=$(SOAK_SECONDS) $(PYTHON) tests/soak/soak.py

@@ -19,6 +19,14 @@ import time
 
 import pytest
 
+
+def pytest_configure(config):
+    # make test (tests/run-all.sh) leaves these out of the ASan+UBSan run.
+    config.addinivalue_line(
+        "markers", "release_only: a browser's view of a page, or a reproduction of a naive "
+        "behaviour: checks nothing more under the sanitizers")
+
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(REPO, "tests", "integration", "data")
 BIN = os.path.join(REPO, os.environ.get("LINGERD_BIN", "build/release/lingerd"))

@@ -143,6 +143,7 @@ def test_ten_reloads_and_a_graceful_stop_lose_no_request_of_a_client_that_never_
     assert load.closes >= 10, load.summary()
 
 
+@pytest.mark.release_only
 def test_with_no_idle_grace_reloads_lose_requests(make_server):
     """The failure reproduced: closing idle connections at once (the old
     behaviour, shutdown_idle_grace 0) loses the request a busy client has

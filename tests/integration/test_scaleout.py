@@ -93,7 +93,7 @@ def stop_through_health_check(lb, name, srv):
 
 
 @needs_haproxy
-@pytest.mark.parametrize("delay", ["1500ms", "0s"])
+@pytest.mark.parametrize("delay", ["1500ms", pytest.param("0s", marks=pytest.mark.release_only)])
 def test_rolling_restart_through_haproxy_fails_no_request(make_server, balancer,  # noqa: F811
                                                           delay):
     """With drain_delay, each instance is out of HAProxy's rotation before it

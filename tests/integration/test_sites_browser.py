@@ -107,6 +107,7 @@ def browse(url, *args):
     return run_chromium(url, "--host-resolver-rules=" + rules, *args)
 
 
+@pytest.mark.release_only
 def test_two_sites_in_chromium(two_sites, tmp_path):
     if chromium_binary() is None:
         pytest.skip("chromium is not installed (apt-get install chromium); the two sites "

@@ -409,6 +409,7 @@ def run_chromium(url, *args):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.mark.release_only
 def test_status_html_renders_in_chromium(make_server, tmp_path):
     if chromium_binary() is None:
         pytest.skip("chromium is not installed (apt-get install chromium); the HTML page "

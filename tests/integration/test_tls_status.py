@@ -256,6 +256,7 @@ def nss_home_trusting(ca_cert, home):
         assert p.returncode == 0, p.stderr
 
 
+@pytest.mark.release_only
 def test_chromium_trusting_the_test_ca_loads_the_site_over_https(tls_pair, ca, tmp_path):
     if chromium_binary() is None:
         pytest.skip("chromium is not installed (apt-get install chromium); no browser "
