@@ -264,17 +264,19 @@ def wait_stdin(seconds):
     return bool(r) and not sys.stdin.buffer.read1(4096)
 
 
-def cmd_idle(path, n, first):
-    """Open FIRST connections, print "ready", wait for a line on stdin, open
-    the other n - FIRST, print "ready" again: the harness measures memory at
-    both steps, so a one-time growth is told apart from the cost per connection."""
-    socks, statuses, failed = open_many(first, request_bytes(path), False)
+def hold_idle(open_n, n, first):
+    """Open FIRST connections with open_n(count), print "ready", wait for a
+    line on stdin, open the other n - FIRST, print "ready" again: the harness
+    measures memory at both steps, so a one-time growth is told apart from
+    the cost per connection. Then hold them until stdin closes and say how
+    many the server closed (a readable idle socket means EOF, an alert or RST)."""
+    socks, statuses, failed = open_n(first)
     print("ready " + json.dumps({"open": len(socks), "failed": failed,
                                  "status": statuses}), flush=True)
     r, _, _ = select.select([sys.stdin], [], [], HOLD_MAX_S)
     if r:
         sys.stdin.readline()
-    more, st2, f2 = open_many(n - first, request_bytes(path), False)
+    more, st2, f2 = open_n(n - first)
     socks += more
     for k, v in st2.items():
         statuses[k] = statuses.get(k, 0) + v
@@ -283,13 +285,17 @@ def cmd_idle(path, n, first):
     t0 = time.monotonic()
     while time.monotonic() - t0 < HOLD_MAX_S and not wait_stdin(1.0):
         pass
-    poller = select.poll()           # a readable idle socket means EOF or RST
+    poller = select.poll()
     for s in socks:
         poller.register(s.fileno(), select.POLLIN)
     closed = len(poller.poll(0))
     for s in socks:
         s.close()
     print("closed " + json.dumps({"closed_by_server": closed}), flush=True)
+
+
+def cmd_idle(path, n, first):
+    hold_idle(lambda k: open_many(k, request_bytes(path), False), n, first)
 
 
 def cmd_linger(path, n):
@@ -476,29 +482,7 @@ def open_many_tls(n, path):
 
 
 def cmd_tlsidle(path, n, first):
-    """cmd_idle over TLS."""
-    socks, statuses, failed = open_many_tls(first, path)
-    print("ready " + json.dumps({"open": len(socks), "failed": failed,
-                                 "status": statuses}), flush=True)
-    r, _, _ = select.select([sys.stdin], [], [], HOLD_MAX_S)
-    if r:
-        sys.stdin.readline()
-    more, st2, f2 = open_many_tls(n - first, path)
-    socks += more
-    for k, v in st2.items():
-        statuses[k] = statuses.get(k, 0) + v
-    print("ready " + json.dumps({"open": len(socks), "failed": failed + f2,
-                                 "status": statuses}), flush=True)
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < HOLD_MAX_S and not wait_stdin(1.0):
-        pass
-    poller = select.poll()           # a readable idle socket means EOF, an alert or RST
-    for s in socks:
-        poller.register(s.fileno(), select.POLLIN)
-    closed = len(poller.poll(0))
-    for s in socks:
-        s.close()
-    print("closed " + json.dumps({"closed_by_server": closed}), flush=True)
+    hold_idle(lambda k: open_many_tls(k, path), n, first)
 
 
 def main():
