@@ -536,6 +536,7 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
         variants = compress_variants(c, loc, rel, rel_len, &st, type, sib);
         ca.coding = compress_choose(&ae, variants, req->range.len != 0, &dynamic);
         ca.vary = variants != 0;
+        const char *cached_body = NULL; /* the file's bytes, if now in memory */
         if (ca.coding != ACCEPT_IDENTITY && cacheable) {
             /* Keep the file itself with its variants, so that the next
              * request is answered from memory (compress_pick_cached). */
@@ -543,17 +544,11 @@ void static_get(struct conn *c, const struct config_location *loc, const char *p
             const struct filecache_entry *e =
                 static_cache_file(c, site->files, path, path_len, fd, &st, type, etag,
                                   etag_len, &ica, variants);
-            if (dynamic) {
-                compress_close_siblings(sib);
-                compress_send_dynamic(c, loc, &st, type, etag, etag_len, e ? e->body : NULL,
-                                      fd);
-                close(fd);
-                return;
-            }
+            cached_body = e ? e->body : NULL;
         }
         if (dynamic) {
             compress_close_siblings(sib);
-            compress_send_dynamic(c, loc, &st, type, etag, etag_len, NULL, fd);
+            compress_send_dynamic(c, loc, &st, type, etag, etag_len, cached_body, fd);
             close(fd);
             return;
         }
