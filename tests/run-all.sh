@@ -1,8 +1,9 @@
 #!/bin/sh
 # Run every test of `make test` and end with one line: "total: N passed, M failed".
 #   unit tests (cmocka), release and ASan+UBSan builds;
-#   black-box tests (pytest, over loopback) against the release server, then
-#   against the ASan+UBSan server. The conformance corpus runs inside pytest.
+#   black-box tests (pytest, over loopback) against the release server and,
+#   at the same time, against the ASan+UBSan server. The conformance corpus
+#   runs inside pytest.
 #   fuzz regression: every fuzz corpus file through its target, and the
 #   parser-vs-server differential (tests/fuzz/regress.sh).
 set -u
@@ -31,13 +32,20 @@ run_units() { # run_units FLAVOUR
     done
 }
 
-run_pytest() { # run_pytest FLAVOUR [PYTEST ARGS...]
+start_pytest() { # start_pytest FLAVOUR [PYTEST ARGS...]: in the background
     flavour=$1
     shift
+    (
+        LINGERD_BIN=build/$flavour/lingerd "$PYTHON" -m pytest -q -p no:cacheprovider "$@" \
+            tests/integration >"$log/pytest-$flavour.out" 2>&1
+        echo $? >"$log/pytest-$flavour.rc"
+    ) &
+}
+
+collect_pytest() { # collect_pytest FLAVOUR: after wait
+    flavour=$1
     out="$log/pytest-$flavour.out"
-    LINGERD_BIN=build/$flavour/lingerd "$PYTHON" -m pytest -q -p no:cacheprovider "$@" \
-        tests/integration >"$out" 2>&1
-    rc=$?
+    rc=$(cat "$log/pytest-$flavour.rc" 2>/dev/null || echo 1)
     tail_line=$(grep -E '^[=]* ?[0-9]+ (passed|failed)' "$out" | tail -1)
     p=$(echo "$tail_line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) passed.*/\1/p;s/^\([0-9][0-9]*\) passed.*/\1/p' | head -1)
     f=$(echo "$tail_line" | sed -n 's/.*[^0-9]\([0-9][0-9]*\) failed.*/\1/p;s/^\([0-9][0-9]*\) failed.*/\1/p' | head -1)
@@ -65,12 +73,18 @@ run_fuzz() { # the fuzz corpora through every target, and the differential
 
 run_units release
 run_units asan
-run_fuzz
-run_pytest release
+# The two black-box passes mostly wait on the network and on deadlines, not
+# on the CPU: run side by side (each test picks its own free ports and
+# temporary directories), with the fuzz regression beside them.
+start_pytest release
 # Tests marked release_only (a browser's view of a page, reproductions of a
 # naive behaviour) check nothing more under the sanitizers; the sanitizer run
 # leaves them out so make test stays within its time.
-run_pytest asan -m "not release_only"
+start_pytest asan -m "not release_only"
+run_fuzz
+wait
+collect_pytest release
+collect_pytest asan
 
 echo "total: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
