@@ -1,5 +1,6 @@
 /* config_table — the directive table, shared by the modules that read it:
- * config_table.c (the rows), config_value.c (one value by its type),
+ * config_table.c (the rows), config_value.c (one value by its type) and
+ * config_compound.c (the structured types),
  * config.c (defaults, inheritance, checks), config_file.c (the file syntax)
  * and config_reference.c (`lingerd -h`, docs/directives.md, lingerd.conf(5),
  * conf/lingerd.conf). The rest of the server uses config.h.
@@ -147,5 +148,40 @@ int config_store(struct config *cfg, const struct config_directive *d, char *bas
                  size_t size, const char *const *args, size_t nargs, char *err, size_t errlen);
 uint64_t config_get_uint(const void *p, size_t size);
 void config_format_number(struct config_out *o, const struct config_directive *d, uint64_t v);
+/* Shared with config_compound.c: leading digits in base (at least one; *s
+ * moves past them); the error for a value of the wrong form; the error for
+ * one out of the row's bounds. The last two return -1 for the caller. */
+int config_parse_digits(const char **s, unsigned base, uint64_t *v);
+int config_bad_value(const struct config_directive *d, const char *arg, char *err,
+                     size_t errlen);
+int config_check_bounds(const struct config_directive *d, uint64_t v, const char *arg,
+                        char *err, size_t errlen);
+
+/* config_compound.c, for config_store: the structured types, each storing
+ * args into its field (or the configuration's list) or saying why not. */
+int config_add_listen(struct config *cfg, const struct config_directive *d,
+                      const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_add_patterns(struct config *cfg, const struct config_directive *d,
+                        const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_add_cidrs(struct config *cfg, const struct config_directive *d,
+                     const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_add_cert(struct config *cfg, const struct config_directive *d,
+                    const char *const *args, char *err, size_t errlen);
+int config_parse_keywords(const struct config_directive *d, unsigned *mask,
+                          const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_parse_methods(const struct config_directive *d, unsigned *mask,
+                         const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_add_names(const struct config_directive *d, struct config_names *names,
+                     const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_add_header(const struct config_directive *d, struct config_headers *h,
+                      const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_set_expires(const struct config_directive *d, int64_t *out, const char *arg,
+                       char *err, size_t errlen);
+int config_add_error_page(const struct config_directive *d, struct config_error_pages *p,
+                          const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_set_return(const struct config_directive *d, struct config_return *r,
+                      const char *const *args, size_t nargs, char *err, size_t errlen);
+int config_store_words(const struct config_directive *d, void *field,
+                       const char *const *args, size_t nargs, char *err, size_t errlen);
 
 #endif
