@@ -51,12 +51,11 @@
 #include "http1.h"
 #include "log.h"
 #include "proxy_addr.h"
+#include "proxy_head.h"
 #include "proxy_spool.h"
 #include "server.h"
 #include "upstream.h"
 
-/* A request head we build: the client's head plus the forwarding fields. */
-#define PROXY_HEAD_EXTRA 1024
 /* Timers armed besides one per connection (the server's own), as conn.c's. */
 #define PROXY_FIXED_TIMERS 8
 
@@ -179,178 +178,6 @@ static struct upstream_peer *proxy_pick(struct proxy_exchange *ex)
     return NULL;
 }
 
-/* ---- the request head ---- */
-
-static bool proxy_name_is(const char *buf, struct http1_slice name, const char *lit)
-{
-    return http1_slice_equals(buf, name, lit);
-}
-
-/* Does some Connection field of the request name this field? */
-static bool proxy_named_by_connection(const char *buf, const struct http1_header *f,
-                                      uint32_t n, const char *name, size_t name_len)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        if (!proxy_name_is(buf, f[i].name, "connection"))
-            continue;
-        const char *v = buf + f[i].value.off;
-        size_t len = f[i].value.len, k = 0;
-        while (k < len) {
-            while (k < len && (v[k] == ',' || v[k] == ' ' || v[k] == '\t'))
-                k++;
-            size_t start = k;
-            while (k < len && v[k] != ',' && v[k] != ' ' && v[k] != '\t')
-                k++;
-            if (k - start == name_len && strncasecmp(v + start, name, name_len) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* A hop-by-hop field (RFC 9110 §7.6.1), removed in both directions. */
-static bool proxy_is_hop_by_hop(const char *buf, const struct http1_header *f, uint32_t n,
-                                struct http1_slice name)
-{
-    static const char *const hop[] = { "connection", "keep-alive", "te", "transfer-encoding",
-                                       "upgrade", "trailer" };
-    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-        if (proxy_name_is(buf, name, hop[i]))
-            return true;
-    if (name.len >= 6 && strncasecmp(buf + name.off, "proxy-", 6) == 0)
-        return true;
-    return proxy_named_by_connection(buf, f, n, buf + name.off, name.len);
-}
-
-struct proxy_text {
-    char *p;
-    size_t len, cap;
-    bool overflow;
-};
-
-static void proxy_put(struct proxy_text *t, const char *s, size_t n)
-{
-    if (t->len + n > t->cap) {
-        t->overflow = true;
-        return;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-}
-
-static void proxy_puts(struct proxy_text *t, const char *s)
-{
-    proxy_put(t, s, strlen(s));
-}
-
-static void proxy_put_slice(struct proxy_text *t, const char *buf, struct http1_slice s)
-{
-    proxy_put(t, buf + s.off, s.len);
-}
-
-static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
-{
-    struct conn *c = ex->c;
-    const struct http1_request *req = conn_request(c);
-    const char *buf = conn_request_buf(c);
-    char peer[INET6_ADDRSTRLEN];
-    uint8_t addr[16];
-    int family = conn_peer_addr(c, addr) == 6 ? AF_INET6 : AF_INET;
-    if (!inet_ntop(family, addr, peer, sizeof peer))
-        strcpy(peer, "unknown");
-    const char *proto = conn_is_tls(c) ? "https" : "http";
-
-    proxy_put_slice(t, buf, req->method_token);
-    proxy_puts(t, " ");
-    if (req->target.len && buf[req->target.off] == '/') {
-        proxy_put_slice(t, buf, req->target);
-    } else {
-        /* absolute-form: the origin-form of the same resource */
-        proxy_put_slice(t, buf, req->path);
-        if (req->query.len) {
-            proxy_puts(t, "?");
-            proxy_put_slice(t, buf, req->query);
-        }
-    }
-    proxy_puts(t, " HTTP/1.1\r\n");
-    /* HTTP/1.1 needs a Host; an HTTP/1.0 client may have sent none, and then
-     * it is empty (RFC 9112 §3.2: the authority is undefined). */
-    proxy_puts(t, "Host: ");
-    proxy_put_slice(t, buf, req->host);
-    proxy_puts(t, "\r\n");
-    struct http1_slice xff = { 0, 0 }, fwd = { 0, 0 };
-    for (uint32_t i = 0; i < req->field_count; i++) {
-        const struct http1_header *h = &req->fields[i];
-        if (proxy_is_hop_by_hop(buf, req->fields, req->field_count, h->name) ||
-            proxy_name_is(buf, h->name, "host") ||
-            (proxy_name_is(buf, h->name, "expect") && !ex->wait_continue) ||
-            proxy_name_is(buf, h->name, "content-length") ||
-            proxy_name_is(buf, h->name, "x-forwarded-proto") ||
-            proxy_name_is(buf, h->name, "x-forwarded-host"))
-            continue;
-        if (proxy_name_is(buf, h->name, "x-forwarded-for")) {
-            if (!xff.len)
-                xff = h->value;
-            continue;
-        }
-        if (proxy_name_is(buf, h->name, "forwarded")) {
-            if (!fwd.len)
-                fwd = h->value;
-            continue;
-        }
-        proxy_put_slice(t, buf, h->name);
-        proxy_puts(t, ": ");
-        proxy_put_slice(t, buf, h->value);
-        proxy_puts(t, "\r\n");
-    }
-    proxy_puts(t, "X-Forwarded-For: ");
-    if (xff.len) {
-        proxy_put_slice(t, buf, xff);
-        proxy_puts(t, ", ");
-    }
-    proxy_puts(t, peer);
-    proxy_puts(t, "\r\nX-Forwarded-Proto: ");
-    proxy_puts(t, proto);
-    proxy_puts(t, "\r\n");
-    /* RFC 7239 §6: an IPv6 node is quoted and bracketed. */
-    proxy_puts(t, "Forwarded: ");
-    if (fwd.len) {
-        proxy_put_slice(t, buf, fwd);
-        proxy_puts(t, ", ");
-    }
-    proxy_puts(t, family == AF_INET6 ? "for=\"[" : "for=");
-    proxy_puts(t, peer);
-    proxy_puts(t, family == AF_INET6 ? "]\";proto=" : ";proto=");
-    proxy_puts(t, proto);
-    if (req->host.len) {
-        /* The host as a quoted-string: the bytes allowed in Host need no
-         * escaping but a quoted port is allowed there (RFC 7239 §5.3). */
-        proxy_puts(t, ";host=\"");
-        proxy_put_slice(t, buf, req->host);
-        proxy_puts(t, "\"\r\nX-Forwarded-Host: ");
-        proxy_put_slice(t, buf, req->host);
-    }
-    proxy_puts(t, "\r\n");
-    if (ex->upgrade) {
-        /* The one hop-by-hop request passed on: asked of this hop too. */
-        proxy_puts(t, "Upgrade: ");
-        proxy_put_slice(t, buf, ex->upgrade_value);
-        proxy_puts(t, "\r\nConnection: upgrade\r\n");
-    }
-    if (ex->spool || req->framing == HTTP1_BODY_LENGTH) {
-        /* A buffered body, chunked or not, goes with its length. */
-        char cl[40];
-        snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
-                 (unsigned long long)(ex->spool ? proxy_spool_size(ex->spool)
-                                                : req->content_length));
-        proxy_puts(t, cl);
-    } else if (req->framing == HTTP1_BODY_CHUNKED) {
-        proxy_puts(t, "Transfer-Encoding: chunked\r\n");
-    }
-    proxy_puts(t, "\r\n");
-    return !t->overflow;
-}
-
 /* ---- the request body: client -> upstream ---- */
 
 /* Move spilled body bytes into the send buffer; resume the client's body
@@ -468,13 +295,21 @@ static void proxy_on_send_room(void *ctx)
  * lingerd sets itself. */
 static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf)
 {
+    bool has_connection = proxy_head_has_connection(buf, r->fields, r->field_count);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
-        if (proxy_is_hop_by_hop(buf, r->fields, r->field_count, h->name) ||
-            proxy_name_is(buf, h->name, "content-length") ||
-            proxy_name_is(buf, h->name, "date") || proxy_name_is(buf, h->name, "server"))
+        enum proxy_field k = proxy_field_of(buf, h->name);
+        if (k == PROXY_F_CONTENT_LENGTH || k == PROXY_F_DATE || k == PROXY_F_SERVER ||
+            proxy_head_is_hop_by_hop(buf, r->fields, r->field_count, i, k, has_connection))
             continue;
-        /* Copied into the output queue's memory, piece by piece. */
+        /* "Name: value\r\n" copied into the output queue's memory at once:
+         * the name's colon and the value's CRLF are the upstream's own bytes
+         * when the value has no trailing whitespace (the usual case). */
+        if (buf[h->name.off + h->name.len] == ':' && h->value.off == h->name.off + h->name.len + 2 &&
+            buf[h->name.off + h->name.len + 1] == ' ' && buf[h->value.off + h->value.len] == '\r') {
+            conn_resp_raw(c, buf + h->name.off, h->name.len + 2 + h->value.len + 2);
+            continue;
+        }
         conn_resp_raw(c, buf + h->name.off, h->name.len);
         conn_resp_raw(c, ": ", 2);
         conn_resp_raw(c, buf + h->value.off, h->value.len);
@@ -502,7 +337,7 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     proxy_relay_fields(c, r, buf);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
-        if (proxy_name_is(buf, h->name, "upgrade")) {
+        if (proxy_field_of(buf, h->name) == PROXY_F_UPGRADE) {
             conn_resp_raw(c, "Upgrade: ", 9);
             conn_resp_raw(c, buf + h->value.off, h->value.len);
             conn_resp_raw(c, "\r\n", 2);
@@ -702,8 +537,17 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
                                  const struct upstream *replay)
 {
     ex->peer->requests++;
-    struct upstream *u = upstream_open(ex->srv, ex->peer, &proxy_upstream_ops, ex,
-                                       ex->head_request, fresh);
+    /* The pool's peek before reuse only narrows the keep-alive race; a
+     * request without a body that is idempotent is sent again on a fresh
+     * connection when a reused one fails before any response byte, so it
+     * needs no peek (docs/proxy.md, "Keep-alive and the retry rule"). */
+    enum upstream_reuse how = UPSTREAM_REUSE;
+    if (fresh)
+        how = UPSTREAM_FRESH;
+    else if (ex->idempotent && !ex->retried && conn_request(ex->c)->framing == HTTP1_BODY_NONE)
+        how = UPSTREAM_REUSE_FAST;
+    struct upstream *u =
+        upstream_open(ex->srv, ex->peer, &proxy_upstream_ops, ex, ex->head_request, how);
     if (!u) {
         int err = errno;
         proxy_peer_failed(ex, ex->peer);
@@ -719,21 +563,29 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
     if (replay) {
         queued = upstream_replay_into(replay, u);
     } else {
-        /* What is copied from the client's head is bounded by it (its last
-         * field's end), each field written "Name: value\r\n" (2 bytes more
-         * at most), plus the Host twice more (Forwarded, X-Forwarded-Host)
-         * and the fields of our own. */
+        /* Written straight into the connection's send buffer. */
         const struct http1_request *req = conn_request(ex->c);
-        size_t head_len = req->target.off + req->target.len;
-        if (req->field_count) {
-            const struct http1_header *last = &req->fields[req->field_count - 1];
-            head_len = last->value.off + last->value.len;
-        }
-        size_t cap = head_len + 2 * (size_t)req->field_count + 2 * (size_t)req->host.len +
-                     PROXY_HEAD_EXTRA;
-        struct proxy_text t = { malloc(cap), 0, cap, false };
-        queued = t.p && proxy_build_head(ex, &t) && upstream_send(u, t.p, t.len);
-        free(t.p);
+        uint8_t addr[16];
+        struct proxy_head_in in = {
+            .req = req,
+            .buf = conn_request_buf(ex->c),
+            .peer_family = conn_peer_addr(ex->c, addr) == 6 ? 6 : 4,
+            .peer_addr = addr,
+            .tls = conn_is_tls(ex->c),
+            .keep_expect = ex->wait_continue,
+            .upgrade = ex->upgrade,
+            .upgrade_value = ex->upgrade_value,
+            /* A buffered body, chunked or not, goes with its length. */
+            .has_length = ex->spool || req->framing == HTTP1_BODY_LENGTH,
+            .length = ex->spool ? proxy_spool_size(ex->spool) : req->content_length,
+            .chunked = !ex->spool && req->framing == HTTP1_BODY_CHUNKED,
+        };
+        size_t room;
+        char *out = upstream_send_space(u, &room);
+        size_t len = proxy_head_build(&in, out, room);
+        queued = len > 0;
+        if (queued)
+            upstream_send_commit(u, len);
     }
     if (!queued) {
         ex->u = NULL;
@@ -743,6 +595,8 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
     }
     if (ex->spool && !replay)
         upstream_send_file(u, proxy_spool_fd(ex->spool), proxy_spool_size(ex->spool));
+    else if (ex->spill_len && !ex->spooling)
+        proxy_drain_spill(ex); /* body bytes already read go out with the head */
     if (conn_body_is_done(ex->c) && ex->spill_len == 0)
         upstream_send_end(u);
     upstream_kick(u);
@@ -777,10 +631,11 @@ static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_req
 {
     if (req->method != HTTP1_METHOD_GET || req->version_minor < 1 ||
         req->framing != HTTP1_BODY_NONE ||
-        !proxy_named_by_connection(buf, req->fields, req->field_count, "upgrade", 7))
+        !proxy_head_connection_names(buf, req->fields, req->field_count, "upgrade", 7))
         return;
     for (uint32_t i = 0; i < req->field_count; i++)
-        if (proxy_name_is(buf, req->fields[i].name, "upgrade") && req->fields[i].value.len) {
+        if (proxy_field_of(buf, req->fields[i].name) == PROXY_F_UPGRADE &&
+            req->fields[i].value.len) {
             ex->upgrade = true;
             ex->upgrade_value = req->fields[i].value;
             return;

@@ -316,6 +316,19 @@ size_t upstream_send_room(struct upstream *u)
     return u->cap - u->out_len;
 }
 
+char *upstream_send_space(struct upstream *u, size_t *room)
+{
+    *room = upstream_send_room(u);
+    return u->out + u->out_len;
+}
+
+void upstream_send_commit(struct upstream *u, size_t len)
+{
+    if (u->out_sent == u->out_len)
+        u->progress_ms = upstream_now(u); /* bytes start to wait now */
+    u->out_len += len;
+}
+
 bool upstream_send(struct upstream *u, const void *data, size_t len)
 {
     if (u->state != UPSTREAM_SEND && u->state != UPSTREAM_CONNECT)
@@ -490,6 +503,8 @@ static void upstream_on_io(struct loop_watch *w, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         u->rd_ready = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        u->rd_hup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         u->wr_ready = true;
     upstream_run(u);
@@ -549,14 +564,16 @@ static void upstream_on_timer(struct loop_timer *t)
 
 /* ---- opening ---- */
 
-/* An idle pooled connection still open (a peek finds no FIN, no bytes), or
- * NULL. One recv per reuse narrows the keep-alive race; the retry rule
- * covers the rest. */
-static struct upstream *upstream_take_idle(struct upstream_peer *peer)
+/* An idle pooled connection, most recent first, or NULL. check: only one
+ * still open (a peek finds no FIN, no bytes): one recv per reuse narrows the
+ * keep-alive race, for a request the retry rule would not send again.
+ * Without it a connection closed by its upstream is still never reused once
+ * its FIN was seen (the IDLE state closes it on that edge). */
+static struct upstream *upstream_take_idle(struct upstream_peer *peer, bool check)
 {
     while (peer->idle) {
         struct upstream *u = peer->idle;
-        if (upstream_is_open(u)) {
+        if (!check || upstream_is_open(u)) {
             upstream_pool_unlink(u);
             return u;
         }
@@ -585,10 +602,11 @@ static void upstream_start(struct upstream *u, const struct upstream_ops *ops, v
 
 struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
                                const struct upstream_ops *ops, void *ctx, bool head_request,
-                               bool fresh)
+                               enum upstream_reuse how)
 {
     const struct config *cfg = srv->cfg;
-    struct upstream *u = fresh ? NULL : upstream_take_idle(peer);
+    struct upstream *u =
+        how == UPSTREAM_FRESH ? NULL : upstream_take_idle(peer, how == UPSTREAM_REUSE);
     if (u) {
         u->reused = true;
         upstream_start(u, ops, ctx, head_request);
