@@ -100,10 +100,16 @@ void upstream_set_state(struct upstream *u, enum upstream_state to)
 {
     u->state = to;
     u->since_ms = u->progress_ms = upstream_now(u);
-    if (to == UPSTREAM_CLOSED)
+    if (to == UPSTREAM_CLOSED) {
         loop_disarm(u->srv->loop, &u->timer);
-    else
-        loop_arm(u->srv->loop, &u->timer, u->run_soon ? u->since_ms : upstream_deadline(u));
+        return;
+    }
+    /* A timer armed no later than the new deadline stays: when it fires,
+     * upstream_on_timer arms the real deadline. A request moves through
+     * four states, and each move would otherwise cost a heap update. */
+    uint64_t deadline = u->run_soon ? u->since_ms : upstream_deadline(u);
+    if (!timer_is_armed(&u->timer.node) || u->timer.node.deadline_ms > deadline)
+        loop_arm(u->srv->loop, &u->timer, deadline);
 }
 
 /* ---- closing ---- */
