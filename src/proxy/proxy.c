@@ -65,6 +65,7 @@ struct proxy_group {
     size_t next; /* round-robin */
     const char *prefix; /* the location's, for /metrics */
     const char *server; /* its server block's first name, for /metrics; NULL: none */
+    size_t slot;        /* peers[0]'s stats slot; the others follow */
 };
 
 /* One worker's upstreams, one group per location with proxy_pass, at
@@ -135,7 +136,7 @@ static void proxy_free(struct proxy_exchange *ex)
 static void proxy_peer_failed(struct proxy_exchange *ex, struct upstream_peer *peer)
 {
     const struct config *cfg = ex->srv->cfg;
-    peer->failures++;
+    stats_add(&peer->st->failures, 1);
     if (++peer->fails >= cfg->proxy_fail_max) {
         peer->down_until_ms = loop_now_ms(ex->srv->loop) + cfg->proxy_fail_timeout_ms;
         peer->fails = 0;
@@ -345,7 +346,7 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     }
     conn_resp_raw(c, "Connection: upgrade\r\n", 21);
     conn_resp_tunnel_head(c);
-    ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
     conn_log(c, LOG_INFO, "proxy %s: 101; tunnel", ex->peer->name);
     proxy_free(ex); /* notes the upstream for the access log */
 }
@@ -423,7 +424,7 @@ static void proxy_on_resp_end(void *ctx)
     ex->u = NULL;
     if (ex->resp_chunked)
         conn_resp_body(c, "0\r\n\r\n", 5);
-    ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
     ex->peer->fails = 0;
     conn_resp_done(c);
     proxy_free(ex);
@@ -454,7 +455,7 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
          * still in the failed one's buffer (freed after this iteration). */
         conn_log(ex->c, LOG_INFO, "proxy %s: %s (%s) on a reused connection; retried",
                  peer->name, reason, upstream_error_name(err));
-        peer->retries++;
+        stats_add(&peer->st->retries, 1);
         peer->fails = 0;
         ex->retried = true;
         proxy_start_upstream(ex, true, failed);
@@ -536,7 +537,7 @@ static const struct upstream_ops proxy_upstream_ops = {
 static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
                                  const struct upstream *replay)
 {
-    ex->peer->requests++;
+    stats_add(&ex->peer->st->requests, 1);
     /* The pool's peek before reuse only narrows the keep-alive race; a
      * request without a body that is idempotent is sent again on a fresh
      * connection when a reused one fails before any response byte, so it
@@ -723,6 +724,7 @@ int proxy_init(struct server *srv)
     const struct config *cfg = srv->cfg;
     proxy_fini(srv);
     proxy_cfg = cfg;
+    size_t slot = 0;
     for (size_t s = 0; s < cfg->site_count; s++) {
         const struct config_server *site = cfg->sites[s];
         for (size_t i = 0; i < site->location_count; i++) {
@@ -744,6 +746,14 @@ int proxy_init(struct server *srv)
                     proxy_addr_parse(p, len, &peer->addr, &peer->addr_len, err, sizeof err) < 0)
                     return -EINVAL; /* the configuration check refused it already */
                 snprintf(peer->name, sizeof peer->name, "%.*s", (int)len, p);
+                /* Numbered in the configuration's order: the same slot in
+                 * every worker of this generation. */
+                peer->st = slot < STATS_UPSTREAMS_MAX && srv->stats ? &srv->stats->upstreams[slot]
+                                                                    : &peer->spare;
+                memset(peer->st, 0, sizeof *peer->st);
+                if (g->count == 0)
+                    g->slot = slot;
+                slot++;
                 g->count++;
                 p = end ? end + 1 : NULL;
             }
@@ -770,7 +780,7 @@ void proxy_after_iteration(struct server *srv)
     upstream_free_closed(srv);
 }
 
-size_t proxy_format_metrics(char *out, size_t cap)
+size_t proxy_format_metrics(const struct stats_upstream *sum, char *out, size_t cap)
 {
     static const struct {
         const char *name, *type, *help;
@@ -779,7 +789,7 @@ size_t proxy_format_metrics(char *out, size_t cap)
         { "failures_total", "counter", "Refused, reset or timed-out exchanges." },
         { "retries_total", "counter", "Requests sent again on a fresh connection." },
         { "time_ms_total", "counter", "Milliseconds from choosing the upstream to its answer's end." },
-        { "idle_connections", "gauge", "Idle connections in this worker's pool." },
+        { "idle_connections", "gauge", "Idle connections in the pools." },
     };
     size_t len = 0;
     bool any = false;
@@ -789,7 +799,7 @@ size_t proxy_format_metrics(char *out, size_t cap)
         return 0;
     for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
         int n = snprintf(out + len, cap - len,
-                         "# HELP lingerd_upstream_%s %s (this worker)\n"
+                         "# HELP lingerd_upstream_%s %s (all workers)\n"
                          "# TYPE lingerd_upstream_%s %s\n",
                          metrics[m].name, metrics[m].help, metrics[m].name, metrics[m].type);
         if (n < 0 || (size_t)n >= cap - len)
@@ -797,16 +807,16 @@ size_t proxy_format_metrics(char *out, size_t cap)
         len += (size_t)n;
         for (size_t i = 0; i < PROXY_GROUPS_MAX; i++) {
             const struct proxy_group *g = &proxy_groups[i];
-            for (size_t k = 0; k < g->count; k++) {
-                const struct upstream_peer *p = &g->peers[k];
-                uint64_t v = m == 0 ? p->requests : m == 1 ? p->failures
-                           : m == 2 ? p->retries : m == 3 ? p->time_ms : p->idle_count;
+            for (size_t k = 0; k < g->count && g->slot + k < STATS_UPSTREAMS_MAX; k++) {
+                const struct stats_upstream *st = &sum[g->slot + k];
+                uint64_t v = m == 0 ? st->requests : m == 1 ? st->failures
+                           : m == 2 ? st->retries : m == 3 ? st->time_ms : st->idle_conns;
                 /* With server blocks, the location's server names it too. */
                 n = snprintf(out + len, cap - len,
                              "lingerd_upstream_%s{%s%s%slocation=\"%s\",upstream=\"%s\"} %llu\n",
                              metrics[m].name, g->server ? "server=\"" : "",
                              g->server ? g->server : "", g->server ? "\"," : "", g->prefix,
-                             p->name, (unsigned long long)v);
+                             g->peers[k].name, (unsigned long long)v);
                 if (n < 0 || (size_t)n >= cap - len)
                     return len;
                 len += (size_t)n;

@@ -121,6 +121,7 @@ static void upstream_pool_unlink(struct upstream *u)
         if (*p == u) {
             *p = u->next;
             peer->idle_count--;
+            stats_sub(&peer->st->idle_conns, 1);
             break;
         }
     u->next = NULL;
@@ -219,6 +220,7 @@ void upstream_finish(struct upstream *u)
         u->next = u->peer->idle;
         u->peer->idle = u;
         u->peer->idle_count++;
+        stats_add(&u->peer->st->idle_conns, 1);
         upstream_set_state(u, UPSTREAM_IDLE);
     } else {
         upstream_close(u);

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 
 #include "proxy_response.h"
+#include "stats.h"
 
 struct server;
 struct upstream;
@@ -67,8 +68,10 @@ struct upstream_peer {
     /* passive health: failures in a row, and until when it is skipped */
     uint32_t fails;
     uint64_t down_until_ms;
-    /* for /metrics */
-    uint64_t requests, failures, retries, time_ms;
+    /* for /metrics: this worker's counters, in its shared stats row (summed
+     * over the workers there), or in spare when past STATS_UPSTREAMS_MAX */
+    struct stats_upstream *st;
+    struct stats_upstream spare;
 };
 
 /* Why an exchange failed; the status the client gets. */
