@@ -104,10 +104,15 @@ struct proxy_exchange {
      * then to the upstream with sendfile */
     struct proxy_spool *spool;
     bool spooling;
+    /* a file operation of the spool is bounded by io_wait_timeout from its
+     * start or the last one's end; the timer's room is kept while spooling */
+    struct loop_timer spool_timer;
+    bool spool_timer_room;
 };
 
 static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
                                  const struct upstream *replay);
+static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed);
 
 /* ---- the exchange's end ---- */
 
@@ -124,6 +129,10 @@ static void proxy_stop_waiting(struct proxy_exchange *ex)
 static void proxy_free(struct proxy_exchange *ex)
 {
     proxy_stop_waiting(ex);
+    if (ex->spool_timer_room) {
+        loop_disarm(ex->srv->loop, &ex->spool_timer);
+        ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+    }
     proxy_spool_close(ex->spool);
     if (ex->peer) {
         uint64_t ms = loop_now_ms(ex->srv->loop) - ex->start_ms;
@@ -194,9 +203,10 @@ static size_t proxy_body_room(struct proxy_exchange *ex)
 
 static void proxy_body_put(struct proxy_exchange *ex, const char *data, size_t n)
 {
-    if (ex->spooling)
+    if (ex->spooling) {
         proxy_spool_put(ex->spool, data, n);
-    else
+        proxy_spool_watch(ex, false); /* a write may have started */
+    } else
         (void)upstream_send(ex->u, data, n);
 }
 
@@ -476,8 +486,46 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
     proxy_fail(ex, err == UPSTREAM_ERR_TIMEOUT ? 504 : 502, reason);
 }
 
-/* A write to the spool finished (or the body ended): move the spill in,
- * and once the whole body is in the file, go to the upstream. */
+/* Arm the spool's deadline when a file operation starts waiting (again
+ * after progress), disarm it when none waits. */
+static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed)
+{
+    struct loop *loop = ex->srv->loop;
+    if (!ex->spooling || !proxy_spool_is_waiting(ex->spool)) {
+        loop_disarm(loop, &ex->spool_timer);
+        return;
+    }
+    if (progressed || !timer_is_armed(&ex->spool_timer.node))
+        loop_arm(loop, &ex->spool_timer, loop_now_ms(loop) + ex->srv->cfg->io_wait_timeout_ms);
+}
+
+static void proxy_on_spool_timer(struct loop_timer *t)
+{
+    struct proxy_exchange *ex =
+        (struct proxy_exchange *)((char *)t - offsetof(struct proxy_exchange, spool_timer));
+    if (!ex->spooling)
+        return;
+    /* The disk did not answer: the client hears so (nothing was sent
+     * upstream); the job still runs to its end and frees the spool. */
+    conn_log(ex->c, LOG_WARN, "proxy: request body file in %s: no answer within "
+             "io_wait_timeout=%llums", ex->srv->cfg->proxy_temp_path,
+             (unsigned long long)ex->srv->cfg->io_wait_timeout_ms);
+    ex->spooling = false;
+    ex->peer = NULL;
+    proxy_fail(ex, 503, "request body file too slow");
+}
+
+static void proxy_spool_progress(void *ctx);
+
+/* The spool's callback: a file operation ended. */
+static void proxy_spool_on_progress(void *ctx)
+{
+    proxy_spool_watch(ctx, true);
+    proxy_spool_progress(ctx);
+}
+
+/* A file operation of the spool ended (or the body ended): move the spill
+ * in, and once the whole body is in the file, go to the upstream. */
 static void proxy_spool_progress(void *ctx)
 {
     struct proxy_exchange *ex = ctx;
@@ -497,10 +545,13 @@ static void proxy_spool_progress(void *ctx)
         proxy_spool_end(ex->spool);
         if (proxy_spool_is_complete(ex->spool)) {
             ex->spooling = false;
+            loop_disarm(ex->srv->loop, &ex->spool_timer);
             ex->start_ms = loop_now_ms(ex->srv->loop);
             proxy_start_upstream(ex, false, NULL);
+            return;
         }
     }
+    proxy_spool_watch(ex, false);
 }
 
 /* Ask the client for its body now: the upstream said 100, or did not answer
@@ -685,8 +736,17 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
     if (loc->proxy_request_buffering && req->framing != HTTP1_BODY_NONE) {
         /* The whole body into a file first: lingerd's own 100 Continue if
          * asked, the client's pace, and the upstream only after. */
+        if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
+                                               PROXY_FIXED_TIMERS) < 0) {
+            ex->peer = NULL;
+            proxy_fail(ex, 503, "no memory for a timer");
+            return;
+        }
+        srv->upstream_count++; /* the spool timer's room: conn_open keeps it too */
+        ex->spool_timer_room = true;
+        loop_timer_init(&ex->spool_timer, proxy_on_spool_timer);
         ex->spool = proxy_spool_open(srv->io, srv->cfg->proxy_temp_path,
-                                     srv->cfg->proxy_buffer_bytes, proxy_spool_progress, ex);
+                                     srv->cfg->proxy_buffer_bytes, proxy_spool_on_progress, ex);
         if (!ex->spool) {
             conn_log(c, LOG_ERROR, "proxy: no request body file in %s: %s",
                      srv->cfg->proxy_temp_path, strerror(errno));
@@ -695,6 +755,7 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
             return;
         }
         ex->spooling = true;
+        proxy_spool_watch(ex, true); /* the open runs */
         ex->body_chunked = false; /* stored decoded; sent with its length */
         conn_read_body(c, &proxy_body_sink, ex, loc->body_max_bytes);
         return; /* proxy_spool_progress goes on when the body is in */
