@@ -184,20 +184,6 @@ static void proxy_head_put_slice(struct proxy_head_out *t, const char *buf,
     proxy_head_put(t, buf + s.off, s.len);
 }
 
-/* Decimal digits of v into out (at least 20 bytes); returns the count. */
-static size_t proxy_head_decimal(uint64_t v, char *out)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* The client's address as text (dotted quad by hand; IPv6 by inet_ntop). */
 static size_t proxy_head_addr(int family, const uint8_t *addr, char out[INET6_ADDRSTRLEN])
 {
@@ -207,7 +193,7 @@ static size_t proxy_head_addr(int family, const uint8_t *addr, char out[INET6_AD
     for (int i = 0; i < 4; i++) {
         if (i)
             out[n++] = '.';
-        n += proxy_head_decimal(addr[i], out + n);
+        n += http1_format_u64(addr[i], out + n);
     }
     return n;
 }
@@ -323,7 +309,7 @@ size_t proxy_head_build(const struct proxy_head_in *in, char *out, size_t cap)
     if (in->has_length) {
         char num[20];
         PROXY_PUT_LIT(t, "Content-Length: ");
-        proxy_head_put(t, num, proxy_head_decimal(in->length, num));
+        proxy_head_put(t, num, http1_format_u64(in->length, num));
         PROXY_PUT_LIT(t, "\r\n");
     } else if (in->chunked) {
         PROXY_PUT_LIT(t, "Transfer-Encoding: chunked\r\n");

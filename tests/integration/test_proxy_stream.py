@@ -26,16 +26,21 @@ def rss(pid):
     return 0
 
 
-def read_counting(s):
-    """A response with a Content-Length, its body counted, not kept:
-    (status line, body length)."""
+def read_response_head(s):
+    """(head lines, body bytes that came with the head) of a response."""
     buf = b""
     while b"\r\n\r\n" not in buf:
         data = s.recv(65536)
         assert data, "no response head"
         buf += data
     head, rest = buf.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
+    return head.decode("latin-1").split("\r\n"), rest
+
+
+def read_counting(s):
+    """A response with a Content-Length, its body counted, not kept:
+    (status line, body length)."""
+    lines, rest = read_response_head(s)
     n = [int(l.split(":")[1]) for l in lines if l.lower().startswith("content-length:")][0]
     got = len(rest)
     while got < n:
@@ -192,13 +197,8 @@ def test_1gib_download_to_a_slow_client(make_server):
         mem = RssMax(worker_of(srv))
         s = srv.connect(timeout=60)
         s.sendall(request("GET", "/app/big"))
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            data = s.recv(65536)
-            assert data, "no response head"
-            buf += data
-        head, rest = buf.split(b"\r\n\r\n", 1)
-        assert b" 200 " in head.split(b"\r\n")[0]
+        lines, rest = read_response_head(s)
+        assert " 200 " in lines[0]
         got = [len(rest)]
 
         def take(n):
