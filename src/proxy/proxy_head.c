@@ -232,6 +232,9 @@ size_t proxy_head_build(const struct proxy_head_in *in, char *out, size_t cap)
     for (uint32_t i = 0; i < req->field_count; i++) {
         const struct http1_header *h = &req->fields[i];
         enum proxy_field k = proxy_field_of(buf, h->name);
+        /* First: a field Connection names is this hop's, whatever it is. */
+        if (proxy_head_is_hop_by_hop(buf, req->fields, req->field_count, i, k, has_connection))
+            continue;
         switch (k) {
         case PROXY_F_HOST:
         case PROXY_F_CONTENT_LENGTH:
@@ -251,9 +254,6 @@ size_t proxy_head_build(const struct proxy_head_in *in, char *out, size_t cap)
                 fwd = h->value;
             continue;
         default:
-            if (proxy_head_is_hop_by_hop(buf, req->fields, req->field_count, i, k,
-                                         has_connection))
-                continue;
             break;
         }
         /* "Name: value\r\n" from the client's bytes: the name runs to its

@@ -164,6 +164,28 @@ static void test_proxy_head_build_ipv6_tls_upgrade_absolute_form(void **state)
                         "Upgrade: websocket\r\nConnection: upgrade\r\n\r\n");
 }
 
+static void test_proxy_head_build_drops_forwarding_fields_named_by_connection(void **state)
+{
+    (void)state;
+    struct parsed x;
+    const char *raw = "GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For, Expect\r\n"
+                      "X-Forwarded-For: 10.9.9.9\r\nExpect: 100-continue\r\n\r\n";
+    parse(&x, raw);
+    static const uint8_t addr[4] = { 127, 0, 0, 1 };
+    struct proxy_head_in in = {
+        .req = &x.req, .buf = raw, .peer_family = 4, .peer_addr = addr, .keep_expect = true,
+    };
+    char out[1024];
+    size_t n = proxy_head_build(&in, out, sizeof out);
+    out[n] = '\0';
+    assert_string_equal(out,
+                        "GET / HTTP/1.1\r\nHost: a\r\n"
+                        "X-Forwarded-For: 127.0.0.1\r\n"
+                        "X-Forwarded-Proto: http\r\n"
+                        "Forwarded: for=127.0.0.1;proto=http;host=\"a\"\r\n"
+                        "X-Forwarded-Host: a\r\n\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_proxy_head_hop_by_hop_includes_fields_named_by_connection),
         cmocka_unit_test(test_proxy_head_build_ipv4_plain),
         cmocka_unit_test(test_proxy_head_build_ipv6_tls_upgrade_absolute_form),
+        cmocka_unit_test(test_proxy_head_build_drops_forwarding_fields_named_by_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
