@@ -274,6 +274,7 @@ struct config {
     uint64_t proxy_read_timeout_ms;
     uint64_t proxy_continue_timeout_ms;
     uint64_t proxy_tunnel_timeout_ms;
+    uint64_t proxy_tunnel_drain_timeout_ms;
     bool proxy_request_buffering;
     char *proxy_temp_path;
     uint32_t proxy_header_max_bytes;

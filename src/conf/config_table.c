@@ -736,6 +736,13 @@ const struct config_directive config_directives[] = {
       MAIN(proxy_tunnel_timeout_ms), .def = "60s", .min = 10, .max = MS_H, .group = G_PROXY,
       .help = "After a 101 (WebSocket and other Upgrade tunnels): how long the tunnel may "
               "carry no byte either way before lingerd closes both sides" },
+    { .name = "proxy_tunnel_drain_timeout", .type = CONFIG_T_DURATION,
+      MAIN(proxy_tunnel_drain_timeout_ms), .def = "5s", .min = 0, .max = MS_H,
+      .group = G_PROXY,
+      .help = "During a graceful stop or reload: how long after the drain began an open "
+              "tunnel (WebSocket) may still run before lingerd ends both sides with a FIN; "
+              "0 ends tunnels when the drain begins. Bounds how long an old worker lives "
+              "for its tunnels, below shutdown_timeout" },
     { .name = "proxy_request_buffering", .type = CONFIG_T_BOOL, MAIN(proxy_request_buffering),
       LOC(proxy_request_buffering), .def = "off", .group = G_PROXY,
       .help = "Read the whole request body (up to body_max_bytes) into an unnamed temporary "

@@ -284,10 +284,15 @@ static uint64_t conn_deadline(const struct conn *c)
     case CONN_RESPOND:
     case CONN_AWAIT:
         return c->progress_ms + cfg->send_timeout_ms;
-    case CONN_TUNNEL:
+    case CONN_TUNNEL: {
         /* The 101 head waits for the client like any answer, first. */
-        return c->progress_ms + (conn_tunnel_started(c) ? cfg->proxy_tunnel_timeout_ms
-                                                         : cfg->send_timeout_ms);
+        uint64_t own = c->progress_ms + (conn_tunnel_started(c) ? cfg->proxy_tunnel_timeout_ms
+                                                                 : cfg->send_timeout_ms);
+        if (!c->srv->stopping)
+            return own;
+        uint64_t cap = conn_tunnel_drain_deadline(c);
+        return cap < own ? cap : own;
+    }
     case CONN_IDLE: {
         uint64_t own = c->since_ms + cfg->keepalive_timeout_ms;
         if (!c->srv->stopping)

@@ -209,7 +209,9 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
         if (c->w && c->w->in_request && !c->w->responded)
             conn_want_close(c, why);
         break;
-    case CONN_TUNNEL: /* ends on its own, or at shutdown_timeout */
+    case CONN_TUNNEL: /* ends on its own, or at proxy_tunnel_drain_timeout */
+        conn_arm_deadline(c);
+        break;
     case CONN_LINGER:
     case CONN_CLOSED:
     case CONN_STATE_COUNT:

@@ -264,6 +264,9 @@ static inline void conn_abort_sink(struct conn *c)
 void conn_on_tunnel(struct conn *c, bool timeout);
 /* The 101 head is out and bytes flow (deadline: proxy_tunnel_timeout). */
 bool conn_tunnel_started(const struct conn *c);
+/* During a drain: when an open tunnel is ended (proxy_tunnel_drain_timeout
+ * after the drain began). */
+uint64_t conn_tunnel_drain_deadline(const struct conn *c);
 /* The connection closes: close the tunnel's upstream socket, if any. */
 void conn_tunnel_end(struct conn *c);
 /* Free the tunnel's record (when c itself is freed). */

@@ -149,20 +149,6 @@ static const char *conn_status_line(int status, size_t *len)
     return lines[status];
 }
 
-/* Decimal digits of v into out (no NUL); returns the count. */
-static size_t conn_format_u64(uint64_t v, char *out)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 void conn_out(struct conn *c, const void *data, size_t len)
 {
     if (outq_append(&c->w->out, data, len) < 0)
@@ -301,7 +287,7 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     size_t n = 0;
     if (content_length >= 0) {
         memcpy(end, "Content-Length: ", 16);
-        n = 16 + conn_format_u64((uint64_t)content_length, end + 16);
+        n = 16 + http1_format_u64((uint64_t)content_length, end + 16);
         end[n++] = '\r';
         end[n++] = '\n';
     }

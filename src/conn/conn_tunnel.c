@@ -271,6 +271,11 @@ static int conn_tunnel_round(struct conn *c)
     return moved;
 }
 
+uint64_t conn_tunnel_drain_deadline(const struct conn *c)
+{
+    return c->srv->drain_start_ms + c->srv->cfg->proxy_tunnel_drain_timeout_ms;
+}
+
 void conn_on_tunnel(struct conn *c, bool timeout)
 {
     struct conn_tunnel *t = c->tunnel;
@@ -282,6 +287,14 @@ void conn_on_tunnel(struct conn *c, bool timeout)
             c->close_why = CONN_CLOSE_SEND_TIMEOUT;
             conn_tunnel_close_upstream(t);
             conn_finish(c, STATS_CLOSE_SEND_TIMEOUT);
+            return;
+        }
+        if (c->srv->stopping && conn_now_ms(c) >= conn_tunnel_drain_deadline(c)) {
+            /* A drain ends: both sides get a FIN (the client's through the
+             * lingering close), so the old worker can exit. */
+            conn_log(c, LOG_INFO, "tunnel: still open proxy_tunnel_drain_timeout after the "
+                                  "drain began; closed");
+            conn_tunnel_finish(c, CONN_CLOSE_SHUTDOWN);
             return;
         }
         conn_log(c, LOG_INFO, "tunnel: nothing either way for proxy_tunnel_timeout; closed");

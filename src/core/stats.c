@@ -150,9 +150,21 @@ static void stats_add_counters(struct stats *to, const struct stats *from)
     to->real_ip_used += from->real_ip_used;
 }
 
+static void stats_add_upstreams(struct stats_upstream *to, const struct stats_upstream *from)
+{
+    for (size_t i = 0; i < STATS_UPSTREAMS_MAX; i++) {
+        to[i].requests += from[i].requests;
+        to[i].failures += from[i].failures;
+        to[i].retries += from[i].retries;
+        to[i].time_ms += from[i].time_ms;
+    }
+}
+
 void stats_table_release(struct stats_table *t, struct stats *row)
 {
     stats_add_counters(&t->retired, row);
+    if (row->generation == t->generation)
+        stats_add_upstreams(t->retired.upstreams, row->upstreams);
     __atomic_store_n(&row->in_use, 0, __ATOMIC_RELEASE);
 }
 
@@ -169,4 +181,26 @@ void stats_table_sum(const struct stats_table *t, struct stats *out)
             out->conns[s] += r->conns[s];
         out->gzip_cache_bytes += r->gzip_cache_bytes;
     }
+}
+
+void stats_table_sum_upstreams(const struct stats_table *t, uint64_t generation,
+                               struct stats_upstream out[STATS_UPSTREAMS_MAX])
+{
+    memset(out, 0, STATS_UPSTREAMS_MAX * sizeof *out);
+    if (generation == __atomic_load_n(&t->generation, __ATOMIC_RELAXED))
+        stats_add_upstreams(out, t->retired.upstreams);
+    for (size_t i = 0; i < STATS_ROWS_MAX; i++) {
+        const struct stats *r = &t->rows[i];
+        if (!__atomic_load_n(&r->in_use, __ATOMIC_ACQUIRE) || r->generation != generation)
+            continue;
+        stats_add_upstreams(out, r->upstreams);
+        for (size_t k = 0; k < STATS_UPSTREAMS_MAX; k++)
+            out[k].idle_conns += r->upstreams[k].idle_conns;
+    }
+}
+
+void stats_table_new_generation(struct stats_table *t, uint64_t generation)
+{
+    memset(t->retired.upstreams, 0, sizeof t->retired.upstreams);
+    t->generation = generation;
 }

@@ -67,6 +67,20 @@ const char *stats_tls_version_name(enum stats_tls_version v);
 const char *stats_proxy_failure_name(enum stats_proxy_failure f);
 const char *stats_outcome_name(enum stats_outcome o);
 
+/* Upstreams counted per worker row: proxy_pass addresses numbered in the
+ * order of the configuration (the same in every worker of a generation);
+ * addresses past the last slot are not counted. */
+#define STATS_UPSTREAMS_MAX 64
+
+/* One upstream address's counters in one worker. */
+struct stats_upstream {
+    uint64_t requests;            /* sent to it, retries included */
+    uint64_t failures;            /* refused, reset or timed out */
+    uint64_t retries;             /* sent again on a fresh connection */
+    uint64_t time_ms;             /* from choosing it to its answer's end */
+    uint64_t idle_conns;          /* gauge: idle connections in the pool */
+};
+
 struct stats {
     uint64_t in_use;              /* 1 while a worker owns this row */
     uint64_t worker;              /* worker number (0..workers-1) */
@@ -99,6 +113,7 @@ struct stats {
     uint64_t proxy_local;         /* of those, LOCAL or without a client address */
     uint64_t proxy_failures[STATS_PROXY_FAIL_COUNT];
     uint64_t real_ip_used;        /* requests whose address came from real_ip_header */
+    struct stats_upstream upstreams[STATS_UPSTREAMS_MAX];
 };
 
 /* Rows for every worker that may run at once: the current generation and
@@ -116,7 +131,9 @@ struct stats_table {
     uint64_t reloads;
     uint64_t worker_restarts;
     uint64_t health_down;         /* 1 from SIGQUIT on: health_path fails (drain_delay) */
-    struct stats retired;         /* counters of exited workers (gauges 0) */
+    struct stats retired;         /* counters of exited workers (gauges 0); its
+                                   * upstreams[]: the current generation's only,
+                                   * zeroed at a reload (the numbering changes) */
     struct stats rows[STATS_ROWS_MAX];
 };
 
@@ -130,8 +147,15 @@ struct stats *stats_table_claim(struct stats_table *t, unsigned worker, uint64_t
 /* Fold an exited worker's counters into `retired` and free its row. */
 void stats_table_release(struct stats_table *t, struct stats *row);
 
-/* Sum every live row and the retired counters into *out. */
+/* Sum every live row and the retired counters into *out (not upstreams[]). */
 void stats_table_sum(const struct stats_table *t, struct stats *out);
+/* Sum the upstream counters of generation's live rows, and the retired ones
+ * if it is the current generation, into out[]. */
+void stats_table_sum_upstreams(const struct stats_table *t, uint64_t generation,
+                               struct stats_upstream out[STATS_UPSTREAMS_MAX]);
+/* A new generation numbers upstreams anew: forget the retired ones (the
+ * master, at a reload). */
+void stats_table_new_generation(struct stats_table *t, uint64_t generation);
 
 static inline void stats_add(uint64_t *counter, uint64_t n)
 {

@@ -182,6 +182,19 @@ bool http1_slice_equals(const char *buf, struct http1_slice s, const char *lit)
     return true;
 }
 
+size_t http1_format_u64(uint64_t v, char *out)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
 static struct http1_slice http1_slice_make(size_t off, size_t len)
 {
     return (struct http1_slice){ .off = (uint32_t)off, .len = (uint32_t)len };

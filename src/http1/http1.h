@@ -157,6 +157,10 @@ bool http1_wants_keep_alive(const struct http1_request *req);
 /* Case-insensitive comparison of a slice with a NUL-terminated string. */
 bool http1_slice_equals(const char *buf, struct http1_slice s, const char *lit);
 
+/* The decimal digits of v into out (room for 20, no NUL), as a
+ * Content-Length value is written; returns the count. */
+size_t http1_format_u64(uint64_t v, char *out);
+
 /* s[0..n) is a token (RFC 9110 §5.6.2): one or more tchar. */
 bool http1_is_token(const char *s, size_t n);
 /* s[0..n) is a field-value (RFC 9110 §5.5): field-vchar, SP and HTAB, not

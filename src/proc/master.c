@@ -515,7 +515,7 @@ static void master_reload(struct master *m)
                  master_now_ms(m) + m->cfg->tls_ticket_key_rotation_ms);
     master_open_logs(m, cfg);
     m->generation++;
-    m->table->generation = m->generation;
+    stats_table_new_generation(m->table, m->generation);
     __atomic_add_fetch(&m->table->reloads, 1, __ATOMIC_RELAXED);
     master_start_generation(m);
     master_signal_workers(m, SIGQUIT, true);

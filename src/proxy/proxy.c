@@ -1,14 +1,10 @@
 /* proxy — one proxied request (an exchange): choose an upstream, send it the
  * rewritten request head and the body, relay its answer to the client.
  *
- * The request head: the method and target as received, HTTP/1.1, the
- * client's Host, every field but the hop-by-hop ones (RFC 9110 §7.6.1:
- * Connection and every field it names, Keep-Alive, TE, Transfer-Encoding,
- * Upgrade, Proxy-*), and not Expect (lingerd answers 100-continue itself) nor
- * the forwarding fields, which are set again: X-Forwarded-For (the client's
- * value with its address appended), X-Forwarded-Proto, X-Forwarded-Host and
- * Forwarded (RFC 7239; an element appended to the client's). A body goes with
- * its Content-Length, or chunked as it came (trailers dropped).
+ * The request head (proxy_head.c): the client's, hop-by-hop fields removed
+ * and the forwarding fields set again, written straight into the upstream
+ * connection's send buffer. A body goes with its Content-Length, or chunked
+ * as it came (trailers dropped). The upstream table is proxy_table.c's.
  *
  * The response: the upstream's status and fields, hop-by-hop ones removed
  * again, Date and Server our own; the body by Content-Length, re-framed as
@@ -39,40 +35,24 @@
  */
 #include "proxy.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config.h"
 #include "conn.h"
 #include "http1.h"
 #include "log.h"
-#include "proxy_addr.h"
+#include "proxy_head.h"
 #include "proxy_spool.h"
+#include "proxy_table.h"
 #include "server.h"
 #include "upstream.h"
 
-/* A request head we build: the client's head plus the forwarding fields. */
-#define PROXY_HEAD_EXTRA 1024
 /* Timers armed besides one per connection (the server's own), as conn.c's. */
 #define PROXY_FIXED_TIMERS 8
 
-struct proxy_group {
-    struct upstream_peer *peers;
-    size_t count;
-    size_t next; /* round-robin */
-    const char *prefix; /* the location's, for /metrics */
-    const char *server; /* its server block's first name, for /metrics; NULL: none */
-};
-
-/* One worker's upstreams, one group per location with proxy_pass, at
- * site * CONFIG_LOCATION_MAX + the location's index in its site. */
-#define PROXY_GROUPS_MAX (CONFIG_SERVER_MAX * CONFIG_LOCATION_MAX)
-static struct proxy_group proxy_groups[PROXY_GROUPS_MAX];
-static const struct config *proxy_cfg;
 
 struct proxy_exchange {
     struct conn *c;
@@ -104,10 +84,15 @@ struct proxy_exchange {
      * then to the upstream with sendfile */
     struct proxy_spool *spool;
     bool spooling;
+    /* a file operation of the spool is bounded by io_wait_timeout from its
+     * start or the last one's end; the timer's room is kept while spooling */
+    struct loop_timer spool_timer;
+    bool spool_timer_room;
 };
 
 static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
                                  const struct upstream *replay);
+static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed);
 
 /* ---- the exchange's end ---- */
 
@@ -124,6 +109,10 @@ static void proxy_stop_waiting(struct proxy_exchange *ex)
 static void proxy_free(struct proxy_exchange *ex)
 {
     proxy_stop_waiting(ex);
+    if (ex->spool_timer_room) {
+        loop_disarm(ex->srv->loop, &ex->spool_timer);
+        ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+    }
     proxy_spool_close(ex->spool);
     if (ex->peer) {
         uint64_t ms = loop_now_ms(ex->srv->loop) - ex->start_ms;
@@ -136,7 +125,7 @@ static void proxy_free(struct proxy_exchange *ex)
 static void proxy_peer_failed(struct proxy_exchange *ex, struct upstream_peer *peer)
 {
     const struct config *cfg = ex->srv->cfg;
-    peer->failures++;
+    stats_add(&peer->st->failures, 1);
     if (++peer->fails >= cfg->proxy_fail_max) {
         peer->down_until_ms = loop_now_ms(ex->srv->loop) + cfg->proxy_fail_timeout_ms;
         peer->fails = 0;
@@ -179,178 +168,6 @@ static struct upstream_peer *proxy_pick(struct proxy_exchange *ex)
     return NULL;
 }
 
-/* ---- the request head ---- */
-
-static bool proxy_name_is(const char *buf, struct http1_slice name, const char *lit)
-{
-    return http1_slice_equals(buf, name, lit);
-}
-
-/* Does some Connection field of the request name this field? */
-static bool proxy_named_by_connection(const char *buf, const struct http1_header *f,
-                                      uint32_t n, const char *name, size_t name_len)
-{
-    for (uint32_t i = 0; i < n; i++) {
-        if (!proxy_name_is(buf, f[i].name, "connection"))
-            continue;
-        const char *v = buf + f[i].value.off;
-        size_t len = f[i].value.len, k = 0;
-        while (k < len) {
-            while (k < len && (v[k] == ',' || v[k] == ' ' || v[k] == '\t'))
-                k++;
-            size_t start = k;
-            while (k < len && v[k] != ',' && v[k] != ' ' && v[k] != '\t')
-                k++;
-            if (k - start == name_len && strncasecmp(v + start, name, name_len) == 0)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* A hop-by-hop field (RFC 9110 §7.6.1), removed in both directions. */
-static bool proxy_is_hop_by_hop(const char *buf, const struct http1_header *f, uint32_t n,
-                                struct http1_slice name)
-{
-    static const char *const hop[] = { "connection", "keep-alive", "te", "transfer-encoding",
-                                       "upgrade", "trailer" };
-    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-        if (proxy_name_is(buf, name, hop[i]))
-            return true;
-    if (name.len >= 6 && strncasecmp(buf + name.off, "proxy-", 6) == 0)
-        return true;
-    return proxy_named_by_connection(buf, f, n, buf + name.off, name.len);
-}
-
-struct proxy_text {
-    char *p;
-    size_t len, cap;
-    bool overflow;
-};
-
-static void proxy_put(struct proxy_text *t, const char *s, size_t n)
-{
-    if (t->len + n > t->cap) {
-        t->overflow = true;
-        return;
-    }
-    memcpy(t->p + t->len, s, n);
-    t->len += n;
-}
-
-static void proxy_puts(struct proxy_text *t, const char *s)
-{
-    proxy_put(t, s, strlen(s));
-}
-
-static void proxy_put_slice(struct proxy_text *t, const char *buf, struct http1_slice s)
-{
-    proxy_put(t, buf + s.off, s.len);
-}
-
-static bool proxy_build_head(struct proxy_exchange *ex, struct proxy_text *t)
-{
-    struct conn *c = ex->c;
-    const struct http1_request *req = conn_request(c);
-    const char *buf = conn_request_buf(c);
-    char peer[INET6_ADDRSTRLEN];
-    uint8_t addr[16];
-    int family = conn_peer_addr(c, addr) == 6 ? AF_INET6 : AF_INET;
-    if (!inet_ntop(family, addr, peer, sizeof peer))
-        strcpy(peer, "unknown");
-    const char *proto = conn_is_tls(c) ? "https" : "http";
-
-    proxy_put_slice(t, buf, req->method_token);
-    proxy_puts(t, " ");
-    if (req->target.len && buf[req->target.off] == '/') {
-        proxy_put_slice(t, buf, req->target);
-    } else {
-        /* absolute-form: the origin-form of the same resource */
-        proxy_put_slice(t, buf, req->path);
-        if (req->query.len) {
-            proxy_puts(t, "?");
-            proxy_put_slice(t, buf, req->query);
-        }
-    }
-    proxy_puts(t, " HTTP/1.1\r\n");
-    /* HTTP/1.1 needs a Host; an HTTP/1.0 client may have sent none, and then
-     * it is empty (RFC 9112 §3.2: the authority is undefined). */
-    proxy_puts(t, "Host: ");
-    proxy_put_slice(t, buf, req->host);
-    proxy_puts(t, "\r\n");
-    struct http1_slice xff = { 0, 0 }, fwd = { 0, 0 };
-    for (uint32_t i = 0; i < req->field_count; i++) {
-        const struct http1_header *h = &req->fields[i];
-        if (proxy_is_hop_by_hop(buf, req->fields, req->field_count, h->name) ||
-            proxy_name_is(buf, h->name, "host") ||
-            (proxy_name_is(buf, h->name, "expect") && !ex->wait_continue) ||
-            proxy_name_is(buf, h->name, "content-length") ||
-            proxy_name_is(buf, h->name, "x-forwarded-proto") ||
-            proxy_name_is(buf, h->name, "x-forwarded-host"))
-            continue;
-        if (proxy_name_is(buf, h->name, "x-forwarded-for")) {
-            if (!xff.len)
-                xff = h->value;
-            continue;
-        }
-        if (proxy_name_is(buf, h->name, "forwarded")) {
-            if (!fwd.len)
-                fwd = h->value;
-            continue;
-        }
-        proxy_put_slice(t, buf, h->name);
-        proxy_puts(t, ": ");
-        proxy_put_slice(t, buf, h->value);
-        proxy_puts(t, "\r\n");
-    }
-    proxy_puts(t, "X-Forwarded-For: ");
-    if (xff.len) {
-        proxy_put_slice(t, buf, xff);
-        proxy_puts(t, ", ");
-    }
-    proxy_puts(t, peer);
-    proxy_puts(t, "\r\nX-Forwarded-Proto: ");
-    proxy_puts(t, proto);
-    proxy_puts(t, "\r\n");
-    /* RFC 7239 §6: an IPv6 node is quoted and bracketed. */
-    proxy_puts(t, "Forwarded: ");
-    if (fwd.len) {
-        proxy_put_slice(t, buf, fwd);
-        proxy_puts(t, ", ");
-    }
-    proxy_puts(t, family == AF_INET6 ? "for=\"[" : "for=");
-    proxy_puts(t, peer);
-    proxy_puts(t, family == AF_INET6 ? "]\";proto=" : ";proto=");
-    proxy_puts(t, proto);
-    if (req->host.len) {
-        /* The host as a quoted-string: the bytes allowed in Host need no
-         * escaping but a quoted port is allowed there (RFC 7239 §5.3). */
-        proxy_puts(t, ";host=\"");
-        proxy_put_slice(t, buf, req->host);
-        proxy_puts(t, "\"\r\nX-Forwarded-Host: ");
-        proxy_put_slice(t, buf, req->host);
-    }
-    proxy_puts(t, "\r\n");
-    if (ex->upgrade) {
-        /* The one hop-by-hop request passed on: asked of this hop too. */
-        proxy_puts(t, "Upgrade: ");
-        proxy_put_slice(t, buf, ex->upgrade_value);
-        proxy_puts(t, "\r\nConnection: upgrade\r\n");
-    }
-    if (ex->spool || req->framing == HTTP1_BODY_LENGTH) {
-        /* A buffered body, chunked or not, goes with its length. */
-        char cl[40];
-        snprintf(cl, sizeof cl, "Content-Length: %llu\r\n",
-                 (unsigned long long)(ex->spool ? proxy_spool_size(ex->spool)
-                                                : req->content_length));
-        proxy_puts(t, cl);
-    } else if (req->framing == HTTP1_BODY_CHUNKED) {
-        proxy_puts(t, "Transfer-Encoding: chunked\r\n");
-    }
-    proxy_puts(t, "\r\n");
-    return !t->overflow;
-}
-
 /* ---- the request body: client -> upstream ---- */
 
 /* Move spilled body bytes into the send buffer; resume the client's body
@@ -366,9 +183,10 @@ static size_t proxy_body_room(struct proxy_exchange *ex)
 
 static void proxy_body_put(struct proxy_exchange *ex, const char *data, size_t n)
 {
-    if (ex->spooling)
+    if (ex->spooling) {
         proxy_spool_put(ex->spool, data, n);
-    else
+        proxy_spool_watch(ex, false); /* a write may have started */
+    } else
         (void)upstream_send(ex->u, data, n);
 }
 
@@ -468,13 +286,21 @@ static void proxy_on_send_room(void *ctx)
  * lingerd sets itself. */
 static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf)
 {
+    bool has_connection = proxy_head_has_connection(buf, r->fields, r->field_count);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
-        if (proxy_is_hop_by_hop(buf, r->fields, r->field_count, h->name) ||
-            proxy_name_is(buf, h->name, "content-length") ||
-            proxy_name_is(buf, h->name, "date") || proxy_name_is(buf, h->name, "server"))
+        enum proxy_field k = proxy_field_of(buf, h->name);
+        if (k == PROXY_F_CONTENT_LENGTH || k == PROXY_F_DATE || k == PROXY_F_SERVER ||
+            proxy_head_is_hop_by_hop(buf, r->fields, r->field_count, i, k, has_connection))
             continue;
-        /* Copied into the output queue's memory, piece by piece. */
+        /* "Name: value\r\n" copied into the output queue's memory at once:
+         * the name's colon and the value's CRLF are the upstream's own bytes
+         * when the value has no trailing whitespace (the usual case). */
+        if (buf[h->name.off + h->name.len] == ':' && h->value.off == h->name.off + h->name.len + 2 &&
+            buf[h->name.off + h->name.len + 1] == ' ' && buf[h->value.off + h->value.len] == '\r') {
+            conn_resp_raw(c, buf + h->name.off, h->name.len + 2 + h->value.len + 2);
+            continue;
+        }
         conn_resp_raw(c, buf + h->name.off, h->name.len);
         conn_resp_raw(c, ": ", 2);
         conn_resp_raw(c, buf + h->value.off, h->value.len);
@@ -502,7 +328,7 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     proxy_relay_fields(c, r, buf);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
-        if (proxy_name_is(buf, h->name, "upgrade")) {
+        if (proxy_field_of(buf, h->name) == PROXY_F_UPGRADE) {
             conn_resp_raw(c, "Upgrade: ", 9);
             conn_resp_raw(c, buf + h->value.off, h->value.len);
             conn_resp_raw(c, "\r\n", 2);
@@ -510,7 +336,7 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     }
     conn_resp_raw(c, "Connection: upgrade\r\n", 21);
     conn_resp_tunnel_head(c);
-    ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
     conn_log(c, LOG_INFO, "proxy %s: 101; tunnel", ex->peer->name);
     proxy_free(ex); /* notes the upstream for the access log */
 }
@@ -588,7 +414,7 @@ static void proxy_on_resp_end(void *ctx)
     ex->u = NULL;
     if (ex->resp_chunked)
         conn_resp_body(c, "0\r\n\r\n", 5);
-    ex->peer->time_ms += loop_now_ms(ex->srv->loop) - ex->start_ms;
+    stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
     ex->peer->fails = 0;
     conn_resp_done(c);
     proxy_free(ex);
@@ -619,7 +445,7 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
          * still in the failed one's buffer (freed after this iteration). */
         conn_log(ex->c, LOG_INFO, "proxy %s: %s (%s) on a reused connection; retried",
                  peer->name, reason, upstream_error_name(err));
-        peer->retries++;
+        stats_add(&peer->st->retries, 1);
         peer->fails = 0;
         ex->retried = true;
         proxy_start_upstream(ex, true, failed);
@@ -640,8 +466,46 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
     proxy_fail(ex, err == UPSTREAM_ERR_TIMEOUT ? 504 : 502, reason);
 }
 
-/* A write to the spool finished (or the body ended): move the spill in,
- * and once the whole body is in the file, go to the upstream. */
+/* Arm the spool's deadline when a file operation starts waiting (again
+ * after progress), disarm it when none waits. */
+static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed)
+{
+    struct loop *loop = ex->srv->loop;
+    if (!ex->spooling || !proxy_spool_is_waiting(ex->spool)) {
+        loop_disarm(loop, &ex->spool_timer);
+        return;
+    }
+    if (progressed || !timer_is_armed(&ex->spool_timer.node))
+        loop_arm(loop, &ex->spool_timer, loop_now_ms(loop) + ex->srv->cfg->io_wait_timeout_ms);
+}
+
+static void proxy_on_spool_timer(struct loop_timer *t)
+{
+    struct proxy_exchange *ex =
+        (struct proxy_exchange *)((char *)t - offsetof(struct proxy_exchange, spool_timer));
+    if (!ex->spooling)
+        return;
+    /* The disk did not answer: the client hears so (nothing was sent
+     * upstream); the job still runs to its end and frees the spool. */
+    conn_log(ex->c, LOG_WARN, "proxy: request body file in %s: no answer within "
+             "io_wait_timeout=%llums", ex->srv->cfg->proxy_temp_path,
+             (unsigned long long)ex->srv->cfg->io_wait_timeout_ms);
+    ex->spooling = false;
+    ex->peer = NULL;
+    proxy_fail(ex, 503, "request body file too slow");
+}
+
+static void proxy_spool_progress(void *ctx);
+
+/* The spool's callback: a file operation ended. */
+static void proxy_spool_on_progress(void *ctx)
+{
+    proxy_spool_watch(ctx, true);
+    proxy_spool_progress(ctx);
+}
+
+/* A file operation of the spool ended (or the body ended): move the spill
+ * in, and once the whole body is in the file, go to the upstream. */
 static void proxy_spool_progress(void *ctx)
 {
     struct proxy_exchange *ex = ctx;
@@ -661,10 +525,13 @@ static void proxy_spool_progress(void *ctx)
         proxy_spool_end(ex->spool);
         if (proxy_spool_is_complete(ex->spool)) {
             ex->spooling = false;
+            loop_disarm(ex->srv->loop, &ex->spool_timer);
             ex->start_ms = loop_now_ms(ex->srv->loop);
             proxy_start_upstream(ex, false, NULL);
+            return;
         }
     }
+    proxy_spool_watch(ex, false);
 }
 
 /* Ask the client for its body now: the upstream said 100, or did not answer
@@ -701,9 +568,18 @@ static const struct upstream_ops proxy_upstream_ops = {
 static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
                                  const struct upstream *replay)
 {
-    ex->peer->requests++;
-    struct upstream *u = upstream_open(ex->srv, ex->peer, &proxy_upstream_ops, ex,
-                                       ex->head_request, fresh);
+    stats_add(&ex->peer->st->requests, 1);
+    /* The pool's peek before reuse only narrows the keep-alive race; a
+     * request without a body that is idempotent is sent again on a fresh
+     * connection when a reused one fails before any response byte, so it
+     * needs no peek (docs/proxy.md, "Keep-alive and the retry rule"). */
+    enum upstream_reuse how = UPSTREAM_REUSE;
+    if (fresh)
+        how = UPSTREAM_FRESH;
+    else if (ex->idempotent && !ex->retried && conn_request(ex->c)->framing == HTTP1_BODY_NONE)
+        how = UPSTREAM_REUSE_FAST;
+    struct upstream *u =
+        upstream_open(ex->srv, ex->peer, &proxy_upstream_ops, ex, ex->head_request, how);
     if (!u) {
         int err = errno;
         proxy_peer_failed(ex, ex->peer);
@@ -719,21 +595,29 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
     if (replay) {
         queued = upstream_replay_into(replay, u);
     } else {
-        /* What is copied from the client's head is bounded by it (its last
-         * field's end), each field written "Name: value\r\n" (2 bytes more
-         * at most), plus the Host twice more (Forwarded, X-Forwarded-Host)
-         * and the fields of our own. */
+        /* Written straight into the connection's send buffer. */
         const struct http1_request *req = conn_request(ex->c);
-        size_t head_len = req->target.off + req->target.len;
-        if (req->field_count) {
-            const struct http1_header *last = &req->fields[req->field_count - 1];
-            head_len = last->value.off + last->value.len;
-        }
-        size_t cap = head_len + 2 * (size_t)req->field_count + 2 * (size_t)req->host.len +
-                     PROXY_HEAD_EXTRA;
-        struct proxy_text t = { malloc(cap), 0, cap, false };
-        queued = t.p && proxy_build_head(ex, &t) && upstream_send(u, t.p, t.len);
-        free(t.p);
+        uint8_t addr[16];
+        struct proxy_head_in in = {
+            .req = req,
+            .buf = conn_request_buf(ex->c),
+            .peer_family = conn_peer_addr(ex->c, addr) == 6 ? 6 : 4,
+            .peer_addr = addr,
+            .tls = conn_is_tls(ex->c),
+            .keep_expect = ex->wait_continue,
+            .upgrade = ex->upgrade,
+            .upgrade_value = ex->upgrade_value,
+            /* A buffered body, chunked or not, goes with its length. */
+            .has_length = ex->spool || req->framing == HTTP1_BODY_LENGTH,
+            .length = ex->spool ? proxy_spool_size(ex->spool) : req->content_length,
+            .chunked = !ex->spool && req->framing == HTTP1_BODY_CHUNKED,
+        };
+        size_t room;
+        char *out = upstream_send_space(u, &room);
+        size_t len = proxy_head_build(&in, out, room);
+        queued = len > 0;
+        if (queued)
+            upstream_send_commit(u, len);
     }
     if (!queued) {
         ex->u = NULL;
@@ -743,6 +627,8 @@ static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
     }
     if (ex->spool && !replay)
         upstream_send_file(u, proxy_spool_fd(ex->spool), proxy_spool_size(ex->spool));
+    else if (ex->spill_len && !ex->spooling)
+        proxy_drain_spill(ex); /* body bytes already read go out with the head */
     if (conn_body_is_done(ex->c) && ex->spill_len == 0)
         upstream_send_end(u);
     upstream_kick(u);
@@ -777,10 +663,11 @@ static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_req
 {
     if (req->method != HTTP1_METHOD_GET || req->version_minor < 1 ||
         req->framing != HTTP1_BODY_NONE ||
-        !proxy_named_by_connection(buf, req->fields, req->field_count, "upgrade", 7))
+        !proxy_head_connection_names(buf, req->fields, req->field_count, "upgrade", 7))
         return;
     for (uint32_t i = 0; i < req->field_count; i++)
-        if (proxy_name_is(buf, req->fields[i].name, "upgrade") && req->fields[i].value.len) {
+        if (proxy_field_of(buf, req->fields[i].name) == PROXY_F_UPGRADE &&
+            req->fields[i].value.len) {
             ex->upgrade = true;
             ex->upgrade_value = req->fields[i].value;
             return;
@@ -791,10 +678,8 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
 {
     struct server *srv = conn_server(c);
     const struct http1_request *req = conn_request(c);
-    const struct config_server *site = srv->cfg->sites[loc->site];
-    size_t idx = loc->site * CONFIG_LOCATION_MAX + (size_t)(loc - site->locations);
-    struct proxy_group *g = &proxy_groups[idx];
-    if (proxy_cfg != srv->cfg || g->count == 0) {
+    struct proxy_group *g = proxy_table_group(srv, loc);
+    if (!g) {
         conn_log(c, LOG_ERROR, "proxy: no upstream table for this location; 500 sent");
         conn_resp_error(c, 500, NULL);
         return;
@@ -829,8 +714,17 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
     if (loc->proxy_request_buffering && req->framing != HTTP1_BODY_NONE) {
         /* The whole body into a file first: lingerd's own 100 Continue if
          * asked, the client's pace, and the upstream only after. */
+        if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
+                                               PROXY_FIXED_TIMERS) < 0) {
+            ex->peer = NULL;
+            proxy_fail(ex, 503, "no memory for a timer");
+            return;
+        }
+        srv->upstream_count++; /* the spool timer's room: conn_open keeps it too */
+        ex->spool_timer_room = true;
+        loop_timer_init(&ex->spool_timer, proxy_on_spool_timer);
         ex->spool = proxy_spool_open(srv->io, srv->cfg->proxy_temp_path,
-                                     srv->cfg->proxy_buffer_bytes, proxy_spool_progress, ex);
+                                     srv->cfg->proxy_buffer_bytes, proxy_spool_on_progress, ex);
         if (!ex->spool) {
             conn_log(c, LOG_ERROR, "proxy: no request body file in %s: %s",
                      srv->cfg->proxy_temp_path, strerror(errno));
@@ -839,6 +733,7 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
             return;
         }
         ex->spooling = true;
+        proxy_spool_watch(ex, true); /* the open runs */
         ex->body_chunked = false; /* stored decoded; sent with its length */
         conn_read_body(c, &proxy_body_sink, ex, loc->body_max_bytes);
         return; /* proxy_spool_progress goes on when the body is in */
@@ -859,104 +754,4 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
     }
     /* conn_read_body may have called on_end already (an empty body). */
     proxy_start_upstream(ex, false, NULL);
-}
-
-/* ---- the per-worker table ---- */
-
-int proxy_init(struct server *srv)
-{
-    const struct config *cfg = srv->cfg;
-    proxy_fini(srv);
-    proxy_cfg = cfg;
-    for (size_t s = 0; s < cfg->site_count; s++) {
-        const struct config_server *site = cfg->sites[s];
-        for (size_t i = 0; i < site->location_count; i++) {
-            const char *list = site->locations[i].proxy_pass;
-            if (!list || !*list)
-                continue;
-            struct proxy_group *g = &proxy_groups[s * CONFIG_LOCATION_MAX + i];
-            g->prefix = site->locations[i].prefix;
-            g->server = cfg->server_count && site->names.n ? site->names.v[0] : NULL;
-            g->peers = calloc(PROXY_ADDR_MAX, sizeof *g->peers);
-            if (!g->peers)
-                return -ENOMEM;
-            for (const char *p = list; p && *p;) {
-                const char *end = strchr(p, ',');
-                size_t len = end ? (size_t)(end - p) : strlen(p);
-                struct upstream_peer *peer = &g->peers[g->count];
-                char err[160];
-                if (g->count >= PROXY_ADDR_MAX ||
-                    proxy_addr_parse(p, len, &peer->addr, &peer->addr_len, err, sizeof err) < 0)
-                    return -EINVAL; /* the configuration check refused it already */
-                snprintf(peer->name, sizeof peer->name, "%.*s", (int)len, p);
-                g->count++;
-                p = end ? end + 1 : NULL;
-            }
-        }
-    }
-    return 0;
-}
-
-void proxy_fini(struct server *srv)
-{
-    for (size_t i = 0; i < PROXY_GROUPS_MAX; i++) {
-        struct proxy_group *g = &proxy_groups[i];
-        for (size_t k = 0; k < g->count; k++)
-            upstream_peer_close_idle(&g->peers[k]);
-        free(g->peers);
-        memset(g, 0, sizeof *g);
-    }
-    upstream_free_closed(srv);
-    proxy_cfg = NULL;
-}
-
-void proxy_after_iteration(struct server *srv)
-{
-    upstream_free_closed(srv);
-}
-
-size_t proxy_format_metrics(char *out, size_t cap)
-{
-    static const struct {
-        const char *name, *type, *help;
-    } metrics[] = {
-        { "requests_total", "counter", "Requests sent to the upstream (retries included)." },
-        { "failures_total", "counter", "Refused, reset or timed-out exchanges." },
-        { "retries_total", "counter", "Requests sent again on a fresh connection." },
-        { "time_ms_total", "counter", "Milliseconds from choosing the upstream to its answer's end." },
-        { "idle_connections", "gauge", "Idle connections in this worker's pool." },
-    };
-    size_t len = 0;
-    bool any = false;
-    for (size_t i = 0; i < PROXY_GROUPS_MAX; i++)
-        any |= proxy_groups[i].count > 0;
-    if (!any)
-        return 0;
-    for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
-        int n = snprintf(out + len, cap - len,
-                         "# HELP lingerd_upstream_%s %s (this worker)\n"
-                         "# TYPE lingerd_upstream_%s %s\n",
-                         metrics[m].name, metrics[m].help, metrics[m].name, metrics[m].type);
-        if (n < 0 || (size_t)n >= cap - len)
-            return len;
-        len += (size_t)n;
-        for (size_t i = 0; i < PROXY_GROUPS_MAX; i++) {
-            const struct proxy_group *g = &proxy_groups[i];
-            for (size_t k = 0; k < g->count; k++) {
-                const struct upstream_peer *p = &g->peers[k];
-                uint64_t v = m == 0 ? p->requests : m == 1 ? p->failures
-                           : m == 2 ? p->retries : m == 3 ? p->time_ms : p->idle_count;
-                /* With server blocks, the location's server names it too. */
-                n = snprintf(out + len, cap - len,
-                             "lingerd_upstream_%s{%s%s%slocation=\"%s\",upstream=\"%s\"} %llu\n",
-                             metrics[m].name, g->server ? "server=\"" : "",
-                             g->server ? g->server : "", g->server ? "\"," : "", g->prefix,
-                             p->name, (unsigned long long)v);
-                if (n < 0 || (size_t)n >= cap - len)
-                    return len;
-                len += (size_t)n;
-            }
-        }
-    }
-    return len;
 }

@@ -15,6 +15,7 @@
 struct conn;
 struct config_location;
 struct server;
+struct stats_upstream;
 
 /* Answer the current request from loc's upstreams (loc->proxy_pass set). */
 void proxy_handle(struct conn *c, const struct config_location *loc);
@@ -26,8 +27,11 @@ void proxy_fini(struct server *srv);
 /* After each loop iteration: free upstream connections closed during it. */
 void proxy_after_iteration(struct server *srv);
 
-/* Prometheus lines for every upstream into out[0..cap); returns the length
- * written (truncated output stays well-formed line by line). */
-size_t proxy_format_metrics(char *out, size_t cap);
+/* Prometheus lines for every upstream into out[0..cap), from sum (the
+ * counters of every worker of this generation, by stats slot:
+ * stats_table_sum_upstreams); returns the length written (truncated output
+ * stays well-formed line by line). Upstreams past STATS_UPSTREAMS_MAX in
+ * the configuration are not listed. */
+size_t proxy_format_metrics(const struct stats_upstream *sum, char *out, size_t cap);
 
 #endif

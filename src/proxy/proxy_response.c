@@ -31,9 +31,11 @@ static enum http1_rc proxy_response_fail(struct proxy_response_parser *p, const 
     return HTTP1_ERROR;
 }
 
-static bool proxy_response_name_is(const char *buf, struct http1_slice s, const char *lit)
+/* A field name is lit (lower case, given with its length; no strlen). */
+static bool proxy_response_name_is(const char *buf, struct http1_slice s, const char *lit,
+                                   size_t lit_len)
 {
-    return http1_slice_equals(buf, s, lit);
+    return s.len == lit_len && strncasecmp(buf + s.off, lit, lit_len) == 0;
 }
 
 /* A Content-Length value: 1*DIGIT, at most 19 digits (no overflow). */
@@ -84,38 +86,28 @@ static enum http1_rc proxy_response_status_line(struct proxy_response_parser *p,
     r->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
     if (r->status < 100 || r->status > 599)
         return proxy_response_fail(p, "status code out of range");
-    if (end > 12) {
-        if (buf[12] != ' ')
-            return proxy_response_fail(p, "malformed status code");
-        for (size_t i = 13; i < end; i++)
-            if (!http1_is_field_byte((unsigned char)buf[i]))
-                return proxy_response_fail(p, "bad byte in reason phrase");
-    }
-    return HTTP1_DONE;
+    if (end > 12 && buf[12] != ' ')
+        return proxy_response_fail(p, "malformed status code");
+    return HTTP1_DONE; /* the reason phrase's bytes: checked by the line scan */
 }
 
-/* One field line buf[start..end) (no CRLF) into r. */
+/* One field line buf[start..end) (no CRLF; its bytes are field bytes,
+ * checked by the line scan) into r. */
 static enum http1_rc proxy_response_field(struct proxy_response_parser *p, const char *buf,
                                           size_t start, size_t end, struct proxy_response *r)
 {
     if (http1_is_ows((unsigned char)buf[start]))
         return proxy_response_fail(p, "obs-fold (a line continued with whitespace)");
-    size_t i = start;
-    while (i < end && http1_is_tchar((unsigned char)buf[i]))
-        i++;
-    if (i == start || i == end || buf[i] != ':')
+    size_t i = http1_skip(buf, start, HTTP1_C_TCHAR); /* stops at the CR at the latest */
+    if (i == start || i >= end || buf[i] != ':')
         return proxy_response_fail(p, "malformed field name");
     if (r->field_count >= p->fields_max)
         return proxy_response_fail(p, "too many header fields");
     size_t name_end = i++;
-    while (i < end && http1_is_ows((unsigned char)buf[i]))
-        i++;
-    size_t vstart = i, vend = end;
+    i = http1_skip(buf, i, HTTP1_C_OWS);
+    size_t vstart = i < end ? i : end, vend = end;
     while (vend > vstart && http1_is_ows((unsigned char)buf[vend - 1]))
         vend--;
-    for (size_t k = vstart; k < vend; k++)
-        if (!http1_is_field_byte((unsigned char)buf[k]))
-            return proxy_response_fail(p, "bad byte in field value");
     struct http1_header *h = &p->fields[r->field_count++];
     h->name = (struct http1_slice){ (uint32_t)start, (uint32_t)(name_end - start) };
     h->value = (struct http1_slice){ (uint32_t)vstart, (uint32_t)(vend - vstart) };
@@ -130,7 +122,7 @@ static enum http1_rc proxy_response_framing(struct proxy_response_parser *p, con
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
         const char *v = buf + h->value.off;
-        if (proxy_response_name_is(buf, h->name, "content-length")) {
+        if (proxy_response_name_is(buf, h->name, "content-length", 14)) {
             uint64_t n;
             if (!proxy_response_parse_length(v, h->value.len, &n))
                 return proxy_response_fail(p, "malformed Content-Length");
@@ -138,13 +130,13 @@ static enum http1_rc proxy_response_framing(struct proxy_response_parser *p, con
                 return proxy_response_fail(p, "differing Content-Length values");
             r->has_content_length = true;
             r->content_length = n;
-        } else if (proxy_response_name_is(buf, h->name, "transfer-encoding")) {
+        } else if (proxy_response_name_is(buf, h->name, "transfer-encoding", 17)) {
             /* Only "chunked", once: another coding would have to be relayed
              * as it is, and a repeated one is ambiguous. */
             if (has_te || h->value.len != 7 || strncasecmp(v, "chunked", 7) != 0)
                 return proxy_response_fail(p, "transfer coding other than chunked");
             has_te = chunked = true;
-        } else if (proxy_response_name_is(buf, h->name, "connection")) {
+        } else if (proxy_response_name_is(buf, h->name, "connection", 10)) {
             if (proxy_response_lists(v, h->value.len, "close"))
                 r->conn_close = true;
             if (proxy_response_lists(v, h->value.len, "keep-alive"))
@@ -171,14 +163,19 @@ static enum http1_rc proxy_response_framing(struct proxy_response_parser *p, con
 enum http1_rc proxy_response_parse(struct proxy_response_parser *p, const char *buf, size_t len,
                                    struct proxy_response *r, size_t *used)
 {
-    /* Find the empty line that ends the head. */
+    /* Find the empty line that ends the head: from LF to LF. */
     size_t i = p->scanned > 3 ? p->scanned - 3 : 0;
     size_t end = 0;
-    for (; i + 3 < len; i++) {
-        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
-            end = i + 4;
+    while (i + 3 < len) {
+        const char *lf = memchr(buf + i + 3, '\n', len - i - 3);
+        if (!lf)
+            break;
+        size_t j = (size_t)(lf - buf);
+        if (buf[j - 3] == '\r' && buf[j - 2] == '\n' && buf[j - 1] == '\r') {
+            end = j + 1;
             break;
         }
+        i = j - 2;
     }
     if (end == 0) {
         p->scanned = (uint32_t)(len < UINT32_MAX ? len : UINT32_MAX);
@@ -196,12 +193,11 @@ enum http1_rc proxy_response_parse(struct proxy_response_parser *p, const char *
     while (line < end - 2) {
         /* The line ends at the first CR; it must be followed by LF, and no
          * LF may come before it. */
-        size_t k = line;
-        while (buf[k] != '\r' && buf[k] != '\n' && buf[k] != '\0')
-            k++;
+        size_t k = http1_skip(buf, line, HTTP1_C_FIELD);
         if (buf[k] != '\r' || buf[k + 1] != '\n')
-            return proxy_response_fail(p, buf[k] == '\0' ? "NUL in the head"
-                                                          : "bare CR or LF in the head");
+            return proxy_response_fail(p, buf[k] == '\0'                     ? "NUL in the head"
+                                          : buf[k] == '\r' || buf[k] == '\n' ? "bare CR or LF in the head"
+                                                                            : "bad byte in the head");
         enum http1_rc rc = first ? proxy_response_status_line(p, buf + line, k - line, r)
                                  : proxy_response_field(p, buf, line, k, r);
         if (rc != HTTP1_DONE)

@@ -4,14 +4,17 @@
  * Why the threads: a write(2) into the page cache usually returns at once,
  * but a busy disk or a file system under memory pressure makes it wait, and
  * the loop never waits (docs/uploads.md measured the same for uploads). The
- * open (O_TMPFILE) and the final close stay on the loop: an O_TMPFILE open
- * on a local file system was not measured slow (as in upload_store.c), and
- * closing the last descriptor of an unnamed file frees its blocks, bounded
- * by body_max_bytes.
+ * open (O_TMPFILE: it allocates an inode) and the final close (closing the
+ * last descriptor of an unnamed file frees its blocks, up to body_max_bytes
+ * of them) go to the threads too. One job at a time per spool, in order:
+ * open, the writes, close; bytes put while the file is being opened wait in
+ * the memory buffers.
  *
- * Ownership: the owner (proxy.c's exchange) holds the spool; a write job in
+ * Ownership: the owner (proxy.c's exchange) holds the spool; a job in
  * flight is never dropped (iopool.h): proxy_spool_close while one runs
- * marks the spool orphaned and the job's done frees it.
+ * marks the spool orphaned, and after that job the file is closed on a
+ * thread and the spool freed. The owner bounds how long it waits
+ * (proxy_spool_is_waiting, io_wait_timeout).
  */
 #include "proxy_spool.h"
 
@@ -30,7 +33,8 @@ struct proxy_spool {
     struct iopool *pool;
     proxy_spool_fn *on_progress;
     void *ctx;
-    int fd;
+    int fd;                    /* -1 until the open job is done */
+    const char *dir;           /* where the file is made (the configuration's) */
     char *buf[2];
     size_t len[2];
     size_t cap;
@@ -42,8 +46,10 @@ struct proxy_spool {
     size_t job_len;
     uint64_t job_off;
     int job_err;
+    int job_fd;                /* the open job's result */
     int err;
     bool busy, ended, orphan;
+    bool closing;              /* the close job waits for room in the pool */
 };
 
 static void proxy_spool_free(struct proxy_spool *s)
@@ -80,12 +86,12 @@ static void proxy_spool_run(struct iopool_job *job)
 }
 
 static void proxy_spool_done(struct iopool_job *job);
-static void proxy_spool_on_room(struct iopool_waiter *w);
+static void proxy_spool_start_open(struct proxy_spool *s);
 
 /* Write the filled buffer (or, once ended, the last part) if no write runs. */
 static void proxy_spool_kick(struct proxy_spool *s)
 {
-    if (s->busy || s->err || s->room.waiting)
+    if (s->busy || s->err || s->room.waiting || s->fd < 0)
         return;
     size_t len = s->len[s->cur];
     if (len == 0 || (len < s->cap && !s->ended))
@@ -105,11 +111,51 @@ static void proxy_spool_kick(struct proxy_spool *s)
     s->len[s->cur] = 0;
 }
 
+/* ---- the close: on a thread, then free ---- */
+
+static void proxy_spool_run_close(struct iopool_job *job)
+{
+    struct proxy_spool *s = (struct proxy_spool *)job;
+    close(s->fd);
+}
+
+static void proxy_spool_closed(struct iopool_job *job)
+{
+    struct proxy_spool *s = (struct proxy_spool *)job;
+    s->fd = -1;
+    proxy_spool_free(s);
+}
+
+/* The owner is gone and no job runs: close the file on a thread (when the
+ * pool has room), then free. */
+static void proxy_spool_retire(struct proxy_spool *s)
+{
+    if (s->fd < 0) {
+        proxy_spool_free(s);
+        return;
+    }
+    s->job.run = proxy_spool_run_close;
+    s->job.done = proxy_spool_closed;
+    s->job.cancelled = false;
+    if (iopool_submit(s->pool, &s->job) < 0) {
+        s->closing = true;
+        iopool_wait_room(s->pool, &s->room);
+        return;
+    }
+    s->closing = false;
+    s->busy = true;
+}
+
 static void proxy_spool_on_room(struct iopool_waiter *w)
 {
     struct proxy_spool *s =
         (struct proxy_spool *)((char *)w - offsetof(struct proxy_spool, room));
-    proxy_spool_kick(s);
+    if (s->closing)
+        proxy_spool_retire(s);
+    else if (s->fd < 0)
+        proxy_spool_start_open(s);
+    else
+        proxy_spool_kick(s);
 }
 
 static void proxy_spool_done(struct iopool_job *job)
@@ -117,7 +163,7 @@ static void proxy_spool_done(struct iopool_job *job)
     struct proxy_spool *s = (struct proxy_spool *)job;
     s->busy = false;
     if (s->orphan) {
-        proxy_spool_free(s);
+        proxy_spool_retire(s);
         return;
     }
     if (s->job_err)
@@ -127,6 +173,8 @@ static void proxy_spool_done(struct iopool_job *job)
     proxy_spool_kick(s);
     s->on_progress(s->ctx);
 }
+
+/* ---- the open: on a thread ---- */
 
 static int proxy_spool_open_file(const char *dir)
 {
@@ -145,6 +193,40 @@ static int proxy_spool_open_file(const char *dir)
     return fd;
 }
 
+static void proxy_spool_run_open(struct iopool_job *job)
+{
+    struct proxy_spool *s = (struct proxy_spool *)job;
+    s->job_fd = proxy_spool_open_file(s->dir);
+    s->job_err = s->job_fd < 0 ? errno : 0;
+}
+
+static void proxy_spool_opened(struct iopool_job *job)
+{
+    struct proxy_spool *s = (struct proxy_spool *)job;
+    s->busy = false;
+    s->fd = s->job_fd; /* -1 if it failed */
+    if (s->orphan) {
+        proxy_spool_retire(s);
+        return;
+    }
+    if (s->job_err)
+        s->err = s->job_err;
+    proxy_spool_kick(s);
+    s->on_progress(s->ctx);
+}
+
+static void proxy_spool_start_open(struct proxy_spool *s)
+{
+    s->job.run = proxy_spool_run_open;
+    s->job.done = proxy_spool_opened;
+    s->job.cancelled = false;
+    if (iopool_submit(s->pool, &s->job) < 0) {
+        iopool_wait_room(s->pool, &s->room); /* the pool is full */
+        return;
+    }
+    s->busy = true;
+}
+
 struct proxy_spool *proxy_spool_open(struct iopool *pool, const char *dir, size_t buf_bytes,
                                      proxy_spool_fn *on_progress, void *ctx)
 {
@@ -152,6 +234,7 @@ struct proxy_spool *proxy_spool_open(struct iopool *pool, const char *dir, size_
     if (!s)
         return NULL;
     s->fd = -1;
+    s->dir = dir;
     s->pool = pool;
     s->on_progress = on_progress;
     s->ctx = ctx;
@@ -159,12 +242,12 @@ struct proxy_spool *proxy_spool_open(struct iopool *pool, const char *dir, size_
     s->cap = buf_bytes;
     s->buf[0] = malloc(buf_bytes);
     s->buf[1] = malloc(buf_bytes);
-    if (!s->buf[0] || !s->buf[1] || (s->fd = proxy_spool_open_file(dir)) < 0) {
-        int err = errno;
+    if (!s->buf[0] || !s->buf[1]) {
         proxy_spool_free(s);
-        errno = err;
+        errno = ENOMEM;
         return NULL;
     }
+    proxy_spool_start_open(s);
     return s;
 }
 
@@ -207,6 +290,11 @@ uint64_t proxy_spool_size(const struct proxy_spool *s)
     return s->size;
 }
 
+bool proxy_spool_is_waiting(const struct proxy_spool *s)
+{
+    return s->busy || s->room.waiting;
+}
+
 void proxy_spool_close(struct proxy_spool *s)
 {
     if (!s)
@@ -216,5 +304,7 @@ void proxy_spool_close(struct proxy_spool *s)
         iopool_cancel(&s->job);
         return;
     }
-    proxy_spool_free(s);
+    if (s->room.waiting)
+        iopool_unwait_room(s->pool, &s->room);
+    proxy_spool_retire(s);
 }

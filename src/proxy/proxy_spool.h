@@ -21,8 +21,10 @@ struct proxy_spool;
  * back, the spool may be complete, or it failed (proxy_spool_error). */
 typedef void proxy_spool_fn(void *ctx);
 
-/* An unnamed file in dir (O_TMPFILE; else a name removed at once). NULL
- * with errno set. */
+/* An unnamed file in dir (O_TMPFILE; else a name removed at once), opened
+ * on an I/O thread: bytes may be put at once, a failed open comes back
+ * through on_progress (proxy_spool_error). dir must outlive the spool. NULL
+ * with errno set (no memory). */
 struct proxy_spool *proxy_spool_open(struct iopool *pool, const char *dir, size_t buf_bytes,
                                      proxy_spool_fn *on_progress, void *ctx);
 /* Bytes proxy_spool_put takes now. */
@@ -38,8 +40,12 @@ int proxy_spool_error(const struct proxy_spool *s);
 /* The file and its size, for sendfile. */
 int proxy_spool_fd(const struct proxy_spool *s);
 uint64_t proxy_spool_size(const struct proxy_spool *s);
-/* The owner is done: free now, or once the write in flight is done
- * (on_progress is not called any more). NULL is allowed. */
+/* Whether a file operation (open, write) runs or waits for the pool: how
+ * long it takes is the owner's to bound. */
+bool proxy_spool_is_waiting(const struct proxy_spool *s);
+/* The owner is done: on_progress is not called any more; the file is
+ * closed on an I/O thread (after the job in flight, if any) and the spool
+ * freed then. NULL is allowed. */
 void proxy_spool_close(struct proxy_spool *s);
 
 #endif

@@ -100,10 +100,16 @@ void upstream_set_state(struct upstream *u, enum upstream_state to)
 {
     u->state = to;
     u->since_ms = u->progress_ms = upstream_now(u);
-    if (to == UPSTREAM_CLOSED)
+    if (to == UPSTREAM_CLOSED) {
         loop_disarm(u->srv->loop, &u->timer);
-    else
-        loop_arm(u->srv->loop, &u->timer, u->run_soon ? u->since_ms : upstream_deadline(u));
+        return;
+    }
+    /* A timer armed no later than the new deadline stays: when it fires,
+     * upstream_on_timer arms the real deadline. A request moves through
+     * four states, and each move would otherwise cost a heap update. */
+    uint64_t deadline = u->run_soon ? u->since_ms : upstream_deadline(u);
+    if (!timer_is_armed(&u->timer.node) || u->timer.node.deadline_ms > deadline)
+        loop_arm(u->srv->loop, &u->timer, deadline);
 }
 
 /* ---- closing ---- */
@@ -115,6 +121,7 @@ static void upstream_pool_unlink(struct upstream *u)
         if (*p == u) {
             *p = u->next;
             peer->idle_count--;
+            stats_sub(&peer->st->idle_conns, 1);
             break;
         }
     u->next = NULL;
@@ -213,6 +220,7 @@ void upstream_finish(struct upstream *u)
         u->next = u->peer->idle;
         u->peer->idle = u;
         u->peer->idle_count++;
+        stats_add(&u->peer->st->idle_conns, 1);
         upstream_set_state(u, UPSTREAM_IDLE);
     } else {
         upstream_close(u);
@@ -314,6 +322,19 @@ size_t upstream_send_room(struct upstream *u)
         u->send_compacted = true;
     }
     return u->cap - u->out_len;
+}
+
+char *upstream_send_space(struct upstream *u, size_t *room)
+{
+    *room = upstream_send_room(u);
+    return u->out + u->out_len;
+}
+
+void upstream_send_commit(struct upstream *u, size_t len)
+{
+    if (u->out_sent == u->out_len)
+        u->progress_ms = upstream_now(u); /* bytes start to wait now */
+    u->out_len += len;
 }
 
 bool upstream_send(struct upstream *u, const void *data, size_t len)
@@ -490,6 +511,8 @@ static void upstream_on_io(struct loop_watch *w, uint32_t events)
         return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
         u->rd_ready = true;
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        u->rd_hup = true;
     if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         u->wr_ready = true;
     upstream_run(u);
@@ -549,14 +572,16 @@ static void upstream_on_timer(struct loop_timer *t)
 
 /* ---- opening ---- */
 
-/* An idle pooled connection still open (a peek finds no FIN, no bytes), or
- * NULL. One recv per reuse narrows the keep-alive race; the retry rule
- * covers the rest. */
-static struct upstream *upstream_take_idle(struct upstream_peer *peer)
+/* An idle pooled connection, most recent first, or NULL. check: only one
+ * still open (a peek finds no FIN, no bytes): one recv per reuse narrows the
+ * keep-alive race, for a request the retry rule would not send again.
+ * Without it a connection closed by its upstream is still never reused once
+ * its FIN was seen (the IDLE state closes it on that edge). */
+static struct upstream *upstream_take_idle(struct upstream_peer *peer, bool check)
 {
     while (peer->idle) {
         struct upstream *u = peer->idle;
-        if (upstream_is_open(u)) {
+        if (!check || upstream_is_open(u)) {
             upstream_pool_unlink(u);
             return u;
         }
@@ -585,10 +610,11 @@ static void upstream_start(struct upstream *u, const struct upstream_ops *ops, v
 
 struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
                                const struct upstream_ops *ops, void *ctx, bool head_request,
-                               bool fresh)
+                               enum upstream_reuse how)
 {
     const struct config *cfg = srv->cfg;
-    struct upstream *u = fresh ? NULL : upstream_take_idle(peer);
+    struct upstream *u =
+        how == UPSTREAM_FRESH ? NULL : upstream_take_idle(peer, how == UPSTREAM_REUSE);
     if (u) {
         u->reused = true;
         upstream_start(u, ops, ctx, head_request);

@@ -40,6 +40,7 @@
 #include <sys/socket.h>
 
 #include "proxy_response.h"
+#include "stats.h"
 
 struct server;
 struct upstream;
@@ -67,8 +68,10 @@ struct upstream_peer {
     /* passive health: failures in a row, and until when it is skipped */
     uint32_t fails;
     uint64_t down_until_ms;
-    /* for /metrics */
-    uint64_t requests, failures, retries, time_ms;
+    /* for /metrics: this worker's counters, in its shared stats row (summed
+     * over the workers there), or in spare when past STATS_UPSTREAMS_MAX */
+    struct stats_upstream *st;
+    struct stats_upstream spare;
 };
 
 /* Why an exchange failed; the status the client gets. */
@@ -103,13 +106,22 @@ struct upstream_ops {
     void (*on_error)(void *ctx, enum upstream_error err, const char *reason, bool retry_safe);
 };
 
-/* A connection to peer for one exchange: an idle pooled one if any is
- * still open (unless fresh), else a new connect. NULL with errno if no socket
- * could be made (the caller answers 502). head_request: the response has no
- * body. Nothing is called back before upstream_kick. */
+/* How upstream_open may use the pool. */
+enum upstream_reuse {
+    UPSTREAM_FRESH,       /* a new connection (a retry) */
+    UPSTREAM_REUSE,       /* an idle one checked open (a peek) before reuse */
+    UPSTREAM_REUSE_FAST,  /* an idle one without the check: for a request the
+                           * retry rule sends again on a fresh connection if
+                           * the idle one turns out closed (docs/proxy.md) */
+};
+
+/* A connection to peer for one exchange: an idle pooled one (see how), else
+ * a new connect. NULL with errno if no socket could be made (the caller
+ * answers 502). head_request: the response has no body. Nothing is called
+ * back before upstream_kick. */
 struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
                                const struct upstream_ops *ops, void *ctx, bool head_request,
-                               bool fresh);
+                               enum upstream_reuse how);
 /* Start (after the first bytes are queued): callbacks may come at once. */
 void upstream_kick(struct upstream *u);
 
@@ -121,6 +133,13 @@ bool upstream_is_reused(const struct upstream *u);
 bool upstream_send(struct upstream *u, const void *data, size_t len);
 /* Bytes the send buffer takes now; 0: wait for on_send_room. */
 size_t upstream_send_room(struct upstream *u);
+/* Where the next request bytes go: *room bytes at the result, to be written
+ * by the caller and queued with upstream_send_commit (no copy). */
+char *upstream_send_space(struct upstream *u, size_t *room);
+/* Queue the len bytes written at upstream_send_space; unlike upstream_send,
+ * nothing is sent before the next upstream_send, upstream_send_end or
+ * upstream_kick, so a head and the body after it go out in one write. */
+void upstream_send_commit(struct upstream *u, size_t len);
 /* After the bytes queued (the head), send len bytes of the file fd from its
  * start (sendfile); fd stays the caller's and open until the exchange ends.
  * Then upstream_send_end. */

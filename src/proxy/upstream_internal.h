@@ -27,6 +27,7 @@ struct upstream {
     enum upstream_state state;
     bool reused;
     bool rd_ready, wr_ready, rd_eof;
+    bool rd_hup;              /* the upstream's end was announced (no short-read rule) */
     bool send_ended;          /* upstream_send_end: no more request bytes */
     bool send_failed;         /* a write failed: the upstream stopped reading */
     bool send_compacted;      /* sent bytes were dropped: no replay */

@@ -26,9 +26,10 @@ ssize_t upstream_fill(struct upstream *u)
     }
     if (u->in_len == u->cap)
         return -ENOBUFS;
+    size_t want = u->cap - u->in_len;
     ssize_t n;
     do
-        n = recv(u->watch.fd, u->in + u->in_len, u->cap - u->in_len, MSG_DONTWAIT);
+        n = recv(u->watch.fd, u->in + u->in_len, want, MSG_DONTWAIT);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -41,6 +42,12 @@ ssize_t upstream_fill(struct upstream *u)
         u->rd_eof = true;
         return 0;
     }
+    /* A recv that returns less than asked emptied the receive queue; what
+     * arrives later raises a new edge (conn_fill's rule): this saves the
+     * recv that would only say EAGAIN. Not once the end was announced: its
+     * edge is spent, and the next recv must see it. */
+    if ((size_t)n < want && !u->rd_hup)
+        u->rd_ready = false;
     u->got_bytes = true;
     u->in_len += (size_t)n;
     u->progress_ms = upstream_now(u);

@@ -498,9 +498,12 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_health_down", "gauge",
                   "1 once drain_delay began: health_path answers 503.", t->health_down);
     status_render_tls_metrics(o, v, st);
-    /* Upstreams: this worker's counters (each worker has its own pools). */
+    /* Upstreams: summed over this generation's workers (each has its own
+     * pools; a reload numbers the upstreams anew). */
     if (!o->full && o->cap > o->len) {
-        o->len += proxy_format_metrics(o->p + o->len, o->cap - o->len);
+        struct stats_upstream up[STATS_UPSTREAMS_MAX];
+        stats_table_sum_upstreams(t, v->self_row ? v->self_row->generation : t->generation, up);
+        o->len += proxy_format_metrics(up, o->p + o->len, o->cap - o->len);
         o->line_end = o->len;
     }
 }

@@ -212,3 +212,28 @@ def test_large_buffered_upload_keeps_the_worker_small(make_server, apps):
         assert app.get("connections") == 1
     finally:
         s.close()
+
+
+def test_a_body_file_that_cannot_be_made_is_a_500_and_the_app_never_called(make_server,
+                                                                          apps, tmp_path):
+    """The file is opened on an I/O thread: its failure comes back to the
+    exchange later, as a 500 with the reason in the error log, and the
+    upstream is never connected. The error ends the connection with a close,
+    not a reset."""
+    app = apps(recording_app)
+    gone = str(tmp_path / "no-such-dir")
+    srv = server_for(make_server, app, True, "proxy_temp_path %s;" % gone)
+    s = srv.connect()
+    try:
+        rd = Reader(s)
+        body = os.urandom(256 * 1024)
+        s.sendall(request("POST", "/app/up", ["Content-Length: %d" % len(body)]) + body)
+        r = rd.response()
+        assert r.status == 500
+        rd.read_until_close()
+        assert not rd.reset
+    finally:
+        s.close()
+    with app.lock:
+        assert app.seen == []
+    assert "request body file in %s" % gone in srv.log()

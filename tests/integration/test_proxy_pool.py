@@ -9,8 +9,9 @@ body went out is not retried: 502.
 import socket
 import time
 
-from conftest import Reader, exchange, request, wait_for
-from upstream_apps import App, read_body, read_head, respond
+from conftest import Reader, exchange, get, request, wait_for
+from test_workers import BURSTS_MAX, burst, socket_inodes, two_workers
+from upstream_apps import App, echo_handler, read_body, read_head, respond
 
 
 def proxied(make_server, app, extra=""):
@@ -118,5 +119,49 @@ def test_pool_closes_before_the_app(make_server):
         assert rs[0].status == 200
         assert wait_for(lambda: app.get("eof") == 1, timeout=5)
         assert app.get("idle closes") == 0
+    finally:
+        app.stop()
+
+
+def upstream_sockets(pid, app_port):
+    """Established connections process pid holds to 127.0.0.1:app_port."""
+    held = socket_inodes(pid)
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.read().splitlines()[1:]:
+            p = line.split()
+            if (int(p[2].rsplit(":", 1)[1], 16) == app_port and p[3] == "01"
+                    and int(p[9]) in held):
+                n += 1
+    return n
+
+
+def test_metrics_sum_every_worker(make_server):
+    """With two workers the upstream counters and the pool gauge on /metrics
+    are the sums over both (each worker has its own pool): bursts of
+    requests until both workers hold a pooled upstream connection."""
+    app = App(echo_handler)
+    try:
+        srv = proxied(make_server, app, "workers 2;\nproxy_keepalive_timeout 60s;")
+        workers = two_workers(srv)
+        port = int(app.addr.rsplit(":", 1)[1])
+        sent = 0
+        for i in range(BURSTS_MAX * 2):
+            rs = burst(lambda j: get(srv, "/app/%d-%d" % (i, j)))
+            assert all(not isinstance(r, Exception) and r.status == 200 for r in rs), rs
+            sent += len(rs)
+            if all(upstream_sockets(w, port) for w in workers):
+                break
+        pooled = {w: upstream_sockets(w, port) for w in workers}
+        assert all(pooled.values()), "requests did not spread over both workers: %s" % pooled
+        assert app.get("requests") == sent
+        rs, rd = exchange(srv, request("GET", "/metrics"))
+        rd.sock.close()
+        metrics = rs[0].body.decode()
+        labels = '{location="/app/",upstream="%s"}' % app.addr
+        assert "lingerd_upstream_requests_total%s %d\n" % (labels, sent) in metrics, metrics
+        assert "lingerd_upstream_failures_total%s 0\n" % labels in metrics
+        assert ("lingerd_upstream_idle_connections%s %d\n" % (labels, sum(pooled.values()))
+                in metrics), (pooled, metrics)
     finally:
         app.stop()

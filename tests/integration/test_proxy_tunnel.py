@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 import socket
+import signal
 import ssl
 
 
@@ -291,5 +292,36 @@ def test_websocket_over_tls_echo_and_upstream_close(make_server, apps, tmp_path)
         assert rd.read_until_close() == b""  # close_notify: recv gives b"", no error
         assert not rd.reset
         assert wait_for(lambda: app.get("done") == 1)
+    finally:
+        s.close()
+
+
+def test_graceful_stop_ends_an_open_tunnel_with_fins(make_server, apps):
+    """SIGQUIT with a tunnel open: proxy_tunnel_drain_timeout after the drain
+    began, both sides read a clean end (a FIN, not a reset) and the worker
+    exits, long before shutdown_timeout. Without it the tunnel held the
+    worker until the tunnel's own end or shutdown_timeout."""
+    def after(sock, app, rest):
+        sock.sendall(b"hello")
+        data = sock.recv(65536)  # nothing comes; the drain's close ends it
+        app.count("eof" if data == b"" else "data")
+
+    app = apps(ws_app(after))
+    srv = tunnel_server(make_server, app, "log_level info;\nproxy_tunnel_drain_timeout 300ms;\n"
+                        "proxy_tunnel_timeout 1h;\nshutdown_timeout 60s;")
+    s, rd, r = handshake(srv.port)
+    try:
+        assert r.status == 101
+        while len(rd.buf) < 5:
+            assert rd._more(), "the tunnel closed early"
+        srv.send_signal(signal.SIGQUIT)
+        assert rd.read_until_close() == b"hello"
+        assert not rd.reset
+        assert wait_for(lambda: app.get("eof") == 1, timeout=10)
+        assert app.get("data") == 0
+        assert wait_for(lambda: srv.proc.poll() is not None, timeout=15), \
+            "lingerd still runs with the tunnel ended"
+        assert srv.proc.returncode == 0
+        assert "still open proxy_tunnel_drain_timeout after the drain began" in srv.log()
     finally:
         s.close()
