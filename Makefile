@@ -21,15 +21,16 @@ CSTD     := -std=c17 -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 # OpenSSL 3 (libssl-dev) for TLS: the field's standard library, no home-made crypto.
 # zlib (zlib1g-dev) for gzip on the fly: the format's reference implementation.
-LDLIBS   := -lssl -lcrypto -lcrypt -lz -pthread
+# nghttp2 (libnghttp2-dev) for HTTP/2: the field's standard framing and HPACK library.
+LDLIBS   := -lssl -lcrypto -lcrypt -lz -lnghttp2 -pthread
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 
 # src/ is grouped by layer, dependencies pointing down: proc, serve, proxy, conn,
-# http1, net, conf, core. Headers are included by name; each layer's folder is
+# http2, http1, net, conf, core. Headers are included by name; each layer's folder is
 # on the include path.
-LAYERS   := proc serve proxy conn http1 net conf core
+LAYERS   := proc serve proxy conn http2 http1 net conf core
 INCLUDES := $(addprefix -Isrc/,$(LAYERS))
 SRC      := $(sort $(wildcard src/*/*.c))
 HDRS     := $(wildcard src/*/*.h)

@@ -88,6 +88,7 @@
 #include <sys/socket.h>
 
 #include "conn_internal.h"
+#include "http2.h"
 #include "request.h"
 #include "server.h"
 #include "stats.h"
@@ -106,6 +107,7 @@ static const char *const conn_state_names[] = {
     [CONN_RESPOND] = "RESPOND",     [CONN_IDLE] = "IDLE",
     [CONN_LINGER] = "LINGER",       [CONN_CLOSED] = "CLOSED",
     [CONN_PROXY_HEADER] = "PROXY_HEADER", [CONN_TUNNEL] = "TUNNEL",
+    [CONN_H2] = "H2",               [CONN_H2_STREAM] = "H2_STREAM",
 };
 static_assert(sizeof conn_state_names / sizeof conn_state_names[0] == CONN_STATE_COUNT,
               "a state without a name");
@@ -147,6 +149,7 @@ static const enum stats_state conn_stats_state[] = {
     [CONN_RESPOND] = STATS_RESPOND,     [CONN_IDLE] = STATS_IDLE,
     [CONN_LINGER] = STATS_LINGER,       [CONN_CLOSED] = STATS_STATE_COUNT,
     [CONN_PROXY_HEADER] = STATS_PROXY_HEADER, [CONN_TUNNEL] = STATS_RESPOND,
+    [CONN_H2] = STATS_RESPOND,      [CONN_H2_STREAM] = STATS_STATE_COUNT,
 };
 
 static bool conn_may_move(enum conn_state from, enum conn_state to)
@@ -168,11 +171,13 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER ||
                to == CONN_RESPOND || to == CONN_READ_BODY || to == CONN_TUNNEL;
     case CONN_TUNNEL:
+    case CONN_H2:
         return to == CONN_LINGER;
     case CONN_IDLE:
         return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_LINGER:
     case CONN_CLOSED:
+    case CONN_H2_STREAM:
     case CONN_STATE_COUNT:
         return false;
     }
@@ -302,7 +307,10 @@ static uint64_t conn_deadline(const struct conn *c)
         uint64_t total = c->since_ms + c->linger_total_ms;
         return quiet < total ? quiet : total;
     }
+    case CONN_H2:
+        return http2_conn_deadline(c);
     case CONN_CLOSED:
+    case CONN_H2_STREAM:
     case CONN_STATE_COUNT:
         break;
     }
@@ -539,6 +547,30 @@ static void conn_handshake_failed(struct conn *c)
     conn_finish(c, STATS_CLOSE_PLAIN);
 }
 
+/* Before the first request: HTTP/2 (ALPN chose h2, or the client preface on
+ * a plain listener with http2_cleartext) or HTTP/1.1? 1: HTTP/2; -1:
+ * HTTP/1.1 (decided for good); 0: not known until more bytes come. */
+static int conn_choose_protocol(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!c->tp.established)
+        return 0;
+    if (conn_is_tls(c)) {
+        c->proto_chosen = true;
+        return transport_tls_alpn_is_h2(&c->tp) ? 1 : -1;
+    }
+    if (!conn_cfg(c)->http2_cleartext || c->requests > 0) {
+        c->proto_chosen = true;
+        return -1;
+    }
+    if (w->in_start == w->in_len)
+        return 0;
+    int m = http2_preface_match(w->in + w->in_start, w->in_len - w->in_start);
+    if (m != 0)
+        c->proto_chosen = true;
+    return m;
+}
+
 static void conn_on_read_head(struct conn *c, bool timeout)
 {
     struct conn_work *w = c->w;
@@ -560,6 +592,16 @@ static void conn_on_read_head(struct conn *c, bool timeout)
     }
     int reads = 0;
     for (int served = 0; served < CONN_REQUESTS_PER_WAKE;) {
+        if (!c->proto_chosen) {
+            int h2 = conn_choose_protocol(c);
+            if (h2 > 0) {
+                if (!http2_conn_start(c))
+                    conn_start_close(c, CONN_CLOSE_ERROR);
+                return;
+            }
+            if (h2 == 0)
+                goto read_more; /* the start of the preface, or the handshake */
+        }
         if (w->in_start < w->in_len) {
             size_t used = 0;
             enum http1_rc rc = http1_parse_head(&w->parser, w->in + w->in_start,
@@ -579,6 +621,7 @@ static void conn_on_read_head(struct conn *c, bool timeout)
                 return;
             }
         }
+    read_more:
         if (c->peer_eof) {
             /* The client half-closed: answer what is queued, then close. */
             if (!outq_is_empty(&w->out))
@@ -713,7 +756,11 @@ static void conn_run(struct conn *c, bool timeout)
         case CONN_LINGER:
             conn_on_linger(c, timeout);
             break;
+        case CONN_H2:
+            http2_conn_run(c, timeout);
+            break;
         case CONN_CLOSED:
+        case CONN_H2_STREAM:
         case CONN_STATE_COUNT:
             return;
         }

@@ -37,6 +37,10 @@ enum conn_state {
     CONN_PROXY_HEADER, /* a proxy_protocol listener's first bytes; proxy_protocol_timeout */
     CONN_TUNNEL,    /* after a 101: bytes both ways to an upstream socket (conn_tunnel);
                      * proxy_tunnel_timeout without a byte */
+    CONN_H2,        /* carries an HTTP/2 session (src/http2/): streams, GOAWAY; its
+                     * deadlines are the session's (idle, send, GOAWAY) */
+    CONN_H2_STREAM, /* not a socket: an HTTP/2 stream presented to the handlers as a
+                     * connection; never moves, freed with its stream */
     CONN_STATE_COUNT
 };
 

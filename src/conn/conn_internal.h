@@ -128,6 +128,10 @@ struct conn {
     uint16_t via_port;
     uint8_t via_addr[16];
     struct conn_tunnel *tunnel; /* after a 101 (conn_tunnel.c); freed with c */
+    struct http2_session *h2;   /* CONN_H2: the session this connection carries */
+    struct http2_stream *h2s;   /* CONN_H2_STREAM: the stream this object presents */
+    bool was_h2;                /* spoke HTTP/2: the client may send frames at any time */
+    bool proto_chosen;          /* HTTP/1.1 or HTTP/2 is decided for this connection */
 };
 
 /* LINGER's steps, in this order; each but DRAIN may wait for the socket. */
