@@ -1,0 +1,436 @@
+"""HTTP/2: ALPN h2 and prior-knowledge h2c, the same handlers as HTTP/1.1,
+request validation, early answers with RST_STREAM(NO_ERROR), the two-step
+GOAWAY and its lingering close, and the abuse limits.
+
+The client is Python's h2 (frame level) over a plain socket or Python's ssl
+with ALPN; curl --http2 and nghttp check the same server where a real client
+says more. Every wait is bounded; a stream that gets no answer fails.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import time
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.errors
+import h2.settings
+import pytest
+
+from conftest import AUTH, get, wait_for
+from tlscerts import TestCA
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return TestCA(str(tmp_path_factory.mktemp("ca")))
+
+
+def tls_conf(ca, extra=""):
+    leaf = ca.leaf("localhost")
+    return "tls_certificate %s %s;\n%s" % (leaf.cert, leaf.key, extra)
+
+
+class H2:
+    """One HTTP/2 connection driven by Python's h2, over TCP or TLS."""
+
+    def __init__(self, srv, ca=None, timeout=10, validate=True, settings=None, sock=None):
+        raw = sock or socket.create_connection((srv.host, srv.port), timeout=timeout)
+        self.alpn = None
+        if ca is not None:
+            ctx = ssl.create_default_context(cafile=ca.cert)
+            ctx.set_alpn_protocols(["h2", "http/1.1"])
+            raw = ctx.wrap_socket(raw, server_hostname="localhost")
+            self.alpn = raw.selected_alpn_protocol()
+        self.sock = raw
+        self.sock.settimeout(timeout)
+        cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                        validate_outbound_headers=validate,
+                                        normalize_outbound_headers=validate,
+                                        validate_inbound_headers=True)
+        self.conn = h2.connection.H2Connection(config=cfg)
+        self.conn.initiate_connection()
+        if settings:
+            self.conn.update_settings(settings)
+        self.flush()
+        self.streams = {}   # id -> {"headers", "data", "ended", "reset"}
+        self.events = []
+        self.closed = False
+        self.reset_by_peer = False
+        self.goaways = []
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def stream(self, sid):
+        return self.streams.setdefault(sid, {"headers": None, "data": b"", "ended": False,
+                                             "reset": None, "trailers": None})
+
+    def request(self, path, method="GET", headers=(), body=None, end=True, authority="localhost"):
+        sid = self.conn.get_next_available_stream_id()
+        hdrs = [(":method", method), (":path", path), (":scheme", "https"),
+                (":authority", authority)] + list(headers)
+        self.conn.send_headers(sid, hdrs, end_stream=end and body is None)
+        if body is not None:
+            self.send_body(sid, body, end=end)
+        self.flush()
+        self.stream(sid)
+        return sid
+
+    def send_body(self, sid, body, end=True):
+        """Send as much of body as the windows allow; returns bytes sent."""
+        sent = 0
+        while sent < len(body):
+            room = min(self.conn.local_flow_control_window(sid),
+                       self.conn.max_outbound_frame_size, len(body) - sent)
+            if room <= 0:
+                break
+            self.conn.send_data(sid, body[sent:sent + room],
+                                end_stream=end and sent + room == len(body))
+            sent += room
+        self.flush()
+        return sent
+
+    def pump(self, timeout=0.5):
+        """Read once (up to timeout); handle events. False at the end of stream."""
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return True
+        except ssl.SSLWantReadError:
+            return True
+        except ConnectionResetError:
+            self.reset_by_peer = True
+            self.closed = True
+            return False
+        if not data:
+            self.closed = True
+            return False
+        for ev in self.conn.receive_data(data):
+            self.events.append(ev)
+            if isinstance(ev, h2.events.ResponseReceived):
+                self.stream(ev.stream_id)["headers"] = dict(ev.headers)
+            elif isinstance(ev, h2.events.TrailersReceived):
+                self.stream(ev.stream_id)["trailers"] = dict(ev.headers)
+            elif isinstance(ev, h2.events.DataReceived):
+                self.stream(ev.stream_id)["data"] += ev.data
+                self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            elif isinstance(ev, h2.events.StreamEnded):
+                self.stream(ev.stream_id)["ended"] = True
+            elif isinstance(ev, h2.events.StreamReset):
+                self.stream(ev.stream_id)["reset"] = ev.error_code
+            elif isinstance(ev, h2.events.ConnectionTerminated):
+                self.goaways.append((ev.last_stream_id, ev.error_code))
+        try:
+            self.flush()
+        except OSError:
+            pass
+        return True
+
+    def wait(self, pred, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return True
+            if not self.pump(min(0.5, max(0.01, deadline - time.monotonic()))):
+                return pred()
+        return pred()
+
+    def response(self, sid, timeout=15):
+        st = self.stream(sid)
+        assert self.wait(lambda: st["ended"] or st["reset"] is not None, timeout), \
+            "stream %d unanswered" % sid
+        return st
+
+    def get(self, path, headers=(), method="GET"):
+        return self.response(self.request(path, method=method, headers=headers))
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def h1_get(srv, path, headers=()):
+    return get(srv, path, headers)
+
+
+# ---------------------------------------------------------------------------
+# Choosing HTTP/2
+
+
+def test_alpn_offers_h2_then_http11(make_server, ca):
+    srv = make_server(tls_conf(ca), tls=True)
+    c = H2(srv, ca)
+    assert c.alpn == "h2"
+    r = c.get("/index.html")
+    assert r["headers"][":status"] == "200" and r["data"]
+    c.close()
+    # a client offering only http/1.1 gets it
+    ctx = ssl.create_default_context(cafile=ca.cert)
+    ctx.set_alpn_protocols(["http/1.1"])
+    with ctx.wrap_socket(socket.create_connection((srv.host, srv.port), timeout=10),
+                         server_hostname="localhost") as s:
+        assert s.selected_alpn_protocol() == "http/1.1"
+        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200 ")
+
+
+def test_http2_off_offers_only_http11(make_server, ca):
+    srv = make_server(tls_conf(ca, "http2 off;"), tls=True)
+    ctx = ssl.create_default_context(cafile=ca.cert)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with ctx.wrap_socket(socket.create_connection((srv.host, srv.port), timeout=10),
+                         server_hostname="localhost") as s:
+        assert s.selected_alpn_protocol() == "http/1.1"
+
+
+def test_h2c_prior_knowledge_beside_http11(make_server):
+    srv = make_server("http2_cleartext on;")
+    c = H2(srv)
+    r = c.get("/index.html")
+    assert r["headers"][":status"] == "200"
+    with open(os.path.join(srv.root, "index.html"), "rb") as f:
+        assert r["data"] == f.read()
+    c.close()
+    assert h1_get(srv, "/index.html").status == 200  # HTTP/1.1 on the same port
+
+
+def test_h2c_off_by_default(make_server):
+    srv = make_server()
+    s = socket.create_connection((srv.host, srv.port), timeout=10)
+    s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    data = s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 "), data  # an HTTP/1.1 refusal, not SETTINGS
+    s.close()
+
+
+def test_curl_and_nghttp_over_tls(make_server, ca):
+    if not shutil.which("curl") or not shutil.which("nghttp"):
+        pytest.skip("curl or nghttp (nghttp2-client) missing")
+    srv = make_server(tls_conf(ca), tls=True)
+    url = "https://localhost:%d/index.html" % srv.port
+    out = subprocess.run(["curl", "-sS", "--http2", "--cacert", ca.cert, "--resolve",
+                          "localhost:%d:127.0.0.1" % srv.port, "-o", "/dev/null", "-w",
+                          "%{http_version} %{http_code}", url],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout == "2 200", out.stderr
+    out = subprocess.run(["nghttp", "-n", "-s", "-v", "https://127.0.0.1:%d/index.html" % srv.port],
+                         capture_output=True, text=True, timeout=30)
+    assert ":status: 200" in out.stdout and "END_STREAM" in out.stdout, out.stdout[-2000:]
+
+
+# ---------------------------------------------------------------------------
+# The same handlers
+
+
+def test_static_get_head_range_conditional(make_server, ca):
+    srv = make_server(tls_conf(ca), tls=True)
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(MIB))
+    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
+        big = f.read()
+    c = H2(srv, ca)
+    r = c.get("/big.bin")
+    h = r["headers"]
+    assert h[":status"] == "200" and r["data"] == big
+    assert h["content-length"] == str(MIB) and "date" in h and h["server"] == "lingerd"
+    for hop in ("connection", "keep-alive", "transfer-encoding"):
+        assert hop not in h
+    r = c.get("/big.bin", method="HEAD")
+    assert r["headers"][":status"] == "200" and r["data"] == b""
+    assert r["headers"]["content-length"] == str(MIB)
+    r = c.get("/big.bin", headers=[("range", "bytes=100-199")])
+    assert r["headers"][":status"] == "206" and r["data"] == big[100:200]
+    assert r["headers"]["content-range"] == "bytes 100-199/%d" % MIB
+    etag = h["etag"]
+    r = c.get("/big.bin", headers=[("if-none-match", etag)])
+    assert r["headers"][":status"] == "304" and r["data"] == b""
+    r = c.get("/missing")
+    assert r["headers"][":status"] == "404"
+    c.close()
+
+
+def test_concurrent_downloads_on_one_connection(make_server):
+    srv = make_server("http2_cleartext on;")
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(MIB))
+    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
+        big = f.read()
+    c = H2(srv)
+    sids = [c.request("/big.bin") for _ in range(6)]
+    for sid in sids:
+        r = c.response(sid, timeout=30)
+        assert r["headers"][":status"] == "200" and r["data"] == big, sid
+    c.close()
+
+
+def test_status_and_metrics_over_h2(make_server):
+    srv = make_server("http2_cleartext on;")
+    c = H2(srv)
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    r = c.get("/server-status?auto")
+    text = r["data"].decode()
+    assert r["headers"][":status"] == "200"
+    assert "HTTP2Connections: 1\n" in text and "HTTP2Requests: 2\n" in text, text
+    r = c.get("/metrics")
+    text = r["data"].decode()
+    assert "lingerd_http2_connections_total 1\n" in text
+    assert "lingerd_http2_streams_total 3\n" in text
+    assert 'lingerd_http2_abuse_total{kind="rapid_reset"} 0\n' in text
+    c.close()
+
+
+def test_access_log_says_http2(make_server):
+    srv = make_server("http2_cleartext on;\naccess_log_format \"$request $protocol $status\";")
+    c = H2(srv)
+    c.get("/index.html")
+    c.close()
+    assert wait_for(lambda: "GET /index.html HTTP/2.0 HTTP/2.0 200" in srv.log()), srv.log()
+
+
+# ---------------------------------------------------------------------------
+# Request validation (RFC 9113 §8.2-8.3): a stream error, the connection goes on
+
+
+BAD_REQUESTS = {
+    "uppercase name": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                       (":authority", "localhost"), ("X-Upper", "1")],
+    "connection field": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                         (":authority", "localhost"), ("connection", "close")],
+    "te not trailers": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                        (":authority", "localhost"), ("te", "gzip")],
+    "missing :path": [(":method", "GET"), (":scheme", "http"), (":authority", "localhost")],
+    "duplicate :path": [(":method", "GET"), (":path", "/"), (":path", "/"),
+                        (":scheme", "http"), (":authority", "localhost")],
+    "unknown pseudo": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                       (":authority", "localhost"), (":foo", "x")],
+    "pseudo after regular": [(":method", "GET"), (":scheme", "http"), ("accept", "*/*"),
+                             (":path", "/"), (":authority", "localhost")],
+    "path without slash": [(":method", "GET"), (":path", "index.html"), (":scheme", "http"),
+                           (":authority", "localhost")],
+    "empty path": [(":method", "GET"), (":path", ""), (":scheme", "http"),
+                   (":authority", "localhost")],
+    "CONNECT": [(":method", "CONNECT"), (":authority", "localhost:443")],
+    "host disagrees": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                       (":authority", "localhost"), ("host", "example.org")],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
+def test_malformed_request_is_a_stream_error(make_server, case):
+    srv = make_server("http2_cleartext on;")
+    c = H2(srv, validate=False)
+    sid = c.conn.get_next_available_stream_id()
+    c.conn.send_headers(sid, BAD_REQUESTS[case], end_stream=True)
+    c.flush()
+    r = c.response(sid)
+    assert r["reset"] == h2.errors.ErrorCodes.PROTOCOL_ERROR, (case, r)
+    ok = c.get("/index.html")  # the connection goes on
+    assert ok["headers"][":status"] == "200"
+    c.close()
+
+
+def test_content_length_disagreeing_with_data(make_server):
+    srv = make_server("http2_cleartext on;")
+    c = H2(srv, validate=False)
+    sid = c.request("/upload/x", method="PUT", headers=[("content-length", "10"),
+                                                       ("authorization", AUTH)],
+                    body=b"12345")
+    r = c.response(sid)
+    assert r["reset"] == h2.errors.ErrorCodes.PROTOCOL_ERROR, r
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    c.close()
+
+
+def test_header_list_too_large_gets_431(make_server):
+    srv = make_server("http2_cleartext on;\nhttp2_max_header_list_size 4k;")
+    c = H2(srv)
+    r = c.get("/index.html", headers=[("x-big%d" % i, "v" * 1000) for i in range(8)])
+    assert r["headers"][":status"] == "431"
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    r = c.get("/metrics")
+    assert 'lingerd_http2_abuse_total{kind="header_list"} 1\n' in r["data"].decode()
+    c.close()
+
+
+# ---------------------------------------------------------------------------
+# Request bodies and early answers
+
+
+def test_upload_over_h2(make_server):
+    srv = make_server("http2_cleartext on;\nbody_max_bytes 8m;")
+    body = os.urandom(3 * MIB + 123)
+    c = H2(srv)
+    sid = c.request("/upload/up.bin", method="PUT",
+                    headers=[("authorization", AUTH), ("content-length", str(len(body)))],
+                    body=b"", end=False)
+    sent = 0
+    deadline = time.monotonic() + 30
+    st = c.stream(sid)
+    while sent < len(body) and time.monotonic() < deadline and st["reset"] is None:
+        n = c.send_body(sid, body[sent:], end=True)
+        sent += n
+        if sent < len(body):
+            c.pump(0.2)
+    assert sent == len(body), st
+    r = c.response(sid, timeout=30)
+    assert r["headers"][":status"] in ("201", "204"), r
+    with open(os.path.join(srv.root, "upload", "up.bin"), "rb") as f:
+        assert f.read() == body
+    c.close()
+
+
+def test_early_401_with_rst_no_error_while_another_stream_downloads(make_server):
+    """The seed over HTTP/2: a 16 MiB unauthenticated upload on one stream
+    while another downloads 1 MiB. The upload reads its whole 401, then
+    RST_STREAM(NO_ERROR); the download completes on the same connection."""
+    srv = make_server("http2_cleartext on;")
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(MIB))
+    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
+        big = f.read()
+    c = H2(srv)
+    body = b"x" * (16 * MIB)
+    up = c.request("/upload/seed.bin", method="PUT",
+                   headers=[("content-length", str(len(body)))], body=b"", end=False)
+    down = c.request("/big.bin")
+    sent = 0
+    deadline = time.monotonic() + 30
+    st = c.stream(up)
+    while time.monotonic() < deadline and st["reset"] is None and sent < len(body):
+        try:
+            sent += c.send_body(up, body[sent:sent + 256 * 1024], end=False)
+        except h2.exceptions.StreamClosedError:
+            break
+        c.pump(0.05)
+    r = c.response(up)
+    assert r["headers"] is not None and r["headers"][":status"] == "401", r
+    assert r["ended"], "the 401 came whole (END_STREAM) before the reset"
+    assert int(r["headers"]["content-length"]) == len(r["data"]) > 0
+    assert c.wait(lambda: st["reset"] is not None), "no RST_STREAM after the early answer"
+    assert st["reset"] == h2.errors.ErrorCodes.NO_ERROR
+    d = c.response(down, timeout=30)
+    assert d["headers"][":status"] == "200" and d["data"] == big
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    assert not c.closed
+    c.close()
+    assert sent < len(body)  # the client stopped when told, not at the end
