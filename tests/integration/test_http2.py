@@ -66,6 +66,25 @@ class H2:
         self.closed = False
         self.reset_by_peer = False
         self.goaways = []
+        self.rbuf = b""
+
+    def _take_goaways(self, data):
+        """Whole frames of data, without the GOAWAYs, which are recorded
+        here: h2 ends its connection state at the first GOAWAY, while a
+        graceful GOAWAY lets the streams below its last id finish."""
+        self.rbuf += data
+        out = b""
+        while len(self.rbuf) >= 9:
+            length = int.from_bytes(self.rbuf[:3], "big")
+            if len(self.rbuf) < 9 + length:
+                break
+            frame, self.rbuf = self.rbuf[:9 + length], self.rbuf[9 + length:]
+            if frame[3] == 0x7:
+                last, code = struct.unpack(">II", frame[9:17])
+                self.goaways.append((last & 0x7fffffff, code))
+            else:
+                out += frame
+        return out
 
     def flush(self):
         data = self.conn.data_to_send()
@@ -117,7 +136,7 @@ class H2:
         if not data:
             self.closed = True
             return False
-        for ev in self.conn.receive_data(data):
+        for ev in self.conn.receive_data(self._take_goaways(data)):
             self.events.append(ev)
             if isinstance(ev, h2.events.ResponseReceived):
                 self.stream(ev.stream_id)["headers"] = dict(ev.headers)
@@ -130,8 +149,6 @@ class H2:
                 self.stream(ev.stream_id)["ended"] = True
             elif isinstance(ev, h2.events.StreamReset):
                 self.stream(ev.stream_id)["reset"] = ev.error_code
-            elif isinstance(ev, h2.events.ConnectionTerminated):
-                self.goaways.append((ev.last_stream_id, ev.error_code))
         try:
             self.flush()
         except OSError:
@@ -434,3 +451,114 @@ def test_early_401_with_rst_no_error_while_another_stream_downloads(make_server)
     assert not c.closed
     c.close()
     assert sent < len(body)  # the client stopped when told, not at the end
+
+
+# ---------------------------------------------------------------------------
+# The close: two-step GOAWAY, then the same close path as HTTP/1.1
+
+
+def raw_data_frame(sid, payload):
+    """A DATA frame built by hand: h2 will not send on a stream the server
+    reset, but a real client's DATA may still be in flight."""
+    return struct.pack(">I", len(payload))[1:] + b"\x00\x00" + struct.pack(">I", sid) + payload
+
+
+def goaway_on_idle_while_sending(srv):
+    """An upload refused early (401, RST_STREAM(NO_ERROR)); the client keeps
+    sending DATA on that stream as a real one's in-flight bytes would, and
+    the server's keep-alive expires meanwhile. Returns (goaways, reset_seen,
+    status)."""
+    c = H2(srv)
+    up = c.request("/upload/idle.bin", method="PUT",
+                   headers=[("content-length", str(64 * MIB))], body=b"", end=False)
+    c.send_body(up, b"y" * 32768, end=False)
+    st = c.stream(up)
+    assert c.wait(lambda: st["reset"] is not None), "no early answer"
+    status = st["headers"][":status"] if st["headers"] else None
+    chunk = raw_data_frame(up, b"z" * 16384)
+    deadline = time.monotonic() + 15
+    reset = False
+    while time.monotonic() < deadline:
+        try:
+            c.sock.sendall(chunk)
+        except (ConnectionResetError, BrokenPipeError):
+            reset = True
+            break
+        if not c.pump(0.02):
+            break
+        if c.goaways and c.goaways[-1][0] < 2 ** 31 - 1 and c.closed:
+            break
+    reset = reset or c.reset_by_peer
+    if not reset and not c.closed:
+        # the final GOAWAY came: stop sending and read to the end
+        c.wait(lambda: c.closed, timeout=10)
+        reset = c.reset_by_peer
+    c.close()
+    return c.goaways, reset, status
+
+
+def test_goaway_on_idle_expiry_reaches_a_client_still_sending(make_server):
+    srv = make_server("http2_cleartext on;\nkeepalive_timeout 1s;")
+    goaways, reset, status = goaway_on_idle_while_sending(srv)
+    assert status == "401"
+    assert not reset, "the close reset the connection: %s" % goaways
+    # two steps: 2^31-1 first, then the real last stream, both NO_ERROR
+    assert len(goaways) >= 2, goaways
+    assert goaways[0] == (2 ** 31 - 1, h2.errors.ErrorCodes.NO_ERROR), goaways
+    assert goaways[-1] == (1, h2.errors.ErrorCodes.NO_ERROR), goaways
+    r = get(srv, "/metrics")
+    text = r.body.decode()
+    assert 'lingerd_http2_goaway_sent_total{code="NO_ERROR"} 2\n' in text
+    assert 'lingerd_http2_rst_stream_sent_total{code="NO_ERROR"} 1\n' in text
+    discarded = [l for l in text.splitlines()
+                 if l.startswith("lingerd_http2_discarded_bytes_total ")]
+    assert discarded and int(discarded[0].split()[1]) > 0, discarded
+
+
+@pytest.mark.release_only
+def test_goaway_on_idle_expiry_is_lost_to_a_reset_without_lingering(make_server):
+    """The naive close: with lingering_close off the same client sees a
+    reset (its in-flight DATA meets a closed socket), and so may lose the
+    GOAWAY and the answers before it."""
+    srv = make_server("http2_cleartext on;\nkeepalive_timeout 1s;\nlingering_close off;")
+    resets = 0
+    for _ in range(3):
+        _, reset, _ = goaway_on_idle_while_sending(srv)
+        resets += reset
+    assert resets > 0
+
+
+def test_keepalive_requests_ends_with_graceful_goaway(make_server):
+    srv = make_server("http2_cleartext on;\nkeepalive_requests 3;")
+    c = H2(srv)
+    for _ in range(3):
+        assert c.get("/index.html")["headers"][":status"] == "200"
+    assert c.wait(lambda: c.closed, timeout=15), "the connection stayed open"
+    assert not c.reset_by_peer
+    assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (5, 0), c.goaways
+
+
+def test_streams_in_flight_finish_after_goaway(make_server):
+    """keepalive_requests reached while more streams are open: those the
+    last GOAWAY covers finish, whole."""
+    srv = make_server("http2_cleartext on;\nkeepalive_requests 2;")
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(MIB))
+    c = H2(srv)
+    sids = [c.request("/big.bin") for _ in range(3)]
+    for sid in sids:
+        r = c.response(sid, timeout=30)
+        assert r["headers"][":status"] == "200" and len(r["data"]) == MIB, sid
+    assert c.wait(lambda: c.closed, timeout=15)
+    assert c.goaways[-1] == (5, 0), c.goaways
+
+
+def test_graceful_stop_sends_two_goaways(make_server):
+    srv = make_server("http2_cleartext on;\nworkers 1;")
+    c = H2(srv)
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    srv.send_signal(signal.SIGQUIT)
+    assert c.wait(lambda: c.closed, timeout=20), c.goaways
+    assert not c.reset_by_peer
+    assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (1, 0), c.goaways
+    assert srv.stop() == 0
