@@ -588,9 +588,10 @@ static void status_render_tls_html(struct status_out *o, const struct status_vie
                       stats_tls_version_name((enum stats_tls_version)i),
                       stats_tls_version_name((enum stats_tls_version)i),
                       (unsigned long long)st->tls_versions[i]);
-    status_printf(o, "ALPN http/1.1: <span id=\"tls-alpn-http11\">%llu</span> &middot; "
+    status_printf(o, "ALPN h2: <span id=\"tls-alpn-h2\">%llu</span> &middot; "
+                     "ALPN http/1.1: <span id=\"tls-alpn-http11\">%llu</span> &middot; "
                      "no ALPN: <span id=\"tls-alpn-none\">%llu</span></p>\n",
-                  (unsigned long long)st->tls_alpn_http11,
+                  (unsigned long long)st->tls_alpn_h2, (unsigned long long)st->tls_alpn_http11,
                   (unsigned long long)st->tls_alpn_none);
 }
 
