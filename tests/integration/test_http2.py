@@ -562,3 +562,101 @@ def test_graceful_stop_sends_two_goaways(make_server):
     assert not c.reset_by_peer
     assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (1, 0), c.goaways
     assert srv.stop() == 0
+
+
+# ---------------------------------------------------------------------------
+# Abuse: each cut with its code and counted; other clients still served
+
+
+def frame(ftype, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+        struct.pack(">I", sid) + payload
+
+
+def abuse_count(srv, kind):
+    text = get(srv, "/metrics").body.decode()
+    line = 'lingerd_http2_abuse_total{kind="%s"} ' % kind
+    return int([l for l in text.splitlines() if l.startswith(line)][0].split()[1])
+
+
+def cut_with(c, code, timeout=15):
+    """The connection ends with GOAWAY(code) and a close."""
+    c.wait(lambda: c.closed, timeout)
+    return c.closed and c.goaways and c.goaways[-1][1] == code
+
+
+def test_rapid_reset_is_cut(make_server):
+    srv = make_server("http2_cleartext on;\nhttp2_max_resets 50;")
+    c = H2(srv)
+    for _ in range(60):
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "GET"), (":path", "/index.html"),
+                                  (":scheme", "http"), (":authority", "localhost")])
+        c.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+    try:
+        c.flush()
+    except OSError:
+        pass
+    assert cut_with(c, h2.errors.ErrorCodes.ENHANCE_YOUR_CALM), c.goaways
+    other = H2(srv)
+    assert other.get("/index.html")["headers"][":status"] == "200"
+    other.close()
+    assert abuse_count(srv, "rapid_reset") == 1
+
+
+def test_continuation_flood_is_cut(make_server):
+    srv = make_server("http2_cleartext on;\nhttp2_max_continuations 16;")
+    c = H2(srv)
+    field = b"\x00\x03x-a\x01b"  # literal, not indexed: "x-a: b"
+    head = b"\x82\x84\x86\x41\x09localhost"  # GET / http, :authority localhost
+    c.sock.sendall(frame(0x1, 0x0, 1, head))
+    try:
+        for _ in range(40):
+            c.sock.sendall(frame(0x9, 0x0, 1, field))
+    except OSError:
+        pass
+    assert cut_with(c, h2.errors.ErrorCodes.ENHANCE_YOUR_CALM), c.goaways
+    other = H2(srv)
+    assert other.get("/index.html")["headers"][":status"] == "200"
+    other.close()
+    assert abuse_count(srv, "continuation") == 1
+
+
+def test_ping_flood_is_cut(make_server):
+    srv = make_server("http2_cleartext on;\nhttp2_max_control_frames 100;")
+    c = H2(srv)
+    try:
+        c.sock.sendall(b"".join(frame(0x6, 0x0, 0, b"%08d" % i) for i in range(150)))
+    except OSError:
+        pass
+    assert cut_with(c, h2.errors.ErrorCodes.ENHANCE_YOUR_CALM), c.goaways
+    other = H2(srv)
+    assert other.get("/index.html")["headers"][":status"] == "200"
+    other.close()
+    assert abuse_count(srv, "control_flood") == 1
+
+
+def test_zero_window_stall_resets_the_stream(make_server):
+    srv = make_server("http2_cleartext on;\nsend_timeout 1s;")
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(MIB))
+    c = H2(srv, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+    sid = c.request("/big.bin")
+    r = c.response(sid, timeout=15)
+    assert r["headers"][":status"] == "200" and r["data"] == b""
+    assert r["reset"] == h2.errors.ErrorCodes.CANCEL, r
+    assert c.get("/index.html", method="HEAD")["headers"][":status"] == "200"
+    c.close()
+    assert abuse_count(srv, "stall") == 1
+
+
+def test_stream_ids_near_the_end_get_a_graceful_goaway(make_server):
+    srv = make_server("http2_cleartext on;")
+    c = H2(srv)
+    sid = 0x7fff0001
+    c.conn.highest_outbound_stream_id = sid - 2
+    sid = c.request("/index.html")
+    assert c.response(sid)["headers"][":status"] == "200"
+    assert c.wait(lambda: c.closed, timeout=15)
+    assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (sid, 0), c.goaways
+    assert abuse_count(srv, "stream_ids") == 1
