@@ -25,6 +25,7 @@ import pytest
 
 from conftest import AUTH, get, wait_for
 from tlscerts import TestCA
+from upstream_apps import apps, echo_handler  # noqa: F401 (apps)
 
 MIB = 1024 * 1024
 
@@ -322,6 +323,39 @@ def test_access_log_says_http2(make_server):
     c.get("/index.html")
     c.close()
     assert wait_for(lambda: "GET /index.html HTTP/2.0 HTTP/2.0 200" in srv.log()), srv.log()
+
+
+@pytest.mark.parametrize("with_length", [True, False])
+def test_proxy_relays_request_bodies_and_answers(make_server, apps, with_length):
+    """The deferred handler (proxy_pass) over a stream: the body reaches
+    the application (with its length, or chunked when the stream gave
+    none), the answer comes back."""
+    app = apps(echo_handler)
+    srv = make_server("http2_cleartext on;\nbody_max_bytes 64m;\nlocation /app/ {\n"
+                      " methods GET POST;\n proxy_pass %s;\n}\n" % app.addr)
+    c = H2(srv)
+    r = c.get("/app/a?b=1")
+    assert r["headers"][":status"] == "200" and r["headers"]["x-app"] == "echo"
+    assert r["data"].startswith(b"GET /app/a?b=1 HTTP/1.1\r\n")
+    assert "x-secret" not in r["headers"] and "keep-alive" not in r["headers"]
+    body = os.urandom(3 * MIB)
+    hdrs = [("content-length", str(len(body)))] if with_length else []
+    sid = c.request("/app/up", method="POST", headers=hdrs, body=b"", end=False)
+    sent = 0
+    st = c.stream(sid)
+    deadline = time.monotonic() + 30
+    while sent < len(body) and time.monotonic() < deadline and st["reset"] is None:
+        sent += c.send_body(sid, body[sent:], end=True)
+        if sent < len(body):
+            c.pump(0.1)
+    r = c.response(sid, timeout=30)
+    assert r["headers"][":status"] == "200", r
+    head, rest = r["data"].split(b"\r\n\r\n", 1)
+    n, got = rest.split(b"\n", 1)
+    assert int(n) == len(body) and got == body
+    if not with_length:
+        assert b"Transfer-Encoding: chunked" in head
+    c.close()
 
 
 # ---------------------------------------------------------------------------
