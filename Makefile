@@ -156,7 +156,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host accept_encoding \
-                proxy_protocol response
+                proxy_protocol response http2
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
 FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
@@ -170,6 +170,7 @@ FUZZ_SRC_host      := src/serve/vhost.c
 FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
 FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
 FUZZ_SRC_response  := src/proxy/proxy_response.c src/http1/http1.c src/http1/http1_chunked.c
+FUZZ_SRC_http2     := src/http2/http2_head.c src/http1/http1.c src/http1/http1_chunked.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 

@@ -16,6 +16,7 @@
 
 #include "conn_internal.h"
 #include "http2.h"
+#include "http2_head.h"
 
 /* The window the abuse limits count over (http2_max_resets, _control_frames). */
 #define HTTP2_ABUSE_WINDOW_MS 10000
@@ -63,14 +64,7 @@ struct http2_stream {
     struct http2_session *s;
     int32_t id;
     struct http2_stream *next, *prev;
-    /* the request head, while it arrives */
-    char *fields;                  /* regular fields as "name: value\r\n" */
-    size_t fields_len, fields_cap;
-    char *pseudo[4];               /* :method, :path, :authority, :scheme (malloc) */
-    size_t pseudo_len[4];
-    uint32_t list_bytes;           /* the header list as SETTINGS_MAX_HEADER_LIST_SIZE counts */
-    bool too_big;                  /* past it: 431 */
-    bool has_length;               /* content-length was sent */
+    struct http2_head head;        /* the request head, while it arrives */
     bool headers_done;
     bool end_stream_recv;          /* the client's END_STREAM */
     bool dispatched;
@@ -89,8 +83,6 @@ struct http2_stream {
     bool eof_sent;                 /* END_STREAM is out */
     bool rst_sent;
     uint64_t send_progress_ms;     /* last body bytes handed to the session */
-    char *head;                    /* the submitted head's names and values */
-    nghttp2_nv *nv;
 };
 
 static inline struct http2_stream *http2_stream_of(struct conn *c)

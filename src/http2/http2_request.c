@@ -2,16 +2,16 @@
  * collected from nghttp2's header callbacks, then built into the same
  * struct http1_request the handlers read for HTTP/1.1, and dispatched.
  *
- * The request is built by writing its head as HTTP/1.1 text ("GET /p
- * HTTP/1.1", Host from :authority, the fields) into the stream's read
- * buffer and parsing it with the HTTP/1.1 parser: the same byte classes,
- * limits (414, 431) and field handling, one code path for both protocols.
- * nghttp2 checks the HTTP/2 rules first (RFC 9113 §8.2-8.3: lowercase
- * names, pseudo-header fields, connection-specific fields, TE, content-length
- * against DATA) and resets a stream that breaks them with PROTOCOL_ERROR;
- * this file adds what it leaves to the server: CONNECT, the form of :path,
- * a Host that disagrees with :authority, and the header list's size (431,
- * counted as an HPACK bomb).
+ * The request is built by writing its head as HTTP/1.1 text (http2_head.c:
+ * "GET /p HTTP/1.1", Host from :authority, the fields) into the stream's
+ * read buffer and parsing it with the HTTP/1.1 parser: the same byte
+ * classes, limits (414, 431) and field handling, one code path for both
+ * protocols. nghttp2 checks the HTTP/2 rules first (RFC 9113 §8.2-8.3:
+ * lowercase names, pseudo-header fields, connection-specific fields, TE,
+ * content-length against DATA) and resets a stream that breaks them with
+ * PROTOCOL_ERROR; http2_head.c adds what it leaves to the server: CONNECT,
+ * the form of :path, a Host that disagrees with :authority, and the header
+ * list's size (431 here, counted as an HPACK bomb).
  *
  * Leaves out: the answer and the body (http2_stream.c), the session
  * (http2_session.c).
@@ -23,26 +23,6 @@
 #include "request.h"
 #include "server.h"
 #include "stats.h"
-
-enum { HTTP2_PSEUDO_METHOD, HTTP2_PSEUDO_PATH, HTTP2_PSEUDO_AUTHORITY, HTTP2_PSEUDO_SCHEME };
-
-/* Append bytes to a growable buffer. false: out of memory. */
-static bool http2_buf_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
-{
-    if (*len + n > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < *len + n)
-            c *= 2;
-        char *p = realloc(*buf, c);
-        if (!p)
-            return false;
-        *buf = p;
-        *cap = c;
-    }
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    return true;
-}
 
 int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
@@ -91,15 +71,6 @@ int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void
     return 0;
 }
 
-static int http2_pseudo_index(const uint8_t *name, size_t len)
-{
-    static const char *const names[] = { ":method", ":path", ":authority", ":scheme" };
-    for (int i = 0; i < 4; i++)
-        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
-            return i;
-    return -1;
-}
-
 int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                     void *user)
@@ -109,47 +80,25 @@ int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0; /* trailers: accepted, not used */
     struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
-    if (!st || st->too_big)
+    if (!st)
         return 0;
-    /* RFC 9113 §6.5.2: a field counts its name, value and 32 bytes. */
     const struct config *cfg = conn_cfg(s->c);
     uint32_t list_max = cfg->http2_max_header_list_size ? cfg->http2_max_header_list_size
                                                         : cfg->header_max_bytes;
-    st->list_bytes += (uint32_t)(namelen + valuelen + 32);
-    if (st->list_bytes > list_max) {
-        st->too_big = true; /* answered 431 once the block is decoded */
+    switch (http2_head_add(&st->head, name, namelen, value, valuelen, list_max)) {
+    case HTTP2_HEAD_OK:
+        return 0;
+    case HTTP2_HEAD_TOO_BIG:
+        /* answered 431 once the block is decoded */
         stats_add(&s->c->srv->stats->h2_abuse[STATS_H2_HEADER_LIST], 1);
         return 0;
-    }
-    if (namelen > 0 && name[0] == ':') {
-        int i = http2_pseudo_index(name, namelen);
-        if (i < 0)
-            return 0; /* nghttp2 refused unknown ones before this */
-        free(st->pseudo[i]);
-        st->pseudo[i] = malloc(valuelen + 1);
-        if (!st->pseudo[i])
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        memcpy(st->pseudo[i], value, valuelen + 1);
-        st->pseudo_len[i] = valuelen;
-        return 0;
-    }
-    if (namelen == 14 && memcmp(name, "content-length", 14) == 0)
-        st->has_length = true;
-    if (namelen == 4 && memcmp(name, "host", 4) == 0 && st->pseudo[HTTP2_PSEUDO_AUTHORITY]) {
-        /* RFC 9113 §8.3.1: Host and :authority must name the same origin. */
-        if (valuelen != st->pseudo_len[HTTP2_PSEUDO_AUTHORITY] ||
-            strncasecmp((const char *)value, st->pseudo[HTTP2_PSEUDO_AUTHORITY], valuelen) != 0) {
-            http2_session_reset(s, st->id, NGHTTP2_PROTOCOL_ERROR);
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        }
-        return 0; /* the Host line is written from :authority */
-    }
-    if (!http2_buf_append(&st->fields, &st->fields_len, &st->fields_cap, name, namelen) ||
-        !http2_buf_append(&st->fields, &st->fields_len, &st->fields_cap, ": ", 2) ||
-        !http2_buf_append(&st->fields, &st->fields_len, &st->fields_cap, value, valuelen) ||
-        !http2_buf_append(&st->fields, &st->fields_len, &st->fields_cap, "\r\n", 2))
+    case HTTP2_HEAD_MALFORMED:
+        http2_session_reset(s, st->id, NGHTTP2_PROTOCOL_ERROR);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    return 0;
+    case HTTP2_HEAD_NOMEM:
+        break;
+    }
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
 }
 
 /* Prepare the stream's work area for a request as conn.c's conn_on_head
@@ -190,11 +139,7 @@ static void http2_stream_begin_request(struct http2_stream *st, bool has_head, u
 static bool http2_stream_write_head(struct http2_stream *st, size_t *len)
 {
     struct conn_work *w = st->c.w;
-    const char *method = st->pseudo[HTTP2_PSEUDO_METHOD];
-    const char *path = st->pseudo[HTTP2_PSEUDO_PATH];
-    const char *authority = st->pseudo[HTTP2_PSEUDO_AUTHORITY];
-    size_t need = st->pseudo_len[HTTP2_PSEUDO_METHOD] + st->pseudo_len[HTTP2_PSEUDO_PATH] + 12 +
-                  (authority ? st->pseudo_len[HTTP2_PSEUDO_AUTHORITY] + 8 : 0) + st->fields_len + 2;
+    size_t need = http2_head_text_len(&st->head);
     if (need > w->in_cap) {
         char *in = malloc(need);
         if (!in)
@@ -205,42 +150,8 @@ static bool http2_stream_write_head(struct http2_stream *st, size_t *len)
         w->in_cap = (uint32_t)need;
         w->in_is_large = true;
     }
-    char *p = w->in;
-#define HTTP2_PUT(src, n)                                                                      \
-    do {                                                                                       \
-        memcpy(p, (src), (n));                                                                 \
-        p += (n);                                                                              \
-    } while (0)
-    HTTP2_PUT(method, st->pseudo_len[HTTP2_PSEUDO_METHOD]);
-    HTTP2_PUT(" ", 1);
-    HTTP2_PUT(path, st->pseudo_len[HTTP2_PSEUDO_PATH]);
-    HTTP2_PUT(" HTTP/1.1\r\n", 11);
-    if (authority) {
-        HTTP2_PUT("host: ", 6);
-        HTTP2_PUT(authority, st->pseudo_len[HTTP2_PSEUDO_AUTHORITY]);
-        HTTP2_PUT("\r\n", 2);
-    }
-    if (st->fields_len)
-        HTTP2_PUT(st->fields, st->fields_len);
-    HTTP2_PUT("\r\n", 2);
-#undef HTTP2_PUT
-    *len = (size_t)(p - w->in);
+    *len = http2_head_write(&st->head, w->in);
     return true;
-}
-
-/* Whether the pseudo-header fields make a request this server takes; else
- * the stream is malformed (RFC 9113 §8.1.1). */
-static bool http2_stream_pseudo_ok(const struct http2_stream *st)
-{
-    const char *method = st->pseudo[HTTP2_PSEUDO_METHOD];
-    const char *path = st->pseudo[HTTP2_PSEUDO_PATH];
-    if (!method || !path || !st->pseudo[HTTP2_PSEUDO_SCHEME])
-        return false; /* CONNECT (the only form without them) is not served */
-    if (strcmp(method, "CONNECT") == 0)
-        return false;
-    if (path[0] == '/')
-        return true;
-    return strcmp(path, "*") == 0 && strcmp(method, "OPTIONS") == 0;
 }
 
 /* Answer a stream whose head is refused with status (431, 414, ...). */
@@ -255,11 +166,11 @@ void http2_stream_dispatch(struct http2_stream *st)
 {
     struct conn *sc = &st->c;
     struct conn_work *w = sc->w;
-    if (st->too_big) {
+    if (st->head.too_big) {
         http2_stream_refuse(st, 431);
         return;
     }
-    if (!http2_stream_pseudo_ok(st)) {
+    if (!http2_head_pseudo_ok(&st->head)) {
         st->dispatched = true;
         http2_session_reset(st->s, st->id, NGHTTP2_PROTOCOL_ERROR);
         return;
@@ -286,7 +197,7 @@ void http2_stream_dispatch(struct http2_stream *st)
         return;
     }
     w->req.http2 = true;
-    if (!st->has_length)
+    if (!st->head.has_length)
         w->req.framing = st->end_stream_recv && st->body_len == 0 ? HTTP1_BODY_NONE
                                                                    : HTTP1_BODY_CHUNKED;
     w->head_start = 0;
@@ -311,9 +222,7 @@ void http2_stream_free(struct http2_stream *st)
     if (--s->open_streams == 0)
         s->idle_since_ms = conn_now_ms(s->c);
     conn_drop_work(&st->c); /* the handler is told; the access log line is written */
-    for (int i = 0; i < 4; i++)
-        free(st->pseudo[i]);
-    free(st->fields);
+    http2_head_free(&st->head);
     free(st->body);
     free(st);
 }
