@@ -694,3 +694,20 @@ def test_stream_ids_near_the_end_get_a_graceful_goaway(make_server):
     assert c.wait(lambda: c.closed, timeout=15)
     assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (sid, 0), c.goaways
     assert abuse_count(srv, "stream_ids") == 1
+
+
+def test_streams_over_the_cap_end_the_connection(make_server):
+    """Past http2_max_concurrent_streams, once our SETTINGS is acknowledged,
+    nghttp2 ends the connection with GOAWAY(PROTOCOL_ERROR) (RFC 9113
+    §5.1.2 allows a stream or a connection error); the streams below go on
+    being answered up to the GOAWAY's last id, and other clients are served."""
+    srv = make_server("http2_cleartext on;\nhttp2_max_concurrent_streams 2;")
+    c = H2(srv)
+    assert c.wait(lambda: c.conn.remote_settings.max_concurrent_streams == 2)
+    block = b"\x82\x84\x86\x41\x09localhost"  # GET / http localhost, no END_STREAM
+    c.sock.sendall(b"".join(frame(0x1, 0x4, sid, block) for sid in (1, 3, 5)))
+    assert c.wait(lambda: c.closed), c.goaways
+    assert c.goaways[-1] == (3, h2.errors.ErrorCodes.PROTOCOL_ERROR), c.goaways
+    other = H2(srv)
+    assert other.get("/index.html")["headers"][":status"] == "200"
+    other.close()
