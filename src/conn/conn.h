@@ -133,6 +133,10 @@ void conn_resp_begin(struct conn *c, int status);
 void conn_resp_field(struct conn *c, const char *name, const char *value, size_t value_len);
 /* Raw header bytes, already "Name: value\r\n". */
 void conn_resp_raw(struct conn *c, const char *bytes, size_t len);
+/* Whether the client's protocol frames a body of unknown length itself
+ * (HTTP/2's DATA frames end with END_STREAM): then the handler neither
+ * chunks it nor closes to end it. */
+bool conn_frames_body(const struct conn *c);
 /* Content-Length (if content_length >= 0), Connection/Keep-Alive, empty line. */
 void conn_resp_end(struct conn *c, int64_t content_length);
 /* Body bytes (copied into the queue). Dropped for HEAD requests. */

@@ -342,6 +342,11 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     w->log_body_streamed = content_length < 0 && w->deferred;
 }
 
+bool conn_frames_body(const struct conn *c)
+{
+    return c->h2s != NULL;
+}
+
 void conn_resp_tunnel_head(struct conn *c)
 {
     struct conn_work *w = c->w;

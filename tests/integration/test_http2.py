@@ -358,6 +358,27 @@ def test_proxy_relays_request_bodies_and_answers(make_server, apps, with_length)
     c.close()
 
 
+def chunked_handler(sock, app):
+    """Answer one request with a chunked body, then close."""
+    from upstream_apps import read_body, read_head
+    head, buf = read_head(sock, b"")
+    if head is None:
+        return
+    read_body(sock, head, buf)
+    sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                 b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+
+
+def test_proxy_chunked_answer_becomes_data_frames(make_server, apps):
+    app = apps(chunked_handler)
+    srv = make_server("http2_cleartext on;\nlocation /app/ {\n proxy_pass %s;\n}\n" % app.addr)
+    c = H2(srv)
+    r = c.get("/app/x")
+    assert r["headers"][":status"] == "200" and r["data"] == b"hello world", r
+    assert "transfer-encoding" not in r["headers"] and "content-length" not in r["headers"]
+    c.close()
+
+
 # ---------------------------------------------------------------------------
 # Request validation (RFC 9113 §8.2-8.3): a stream error, the connection goes on
 
