@@ -49,7 +49,7 @@ class H2:
         if ca is not None:
             ctx = ssl.create_default_context(cafile=ca.cert)
             ctx.set_alpn_protocols(["h2", "http/1.1"])
-            raw = ctx.wrap_socket(raw, server_hostname="localhost")
+            raw = ctx.wrap_socket(raw, server_hostname="localhost", suppress_ragged_eofs=False)
             self.alpn = raw.selected_alpn_protocol()
         self.sock = raw
         self.sock.settimeout(timeout)
@@ -130,8 +130,8 @@ class H2:
             return True
         except ssl.SSLWantReadError:
             return True
-        except ConnectionResetError:
-            self.reset_by_peer = True
+        except (ConnectionResetError, ssl.SSLError):
+            self.reset_by_peer = True  # over TLS: a reset, or an end without close_notify
             self.closed = True
             return False
         if not data:
@@ -518,12 +518,12 @@ def raw_data_frame(sid, payload):
     return struct.pack(">I", len(payload))[1:] + b"\x00\x00" + struct.pack(">I", sid) + payload
 
 
-def goaway_on_idle_while_sending(srv):
+def goaway_on_idle_while_sending(srv, ca=None):
     """An upload refused early (401, RST_STREAM(NO_ERROR)); the client keeps
     sending DATA on that stream as a real one's in-flight bytes would, and
     the server's keep-alive expires meanwhile. Returns (goaways, reset_seen,
     status)."""
-    c = H2(srv)
+    c = H2(srv, ca)
     up = c.request("/upload/idle.bin", method="PUT",
                    headers=[("content-length", str(64 * MIB))], body=b"", end=False)
     c.send_body(up, b"y" * 32768, end=False)
@@ -536,7 +536,7 @@ def goaway_on_idle_while_sending(srv):
     while time.monotonic() < deadline:
         try:
             c.sock.sendall(chunk)
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
             reset = True
             break
         if not c.pump(0.02):
@@ -552,15 +552,21 @@ def goaway_on_idle_while_sending(srv):
     return c.goaways, reset, status
 
 
-def test_goaway_on_idle_expiry_reaches_a_client_still_sending(make_server):
-    srv = make_server("http2_cleartext on;\nkeepalive_timeout 1s;")
-    goaways, reset, status = goaway_on_idle_while_sending(srv)
+@pytest.mark.parametrize("tls", [False, True])
+def test_goaway_on_idle_expiry_reaches_a_client_still_sending(make_server, ca, tls):
+    if tls:
+        srv = make_server(tls_conf(ca, "keepalive_timeout 1s;"), tls=True)
+    else:
+        srv = make_server("http2_cleartext on;\nkeepalive_timeout 1s;")
+    goaways, reset, status = goaway_on_idle_while_sending(srv, ca if tls else None)
     assert status == "401"
     assert not reset, "the close reset the connection: %s" % goaways
     # two steps: 2^31-1 first, then the real last stream, both NO_ERROR
     assert len(goaways) >= 2, goaways
     assert goaways[0] == (2 ** 31 - 1, h2.errors.ErrorCodes.NO_ERROR), goaways
     assert goaways[-1] == (1, h2.errors.ErrorCodes.NO_ERROR), goaways
+    if tls:
+        return  # (the counters are read over plain HTTP below)
     r = get(srv, "/metrics")
     text = r.body.decode()
     assert 'lingerd_http2_goaway_sent_total{code="NO_ERROR"} 2\n' in text
