@@ -27,6 +27,9 @@
 #define HTTP2_SEND_BATCH_BYTES (64 * 1024)
 /* A frame at least this large leaves at once, without a copy into the queue. */
 #define HTTP2_SEND_DIRECT_BYTES 4096
+/* The carrier's read buffer: a few frames (a TLS record is 16 KiB) per read,
+ * where an HTTP/1.1 head needs the standard 8 KiB. */
+#define HTTP2_READ_BUFFER_BYTES (64 * 1024)
 
 struct http2_stream;
 

@@ -553,10 +553,24 @@ bool http2_conn_start(struct conn *c)
         nghttp2_session_del(s->ng);
         goto fail;
     }
+    struct conn_work *w = c->w;
+    char *in = malloc(HTTP2_READ_BUFFER_BYTES);
+    if (in) {
+        /* the preface and what followed it move to the larger buffer */
+        uint32_t have = w->in_len - w->in_start;
+        memcpy(in, w->in + w->in_start, have);
+        if (w->in_is_large)
+            free(w->in);
+        w->in = in;
+        w->in_cap = HTTP2_READ_BUFFER_BYTES;
+        w->in_is_large = true;
+        w->in_start = 0;
+        w->in_len = have;
+    }
     c->h2 = s;
     c->was_h2 = true;
     c->proto_chosen = true;
-    c->w->in_request = false;
+    w->in_request = false;
     s->idle_since_ms = conn_now_ms(c);
     stats_add(&c->srv->stats->h2_connections, 1);
     conn_set_state(c, CONN_H2); /* conn_run goes on with http2_conn_run */

@@ -30,8 +30,10 @@
 #include "server.h"
 #include "stats.h"
 
-/* Body bytes handed to a sink in one call. */
-#define HTTP2_FEED_BYTES (64 * 1024)
+/* Body bytes handed to a sink in one call: about one DATA frame, as an
+ * HTTP/1.1 read hands over about one read (the proxy's spill takes what its
+ * upstream cannot at once, and expects no more than that). */
+#define HTTP2_FEED_BYTES (16 * 1024)
 
 static struct http2_stream *http2_stream_from(struct conn *c)
 {
@@ -194,7 +196,8 @@ void http2_stream_read_body(struct conn *c)
     struct conn_work *w = c->w;
     st->body_progress_ms = conn_now_ms(c);
     if (st->discarding) {
-        w->sink = NULL; /* answered already: the body is gone */
+        /* answered already: the body is gone, and the sink hears so */
+        conn_abort_sink(c);
         return;
     }
     if (w->body_done || (st->end_stream_recv && st->body_len == 0)) {
