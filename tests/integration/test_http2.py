@@ -25,6 +25,7 @@ import pytest
 
 from conftest import AUTH, get, wait_for
 from tlscerts import TestCA
+from test_upload_io import faults, shim  # noqa: F401 (fixtures)
 from upstream_apps import apps, echo_handler  # noqa: F401 (apps)
 
 MIB = 1024 * 1024
@@ -738,3 +739,53 @@ def test_streams_over_the_cap_end_the_connection(make_server):
     other = H2(srv)
     assert other.get("/index.html")["headers"][":status"] == "200"
     other.close()
+
+
+def test_a_held_disk_shuts_the_upload_window(make_server, faults):
+    """Flow control tied to the consumer: while the upload's flush is held
+    on the disk, the stream's window stays shut (the server buffers no more
+    than its upload buffers and one window); released, the upload lands."""
+    from test_upload_io import held, release, slow_server
+    srv = slow_server(make_server, faults)
+    body = os.urandom(6 * MIB)
+    srv.stop()
+    with open(srv.conf, "a") as f:
+        # one I/O thread: the held flush keeps the body's next write waiting
+        f.write("http2_cleartext on;\nio_threads 1;\n")
+    srv.start()
+    c = H2(srv)
+    sid = c.request("/upload/slow/f.bin", method="PUT",
+                    headers=[("authorization", AUTH), ("content-length", str(len(body)))],
+                    body=b"", end=False)
+    sent = 0
+    try:
+        deadline = time.monotonic() + 30
+        while not held(faults) and time.monotonic() < deadline and sent < len(body):
+            sent += c.send_body(sid, body[sent:], end=True)
+            c.pump(0.05)
+        assert held(faults), "no flush started"
+        # the window shuts: once it is, nothing more can be sent however long we wait
+        stuck_at = None
+        for _ in range(40):
+            sent += c.send_body(sid, body[sent:], end=True)
+            c.pump(0.05)
+            if c.conn.local_flow_control_window(sid) == 0:
+                stuck_at = sent
+                break
+        assert stuck_at is not None, "the window never shut"
+        for _ in range(10):
+            c.pump(0.1)
+            sent += c.send_body(sid, body[sent:], end=True)
+        assert sent == stuck_at < len(body), (sent, stuck_at)
+    finally:
+        release(faults)
+    deadline = time.monotonic() + 30
+    st = c.stream(sid)
+    while sent < len(body) and time.monotonic() < deadline and st["reset"] is None:
+        sent += c.send_body(sid, body[sent:], end=True)
+        c.pump(0.05)
+    r = c.response(sid, timeout=30)
+    assert r["headers"][":status"] == "204", r
+    with open(os.path.join(srv.root, "upload", "slow", "f.bin"), "rb") as f:
+        assert f.read() == body
+    c.close()
