@@ -26,6 +26,12 @@
  *   CLOSED      nothing: freed after this loop iteration
  *   PROXY_HEADER a PROXY protocol header     proxy_protocol_     close, counted
  *               (proxy_protocol listeners)     timeout (total)     (conn_proxy.c)
+ *   H2          an HTTP/2 session's frames     the session's:      two-step GOAWAY,
+ *               (src/http2/): ALPN h2, or the  keepalive_timeout   or a stream reset;
+ *               preface with http2_cleartext   with no stream,     a socket that takes
+ *                                              send_timeout, ...   nothing: close
+ *   H2_STREAM   not a socket: a stream shown   none (the session's)
+ *               to the handlers as a conn
  *
  * Transitions (conn_may_move checks them):
  *   accept    -> READ_HEAD, or PROXY_HEADER on a proxy_protocol listener
@@ -39,6 +45,7 @@
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
  *   TUNNEL    -> LINGER | CLOSED (after a 101: AWAIT -> TUNNEL, conn_tunnel.c)
+ *   H2        -> LINGER | CLOSED (READ_HEAD -> H2 before the first request)
  *   LINGER    -> CLOSED
  *
  * The close path: every close the client did not start goes through LINGER
@@ -547,30 +554,6 @@ static void conn_handshake_failed(struct conn *c)
     conn_finish(c, STATS_CLOSE_PLAIN);
 }
 
-/* Before the first request: HTTP/2 (ALPN chose h2, or the client preface on
- * a plain listener with http2_cleartext) or HTTP/1.1? 1: HTTP/2; -1:
- * HTTP/1.1 (decided for good); 0: not known until more bytes come. */
-static int conn_choose_protocol(struct conn *c)
-{
-    struct conn_work *w = c->w;
-    if (!c->tp.established)
-        return 0;
-    if (conn_is_tls(c)) {
-        c->proto_chosen = true;
-        return transport_tls_alpn_is_h2(&c->tp) ? 1 : -1;
-    }
-    if (!conn_cfg(c)->http2_cleartext || c->requests > 0) {
-        c->proto_chosen = true;
-        return -1;
-    }
-    if (w->in_start == w->in_len)
-        return 0;
-    int m = http2_preface_match(w->in + w->in_start, w->in_len - w->in_start);
-    if (m != 0)
-        c->proto_chosen = true;
-    return m;
-}
-
 static void conn_on_read_head(struct conn *c, bool timeout)
 {
     struct conn_work *w = c->w;
@@ -593,7 +576,7 @@ static void conn_on_read_head(struct conn *c, bool timeout)
     int reads = 0;
     for (int served = 0; served < CONN_REQUESTS_PER_WAKE;) {
         if (!c->proto_chosen) {
-            int h2 = conn_choose_protocol(c);
+            int h2 = http2_conn_chosen(c);
             if (h2 > 0) {
                 if (!http2_conn_start(c))
                     conn_start_close(c, CONN_CLOSE_ERROR);

@@ -33,6 +33,12 @@ int http2_preface_match(const char *buf, size_t len);
 
 /* ---- the connection that carries a session (state CONN_H2) ---- */
 
+/* Before the first request (READ_HEAD): HTTP/2 (ALPN chose h2, or the
+ * client preface on a plain listener with http2_cleartext) or HTTP/1.1?
+ * 1: HTTP/2 (then http2_conn_start); -1: HTTP/1.1, decided for good; 0: not
+ * known until more bytes come (the handshake, or the preface's start). */
+int http2_conn_chosen(struct conn *c);
+
 /* Enter CONN_H2: make the session, send our SETTINGS, and take the bytes
  * already read. false: out of memory (the caller closes). */
 bool http2_conn_start(struct conn *c);

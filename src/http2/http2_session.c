@@ -29,6 +29,7 @@
 #include "outq.h"
 #include "stats.h"
 #include "transport.h"
+#include "transport_tls.h"
 
 /* The PING that times the second GOAWAY carries these bytes. */
 static const uint8_t http2_goaway_ping[8] = { 'l', 'i', 'n', 'g', 'e', 'r', 'g', 'o' };
@@ -39,6 +40,27 @@ int http2_preface_match(const char *buf, size_t len)
     if (memcmp(buf, HTTP2_PREFACE, n) != 0)
         return -1;
     return len >= HTTP2_PREFACE_LEN ? 1 : 0;
+}
+
+int http2_conn_chosen(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!c->tp.established)
+        return 0;
+    if (conn_is_tls(c)) {
+        c->proto_chosen = true;
+        return transport_tls_alpn_is_h2(&c->tp) ? 1 : -1;
+    }
+    if (!conn_cfg(c)->http2_cleartext || c->requests > 0) {
+        c->proto_chosen = true;
+        return -1;
+    }
+    if (w->in_start == w->in_len)
+        return 0;
+    int m = http2_preface_match(w->in + w->in_start, w->in_len - w->in_start);
+    if (m != 0)
+        c->proto_chosen = true;
+    return m;
 }
 
 static uint64_t http2_now(const struct http2_session *s)

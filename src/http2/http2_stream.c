@@ -190,6 +190,20 @@ void http2_stream_wake(struct conn *c)
     http2_stream_resume(http2_stream_from(c));
 }
 
+/* The whole body went to the sink: its on_end (which answers, or waits for
+ * the disk). */
+static void http2_stream_end_sink(struct http2_stream *st)
+{
+    struct conn *c = &st->c;
+    struct conn_work *w = c->w;
+    const struct conn_body_sink *sink = w->sink;
+    w->body_done = true;
+    w->sink = NULL;
+    st->ended_sink = true;
+    if (sink->on_end)
+        sink->on_end(c, w->sink_ctx);
+}
+
 void http2_stream_read_body(struct conn *c)
 {
     struct http2_stream *st = http2_stream_from(c);
@@ -201,13 +215,7 @@ void http2_stream_read_body(struct conn *c)
         return;
     }
     if (w->body_done || (st->end_stream_recv && st->body_len == 0)) {
-        /* An empty body: the handler's on_end answers at once. */
-        const struct conn_body_sink *sink = w->sink;
-        w->body_done = true;
-        w->sink = NULL;
-        st->ended_sink = true;
-        if (sink->on_end)
-            sink->on_end(c, w->sink_ctx);
+        http2_stream_end_sink(st); /* an empty body: on_end answers at once */
         return;
     }
     http2_session_want_run(st->s);
@@ -328,14 +336,8 @@ static void http2_stream_feed(struct http2_stream *st)
     if (st->body_len == 0)
         st->body_start = 0;
     if (w->sink && !st->ended_sink && st->end_stream_recv && st->body_len == 0 &&
-        !st->waiting_io && !w->body_paused) {
-        const struct conn_body_sink *sink = w->sink;
-        w->body_done = true;
-        w->sink = NULL;
-        st->ended_sink = true;
-        if (sink->on_end)
-            sink->on_end(c, w->sink_ctx);
-    }
+        !st->waiting_io && !w->body_paused)
+        http2_stream_end_sink(st);
 }
 
 void http2_stream_run(struct http2_stream *st)
