@@ -14,9 +14,9 @@
  * application's (NGHTTP2_OPT_NO_AUTO_WINDOW_UPDATE): a window opens only
  * for bytes a handler took, or that were thrown away (a stream answered
  * early, or closed) and are given back at once. Frames leave in batches:
- * small ones are copied into the connection's queue and written together;
- * a large one (DATA) is written straight from nghttp2's buffer when the
- * queue is empty, so a file's bytes are copied once (pread into the frame).
+ * serialized into the connection's queue and written together, up to
+ * HTTP2_SEND_BATCH_BYTES a call (a file's bytes are read into the frame by
+ * pread, then copied into the batch: cheaper than a write per frame).
  * The end: GOAWAY(2^31-1) with a PING, then GOAWAY(last stream) on the
  * PING's ACK or after http2_goaway_timeout, then the streams below it
  * finish, then the close path.
@@ -332,8 +332,9 @@ static bool http2_recv(struct http2_session *s)
     return true;
 }
 
-/* Serialize what nghttp2 has to send and write it. 0: all out, or the
- * socket is full (the rest waits in the queue); -errno: broken. */
+/* Serialize what nghttp2 has to send into the connection's queue, and
+ * write it in batches. 0: all out, or the socket is full (the rest waits in
+ * the queue and nghttp2 keeps what it has not serialized); -errno: broken. */
 static int http2_send(struct http2_session *s)
 {
     struct conn *c = s->c;
@@ -352,28 +353,15 @@ static int http2_send(struct http2_session *s)
             return -EPROTO;
         if (n == 0)
             break;
-        size_t done = 0;
-        if (outq_is_empty(q) && n >= HTTP2_SEND_DIRECT_BYTES) {
-            struct iovec iov = { .iov_base = (void *)data, .iov_len = (size_t)n };
-            ssize_t wr = transport_write(&c->tp, &iov, 1, false);
-            if (wr < 0 && wr != -EAGAIN)
-                return (int)wr;
-            if (wr > 0) {
-                done = (size_t)wr;
-                c->progress_ms = conn_now_ms(c);
-                stats_add(&c->srv->stats->bytes_out, (uint64_t)wr);
-            }
-            if (done == (size_t)n)
-                continue;
-            if (outq_append(q, data + done, (size_t)n - done) < 0)
-                return -ENOMEM;
-            return 0; /* the socket is full: the rest when it takes more */
-        }
         if (outq_append(q, data, (size_t)n) < 0)
             return -ENOMEM;
     }
     int rc = conn_flush(c);
-    return rc == -EAGAIN ? 0 : rc;
+    if (rc == -EAGAIN)
+        return 0;
+    if (rc == 0 && s->open_streams == 0 && q->mem_cap > HTTP2_IDLE_OUT_BYTES)
+        outq_fini(q); /* idle: no batch area kept */
+    return rc;
 }
 
 /* Run the streams that have work: dispatch, bodies, answers, room. */
