@@ -192,6 +192,11 @@ void conn_on_proxy_header(struct conn *c, bool timeout);
 bool conn_take_work(struct conn *c);
 /* Log any pending response, abort any sink, give the work area back. */
 void conn_drop_work(struct conn *c);
+/* Give the read buffer cap bytes (a larger one of its own), or back the
+ * standard one when cap is no larger; unconsumed bytes move along. false:
+ * out of memory, a request in progress, or the bytes would not fit
+ * (nothing changed). For a protocol between requests (HTTP/2). */
+bool conn_input_resize(struct conn *c, uint32_t cap);
 /* Read what the transport has into the buffer. Returns bytes read (> 0), 0
  * at the client's end of stream, -EAGAIN, -ENOBUFS (buffer full), or -errno. */
 ssize_t conn_fill(struct conn *c);

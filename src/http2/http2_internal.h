@@ -31,8 +31,9 @@
 /* Output memory a connection with no open stream keeps for its next
  * frames; a batch's larger area is given back. */
 #define HTTP2_IDLE_OUT_BYTES (16 * 1024)
-/* The carrier's read buffer: a few frames (a TLS record is 16 KiB) per read,
- * where an HTTP/1.1 head needs the standard 8 KiB. */
+/* The carrier's read buffer while streams are open: a few frames (a TLS
+ * record is 16 KiB) per read, where an HTTP/1.1 head needs the standard
+ * 8 KiB. An idle connection goes back to the standard one. */
 #define HTTP2_READ_BUFFER_BYTES (64 * 1024)
 
 struct http2_stream;

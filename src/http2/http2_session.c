@@ -466,6 +466,10 @@ void http2_conn_run(struct conn *c, bool timeout)
         if (c->state != CONN_H2)
             return;
     }
+    /* A few frames per read while streams are open; an idle connection
+     * keeps only the standard buffer (the preface's, at the start). */
+    if (s->open_streams > 0)
+        (void)conn_input_resize(c, HTTP2_READ_BUFFER_BYTES);
     int i;
     for (i = 0; i < CONN_READS_PER_WAKE; i++) {
         struct conn_work *w = c->w;
@@ -509,6 +513,8 @@ void http2_conn_run(struct conn *c, bool timeout)
         conn_offer_room(&st->c);
     if (s->run_wanted)
         conn_yield(c);
+    if (s->open_streams == 0)
+        (void)conn_input_resize(c, 0); /* idle: the large read buffer goes back */
     http2_check_end(s);
     if (c->state == CONN_H2)
         conn_arm_deadline(c);
@@ -564,19 +570,6 @@ bool http2_conn_start(struct conn *c)
         goto fail;
     }
     struct conn_work *w = c->w;
-    char *in = malloc(HTTP2_READ_BUFFER_BYTES);
-    if (in) {
-        /* the preface and what followed it move to the larger buffer */
-        uint32_t have = w->in_len - w->in_start;
-        memcpy(in, w->in + w->in_start, have);
-        if (w->in_is_large)
-            free(w->in);
-        w->in = in;
-        w->in_cap = HTTP2_READ_BUFFER_BYTES;
-        w->in_is_large = true;
-        w->in_start = 0;
-        w->in_len = have;
-    }
     c->h2 = s;
     c->was_h2 = true;
     c->proto_chosen = true;
