@@ -786,3 +786,16 @@ def test_a_held_disk_shuts_the_upload_window(make_server, faults):
     with open(os.path.join(srv.root, "upload", "slow", "f.bin"), "rb") as f:
         assert f.read() == body
     c.close()
+
+
+def test_reload_drains_with_two_goaways(make_server):
+    """A reload: the old worker's HTTP/2 connection ends gracefully (two
+    GOAWAYs, then the close); a new connection is served by the new one."""
+    srv = make_server("http2_cleartext on;")
+    c = H2(srv)
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    srv.send_signal(signal.SIGHUP)
+    assert c.wait(lambda: c.closed, timeout=30), c.goaways
+    assert not c.reset_by_peer
+    assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (1, 0), c.goaways
+    assert others_served(srv)
