@@ -799,3 +799,17 @@ def test_reload_drains_with_two_goaways(make_server):
     assert not c.reset_by_peer
     assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (1, 0), c.goaways
     assert others_served(srv)
+
+
+def test_h2c_behind_a_proxy_protocol_header(make_server):
+    """A balancer's PROXY header, then the HTTP/2 preface: the request is
+    answered over HTTP/2 and logged with the client the header named."""
+    srv = make_server("http2_cleartext on;\nproxy_protocol_from 127.0.0.1;\n"
+                      "access_log_format \"$remote_addr $request\";",
+                      listen_options=" proxy_protocol")
+    s = socket.create_connection((srv.host, srv.port), timeout=10)
+    s.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n")
+    c = H2(srv, sock=s)
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    c.close()
+    assert wait_for(lambda: "192.0.2.7 GET /index.html HTTP/2.0" in srv.log()), srv.log()
