@@ -13,9 +13,9 @@
  *
  * Early answers (RFC 9113 §8.1): a stream answered before its body is in
  * stops wanting it; its DATA is credited back at once and counted, and once
- * END_STREAM is on the wire the stream is reset with NO_ERROR (never
- * before: curl reads an early NO_ERROR as a cut answer). Other streams and
- * the connection go on.
+ * the frame carrying END_STREAM is sent the stream is reset with NO_ERROR,
+ * queued behind it (never before: curl reads an early NO_ERROR as a cut
+ * answer). Other streams and the connection go on.
  *
  * Leaves out: building the request (http2_request.c), the session and
  * its limits (http2_session.c).
