@@ -15,6 +15,7 @@
 #include <errno.h>
 
 #include "conn_internal.h"
+#include "http2.h"
 #include "stats.h"
 #include "transport.h"
 
@@ -27,6 +28,11 @@ void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx
     w->sink = sink;
     w->sink_ctx = ctx;
     w->body_max = max_bytes;
+    if (c->h2s) {
+        /* No 100 Continue: an HTTP/2 client's window says when to send. */
+        http2_stream_read_body(c);
+        return;
+    }
     if (w->req.expect_continue && w->req.version_minor >= 1 && !w->body_done &&
         w->in_start == w->in_len)
         conn_out(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -130,11 +136,19 @@ void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), 
     struct conn_work *w = c->w;
     w->io_cancel = on_cancel;
     w->io_ctx = ctx;
+    if (c->h2s) {
+        http2_stream_wait_io(c);
+        return;
+    }
     conn_set_state(c, CONN_WAIT_IO);
 }
 
 void conn_io_done(struct conn *c)
 {
+    if (c->h2s) {
+        http2_stream_io_done(c);
+        return;
+    }
     if (c->state != CONN_WAIT_IO)
         return;
     struct conn_work *w = c->w;
@@ -255,6 +269,10 @@ void conn_on_read_body(struct conn *c, bool timeout)
 void conn_body_abandon(struct conn *c)
 {
     struct conn_work *w = c->w;
+    if (c->h2s) {
+        http2_stream_abandon_body(c);
+        return;
+    }
     if (w->body_done || w->sink == &conn_discard_sink)
         return; /* (no sink yet: a body never asked for is settled the same way) */
     w->sink = NULL;
@@ -273,7 +291,7 @@ void conn_body_pause(struct conn *c, bool paused)
     w->body_paused = paused;
     if (!paused) {
         c->progress_ms = conn_now_ms(c);
-        conn_yield(c);
+        conn_wake(c);
     }
 }
 

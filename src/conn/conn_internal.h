@@ -128,6 +128,10 @@ struct conn {
     uint16_t via_port;
     uint8_t via_addr[16];
     struct conn_tunnel *tunnel; /* after a 101 (conn_tunnel.c); freed with c */
+    struct http2_session *h2;   /* CONN_H2: the session this connection carries */
+    struct http2_stream *h2s;   /* CONN_H2_STREAM: the stream this object presents */
+    bool was_h2;                /* spoke HTTP/2: the client may send frames at any time */
+    bool proto_chosen;          /* HTTP/1.1 or HTTP/2 is decided for this connection */
 };
 
 /* LINGER's steps, in this order; each but DRAIN may wait for the socket. */
@@ -188,6 +192,11 @@ void conn_on_proxy_header(struct conn *c, bool timeout);
 bool conn_take_work(struct conn *c);
 /* Log any pending response, abort any sink, give the work area back. */
 void conn_drop_work(struct conn *c);
+/* Give the read buffer cap bytes (a larger one of its own), or back the
+ * standard one when cap is no larger; unconsumed bytes move along. false:
+ * out of memory, a request in progress, or the bytes would not fit
+ * (nothing changed). For a protocol between requests (HTTP/2). */
+bool conn_input_resize(struct conn *c, uint32_t cap);
 /* Read what the transport has into the buffer. Returns bytes read (> 0), 0
  * at the client's end of stream, -EAGAIN, -ENOBUFS (buffer full), or -errno. */
 ssize_t conn_fill(struct conn *c);
