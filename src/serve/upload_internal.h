@@ -75,7 +75,8 @@ struct upload {
     uint64_t job_off;
     uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
     uint64_t wb_started_to;   /* bytes before this have their writeback started */
-    uint64_t written_to;      /* bytes before this are on disk (waited for) */
+    uint64_t written_to;      /* bytes before this were handed to the disk (waited for) */
+    uint64_t dirty_max;       /* upload_dirty_max_bytes; 0: no wait */
     uint64_t write_us;        /* time the write jobs took, in all */
     /* The flush while the body arrives: a second job, on another thread,
      * fdatasync()s what is written so far, so the disk's cache is emptied

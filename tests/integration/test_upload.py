@@ -914,6 +914,27 @@ def test_get_of_an_in_progress_temp_file_is_404(make_server, upload_kind):
 # 100 MiB, checked by sha256
 
 
+@pytest.mark.parametrize("dirty_max", ["1m", "0"])
+def test_put_with_writes_bounded_or_not_arrives_intact(make_server, dirty_max):
+    # upload_dirty_max_bytes 1m with a 1m step: the I/O thread waits for the
+    # disk at almost every step; 0: it never waits. Either way the body is
+    # stored whole.
+    srv = make_server(BIG + "\nupload_writeback_bytes 1m;\nupload_dirty_max_bytes %s;"
+                      % dirty_max)
+    size = 24 * MIB + 12345
+    s = start_put(srv, "/upload/bounded.bin", size)
+    h = hashlib.sha256()
+    for chunk in seeded_chunks(20261206, size):
+        h.update(chunk)
+        s.sendall(chunk)
+    r = Reader(s, timeout=60).response()
+    s.close()
+    assert r.status == 201
+    with open(up(srv, "bounded.bin"), "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == h.hexdigest()
+    assert temp_files(srv) == []
+
+
 @pytest.mark.parametrize("writeback", ["8m", "0"])
 def test_100mib_put_arrives_intact(make_server, writeback):
     # upload_writeback_bytes 8m (the default) starts the disk writes of each
