@@ -476,7 +476,9 @@ const struct config_directive config_directives[] = {
     { .name = "body_min_rate", .type = CONFIG_T_SIZE, MAIN(body_min_rate), .def = "500",
       .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
       .help = "Bytes per second a body must average after its first body_timeout (as "
-              "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
+              "Apache's mod_reqtimeout MinRate), counted from the body's start; time the "
+              "body waits for the server (its disk) does not count; slower uploads get 408; "
+              "0 turns it off" },
     { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
       .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
       .help = "How long a connection waits for an I/O thread's file operation (an fsync on "

@@ -271,8 +271,13 @@ void conn_body_pause(struct conn *c, bool paused)
     if (w->body_paused == paused)
         return;
     w->body_paused = paused;
-    if (!paused) {
-        c->progress_ms = conn_now_ms(c);
+    uint64_t now = conn_now_ms(c);
+    if (paused) {
+        w->body_paused_ms = now;
+    } else {
+        if (w->body_clock_ms)
+            w->body_clock_ms += now - w->body_paused_ms; /* the handler's wait */
+        c->progress_ms = now;
         conn_yield(c);
     }
 }

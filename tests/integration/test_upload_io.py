@@ -18,6 +18,7 @@ import signal
 import socket
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -377,3 +378,54 @@ def test_a_full_io_queue_holds_or_refuses_the_next_commit(make_server, faults, w
         first.close()
         if second:
             second.close()
+
+
+# ---------------------------------------------------------------------------
+# body_min_rate across a wait for the disk
+
+
+def test_body_min_rate_clock_runs_on_across_a_wait_for_the_disk(make_server, faults):
+    # A client that sends slower than body_min_rate, then has its body
+    # paused by the server (the only I/O thread is held, so its buffer
+    # cannot be handed over), must not get a fresh clock when the body
+    # resumes: the rate counts from the body's start, less the server's
+    # own wait. Timeline (s): 100 KiB at 0; 200 KiB at 3.5, which pauses
+    # the body; resumed at about 5; then 1 KiB every 0.25 s. The clock
+    # allows body_timeout (4) + the pause (1.5) + 0.3 KiB-seconds: 408 at
+    # about 5.8, during the trickle. Restarted at the resume it would allow
+    # until about 9.3, after the trickle's end at 7.5, and store the body.
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "io_threads 1;\nio_queue_max 0;\nupload_buffer_bytes 512k;\n"
+                      "body_timeout 4s;\nbody_min_rate 1m;\n")
+    os.mkdir(up(srv, "slow"))
+    holder = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
+    kib = 1024
+    trickle = 10
+    total = 300 * kib + trickle * kib
+    s = srv.connect(timeout=30)
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        s.sendall(request("PUT", "/upload/b.bin",
+                          ["Authorization: " + AUTH, "Content-Length: %d" % total]))
+        s.sendall(b"b" * (100 * kib))  # under half the buffer: nothing handed over yet
+        time.sleep(3.5)                # 100 KiB in 3.5 s: under body_min_rate
+        s.sendall(b"b" * (200 * kib))  # half the buffer: a write, but no thread
+        assert wait_for(lambda: waiting_io(srv) == 2), "the body did not wait for the disk"
+        time.sleep(1.5)
+        release(faults)
+        r1 = Reader(holder, 30).response()
+        assert r1 is not None and r1.status == 201, r1
+        for _ in range(trickle):
+            time.sleep(0.25)
+            try:
+                s.sendall(b"b" * kib)
+            except OSError:
+                break  # answered and closed meanwhile
+        r = Reader(s, 30).response()
+        assert r is not None and r.status == 408, (r, srv.log()[-2000:])
+        assert not os.path.exists(up(srv, "b.bin"))
+        assert wait_for(lambda: no_leftovers(srv))
+    finally:
+        release(faults)
+        holder.close()
+        s.close()
