@@ -84,14 +84,18 @@ def put(srv, path, body):
     return r
 
 
-def waiting_io(srv):
-    """ConnsWaitingIO from /server-status?auto."""
+def conns_in(srv, field):
+    """A count from /server-status?auto (ConnsWaitingIO, ConnsReadingBody)."""
     r = get(srv, "/server-status?auto")
     assert r.status == 200, r
     for line in r.body.decode().splitlines():
-        if line.startswith("ConnsWaitingIO:"):
+        if line.startswith(field + ":"):
             return int(line.split(":")[1])
-    raise AssertionError("no ConnsWaitingIO in /server-status?auto")
+    raise AssertionError("no %s in /server-status?auto" % field)
+
+
+def waiting_io(srv):
+    return conns_in(srv, "ConnsWaitingIO")
 
 
 def no_leftovers(srv):
@@ -342,6 +346,90 @@ def test_delete_with_a_failed_directory_fsync_is_500(make_server, faults):
 
 
 # ---------------------------------------------------------------------------
+# the start: create_dirs and the body's file, on a thread
+
+
+def test_create_dirs_fsync_runs_on_a_thread(make_server, faults, upload_kind):
+    # create_dirs makes slow/new and fsyncs slow (held): the loop answers
+    # others meanwhile; the PUT waits in WAIT_IO, then lands whole. (Made on
+    # the loop, the held fsync would hold the GET too.)
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "create_dirs on;\n")
+    os.mkdir(up(srv, "slow"))
+    s = start_put(srv, "/upload/slow/new/f.bin", b"n" * 5000)
+    try:
+        assert wait_for(lambda: held(faults)), "the directory fsync never started"
+        assert get(srv, "/index.html").status == 200
+        assert waiting_io(srv) == 1
+        assert not os.path.exists(up(srv, "slow", "new", "f.bin"))
+        release(faults)
+        r = Reader(s, 30).response()
+        assert r is not None and r.status == 201, r
+        assert read(up(srv, "slow", "new", "f.bin")) == b"n" * 5000
+        assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_client_reset_while_its_directory_is_made(make_server, faults, upload_kind):
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "create_dirs on;\n")
+    os.mkdir(up(srv, "slow"))
+    s = start_put(srv, "/upload/slow/gone/f.bin", b"g" * 5000)
+    try:
+        assert wait_for(lambda: held(faults)), "the directory fsync never started"
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        assert wait_for(lambda: waiting_io(srv) == 0), "the reset connection still waits"
+        release(faults)
+        # The job ends; its file (created after the directory) is dropped.
+        assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+        assert not os.path.exists(up(srv, "slow", "gone", "f.bin"))
+        assert put(srv, "/upload/slow/gone/g.bin", b"ok\n").status == 201
+    finally:
+        release(faults)
+
+
+def test_failed_directory_fsync_of_create_dirs_is_500(make_server, faults):
+    faults(fsync_eio="fail-dir")
+    srv = make_server(CONF + "create_dirs on;\n")
+    os.mkdir(up(srv, "fail-dir"))
+    r = put(srv, "/upload/fail-dir/new/f.bin", b"x" * 100)
+    assert r.status == 500, r
+    assert not os.path.exists(up(srv, "fail-dir", "new", "f.bin"))
+    assert wait_for(lambda: no_leftovers(srv))
+    assert wait_for(lambda: "making the directory: Input/output error; 500 sent" in srv.log())
+
+
+def test_the_file_waits_for_a_full_pool_before_the_body_is_read(make_server, faults):
+    # One thread, no queue, held by another upload's fsync: a new PUT's
+    # file cannot be created yet, so it waits (WAIT_IO) without reading its
+    # body, and is stored once the thread is free.
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "io_threads 1;\nio_queue_max 0;\n")
+    os.mkdir(up(srv, "slow"))
+    first = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
+    second = None
+    try:
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        second = start_put(srv, "/upload/b.bin", b"b" * (300 * 1024))
+        assert wait_for(lambda: waiting_io(srv) == 2)
+        assert conns_in(srv, "ConnsReadingBody") == 0
+        release(faults)
+        assert Reader(first, 30).response().status == 201
+        r = Reader(second, 30).response()
+        assert r is not None and r.status == 201, r
+        assert read(up(srv, "b.bin")) == b"b" * (300 * 1024)
+        assert wait_for(lambda: no_leftovers(srv))
+    finally:
+        release(faults)
+        first.close()
+        if second:
+            second.close()
+
+
+# ---------------------------------------------------------------------------
 # a full I/O queue
 
 
@@ -398,17 +486,21 @@ def test_body_min_rate_clock_runs_on_across_a_wait_for_the_disk(make_server, fau
     srv = make_server(CONF + "io_threads 1;\nio_queue_max 0;\nupload_buffer_bytes 512k;\n"
                       "body_timeout 4s;\nbody_min_rate 1m;\n")
     os.mkdir(up(srv, "slow"))
-    holder = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
     kib = 1024
     trickle = 10
     total = 300 * kib + trickle * kib
     s = srv.connect(timeout=30)
+    holder = None
     try:
-        assert wait_for(lambda: held(faults)), "the fsync never started"
+        t0 = time.monotonic()
         s.sendall(request("PUT", "/upload/b.bin",
                           ["Authorization: " + AUTH, "Content-Length: %d" % total]))
         s.sendall(b"b" * (100 * kib))  # under half the buffer: nothing handed over yet
-        time.sleep(3.5)                # 100 KiB in 3.5 s: under body_min_rate
+        # Its file is created (the body is being read): now hold the thread.
+        assert wait_for(lambda: conns_in(srv, "ConnsReadingBody") == 1)
+        holder = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        time.sleep(max(0.0, t0 + 3.5 - time.monotonic()))  # 100 KiB in 3.5 s: too slow
         s.sendall(b"b" * (200 * kib))  # half the buffer: a write, but no thread
         assert wait_for(lambda: waiting_io(srv) == 2), "the body did not wait for the disk"
         time.sleep(1.5)
@@ -427,5 +519,6 @@ def test_body_min_rate_clock_runs_on_across_a_wait_for_the_disk(make_server, fau
         assert wait_for(lambda: no_leftovers(srv))
     finally:
         release(faults)
-        holder.close()
+        if holder:
+            holder.close()
         s.close()
