@@ -319,6 +319,18 @@ static int upload_submit(struct upload *u, enum upload_job_kind kind)
     return rc;
 }
 
+/* Hand the job of kind over, or wait for room (io_queue_full wait). 0, or
+ * -EAGAIN if the pool is full and io_queue_full is refuse. */
+static int upload_submit_or_wait(struct upload *u, enum upload_job_kind kind)
+{
+    if (upload_submit(u, kind) == 0)
+        return 0;
+    if (u->when_full == CONFIG_IO_FULL_REFUSE)
+        return -EAGAIN;
+    iopool_wait_room(u->pool, &u->room);
+    return 0;
+}
+
 /* ---- ending: answered, abandoned, discarded ---- */
 
 static void upload_free(struct upload *u)
@@ -458,12 +470,7 @@ static int upload_try_commit(struct upload *u)
     u->job_data = u->buf[f];
     u->job_len = u->buf_len[f];
     u->job_off = u->buf_off[f];
-    if (upload_submit(u, UPLOAD_JOB_COMMIT) == 0)
-        return 0;
-    if (u->when_full == CONFIG_IO_FULL_REFUSE)
-        return -EAGAIN;
-    iopool_wait_room(u->pool, &u->room);
-    return 0;
+    return upload_submit_or_wait(u, UPLOAD_JOB_COMMIT);
 }
 
 /* Answer an upload that will not be committed, and drop its body: 503 for
@@ -705,18 +712,6 @@ static const struct conn_body_sink upload_sink = {
 
 /* ---- the start ---- */
 
-/* Hand the open job over, or wait for room. 0, or -EAGAIN if the pool is
- * full and io_queue_full is refuse. */
-static int upload_try_open(struct upload *u)
-{
-    if (upload_submit(u, UPLOAD_JOB_OPEN) == 0)
-        return 0;
-    if (u->when_full == CONFIG_IO_FULL_REFUSE)
-        return -EAGAIN;
-    iopool_wait_room(u->pool, &u->room);
-    return 0;
-}
-
 /* The open job's done: answer a failure, or start reading the body. */
 static void upload_open_done(struct upload *u)
 {
@@ -730,7 +725,7 @@ static void upload_open_done(struct upload *u)
         /* Out of descriptors: a lingering connection may give one back. */
         if (!u->open_retried && server_retry_open(conn_server(c), -err)) {
             u->open_retried = true;
-            if (upload_try_open(u) < 0) {
+            if (upload_submit_or_wait(u, UPLOAD_JOB_OPEN) < 0) {
                 upload_refuse(c, u, 503);
                 conn_io_done(c);
             }
@@ -767,7 +762,7 @@ void upload_store_start(struct conn *c, const struct config_location *loc, struc
     u->writeback_step = u->durable ? srv->cfg->upload_writeback_bytes : 0;
     u->dirty_max = srv->cfg->upload_dirty_max_bytes;
     u->opening = true;
-    if (upload_try_open(u) < 0) {
+    if (upload_submit_or_wait(u, UPLOAD_JOB_OPEN) < 0) {
         upload_refuse(c, u, 503); /* answered now: no wait */
         return;
     }

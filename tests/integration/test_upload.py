@@ -922,17 +922,31 @@ def test_put_with_writes_bounded_or_not_arrives_intact(make_server, dirty_max):
     srv = make_server(BIG + "\nupload_writeback_bytes 1m;\nupload_dirty_max_bytes %s;"
                       % dirty_max)
     size = 24 * MIB + 12345
-    s = start_put(srv, "/upload/bounded.bin", size)
+    r, sent = put_seeded(srv, "/upload/bounded.bin", size, 20261206)
+    assert r.status == 201
+    assert os.path.getsize(up(srv, "bounded.bin")) == size
+    assert file_sha256(up(srv, "bounded.bin")) == sent
+    assert temp_files(srv) == []
+
+
+def put_seeded(srv, path, size, seed):
+    """PUT size bytes of seeded_chunks(seed); the response and the sha256 sent."""
+    s = start_put(srv, path, size)
     h = hashlib.sha256()
-    for chunk in seeded_chunks(20261206, size):
+    for chunk in seeded_chunks(seed, size):
         h.update(chunk)
         s.sendall(chunk)
-    r = Reader(s, timeout=60).response()
+    r = Reader(s, timeout=120).response()
     s.close()
-    assert r.status == 201
-    with open(up(srv, "bounded.bin"), "rb") as f:
-        assert hashlib.sha256(f.read()).hexdigest() == h.hexdigest()
-    assert temp_files(srv) == []
+    return r, h.hexdigest()
+
+
+def file_sha256(path):
+    d = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(4 * MIB), b""):
+            d.update(block)
+    return d.hexdigest()
 
 
 @pytest.mark.parametrize("writeback", ["8m", "0"])
@@ -941,22 +955,12 @@ def test_100mib_put_arrives_intact(make_server, writeback):
     # 8 MiB while the body arrives; 0 leaves them all to the final fsync.
     srv = make_server(BIG + "\nupload_writeback_bytes %s;" % writeback)
     size = 100 * MIB
-    s = start_put(srv, "/upload/huge.bin", size)
-    h = hashlib.sha256()
-    for chunk in seeded_chunks(20240501, size):
-        h.update(chunk)
-        s.sendall(chunk)
-    r = Reader(s, timeout=120).response()
-    s.close()
+    r, sent = put_seeded(srv, "/upload/huge.bin", size, 20240501)
     assert r.status == 201
     assert r.header("location") == "/upload/huge.bin"
     path = up(srv, "huge.bin")
     assert os.path.getsize(path) == size
-    d = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(4 * MIB), b""):
-            d.update(block)
-    assert d.hexdigest() == h.hexdigest()
+    assert file_sha256(path) == sent
     assert temp_files(srv) == []
 
 

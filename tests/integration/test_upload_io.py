@@ -349,16 +349,26 @@ def test_delete_with_a_failed_directory_fsync_is_500(make_server, faults):
 # the start: create_dirs and the body's file, on a thread
 
 
-def test_create_dirs_fsync_runs_on_a_thread(make_server, faults, upload_kind):
-    # create_dirs makes slow/new and fsyncs slow (held): the loop answers
-    # others meanwhile; the PUT waits in WAIT_IO, then lands whole. (Made on
-    # the loop, the held fsync would hold the GET too.)
+def put_into_a_new_directory(make_server, faults, new_dir, body):
+    """create_dirs makes slow/<new_dir> for a PUT, and the fsync of slow is
+    held: the server and the connection, once the hold started."""
     faults(fsync_hold="slow")
     srv = make_server(CONF + "create_dirs on;\n")
     os.mkdir(up(srv, "slow"))
-    s = start_put(srv, "/upload/slow/new/f.bin", b"n" * 5000)
+    s = start_put(srv, "/upload/slow/%s/f.bin" % new_dir, body)
+    if not wait_for(lambda: held(faults)):
+        release(faults)
+        s.close()
+        raise AssertionError("the directory fsync never started")
+    return srv, s
+
+
+def test_create_dirs_fsync_runs_on_a_thread(make_server, faults, upload_kind):
+    # The loop answers others while the directory's fsync is held; the PUT
+    # waits in WAIT_IO, then lands whole. (Made on the loop, the held fsync
+    # would hold the GET too.)
+    srv, s = put_into_a_new_directory(make_server, faults, "new", b"n" * 5000)
     try:
-        assert wait_for(lambda: held(faults)), "the directory fsync never started"
         assert get(srv, "/index.html").status == 200
         assert waiting_io(srv) == 1
         assert not os.path.exists(up(srv, "slow", "new", "f.bin"))
@@ -373,12 +383,8 @@ def test_create_dirs_fsync_runs_on_a_thread(make_server, faults, upload_kind):
 
 
 def test_client_reset_while_its_directory_is_made(make_server, faults, upload_kind):
-    faults(fsync_hold="slow")
-    srv = make_server(CONF + "create_dirs on;\n")
-    os.mkdir(up(srv, "slow"))
-    s = start_put(srv, "/upload/slow/gone/f.bin", b"g" * 5000)
+    srv, s = put_into_a_new_directory(make_server, faults, "gone", b"g" * 5000)
     try:
-        assert wait_for(lambda: held(faults)), "the directory fsync never started"
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
         assert wait_for(lambda: waiting_io(srv) == 0), "the reset connection still waits"
@@ -402,33 +408,6 @@ def test_failed_directory_fsync_of_create_dirs_is_500(make_server, faults):
     assert wait_for(lambda: "making the directory: Input/output error; 500 sent" in srv.log())
 
 
-def test_the_file_waits_for_a_full_pool_before_the_body_is_read(make_server, faults):
-    # One thread, no queue, held by another upload's fsync: a new PUT's
-    # file cannot be created yet, so it waits (WAIT_IO) without reading its
-    # body, and is stored once the thread is free.
-    faults(fsync_hold="slow")
-    srv = make_server(CONF + "io_threads 1;\nio_queue_max 0;\n")
-    os.mkdir(up(srv, "slow"))
-    first = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
-    second = None
-    try:
-        assert wait_for(lambda: held(faults)), "the fsync never started"
-        second = start_put(srv, "/upload/b.bin", b"b" * (300 * 1024))
-        assert wait_for(lambda: waiting_io(srv) == 2)
-        assert conns_in(srv, "ConnsReadingBody") == 0
-        release(faults)
-        assert Reader(first, 30).response().status == 201
-        r = Reader(second, 30).response()
-        assert r is not None and r.status == 201, r
-        assert read(up(srv, "b.bin")) == b"b" * (300 * 1024)
-        assert wait_for(lambda: no_leftovers(srv))
-    finally:
-        release(faults)
-        first.close()
-        if second:
-            second.close()
-
-
 # ---------------------------------------------------------------------------
 # a full I/O queue
 
@@ -450,8 +429,10 @@ def test_a_full_io_queue_holds_or_refuses_the_next_commit(make_server, faults, w
             assert r.header("Retry-After") == "1"
             assert not os.path.exists(up(srv, "b.bin"))
         else:
-            # Waiting for room, not answered, not lost: both wait in WAIT_IO.
+            # Waiting for room, not answered, not lost: both wait in WAIT_IO,
+            # the second before its file exists, so its body is not read yet.
             assert wait_for(lambda: waiting_io(srv) == 2)
+            assert conns_in(srv, "ConnsReadingBody") == 0
             assert not os.path.exists(up(srv, "b.bin"))
         release(faults)
         r1 = Reader(first, 30).response()
