@@ -306,9 +306,9 @@ const struct config_directive config_directives[] = {
               "what came after it; 0 leaves everything to that fsync" },
     { .name = "upload_dirty_max_bytes", .type = CONFIG_T_SIZE, MAIN(upload_dirty_max_bytes),
       .def = "32m", .min = 0, .max = GIB, .group = G_SERVE,
-      .help = "How far an upload's writes may run ahead of the disk: once this much is "
-              "written but not yet handed to the disk, the I/O thread waits for the oldest "
-              "of it (and a body whose buffers are full stops reading), so a fast client "
+      .help = "How far an upload's writes may run ahead of the disk: once this much and "
+              "a step (upload_writeback_bytes) more are written but not yet handed to the "
+              "disk, the I/O thread waits for the oldest of it (and a body whose buffers are full stops reading), so a fast client "
               "and a slow disk do not leave it all to the final fsync; 0: no bound but the "
               "kernel's own (upload_writeback_bytes 0 has none either)" },
     { .name = "io_threads", .type = CONFIG_T_NUMBER, MAIN(io_threads), .def = "2", .min = 1,

@@ -106,9 +106,9 @@ static int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
  * writeback of it, without waiting (a wait here stops this job, so the
  * other buffer fills and the body stops reading: measured, waiting for the
  * step before each time doubled the writes' time and cost a quarter of the
- * throughput). Only once more than upload_dirty_max_bytes are written but
- * not waited for does the job wait, for the oldest of it: the body never
- * gets further ahead of the disk than that. The flushes on the other
+ * throughput). Only once a step more than upload_dirty_max_bytes is
+ * written but not waited for does the job wait, for the oldest of it: the
+ * body never gets further ahead of the disk than that. The flushes on the other
  * thread write most of it meanwhile, so the wait is usually for pages
  * already written. A failure shows again at the fsync, which decides the
  * answer. */
@@ -121,7 +121,8 @@ static void upload_writeback(struct upload *u, uint64_t end)
                               (off_t)(end - u->wb_started_to), SYNC_FILE_RANGE_WRITE);
         u->wb_started_to = end;
     }
-    if (u->dirty_max && end - u->written_to > u->dirty_max) {
+    /* Waited for a step at a time: one call per step, not per buffer. */
+    if (u->dirty_max && end - u->written_to >= u->dirty_max + u->writeback_step) {
         uint64_t to = end - u->dirty_max;
         (void)sync_file_range(u->tmp_fd, (off_t)u->written_to, (off_t)(to - u->written_to),
                               SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
