@@ -246,6 +246,7 @@ struct config {
     uint32_t ranges_max;
     uint64_t multipart_max_bytes;
     uint64_t upload_writeback_bytes; /* 0: off */
+    uint64_t upload_dirty_max_bytes; /* written, not yet handed to the disk; 0: no bound */
     uint64_t upload_buffer_bytes;    /* each upload has two */
     uint32_t io_threads;             /* per worker */
     uint32_t io_queue_max;           /* jobs waiting for a thread */

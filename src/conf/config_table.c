@@ -301,11 +301,17 @@ const struct config_directive config_directives[] = {
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
       .help = "While an upload's body arrives, the I/O thread starts the disk writes every "
-              "this many bytes (sync_file_range) and waits for the previous step to be "
-              "handed to the disk, so the body goes no faster than the disk; and another "
+              "this many bytes (sync_file_range, without waiting for them), and another "
               "thread flushes what is written so far (fdatasync) each time a step's worth "
               "has come since the last flush, so the fsync before the answer only has "
               "what came after it; 0 leaves everything to that fsync" },
+    { .name = "upload_dirty_max_bytes", .type = CONFIG_T_SIZE, MAIN(upload_dirty_max_bytes),
+      .def = "32m", .min = 0, .max = GIB, .group = G_SERVE,
+      .help = "How far an upload's writes may run ahead of the disk: once this much and "
+              "a step (upload_writeback_bytes) more are written but not yet handed to the "
+              "disk, the I/O thread waits for the oldest of it (and a body whose buffers are full stops reading), so a fast client "
+              "and a slow disk do not leave it all to the final fsync; 0: no bound but the "
+              "kernel's own (upload_writeback_bytes 0 has none either)" },
     { .name = "io_threads", .type = CONFIG_T_NUMBER, MAIN(io_threads), .def = "2", .min = 1,
       .max = 64, .args = "N", .group = G_SERVE,
       .help = "Threads per worker that run the file calls which may block on a slow disk "
@@ -514,7 +520,9 @@ const struct config_directive config_directives[] = {
     { .name = "body_min_rate", .type = CONFIG_T_SIZE, MAIN(body_min_rate), .def = "500",
       .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
       .help = "Bytes per second a body must average after its first body_timeout (as "
-              "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
+              "Apache's mod_reqtimeout MinRate), counted from the body's start; time the "
+              "body waits for the server (its disk) does not count; slower uploads get 408; "
+              "0 turns it off" },
     { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
       .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
       .help = "How long a connection waits for an I/O thread's file operation (an fsync on "

@@ -282,13 +282,13 @@ static uint64_t conn_deadline(const struct conn *c)
         return c->since_ms + cfg->header_timeout_ms;
     case CONN_READ_BODY: {
         uint64_t quiet = c->progress_ms + cfg->body_timeout_ms;
-        if (cfg->body_min_rate == 0 || !c->w)
-            return quiet;
+        if (cfg->body_min_rate == 0 || !c->w || c->w->body_paused)
+            return quiet; /* paused: the handler is the one not taking bytes */
         /* A trickle that beats body_timeout still has to keep an average
          * rate: one body_timeout of grace, plus a second per body_min_rate
          * bytes received. */
         uint64_t earned = c->w->body_bytes * 1000 / cfg->body_min_rate;
-        uint64_t slow = c->since_ms + cfg->body_timeout_ms + earned;
+        uint64_t slow = c->w->body_clock_ms + cfg->body_timeout_ms + earned;
         return slow < quiet ? slow : quiet;
     }
     case CONN_WAIT_IO:
@@ -352,9 +352,17 @@ void conn_set_state(struct conn *c, enum conn_state to)
     stats_sub(&st->conns[conn_stats_state[c->state]], 1);
     if (to != CONN_CLOSED)
         stats_add(&st->conns[conn_stats_state[to]], 1);
+    uint64_t now = conn_now_ms(c);
+    if (to == CONN_READ_BODY && c->w) {
+        struct conn_work *w = c->w;
+        if (!w->body_clock_ms)
+            w->body_clock_ms = now;
+        else if (c->state == CONN_WAIT_IO)
+            w->body_clock_ms += now - c->since_ms; /* the server's wait, not the client's */
+    }
     c->state = (uint8_t)to;
-    c->since_ms = conn_now_ms(c);
-    c->progress_ms = c->since_ms;
+    c->since_ms = now;
+    c->progress_ms = now;
     if (to == CONN_CLOSED)
         loop_disarm(c->srv->loop, &c->timer);
     else
@@ -484,6 +492,7 @@ static void conn_on_head(struct conn *c, size_t used)
     w->body_done = req->framing == HTTP1_BODY_NONE ||
                    (req->framing == HTTP1_BODY_LENGTH && req->content_length == 0);
     w->body_bytes = 0;
+    w->body_clock_ms = 0;
     w->body_max = UINT64_MAX;
     w->lingering_close = cfg->lingering_close;
     w->loc = NULL;

@@ -173,6 +173,11 @@ void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), 
  * response queued): read the rest of the body, or go on to the next
  * request. On the loop's thread, outside the connection's own handlers. */
 void conn_io_done(struct conn *c);
+/* The operation a handler waited for before reading the body (an upload's
+ * file being created) is done: read the body into sink now, as
+ * conn_read_body would have from the handler (100 Continue included). */
+void conn_io_done_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
+                            uint64_t max_bytes);
 
 /* Read the request's body into sink (sends 100 Continue if the client asked
  * for it). max_bytes caps a chunked body (a Content-Length above it must be

@@ -167,6 +167,26 @@ void conn_io_done(struct conn *c)
     conn_yield(c);
 }
 
+void conn_io_done_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
+                            uint64_t max_bytes)
+{
+    if (c->state != CONN_WAIT_IO)
+        return;
+    struct conn_work *w = c->w;
+    w->io_cancel = NULL;
+    conn_set_state(c, CONN_READ_BODY);
+    conn_read_body(c, sink, ctx, max_bytes);
+    /* An empty body's on_end has answered, or waits for its own operation
+     * (WAIT_IO again); else the body's bytes come (those buffered already
+     * raise no edge of their own). */
+    if (c->state != CONN_READ_BODY)
+        return;
+    if (w->body_done)
+        conn_request_done(c);
+    else
+        conn_yield(c);
+}
+
 void conn_on_wait_io(struct conn *c, bool timeout)
 {
     if (!timeout || !conn_deadline_passed(c))
@@ -289,8 +309,13 @@ void conn_body_pause(struct conn *c, bool paused)
     if (w->body_paused == paused)
         return;
     w->body_paused = paused;
-    if (!paused) {
-        c->progress_ms = conn_now_ms(c);
+    uint64_t now = conn_now_ms(c);
+    if (paused) {
+        w->body_paused_ms = now;
+    } else {
+        if (w->body_clock_ms)
+            w->body_clock_ms += now - w->body_paused_ms; /* the handler's wait */
+        c->progress_ms = now;
         conn_wake(c);
     }
 }

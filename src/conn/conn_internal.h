@@ -73,6 +73,11 @@ struct conn_work {
     const struct config_location *loc; /* routed to; NULL before (a 400) */
     uint64_t body_left;
     uint64_t body_bytes;
+    /* body_min_rate's clock: when the body began to be read (0: not yet),
+     * moved on by the time it waited for the server (WAIT_IO, or paused by
+     * its handler), so neither a resume restarts it nor the server's own
+     * wait counts against the client. */
+    uint64_t body_clock_ms;
     uint64_t body_max;
     enum http1_framing body_framing;
     bool body_done;
@@ -83,6 +88,7 @@ struct conn_work {
     void (*io_cancel)(struct conn *c, void *ctx);
     void *io_ctx;
     bool body_paused;           /* conn_body_pause: the sink cannot take more now */
+    uint64_t body_paused_ms;    /* when it paused (moves body_clock_ms on resuming) */
     /* a response its handler queues later (conn_defer) */
     const struct conn_deferred *deferred;
     void *deferred_ctx;
