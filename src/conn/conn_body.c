@@ -170,6 +170,11 @@ void conn_io_done(struct conn *c)
 void conn_io_done_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
                             uint64_t max_bytes)
 {
+    if (c->h2s) { /* the stream stops waiting, then its DATA goes to sink */
+        http2_stream_io_done(c);
+        conn_read_body(c, sink, ctx, max_bytes);
+        return;
+    }
     if (c->state != CONN_WAIT_IO)
         return;
     struct conn_work *w = c->w;
