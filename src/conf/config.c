@@ -546,7 +546,7 @@ static struct config_location *config_proxy_pass_done(struct config *cfg, const 
 static int config_resolve_proxy_pass(struct config *cfg, struct config_server *srv,
                                      struct config_location *loc, const char *where, FILE *errs)
 {
-    if (!loc->proxy_pass || !*loc->proxy_pass || loc->proxy_peers)
+    if (!loc->proxy_pass || !*loc->proxy_pass || loc->proxy_peers || cfg->skip_resolve)
         return 0;
     struct config_location *done = config_proxy_pass_done(cfg, loc->proxy_pass);
     if (done) {

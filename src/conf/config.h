@@ -311,6 +311,9 @@ struct config {
     size_t site_count;
     uint32_t default_site;
     struct vhost_table *vhosts;
+    /* private: leave proxy_pass host names unresolved (`lingerd -s` reads
+     * the configuration for pid_file only, and must work while DNS does not) */
+    bool skip_resolve;
 
     /* the lingering_close directive applies to locations; the main-level value
      * is the default for new locations and for closes with no request. */

@@ -43,7 +43,7 @@ static const char *proxy_addr_host_name_error(const char *h, size_t len)
     if (len == 0)
         return "an empty host name";
     if (len > PROXY_HOST_NAME_MAX)
-        return "a host name longer than 253 bytes";
+        return "a host name longer than 253 bytes"; /* PROXY_HOST_NAME_MAX */
     size_t label = 0;
     bool digits_only = true;
     for (size_t i = 0; i <= len; i++) {
@@ -118,8 +118,10 @@ int proxy_addr_parse(const char *text, size_t len, struct proxy_addr_text *out, 
         if (!colon)
             goto bad;
         hlen = (size_t)(colon - text);
-        if (hlen >= sizeof out->host)
-            goto bad;
+        if (hlen >= sizeof out->host) {
+            snprintf(err, errlen, "a host name longer than %d bytes", PROXY_HOST_NAME_MAX);
+            return -1;
+        }
         memcpy(host, text, hlen);
     }
     host[hlen] = '\0';
