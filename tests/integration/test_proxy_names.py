@@ -12,7 +12,6 @@ test can give a name several addresses, change them between reloads, and
 see which process asked.
 """
 
-import os
 import re
 import signal
 import socket
@@ -20,11 +19,11 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, exchange, request, wait_for
+from conftest import (BIN, build_preload, exchange, preload_into_servers, request,
+                      wait_for)
 from upstream_apps import apps, echo_handler  # noqa: F401 (apps)
 from test_process import children
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 METHODS = "methods GET HEAD POST;"
 
 
@@ -158,11 +157,7 @@ def test_a_reload_with_a_bad_name_keeps_the_old_configuration(make_server, apps)
 
 @pytest.fixture(scope="session")
 def resolver_shim(tmp_path_factory):
-    out = str(tmp_path_factory.mktemp("resolver") / "resolver_shim.so")
-    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", out,
-                    os.path.join(HERE, "resolver_shim.c"), "-ldl"],
-                   check=True, timeout=60, capture_output=True)
-    return out
+    return build_preload(tmp_path_factory, "resolver_shim.c")
 
 
 @pytest.fixture
@@ -171,12 +166,9 @@ def hosts(resolver_shim, monkeypatch, tmp_path):
     lists (pid, name) of every getaddrinfo the server made."""
     path, log = tmp_path / "hosts", tmp_path / "resolver.log"
     path.write_text("")
-    monkeypatch.setenv("LD_PRELOAD", resolver_shim)
+    preload_into_servers(monkeypatch, resolver_shim)
     monkeypatch.setenv("LINGERD_RESOLVER_HOSTS", str(path))
     monkeypatch.setenv("LINGERD_RESOLVER_LOG", str(log))
-    # An ASan build wants its runtime first; the shim only wraps a libc call.
-    monkeypatch.setenv("ASAN_OPTIONS",
-                       "detect_leaks=1:abort_on_error=0:exitcode=86:verify_asan_link_order=0")
 
     def write(*lines):
         path.write_text("".join(l + "\n" for l in lines))
