@@ -21,15 +21,16 @@ CSTD     := -std=c17 -D_GNU_SOURCE
 CFLAGS   ?= -O2 -g
 # OpenSSL 3 (libssl-dev) for TLS: the field's standard library, no home-made crypto.
 # zlib (zlib1g-dev) for gzip on the fly: the format's reference implementation.
-LDLIBS   := -lssl -lcrypto -lcrypt -lz -pthread
+# nghttp2 (libnghttp2-dev) for HTTP/2: the field's standard framing and HPACK library.
+LDLIBS   := -lssl -lcrypto -lcrypt -lz -lnghttp2 -pthread
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 
 # src/ is grouped by layer, dependencies pointing down: proc, serve, proxy, conn,
-# http1, net, conf, core. Headers are included by name; each layer's folder is
+# http2, http1, net, conf, core. Headers are included by name; each layer's folder is
 # on the include path.
-LAYERS   := proc serve proxy conn http1 net conf core
+LAYERS   := proc serve proxy conn http2 http1 net conf core
 INCLUDES := $(addprefix -Isrc/,$(LAYERS))
 SRC      := $(sort $(wildcard src/*/*.c))
 HDRS     := $(wildcard src/*/*.h)
@@ -155,7 +156,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 600
 FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host accept_encoding \
-                proxy_protocol response
+                proxy_protocol response http2
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
 FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
@@ -169,6 +170,7 @@ FUZZ_SRC_host      := src/serve/vhost.c
 FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
 FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
 FUZZ_SRC_response  := src/proxy/proxy_response.c src/http1/http1.c src/http1/http1_chunked.c
+FUZZ_SRC_http2     := src/http2/http2_head.c src/http1/http1.c src/http1/http1_chunked.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 

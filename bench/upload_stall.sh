@@ -42,6 +42,8 @@ head -c $((SIZE_MIB * 1048576)) /dev/urandom > "$D/body.bin"
     echo "workers 1;"
     # the small file from the cache would hide nothing: read it each time
     echo "file_cache_entries 0;"
+    # one connection for the whole run (a GET every 5 ms passes the default 1000)
+    echo "keepalive_requests 1000000000;"
     if [ "$(id -u)" = 0 ]; then echo "run_as_root on;"; fi
     [ -z "${UPLOAD_CONF:-}" ] || echo "$UPLOAD_CONF"
     echo "location /upload/ { methods GET HEAD PUT; body_max_bytes $((SIZE_MIB * 2))m; }"
@@ -74,7 +76,10 @@ while not os.path.exists(stop) and time.monotonic() < deadline:
     s.sendall(req)
     buf = b""
     while True:
-        buf += s.recv(65536)
+        got = s.recv(65536)
+        if not got:
+            sys.exit("getter: the server closed the connection")
+        buf += got
         head, sep, rest = buf.partition(b"\r\n\r\n")
         if sep:
             n = int([l.split(b":")[1] for l in head.split(b"\r\n")

@@ -19,6 +19,7 @@ check() {
     need libcrypt-dev test -f /usr/include/crypt.h
     need libssl-dev test -f /usr/include/openssl/ssl.h
     need zlib1g-dev test -f /usr/include/zlib.h
+    need libnghttp2-dev test -f /usr/include/nghttp2/nghttp2.h
     $build_only && return 0
     need libcmocka-dev test -f /usr/include/cmocka.h
     need openssl command -v openssl
@@ -32,6 +33,9 @@ check() {
     # only where it truly is not there. /usr/sbin is not on every PATH.
     need haproxy sh -c 'command -v haproxy || test -x /usr/sbin/haproxy'
     need gunicorn command -v gunicorn  # the application server behind the proxy tests
+    # HTTP/2: frame-level clients (test_http2) and nghttp/h2load
+    need python3-h2 /usr/bin/python3 -c 'import h2'
+    need nghttp2-client command -v nghttp
 }
 # Optional: tests that need these skip, saying why, when they are absent.
 # headless Chromium renders /server-status and loads the site over HTTPS,

@@ -224,6 +224,19 @@ struct config {
     bool https_redirect;
     int64_t hsts_ms;         /* <0: off */
 
+    /* HTTP/2 (docs/http2.md) */
+    bool http2;                       /* TLS listeners offer h2 by ALPN */
+    bool http2_cleartext;             /* plain listeners take h2 with prior knowledge */
+    uint32_t http2_max_concurrent_streams;
+    uint32_t http2_stream_window;     /* SETTINGS_INITIAL_WINDOW_SIZE */
+    uint32_t http2_connection_window;
+    uint32_t http2_max_frame_size;
+    uint32_t http2_max_header_list_size; /* 0: header_max_bytes */
+    uint32_t http2_max_resets;        /* per 10 s window */
+    uint32_t http2_max_continuations;
+    uint32_t http2_max_control_frames; /* per 10 s window */
+    uint64_t http2_goaway_timeout_ms;
+
     /* request limits */
     uint32_t request_line_max_bytes;
     uint32_t field_line_max_bytes;
@@ -237,6 +250,7 @@ struct config {
     uint32_t ranges_max;
     uint64_t multipart_max_bytes;
     uint64_t upload_writeback_bytes; /* 0: off */
+    uint64_t upload_dirty_max_bytes; /* written, not yet handed to the disk; 0: no bound */
     uint64_t upload_buffer_bytes;    /* each upload has two */
     uint32_t io_threads;             /* per worker */
     uint32_t io_queue_max;           /* jobs waiting for a thread */

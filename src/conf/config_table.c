@@ -245,6 +245,7 @@ static int config_check_cipher_list(const char *value, char *err, size_t errlen)
 #define G_LIST "Directory listings"
 #define G_LB "Behind a load balancer"
 #define G_PROXY "Reverse proxy"
+#define G_H2 "HTTP/2"
 
 /* The single source of truth. Order is the order of the reference. */
 const struct config_directive config_directives[] = {
@@ -300,11 +301,17 @@ const struct config_directive config_directives[] = {
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
       .help = "While an upload's body arrives, the I/O thread starts the disk writes every "
-              "this many bytes (sync_file_range) and waits for the previous step to be "
-              "handed to the disk, so the body goes no faster than the disk; and another "
+              "this many bytes (sync_file_range, without waiting for them), and another "
               "thread flushes what is written so far (fdatasync) each time a step's worth "
               "has come since the last flush, so the fsync before the answer only has "
               "what came after it; 0 leaves everything to that fsync" },
+    { .name = "upload_dirty_max_bytes", .type = CONFIG_T_SIZE, MAIN(upload_dirty_max_bytes),
+      .def = "32m", .min = 0, .max = GIB, .group = G_SERVE,
+      .help = "How far an upload's writes may run ahead of the disk: once this much and "
+              "a step (upload_writeback_bytes) more are written but not yet handed to the "
+              "disk, the I/O thread waits for the oldest of it (and a body whose buffers are full stops reading), so a fast client "
+              "and a slow disk do not leave it all to the final fsync; 0: no bound but the "
+              "kernel's own (upload_writeback_bytes 0 has none either)" },
     { .name = "io_threads", .type = CONFIG_T_NUMBER, MAIN(io_threads), .def = "2", .min = 1,
       .max = 64, .args = "N", .group = G_SERVE,
       .help = "Threads per worker that run the file calls which may block on a slow disk "
@@ -423,6 +430,49 @@ const struct config_directive config_directives[] = {
       .help = "Send Strict-Transport-Security with this max-age (whole seconds, at most two "
               "years) on responses over TLS, so browsers keep to https; off sends none" },
 
+    { .name = "http2", .type = CONFIG_T_BOOL, MAIN(http2), .def = "on", .group = G_H2,
+      .help = "TLS listeners offer h2, then http/1.1, by ALPN; off offers only http/1.1" },
+    { .name = "http2_cleartext", .type = CONFIG_T_BOOL, MAIN(http2_cleartext), .def = "off",
+      .group = G_H2,
+      .help = "Plain listeners also take HTTP/2 from clients that start with its preface "
+              "(prior knowledge); HTTP/1.1 is still served on the same port" },
+    { .name = "http2_max_concurrent_streams", .type = CONFIG_T_NUMBER,
+      MAIN(http2_max_concurrent_streams), .def = "128", .min = 1, .max = 10000, .group = G_H2,
+      .help = "Streams one HTTP/2 connection may have open at once; a request over it is "
+              "refused (RST_STREAM REFUSED_STREAM)" },
+    { .name = "http2_stream_window", .type = CONFIG_T_SIZE, MAIN(http2_stream_window),
+      .def = "65535", .min = 65535, .max = 16 * MIB, .group = G_H2,
+      .help = "A request body's flow-control window; it opens again only as the handler "
+              "takes the bytes (an upload's disk), so a slow consumer stops the sender" },
+    { .name = "http2_connection_window", .type = CONFIG_T_SIZE, MAIN(http2_connection_window),
+      .def = "1m", .min = 65535, .max = 1024 * MIB, .group = G_H2,
+      .help = "The flow-control window of a whole HTTP/2 connection for request bodies" },
+    { .name = "http2_max_frame_size", .type = CONFIG_T_SIZE, MAIN(http2_max_frame_size),
+      .def = "16k", .min = 16384, .max = 16777215, .group = G_H2,
+      .help = "Largest frame payload the server accepts (SETTINGS_MAX_FRAME_SIZE)" },
+    { .name = "http2_max_header_list_size", .type = CONFIG_T_SIZE,
+      MAIN(http2_max_header_list_size), .def = "0", .min = 0, .max = MIB, .group = G_H2,
+      .help = "Largest decoded header list of a request (SETTINGS_MAX_HEADER_LIST_SIZE); a "
+              "larger one gets 431 on its stream; 0 means header_max_bytes" },
+    { .name = "http2_max_resets", .type = CONFIG_T_NUMBER, MAIN(http2_max_resets),
+      .def = "200", .min = 1, .max = 1000000, .group = G_H2,
+      .help = "Streams a client may reset in 10 seconds on one connection; past it the "
+              "connection ends with GOAWAY(ENHANCE_YOUR_CALM) (rapid reset)" },
+    { .name = "http2_max_continuations", .type = CONFIG_T_NUMBER,
+      MAIN(http2_max_continuations), .def = "16", .min = 1, .max = 1000, .group = G_H2,
+      .help = "CONTINUATION frames allowed in one header block; more ends the connection "
+              "with GOAWAY(ENHANCE_YOUR_CALM)" },
+    { .name = "http2_max_control_frames", .type = CONFIG_T_NUMBER,
+      MAIN(http2_max_control_frames), .def = "1000", .min = 10, .max = 1000000,
+      .group = G_H2,
+      .help = "SETTINGS, PING, PRIORITY and empty frames a client may send in 10 seconds on "
+              "one connection; past it the connection ends with GOAWAY(ENHANCE_YOUR_CALM)" },
+    { .name = "http2_goaway_timeout", .type = CONFIG_T_DURATION, MAIN(http2_goaway_timeout_ms),
+      .def = "1s", .min = 10, .max = 60 * MS_S, .group = G_H2,
+      .help = "Longest wait between the first GOAWAY of a graceful end and the second one "
+              "(with the real last stream), when the PING sent with the first is not "
+              "answered sooner" },
+
     { .name = "request_line_max_bytes", .type = CONFIG_T_SIZE, MAIN(request_line_max_bytes),
       .def = "8k", .min = 256, .max = MIB, .group = G_LIMIT,
       .help = "Longest request line; a longer one gets 414" },
@@ -470,7 +520,9 @@ const struct config_directive config_directives[] = {
     { .name = "body_min_rate", .type = CONFIG_T_SIZE, MAIN(body_min_rate), .def = "500",
       .min = 0, .max = GIB, .args = "BYTES", .group = G_TIME,
       .help = "Bytes per second a body must average after its first body_timeout (as "
-              "Apache's mod_reqtimeout MinRate); slower uploads get 408; 0 turns it off" },
+              "Apache's mod_reqtimeout MinRate), counted from the body's start; time the "
+              "body waits for the server (its disk) does not count; slower uploads get 408; "
+              "0 turns it off" },
     { .name = "io_wait_timeout", .type = CONFIG_T_DURATION, MAIN(io_wait_timeout_ms),
       .def = "60s", .min = 1, .max = MS_H, .group = G_TIME,
       .help = "How long a connection waits for an I/O thread's file operation (an fsync on "

@@ -26,6 +26,12 @@
  *   CLOSED      nothing: freed after this loop iteration
  *   PROXY_HEADER a PROXY protocol header     proxy_protocol_     close, counted
  *               (proxy_protocol listeners)     timeout (total)     (conn_proxy.c)
+ *   H2          an HTTP/2 session's frames     the session's:      two-step GOAWAY,
+ *               (src/http2/): ALPN h2, or the  keepalive_timeout   or a stream reset;
+ *               preface with http2_cleartext   with no stream,     a socket that takes
+ *                                              send_timeout, ...   nothing: close
+ *   H2_STREAM   not a socket: a stream shown   none (the session's)
+ *               to the handlers as a conn
  *
  * Transitions (conn_may_move checks them):
  *   accept    -> READ_HEAD, or PROXY_HEADER on a proxy_protocol listener
@@ -39,6 +45,7 @@
  *   RESPOND   -> READ_HEAD | IDLE | LINGER | CLOSED
  *   IDLE      -> READ_HEAD | LINGER | CLOSED
  *   TUNNEL    -> LINGER | CLOSED (after a 101: AWAIT -> TUNNEL, conn_tunnel.c)
+ *   H2        -> LINGER | CLOSED (READ_HEAD -> H2 before the first request)
  *   LINGER    -> CLOSED
  *
  * The close path: every close the client did not start goes through LINGER
@@ -88,6 +95,7 @@
 #include <sys/socket.h>
 
 #include "conn_internal.h"
+#include "http2.h"
 #include "request.h"
 #include "server.h"
 #include "stats.h"
@@ -106,6 +114,7 @@ static const char *const conn_state_names[] = {
     [CONN_RESPOND] = "RESPOND",     [CONN_IDLE] = "IDLE",
     [CONN_LINGER] = "LINGER",       [CONN_CLOSED] = "CLOSED",
     [CONN_PROXY_HEADER] = "PROXY_HEADER", [CONN_TUNNEL] = "TUNNEL",
+    [CONN_H2] = "H2",               [CONN_H2_STREAM] = "H2_STREAM",
 };
 static_assert(sizeof conn_state_names / sizeof conn_state_names[0] == CONN_STATE_COUNT,
               "a state without a name");
@@ -147,6 +156,7 @@ static const enum stats_state conn_stats_state[] = {
     [CONN_RESPOND] = STATS_RESPOND,     [CONN_IDLE] = STATS_IDLE,
     [CONN_LINGER] = STATS_LINGER,       [CONN_CLOSED] = STATS_STATE_COUNT,
     [CONN_PROXY_HEADER] = STATS_PROXY_HEADER, [CONN_TUNNEL] = STATS_RESPOND,
+    [CONN_H2] = STATS_RESPOND,      [CONN_H2_STREAM] = STATS_STATE_COUNT,
 };
 
 static bool conn_may_move(enum conn_state from, enum conn_state to)
@@ -168,11 +178,13 @@ static bool conn_may_move(enum conn_state from, enum conn_state to)
         return to == CONN_READ_HEAD || to == CONN_IDLE || to == CONN_LINGER ||
                to == CONN_RESPOND || to == CONN_READ_BODY || to == CONN_TUNNEL;
     case CONN_TUNNEL:
+    case CONN_H2:
         return to == CONN_LINGER;
     case CONN_IDLE:
         return to == CONN_READ_HEAD || to == CONN_LINGER;
     case CONN_LINGER:
     case CONN_CLOSED:
+    case CONN_H2_STREAM:
     case CONN_STATE_COUNT:
         return false;
     }
@@ -270,13 +282,13 @@ static uint64_t conn_deadline(const struct conn *c)
         return c->since_ms + cfg->header_timeout_ms;
     case CONN_READ_BODY: {
         uint64_t quiet = c->progress_ms + cfg->body_timeout_ms;
-        if (cfg->body_min_rate == 0 || !c->w)
-            return quiet;
+        if (cfg->body_min_rate == 0 || !c->w || c->w->body_paused)
+            return quiet; /* paused: the handler is the one not taking bytes */
         /* A trickle that beats body_timeout still has to keep an average
          * rate: one body_timeout of grace, plus a second per body_min_rate
          * bytes received. */
         uint64_t earned = c->w->body_bytes * 1000 / cfg->body_min_rate;
-        uint64_t slow = c->since_ms + cfg->body_timeout_ms + earned;
+        uint64_t slow = c->w->body_clock_ms + cfg->body_timeout_ms + earned;
         return slow < quiet ? slow : quiet;
     }
     case CONN_WAIT_IO:
@@ -307,7 +319,10 @@ static uint64_t conn_deadline(const struct conn *c)
         uint64_t total = c->since_ms + c->linger_total_ms;
         return quiet < total ? quiet : total;
     }
+    case CONN_H2:
+        return http2_conn_deadline(c);
     case CONN_CLOSED:
+    case CONN_H2_STREAM:
     case CONN_STATE_COUNT:
         break;
     }
@@ -337,9 +352,17 @@ void conn_set_state(struct conn *c, enum conn_state to)
     stats_sub(&st->conns[conn_stats_state[c->state]], 1);
     if (to != CONN_CLOSED)
         stats_add(&st->conns[conn_stats_state[to]], 1);
+    uint64_t now = conn_now_ms(c);
+    if (to == CONN_READ_BODY && c->w) {
+        struct conn_work *w = c->w;
+        if (!w->body_clock_ms)
+            w->body_clock_ms = now;
+        else if (c->state == CONN_WAIT_IO)
+            w->body_clock_ms += now - c->since_ms; /* the server's wait, not the client's */
+    }
     c->state = (uint8_t)to;
-    c->since_ms = conn_now_ms(c);
-    c->progress_ms = c->since_ms;
+    c->since_ms = now;
+    c->progress_ms = now;
     if (to == CONN_CLOSED)
         loop_disarm(c->srv->loop, &c->timer);
     else
@@ -469,6 +492,7 @@ static void conn_on_head(struct conn *c, size_t used)
     w->body_done = req->framing == HTTP1_BODY_NONE ||
                    (req->framing == HTTP1_BODY_LENGTH && req->content_length == 0);
     w->body_bytes = 0;
+    w->body_clock_ms = 0;
     w->body_max = UINT64_MAX;
     w->lingering_close = cfg->lingering_close;
     w->loc = NULL;
@@ -565,6 +589,16 @@ static void conn_on_read_head(struct conn *c, bool timeout)
     }
     int reads = 0;
     for (int served = 0; served < CONN_REQUESTS_PER_WAKE;) {
+        if (!c->proto_chosen) {
+            int h2 = http2_conn_chosen(c);
+            if (h2 > 0) {
+                if (!http2_conn_start(c))
+                    conn_start_close(c, CONN_CLOSE_ERROR);
+                return;
+            }
+            if (h2 == 0)
+                goto read_more; /* the start of the preface, or the handshake */
+        }
         if (w->in_start < w->in_len) {
             size_t used = 0;
             enum http1_rc rc = http1_parse_head(&w->parser, w->in + w->in_start,
@@ -584,6 +618,7 @@ static void conn_on_read_head(struct conn *c, bool timeout)
                 return;
             }
         }
+    read_more:
         if (c->peer_eof) {
             /* The client half-closed: answer what is queued, then close. */
             if (!outq_is_empty(&w->out))
@@ -718,7 +753,11 @@ static void conn_run(struct conn *c, bool timeout)
         case CONN_LINGER:
             conn_on_linger(c, timeout);
             break;
+        case CONN_H2:
+            http2_conn_run(c, timeout);
+            break;
         case CONN_CLOSED:
+        case CONN_H2_STREAM:
         case CONN_STATE_COUNT:
             return;
         }

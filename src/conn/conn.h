@@ -37,6 +37,10 @@ enum conn_state {
     CONN_PROXY_HEADER, /* a proxy_protocol listener's first bytes; proxy_protocol_timeout */
     CONN_TUNNEL,    /* after a 101: bytes both ways to an upstream socket (conn_tunnel);
                      * proxy_tunnel_timeout without a byte */
+    CONN_H2,        /* carries an HTTP/2 session (src/http2/): streams, GOAWAY; its
+                     * deadlines are the session's (idle, send, GOAWAY) */
+    CONN_H2_STREAM, /* not a socket: an HTTP/2 stream presented to the handlers as a
+                     * connection; never moves, freed with its stream */
     CONN_STATE_COUNT
 };
 
@@ -129,6 +133,10 @@ void conn_resp_begin(struct conn *c, int status);
 void conn_resp_field(struct conn *c, const char *name, const char *value, size_t value_len);
 /* Raw header bytes, already "Name: value\r\n". */
 void conn_resp_raw(struct conn *c, const char *bytes, size_t len);
+/* Whether the client's protocol frames a body of unknown length itself
+ * (HTTP/2's DATA frames end with END_STREAM): then the handler neither
+ * chunks it nor closes to end it. */
+bool conn_frames_body(const struct conn *c);
 /* Content-Length (if content_length >= 0), Connection/Keep-Alive, empty line. */
 void conn_resp_end(struct conn *c, int64_t content_length);
 /* Body bytes (copied into the queue). Dropped for HEAD requests. */
@@ -165,6 +173,11 @@ void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), 
  * response queued): read the rest of the body, or go on to the next
  * request. On the loop's thread, outside the connection's own handlers. */
 void conn_io_done(struct conn *c);
+/* The operation a handler waited for before reading the body (an upload's
+ * file being created) is done: read the body into sink now, as
+ * conn_read_body would have from the handler (100 Continue included). */
+void conn_io_done_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
+                            uint64_t max_bytes);
 
 /* Read the request's body into sink (sends 100 Continue if the client asked
  * for it). max_bytes caps a chunked body (a Content-Length above it must be

@@ -15,6 +15,7 @@
 #include <errno.h>
 
 #include "conn_internal.h"
+#include "http2.h"
 #include "stats.h"
 #include "transport.h"
 
@@ -27,6 +28,11 @@ void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx
     w->sink = sink;
     w->sink_ctx = ctx;
     w->body_max = max_bytes;
+    if (c->h2s) {
+        /* No 100 Continue: an HTTP/2 client's window says when to send. */
+        http2_stream_read_body(c);
+        return;
+    }
     if (w->req.expect_continue && w->req.version_minor >= 1 && !w->body_done &&
         w->in_start == w->in_len)
         conn_out(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -130,11 +136,19 @@ void conn_wait_io(struct conn *c, void (*on_cancel)(struct conn *c, void *ctx), 
     struct conn_work *w = c->w;
     w->io_cancel = on_cancel;
     w->io_ctx = ctx;
+    if (c->h2s) {
+        http2_stream_wait_io(c);
+        return;
+    }
     conn_set_state(c, CONN_WAIT_IO);
 }
 
 void conn_io_done(struct conn *c)
 {
+    if (c->h2s) {
+        http2_stream_io_done(c);
+        return;
+    }
     if (c->state != CONN_WAIT_IO)
         return;
     struct conn_work *w = c->w;
@@ -151,6 +165,26 @@ void conn_io_done(struct conn *c)
     /* Run the new state after this iteration's dispatch: buffered bytes
      * (the body's rest, a pipelined request) raise no edge of their own. */
     conn_yield(c);
+}
+
+void conn_io_done_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
+                            uint64_t max_bytes)
+{
+    if (c->state != CONN_WAIT_IO)
+        return;
+    struct conn_work *w = c->w;
+    w->io_cancel = NULL;
+    conn_set_state(c, CONN_READ_BODY);
+    conn_read_body(c, sink, ctx, max_bytes);
+    /* An empty body's on_end has answered, or waits for its own operation
+     * (WAIT_IO again); else the body's bytes come (those buffered already
+     * raise no edge of their own). */
+    if (c->state != CONN_READ_BODY)
+        return;
+    if (w->body_done)
+        conn_request_done(c);
+    else
+        conn_yield(c);
 }
 
 void conn_on_wait_io(struct conn *c, bool timeout)
@@ -255,6 +289,10 @@ void conn_on_read_body(struct conn *c, bool timeout)
 void conn_body_abandon(struct conn *c)
 {
     struct conn_work *w = c->w;
+    if (c->h2s) {
+        http2_stream_abandon_body(c);
+        return;
+    }
     if (w->body_done || w->sink == &conn_discard_sink)
         return; /* (no sink yet: a body never asked for is settled the same way) */
     w->sink = NULL;
@@ -271,9 +309,14 @@ void conn_body_pause(struct conn *c, bool paused)
     if (w->body_paused == paused)
         return;
     w->body_paused = paused;
-    if (!paused) {
-        c->progress_ms = conn_now_ms(c);
-        conn_yield(c);
+    uint64_t now = conn_now_ms(c);
+    if (paused) {
+        w->body_paused_ms = now;
+    } else {
+        if (w->body_clock_ms)
+            w->body_clock_ms += now - w->body_paused_ms; /* the handler's wait */
+        c->progress_ms = now;
+        conn_wake(c);
     }
 }
 

@@ -108,6 +108,37 @@ void conn_drop_work(struct conn *c)
     }
 }
 
+bool conn_input_resize(struct conn *c, uint32_t cap)
+{
+    struct conn_work *w = c->w;
+    uint32_t have = w->in_len - w->in_start;
+    uint32_t standard = c->srv->buf_size - (uint32_t)conn_work_size(c->srv);
+    if (w->in_request || have > (cap > standard ? cap : standard))
+        return false;
+    char *in;
+    if (cap > standard) {
+        if (w->in_is_large && w->in_cap == cap)
+            return true;
+        in = malloc(cap);
+        if (!in)
+            return false;
+    } else {
+        if (!w->in_is_large)
+            return true;
+        in = (char *)w + conn_work_size(c->srv);
+        cap = standard;
+    }
+    memmove(in, w->in + w->in_start, have);
+    if (w->in_is_large)
+        free(w->in);
+    w->in = in;
+    w->in_cap = cap;
+    w->in_is_large = in != (char *)w + conn_work_size(c->srv);
+    w->in_start = 0;
+    w->in_len = have;
+    return true;
+}
+
 void conn_work_pool_fini(struct server *srv)
 {
     for (uint32_t i = 0; i < srv->buf_free_count; i++) {

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "conn_internal.h"
+#include "http2.h"
 #include "server.h"
 #include "stats.h"
 #include "transport.h"
@@ -86,6 +87,7 @@ static void conn_close(struct conn *c)
     conn_linger_unlink(c);
     conn_unready(c);
     conn_tunnel_end(c);
+    http2_conn_free(c);
     conn_drop_work(c);
     /* No epoll_ctl(DEL): the socket is never duplicated, so close() takes
      * it out of the epoll set (a syscall saved on every close). */
@@ -172,6 +174,7 @@ void conn_start_close(struct conn *c, enum conn_close_reason why)
     if (c->close_why == CONN_CLOSE_NONE)
         c->close_why = (uint8_t)why;
     c->keep_alive = false;
+    http2_conn_free(c); /* its last frames are queued: the streams end here */
     conn_cancel_deferred(c);
     conn_log_access(c);
     conn_abort_sink(c);
@@ -209,9 +212,13 @@ void conn_shutdown(struct conn *c, enum conn_close_reason why)
         if (c->w && c->w->in_request && !c->w->responded)
             conn_want_close(c, why);
         break;
+    case CONN_H2: /* the two-step GOAWAY; streams in flight finish */
+        http2_conn_drain(c);
+        break;
     case CONN_TUNNEL: /* ends on its own, or at proxy_tunnel_drain_timeout */
         conn_arm_deadline(c);
         break;
+    case CONN_H2_STREAM:
     case CONN_LINGER:
     case CONN_CLOSED:
     case CONN_STATE_COUNT:
@@ -224,6 +231,10 @@ static bool conn_may_be_sending(const struct conn *c)
 {
     const struct conn_work *w = c->w;
     if (w && (w->in_start < w->in_len || !w->body_done))
+        return true;
+    /* An HTTP/2 client may send a frame at any time (DATA still in flight,
+     * WINDOW_UPDATE, PING, its own GOAWAY). */
+    if (c->was_h2)
         return true;
     /* Some clients follow a body with an extra CRLF (RFC 9112 §2.2); one that
      * arrived after a plain close() would reset the connection. */

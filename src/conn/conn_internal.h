@@ -73,6 +73,11 @@ struct conn_work {
     const struct config_location *loc; /* routed to; NULL before (a 400) */
     uint64_t body_left;
     uint64_t body_bytes;
+    /* body_min_rate's clock: when the body began to be read (0: not yet),
+     * moved on by the time it waited for the server (WAIT_IO, or paused by
+     * its handler), so neither a resume restarts it nor the server's own
+     * wait counts against the client. */
+    uint64_t body_clock_ms;
     uint64_t body_max;
     enum http1_framing body_framing;
     bool body_done;
@@ -83,6 +88,7 @@ struct conn_work {
     void (*io_cancel)(struct conn *c, void *ctx);
     void *io_ctx;
     bool body_paused;           /* conn_body_pause: the sink cannot take more now */
+    uint64_t body_paused_ms;    /* when it paused (moves body_clock_ms on resuming) */
     /* a response its handler queues later (conn_defer) */
     const struct conn_deferred *deferred;
     void *deferred_ctx;
@@ -128,6 +134,10 @@ struct conn {
     uint16_t via_port;
     uint8_t via_addr[16];
     struct conn_tunnel *tunnel; /* after a 101 (conn_tunnel.c); freed with c */
+    struct http2_session *h2;   /* CONN_H2: the session this connection carries */
+    struct http2_stream *h2s;   /* CONN_H2_STREAM: the stream this object presents */
+    bool was_h2;                /* spoke HTTP/2: the client may send frames at any time */
+    bool proto_chosen;          /* HTTP/1.1 or HTTP/2 is decided for this connection */
 };
 
 /* LINGER's steps, in this order; each but DRAIN may wait for the socket. */
@@ -188,6 +198,11 @@ void conn_on_proxy_header(struct conn *c, bool timeout);
 bool conn_take_work(struct conn *c);
 /* Log any pending response, abort any sink, give the work area back. */
 void conn_drop_work(struct conn *c);
+/* Give the read buffer cap bytes (a larger one of its own), or back the
+ * standard one when cap is no larger; unconsumed bytes move along. false:
+ * out of memory, a request in progress, or the bytes would not fit
+ * (nothing changed). For a protocol between requests (HTTP/2). */
+bool conn_input_resize(struct conn *c, uint32_t cap);
 /* Read what the transport has into the buffer. Returns bytes read (> 0), 0
  * at the client's end of stream, -EAGAIN, -ENOBUFS (buffer full), or -errno. */
 ssize_t conn_fill(struct conn *c);

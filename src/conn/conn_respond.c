@@ -21,6 +21,7 @@
 
 #include "accesslog.h"
 #include "conn_internal.h"
+#include "http2.h"
 #include "httpdate.h"
 #include "outq.h"
 #include "server.h"
@@ -186,10 +187,14 @@ void conn_resp_begin(struct conn *c, int status)
         w->log_start_ms = c->since_ms; /* a 400 or 408: since the head began */
     if (status >= 100 && status < 600)
         stats_add(&c->srv->stats->responses_by_class[status / 100], 1);
-    /* Status line, Date and Server in one copy: each is prebuilt. */
+    /* Status line, Date and Server in one copy: each is prebuilt. An HTTP/2
+     * stream's head collects as field lines (its status is log_status) and
+     * becomes HEADERS at conn_resp_end. */
     size_t slen, dlen;
     const char *sline = conn_status_line(status, &slen);
     const char *date = server_date_line(c->srv, &dlen);
+    if (c->h2s)
+        slen = 0;
     size_t total = slen + dlen + c->srv->server_len;
     char *p = outq_reserve(&w->out, total);
     if (!p) {
@@ -278,6 +283,14 @@ void conn_resp_end(struct conn *c, int64_t content_length)
 {
     struct server *srv = c->srv;
     struct conn_work *w = c->w;
+    if (c->h2s) {
+        if (w->loc && w->loc->adds_fields)
+            conn_resp_site_fields(c, w->loc);
+        http2_stream_resp_end(c, content_length);
+        w->log_body_bytes = content_length > 0 && !w->head_only ? (uint64_t)content_length : 0;
+        w->log_body_streamed = content_length < 0 && !w->head_only;
+        return;
+    }
     conn_settle_unread_body(c);
     if (w->loc && w->loc->adds_fields)
         conn_resp_site_fields(c, w->loc);
@@ -315,6 +328,11 @@ void conn_resp_end(struct conn *c, int64_t content_length)
     w->log_body_streamed = content_length < 0 && w->deferred;
 }
 
+bool conn_frames_body(const struct conn *c)
+{
+    return c->h2s != NULL;
+}
+
 void conn_resp_tunnel_head(struct conn *c)
 {
     struct conn_work *w = c->w;
@@ -333,6 +351,8 @@ void conn_resp_body(struct conn *c, const void *data, size_t len)
         w->log_body_bytes += len;
         w->log_bytes += len;
     }
+    if (c->h2s)
+        http2_stream_resp_more(c);
 }
 
 /* ---- a response that comes later ---- */
@@ -366,13 +386,16 @@ bool conn_resp_has_room(struct conn *c)
 
 void conn_wake(struct conn *c)
 {
-    conn_yield(c);
+    if (c->h2s)
+        http2_stream_wake(c);
+    else
+        conn_yield(c);
 }
 
 void conn_resp_done(struct conn *c)
 {
     c->w->deferred_done = true;
-    conn_yield(c);
+    conn_wake(c);
 }
 
 void conn_offer_room(struct conn *c)
@@ -445,6 +468,8 @@ void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len)
         close(fd);
         return;
     }
+    if (c->h2s)
+        http2_stream_resp_more(c);
 }
 
 static bool conn_status_loses_framing(int status)

@@ -80,6 +80,8 @@ static bool conn_tunnel_dir_init(struct conn_tunnel_dir *d, size_t cap, const ch
 bool conn_tunnel(struct conn *c, int fd, const char *pending, size_t pending_len)
 {
     struct conn_work *w = c->w;
+    if (c->h2s)
+        return false; /* HTTP/2 has no 101: the handler answers as usual */
     size_t cap = conn_cfg(c)->proxy_buffer_bytes;
     struct conn_tunnel *t = calloc(1, sizeof *t);
     /* What the client sent after its request head belongs to the tunnel. */

@@ -186,6 +186,8 @@ static int outq_send_mem(struct outq *q, struct transport *t, uint64_t *sent, bo
         total += (size_t)s->len;
         n++;
     }
+    if (n == 0)
+        return 0; /* (never: the caller saw memory first; says so to the compiler) */
     /* A file right behind this head: let the kernel join them in packets.
      * The last bytes before a FIN: let the FIN ride in their segment (one
      * packet less through both stacks for every closed connection). */
@@ -225,4 +227,34 @@ int outq_flush(struct outq *q, struct transport *t, uint64_t *sent, bool fin_fol
             return rc;
     }
     return 0;
+}
+
+ssize_t outq_take(struct outq *q, void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len && q->count > 0) {
+        struct outq_seg *s = outq_seg_at(q, 0);
+        size_t want = len - done < s->len ? len - done : (size_t)s->len;
+        if (s->fd < 0) {
+            memcpy((char *)buf + done, q->mem + s->off, want);
+            outq_consume_mem(q, want);
+            done += want;
+            continue;
+        }
+        ssize_t n;
+        do
+            n = pread(s->fd, (char *)buf + done, want, (off_t)s->off);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO; /* the file shrank under us: the length sent is wrong */
+        s->off += (uint64_t)n;
+        s->len -= (uint64_t)n;
+        q->pending -= (uint64_t)n;
+        done += (size_t)n;
+        if (s->len == 0)
+            outq_pop(q);
+    }
+    return (ssize_t)done;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct transport;
 
@@ -63,6 +64,11 @@ int outq_add_file(struct outq *q, int fd, uint64_t off, uint64_t len);
  * bytes may wait for the end of stream and leave with it (MSG_MORE over TCP:
  * the FIN rides in their segment); the shutdown or close pushes them. */
 int outq_flush(struct outq *q, struct transport *t, uint64_t *sent, bool fin_follows);
+
+/* Copy up to len queued bytes from the front into buf (a file span is read
+ * with pread: one copy), as a frame's payload is built (HTTP/2). Returns the
+ * bytes copied (0: nothing queued), -EIO if a file ended early, or -errno. */
+ssize_t outq_take(struct outq *q, void *buf, size_t len);
 
 /* Drop everything queued (closing fds) but keep the memory for reuse. */
 void outq_clear(struct outq *q);

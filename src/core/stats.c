@@ -139,6 +139,19 @@ static void stats_add_counters(struct stats *to, const struct stats *from)
         to->tls_versions[i] += from->tls_versions[i];
     to->tls_alpn_http11 += from->tls_alpn_http11;
     to->tls_alpn_none += from->tls_alpn_none;
+    to->tls_alpn_h2 += from->tls_alpn_h2;
+    to->requests_h2 += from->requests_h2;
+    to->h2_connections += from->h2_connections;
+    to->h2_streams += from->h2_streams;
+    for (size_t i = 0; i < STATS_H2_CODES; i++) {
+        to->h2_goaway_sent[i] += from->h2_goaway_sent[i];
+        to->h2_goaway_received[i] += from->h2_goaway_received[i];
+        to->h2_rst_sent[i] += from->h2_rst_sent[i];
+        to->h2_rst_received[i] += from->h2_rst_received[i];
+    }
+    to->h2_discarded_bytes += from->h2_discarded_bytes;
+    for (size_t i = 0; i < STATS_H2_ABUSE_COUNT; i++)
+        to->h2_abuse[i] += from->h2_abuse[i];
     to->gzip_cache_hits += from->gzip_cache_hits;
     to->gzip_cache_misses += from->gzip_cache_misses;
     to->gzip_cache_evictions += from->gzip_cache_evictions;
@@ -203,4 +216,25 @@ void stats_table_new_generation(struct stats_table *t, uint64_t generation)
 {
     memset(t->retired.upstreams, 0, sizeof t->retired.upstreams);
     t->generation = generation;
+}
+
+const char *stats_h2_code_name(unsigned code)
+{
+    static const char *const names[STATS_H2_CODES] = {
+        "NO_ERROR",        "PROTOCOL_ERROR",     "INTERNAL_ERROR",     "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT", "STREAM_CLOSED",     "FRAME_SIZE_ERROR",   "REFUSED_STREAM",
+        "CANCEL",          "COMPRESSION_ERROR",  "CONNECT_ERROR",      "ENHANCE_YOUR_CALM",
+        "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+    };
+    return code < STATS_H2_CODES ? names[code] : "UNKNOWN";
+}
+
+const char *stats_h2_abuse_name(enum stats_h2_abuse a)
+{
+    static const char *const names[STATS_H2_ABUSE_COUNT] = {
+        [STATS_H2_RAPID_RESET] = "rapid_reset",     [STATS_H2_CONTINUATION] = "continuation",
+        [STATS_H2_HEADER_LIST] = "header_list",     [STATS_H2_CONTROL_FLOOD] = "control_flood",
+        [STATS_H2_STALL] = "stall",                 [STATS_H2_STREAM_IDS] = "stream_ids",
+    };
+    return a < STATS_H2_ABUSE_COUNT ? names[a] : "?";
 }

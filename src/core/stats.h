@@ -54,6 +54,23 @@ enum stats_proxy_failure {
     STATS_PROXY_FAIL_COUNT
 };
 
+/* HTTP/2 error codes counted (RFC 9113 §7), in their numeric order. */
+#define STATS_H2_CODES 14
+
+/* The HTTP/2 abuses cut (docs/http2.md). */
+enum stats_h2_abuse {
+    STATS_H2_RAPID_RESET,  /* http2_max_resets */
+    STATS_H2_CONTINUATION, /* http2_max_continuations */
+    STATS_H2_HEADER_LIST,  /* http2_max_header_list_size: 431 */
+    STATS_H2_CONTROL_FLOOD, /* http2_max_control_frames, or nghttp2's own flood limits */
+    STATS_H2_STALL,        /* send_timeout with a window closed */
+    STATS_H2_STREAM_IDS,   /* the client ran out of stream ids */
+    STATS_H2_ABUSE_COUNT
+};
+
+const char *stats_h2_code_name(unsigned code);
+const char *stats_h2_abuse_name(enum stats_h2_abuse a);
+
 /* TLS protocol versions counted; lingerd accepts nothing older. */
 enum stats_tls_version {
     STATS_TLS_V12,
@@ -105,6 +122,16 @@ struct stats {
     uint64_t tls_versions[STATS_TLS_VERSION_COUNT];
     uint64_t tls_alpn_http11;     /* handshakes that chose http/1.1 by ALPN */
     uint64_t tls_alpn_none;       /* handshakes without ALPN */
+    uint64_t tls_alpn_h2;         /* handshakes that chose h2 */
+    uint64_t requests_h2;         /* of requests, those carried by HTTP/2 */
+    uint64_t h2_connections;      /* connections that spoke HTTP/2 */
+    uint64_t h2_streams;          /* streams opened by clients */
+    uint64_t h2_goaway_sent[STATS_H2_CODES];
+    uint64_t h2_goaway_received[STATS_H2_CODES];
+    uint64_t h2_rst_sent[STATS_H2_CODES];
+    uint64_t h2_rst_received[STATS_H2_CODES];
+    uint64_t h2_discarded_bytes;  /* DATA after an early answer, thrown away */
+    uint64_t h2_abuse[STATS_H2_ABUSE_COUNT];
     uint64_t gzip_cache_hits;     /* on-the-fly gzip answered from the cache */
     uint64_t gzip_cache_misses;   /* ... compressed first */
     uint64_t gzip_cache_evictions;

@@ -74,6 +74,8 @@ struct http1_request {
     struct http1_slice query;    /* after '?', without it; len 0 = none */
     bool target_is_asterisk;     /* OPTIONS * */
     uint8_t version_minor;       /* HTTP/1.<minor>; major is always 1 */
+    bool http2;                  /* carried by an HTTP/2 stream (set by http2, not by the
+                                  * parser, which leaves it false) */
 
     /* Host: from the absolute-form target when present (it wins, RFC 9112
      * §3.2.2), else the Host field. len 0 = none (allowed in HTTP/1.0). */

@@ -23,8 +23,9 @@
  *   tls_session_tickets off: no resumption.
  * - SSL_OP_ENABLE_KTLS only when ktls is on and the kernel offers it;
  *   OpenSSL then hands the record keys to the kernel after the handshake.
- * - ALPN: http/1.1 only (no HTTP/2 yet); a client that offers ALPN without
- *   it gets the fatal no_application_protocol alert (RFC 7301 3.2).
+ * - ALPN: h2 (when the http2 setting is on) before http/1.1, in the server's
+ *   order of preference; a client that offers ALPN with neither gets the
+ *   fatal no_application_protocol alert (RFC 7301 3.2).
  *
  * Certificates come in as PEM in memory (tls_store_add_pem), so the files
  * of tls_certificate and any later source take one path. SNI picks by the
@@ -68,6 +69,7 @@ struct tls_store {
     int min_version, max_version;
     char *ciphers, *ciphersuites;
     long ticket_lifetime_s;
+    bool http2; /* ALPN offers h2 */
     bool ktls;
     struct tls_tickets *tickets; /* NULL: no tickets */
     EVP_CIPHER *ticket_cipher;   /* AES-256-CBC, fetched once: OpenSSL 3 would
@@ -154,13 +156,17 @@ static int tls_store_on_servername(SSL *ssl, int *alert, void *arg)
 static int tls_store_on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                              const unsigned char *in, unsigned int inlen, void *arg)
 {
-    /* OpenSSL's own list matcher: http/1.1 if the client offers it, else
+    /* OpenSSL's own list matcher walks our list in order: h2 if the client
+     * offers it (and http2 is on), else http/1.1, else
      * no_application_protocol (RFC 7301 §3.2). */
-    static const unsigned char ours[] = "\x08http/1.1";
+    static const unsigned char with_h2[] = "\x02h2\x08http/1.1";
+    static const unsigned char h11_only[] = "\x08http/1.1";
+    const struct tls_store *s = arg;
     (void)ssl;
-    (void)arg;
-    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof ours - 1, in,
-                              inlen) != OPENSSL_NPN_NEGOTIATED)
+    const unsigned char *ours = s && s->http2 ? with_h2 : h11_only;
+    unsigned ours_len = s && s->http2 ? sizeof with_h2 - 1 : sizeof h11_only - 1;
+    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, ours_len, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_ALERT_FATAL;
     return SSL_TLSEXT_ERR_OK;
 }
@@ -252,7 +258,7 @@ static int tls_store_configure(struct tls_store *s, SSL_CTX *ctx, char *err, siz
     SSL_CTX_set_app_data(ctx, s);
     SSL_CTX_set_tlsext_servername_callback(ctx, tls_store_on_servername);
     SSL_CTX_set_tlsext_servername_arg(ctx, s);
-    SSL_CTX_set_alpn_select_cb(ctx, tls_store_on_alpn, NULL);
+    SSL_CTX_set_alpn_select_cb(ctx, tls_store_on_alpn, s);
     return 0;
 }
 
@@ -532,6 +538,7 @@ struct tls_store *tls_store_new(const struct config *cfg, struct tls_tickets *ti
     if (s->tickets)
         s->ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL); /* NULL: no tickets */
     s->ktls = cfg->ktls && tls_store_ktls_available();
+    s->http2 = cfg->http2;
     if (!s->ciphers || !s->ciphersuites) {
         snprintf(err, err_len, "out of memory");
         goto out_free;

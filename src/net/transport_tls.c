@@ -168,7 +168,10 @@ static void transport_tls_count_handshake(struct transport_tls *tls)
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
     SSL_get0_alpn_selected(tls->ssl, &alpn, &alpn_len);
-    stats_add(alpn_len ? &st->tls_alpn_http11 : &st->tls_alpn_none, 1);
+    if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2')
+        stats_add(&st->tls_alpn_h2, 1);
+    else
+        stats_add(alpn_len ? &st->tls_alpn_http11 : &st->tls_alpn_none, 1);
 }
 
 static void transport_tls_free_impl(struct transport *t)
@@ -429,4 +432,14 @@ const char *transport_tls_sni(const struct transport *t)
     if (!transport_is_tls(t))
         return NULL;
     return SSL_get_servername(transport_tls_of(t)->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+bool transport_tls_alpn_is_h2(const struct transport *t)
+{
+    if (!transport_is_tls(t))
+        return false;
+    const unsigned char *alpn = NULL;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(transport_tls_of(t)->ssl, &alpn, &len);
+    return len == 2 && alpn[0] == 'h' && alpn[1] == '2';
 }

@@ -34,4 +34,7 @@ const char *transport_tls_version(const struct transport *t);
 const char *transport_tls_cipher(const struct transport *t);
 const char *transport_tls_sni(const struct transport *t);
 
+/* After the handshake: ALPN chose h2 (HTTP/2). */
+bool transport_tls_alpn_is_h2(const struct transport *t);
+
 #endif

@@ -378,7 +378,9 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
         break;
     case PROXY_BODY_CHUNKED:
     case PROXY_BODY_UNTIL_CLOSE:
-        if (conn_request(c)->version_minor >= 1) {
+        if (conn_frames_body(c)) {
+            /* the client's protocol ends the body itself (HTTP/2) */
+        } else if (conn_request(c)->version_minor >= 1) {
             ex->resp_chunked = true;
             conn_resp_raw(c, "Transfer-Encoding: chunked\r\n", 28);
         } else {

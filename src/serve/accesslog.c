@@ -284,7 +284,8 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
             accesslog_put_escaped(o, e->buf + r->method_token.off, r->method_token.len, json);
             accesslog_put(o, " ", 1);
             accesslog_put_escaped(o, e->buf + r->target.off, r->target.len, json);
-            accesslog_puts(o, r->version_minor == 0 ? " HTTP/1.0" : " HTTP/1.1");
+            accesslog_puts(o, r->http2 ? " HTTP/2.0" : r->version_minor == 0 ? " HTTP/1.0"
+                                                                               : " HTTP/1.1");
             if (json)
                 accesslog_put(o, "\"", 1);
             return;
@@ -316,7 +317,7 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
         break;
     case ACCESSLOG_PROTOCOL:
         if (r) {
-            str = r->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+            str = r->http2 ? "HTTP/2.0" : r->version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
             len = 8;
         }
         break;
@@ -379,6 +380,9 @@ static void accesslog_put_field(struct accesslog_out *o, enum accesslog_field f,
 
 static enum accesslog_field accesslog_field_find(const char *name, size_t len)
 {
+    /* $protocol: the name other servers' formats use for $server_protocol */
+    if (len == 8 && memcmp(name, "protocol", 8) == 0)
+        return ACCESSLOG_PROTOCOL;
     for (size_t i = 1; i < ACCESSLOG_FIELD_COUNT; i++)
         if (strlen(accesslog_field_names[i]) == len &&
             memcmp(accesslog_field_names[i], name, len) == 0)

@@ -46,7 +46,9 @@
 #define STATIC_INLINE_MAX (16 * 1024)
 #define STATIC_RANGES_CAP 64
 
-static int static_have_openat2 = -1; /* -1 unknown, 0 no, 1 yes */
+/* -1 unknown, 0 no, 1 yes; read and written with relaxed atomics: upload
+ * directories are also opened on the I/O threads. */
+static int static_have_openat2 = -1;
 
 /* Open rel (no leading '/') beneath dirfd with a per-component walk that
  * refuses symlinks: the fallback where openat2 is missing. */
@@ -84,19 +86,19 @@ int static_open_beneath(int dirfd, const char *rel, int flags)
 {
     if (rel[0] == '\0')
         rel = ".";
-    if (static_have_openat2 != 0) {
+    if (__atomic_load_n(&static_have_openat2, __ATOMIC_RELAXED) != 0) {
         struct open_how how = {
             .flags = (uint64_t)(unsigned)(flags | O_CLOEXEC),
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
         if (fd >= 0) {
-            static_have_openat2 = 1;
+            __atomic_store_n(&static_have_openat2, 1, __ATOMIC_RELAXED);
             return (int)fd;
         }
         if (errno != ENOSYS)
             return errno == EXDEV ? -ENOENT : -errno; /* EXDEV: it tried to leave */
-        static_have_openat2 = 0;
+        __atomic_store_n(&static_have_openat2, 0, __ATOMIC_RELAXED);
     }
     return static_open_walk(dirfd, rel, flags | O_CLOEXEC);
 }

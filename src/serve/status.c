@@ -29,19 +29,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
+#include "status_internal.h"
 
 /* ---- bounded text output, cut at a line boundary ---- */
 
-struct status_out {
-    char *p;
-    size_t len, cap;
-    size_t line_end; /* length up to the last complete line */
-    bool full;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void status_printf(struct status_out *o, const char *fmt, ...)
+void status_printf(struct status_out *o, const char *fmt, ...)
 {
     if (o->full)
         return;
@@ -338,12 +330,14 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
                       (unsigned long long)st->tls_versions[i]);
     status_printf(o, "TLSALPNHttp11: %llu\n", (unsigned long long)st->tls_alpn_http11);
     status_printf(o, "TLSALPNNone: %llu\n", (unsigned long long)st->tls_alpn_none);
+    status_printf(o, "TLSALPNH2: %llu\n", (unsigned long long)st->tls_alpn_h2);
     status_printf(o, "GzipCacheHits: %llu\nGzipCacheMisses: %llu\nGzipCacheEvictions: %llu\n"
                      "GzipCacheBytes: %llu\n",
                   (unsigned long long)st->gzip_cache_hits,
                   (unsigned long long)st->gzip_cache_misses,
                   (unsigned long long)st->gzip_cache_evictions,
                   (unsigned long long)st->gzip_cache_bytes);
+    status_render_http2_auto(o, st);
     if (v->tls_listener_count == 0)
         return;
     status_printf(o, "TLSListeners:");
@@ -355,14 +349,14 @@ static void status_render_auto(struct status_out *o, const struct stats_table *t
 
 /* ---- /metrics ---- */
 
-static void status_metric_head(struct status_out *o, const char *name, const char *type,
-                               const char *help)
+void status_metric_head(struct status_out *o, const char *name, const char *type,
+                        const char *help)
 {
     status_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void status_metric(struct status_out *o, const char *name, const char *type,
-                          const char *help, uint64_t value)
+void status_metric(struct status_out *o, const char *name, const char *type, const char *help,
+                   uint64_t value)
 {
     status_metric_head(o, name, type, help);
     status_printf(o, "%s %llu\n", name, (unsigned long long)value);
@@ -405,9 +399,10 @@ static void status_render_tls_metrics(struct status_out *o, const struct status_
     status_metric_head(o, "lingerd_tls_alpn_total", "counter",
                        "TLS handshakes completed, by the protocol ALPN chose (none: no ALPN).");
     status_printf(o, "lingerd_tls_alpn_total{protocol=\"http/1.1\"} %llu\n"
-                     "lingerd_tls_alpn_total{protocol=\"none\"} %llu\n",
+                     "lingerd_tls_alpn_total{protocol=\"none\"} %llu\n"
+                     "lingerd_tls_alpn_total{protocol=\"h2\"} %llu\n",
                   (unsigned long long)st->tls_alpn_http11,
-                  (unsigned long long)st->tls_alpn_none);
+                  (unsigned long long)st->tls_alpn_none, (unsigned long long)st->tls_alpn_h2);
     if (v->tls_listener_count == 0)
         return;
     status_metric_head(o, "lingerd_tls_listener_info", "gauge",
@@ -450,6 +445,7 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
                   "accept() failures for lack of descriptors or memory.", st->accept_errors);
     status_metric(o, "lingerd_requests_total", "counter", "Requests whose head was parsed.",
                   st->requests);
+    status_render_http2_metrics(o, st);
     status_metric_head(o, "lingerd_responses_total", "counter", "Responses by status class.");
     for (size_t i = 1; i < 6; i++)
         status_printf(o, "lingerd_responses_total{class=\"%zuxx\"} %llu\n", i,
@@ -595,9 +591,10 @@ static void status_render_tls_html(struct status_out *o, const struct status_vie
                       stats_tls_version_name((enum stats_tls_version)i),
                       stats_tls_version_name((enum stats_tls_version)i),
                       (unsigned long long)st->tls_versions[i]);
-    status_printf(o, "ALPN http/1.1: <span id=\"tls-alpn-http11\">%llu</span> &middot; "
+    status_printf(o, "ALPN h2: <span id=\"tls-alpn-h2\">%llu</span> &middot; "
+                     "ALPN http/1.1: <span id=\"tls-alpn-http11\">%llu</span> &middot; "
                      "no ALPN: <span id=\"tls-alpn-none\">%llu</span></p>\n",
-                  (unsigned long long)st->tls_alpn_http11,
+                  (unsigned long long)st->tls_alpn_h2, (unsigned long long)st->tls_alpn_http11,
                   (unsigned long long)st->tls_alpn_none);
 }
 
@@ -698,6 +695,7 @@ static void status_render_html(struct status_out *o, const struct stats_table *t
 
     if (tls)
         status_render_tls_html(o, v, st);
+    status_render_http2_html(o, st);
 
     status_printf(o, "<h2>Workers</h2>\n<table id=\"workers\">\n<tr><th>worker</th><th>pid</th>"
                      "<th class=\"n\">gen</th><th class=\"n\">accepted</th>"

@@ -28,9 +28,10 @@
  *     upload_store.c from upload_store_start on.
  *
  * Leaves out: Content-Range on PUT (RFC 9110 §14.5: not supported, the
- * header is ignored), preconditions on POST (a collection has no
- * validators here), and moving the mkdir and fsync of create_dirs off the
- * loop (rare: only when a directory is created). DELETE's unlink and
+ * header is ignored) and preconditions on POST (a collection has no
+ * validators here). The directories that create_dirs makes are made on an
+ * I/O thread (upload_store.c's open job), like the body's file; opening
+ * existing ones stays on the loop, as for a GET. DELETE's unlink and
  * directory fsync run on an I/O thread like an upload's commit.
  */
 #include "upload.h"
@@ -157,7 +158,7 @@ int upload_status_for_errno(int err)
 /* The status for an errno from upload_open_dir. A missing directory on the
  * way is 409 for a PUT or POST (RFC 9110 §9.3.4: the client can fix it by
  * creating the parent first) and 404 for a DELETE (nothing is there). */
-static int upload_status_for_dir_errno(int err, bool for_delete)
+int upload_status_for_dir_errno(int err, bool for_delete)
 {
     if (err == ENOENT || err == ENOTDIR)
         return for_delete ? 404 : 409;
@@ -193,8 +194,8 @@ static int upload_open_subdir(int dir_fd, const char *name, bool create)
     if (fd == -ENOENT && create) {
         if (mkdirat(dir_fd, name, UPLOAD_DIR_MODE) == 0) {
             /* The new entry must survive a crash, or a later rename into
-             * the new directory would be lost with it. Rare (only when a
-             * directory is created), so done here in the loop. */
+             * the new directory would be lost with it (on an I/O thread:
+             * only the open job creates). */
             if (fsync(dir_fd) < 0)
                 return -errno;
         } else if (errno != EEXIST) { /* EEXIST: a race, or a dangling symlink */
@@ -216,7 +217,7 @@ static int upload_open_subdir(int dir_fd, const char *name, bool create)
  * single '/'; empty for the root itself) one component at a time, so a
  * symlink anywhere on the way is refused (-ELOOP), never followed. With
  * create, missing components are made. fd or -errno. */
-static int upload_open_dir(int root_fd, const char *rel, size_t len, bool create)
+int upload_open_dir(int root_fd, const char *rel, size_t len, bool create)
 {
     char name[NAME_MAX + 1];
     int cur = static_open_beneath(root_fd, "", O_RDONLY | O_DIRECTORY);
@@ -272,6 +273,30 @@ static void upload_drop(struct upload *u)
 
 /* ---- the handlers ---- */
 
+/* Open the directory of u's target (path[1..1+dir_len)) on the loop, as a
+ * GET opens a file. One that is missing, where create_dirs allows making
+ * it, is left to the upload's open job on an I/O thread (mkdir and the
+ * fsync of its parent wait for the disk): u->make_dirs. false, with the
+ * status that refuses the request in *st, if it cannot be used. */
+static bool upload_open_target_dir(struct conn *c, const struct config_location *loc,
+                                   struct upload *u, int *st)
+{
+    u->root_fd = server_site_of(conn_server(c), loc)->root_fd;
+    u->dir_fd = upload_open_dir(u->root_fd, u->path + 1, u->dir_len, false);
+    if (u->dir_fd == -ENOENT && loc->create_dirs) {
+        u->dir_fd = -1;
+        u->make_dirs = true;
+        return true;
+    }
+    if (u->dir_fd >= 0)
+        return true;
+    *st = upload_status_for_dir_errno(-u->dir_fd, false);
+    if (*st == 500)
+        upload_log(c, LOG_ERROR, u->path, u->path_len, "opening the %s: %s",
+                   u->post ? "collection" : "directory", strerror(-u->dir_fd));
+    return false;
+}
+
 /* A Content-Length over the location's limit is refused from the head; a
  * chunked body is capped by conn_body.c as it arrives. */
 static bool upload_too_large(const struct http1_request *req, const struct config_location *loc)
@@ -326,19 +351,16 @@ void upload_put(struct conn *c, const struct config_location *loc, const char *p
     }
     const char *slash = memrchr(path, '/', len);
     u->name_off = (size_t)(slash - path) + 1;
-    u->dir_fd = upload_open_dir(server_site_of(conn_server(c), loc)->root_fd, path + 1,
-                                u->name_off - 1, loc->create_dirs);
-    if (u->dir_fd < 0) {
-        st = upload_status_for_dir_errno(-u->dir_fd, false);
-        if (st == 500)
-            upload_log(c, LOG_ERROR, path, len, "opening the directory: %s",
-                       strerror(-u->dir_fd));
+    u->dir_len = u->name_off - 1;
+    if (!upload_open_target_dir(c, loc, u, &st))
         goto out_refuse;
+    if (u->make_dirs) {
+        st = 404; /* a directory to be made holds nothing yet */
+    } else {
+        st = upload_stat_target(u->dir_fd, u->path + u->name_off, &u->seen);
+        if (st != 0 && st != 404)
+            goto out_refuse;
     }
-
-    st = upload_stat_target(u->dir_fd, u->path + u->name_off, &u->seen);
-    if (st != 0 && st != 404)
-        goto out_refuse;
     u->existed = st == 0;
     char etag[48];
     size_t etag_len = u->existed ? static_format_etag(&u->seen, etag, sizeof etag) : 0;
@@ -391,13 +413,8 @@ void upload_post(struct conn *c, const struct config_location *loc, const char *
     }
     u->post = true;
     u->name_off = len;
-    u->dir_fd = upload_open_dir(server_site_of(conn_server(c), loc)->root_fd, path + 1, dir_len,
-                                loc->create_dirs);
-    if (u->dir_fd < 0) {
-        st = upload_status_for_dir_errno(-u->dir_fd, false);
-        if (st == 500)
-            upload_log(c, LOG_ERROR, path, len, "opening the collection: %s",
-                       strerror(-u->dir_fd));
+    u->dir_len = dir_len;
+    if (!upload_open_target_dir(c, loc, u, &st)) {
         conn_resp_error(c, st, NULL);
         upload_drop(u);
         return;

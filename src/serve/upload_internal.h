@@ -31,6 +31,7 @@ struct conn;
 
 /* What the upload's one I/O-thread job does this time. */
 enum upload_job_kind {
+    UPLOAD_JOB_OPEN,    /* make missing directories (create_dirs), create the body's file */
     UPLOAD_JOB_WRITE,   /* write a full buffer; start and wait for writeback steps */
     UPLOAD_JOB_COMMIT,  /* write the last buffer, fsync, name, rename, fsync the directory */
     UPLOAD_JOB_DISCARD, /* close the file, unlink a temporary name */
@@ -53,6 +54,13 @@ struct upload {
     bool paused;              /* the body waits for the write in flight (WAIT_IO) */
     bool commit_wanted;       /* body complete: commit once the write is done */
     bool durable;             /* upload_fsync: fsync before answering */
+    bool make_dirs;           /* the directory is missing: the open job makes it */
+    bool opening;             /* the open job is to run or runs: no body read yet */
+    bool open_retried;        /* the file's create was tried again (out of descriptors) */
+    int root_fd;              /* the document root (not owned), for make_dirs */
+    size_t dir_len;           /* path[1..1+dir_len): the directory, relative to the root */
+    uint64_t body_max;        /* the location's body_max_bytes */
+    unsigned file_mode;       /* the location's file_mode */
     int dir_fd;               /* the target's directory, O_RDONLY (for fsync) (job) */
     int tmp_fd;               /* -1 once closed (job) */
     bool tmp_unnamed;         /* tmp_fd is an O_TMPFILE file: no name until committed */
@@ -75,7 +83,8 @@ struct upload {
     uint64_t job_off;
     uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
     uint64_t wb_started_to;   /* bytes before this have their writeback started */
-    uint64_t written_to;      /* bytes before this are on disk (waited for) */
+    uint64_t written_to;      /* bytes before this were handed to the disk (waited for) */
+    uint64_t dirty_max;       /* upload_dirty_max_bytes; 0: no wait */
     uint64_t write_us;        /* time the write jobs took, in all */
     /* The flush while the body arrives: a second job, on another thread,
      * fdatasync()s what is written so far, so the disk's cache is emptied
@@ -104,6 +113,13 @@ struct upload {
 int upload_random_hex(char *out, size_t n);
 /* The status for an errno from writing, syncing, creating or renaming. */
 int upload_status_for_errno(int err);
+/* The status for an errno from upload_open_dir (a PUT or POST: 409 for a
+ * missing directory; a DELETE: 404). */
+int upload_status_for_dir_errno(int err, bool for_delete);
+/* Open the directory rel[0..len) beneath root_fd, one component at a time,
+ * never through a symlink; with create, make the missing ones (and fsync
+ * their parents). May wait for the disk when it creates. fd or -errno. */
+int upload_open_dir(int root_fd, const char *rel, size_t len, bool create);
 /* An error-log line about the upload of path (escaped); c may be NULL once
  * the connection is gone. */
 void upload_log(const struct conn *c, enum log_level level, const char *path, size_t len,
@@ -113,10 +129,26 @@ void upload_log(const struct conn *c, enum log_level level, const char *path, si
 int upload_stat_target(int dir_fd, const char *name, struct stat *st);
 bool upload_same_file(const struct stat *a, const struct stat *b);
 
+/* ---- upload_file.c (on an I/O thread) ---- */
+
+/* Create the body's file in u->dir_fd: unnamed if the file system can (sets
+ * u->tmp_unnamed), else with a temporary name in u->tmp_name. fd or -errno. */
+int upload_create_body_file(struct upload *u, unsigned mode);
+/* Give the unnamed file u->tmp_fd a temporary name in u->dir_fd. 0 or -errno. */
+int upload_name_unnamed(struct upload *u);
+/* Give a POST's temporary file a new random name after the collection's
+ * path, never replacing a file. 0 or -errno. */
+int upload_link_new_name(struct upload *u);
+/* Close the file and the directory, unlink a temporary name. The errno of
+ * a failed unlink, or 0. */
+int upload_drop_files(struct upload *u);
+
 /* ---- upload_store.c ---- */
 
-/* Create the body's file in u->dir_fd and start reading the body into it.
- * Owns u from here: on failure it answers and frees u. */
+/* On an I/O thread: make the directory if u->make_dirs, create the body's
+ * file; then, on the loop, start reading the body into it. The connection
+ * waits in WAIT_IO meanwhile. Owns u from here: on failure it answers and
+ * frees u. */
 void upload_store_start(struct conn *c, const struct config_location *loc, struct upload *u);
 
 #endif

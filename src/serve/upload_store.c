@@ -2,12 +2,18 @@
  * the writes, the writeback while the body arrives, and the commit, with
  * every call that may wait for the disk on the worker's I/O threads.
  *
+ * The start is a job too (the open job): it makes the directories that
+ * create_dirs asks for (mkdir, fsync of the parent) and creates the body's
+ * file (upload_file.c); the connection waits in WAIT_IO, reading nothing,
+ * and the body is read (100 Continue sent) only once the file exists.
+ *
  * The loop only copies the body into memory: it is gathered in two
  * buffers of upload_buffer_bytes, and while the loop fills one, a job on
  * an I/O thread writes the other into the file (pwrite). Every
  * upload_writeback_bytes that job also starts the disk writes of that step
- * (sync_file_range WRITE) and waits until the step before is on disk
- * (WAIT_BEFORE|WRITE|WAIT_AFTER), so the disk works while the body arrives.
+ * (sync_file_range WRITE, no wait), so the disk works while the body
+ * arrives; it waits only for what is more than upload_dirty_max_bytes
+ * behind (WAIT_BEFORE|WRITE|WAIT_AFTER).
  * That alone leaves the disk's own write cache full: sync_file_range never
  * flushes it, and emptying it was most of the final fsync (measured: about
  * 0.8 ms per MiB written since the last flush, whatever the writeback had
@@ -46,9 +52,8 @@
  * write's answer) waits for both, and the last done carries on.
  * A job never touches the connection; done runs on the loop's thread.
  *
- * Leaves out: creating the file off the loop (an O_TMPFILE open on a local
- * file system was not measured slow), and sweeping temporary files that a
- * killed worker left on a file system without O_TMPFILE.
+ * Leaves out: sweeping temporary files that a killed worker left on a file
+ * system without O_TMPFILE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,125 +80,11 @@ static uint64_t upload_clock_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* ---- the temporary file ---- */
-
-static int upload_temp_name(char name[UPLOAD_TMP_NAME_SIZE])
-{
-    static const size_t prefix_len = sizeof UPLOAD_TMP_PREFIX - 1;
-    memcpy(name, UPLOAD_TMP_PREFIX, prefix_len);
-    return upload_random_hex(name + prefix_len, UPLOAD_TMP_RANDOM_HEX);
-}
-
-/* Create a new temporary file in dir_fd; its name goes to name. fd or
- * -errno. Plain openat, not static_open_beneath: the name is one component
- * we made, O_CREAT|O_EXCL never follows a symlink, and openat2 would need
- * the mode passed in struct open_how. */
-static int upload_create_temp(int dir_fd, unsigned mode, char name[UPLOAD_TMP_NAME_SIZE])
-{
-    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
-        int rc = upload_temp_name(name);
-        if (rc < 0)
-            return rc;
-        int fd = openat(dir_fd, name,
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-                        (mode_t)mode);
-        if (fd >= 0)
-            return fd;
-        if (errno != EEXIST)
-            return -errno;
-    }
-    return -EEXIST;
-}
-
-/* Create an unnamed file in dir_fd (O_TMPFILE). fd, -EOPNOTSUPP if the
- * file system cannot (the kernel says so with EOPNOTSUPP, or EISDIR and
- * EINVAL where O_TMPFILE is not understood at all), or another -errno. */
-static int upload_create_unnamed(int dir_fd, unsigned mode)
-{
-    int fd = openat(dir_fd, ".", O_TMPFILE | O_WRONLY | O_NOCTTY | O_CLOEXEC, (mode_t)mode);
-    if (fd >= 0)
-        return fd;
-    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
-        return -EOPNOTSUPP;
-    return -errno;
-}
-
-/* (thread) Give the unnamed file u->tmp_fd a temporary name in u->dir_fd.
- * linkat through /proc/self/fd, not AT_EMPTY_PATH: that one needs
- * CAP_DAC_READ_SEARCH, which a worker running as a user does not have.
- * linkat never replaces a name, so a collision is EEXIST. 0 or -errno. */
-static int upload_name_unnamed(struct upload *u)
-{
-    char proc[sizeof "/proc/self/fd/" + 3 * sizeof(int)];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", u->tmp_fd);
-    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
-        int rc = upload_temp_name(u->tmp_name);
-        if (rc < 0)
-            return rc;
-        if (linkat(AT_FDCWD, proc, u->dir_fd, u->tmp_name, AT_SYMLINK_FOLLOW) == 0) {
-            u->tmp_exists = true;
-            return 0;
-        }
-        if (errno != EEXIST)
-            return -errno;
-    }
-    return -EEXIST;
-}
-
-/* (thread) Give a POST's temporary file its final name: a new random one in
- * path (after the collection), never replacing an existing file. 0 or
- * -errno. */
-static int upload_link_new_name(struct upload *u)
-{
-    char *name = u->path + u->name_off;
-    for (int tries = 0; tries < UPLOAD_NAME_TRIES; tries++) {
-        int rc = upload_random_hex(name, UPLOAD_POST_NAME_HEX);
-        if (rc < 0)
-            return rc;
-        if (renameat2(u->dir_fd, u->tmp_name, u->dir_fd, name, RENAME_NOREPLACE) == 0)
-            return 0;
-        if (errno == EINVAL) {
-            /* The file system has no RENAME_NOREPLACE: link, which never
-             * replaces either, then drop the temporary name. */
-            if (linkat(u->dir_fd, u->tmp_name, u->dir_fd, name, 0) == 0) {
-                if (unlinkat(u->dir_fd, u->tmp_name, 0) < 0)
-                    return -errno;
-                return 0;
-            }
-        }
-        if (errno != EEXIST)
-            return -errno;
-    }
-    return -EEXIST;
-}
-
-/* (thread, or the loop when the pool is full) Close the file and drop its
- * temporary name if it has one: an upload that will not land. The unlink
- * and the close of a large unnamed file free its blocks, which may wait
- * for the disk. Returns the errno of a failed unlink, or 0. */
-static int upload_drop_files(struct upload *u)
-{
-    int err = 0;
-    if (u->tmp_fd >= 0) {
-        close(u->tmp_fd);
-        u->tmp_fd = -1;
-    }
-    if (u->tmp_exists) {
-        if (unlinkat(u->dir_fd, u->tmp_name, 0) < 0)
-            err = errno;
-        u->tmp_exists = false;
-    }
-    if (u->dir_fd >= 0) {
-        close(u->dir_fd);
-        u->dir_fd = -1;
-    }
-    return err;
-}
-
 /* ---- the job: one per upload at a time ---- */
 
 static void upload_job_done(struct iopool_job *job);
 static void upload_on_room(struct iopool_waiter *waiter);
+static void upload_open_done(struct upload *u);
 
 /* Write data[0..len) at off of fd. 0 or an errno. */
 static int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
@@ -212,24 +103,32 @@ static int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
 }
 
 /* (thread) Once a step's worth is written since the last start: start the
- * writeback of it and wait until the step before is on disk. The disk
- * works while the body arrives, the final fsync has at most two steps
- * left, and the body never gets further ahead of the disk than that: the
- * wait holds this job, and a body whose buffers are full waits for it. A
- * failure shows again at the fsync, which decides the answer. */
+ * writeback of it, without waiting (a wait here stops this job, so the
+ * other buffer fills and the body stops reading: measured, waiting for the
+ * step before each time doubled the writes' time and cost a quarter of the
+ * throughput). Only once a step more than upload_dirty_max_bytes is
+ * written but not waited for does the job wait, for the oldest of it: the
+ * body never gets further ahead of the disk than that. The flushes on the other
+ * thread write most of it meanwhile, so the wait is usually for pages
+ * already written. A failure shows again at the fsync, which decides the
+ * answer. */
 static void upload_writeback(struct upload *u, uint64_t end)
 {
-    if (!u->writeback_step || end - u->wb_started_to < u->writeback_step)
+    if (!u->writeback_step)
         return;
-    (void)sync_file_range(u->tmp_fd, (off_t)u->wb_started_to, (off_t)(end - u->wb_started_to),
-                          SYNC_FILE_RANGE_WRITE);
-    if (u->wb_started_to > u->written_to)
-        (void)sync_file_range(u->tmp_fd, (off_t)u->written_to,
-                              (off_t)(u->wb_started_to - u->written_to),
+    if (end - u->wb_started_to >= u->writeback_step) {
+        (void)sync_file_range(u->tmp_fd, (off_t)u->wb_started_to,
+                              (off_t)(end - u->wb_started_to), SYNC_FILE_RANGE_WRITE);
+        u->wb_started_to = end;
+    }
+    /* Waited for a step at a time: one call per step, not per buffer. */
+    if (u->dirty_max && end - u->written_to >= u->dirty_max + u->writeback_step) {
+        uint64_t to = end - u->dirty_max;
+        (void)sync_file_range(u->tmp_fd, (off_t)u->written_to, (off_t)(to - u->written_to),
                               SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                                   SYNC_FILE_RANGE_WAIT_AFTER);
-    u->written_to = u->wb_started_to;
-    u->wb_started_to = end;
+        u->written_to = to;
+    }
 }
 
 /* ---- the flush while the body arrives ---- */
@@ -360,6 +259,32 @@ static void upload_run_commit(struct upload *u)
     u->rename_us = upload_clock_us() - t1;
 }
 
+/* (thread) The start: make the missing directories (create_dirs: mkdir and
+ * the fsync of each parent), then create the body's file. On failure
+ * u->err and u->failed say what; the done answers. */
+static void upload_run_open(struct upload *u)
+{
+    u->err = 0;
+    u->failed = NULL;
+    if (u->dir_fd < 0) {
+        int fd = upload_open_dir(u->root_fd, u->path + 1, u->dir_len, true);
+        if (fd < 0) {
+            u->err = -fd;
+            u->failed = "making the directory";
+            return;
+        }
+        u->dir_fd = fd;
+    }
+    int fd = upload_create_body_file(u, u->file_mode);
+    if (fd < 0) {
+        u->err = -fd;
+        u->failed = "temporary file";
+        return;
+    }
+    u->tmp_fd = fd;
+    u->tmp_exists = !u->tmp_unnamed;
+}
+
 static void upload_run_job(struct iopool_job *job)
 {
     struct upload *u = (struct upload *)job;
@@ -377,6 +302,9 @@ static void upload_run_job(struct iopool_job *job)
     case UPLOAD_JOB_DISCARD:
         u->err = upload_drop_files(u);
         break;
+    case UPLOAD_JOB_OPEN:
+        upload_run_open(u);
+        break;
     }
 }
 
@@ -390,6 +318,18 @@ static int upload_submit(struct upload *u, enum upload_job_kind kind)
     if (rc == 0)
         u->job_busy = true;
     return rc;
+}
+
+/* Hand the job of kind over, or wait for room (io_queue_full wait). 0, or
+ * -EAGAIN if the pool is full and io_queue_full is refuse. */
+static int upload_submit_or_wait(struct upload *u, enum upload_job_kind kind)
+{
+    if (upload_submit(u, kind) == 0)
+        return 0;
+    if (u->when_full == CONFIG_IO_FULL_REFUSE)
+        return -EAGAIN;
+    iopool_wait_room(u->pool, &u->room);
+    return 0;
 }
 
 /* ---- ending: answered, abandoned, discarded ---- */
@@ -531,12 +471,7 @@ static int upload_try_commit(struct upload *u)
     u->job_data = u->buf[f];
     u->job_len = u->buf_len[f];
     u->job_off = u->buf_off[f];
-    if (upload_submit(u, UPLOAD_JOB_COMMIT) == 0)
-        return 0;
-    if (u->when_full == CONFIG_IO_FULL_REFUSE)
-        return -EAGAIN;
-    iopool_wait_room(u->pool, &u->room);
-    return 0;
+    return upload_submit_or_wait(u, UPLOAD_JOB_COMMIT);
 }
 
 /* Answer an upload that will not be committed, and drop its body: 503 for
@@ -663,6 +598,9 @@ static void upload_job_done(struct iopool_job *job)
                        strerror(u->err));
         upload_free(u);
         break;
+    case UPLOAD_JOB_OPEN:
+        upload_open_done(u);
+        break;
     }
 }
 
@@ -693,6 +631,11 @@ static void upload_flush_done(struct iopool_job *job)
 static void upload_on_room(struct iopool_waiter *waiter)
 {
     struct upload *u = (struct upload *)((char *)waiter - offsetof(struct upload, room));
+    if (u->opening) {
+        if (upload_submit(u, UPLOAD_JOB_OPEN) < 0)
+            iopool_wait_room(u->pool, &u->room); /* taken by another meanwhile */
+        return;
+    }
     if (u->commit_wanted) {
         (void)upload_try_commit(u); /* waited: io_queue_full is wait */
         return;
@@ -770,41 +713,59 @@ static const struct conn_body_sink upload_sink = {
 
 /* ---- the start ---- */
 
-/* Create the file for the body in u->dir_fd: unnamed if the file system
- * can, else named. fd or -errno. */
-static int upload_create_body_file(struct upload *u, unsigned mode)
+/* The open job's done: answer a failure, or start reading the body. */
+static void upload_open_done(struct upload *u)
 {
-    int fd = upload_create_unnamed(u->dir_fd, mode);
-    u->tmp_unnamed = fd >= 0;
-    if (fd == -EOPNOTSUPP)
-        fd = upload_create_temp(u->dir_fd, mode, u->tmp_name);
-    return fd;
+    struct conn *c = u->conn;
+    if (!c) {
+        upload_discard(u, false); /* gone meanwhile: drop the new file on a thread */
+        return;
+    }
+    int err = u->err;
+    if (err == EMFILE || err == ENFILE) {
+        /* Out of descriptors: a lingering connection may give one back. */
+        if (!u->open_retried && server_retry_open(conn_server(c), -err)) {
+            u->open_retried = true;
+            if (upload_submit_or_wait(u, UPLOAD_JOB_OPEN) < 0) {
+                upload_refuse(c, u, 503);
+                conn_io_done(c);
+            }
+            return;
+        }
+    }
+    if (err) {
+        int st = u->dir_fd < 0 ? upload_status_for_dir_errno(err, false)
+                               : upload_status_for_errno(err);
+        if (u->dir_fd >= 0 || st == 500)
+            upload_log(c, st == 507 ? LOG_WARN : LOG_ERROR, u->path, u->path_len,
+                       "%s: %s; %d sent", u->failed, strerror(err), st);
+        upload_discard(u, true);
+        conn_resp_error(c, st, NULL);
+        conn_io_done(c);
+        return;
+    }
+    u->opening = false;
+    u->start_ms = conn_now_ms(c);
+    conn_io_done_read_body(c, &upload_sink, u, u->body_max);
 }
 
 void upload_store_start(struct conn *c, const struct config_location *loc, struct upload *u)
 {
     struct server *srv = conn_server(c);
-    int fd = upload_create_body_file(u, loc->file_mode);
-    if (fd < 0 && server_retry_open(srv, fd))
-        fd = upload_create_body_file(u, loc->file_mode);
-    if (fd < 0) {
-        int st = upload_status_for_errno(-fd);
-        upload_log(c, st == 507 ? LOG_WARN : LOG_ERROR, u->path, u->path_len,
-                   "temporary file: %s; %d sent", strerror(-fd), st);
-        conn_resp_error(c, st, NULL);
-        close(u->dir_fd);
-        free(u);
-        return;
-    }
-    u->tmp_fd = fd;
-    u->tmp_exists = !u->tmp_unnamed;
     u->conn = c;
     u->pool = srv->io;
     u->when_full = srv->cfg->io_queue_full;
     u->room.on_room = upload_on_room;
     u->durable = loc->upload_fsync;
+    u->body_max = loc->body_max_bytes;
+    u->file_mode = loc->file_mode;
     u->buf_cap = srv->cfg->upload_buffer_bytes;
     u->writeback_step = u->durable ? srv->cfg->upload_writeback_bytes : 0;
-    u->start_ms = conn_now_ms(c);
-    conn_read_body(c, &upload_sink, u, loc->body_max_bytes);
+    u->dirty_max = srv->cfg->upload_dirty_max_bytes;
+    u->opening = true;
+    if (upload_submit_or_wait(u, UPLOAD_JOB_OPEN) < 0) {
+        upload_refuse(c, u, 503); /* answered now: no wait */
+        return;
+    }
+    conn_wait_io(c, upload_on_cancel, u);
 }

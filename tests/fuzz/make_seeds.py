@@ -16,6 +16,9 @@ htpasswd  the test file, each accepted and refused scheme, comments, CRLF
 proxy_protocol  v1 and v2 headers as HAProxy sends them (TCP4, TCP6, UNKNOWN,
           LOCAL, UNSPEC, AF_UNIX, TLVs), each followed by a request, and
           broken ones (each field, the length, the family)
+http2     a client's frames after its preface, as Python's h2 writes them:
+          requests with and without bodies, trailers, padding, CONTINUATION,
+          and the malformed heads RFC 9113 §8.2-8.3 names
 """
 
 import hashlib
@@ -181,7 +184,80 @@ def seeds_proxy_protocol():
         write("proxy_protocol", name, data)
 
 
+def seeds_http2():
+    import struct
+    import h2.config
+    import h2.connection
+
+    def client(validate=True):
+        c = h2.connection.H2Connection(config=h2.config.H2Configuration(
+            client_side=True, validate_outbound_headers=validate,
+            normalize_outbound_headers=validate))
+        c.initiate_connection()
+        c.data_to_send()  # the preface and SETTINGS: the target adds the preface
+        c.update_settings({})
+        return c
+
+    def frame(ftype, flags, sid, payload):
+        return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + \
+            struct.pack(">I", sid) + payload
+
+    base = [(":method", "GET"), (":path", "/index.html"), (":scheme", "https"),
+            (":authority", "localhost")]
+    cases = {}
+    c = client()
+    c.send_headers(1, base, end_stream=True)
+    c.send_headers(3, [(":method", "HEAD"), (":path", "/a%20b?x=1"), (":scheme", "http"),
+                       (":authority", "example.org:8080"), ("range", "bytes=0-9"),
+                       ("if-none-match", '"x"'), ("cookie", "a=1"), ("cookie", "b=2")],
+                   end_stream=True)
+    cases["two-gets"] = c.data_to_send()
+    c = client()
+    c.send_headers(1, [(":method", "PUT"), (":path", "/upload/x"), (":scheme", "https"),
+                       (":authority", "localhost"), ("content-length", "10"),
+                       ("authorization", "Basic dGVzdDp0ZXN0")])
+    c.send_data(1, b"0123456789", end_stream=True, pad_length=7)
+    cases["put-padded"] = c.data_to_send()
+    c = client()
+    c.send_headers(1, [(":method", "POST"), (":path", "/app/"), (":scheme", "https"),
+                       (":authority", "localhost"), ("te", "trailers")])
+    c.send_data(1, b"x" * 100)
+    c.send_headers(1, [("x-trailer", "1")], end_stream=True)
+    cases["post-trailers"] = c.data_to_send()
+    c = client()
+    c.send_headers(1, [(":method", "OPTIONS"), (":path", "*"), (":scheme", "https"),
+                       (":authority", "localhost")], end_stream=True)
+    c.reset_stream(1)
+    cases["options-reset"] = c.data_to_send()
+    bad = {
+        "upper": base + [("X-Upper", "1")], "connection": base + [("connection", "close")],
+        "te-gzip": base + [("te", "gzip")], "no-path": base[:1] + base[2:],
+        "pseudo-after": base[:2] + [("accept", "*/*")] + base[2:],
+        "no-slash": [(":method", "GET"), (":path", "x"), (":scheme", "http"),
+                     (":authority", "a")],
+        "connect": [(":method", "CONNECT"), (":authority", "a:443")],
+        "host-differs": base + [("host", "other")], "big": base + [("x-big", "v" * 5000)],
+    }
+    for name, hdrs in bad.items():
+        c = client(validate=False)
+        c.send_headers(1, hdrs, end_stream=True)
+        cases["bad-" + name] = c.data_to_send()
+    c = client()
+    c.send_headers(1, base, end_stream=True)
+    whole = c.data_to_send()
+    head = whole[:whole.index(b"\x01\x05\x00\x00\x00\x01") - 3]  # frames before HEADERS
+    block = b"\x82\x84\x87\x41\x09localhost"
+    cases["continuation"] = head + frame(0x1, 0x1, 1, block[:3]) + frame(0x9, 0x0, 1, block[3:6]) \
+        + frame(0x9, 0x4, 1, block[6:])
+    cases["continuation-flood"] = head + frame(0x1, 0x1, 1, block) + b"".join(
+        frame(0x9, 0x0, 1, b"\x00\x03x-a\x01b") for _ in range(20))
+    cases["pings"] = head + b"".join(frame(0x6, 0, 0, b"%08d" % i) for i in range(10))
+    for name, data in cases.items():
+        write("http2", name, data)
+
+
 def main():
+    seeds_http2()
     seeds_http1_chunked_range()
     seeds_config()
     seeds_htpasswd()

@@ -35,6 +35,7 @@ TLS_KEYS = {
     "TLSv1.3Handshakes": 'lingerd_tls_versions_total{version="TLSv1.3"}',
     "TLSALPNHttp11": 'lingerd_tls_alpn_total{protocol="http/1.1"}',
     "TLSALPNNone": 'lingerd_tls_alpn_total{protocol="none"}',
+    "TLSALPNH2": 'lingerd_tls_alpn_total{protocol="h2"}',
 }
 
 GET_CLOSE = "GET /about.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -288,10 +289,10 @@ def test_chromium_trusting_the_test_ca_loads_the_site_over_https(tls_pair, ca, t
     loaded = sc.tls()
     d = delta(refused, loaded)
     # The browser may open a spare connection or resume one: at least one
-    # full handshake, every one TLS 1.3 with ALPN http/1.1, none failed.
+    # full handshake, every one TLS 1.3 with ALPN h2 (HTTP/2), none failed.
     made = d.get("TLSHandshakesFull", 0) + d.get("TLSHandshakesResumed", 0)
     assert d.get("TLSHandshakesFull", 0) >= 1, d
-    assert d.get("TLSv1.3Handshakes") == made and d.get("TLSALPNHttp11") == made, d
+    assert d.get("TLSv1.3Handshakes") == made and d.get("TLSALPNH2") == made, d
     assert not [k for k in d if k.startswith("TLSHandshakeFailures")], d
 
     # The status page, in the same browser over HTTPS, shows them.

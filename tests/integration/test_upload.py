@@ -914,28 +914,53 @@ def test_get_of_an_in_progress_temp_file_is_404(make_server, upload_kind):
 # 100 MiB, checked by sha256
 
 
+@pytest.mark.parametrize("dirty_max", ["1m", "0"])
+def test_put_with_writes_bounded_or_not_arrives_intact(make_server, dirty_max):
+    # upload_dirty_max_bytes 1m with a 1m step: the I/O thread waits for the
+    # disk at almost every step; 0: it never waits. Either way the body is
+    # stored whole.
+    srv = make_server(BIG + "\nupload_writeback_bytes 1m;\nupload_dirty_max_bytes %s;"
+                      % dirty_max)
+    size = 24 * MIB + 12345
+    r, sent = put_seeded(srv, "/upload/bounded.bin", size, 20261206)
+    assert r.status == 201
+    assert os.path.getsize(up(srv, "bounded.bin")) == size
+    assert file_sha256(up(srv, "bounded.bin")) == sent
+    assert temp_files(srv) == []
+
+
+def put_seeded(srv, path, size, seed):
+    """PUT size bytes of seeded_chunks(seed); the response and the sha256 sent."""
+    s = start_put(srv, path, size)
+    h = hashlib.sha256()
+    for chunk in seeded_chunks(seed, size):
+        h.update(chunk)
+        s.sendall(chunk)
+    r = Reader(s, timeout=120).response()
+    s.close()
+    return r, h.hexdigest()
+
+
+def file_sha256(path):
+    d = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(4 * MIB), b""):
+            d.update(block)
+    return d.hexdigest()
+
+
 @pytest.mark.parametrize("writeback", ["8m", "0"])
 def test_100mib_put_arrives_intact(make_server, writeback):
     # upload_writeback_bytes 8m (the default) starts the disk writes of each
     # 8 MiB while the body arrives; 0 leaves them all to the final fsync.
     srv = make_server(BIG + "\nupload_writeback_bytes %s;" % writeback)
     size = 100 * MIB
-    s = start_put(srv, "/upload/huge.bin", size)
-    h = hashlib.sha256()
-    for chunk in seeded_chunks(20240501, size):
-        h.update(chunk)
-        s.sendall(chunk)
-    r = Reader(s, timeout=120).response()
-    s.close()
+    r, sent = put_seeded(srv, "/upload/huge.bin", size, 20240501)
     assert r.status == 201
     assert r.header("location") == "/upload/huge.bin"
     path = up(srv, "huge.bin")
     assert os.path.getsize(path) == size
-    d = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(4 * MIB), b""):
-            d.update(block)
-    assert d.hexdigest() == h.hexdigest()
+    assert file_sha256(path) == sent
     assert temp_files(srv) == []
 
 

@@ -17,6 +17,7 @@ import re
 import signal
 import socket
 import struct
+import time
 
 import pytest
 
@@ -74,14 +75,18 @@ def put(srv, path, body):
     return r
 
 
-def waiting_io(srv):
-    """ConnsWaitingIO from /server-status?auto."""
+def conns_in(srv, field):
+    """A count from /server-status?auto (ConnsWaitingIO, ConnsReadingBody)."""
     r = get(srv, "/server-status?auto")
     assert r.status == 200, r
     for line in r.body.decode().splitlines():
-        if line.startswith("ConnsWaitingIO:"):
+        if line.startswith(field + ":"):
             return int(line.split(":")[1])
-    raise AssertionError("no ConnsWaitingIO in /server-status?auto")
+    raise AssertionError("no %s in /server-status?auto" % field)
+
+
+def waiting_io(srv):
+    return conns_in(srv, "ConnsWaitingIO")
 
 
 def no_leftovers(srv):
@@ -332,6 +337,69 @@ def test_delete_with_a_failed_directory_fsync_is_500(make_server, faults):
 
 
 # ---------------------------------------------------------------------------
+# the start: create_dirs and the body's file, on a thread
+
+
+def put_into_a_new_directory(make_server, faults, new_dir, body):
+    """create_dirs makes slow/<new_dir> for a PUT, and the fsync of slow is
+    held: the server and the connection, once the hold started."""
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "create_dirs on;\n")
+    os.mkdir(up(srv, "slow"))
+    s = start_put(srv, "/upload/slow/%s/f.bin" % new_dir, body)
+    if not wait_for(lambda: held(faults)):
+        release(faults)
+        s.close()
+        raise AssertionError("the directory fsync never started")
+    return srv, s
+
+
+def test_create_dirs_fsync_runs_on_a_thread(make_server, faults, upload_kind):
+    # The loop answers others while the directory's fsync is held; the PUT
+    # waits in WAIT_IO, then lands whole. (Made on the loop, the held fsync
+    # would hold the GET too.)
+    srv, s = put_into_a_new_directory(make_server, faults, "new", b"n" * 5000)
+    try:
+        assert get(srv, "/index.html").status == 200
+        assert waiting_io(srv) == 1
+        assert not os.path.exists(up(srv, "slow", "new", "f.bin"))
+        release(faults)
+        r = Reader(s, 30).response()
+        assert r is not None and r.status == 201, r
+        assert read(up(srv, "slow", "new", "f.bin")) == b"n" * 5000
+        assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+    finally:
+        release(faults)
+        s.close()
+
+
+def test_client_reset_while_its_directory_is_made(make_server, faults, upload_kind):
+    srv, s = put_into_a_new_directory(make_server, faults, "gone", b"g" * 5000)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        assert wait_for(lambda: waiting_io(srv) == 0), "the reset connection still waits"
+        release(faults)
+        # The job ends; its file (created after the directory) is dropped.
+        assert wait_for(lambda: no_leftovers(srv)), (temp_files(srv), open_uploads(srv))
+        assert not os.path.exists(up(srv, "slow", "gone", "f.bin"))
+        assert put(srv, "/upload/slow/gone/g.bin", b"ok\n").status == 201
+    finally:
+        release(faults)
+
+
+def test_failed_directory_fsync_of_create_dirs_is_500(make_server, faults):
+    faults(fsync_eio="fail-dir")
+    srv = make_server(CONF + "create_dirs on;\n")
+    os.mkdir(up(srv, "fail-dir"))
+    r = put(srv, "/upload/fail-dir/new/f.bin", b"x" * 100)
+    assert r.status == 500, r
+    assert not os.path.exists(up(srv, "fail-dir", "new", "f.bin"))
+    assert wait_for(lambda: no_leftovers(srv))
+    assert wait_for(lambda: "making the directory: Input/output error; 500 sent" in srv.log())
+
+
+# ---------------------------------------------------------------------------
 # a full I/O queue
 
 
@@ -352,8 +420,10 @@ def test_a_full_io_queue_holds_or_refuses_the_next_commit(make_server, faults, w
             assert r.header("Retry-After") == "1"
             assert not os.path.exists(up(srv, "b.bin"))
         else:
-            # Waiting for room, not answered, not lost: both wait in WAIT_IO.
+            # Waiting for room, not answered, not lost: both wait in WAIT_IO,
+            # the second before its file exists, so its body is not read yet.
             assert wait_for(lambda: waiting_io(srv) == 2)
+            assert conns_in(srv, "ConnsReadingBody") == 0
             assert not os.path.exists(up(srv, "b.bin"))
         release(faults)
         r1 = Reader(first, 30).response()
@@ -368,3 +438,59 @@ def test_a_full_io_queue_holds_or_refuses_the_next_commit(make_server, faults, w
         first.close()
         if second:
             second.close()
+
+
+# ---------------------------------------------------------------------------
+# body_min_rate across a wait for the disk
+
+
+def test_body_min_rate_clock_runs_on_across_a_wait_for_the_disk(make_server, faults):
+    # A client that sends slower than body_min_rate, then has its body
+    # paused by the server (the only I/O thread is held, so its buffer
+    # cannot be handed over), must not get a fresh clock when the body
+    # resumes: the rate counts from the body's start, less the server's
+    # own wait. Timeline (s): 100 KiB at 0; 200 KiB at 3.5, which pauses
+    # the body; resumed at about 5; then 1 KiB every 0.25 s. The clock
+    # allows body_timeout (4) + the pause (1.5) + 0.3 KiB-seconds: 408 at
+    # about 5.8, during the trickle. Restarted at the resume it would allow
+    # until about 9.3, after the trickle's end at 7.5, and store the body.
+    faults(fsync_hold="slow")
+    srv = make_server(CONF + "io_threads 1;\nio_queue_max 0;\nupload_buffer_bytes 512k;\n"
+                      "body_timeout 4s;\nbody_min_rate 1m;\n")
+    os.mkdir(up(srv, "slow"))
+    kib = 1024
+    trickle = 10
+    total = 300 * kib + trickle * kib
+    s = srv.connect(timeout=30)
+    holder = None
+    try:
+        t0 = time.monotonic()
+        s.sendall(request("PUT", "/upload/b.bin",
+                          ["Authorization: " + AUTH, "Content-Length: %d" % total]))
+        s.sendall(b"b" * (100 * kib))  # under half the buffer: nothing handed over yet
+        # Its file is created (the body is being read): now hold the thread.
+        assert wait_for(lambda: conns_in(srv, "ConnsReadingBody") == 1)
+        holder = start_put(srv, "/upload/slow/a.bin", b"a" * 1000)
+        assert wait_for(lambda: held(faults)), "the fsync never started"
+        time.sleep(max(0.0, t0 + 3.5 - time.monotonic()))  # 100 KiB in 3.5 s: too slow
+        s.sendall(b"b" * (200 * kib))  # half the buffer: a write, but no thread
+        assert wait_for(lambda: waiting_io(srv) == 2), "the body did not wait for the disk"
+        time.sleep(1.5)
+        release(faults)
+        r1 = Reader(holder, 30).response()
+        assert r1 is not None and r1.status == 201, r1
+        for _ in range(trickle):
+            time.sleep(0.25)
+            try:
+                s.sendall(b"b" * kib)
+            except OSError:
+                break  # answered and closed meanwhile
+        r = Reader(s, 30).response()
+        assert r is not None and r.status == 408, (r, srv.log()[-2000:])
+        assert not os.path.exists(up(srv, "b.bin"))
+        assert wait_for(lambda: no_leftovers(srv))
+    finally:
+        release(faults)
+        if holder:
+            holder.close()
+        s.close()

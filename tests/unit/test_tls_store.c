@@ -316,27 +316,60 @@ static void test_tls_store_sni_selects_certificate(void **state)
     pem_free(&d);
 }
 
-static void test_tls_store_alpn_http11_only(void **state)
+/* One handshake offering alpn; the protocol chosen ("" none), or NULL if
+ * the handshake failed (no_application_protocol). */
+static const char *alpn_chosen(struct tls_store *s, const unsigned char *alpn, unsigned len,
+                               char *out)
 {
-    static const unsigned char both[] = "\x02h2\x08http/1.1", h2[] = "\x02h2";
-    struct pem a = make_pem(false, "a", "DNS:a.test", -DAY, 90 * DAY);
-    struct tls_store *s = empty_store(NULL);
     const unsigned char *got;
     unsigned got_len;
     struct hs h;
+    handshake(&h, tls_store_default_ctx(s), "a.test", alpn, len, NULL, 0);
+    if (!h.done) {
+        hs_free(&h);
+        return NULL;
+    }
+    SSL_get0_alpn_selected(h.client, &got, &got_len);
+    memcpy(out, got, got_len);
+    out[got_len] = '\0';
+    hs_free(&h);
+    return out;
+}
+
+/* http2 on (the default): h2 first, http/1.1 as the fallback; off: only
+ * http/1.1, and a client that offers only h2 is refused. */
+static void test_tls_store_alpn_h2_then_http11(void **state)
+{
+    static const unsigned char both[] = "\x08http/1.1\x02h2", h2[] = "\x02h2",
+                               h11[] = "\x08http/1.1";
+    struct pem a = make_pem(false, "a", "DNS:a.test", -DAY, 90 * DAY);
+    struct config cfg;
+    char err[512], got[32];
     (void)state;
 
-    add(s, &a, "t:1");
-    handshake(&h, tls_store_default_ctx(s), "a.test", both, sizeof both - 1, NULL, 0);
-    assert_true(h.done);
-    SSL_get0_alpn_selected(h.client, &got, &got_len);
-    assert_int_equal(got_len, 8);
-    assert_memory_equal(got, "http/1.1", 8);
-    hs_free(&h);
-    handshake(&h, tls_store_default_ctx(s), "a.test", h2, sizeof h2 - 1, NULL, 0);
-    assert_false(h.done); /* no_application_protocol */
-    hs_free(&h);
-    tls_store_free(s);
+    for (int on = 1; on >= 0; on--) {
+        config_defaults(&cfg);
+        cfg.http2 = on;
+        struct tls_store *s = tls_store_new(&cfg, NULL, err, sizeof err);
+        config_fini(&cfg);
+        if (!s)
+            fail_msg("tls_store_new: %s", err);
+        add(s, &a, "t:1");
+        const char *r = alpn_chosen(s, both, sizeof both - 1, got);
+        assert_non_null(r);
+        assert_string_equal(r, on ? "h2" : "http/1.1"); /* the server's preference */
+        r = alpn_chosen(s, h11, sizeof h11 - 1, got);
+        assert_non_null(r);
+        assert_string_equal(r, "http/1.1");
+        r = alpn_chosen(s, h2, sizeof h2 - 1, got);
+        if (on) {
+            assert_non_null(r);
+            assert_string_equal(r, "h2");
+        } else {
+            assert_null(r); /* no_application_protocol */
+        }
+        tls_store_free(s);
+    }
     pem_free(&a);
 }
 
@@ -624,7 +657,7 @@ int main(void)
         cmocka_unit_test(test_tls_store_name_matches_table),
         cmocka_unit_test(test_tls_store_ulp_list_has_tls),
         cmocka_unit_test(test_tls_store_sni_selects_certificate),
-        cmocka_unit_test(test_tls_store_alpn_http11_only),
+        cmocka_unit_test(test_tls_store_alpn_h2_then_http11),
         cmocka_unit_test(test_tls_store_key_mismatch_refused),
         cmocka_unit_test(test_tls_store_protocol_bounds_and_settings),
         cmocka_unit_test(test_tls_store_check_warns_of_expiry),

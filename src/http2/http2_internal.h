@@ -1,0 +1,135 @@
+/* http2_internal — what the HTTP/2 files share; private to http2*.c.
+ *
+ * http2_session.c drives the nghttp2 session of a connection (bytes in and
+ * out, deadlines, GOAWAY, limits); http2_request.c builds a stream's request
+ * from its header fields and opens the stream; http2_stream.c answers it
+ * (response head, data source) and feeds its body to the handler's sink.
+ * They include conn_internal.h: a stream is a struct conn the handlers see,
+ * so HTTP/2 is the connection's second protocol, not a layer above it.
+ */
+#ifndef LINGERD_HTTP2_INTERNAL_H
+#define LINGERD_HTTP2_INTERNAL_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn_internal.h"
+#include "http2.h"
+#include "http2_head.h"
+
+/* The window the abuse limits count over (http2_max_resets, _control_frames). */
+#define HTTP2_ABUSE_WINDOW_MS 10000
+/* A client stream id this close to the end of the id space: end gracefully
+ * (the client must open a new connection anyway). */
+#define HTTP2_STREAM_ID_END 0x7fff0000
+/* Bytes of frames gathered before they are written in one call. A write
+ * per 16 KiB DATA frame, straight from nghttp2's buffer, cost about 1.4x
+ * the worker CPU of gathering 256 KiB first, copy included (1 MiB files
+ * over TLS, h2load). */
+#define HTTP2_SEND_BATCH_BYTES (256 * 1024)
+/* Output memory a connection with no open stream keeps for its next
+ * frames; a batch's larger area is given back. */
+#define HTTP2_IDLE_OUT_BYTES (16 * 1024)
+/* The carrier's read buffer while streams are open: a few frames (a TLS
+ * record is 16 KiB) per read, where an HTTP/1.1 head needs the standard
+ * 8 KiB. An idle connection goes back to the standard one. */
+#define HTTP2_READ_BUFFER_BYTES (64 * 1024)
+
+struct http2_stream;
+
+/* The two-step GOAWAY (RFC 9113 §6.8). */
+enum http2_goaway_step {
+    HTTP2_GOAWAY_NONE,
+    HTTP2_GOAWAY_NOTICE, /* GOAWAY(2^31-1) and a PING sent; waiting for its ACK */
+    HTTP2_GOAWAY_FINAL,  /* GOAWAY(last stream id) sent: streams below finish */
+    HTTP2_GOAWAY_ERROR,  /* GOAWAY(error) sent: close once it is out */
+};
+
+struct http2_session {
+    nghttp2_session *ng;
+    struct conn *c;                /* the carrying connection */
+    struct http2_stream *first;    /* open streams (ours: dispatched or not) */
+    uint32_t open_streams;
+    uint64_t streams_total;
+    uint64_t idle_since_ms;        /* the last stream closed (or the start) */
+    uint8_t goaway_step;           /* enum http2_goaway_step */
+    uint8_t close_why;             /* enum conn_close_reason of the graceful end */
+    uint64_t goaway_ms;            /* when the notice went out */
+    bool run_wanted;               /* a stream asked to run (conn_wake, io done) */
+    bool got_frame;                /* a whole frame came (the preface is over) */
+    bool peer_goaway;              /* the client sent GOAWAY */
+    /* abuse windows */
+    uint64_t resets_window_ms;
+    uint32_t resets;
+    uint64_t control_window_ms;
+    uint32_t control_frames;
+    uint64_t credit_pending;       /* DATA on closed streams: give back to the window */
+};
+
+struct http2_stream {
+    struct conn c;                 /* what the handlers see */
+    struct http2_session *s;
+    int32_t id;
+    struct http2_stream *next, *prev;
+    struct http2_head head;        /* the request head, while it arrives */
+    bool headers_done;
+    bool end_stream_recv;          /* the client's END_STREAM */
+    bool dispatched;
+    /* the request body */
+    char *body;                    /* received, not yet fed to the sink */
+    size_t body_start, body_len, body_cap;
+    uint64_t taken_unconsumed;     /* fed to a sink that waits for its disk */
+    bool waiting_io;               /* conn_wait_io on this stream */
+    bool discarding;               /* nobody wants the body: credit and count it */
+    bool ended_sink;               /* on_end was called */
+    uint64_t body_progress_ms;
+    /* the response */
+    int status;
+    bool head_submitted;
+    bool data_deferred;            /* the data source said DEFERRED: resume when more comes */
+    bool eof_sent;                 /* END_STREAM is out */
+    bool rst_sent;
+    uint64_t send_progress_ms;     /* last body bytes handed to the session */
+};
+
+static inline struct http2_stream *http2_stream_of(struct conn *c)
+{
+    return c->h2s;
+}
+
+/* ---- http2_session.c ---- */
+/* Ask the carrier to run its streams after this iteration. */
+void http2_session_want_run(struct http2_session *s);
+/* Count and send RST_STREAM(code) for a stream. */
+void http2_session_reset(struct http2_session *s, int32_t id, uint32_t code);
+/* Begin the two-step GOAWAY, for why (enum conn_close_reason). */
+void http2_session_goaway(struct http2_session *s, enum conn_close_reason why);
+/* End at once with GOAWAY(code), counted; the close path follows. */
+void http2_session_fail(struct http2_session *s, uint32_t code);
+
+/* ---- http2_request.c ---- */
+int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user);
+int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
+                    size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                    void *user);
+/* The head is complete: build the request and hand it to the handlers. */
+void http2_stream_dispatch(struct http2_stream *st);
+/* The stream is over: tell its handler, free it. */
+void http2_stream_free(struct http2_stream *st);
+
+/* ---- http2_stream.c ---- */
+/* DATA for the stream (nghttp2's on_data_chunk_recv). */
+void http2_stream_on_data(struct http2_stream *st, const uint8_t *data, size_t len);
+/* The client's END_STREAM. */
+void http2_stream_on_end(struct http2_stream *st);
+/* Feed the body, notice the end of the answer; after dispatch and wakes. */
+void http2_stream_run(struct http2_stream *st);
+/* nghttp2 sent a frame of this stream with END_STREAM. */
+void http2_stream_on_eof_sent(struct http2_stream *st);
+/* Deadline of the stream (send stall, body wait); UINT64_MAX: none. */
+uint64_t http2_stream_deadline(const struct http2_stream *st);
+/* The deadline passed: reset the stream. */
+void http2_stream_expire(struct http2_stream *st);
+
+#endif

@@ -1,0 +1,406 @@
+/* http2_stream — a stream's answer and its request body: the head the
+ * handler wrote becomes HEADERS, its body (memory or a file span) leaves
+ * through an nghttp2 data source, and the client's DATA reaches the
+ * handler's sink with the window opened only as the sink takes the bytes.
+ *
+ * The handler writes a stream's head as for HTTP/1.1 ("Name: value" lines
+ * in the stream's output queue: conn_respond.c, its site fields and error
+ * pages all take that one path); conn_resp_end hands the lines here, where
+ * they become the nv list of HEADERS, names lowercased, connection-specific
+ * fields dropped (RFC 9113 §8.2.2). The body stays in the stream's output
+ * queue until the data source copies it into a frame: memory once, a file
+ * span by pread in frame-sized pieces, never whole.
+ *
+ * Early answers (RFC 9113 §8.1): a stream answered before its body is in
+ * stops wanting it; its DATA is credited back at once and counted, and once
+ * the frame carrying END_STREAM is sent the stream is reset with NO_ERROR,
+ * queued behind it (never before: curl reads an early NO_ERROR as a cut
+ * answer). Other streams and the connection go on.
+ *
+ * Leaves out: building the request (http2_request.c), the session and
+ * its limits (http2_session.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http2_internal.h"
+#include "outq.h"
+#include "server.h"
+#include "stats.h"
+
+/* Body bytes handed to a sink in one call: about one DATA frame, as an
+ * HTTP/1.1 read hands over about one read (the proxy's spill takes what its
+ * upstream cannot at once, and expects no more than that). */
+#define HTTP2_FEED_BYTES (16 * 1024)
+
+static struct http2_stream *http2_stream_from(struct conn *c)
+{
+    return c->h2s;
+}
+
+/* The handler is done with its answer: once the queue is empty, END_STREAM. */
+static bool http2_stream_answered(const struct http2_stream *st)
+{
+    const struct conn_work *w = st->c.w;
+    return w->responded && st->head_submitted && !st->waiting_io &&
+           (!w->deferred || w->deferred_done);
+}
+
+static void http2_stream_resume(struct http2_stream *st)
+{
+    if (st->data_deferred && st->head_submitted && !st->rst_sent) {
+        st->data_deferred = false;
+        nghttp2_session_resume_data(st->s->ng, st->id);
+    }
+    http2_session_want_run(st->s);
+}
+
+static ssize_t http2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
+                               uint32_t *flags, nghttp2_data_source *source, void *user)
+{
+    (void)ng;
+    (void)id;
+    (void)user;
+    struct http2_stream *st = source->ptr;
+    struct conn_work *w = st->c.w;
+    ssize_t n = outq_take(&w->out, buf, length);
+    if (n < 0) {
+        conn_log(&st->c, LOG_ERROR, "HTTP/2 stream %d: the body could not be read (%s)",
+                 (int)st->id, n == -EIO ? "the file shrank" : strerror((int)-n));
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
+    }
+    if (n > 0)
+        st->send_progress_ms = conn_now_ms(&st->c);
+    if (outq_is_empty(&w->out) && http2_stream_answered(st)) {
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+        return n;
+    }
+    if (n == 0) {
+        st->data_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return n;
+}
+
+/* Give a stream's unread body back to the windows and count it. */
+static void http2_stream_discard(struct http2_stream *st)
+{
+    struct conn_work *w = st->c.w;
+    if (st->discarding)
+        return;
+    st->discarding = true;
+    uint64_t held = st->body_len + st->taken_unconsumed;
+    if (held)
+        nghttp2_session_consume(st->s->ng, st->id, held);
+    stats_add(&st->c.srv->stats->h2_discarded_bytes, st->body_len);
+    st->body_len = st->body_start = 0;
+    st->taken_unconsumed = 0;
+    w->body_done = st->end_stream_recv;
+}
+
+/* A field line of the head: lowercase name, value without the space. */
+static bool http2_is_hop_field(const char *name, size_t len)
+{
+    static const char *const hop[] = { "connection", "keep-alive", "proxy-connection",
+                                       "transfer-encoding", "upgrade" };
+    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
+        if (strlen(hop[i]) == len && memcmp(hop[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+void http2_stream_resp_end(struct conn *c, int64_t content_length)
+{
+    struct http2_stream *st = http2_stream_from(c);
+    struct conn_work *w = c->w;
+    struct server *srv = c->srv;
+    if (!w->sink && !w->body_done)
+        http2_stream_discard(st); /* answered before the body: nobody reads it */
+    if (content_length >= 0) {
+        char line[40];
+        int n = snprintf(line, sizeof line, "content-length: %lld\r\n", (long long)content_length);
+        conn_out(c, line, (size_t)n);
+    }
+    if (srv->hsts_len && conn_is_tls(c))
+        conn_out(c, srv->hsts_line, srv->hsts_len);
+    size_t len = (size_t)w->out.pending;
+    char *head = malloc(len + 1);
+    size_t lines = 1;
+    if (!head || outq_take(&w->out, head, len) != (ssize_t)len) {
+        free(head);
+        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    for (size_t i = 0; i < len; i++)
+        lines += head[i] == '\n';
+    nghttp2_nv *nv = calloc(lines, sizeof *nv);
+    if (!nv) {
+        free(head);
+        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    int code = w->log_status >= 100 && w->log_status <= 999 ? w->log_status : 500;
+    char status[4] = { (char)('0' + code / 100), (char)('0' + code / 10 % 10),
+                       (char)('0' + code % 10), '\0' };
+    size_t count = 0;
+    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
+    for (size_t at = 0; at < len && count < lines;) {
+        char *eol = memchr(head + at, '\n', len - at);
+        size_t end = eol ? (size_t)(eol - head) : len;
+        size_t line_end = end > at && head[end - 1] == '\r' ? end - 1 : end;
+        char *colon = memchr(head + at, ':', line_end - at);
+        if (colon && colon > head + at) {
+            size_t nlen = (size_t)(colon - (head + at));
+            for (size_t i = 0; i < nlen; i++)
+                if (head[at + i] >= 'A' && head[at + i] <= 'Z')
+                    head[at + i] = (char)(head[at + i] - 'A' + 'a');
+            size_t v = (size_t)(colon - head) + 1;
+            while (v < line_end && (head[v] == ' ' || head[v] == '\t'))
+                v++;
+            if (!http2_is_hop_field(head + at, nlen))
+                nv[count++] = (nghttp2_nv){ (uint8_t *)head + at, (uint8_t *)head + v, nlen,
+                                            line_end - v, NGHTTP2_NV_FLAG_NONE };
+        }
+        at = end + 1;
+    }
+    w->log_bytes = len;
+    bool body = !w->head_only && content_length != 0;
+    nghttp2_data_provider prd = { .source.ptr = st, .read_callback = http2_data_read };
+    int rv = nghttp2_submit_response(st->s->ng, st->id, nv, count, body ? &prd : NULL);
+    free(nv);
+    free(head);
+    if (rv != 0) {
+        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    st->head_submitted = true;
+    st->send_progress_ms = conn_now_ms(c);
+    http2_session_want_run(st->s);
+}
+
+void http2_stream_resp_more(struct conn *c)
+{
+    http2_stream_resume(http2_stream_from(c));
+}
+
+void http2_stream_wake(struct conn *c)
+{
+    http2_stream_resume(http2_stream_from(c));
+}
+
+/* The whole body went to the sink: its on_end (which answers, or waits for
+ * the disk). */
+static void http2_stream_end_sink(struct http2_stream *st)
+{
+    struct conn *c = &st->c;
+    struct conn_work *w = c->w;
+    const struct conn_body_sink *sink = w->sink;
+    w->body_done = true;
+    w->sink = NULL;
+    st->ended_sink = true;
+    if (sink->on_end)
+        sink->on_end(c, w->sink_ctx);
+}
+
+void http2_stream_read_body(struct conn *c)
+{
+    struct http2_stream *st = http2_stream_from(c);
+    struct conn_work *w = c->w;
+    st->body_progress_ms = conn_now_ms(c);
+    if (st->discarding) {
+        /* answered already: the body is gone, and the sink hears so */
+        conn_abort_sink(c);
+        return;
+    }
+    if (w->body_done || (st->end_stream_recv && st->body_len == 0)) {
+        http2_stream_end_sink(st); /* an empty body: on_end answers at once */
+        return;
+    }
+    http2_session_want_run(st->s);
+}
+
+void http2_stream_abandon_body(struct conn *c)
+{
+    struct http2_stream *st = http2_stream_from(c);
+    struct conn_work *w = c->w;
+    w->sink = NULL;
+    w->body_paused = false;
+    if (!w->body_done)
+        http2_stream_discard(st);
+    http2_session_want_run(st->s);
+}
+
+void http2_stream_wait_io(struct conn *c)
+{
+    struct http2_stream *st = http2_stream_from(c);
+    st->waiting_io = true;
+    c->since_ms = conn_now_ms(c);
+}
+
+void http2_stream_io_done(struct conn *c)
+{
+    struct http2_stream *st = http2_stream_from(c);
+    if (!st->waiting_io)
+        return;
+    st->waiting_io = false;
+    c->w->io_cancel = NULL;
+    /* The disk took what the sink was given: open the window for it. */
+    if (st->taken_unconsumed && !st->rst_sent) {
+        nghttp2_session_consume(st->s->ng, st->id, st->taken_unconsumed);
+        st->taken_unconsumed = 0;
+    }
+    st->body_progress_ms = conn_now_ms(c);
+    http2_stream_resume(st);
+}
+
+void http2_stream_on_data(struct http2_stream *st, const uint8_t *data, size_t len)
+{
+    st->body_progress_ms = conn_now_ms(&st->c);
+    if (st->discarding || st->rst_sent) {
+        nghttp2_session_consume(st->s->ng, st->id, len);
+        stats_add(&st->c.srv->stats->h2_discarded_bytes, len);
+        return;
+    }
+    /* Bounded by the stream's window: nghttp2 refuses DATA past it. */
+    if (st->body_start + st->body_len + len > st->body_cap) {
+        if (st->body_start) {
+            memmove(st->body, st->body + st->body_start, st->body_len);
+            st->body_start = 0;
+        }
+        if (st->body_len + len > st->body_cap) {
+            size_t cap = st->body_cap ? st->body_cap : 16384;
+            while (cap < st->body_len + len)
+                cap *= 2;
+            char *p = realloc(st->body, cap);
+            if (!p) {
+                http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
+                nghttp2_session_consume(st->s->ng, st->id, len);
+                return;
+            }
+            st->body = p;
+            st->body_cap = cap;
+        }
+    }
+    memcpy(st->body + st->body_start + st->body_len, data, len);
+    st->body_len += len;
+}
+
+void http2_stream_on_end(struct http2_stream *st)
+{
+    st->end_stream_recv = true;
+    if (st->discarding)
+        st->c.w->body_done = true;
+    http2_session_want_run(st->s);
+}
+
+/* A body failed (the sink said 413, 500, 507): answer if nothing was. */
+static void http2_stream_body_failed(struct http2_stream *st, int status)
+{
+    struct conn *c = &st->c;
+    conn_abort_sink(c);
+    conn_cancel_deferred(c);
+    http2_stream_discard(st);
+    if (!c->w->responded)
+        conn_resp_error(c, status, NULL);
+}
+
+/* Feed the buffered body to the sink while it takes bytes. */
+static void http2_stream_feed(struct http2_stream *st)
+{
+    struct conn *c = &st->c;
+    struct conn_work *w = c->w;
+    while (w->sink && !w->body_paused && !st->waiting_io && st->body_len > 0) {
+        size_t n = st->body_len < HTTP2_FEED_BYTES ? st->body_len : HTTP2_FEED_BYTES;
+        const char *p = st->body + st->body_start;
+        const struct conn_body_sink *sink = w->sink;
+        w->body_bytes += n;
+        if (w->body_framing != HTTP1_BODY_LENGTH && w->body_bytes > w->body_max) {
+            http2_stream_body_failed(st, 413);
+            return;
+        }
+        st->body_start += n;
+        st->body_len -= n;
+        int status = sink->on_data ? sink->on_data(c, w->sink_ctx, p, n) : 0;
+        if (status) {
+            st->taken_unconsumed += n;
+            http2_stream_body_failed(st, status);
+            return;
+        }
+        if (st->waiting_io)
+            st->taken_unconsumed += n; /* opened when the disk has them */
+        else
+            nghttp2_session_consume(st->s->ng, st->id, n);
+    }
+    if (st->body_len == 0)
+        st->body_start = 0;
+    if (w->sink && !st->ended_sink && st->end_stream_recv && st->body_len == 0 &&
+        !st->waiting_io && !w->body_paused)
+        http2_stream_end_sink(st);
+}
+
+void http2_stream_run(struct http2_stream *st)
+{
+    struct conn_work *w = st->c.w;
+    if (st->rst_sent)
+        return;
+    if (!st->dispatched) {
+        if (!st->headers_done)
+            return;
+        http2_stream_dispatch(st);
+        if (st->rst_sent)
+            return;
+    }
+    http2_stream_feed(st);
+    if (!w->sink && !w->deferred && !w->body_done && !st->discarding && w->responded)
+        http2_stream_discard(st);
+    if (st->head_submitted && st->data_deferred &&
+        (!outq_is_empty(&w->out) || http2_stream_answered(st))) {
+        st->data_deferred = false;
+        nghttp2_session_resume_data(st->s->ng, st->id);
+    }
+}
+
+void http2_stream_on_eof_sent(struct http2_stream *st)
+{
+    st->eof_sent = true;
+    /* The whole answer is on its way and the client is still sending: ask
+     * it to stop (RFC 9113 §8.1), now that the answer cannot be cut. */
+    if (!st->end_stream_recv)
+        http2_session_reset(st->s, st->id, NGHTTP2_NO_ERROR);
+}
+
+uint64_t http2_stream_deadline(const struct http2_stream *st)
+{
+    const struct conn *c = &st->c;
+    const struct config *cfg = conn_cfg(c);
+    const struct conn_work *w = c->w;
+    uint64_t d = UINT64_MAX;
+    if (st->rst_sent || st->eof_sent)
+        return d;
+    if (!st->dispatched)
+        d = c->since_ms + cfg->header_timeout_ms;
+    else if (st->waiting_io)
+        d = c->since_ms + cfg->io_wait_timeout_ms;
+    else if (st->head_submitted && (!outq_is_empty(&w->out) || http2_stream_answered(st)))
+        d = st->send_progress_ms + cfg->send_timeout_ms; /* a window that stays shut */
+    else if (w->sink && !w->body_paused && !st->end_stream_recv)
+        d = st->body_progress_ms + cfg->body_timeout_ms;
+    return d;
+}
+
+void http2_stream_expire(struct http2_stream *st)
+{
+    struct conn *c = &st->c;
+    struct conn_work *w = c->w;
+    if (st->head_submitted && !st->waiting_io) {
+        stats_add(&c->srv->stats->h2_abuse[STATS_H2_STALL], 1);
+        conn_log(c, LOG_INFO, "HTTP/2 stream %d: nothing sent for send_timeout; reset",
+                 (int)st->id);
+    } else if (st->dispatched && w->sink && !w->responded && !st->waiting_io) {
+        http2_stream_body_failed(st, 408);
+        return;
+    }
+    http2_session_reset(st->s, st->id, NGHTTP2_CANCEL);
+}
