@@ -125,5 +125,6 @@ int cli_build_config(const struct cli *cli, struct config *cfg, FILE *errs)
         if (cli_set(cfg, "listen", listen, errs) < 0)
             return -1;
     }
+    cfg->skip_resolve = cli->signal != NULL;
     return config_finish(cfg, errs);
 }

@@ -23,6 +23,7 @@
 #include "accesslog.h"
 #include "auth.h"
 #include "http1.h"
+#include "proxy_addr.h"
 #include "vhost.h"
 
 static bool config_is_string(const struct config_directive *d)
@@ -87,6 +88,10 @@ void config_note_where(struct config *cfg, struct config_server *srv,
         free(at->auth_user_file_where);
         if (asprintf(&at->auth_user_file_where, "%s:%u", path, line) < 0)
             at->auth_user_file_where = NULL;
+    } else if (d->loc_size && d->loc_off == offsetof(struct config_location, proxy_pass)) {
+        free(at->proxy_pass_where);
+        if (asprintf(&at->proxy_pass_where, "%s:%u", path, line) < 0)
+            at->proxy_pass_where = NULL;
     } else if (!loc && d->type == CONFIG_T_LISTEN && cfg->listen_count > 0) {
         struct config_listen *l = &cfg->listens[cfg->listen_count - 1];
         snprintf(l->where, sizeof l->where, "%s:%u", path, line);
@@ -325,6 +330,8 @@ void config_location_fini(struct config_location *loc)
     free(loc->prefix);
     free(loc->where);
     free(loc->auth_user_file_where);
+    free(loc->proxy_pass_where);
+    proxy_addr_list_release(loc->proxy_peers);
     if (loc->users)
         auth_users_free(loc->users);
     memset(loc, 0, sizeof *loc);
@@ -517,6 +524,51 @@ static void config_order_locations(struct config_server *srv)
     }
 }
 
+/* The locations of every site that may already be finished, for
+ * config_resolve_proxy_pass's reuse. */
+static struct config_location *config_proxy_pass_done(struct config *cfg, const char *value)
+{
+    struct config_server *only[] = { &cfg->top };
+    struct config_server **srvs = cfg->server_count ? cfg->servers : only;
+    size_t n = cfg->server_count ? cfg->server_count : 1;
+    for (size_t s = 0; s < n; s++)
+        for (size_t i = 0; i < srvs[s]->location_count; i++) {
+            struct config_location *l = &srvs[s]->locations[i];
+            if ((l->proxy_peers || l->proxy_pass_failed) && strcmp(l->proxy_pass, value) == 0)
+                return l;
+        }
+    return NULL;
+}
+
+/* Resolve loc's proxy_pass (its host names, with getaddrinfo) once per
+ * value: locations that inherit or repeat a value share its list, and a
+ * name that failed is reported once, not once per location. */
+static int config_resolve_proxy_pass(struct config *cfg, struct config_server *srv,
+                                     struct config_location *loc, const char *where, FILE *errs)
+{
+    if (!loc->proxy_pass || !*loc->proxy_pass || loc->proxy_peers || cfg->skip_resolve)
+        return 0;
+    struct config_location *done = config_proxy_pass_done(cfg, loc->proxy_pass);
+    if (done) {
+        loc->proxy_pass_failed = done->proxy_pass_failed;
+        loc->proxy_peers = done->proxy_peers;
+        if (loc->proxy_peers)
+            loc->proxy_peers->refs++;
+        return loc->proxy_peers ? 0 : -1;
+    }
+    char err[CONFIG_ERR_MAX];
+    if (proxy_addr_resolve_list(loc->proxy_pass, &loc->proxy_peers, err, sizeof err) == 0)
+        return 0;
+    /* The line of the directive, where the location inherited it from. */
+    const char *at = loc->proxy_pass_where ? loc->proxy_pass_where
+                   : srv->defaults.proxy_pass_where ? srv->defaults.proxy_pass_where
+                   : cfg->top.defaults.proxy_pass_where ? cfg->top.defaults.proxy_pass_where
+                   : where;
+    fprintf(errs, "%s: proxy_pass %s: %s\n", at, loc->proxy_pass, err);
+    loc->proxy_pass_failed = true;
+    return -1;
+}
+
 /* Finish one site: a server block inherits the server rows (root, index)
  * from the top level and its defaults (location rows) from main; its
  * locations inherit from those defaults, the top level's from main. Then
@@ -583,6 +635,8 @@ static int config_finish_site(struct config *cfg, struct config_server *srv, FIL
                 auth_users_set_cache_time(loc->users, (long long)cfg->auth_cache_time_ms);
             }
         }
+        if (config_resolve_proxy_pass(cfg, srv, loc, where, errs) < 0)
+            rc = -1;
     }
     return rc;
 }

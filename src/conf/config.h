@@ -84,6 +84,7 @@ struct config_cidr {
 };
 
 struct auth_users;
+struct proxy_addr_list;
 
 /* add_header: the fields of one level, formatted "Name: value\r\n..." once
  * at load; ok for the statuses nginx adds them to (2xx as served, 3xx),
@@ -137,6 +138,7 @@ struct config_location {
     bool adds_fields;          /* add_header or expires is set: conn_resp_end has work */
     uint32_t site;             /* index of its server in config.sites */
     char *proxy_pass;          /* NULL: served here; else upstream addresses (proxy.c) */
+    struct proxy_addr_list *proxy_peers; /* proxy_pass resolved by config_finish */
     bool proxy_request_buffering; /* the whole body to a file before the upstream */
     /* compression (compress.c) and listings (autoindex.c) */
     unsigned precompressed;    /* bit (1u << enum accept_coding) per sibling served */
@@ -149,6 +151,8 @@ struct config_location {
     uint64_t set_mask;         /* private: directives set in this block */
     char *where;               /* private: "FILE:LINE" of the block, for messages */
     char *auth_user_file_where; /* private: "FILE:LINE" of auth_user_file */
+    char *proxy_pass_where;    /* private: "FILE:LINE" of proxy_pass */
+    bool proxy_pass_failed;    /* private: its resolution failed (not tried again) */
 };
 
 /* server_name: the host names of one server block, each with where it was
@@ -321,6 +325,9 @@ struct config {
     size_t site_count;
     uint32_t default_site;
     struct vhost_table *vhosts;
+    /* private: leave proxy_pass host names unresolved (`lingerd -s` reads
+     * the configuration for pid_file only, and must work while DNS does not) */
+    bool skip_resolve;
 
     /* the lingering_close directive applies to locations; the main-level value
      * is the default for new locations and for closes with no request. */
@@ -409,8 +416,10 @@ int config_read_file(const char *path, size_t max_bytes, char **buf, size_t *len
  * printing every error as "FILE:LINE: message" to errs. */
 int config_load_file(struct config *cfg, const char *path, FILE *errs);
 
-/* Finish a configuration: compile patterns, load user files, add defaults
- * such as the "/" location and the default listen. 0 or -1 (errors printed). */
+/* Finish a configuration: compile patterns, load user files, resolve the
+ * host names of proxy_pass (getaddrinfo: blocks; this runs before workers
+ * exist), add defaults such as the "/" location and the default listen. 0
+ * or -1 (errors printed). */
 int config_finish(struct config *cfg, FILE *errs);
 
 /* The location of site for a decoded path (longest prefix). Never NULL

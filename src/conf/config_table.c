@@ -767,8 +767,10 @@ const struct config_directive config_directives[] = {
     { .name = "proxy_pass", .type = CONFIG_T_STRING, LOC(proxy_pass),
       .args = "ADDR[,ADDR...]", .check = proxy_addr_check_list, .group = G_PROXY,
       .help = "Pass this location's requests to HTTP/1.1 upstreams, round-robin: "
-              "127.0.0.1:8000, [::1]:8000 or unix:/run/app.sock, separated by commas, "
-              "numeric addresses only (docs/proxy.md)" },
+              "127.0.0.1:8000, [::1]:8000, app.internal:8000 or unix:/run/app.sock, "
+              "separated by commas; a host name is resolved when the configuration is "
+              "loaded (start, -t, every reload), each of its addresses an upstream, and a "
+              "name that does not resolve is an error (docs/proxy.md)" },
     { .name = "proxy_connect_timeout", .type = CONFIG_T_DURATION,
       MAIN(proxy_connect_timeout_ms), .def = "5s", .min = 10, .max = MS_M, .group = G_PROXY,
       .help = "Longest wait for a connect to an upstream; then 504 (or the next upstream)" },

@@ -132,6 +132,9 @@ int main(int argc, char **argv)
     if (!cfg || cli_build_config(&cli, cfg, stderr) < 0) {
         fprintf(stderr, "lingerd: configuration %s has errors\n",
                 cli.conf_file ? cli.conf_file : "(command line)");
+        if (cfg)
+            config_fini(cfg); /* what was built before the error */
+        free(cfg);
         return 1;
     }
     if (cli.test_only) {

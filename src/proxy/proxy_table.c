@@ -39,34 +39,31 @@ int proxy_init(struct server *srv)
     for (size_t s = 0; s < cfg->site_count; s++) {
         const struct config_server *site = cfg->sites[s];
         for (size_t i = 0; i < site->location_count; i++) {
-            const char *list = site->locations[i].proxy_pass;
-            if (!list || !*list)
+            /* Resolved by config_finish before the workers forked: a
+             * worker never asks a resolver anything. */
+            const struct proxy_addr_list *list = site->locations[i].proxy_peers;
+            if (!list || list->count == 0)
                 continue;
             struct proxy_group *g = &proxy_groups[s * CONFIG_LOCATION_MAX + i];
             g->prefix = site->locations[i].prefix;
             g->server = cfg->server_count && site->names.n ? site->names.v[0] : NULL;
-            g->peers = calloc(PROXY_ADDR_MAX, sizeof *g->peers);
+            g->peers = calloc(list->count, sizeof *g->peers);
             if (!g->peers)
                 return -ENOMEM;
-            for (const char *p = list; p && *p;) {
-                const char *end = strchr(p, ',');
-                size_t len = end ? (size_t)(end - p) : strlen(p);
-                struct upstream_peer *peer = &g->peers[g->count];
-                char err[160];
-                if (g->count >= PROXY_ADDR_MAX ||
-                    proxy_addr_parse(p, len, &peer->addr, &peer->addr_len, err, sizeof err) < 0)
-                    return -EINVAL; /* the configuration check refused it already */
-                snprintf(peer->name, sizeof peer->name, "%.*s", (int)len, p);
+            for (size_t k = 0; k < list->count; k++) {
+                struct upstream_peer *peer = &g->peers[k];
+                peer->addr = list->v[k].addr;
+                peer->addr_len = list->v[k].addr_len;
+                memcpy(peer->name, list->v[k].name, sizeof peer->name);
                 /* Numbered in the configuration's order: the same slot in
                  * every worker of this generation. */
                 peer->st = slot < STATS_UPSTREAMS_MAX && srv->stats ? &srv->stats->upstreams[slot]
                                                                     : &peer->spare;
                 memset(peer->st, 0, sizeof *peer->st);
-                if (g->count == 0)
+                if (k == 0)
                     g->slot = slot;
                 slot++;
                 g->count++;
-                p = end ? end + 1 : NULL;
             }
         }
     }

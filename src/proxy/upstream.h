@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proxy_addr.h"
 #include "proxy_response.h"
 #include "stats.h"
 
@@ -62,7 +63,7 @@ const char *upstream_state_name(enum upstream_state s);
 struct upstream_peer {
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    char name[120];          /* as written in proxy_pass */
+    char name[PROXY_ADDR_NAME_MAX]; /* as written, or "name(numeric)" (proxy_addr.h) */
     struct upstream *idle;   /* the pool: idle connections, most recent first */
     uint32_t idle_count;
     /* passive health: failures in a row, and until when it is skipped */

@@ -42,6 +42,24 @@ location /upload/ {
 """ % HTPASSWD
 
 
+def build_preload(tmp_path_factory, source):
+    """Compile a test-only LD_PRELOAD library (tests/integration/SOURCE, e.g.
+    fault_shim.c); returns the path of the .so."""
+    out = str(tmp_path_factory.mktemp("preload") / source.replace(".c", ".so"))
+    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", out,
+                    os.path.join(REPO, "tests", "integration", source), "-ldl"],
+                   check=True, timeout=60, capture_output=True)
+    return out
+
+
+def preload_into_servers(monkeypatch, library):
+    """Servers (and lingerd -t) started by this test load library first."""
+    monkeypatch.setenv("LD_PRELOAD", library)
+    # An ASan build wants its runtime first; the shims only wrap libc calls.
+    monkeypatch.setenv("ASAN_OPTIONS",
+                       "detect_leaks=1:abort_on_error=0:exitcode=86:verify_asan_link_order=0")
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

@@ -17,7 +17,6 @@ import re
 import signal
 import socket
 import struct
-import subprocess
 import time
 
 import pytest
@@ -29,27 +28,19 @@ from test_upload import open_uploads, read, temp_files, up, upload_kind, write  
 OLD = b"the old contents, which must survive\n"
 # Bodies of a few MiB, with writeback steps small enough that they run.
 CONF = "body_max_bytes 8m;\nupload_writeback_bytes 1m;\n"
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 @pytest.fixture(scope="session")
 def shim(tmp_path_factory):
     """The fault library, compiled once per session."""
-    out = str(tmp_path_factory.mktemp("shim") / "fault_shim.so")
-    subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", out,
-                    os.path.join(HERE, "fault_shim.c"), "-ldl"],
-                   check=True, timeout=60, capture_output=True)
-    return out
+    return conftest.build_preload(tmp_path_factory, "fault_shim.c")
 
 
 @pytest.fixture
 def faults(shim, monkeypatch, tmp_path):
     """Preload the shim into the server; returns a function setting its
     variables, and the directory of its hold files."""
-    monkeypatch.setenv("LD_PRELOAD", shim)
-    # An ASan build wants its runtime first; the shim only wraps libc calls.
-    monkeypatch.setenv("ASAN_OPTIONS",
-                       "detect_leaks=1:abort_on_error=0:exitcode=86:verify_asan_link_order=0")
+    conftest.preload_into_servers(monkeypatch, shim)
     hold_dir = tmp_path / "hold"
     hold_dir.mkdir()
     monkeypatch.setenv("LINGERD_FAULT_HOLD_DIR", str(hold_dir))

@@ -69,7 +69,8 @@ def reset_close(sock):
 class App:
     """handler(sock, app) serves one connection; app.count(key) counts events."""
 
-    def __init__(self, handler, timeout=20, family=socket.AF_INET, path=None):
+    def __init__(self, handler, timeout=20, family=socket.AF_INET, path=None, host=None,
+                 port=0):
         self.handler = handler
         self.timeout = timeout
         if path:
@@ -79,11 +80,11 @@ class App:
         else:
             self.lsock = socket.socket(family, socket.SOCK_STREAM)
             self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-            self.lsock.bind((host, 0))
+            host = host or ("::1" if family == socket.AF_INET6 else "127.0.0.1")
+            self.lsock.bind((host, port))
             port = self.lsock.getsockname()[1]
-            self.addr = "[::1]:%d" % port if family == socket.AF_INET6 else \
-                "127.0.0.1:%d" % port
+            self.addr = "[%s]:%d" % (host, port) if family == socket.AF_INET6 else \
+                "%s:%d" % (host, port)
         self.lsock.listen(128)
         self.lock = threading.Lock()
         self.counts = {}
