@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import signal
 import socket
 import ssl
@@ -25,11 +26,15 @@ import sys
 import threading
 import time
 
+import h2
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
+APACHE = shutil.which("apache2") or "/usr/sbin/apache2"   # /usr/sbin: not on every PATH
 CLIENTS = os.path.join(HERE, "clients.py")
 WRK_LUA = os.path.join(HERE, "wrk.lua")
 BASE = "nginx"                 # ratios are to this server
+BASE_OF = {"o": "h2o", "p": "h2o"}  # but the HTTP/2 workloads' are to h2o
 SERVER_CPU, GEN_CPU = "1", "0"  # taskset cores: server, load generator
 READY_TIMEOUT_S = 10.0
 HZ = os.sysconf("SC_CLK_TCK")
@@ -37,8 +42,12 @@ STOP_TIMEOUT_S = 10.0
 
 # name -> (kind, variant). nginx-ctl is a second, identical nginx: the control.
 # lingerd-vhost (only when named in --servers) is lingerd with three server
-# blocks, the measured site third: the cost of virtual hosts.
-SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned", "haproxy"]
+# blocks, the measured site third: the cost of virtual hosts. h2o-ctl (only
+# when named, or in a run of the HTTP/2 workloads alone) is the control of
+# those, whose ratios are to h2o.
+SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned", "haproxy",
+           "apache"]
+H2_SERVERS = ["lingerd", "h2o", "h2o-ctl", "nginx", "apache"]  # default for --workloads=o,p
 
 # Three sites; the one every workload reaches (Host: 127.0.0.1 from wrk,
 # "bench" or "localhost" from clients.py) is the third and not the default.
@@ -72,7 +81,14 @@ RATE = [
 ]
 GZIP_KINDS = ("lingerd", "nginx")  # servers that run the "wrk-gzip" workloads
 PROXY_KINDS = ("lingerd", "nginx", "haproxy")  # servers that run "wrk-proxy"
+# HTTP/2 over TLS with h2load, (o) and (p): every server that offers h2.
+H2_RATE = [
+    ("o", "h2 1 KiB, 50 conns x 16 streams", "/1k.bin", 50, 16, 1024, "h2load"),
+    ("p", "h2 1 MiB, 8 conns", "/1m.bin", 8, 1, 1 << 20, "h2load"),
+]
+H2_KINDS = ("lingerd", "h2o", "nginx", "apache")
 ONLY_PROXY_KINDS = ("haproxy",)  # servers that run nothing else
+ONLY_H2_KINDS = ("apache",)
 HS_PROCS = 4
 TLS_RATE = [
     ("g", "TLS 1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024, "wrk-tls"),
@@ -152,6 +168,8 @@ class Server:
                     os.path.join(a.root, "1m.bin")]
         if kind == "haproxy":
             return ["haproxy", "-db", "-f", self.render("haproxy.cfg.in", "haproxy.cfg")]
+        if kind == "apache":       # -X: one process that serves by itself, in the foreground
+            return [APACHE, "-X", "-f", self.render("apache.conf.in", "apache.conf")]
         raise ValueError(self.name)
 
     def start(self):
@@ -315,6 +333,36 @@ def memory(pid):
 
 # ---------------------------------------------------------------- load
 
+def timed(server, cmd, env=None):
+    """Run the load generator cmd to its end; its output, and what the slice
+    cost: the server's CPU time (ns), busy jiffies of the two cores, and the
+    generator's rusage."""
+    c0, b0 = cpu_ns(server.worker), core_busy()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    out = p.stdout.read().decode(errors="replace")
+    _, status, ru = os.wait4(p.pid, 0)
+    c1, b1 = cpu_ns(server.worker), core_busy()
+    return out, (c1 - c0, sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)), ru)
+
+
+def costs(n, wall, cost):
+    """The cost rows of a slice of n requests over wall seconds."""
+    srv_ns, busy, ru = cost
+    gen = (ru.ru_utime + ru.ru_stime) / wall
+    return {
+        "cpu_us": srv_ns / 1e3 / n if n else None,
+        # The whole cost, wherever the kernel did the work: on loopback the
+        # receiver's softirq often runs on the sender's core, and a
+        # window-limited sender transmits from the ACK's softirq on the
+        # client's core. Busy time of both cores (server, load, kernel).
+        "machine_us": busy / HZ * 1e6 / n if n else None,
+        "srv_busy": srv_ns / 1e9 / wall,
+        "gen_busy": gen,
+        # What else ran on the two cores: busy time not ours (one core = 100%).
+        "others": max(0.0, busy / HZ / wall - srv_ns / 1e9 / wall - gen),
+    }
+
+
 def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False):
     """One slice of wrk against server (its https listener if tls; with
     Accept-Encoding: gzip if gzip_ok); returns a dict of figures and faults."""
@@ -330,12 +378,7 @@ def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False)
         cmd.append(f"https://127.0.0.1:{server.tls_port}{path}")
     else:
         cmd.append(f"http://127.0.0.1:{server.port}{path}")
-    c0, b0 = cpu_ns(server.worker), core_busy()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    out = p.stdout.read().decode(errors="replace")
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = status
-    c1, b1 = cpu_ns(server.worker), core_busy()
+    out, cost = timed(server, cmd, env)
     line = next((l for l in out.splitlines() if l.startswith("WRKJSON ")), None)
     if line is None:
         return {"faults": {"wrk failed": 1}, "raw": out[-400:]}
@@ -353,20 +396,23 @@ def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False)
         "rate": n / wall,
         "p99_ms": w["p99_us"] / 1000 if mode != "pipeline" else None,
         "mbps": w["bytes"] / wall / 1e6,
-        "cpu_us": (c1 - c0) / 1e3 / n if n else None,
-        # The whole cost, wherever the kernel did the work: on loopback the
-        # receiver's softirq often runs on the sender's core, and a
-        # window-limited sender transmits from the ACK's softirq on the
-        # client's core. Busy time of both cores (server, wrk, kernel).
-        "machine_us": sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)) / HZ * 1e6 / n
-                      if n else None,
-        "srv_busy": (c1 - c0) / 1e9 / wall,
-        "gen_busy": (ru.ru_utime + ru.ru_stime) / wall,
-        # What else ran on the two cores: busy time not ours (one core = 100%).
-        "others": max(0.0, sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)) / HZ / wall
-                      - (c1 - c0) / 1e9 / wall - (ru.ru_utime + ru.ru_stime) / wall),
+        **costs(n, wall, cost),
         "faults": faults,
     }
+
+
+def h2load(server, path, conns, streams, body, seconds):
+    """One slice of h2load (HTTP/2 over TLS, h2 only) against server's https
+    listener: the same figures as wrk(), from h2load's summary."""
+    cmd = ["taskset", "-c", GEN_CPU] + h2.argv(server.tls_port, path, conns, streams, seconds)
+    out, cost = timed(server, cmd)
+    r = h2.parse(out, body, conns * streams)
+    if "requests" not in r:
+        log(f"h2load failed against {server.name}: {r['raw']}")
+        return r
+    n, wall = r["requests"], r["wall_s"]
+    return {"rate": n / wall, "mbps": r["data_bytes"] / wall / 1e6, **costs(n, wall, cost),
+            "tls": r["tls"], "faults": r["faults"]}
 
 
 def handshakes(server, key, path, procs, mode, body, seconds):
@@ -435,6 +481,8 @@ def read_line(p, prefix, timeout):
 def one_slice(s, key, path, conns, mode, body, client, seconds):
     if client == "hs":
         return handshakes(s, key, path, conns, mode, body, seconds)
+    if client == "h2load":                  # mode: concurrent streams per connection
+        return h2load(s, path, conns, mode, body, seconds)
     return wrk(s, key, path, conns, mode, body, seconds, tls=client == "wrk-tls",
                gzip_ok=client == "wrk-gzip")
 
@@ -458,17 +506,19 @@ def gzip_probe(args, s, path):
 
 
 def phase_rate(args, servers, results, workloads):
-    """Workloads (a)-(d), (g)-(j), (l), (m): warm-up, then reps rounds; each
+    """Workloads (a)-(d), (g)-(j), (l)-(p): warm-up, then reps rounds; each
     round runs one slice of every server, the order rotated each round, so
     drift hits all alike."""
     every = servers
     for key, title, path, conns, mode, body, client in workloads:
         if key not in args.workloads:
             continue
-        servers = [s for s in every if s.kind not in ONLY_PROXY_KINDS]
+        servers = [s for s in every if s.kind not in ONLY_PROXY_KINDS + ONLY_H2_KINDS]
         sizes = {}
         if client == "wrk-proxy":
             servers = [s for s in every if s.kind in PROXY_KINDS]
+        if client == "h2load":
+            servers = h2_servers(every, key, results)
         if client == "wrk-gzip":
             servers = [s for s in every if s.kind in GZIP_KINDS]
             for s in servers:
@@ -490,6 +540,24 @@ def phase_rate(args, servers, results, workloads):
                 results.setdefault(key, {}).setdefault(s.name, []).append(r)
                 log(f"({key}) rep {rep + 1} {s.name:10} {r.get('rate', 0):10.0f}/s "
                     f"cpu {r.get('cpu_us') or 0:6.2f}us  {r['faults'] or ''}")
+
+
+def h2_servers(every, key, results):
+    """The servers that run HTTP/2 workload key: those that offer h2 and
+    have TLS, asked now (ALPN), not assumed. One that does not choose h2 gets
+    a row saying why it was skipped."""
+    chosen = []
+    for s in every:
+        if s.kind not in H2_KINDS:
+            continue
+        why = h2.skip_reason(s.tls_port) if s.tls else "skipped: no TLS listener: " + \
+            (s.no_tls_reason or "?")
+        if why:
+            log(f"({key}) {s.name}: {why}")
+            results.setdefault(key, {})[s.name] = [{"skipped": why, "faults": {}}]
+        else:
+            chosen.append(s)
+    return chosen
 
 
 def phase_idle(args, servers, results, tls=False):
@@ -725,6 +793,17 @@ ROWS = [  # (result key, field, label, format, higher is better)
     ("n", "srv_busy", "(n) server busy", "pct", None),
     ("n", "gen_busy", "(n) wrk busy", "pct", None),
     ("n", "others", "(n) others' load", "pct", None),
+    ("o", "rate", "(o) h2 req/s", "k", True),
+    ("o", "cpu_us", "(o) CPU us/req", "f2", False),
+    ("o", "srv_busy", "(o) server busy", "pct", None),
+    ("o", "gen_busy", "(o) h2load busy", "pct", None),
+    ("o", "others", "(o) others' load", "pct", None),
+    ("p", "mbps", "(p) h2 MB/s", "i", True),
+    ("p", "cpu_us", "(p) CPU us/req", "i", False),
+    ("p", "machine_us", "(p) both cores us/req", "i", False),
+    ("p", "srv_busy", "(p) server busy", "pct", None),
+    ("p", "gen_busy", "(p) h2load busy", "pct", None),
+    ("p", "others", "(p) others' load", "pct", None),
 ]
 TLS_KEYS = ("g", "h", "i", "j", "k")
 
@@ -754,6 +833,10 @@ TARGETS = [
     ("lingerd's proxy target (issue 16; nginx: proxy_pass + upstream keepalive):", [
         ("(n) CPU us/req", True, "<=", 0.70),
     ]),
+    ("lingerd's HTTP/2 targets (issue 19; ratios to h2o):", [
+        ("(o) CPU us/req", True, "<=", 0.80),
+        ("(p) h2 MB/s", True, ">=", 1.00),
+    ]),
 ]
 
 
@@ -777,10 +860,14 @@ def summarise(results, names):
     table = {}
     for key, field, label, how, _ in ROWS:
         per = results.get(key, {})
-        base = per.get(BASE, [])
+        base = per.get(BASE_OF.get(key, BASE), [])
         for name in names:
             runs = per.get(name)
             if not runs:
+                continue
+            if runs[0].get("skipped"):     # asked and found unable (no h2 in ALPN)
+                table[(label, name)] = {"value": None, "spread": None, "ratio": None,
+                                        "faults": {}, "skipped": runs[0]["skipped"]}
                 continue
             vals = [r.get(field) for r in runs if r.get(field) is not None]
             faults = {}
@@ -807,14 +894,17 @@ def render(table, names, header, no_tls=None):
     lines = header[:]
     lines.append("")
     lines.append("".ljust(lw) + "".join(n.rjust(cw) for n in names))
-    notes = []
+    notes, skipped = [], {}
     for key, field, label, how, _ in ROWS:
         if not any((label, n) in table for n in names):
             continue
         row = label.ljust(lw)
         for n in names:
             c = table.get((label, n))
-            if c is None or c["value"] is None and not c["faults"]:
+            if c and c.get("skipped"):
+                txt = "skipped"
+                skipped.setdefault((n, c["skipped"]), []).append(key)
+            elif c is None or c["value"] is None and not c["faults"]:
                 txt = "n/a"
             elif c["faults"]:
                 txt = "INVALID"
@@ -831,6 +921,11 @@ def render(table, names, header, no_tls=None):
     lines.append("value±spread x ratio: median over rounds, ± half the min-max range in %,")
     lines.append(f"x = median over rounds of (server / {BASE}) in the same round.")
     lines.append(f"nginx-ctl is a second, identical {BASE}: its ratios show the noise.")
+    if any(lbl[1] in BASE_OF for lbl, _ in table):
+        lines.append("(o), (p): x = server / h2o in the same round; h2o-ctl, a second h2o, "
+                     "shows the noise.")
+    for (n, why), keys in skipped.items():
+        lines.append(f"{n}: ({'), ('.join(sorted(set(keys)))}) {why}")
     ops = {"<=": lambda v, l: v <= l, "<": lambda v, l: v < l, ">=": lambda v, l: v >= l}
     for heading, targets in TARGETS:
         if not any((label, n) in table for label, _, _, _ in targets for n in names):
@@ -842,6 +937,8 @@ def render(table, names, header, no_tls=None):
             v = c and (c["ratio"] if use_ratio else c["value"])
             if c is None and label[1] in TLS_KEYS and no_tls:
                 verdict = "n/a: lingerd has no TLS rows (see above)"
+            elif c and c.get("skipped"):
+                verdict = c["skipped"]
             elif v is None or c["faults"]:
                 verdict = "not measured" + (" (INVALID)" if c and c["faults"] else "")
             else:
@@ -877,7 +974,7 @@ def versions(args):
     return [
         f"lingerd {args.commit}; " + "; ".join(first(c) for c in (
             ["nginx", "-v"], ["lighttpd", "-v"], ["h2o", "--version"], ["wrk", "-v"],
-            ["valgrind", "--version"])),
+            ["valgrind", "--version"], [APACHE, "-v"], ["h2load", "--version"])),
         f"{platform.node()} {platform.release()}, {os.cpu_count()} cpus: {cpu}",
     ]
 
@@ -910,6 +1007,18 @@ def tls_header(args, servers):
     return lines
 
 
+def h2_header(servers):
+    """What each HTTP/2 server's TLS listener chooses when offered h2 and
+    http/1.1 in ALPN, as a browser offers them."""
+    lines = [f"(o), (p): h2load -t1 --npn-list=h2 over TLS; ALPN {', '.join(h2.ALPN_OFFER)} "
+             "offered to each server:"]
+    for s in servers:
+        if s.kind in H2_KINDS:
+            proto, tls = h2.alpn_probe(s.tls_port) if s.tls else (None, "no TLS listener")
+            lines.append(f"  {s.name:10} {proto or 'no ALPN protocol'} ({tls})")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tmp", required=True)
@@ -933,7 +1042,8 @@ def main():
     args = ap.parse_args()
     # a partial run writes results/latest-<letters>.txt, never over a full one
     args.only = "".join(sorted(set(args.workloads.replace(",", "")))) if args.workloads else ""
-    args.workloads = set(args.only or "abcdefghijklmn")
+    args.workloads = set(args.only or "abcdefghijklmnop")
+    h2_only = args.workloads <= {"o", "p"}
     if args.quick:                    # about a minute: fewer servers, 1 s slices
         args.warmup, args.slice, args.reps = 1, 1, 2
         default = "lingerd,nginx,nginx-ctl" + ("" if args.tls_only else ",canned")
@@ -944,8 +1054,10 @@ def main():
         default = ",".join(n for n in SERVERS if not (args.tls_only and n == "canned"))
         args.idle, args.linger, args.cg_n, args.cg_warmup = 10000, 1000, 20000, 500
         args.tls_idle = 2000
+    if h2_only:                       # the HTTP/2 workloads alone: their servers only
+        default = ",".join(H2_SERVERS)
     args.servers = args.servers or default
-    if args.tls_only:
+    if args.tls_only or h2_only:      # no callgrind figures for these workloads
         args.no_callgrind, args.only_callgrind = True, False
     names = args.servers.split(",")
     help_text = subprocess.run([args.lingerd, "-h"], capture_output=True, text=True).stdout
@@ -954,11 +1066,12 @@ def main():
 
     header = [
         f"bench/run{' --quick' if args.quick else ''}{' --tls-only' if args.tls_only else ''}"
+        f"{' --workloads=' + ','.join(args.only) if args.only else ''}"
         f"  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
     ] + versions(args) + [
         f"servers on cpu {SERVER_CPU}, wrk -t1 and clients on cpu {GEN_CPU}; "
         f"slices {args.slice}s x {args.reps} rounds (+{args.warmup}s warm-up), interleaved"
-        + ("" if args.tls_only else
+        + ("" if args.tls_only or h2_only else
            f"; (e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "
            f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)"),
     ]
@@ -991,26 +1104,30 @@ def main():
                 + (f" tls {s.tls_port}" if s.tls else " (no tls)"))
         if not args.only_callgrind:
             header += tls_header(args, servers)
+            if args.workloads & {"o", "p"} and not (args.tls_only and not args.only):
+                header += h2_header(servers)
         if not args.only_callgrind and not args.tls_only:
             phase_rate(args, servers, results, RATE)
-            plain = [s for s in servers if s.kind not in ONLY_PROXY_KINDS]
+            plain = [s for s in servers if s.kind not in ONLY_PROXY_KINDS + ONLY_H2_KINDS]
             if "e" in args.workloads:
                 phase_idle(args, plain, results)
             if "f" in args.workloads:
                 phase_linger(args, plain, results)
         if not args.only_callgrind:
-            tls_servers = [s for s in servers if s.tls]
+            tls_servers = [s for s in servers if s.tls and s.kind not in ONLY_H2_KINDS]
             phase_rate(args, tls_servers, results, TLS_RATE)
             if "k" in args.workloads:
                 phase_idle(args, tls_servers, results, tls=True)
+            if not args.tls_only or args.only:
+                phase_rate(args, servers, results, H2_RATE)
     finally:
         for s in servers:
             s.stop()
         upstream.terminate()  # by the PID started, also when a server failed to start
         upstream.wait(STOP_TIMEOUT_S)
     if not args.no_callgrind:
-        phase_callgrind(args, [n for n in names if n.split("-")[0] not in ONLY_PROXY_KINDS],
-                        results)
+        phase_callgrind(args, [n for n in names if n.split("-")[0] not in
+                               ONLY_PROXY_KINDS + ONLY_H2_KINDS], results)
     header.append(f"took {time.monotonic() - t0:.0f}s")
     table = summarise(results, names)
     lingerd = next((s for s in servers if s.kind == "lingerd"), None)
