@@ -919,8 +919,9 @@ def render(table, names, header, no_tls=None):
         lines.append(row)
     lines.append("")
     lines.append("value±spread x ratio: median over rounds, ± half the min-max range in %,")
-    lines.append(f"x = median over rounds of (server / {BASE}) in the same round.")
-    lines.append(f"nginx-ctl is a second, identical {BASE}: its ratios show the noise.")
+    if any(lbl[1] not in BASE_OF for lbl, _ in table):
+        lines.append(f"x = median over rounds of (server / {BASE}) in the same round.")
+        lines.append(f"nginx-ctl is a second, identical {BASE}: its ratios show the noise.")
     if any(lbl[1] in BASE_OF for lbl, _ in table):
         lines.append("(o), (p): x = server / h2o in the same round; h2o-ctl, a second h2o, "
                      "shows the noise.")
@@ -995,9 +996,10 @@ def tls_header(args, servers):
         "ECDHE-ECDSA-AES128-GCM-SHA256; session tickets on, no server-side session cache",
         "kTLS: off in every configuration; this kernel's tcp_available_ulp: "
         f"{' '.join(ulp) or '-'} ({'has' if 'tls' in ulp else 'no'} tls ULP)",
-        f"(h),(i): clients.py handshake, {HS_PROCS} processes, one connection each at a time; "
-        f"(k) {args.tls_idle} conns",
     ]
+    if args.workloads & set("hik"):
+        lines.append(f"(h),(i): clients.py handshake, {HS_PROCS} processes, one connection each at "
+                     f"a time; (k) {args.tls_idle} conns")
     for s in servers:
         if s.tls:
             lines.append(f"  {s.name:10} {tls_params(s.tls_port, args.ca, '-tls1_3')}; "
@@ -1069,7 +1071,7 @@ def main():
         f"{' --workloads=' + ','.join(args.only) if args.only else ''}"
         f"  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
     ] + versions(args) + [
-        f"servers on cpu {SERVER_CPU}, wrk -t1 and clients on cpu {GEN_CPU}; "
+        f"servers on cpu {SERVER_CPU}, wrk -t1, h2load -t1 and clients on cpu {GEN_CPU}; "
         f"slices {args.slice}s x {args.reps} rounds (+{args.warmup}s warm-up), interleaved"
         + ("" if args.tls_only or h2_only else
            f"; (e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "

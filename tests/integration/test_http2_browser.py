@@ -23,7 +23,7 @@ import pytest
 from conftest import free_port, wait_for
 from test_sites_browser import png_is_a_picture
 from test_status import Scraper, chromium_binary
-from test_tls_status import PlainSide, chromium_https, nss_home_trusting
+from test_tls_status import PlainSide, chromium_https, log_lines, nss_home_trusting
 from tlscerts import TestCA
 
 STYLE = "body { background: #c9e7f2; color: #10303c; font: 18px sans-serif; }\n" + "".join(
@@ -65,14 +65,6 @@ def h2_counts(sc):
     return {"requests": requests, "connections": m["lingerd_http2_connections_total"],
             "streams": m["lingerd_http2_streams_total"],
             "alpn_h2": m['lingerd_tls_alpn_total{protocol="h2"}']}
-
-
-def log_lines(path):
-    try:
-        with open(path) as f:
-            return f.read().splitlines()
-    except FileNotFoundError:
-        return []
 
 
 @pytest.mark.release_only
