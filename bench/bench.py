@@ -1141,7 +1141,7 @@ def main():
     with open(os.path.join(args.results, out + ".txt"), "w") as f:
         f.write(text)
     with open(os.path.join(args.results, out + ".json"), "w") as f:
-        json.dump({"header": header, "names": names, "base": BASE,
+        json.dump({"header": header, "names": names, "base": BASE, "base_of": BASE_OF,
                    "rows": [[label, {n: table.get((label, n)) for n in names}]
                             for _, _, label, _, _ in ROWS]}, f, indent=1)
 
