@@ -34,7 +34,7 @@ APACHE = shutil.which("apache2") or "/usr/sbin/apache2"   # /usr/sbin: not on ev
 CLIENTS = os.path.join(HERE, "clients.py")
 WRK_LUA = os.path.join(HERE, "wrk.lua")
 BASE = "nginx"                 # ratios are to this server
-BASE_OF = {"o": "h2o", "p": "h2o"}  # but the HTTP/2 workloads' are to h2o
+BASE_OF = {"o": "h2o", "cg-o": "h2o", "p": "h2o"}  # but the HTTP/2 workloads' are to h2o
 SERVER_CPU, GEN_CPU = "1", "0"  # taskset cores: server, load generator
 READY_TIMEOUT_S = 10.0
 HZ = os.sysconf("SC_CLK_TCK")
@@ -656,7 +656,8 @@ CG = {  # key -> (path, connections, mode, depth), requests come from args
 
 def callgrind_run(args, name, port, key, n):
     """Ir of one whole run under callgrind: start, warm-up, n requests of
-    workload key (none if key is None), stop. Returns (Ir, faults)."""
+    workload key (none if key is None), stop. Returns (Ir, faults); for
+    (o), (None, {"skipped": why}) when the server does not choose h2."""
     s = Server(name, args, port, free_port(), cg=True)
     for f in glob.glob(os.path.join(s.dir, "callgrind.out.*")):
         os.unlink(f)
@@ -664,7 +665,16 @@ def callgrind_run(args, name, port, key, n):
     faults = {}
     try:
         jobs = [("/1k.bin", 10, "keepalive", 1, args.cg_warmup)]
-        if key:
+        if key == "o":
+            why = h2.skip_reason(s.tls_port)
+            if why:
+                return None, {"skipped": why}
+            path, conns, streams, body = "/1k.bin", 50, 16, 1024
+            out = subprocess.run(["taskset", "-c", GEN_CPU] + h2.argv(
+                s.tls_port, path, conns, streams, None, n), capture_output=True, text=True,
+                timeout=900).stdout
+            faults.update(h2.parse(out, body, 0)["faults"])
+        elif key:
             path, conns, mode, depth = CG[key]
             jobs.append((path, conns, mode, depth, n))
         env = dict(os.environ)
@@ -699,19 +709,40 @@ def phase_callgrind(args, names, results):
     Ir of the same run with none) / n, for every server and workload."""
     port = args.port + 50 if args.port else free_port()
     for name in names:
-        base, bfaults = callgrind_run(args, name, port, None, 0)
+        kind, base = name.split("-")[0], None
         for key, n in (("a", args.cg_n), ("b", args.cg_n // 4), ("c", args.cg_n),
                        ("d", max(10, args.cg_n // 100)), ("l", args.cg_n // 4),
                        ("m", args.cg_n // 4)):
-            if key not in args.workloads or (key in ("l", "m") and
-                                             name.split("-")[0] not in GZIP_KINDS):
+            if key not in args.workloads or kind in ONLY_H2_KINDS or (
+                    key in ("l", "m") and kind not in GZIP_KINDS):
                 continue
+            if base is None:
+                base, bfaults = callgrind_run(args, name, port, None, 0)
             ir, faults = callgrind_run(args, name, port, key, n)
             faults.update(bfaults)
             r = {"ir": (ir - base) / n, "faults": faults}
             results.setdefault("cg-" + key, {})[name] = [r]
             log(f"callgrind ({key}) {name:10} {r['ir']:9.0f} Ir/req {faults or ''}")
+        if "o" in args.workloads and kind in H2_KINDS:
+            callgrind_h2(args, name, port, results)
         port = port + 1 if args.port else free_port()
+
+
+def callgrind_h2(args, name, port, results):
+    """(o) in instructions: a run whose 50 connections carry one request
+    each, and one whose 50 carry n in all (16 streams at a time); the
+    difference over n - 50 leaves out start-up and the 50 handshakes."""
+    n0, n = 50, args.cg_n // 2
+    base, bfaults = callgrind_run(args, name, port, "o", n0)
+    if base is None:
+        results.setdefault("cg-o", {})[name] = [bfaults]
+        log(f"callgrind (o) {name:10} {bfaults['skipped']}")
+        return
+    ir, faults = callgrind_run(args, name, port, "o", n)
+    faults.update(bfaults)
+    r = {"ir": (ir - base) / (n - n0), "faults": faults}
+    results.setdefault("cg-o", {})[name] = [r]
+    log(f"callgrind (o) {name:10} {r['ir']:9.0f} Ir/req {faults or ''}")
 
 
 # ---------------------------------------------------------------- table
@@ -795,6 +826,7 @@ ROWS = [  # (result key, field, label, format, higher is better)
     ("n", "others", "(n) others' load", "pct", None),
     ("o", "rate", "(o) h2 req/s", "k", True),
     ("o", "cpu_us", "(o) CPU us/req", "f2", False),
+    ("cg-o", "ir", "(o) Ir/req", "i", False),
     ("o", "srv_busy", "(o) server busy", "pct", None),
     ("o", "gen_busy", "(o) h2load busy", "pct", None),
     ("o", "others", "(o) others' load", "pct", None),
@@ -835,6 +867,7 @@ TARGETS = [
     ]),
     ("lingerd's HTTP/2 targets (issue 19; ratios to h2o):", [
         ("(o) CPU us/req", True, "<=", 0.80),
+        ("(o) Ir/req", True, "<=", 0.80),
         ("(p) h2 MB/s", True, ">=", 1.00),
     ]),
 ]
@@ -1059,7 +1092,7 @@ def main():
     if h2_only:                       # the HTTP/2 workloads alone: their servers only
         default = ",".join(H2_SERVERS)
     args.servers = args.servers or default
-    if args.tls_only or h2_only:      # no callgrind figures for these workloads
+    if args.tls_only:                 # no callgrind figures for these workloads
         args.no_callgrind, args.only_callgrind = True, False
     names = args.servers.split(",")
     help_text = subprocess.run([args.lingerd, "-h"], capture_output=True, text=True).stdout
@@ -1075,7 +1108,9 @@ def main():
         f"slices {args.slice}s x {args.reps} rounds (+{args.warmup}s warm-up), interleaved"
         + ("" if args.tls_only or h2_only else
            f"; (e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "
-           f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)"),
+           f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)")
+        + ("" if args.no_callgrind or "o" not in args.workloads else
+           f"; callgrind (o): {args.cg_n // 2} requests less 50"),
     ]
     b0 = core_busy()
     time.sleep(1.0)
@@ -1128,8 +1163,8 @@ def main():
         upstream.terminate()  # by the PID started, also when a server failed to start
         upstream.wait(STOP_TIMEOUT_S)
     if not args.no_callgrind:
-        phase_callgrind(args, [n for n in names if n.split("-")[0] not in
-                               ONLY_PROXY_KINDS + ONLY_H2_KINDS], results)
+        phase_callgrind(args, [n for n in names if n.split("-")[0] not in ONLY_PROXY_KINDS],
+                        results)
     header.append(f"took {time.monotonic() - t0:.0f}s")
     table = summarise(results, names)
     lingerd = next((s for s in servers if s.kind == "lingerd"), None)

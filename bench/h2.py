@@ -44,12 +44,14 @@ def skip_reason(port):
             f"{proto or 'none'}, {tls})")
 
 
-def argv(port, path, conns, streams, seconds):
-    """h2load for one slice: conns connections, streams concurrent streams
-    on each, for seconds; h2 offered alone (no fallback to HTTP/1.1), one
-    thread (the load generator's cpu is pinned by the caller)."""
-    return ["h2load", "--npn-list=h2", "-t1", f"-c{conns}", f"-m{streams}",
-            f"-D{seconds}", f"https://127.0.0.1:{port}{path}"]
+def argv(port, path, conns, streams, seconds, requests=None):
+    """h2load: conns connections, streams concurrent streams on each, for
+    seconds (a slice) or for exactly requests in all (callgrind); h2
+    offered alone (no fallback to HTTP/1.1), one thread (the load
+    generator's cpu is pinned by the caller)."""
+    amount = f"-n{requests}" if requests else f"-D{seconds}"
+    return ["h2load", "--npn-list=h2", "-t1", f"-c{conns}", f"-m{streams}", amount,
+            f"https://127.0.0.1:{port}{path}"]
 
 
 _FINISHED = re.compile(r"^finished in ([\d.]+)(m?s),", re.M)
