@@ -119,6 +119,10 @@ class Server:
             if self.kind == "haproxy" else "this lingerd has no tls_certificate")
         self.dir = os.path.join(args.tmp, "srv", ("cg-" if cg else "") + name)
         os.makedirs(self.dir, exist_ok=True)
+        if cg and self.kind == "apache":
+            # It serves as www-data (never as root), and callgrind writes
+            # its output as the process is then, on exit.
+            os.chmod(self.dir, 0o1777)
         self.proc = None
         self.pid = None          # the PID we started
         self.worker = None       # the PID doing the work (a child, if any)
