@@ -708,14 +708,15 @@ def callgrind_run(args, name, port, key, n):
 
 
 def profiles_settled(path, quiet_s=1.0, limit_s=20.0):
-    """Wait (bounded) until the callgrind profiles in path stop changing: a
-    server's children (h2o's) may exit, and write theirs, after the PID we
-    stopped."""
+    """Wait (bounded) until the callgrind profiles in path are written (each
+    is created empty as its process starts, and filled as it exits) and stop
+    changing: a server's children (h2o's) may exit after the PID we stopped."""
     def sizes():
         return sorted((f, os.path.getsize(f)) for f in
                       glob.glob(os.path.join(path, "callgrind.out.*")))
     last, since, deadline = sizes(), time.monotonic(), time.monotonic() + limit_s
-    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+    while time.monotonic() < deadline and (time.monotonic() - since < quiet_s or
+                                           any(size == 0 for _, size in last)):
         time.sleep(0.2)
         now = sizes()
         if now != last:
