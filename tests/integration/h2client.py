@@ -227,6 +227,7 @@ class H2Client:
         self.reset = False          # ECONNRESET / EPIPE seen, reading or writing
         self.alpn = None
         self.http1 = False          # the server answered in HTTP/1.x instead
+        self.tls_error = None       # a local TLS error on send
         self._hdr_block = None      # (sid, flags, bytes) while CONTINUATIONs are expected
         if isinstance(sock, ssl.SSLSocket):
             self.alpn = sock.selected_alpn_protocol()
@@ -274,10 +275,10 @@ class H2Client:
         try:
             self.sock.sendall(data_bytes)
             return True
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
             self.reset = True
-        except ssl.SSLError:
-            self.reset = True
+        except ssl.SSLError as e:
+            self.tls_error = e  # e.g. writing after our own shutdown: not the peer's doing
         except socket.timeout:
             raise AssertionError("send blocked for %ss: %s" % (self.timeout, self.describe()))
         return False
@@ -371,7 +372,8 @@ class H2Client:
         except ssl.SSLEOFError:
             self.ragged = True
             return False
-        except ssl.SSLError:
+        except ssl.SSLError as e:
+            self.tls_error = e
             self.reset = True
             return False
         finally:

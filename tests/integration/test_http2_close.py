@@ -1,0 +1,302 @@
+"""The seed over HTTP/2: early answers without resets, graceful GOAWAY.
+
+- A refused upload on one stream (401 to a 16 MiB PUT without credentials)
+  gets its whole answer and then RST_STREAM(NO_ERROR) (RFC 9113 §8.1), while
+  a 1 MiB download on another stream of the same connection completes; the
+  DATA the client had in flight is discarded, counted, and credited back to
+  the connection window (§6.9), so a later upload on it is not stuck.
+- Idle expiry while the client is still sending DATA on a stream already
+  answered: GOAWAY(2^31-1), then GOAWAY(last id) (§6.8), then the close —
+  and the client reads both GOAWAYs intact with no reset. With
+  `lingering_close off` (a plain close) the same client sees the reset:
+  the failure the lingering drain exists to prevent.
+- keepalive_requests: the same two-step GOAWAY; the streams up to the last
+  id are answered whole; a client still opening streams sees no reset (and
+  sees one against the plain close).
+- Graceful stop (SIGQUIT) with a download and an upload in flight: both
+  finish, then the server exits 0.
+
+Over TLS the close also carries close_notify: the client's sockets report a
+TCP FIN without it as a ragged EOF, never as a clean end.
+"""
+
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import AUTH, wait_for
+from h2client import (ERR, MAX_STREAM_ID, H2Client, counter, data, encode_headers,
+                      error_name, h2c_server, headers, metrics, request_fields, tls_server,
+                      window_update)
+from tlscerts import TestCA
+
+MIB = 1024 * 1024
+TRANSPORTS = ["tls", "h2c"]
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory):
+    return TestCA(str(tmp_path_factory.mktemp("ca")))
+
+
+def start(make_server, ca, transport, extra=""):
+    if transport == "tls":
+        srv = tls_server(make_server, ca, extra)
+    else:
+        srv = h2c_server(make_server, extra)
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(bytes(range(256)) * 4096)  # 1 MiB
+    return srv
+
+
+def big_bytes(srv):
+    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
+        return f.read()
+
+
+def naive(mode):
+    """The lingering_close parameter: 'off' (the plain close) reproduces a
+    failure, so it checks nothing more under the sanitizers."""
+    return pytest.param(mode, marks=pytest.mark.release_only) if mode == "off" else mode
+
+
+# ---------------------------------------------------------------------------
+# Early answer on one stream, download on another
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_refused_16mib_put_gets_401_then_rst_no_error_and_a_download_completes(
+        make_server, ca, transport):
+    srv = start(make_server, ca, transport, "http2_stream_window 1m;")
+    before = metrics(srv, ca)
+    c = H2Client.connect(srv, ca).handshake()
+    down = c.request("GET", "/big.bin")
+    up = c.request("PUT", "/upload/big.bin", extra=[("content-length", str(16 * MIB))],
+                   end_stream=False)
+    sent = c.send_body(up, b"u" * (16 * MIB), timeout=30)
+    upst = c.wait(up, 30)
+    assert upst.status == 401, c.describe()
+    assert upst.ended, "the 401 must end its stream before any reset: " + c.describe()
+    assert upst.reset == ERR["NO_ERROR"] and upst.reset_after_end, \
+        "want END_STREAM then RST_STREAM(NO_ERROR): " + c.describe()
+    if upst.field("content-length") is not None:
+        assert len(upst.body) == int(upst.field("content-length"))
+    assert sent < 16 * MIB, "the client was never told to stop"
+    downst = c.wait(down, 30)
+    assert downst.status == 200 and downst.reset is None, c.describe()
+    assert bytes(downst.body) == big_bytes(srv)
+    # The connection goes on, and the discarded DATA did not eat its window:
+    # a 2 MiB upload (twice the connection window) still goes through.
+    body = os.urandom(2 * MIB)
+    sid = c.request("PUT", "/upload/after.bin", extra=[("authorization", AUTH)],
+                    end_stream=False)
+    c.send_body(sid, body, timeout=30)
+    assert c.wait(sid, 30).status == 201, c.describe()
+    assert bytes(c.get("/upload/after.bin").body) == body
+    assert not c.goaways and not c.ended, c.describe()
+    c.close()
+    after = metrics(srv, ca)
+    assert counter(after, "lingerd_http2_discarded_bytes_total") > \
+        counter(before, "lingerd_http2_discarded_bytes_total"), "discarded DATA not counted"
+    assert counter(after, "lingerd_http2_rst_stream_sent_total", code="NO_ERROR") > \
+        counter(before, "lingerd_http2_rst_stream_sent_total", code="NO_ERROR")
+
+
+def test_body_over_body_max_bytes_gets_413_then_rst(make_server, ca):
+    """A declared length over body_max_bytes: 413 at once, then
+    RST_STREAM(NO_ERROR); the connection goes on."""
+    srv = start(make_server, ca, "h2c", "body_max_bytes 100k;")
+    c = H2Client.connect(srv, ca).handshake()
+    up = c.request("PUT", "/upload/x.bin", extra=[("authorization", AUTH),
+                                                  ("content-length", str(MIB))],
+                   end_stream=False)
+    c.send_body(up, b"v" * MIB, timeout=30)
+    st = c.wait(up)
+    assert st.status == 413 and st.ended and st.reset == ERR["NO_ERROR"], c.describe()
+    assert c.get("/index.html").status == 200
+
+
+# ---------------------------------------------------------------------------
+# Sending while the server closes
+
+
+def send_while_reading(c, make_frame, until, every=0.01, limit=15.0, after=0.3):
+    """Send make_frame() every `every` seconds, reading between sends, until
+    until() or the connection ends (bounded by limit and by count); then
+    once the server's side has ended, keep sending for `after` seconds, as a
+    client with data in flight does. Returns the frames sent."""
+    n = 0
+    deadline = time.monotonic() + limit
+    for n in range(int(limit / every) + 1):
+        if until() or c.ended or time.monotonic() > deadline:
+            break
+        if not c.send(make_frame()):
+            break
+        c.read_some(every)
+    if c.eof or c.ragged:  # the server closed: data it has not read yet...
+        end = time.monotonic() + after
+        for _ in range(int(after / 0.05) + 1):
+            if time.monotonic() > end or not c.send(make_frame()):
+                break
+            time.sleep(0.05)
+    return n
+
+
+def two_step_goaway(c, last_at_least):
+    """GOAWAY(2^31-1, NO_ERROR) then GOAWAY(last id, NO_ERROR), in order and
+    whole (§6.8)."""
+    codes = [code for _, code, _ in c.goaways]
+    assert codes and all(code == 0 for code in codes), c.describe()
+    lasts = [last for last, _, _ in c.goaways]
+    assert lasts[0] == MAX_STREAM_ID, "the first GOAWAY must announce 2^31-1: %s" % lasts
+    assert len(lasts) >= 2 and lasts[-1] < MAX_STREAM_ID, \
+        "no second GOAWAY with the real last id: %s" % lasts
+    assert lasts == sorted(lasts, reverse=True), "last ids must not grow: %s" % lasts
+    assert lasts[-1] >= last_at_least, c.describe()
+    return lasts[-1]
+
+
+def idle_expiry_while_sending(srv, ca):
+    """One trial: an unauthenticated PUT answered 401 + RST(NO_ERROR); the
+    client goes on sending DATA on that stream, slowly, while the
+    connection idles out. Returns the client once its connection ended."""
+    c = H2Client.connect(srv, ca, timeout=20).handshake()
+    sid = c.request("PUT", "/upload/slow.bin", extra=[("content-length", str(16 * MIB))],
+                    end_stream=False)
+    chunk = b"s" * 4096
+    send_while_reading(c, lambda: data(sid, chunk), until=lambda: False, every=0.01,
+                       limit=15.0)
+    c.read_to_end(10)
+    return c, sid
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("mode", ["on", naive("off")])
+def test_idle_goaway_while_client_still_sends_reaches_it_intact(make_server, ca, transport,
+                                                                mode):
+    srv = start(make_server, ca, transport,
+                "lingering_close %s;\nkeepalive_timeout 500ms;\nhttp2_stream_window 16m;\n"
+                "http2_connection_window 16m;\nhttp2_goaway_timeout 300ms;" % mode)
+    trials = 3 if mode == "on" else 5
+    results = []
+    for _ in range(trials):
+        c, sid = idle_expiry_while_sending(srv, ca)
+        results.append(c)
+        if mode == "on":
+            st = c.streams[sid]
+            assert st.status == 401 and st.reset == ERR["NO_ERROR"], c.describe()
+            two_step_goaway(c, sid)
+            assert c.ended, "the connection never closed: " + c.describe()
+            assert not c.reset, "the client saw a reset: " + c.describe()
+            assert not c.ragged, "TLS ended without close_notify: " + c.describe()
+        c.close()
+    if mode == "off":
+        assert any(c.reset or c.ragged for c in results), \
+            "a plain close should reset a client still sending: %s" % [
+                c.describe() for c in results]
+    else:
+        m = metrics(srv, ca)
+        assert counter(m, "lingerd_http2_goaway_sent_total", code="NO_ERROR") >= 2 * trials
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("mode", ["on", naive("off")])
+def test_keepalive_requests_goaway_lets_streams_below_last_id_finish(make_server, ca,
+                                                                     transport, mode):
+    """keepalive_requests 5 and a client that opens 8 streams at once, then
+    goes on opening streams (each refused by the GOAWAY) until the close."""
+    srv = start(make_server, ca, transport,
+                "lingering_close %s;\nkeepalive_requests 5;\nhttp2_goaway_timeout 300ms;"
+                % mode)
+    trials = 1 if mode == "on" else 5
+    results = []
+    for _ in range(trials):
+        c = H2Client.connect(srv, ca, timeout=20).handshake()
+        ids = []
+        out = b""
+        for _ in range(8):
+            sid = c.new_stream_id()
+            c.stream(sid)
+            ids.append(sid)
+            out += headers(sid, encode_headers(request_fields("GET", "/big.bin", "localhost",
+                                                              c.scheme)), end_stream=True)
+        c.send(out)
+
+        def another():
+            sid = c.new_stream_id()
+            c.stream(sid)
+            return headers(sid, encode_headers(request_fields("GET", "/index.html",
+                                                              "localhost", c.scheme)),
+                           end_stream=True)
+        c.pump(lambda: c.goaways, 20)
+        send_while_reading(c, another, until=lambda: False, every=0.01, limit=15.0)
+        c.read_to_end(10)
+        results.append(c)
+        if mode == "on":
+            last = two_step_goaway(c, ids[4])
+            want = big_bytes(srv)
+            answered = [s for s in c.streams.values() if s.id <= last]
+            assert len(answered) >= 5
+            for st in answered:
+                assert st.status == 200 and st.ended and bytes(st.body) == want, c.describe()
+            for st in c.streams.values():
+                if st.id > last:
+                    assert st.status is None, "a stream above the last id was answered"
+            assert c.ended and not c.reset and not c.ragged, c.describe()
+        c.close()
+    if mode == "off":
+        assert any(c.reset or c.ragged for c in results), [c.describe() for c in results]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_graceful_stop_lets_streams_in_flight_finish(make_server, ca, transport):
+    srv = start(make_server, ca, transport)
+    c = H2Client.connect(srv, ca, timeout=20, window=65535)
+    c.auto_window = False  # the download stops at our first 64 KiB window
+    c.handshake()
+    down = c.request("GET", "/big.bin")
+    up = c.request("PUT", "/upload/during-stop.bin", extra=[("authorization", AUTH)],
+                   end_stream=False)
+    body = os.urandom(512 * 1024)
+    c.send_body(up, body[:100000], end_stream=False)
+    assert c.pump(lambda: len(c.streams[down].body) >= 65535 - 16384), c.describe()
+    srv.send_signal(signal.SIGQUIT)
+    assert c.pump(lambda: c.goaways, 10), "no GOAWAY on graceful stop: " + c.describe()
+    c.auto_window = True
+    # open the windows we held closed
+    c.send(window_update(0, 16 * MIB) + window_update(down, 16 * MIB))
+    c.send_body(up, body[100000:], end_stream=True, timeout=30)
+    st_up = c.wait(up, 30)
+    st_down = c.wait(down, 30)
+    assert st_up.status == 201 and st_up.reset is None, c.describe()
+    assert st_down.status == 200 and st_down.reset is None, c.describe()
+    assert bytes(st_down.body) == big_bytes(srv)
+    assert all(code == 0 for _, code, _ in c.goaways), c.describe()
+    assert c.goaways[-1][0] >= up, c.describe()
+    assert c.read_to_end(20), "connection not closed after the graceful stop"
+    assert not c.reset and not c.ragged, c.describe()
+    c.close()
+    assert wait_for(lambda: srv.proc.poll() is not None, 20), "server did not stop"
+    assert srv.stop() == 0
+    with open(os.path.join(srv.root, "upload", "during-stop.bin"), "rb") as f:
+        assert f.read() == body
+
+
+def test_connection_error_goaway_is_read_before_the_close(make_server, ca):
+    """A connection error while the client still sends: GOAWAY(code) then
+    the same lingering close — the GOAWAY is not lost to a reset."""
+    srv = start(make_server, ca, "tls")
+    c = H2Client.connect(srv, ca, timeout=20).handshake()
+    sid = c.request("PUT", "/upload/e.bin", extra=[("authorization", AUTH)], end_stream=False)
+    c.send(data(sid, b"a" * 1000))
+    c.send(data(2, b"x"))  # DATA on an even, idle stream: PROTOCOL_ERROR
+    send_while_reading(c, lambda: data(sid, b"b" * 1000), until=lambda: c.goaways,
+                       limit=10.0)
+    send_while_reading(c, lambda: data(sid, b"b" * 1000), until=lambda: False, every=0.02,
+                       limit=5.0)
+    c.read_to_end(10)
+    assert c.connection_error() == "PROTOCOL_ERROR", c.describe()
+    assert not c.reset and not c.ragged, c.describe()
+    assert error_name(c.goaways[-1][1]) == "PROTOCOL_ERROR"
