@@ -289,6 +289,8 @@ class H2Client:
         return sid
 
     def stream(self, sid):
+        if sid % 2 == 1 and sid >= self.next_id:
+            self.next_id = sid + 2  # new_stream_id() stays above every id used
         if sid not in self.streams:
             self.streams[sid] = Stream(sid)
             self.stream_send_windows[sid] = self.peer_initial_window
