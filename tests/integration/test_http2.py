@@ -187,7 +187,8 @@ def test_request_trailers_and_body_over_h2(tsrv, ca):
     c.send(data(sid, b"body then trailers"))
     c.send(headers(sid, encode_headers([("x-checksum", "none")]), end_stream=True))
     assert c.wait(sid).status == 201, c.describe()
-    assert bytes(c.get("/upload/t.txt").body) == b"body then trailers"
+    assert bytes(c.get("/upload/t.txt", extra=[("authorization", AUTH)]).body) == \
+        b"body then trailers"
 
 
 def test_authority_selects_the_virtual_host(make_server, tmp_path):

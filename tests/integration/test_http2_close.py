@@ -69,7 +69,7 @@ def naive(mode):
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_refused_16mib_put_gets_401_then_rst_no_error_and_a_download_completes(
         make_server, ca, transport):
-    srv = start(make_server, ca, transport, "http2_stream_window 1m;")
+    srv = start(make_server, ca, transport, "http2_stream_window 1m;\nbody_max_bytes 4m;")
     before = metrics(srv, ca)
     c = H2Client.connect(srv, ca).handshake()
     down = c.request("GET", "/big.bin")
@@ -94,7 +94,7 @@ def test_refused_16mib_put_gets_401_then_rst_no_error_and_a_download_completes(
                     end_stream=False)
     c.send_body(sid, body, timeout=30)
     assert c.wait(sid, 30).status == 201, c.describe()
-    assert bytes(c.get("/upload/after.bin").body) == body
+    assert bytes(c.get("/upload/after.bin", extra=[("authorization", AUTH)]).body) == body
     assert not c.goaways and not c.ended, c.describe()
     c.close()
     after = metrics(srv, ca)
