@@ -218,6 +218,7 @@ class H2Client:
         self.window = window        # what we advertise per stream and open on the connection
         self.auto_window = True     # answer DATA with WINDOW_UPDATEs
         self.auto_ping_ack = True
+        self.auto_settings_ack = True
         self.send_window = 65535    # connection window for our DATA
         self.peer_initial_window = 65535
         self.peer_max_frame = 16384
@@ -444,7 +445,7 @@ class H2Client:
                 elif k == MAX_FRAME_SIZE:
                     self.peer_max_frame = v
             self.server_settings_seen = True
-            if not self.ended:
+            if self.auto_settings_ack and not self.ended:
                 self.send(settings(ack=True))
         elif ftype == PING:
             if flags & ACK:
@@ -624,8 +625,11 @@ def metrics(srv, ca=None):
 
 
 def counter(m, name, **labels):
-    """One series of a metrics dict (0 when absent: a counter not yet moved
-    may be left out). Labels are matched as given."""
+    """One series of a metrics dict: 0 when the family is there without
+    this series (a counter not yet moved may be left out); fails when the
+    family is missing altogether. Labels are matched as given."""
+    family = [k for k in m if k == name or k.startswith(name + "{")]
+    assert family, "no %s in /metrics" % name
     if labels:
         name += "{" + ",".join('%s="%s"' % kv for kv in sorted(labels.items())) + "}"
     return m.get(name, 0)

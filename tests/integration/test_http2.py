@@ -245,6 +245,36 @@ def test_alpn_offers_h2_first_and_falls_back(tsrv, ca):
     assert r.status == 200 and r.version == "HTTP/1.1"
 
 
+def test_bad_preface_after_alpn_h2_is_refused(tsrv, ca):
+    """ALPN said h2, the client speaks HTTP/1.1: an invalid preface (RFC
+    9113 §3.4: PROTOCOL_ERROR, the GOAWAY may be omitted), never an
+    HTTP/1.1 answer; the server goes on."""
+    c = H2Client.tls(tsrv, ca)
+    assert c.alpn == "h2"
+    c.send(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert c.read_to_end(), "the server kept a bad preface open: " + c.describe()
+    assert not c.http1, c.buf[:200]
+    assert c.connection_error() in (None, "PROTOCOL_ERROR"), c.describe()
+    assert not any(st.status for st in c.streams.values())
+    c.close()
+    assert_still_serves(h2_client(tsrv, ca))
+
+
+def test_preface_without_settings_ends_at_header_timeout(make_server):
+    """The preface and the first SETTINGS are the head of an HTTP/2
+    connection: header_timeout bounds them (contract). The close is
+    GOAWAY (SETTINGS_TIMEOUT or PROTOCOL_ERROR... any code but no reset) or a
+    plain end."""
+    srv = h2c_server(make_server, "header_timeout 1s;")
+    c = H2Client.h2c(srv, timeout=20)
+    c.auto_settings_ack = False  # an ACK would be a first frame: not silent
+    c.send(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+    assert c.read_to_end(15), "a silent client after the preface is held: " + c.describe()
+    assert not c.reset, c.describe()
+    assert c.connection_error() in (None, "SETTINGS_TIMEOUT", "PROTOCOL_ERROR"), c.describe()
+    assert not any(st.status for st in c.streams.values())
+
+
 def test_http2_off_never_gives_h2(make_server, ca):
     srv = tls_server(make_server, ca, "http2 off;")
     assert alpn_of(srv, ca, ["h2", "http/1.1"]) == "http/1.1"
