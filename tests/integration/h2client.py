@@ -219,6 +219,11 @@ class H2Client:
         self.auto_window = True     # answer DATA with WINDOW_UPDATEs
         self.auto_ping_ack = True
         self.auto_settings_ack = True
+        self.track = True           # follow the windows we grant (see _check_received)
+        self.recv_window = 65535
+        self.our_initial_window = 65535
+        self.our_max_frame = 16384
+        self.stream_recv_windows = {}
         self.send_window = 65535    # connection window for our DATA
         self.peer_initial_window = 65535
         self.peer_max_frame = 16384
@@ -273,6 +278,7 @@ class H2Client:
 
     def send(self, data_bytes):
         """Send raw bytes; False (and self.reset) if the server's side reset."""
+        self._note_sent(data_bytes)
         try:
             self.sock.sendall(data_bytes)
             return True
@@ -283,6 +289,60 @@ class H2Client:
         except socket.timeout:
             raise AssertionError("send blocked for %ss: %s" % (self.timeout, self.describe()))
         return False
+
+    def _note_sent(self, out):
+        """Follow what we grant the server: WINDOW_UPDATEs and
+        INITIAL_WINDOW_SIZE / MAX_FRAME_SIZE in our SETTINGS. Raw bytes that
+        are not whole frames stop the accounting (its checks are then off)."""
+        if not self.track:
+            return
+        if out.startswith(PREFACE):
+            out = out[len(PREFACE):]
+        while out:
+            if len(out) < 9:
+                self.track = False
+                return
+            n = (out[0] << 16) | (out[1] << 8) | out[2]
+            ftype, flags = out[3], out[4]
+            sid = struct.unpack(">I", out[5:9])[0] & 0x7FFFFFFF
+            payload = out[9:9 + n]
+            if len(payload) < n:
+                self.track = False
+                return
+            out = out[9 + n:]
+            if ftype == WINDOW_UPDATE and n == 4:
+                inc = struct.unpack(">I", payload)[0] & 0x7FFFFFFF
+                if sid == 0:
+                    self.recv_window += inc
+                else:
+                    self.stream_recv_windows[sid] = self.stream_recv_windows.get(
+                        sid, self.our_initial_window) + inc
+            elif ftype == SETTINGS and not flags & ACK and n % 6 == 0:
+                for i in range(0, n, 6):
+                    k, v = struct.unpack(">HI", payload[i:i + 6])
+                    if k == INITIAL_WINDOW_SIZE and v <= MAX_WINDOW:
+                        delta = v - self.our_initial_window
+                        self.our_initial_window = v
+                        for s in self.stream_recv_windows:
+                            self.stream_recv_windows[s] += delta
+                    elif k == MAX_FRAME_SIZE:
+                        self.our_max_frame = max(self.our_max_frame, v)
+
+    def _check_received(self, ftype, sid, n):
+        """RFC 9113 §4.2 and §6.9.1, checked on every frame the server sends:
+        never past our SETTINGS_MAX_FRAME_SIZE, DATA never past a window we
+        granted."""
+        if not self.track:
+            return
+        assert n <= self.our_max_frame, "server sent a %s frame of %d bytes (max %d)" % (
+            TYPE_NAMES[ftype] if ftype < len(TYPE_NAMES) else ftype, n, self.our_max_frame)
+        if ftype == DATA and n:
+            self.recv_window -= n
+            w = self.stream_recv_windows.get(sid, self.our_initial_window) - n
+            self.stream_recv_windows[sid] = w
+            assert self.recv_window >= 0 and w >= 0, \
+                "server DATA overran flow control on stream %d (windows %d, %d)" % (
+                    sid, self.recv_window, w)
 
     def new_stream_id(self):
         sid = self.next_id
@@ -427,6 +487,7 @@ class H2Client:
             payload = self.buf[9:9 + n]
             self.buf = self.buf[9 + n:]
             self.frames.append((ftype, flags, sid, n))
+            self._check_received(ftype, sid, n)
             self._handle(ftype, flags, sid, payload)
 
     def _handle(self, ftype, flags, sid, payload):
