@@ -93,30 +93,41 @@ def flood(c, make_batch, batches, victim=None, victim_at=2):
     return batches
 
 
+def cut_for_calm(srv, kind, make_batch, opening=b"", batches=100):
+    """The shape of every flood: a victim connected first; the attacker
+    sends `opening`, then make_batch(c, i) until the server cuts it with
+    GOAWAY(ENHANCE_YOUR_CALM); the victim is served during and after; the
+    cut is counted under kind. Returns the attacker's client."""
+    victim = Victim(srv)
+    before = metrics(srv)
+    c = H2Client.h2c(srv).handshake()
+    if opening:
+        c.send(opening(c))
+    sent = flood(c, lambda i: make_batch(c, i), batches, victim)
+    expect_connection_error(c, ("ENHANCE_YOUR_CALM",))
+    assert sent < batches, "never cut after %d batches" % sent
+    victim.served()
+    after = metrics(srv)
+    assert abuse(after, kind) > abuse(before, kind), kind
+    assert calm(after) > calm(before)
+    return c, before, after
+
+
 # ---------------------------------------------------------------------------
 # Rapid reset
 
 
 def test_rapid_reset_gets_enhance_your_calm(attack_server):
-    srv = attack_server("http2_max_resets 50;")
-    victim = Victim(srv)
-    before = metrics(srv)
-    c = H2Client.h2c(srv).handshake()
-
-    def batch(i):
+    def batch(c, i):
         out = b""
         for _ in range(10):
             sid = c.new_stream_id()
             out += get_headers(c, sid, "/big.bin") + rst_stream(sid, ERR["CANCEL"])
         return out
-    sent = flood(c, batch, 100, victim)  # at most 1000 resets
-    expect_connection_error(c, ("ENHANCE_YOUR_CALM",))
-    assert sent < 100, "never cut after %d resets" % (sent * 10)
-    victim.served()
-    after = metrics(srv)
-    assert abuse(after, "rapid_reset") > abuse(before, "rapid_reset")
-    assert calm(after) > calm(before)
-    assert counter(after, "lingerd_http2_rst_stream_received_total", code="CANCEL") >= 50
+    _, before, after = cut_for_calm(attack_server("http2_max_resets 50;"), "rapid_reset",
+                                    batch)  # at most 1000 resets
+    name = "lingerd_http2_rst_stream_received_total"
+    assert counter(after, name, code="CANCEL") - counter(before, name, code="CANCEL") >= 50
 
 
 def test_a_few_cancelled_streams_are_not_an_attack(attack_server):
@@ -146,29 +157,18 @@ def continuation_block(c, sid, pieces):
 
 
 def test_continuation_flood_gets_enhance_your_calm(attack_server):
-    srv = attack_server("http2_max_continuations 16;")
-    victim = Victim(srv)
-    before = metrics(srv)
-    c = H2Client.h2c(srv).handshake()
-    c.stream(1)
-    c.send(headers(1, encode_headers(request_fields("GET", "/", "localhost", c.scheme)),
-                   end_stream=True, end_headers=False))
-    n = [0]
+    """One header block that never ends: CONTINUATIONs of valid fields."""
+    def opening(c):
+        c.stream(1)
+        return headers(1, encode_headers(request_fields("GET", "/", "localhost", c.scheme)),
+                       end_stream=True, end_headers=False)
 
-    def batch(i):
-        out = b""
-        for _ in range(10):
-            n[0] += 1
-            out += continuation(1, encode_headers([("x-flood-%d" % n[0], "v" * 10)]),
-                                end_headers=False)
-        return out
-    flood(c, batch, 100, victim)  # at most 1000 CONTINUATIONs, never ended
-    expect_connection_error(c, ("ENHANCE_YOUR_CALM",))
+    def batch(c, i):
+        return b"".join(continuation(1, encode_headers([("x-flood-%d-%d" % (i, j), "v" * 10)]),
+                                     end_headers=False) for j in range(10))
+    c, _, _ = cut_for_calm(attack_server("http2_max_continuations 16;"), "continuation",
+                           batch, opening)  # at most 1000 CONTINUATIONs
     assert c.streams[1].status is None
-    victim.served()
-    after = metrics(srv)
-    assert abuse(after, "continuation") > abuse(before, "continuation")
-    assert calm(after) > calm(before)
 
 
 def test_continuations_up_to_the_limit_are_served(attack_server):
@@ -272,19 +272,15 @@ def _empty_data_batch(c, sid):
                                   _empty_data_batch],
                          ids=["SETTINGS", "PING", "PRIORITY", "empty-DATA"])
 def test_control_frame_flood_gets_enhance_your_calm(attack_server, make):
-    srv = attack_server("http2_max_control_frames 100;")
-    victim = Victim(srv)
-    before = metrics(srv)
-    c = H2Client.h2c(srv).handshake()
-    sid = c.request("PUT", "/upload/flood.bin", extra=[("authorization", AUTH)],
-                    end_stream=False)
-    sent = flood(c, lambda i: make(c, sid), 100, victim)  # at most 2000 frames
-    expect_connection_error(c, ("ENHANCE_YOUR_CALM",))
-    assert sent < 100
-    victim.served()
-    after = metrics(srv)
-    assert abuse(after, "control_flood") > abuse(before, "control_flood")
-    assert calm(after) > calm(before)
+    """An upload stream is open (the empty DATA go to it); at most 2000
+    frames."""
+    def opening(c):
+        c.stream(1)
+        return headers(1, encode_headers(request_fields(
+            "PUT", "/upload/flood.bin", "localhost", c.scheme, [("authorization", AUTH)])),
+            end_stream=False)
+    cut_for_calm(attack_server("http2_max_control_frames 100;"), "control_flood",
+                 lambda c, i: make(c, 1), opening)
 
 
 def test_control_frames_below_the_limit_are_fine(attack_server):

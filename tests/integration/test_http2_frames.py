@@ -378,18 +378,12 @@ def test_connect_is_refused_on_the_stream(srv):
     assert_still_serves(c)
 
 
-def test_content_length_shorter_than_data_is_a_stream_error(srv):
+@pytest.mark.parametrize("length,body", [(10, b"0123456789ABCDEF"), (100, b"only 14 bytes.")],
+                         ids=["shorter", "longer"])
+def test_content_length_disagreeing_with_data_is_a_stream_error(srv, length, body):
     c = client(srv)
-    open_upload(c, 1, length=10)
-    c.send(data(1, b"0123456789ABCDEF", end_stream=True))
-    expect_stream_error(c, 1, ("PROTOCOL_ERROR",))
-    assert_still_serves(c)
-
-
-def test_content_length_longer_than_data_is_a_stream_error(srv):
-    c = client(srv)
-    open_upload(c, 1, length=100)
-    c.send(data(1, b"only 14 bytes.", end_stream=True))
+    open_upload(c, 1, length=length)
+    c.send(data(1, body, end_stream=True))
     expect_stream_error(c, 1, ("PROTOCOL_ERROR",))
     assert_still_serves(c)
     # Nothing was stored from the bad body.
