@@ -13,8 +13,11 @@
 - keepalive_requests: the same two-step GOAWAY; the streams up to the last
   id are answered whole; a client still opening streams sees no reset (and
   sees one against the plain close).
-- Graceful stop (SIGQUIT) with a download and an upload in flight: both
-  finish, then the server exits 0.
+- Graceful stop (SIGQUIT) and reload (SIGHUP) with a download and an upload
+  in flight: both finish, then the server exits 0 (stop) or serves on
+  (reload).
+- A connection error while the client still sends: its GOAWAY is read, no
+  reset. An upload stream that stalls ends at body_timeout alone.
 
 Over TLS the close also carries close_notify: the client's sockets report a
 TCP FIN without it as a ragged EOF, never as a clean end.
@@ -251,7 +254,13 @@ def test_keepalive_requests_goaway_lets_streams_below_last_id_finish(make_server
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_graceful_stop_lets_streams_in_flight_finish(make_server, ca, transport):
+@pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGHUP], ids=["stop", "reload"])
+def test_graceful_stop_and_reload_let_streams_in_flight_finish(make_server, ca, transport,
+                                                               sig):
+    """A download held by our closed window and an upload half sent when
+    the server is told to stop (SIGQUIT) or to reload (SIGHUP): GOAWAY
+    (NO_ERROR, last id covering both), both streams finish, then a clean
+    close. A stop then exits 0; after a reload the server serves on."""
     srv = start(make_server, ca, transport)
     c = H2Client.connect(srv, ca, timeout=20, window=65535)
     c.auto_window = False  # the download stops at our first 64 KiB window
@@ -262,8 +271,8 @@ def test_graceful_stop_lets_streams_in_flight_finish(make_server, ca, transport)
     body = os.urandom(512 * 1024)
     c.send_body(up, body[:100000], end_stream=False)
     assert c.pump(lambda: len(c.streams[down].body) >= 65535 - 16384), c.describe()
-    srv.send_signal(signal.SIGQUIT)
-    assert c.pump(lambda: c.goaways, 10), "no GOAWAY on graceful stop: " + c.describe()
+    srv.send_signal(sig)
+    assert c.pump(lambda: c.goaways, 10), "no GOAWAY: " + c.describe()
     c.auto_window = True
     # open the windows we held closed
     c.send(window_update(0, 16 * MIB) + window_update(down, 16 * MIB))
@@ -275,13 +284,34 @@ def test_graceful_stop_lets_streams_in_flight_finish(make_server, ca, transport)
     assert bytes(st_down.body) == big_bytes(srv)
     assert all(code == 0 for _, code, _ in c.goaways), c.describe()
     assert c.goaways[-1][0] >= up, c.describe()
-    assert c.read_to_end(20), "connection not closed after the graceful stop"
+    assert c.read_to_end(20), "connection not closed after the GOAWAY"
     assert not c.reset and not c.ragged, c.describe()
     c.close()
-    assert wait_for(lambda: srv.proc.poll() is not None, 20), "server did not stop"
-    assert srv.stop() == 0
+    if sig == signal.SIGQUIT:
+        assert wait_for(lambda: srv.proc.poll() is not None, 20), "server did not stop"
+        assert srv.stop() == 0
+    else:
+        fresh = H2Client.connect(srv, ca).handshake()
+        assert fresh.get("/index.html").status == 200
+        fresh.close()
     with open(os.path.join(srv.root, "upload", "during-stop.bin"), "rb") as f:
         assert f.read() == body
+
+
+def test_stalled_upload_stream_ends_at_body_timeout(make_server, ca):
+    """An upload whose body stops coming: after body_timeout the stream
+    gets 408 (or is reset), and the connection goes on serving."""
+    srv = start(make_server, ca, "h2c", "body_timeout 1s;")
+    c = H2Client.connect(srv, ca, timeout=20).handshake()
+    sid = c.request("PUT", "/upload/stalled.bin", extra=[("authorization", AUTH),
+                                                        ("content-length", "100000")],
+                    end_stream=False)
+    c.send(data(sid, b"s" * 1000))
+    st = c.stream(sid)
+    assert c.pump(lambda: st.done or c.goaways, 15), "a stalled stream is held: " + c.describe()
+    assert not c.goaways, c.describe()
+    assert st.status == 408 or (st.status is None and st.reset is not None), c.describe()
+    assert c.get("/index.html").status == 200
 
 
 def test_connection_error_goaway_is_read_before_the_close(make_server, ca):
