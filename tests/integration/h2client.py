@@ -190,10 +190,6 @@ class Stream:
             None if self.reset is None else error_name(self.reset))
 
 
-class ConnectionEnded(Exception):
-    pass
-
-
 class H2Client:
     """One HTTP/2 connection. Scheme is "https" on TLS, "http" on h2c."""
 
