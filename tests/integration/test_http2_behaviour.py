@@ -6,8 +6,10 @@ validators; an h2 answer carries no connection-specific field (RFC 9113
 §8.2.2). :authority picks the virtual host. ALPN offers h2 first and falls
 back to HTTP/1.1; `http2 off` never gives h2; h2c needs `http2_cleartext`.
 curl --http2, nghttp and h2load (the reference clients) fetch files.
-Concurrency: 32 streams at once are all answered, and a HEADERS past
-http2_max_concurrent_streams is refused on its stream. The `h2` package is
+Concurrency: 32 streams at once are all answered; a HEADERS past
+http2_max_concurrent_streams is refused on its stream before the client has
+acknowledged the setting, and after that either on its stream or with
+GOAWAY(PROTOCOL_ERROR) (RFC 9113 §5.1.2, §5.4.1). The `h2` package is
 used as a strict peer too: its state machine rejects any frame of ours or
 the server's that breaks the RFC.
 """
