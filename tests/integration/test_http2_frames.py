@@ -22,8 +22,9 @@ from h2client import (ACK, DATA, END_HEADERS, END_STREAM, ENABLE_PUSH, ERR,
                       MAX_FRAME_SIZE, MAX_WINDOW, PADDED, PING, PREFACE, PRIORITY, RST_STREAM,
                       SETTINGS, WINDOW_UPDATE, H2Client, assert_server_serves,
                       assert_still_serves, continuation, data, encode_headers,
-                      expect_connection_error, expect_stream_error, frame, h2c_server,
-                      headers, ping, request_fields, rst_stream, settings, window_update)
+                      counter, expect_connection_error, expect_stream_error, frame, h2c_server,
+                      headers, metrics, ping, request_fields, rst_stream, settings,
+                      window_update)
 
 
 @pytest.fixture
@@ -518,13 +519,17 @@ def test_continuation_without_headers_is_a_connection_error(srv):
 
 
 def test_client_goaway_ends_the_connection_gracefully(srv):
+    before = metrics(srv)
     c = client(srv)
     assert c.get("/index.html").status == 200
-    c.send(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0)))
+    c.send(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0)))  # no server stream accepted
     assert c.read_to_end(), "the server kept the connection after the client's GOAWAY"
     assert not c.reset, c.describe()
     assert all(code == 0 for _, code, _ in c.goaways), c.describe()
     assert_server_serves(srv)
+    name = "lingerd_http2_goaway_received_total"
+    assert counter(metrics(srv), name, code="NO_ERROR") - \
+        counter(before, name, code="NO_ERROR") == 1
 
 
 def test_end_stream_flag_on_frames_is_honoured(srv):
