@@ -156,6 +156,35 @@ def request_fields(method="GET", path="/", authority="localhost", scheme="https"
 # The client
 
 
+CONNECTION_FIELDS = ("connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                     "upgrade")
+
+
+def check_response_fields(fields, trailers=False):
+    """RFC 9113 §8.2, §8.3.2, checked on every field block the server sends:
+    lowercase names, no connection-specific field, exactly one :status
+    first (none in trailers), no other pseudo-header."""
+    names = [k for k, _ in fields]
+    for k in names:
+        assert k == k.lower(), "uppercase field name %r in %s" % (k, fields)
+        assert k not in CONNECTION_FIELDS, "connection-specific field %r in %s" % (k, fields)
+    pseudo = [k for k in names if k.startswith(":")]
+    if trailers:
+        assert not pseudo, "pseudo-header in trailers: %s" % fields
+    else:
+        assert pseudo == [":status"] and names[0] == ":status", "bad pseudo-headers: %s" % fields
+
+
+def check_length(st):
+    """§8.1.1: a content-length must match the DATA of the response (not
+    for HEAD, 204, 304)."""
+    cl = st.field("content-length")
+    if cl is None or st.method == "HEAD" or st.status in (204, 304) or st.method is None:
+        return
+    assert int(cl) == len(st.body), "content-length %s but %d bytes of DATA on stream %d" % (
+        cl, len(st.body), st.id)
+
+
 class Stream:
     def __init__(self, sid):
         self.id = sid
@@ -165,6 +194,7 @@ class Stream:
         self.trailers = None
         self.ended = False        # END_STREAM received
         self.reset = None         # RST_STREAM code received
+        self.method = None        # when sent through H2Client.request
         self.reset_after_end = None  # True: RST came after END_STREAM
 
     @property
@@ -362,7 +392,7 @@ class H2Client:
             fields = request_fields(method, path, authority, self.scheme, extra)
         if end_stream is None:
             end_stream = body is None
-        self.stream(sid)
+        self.stream(sid).method = dict(fields).get(":method")
         self.send(headers(sid, encode_headers(fields), end_stream=end_stream))
         if body is not None:
             self.send_body(sid, body, end_stream=True)
@@ -535,6 +565,7 @@ class H2Client:
             st.body += body
             if flags & END_STREAM:
                 st.ended = True
+                check_length(st)
             if self.auto_window and payload and not self.ended:
                 out = window_update(0, len(payload))
                 if not st.ended and st.reset is None:
@@ -560,6 +591,9 @@ class H2Client:
                           for k, v in self.decoder.decode(b0, raw=True)]
                 st = self.stream(s0)
                 status = dict(fields).get(":status")
+                trailers = st.headers is not None and (status is None or
+                                                       not status.startswith("1"))
+                check_response_fields(fields, trailers)
                 if status is not None and status.startswith("1"):
                     st.informational.append(fields)
                 elif st.headers is None:
@@ -568,6 +602,7 @@ class H2Client:
                     st.trailers = fields
                 if f0 & END_STREAM:
                     st.ended = True
+                    check_length(st)
 
     # -- summaries
 
