@@ -31,6 +31,7 @@ from h2client import (ENABLE_PUSH, ERR, PREFACE, H2Client, assert_still_serves, 
                       encode_headers, h2c_server, headers, http1_get, metrics, request_fields,
                       settings, tls_context, tls_server)
 from tlscerts import TestCA
+from upstream_apps import apps, echo_handler  # noqa: F401 (apps: a fixture)
 
 COMPARED = ("content-length", "content-type", "etag", "last-modified", "content-range",
             "content-encoding", "accept-ranges", "vary", "location", "cache-control")
@@ -208,6 +209,30 @@ server { server_name b.example; root %s; default_server on; }
                    end_stream=True))
     st = c.wait(sid)
     assert st.status == 200 and bytes(st.body) == b"site a\n", c.describe()
+
+
+def test_proxy_pass_over_h2(make_server, ca, apps):
+    """proxy_pass behind an h2 stream: the request reaches the application
+    as HTTP/1.1 with its body (with and without a content-length), the
+    answer comes back without the application's hop-by-hop fields (h2client
+    rejects any connection-specific field) and agrees with HTTP/1.1's."""
+    app = apps(echo_handler)
+    srv = tls_server(make_server, ca, "location /app/ {\n methods GET POST PUT;\n"
+                                      " proxy_pass %s;\n}\n" % app.addr)
+    c = h2_client(srv, ca)
+    st = c.get("/app/x?q=1")
+    one = http1_get(srv, "/app/x?q=1", ca)
+    assert st.status == one.status == 200, c.describe()
+    assert st.field("x-app") == "echo" and st.field("x-secret") is None, st.headers
+    assert b"GET /app/x?q=1 HTTP/1.1" in bytes(st.body)
+    body = os.urandom(300000)
+    for extra in ([("content-length", str(len(body)))], []):
+        sid = c.request("POST", "/app/up", extra=extra, end_stream=False)
+        c.send_body(sid, body, timeout=30)
+        st = c.wait(sid, 30)
+        assert st.status == 200 and st.reset is None, c.describe()
+        assert bytes(st.body).endswith(b"\r\n\r\n%d\n" % len(body) + body), extra
+    assert app.get("requests") == 4
 
 
 # ---------------------------------------------------------------------------
