@@ -130,14 +130,19 @@ def test_multipart_ranges_match_http1(tsrv, ca):
 
 
 def test_status_page_and_metrics_over_h2(tsrv, ca):
+    """Both pages answer over h2 and agree: this connection and its streams
+    are counted (?auto keys as the contract's Changes name them)."""
+    from test_status import parse_exposition
     c = h2_client(tsrv, ca)
     st = c.get("/server-status?auto")
-    assert st.status == 200 and b"\n" in st.body, c.describe()
+    assert st.status == 200, c.describe()
+    auto = dict(line.split(": ", 1) for line in bytes(st.body).decode().splitlines()[1:])
     st = c.get("/metrics")
     assert st.status == 200
-    text = bytes(st.body).decode()
-    assert "lingerd_http2_connections_total" in text
-    assert "lingerd_http2_streams_total" in text
+    m = parse_exposition(bytes(st.body).decode())
+    assert int(auto["HTTP2Connections"]) == counter(m, "lingerd_http2_connections_total") == 1
+    assert int(auto["HTTP2Streams"]) >= 1 and counter(m, "lingerd_http2_streams_total") >= 2
+    assert counter(m, "lingerd_tls_alpn_total", protocol="h2") == 1
 
 
 def test_request_counts_by_protocol_and_access_log(make_server, ca, tmp_path):
