@@ -17,9 +17,9 @@ import struct
 import pytest
 
 from conftest import AUTH
-from h2client import (ACK, DATA, END_HEADERS, END_STREAM, ENABLE_PUSH, ERR,
+from h2client import (ACK, DATA, END_HEADERS, END_STREAM, ENABLE_PUSH, ERR, HEADER_TABLE_SIZE,
                       GOAWAY, HEADERS, INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS,
-                      MAX_FRAME_SIZE, MAX_WINDOW, PADDED, PING, PREFACE, PRIORITY, RST_STREAM,
+                      MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE, MAX_WINDOW, PADDED, PING, PREFACE, PRIORITY, RST_STREAM,
                       SETTINGS, WINDOW_UPDATE, H2Client, assert_server_serves,
                       assert_still_serves, continuation, data, encode_headers,
                       counter, expect_connection_error, expect_stream_error, frame, h2c_server,
@@ -81,7 +81,8 @@ def test_settings_exchange_and_advertised_limits(make_server):
     """The server's first frame is SETTINGS (§3.4) carrying the configured
     limits, and it ACKs ours (§6.5.3)."""
     srv = h2c_server(make_server, "http2_max_concurrent_streams 7;\n"
-                                  "http2_stream_window 100000;\nhttp2_max_frame_size 32768;")
+                                  "http2_stream_window 100000;\nhttp2_max_frame_size 32768;\n"
+                                  "http2_max_header_list_size 20000;")
     c = H2Client.h2c(srv)
     c.send(PREFACE + settings([(ENABLE_PUSH, 0)]))
     assert c.pump(lambda: c.server_settings_seen and c.settings_acks >= 1), c.describe()
@@ -90,6 +91,7 @@ def test_settings_exchange_and_advertised_limits(make_server):
     assert ss.get(MAX_CONCURRENT_STREAMS) == 7, ss
     assert ss.get(INITIAL_WINDOW_SIZE) == 100000, ss
     assert ss.get(MAX_FRAME_SIZE) == 32768, ss
+    assert ss.get(MAX_HEADER_LIST_SIZE) == 20000, ss
     assert ss.get(ENABLE_PUSH, 0) == 0, ss  # a server must not send 1 (§6.5.2)
     # A frame up to the advertised size is taken (§4.2).
     open_upload(c, 1, length=20000)
@@ -106,6 +108,19 @@ def test_unknown_settings_and_frame_types_are_ignored(srv):
            frame(0xEE, 0, 9, b"on an idle stream"))
     assert c.pump(lambda: c.settings_acks >= 2), c.describe()
     assert_still_serves(c, want=index_bytes(srv))
+    assert not c.goaways
+
+
+def test_header_table_size_zero_is_honoured(srv):
+    """SETTINGS_HEADER_TABLE_SIZE 0 (§6.5.2, RFC 7541 §4.2): the server's
+    encoder may keep no dynamic entries; our decoder has no table, so any
+    reference to one fails the decoding."""
+    c = H2Client.h2c(srv)
+    c.decoder.header_table_size = 0
+    c.decoder.max_allowed_table_size = 0
+    c.handshake([(ENABLE_PUSH, 0), (HEADER_TABLE_SIZE, 0), (INITIAL_WINDOW_SIZE, c.window)])
+    for _ in range(4):  # the same fields again: a table would be used now
+        assert_still_serves(c, want=index_bytes(srv))
     assert not c.goaways
 
 
