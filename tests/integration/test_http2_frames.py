@@ -265,6 +265,18 @@ def test_priority_on_an_idle_stream_is_allowed(srv):
     assert not c.goaways, c.describe()
 
 
+def test_rfc9218_priority_signals_are_accepted(srv):
+    """RFC 9218: the priority field and PRIORITY_UPDATE (type 0x10, on stream
+    0) are signals a server may ignore, never errors."""
+    c = client(srv)
+    c.send(frame(0x10, 0, 0, struct.pack(">I", 1) + b"u=0, i"))
+    st = c.get("/index.html", extra=[("priority", "u=0, i")])
+    assert st.status == 200 and bytes(st.body) == index_bytes(srv)
+    c.send(frame(0x10, 0, 0, struct.pack(">I", 1) + b"u=7"))  # for a closed stream
+    assert_still_serves(c)
+    assert not c.goaways, c.describe()
+
+
 def test_priority_of_wrong_length_is_a_stream_frame_size_error(srv):
     """§6.3: PRIORITY not 5 bytes → stream error FRAME_SIZE_ERROR."""
     c = client(srv)
