@@ -29,7 +29,7 @@ from conftest import AUTH
 from h2client import (ERR, MAX_STREAM_ID, PRIORITY, H2Client, INITIAL_WINDOW_SIZE, ENABLE_PUSH,
                       assert_still_serves, continuation, counter, data, encode_headers,
                       expect_connection_error, frame, h2c_server, headers, http1_get, metrics,
-                      ping, request_fields, rst_stream, settings)
+                      ping, request_fields, rst_stream, settings, window_update)
 
 
 @pytest.fixture
@@ -379,3 +379,55 @@ def test_stream_ids_at_the_top_of_the_space_end_the_connection_gracefully(attack
     victim.served()
     after = metrics(srv)
     assert abuse(after, "stream_ids") > abuse(before, "stream_ids")
+
+
+# ---------------------------------------------------------------------------
+# Slow clients
+
+
+def test_header_block_that_never_ends_is_cut_at_header_timeout(attack_server):
+    """HEADERS without END_HEADERS and then nothing (a slowloris over h2).
+    Until the block ends no other frame may come on the connection (RFC
+    9113 §6.10), so cutting the stream alone leaves a connection nothing can
+    use: header_timeout (1 s), not keepalive_timeout (60 s here), must bound
+    it — GOAWAY with any code or a plain end, no reset; others are served
+    meanwhile."""
+    srv = attack_server("header_timeout 1s;\nkeepalive_timeout 60s;")
+    victim = Victim(srv)
+    c = H2Client.h2c(srv, timeout=20).handshake()
+    c.auto_ping_ack = False  # mid-block, not even a PING ACK may be sent
+    c.stream(1)
+    c.send(headers(1, encode_headers(request_fields("GET", "/", "localhost", c.scheme)),
+                   end_stream=True, end_headers=False))
+    victim.served()
+    assert c.read_to_end(15), "a header block that never ends is held: " + c.describe()
+    assert not c.reset, c.describe()
+    assert c.streams[1].status is None
+    victim.served()
+
+
+def test_client_that_reads_nothing_is_closed_after_send_timeout(attack_server):
+    """Windows wide open but the client never reads its socket: once the
+    socket takes nothing for send_timeout the connection is closed
+    (counted as a send_timeout close); others are served meanwhile."""
+    srv = attack_server("send_timeout 1s;")
+    with open(os.path.join(srv.root, "huge.bin"), "wb") as f:
+        f.write(b"h" * (32 * 1024 * 1024))  # more than the socket buffers hold
+    victim = Victim(srv)
+    before = metrics(srv)
+    c = H2Client.h2c(srv, timeout=20).handshake()
+    sid = c.request("GET", "/huge.bin")
+    c.auto_window = False
+    c.send(window_update(0, 2**30) + window_update(sid, 2**30))
+    victim.served()
+
+    def closed_for_send_timeout():
+        m = metrics(srv)
+        return counter(m, "lingerd_closes_total", outcome="send_timeout") > \
+            counter(before, "lingerd_closes_total", outcome="send_timeout")
+    from conftest import wait_for
+    assert wait_for(closed_for_send_timeout, timeout=20, step=0.5), \
+        "a client that reads nothing is held past send_timeout"
+    c.read_to_end(20)  # what was buffered, then the end (a reset is fair here)
+    assert c.ended and len(c.streams[sid].body) < 32 * 1024 * 1024, c.describe()
+    victim.served()

@@ -190,6 +190,18 @@ def test_request_trailers_and_body_over_h2(tsrv, ca):
         b"body then trailers"
 
 
+def test_expect_100_continue_sends_no_100(tsrv, ca):
+    """Over h2 the stream's window says when to send: no 100 (Continue)
+    comes, the upload is stored."""
+    c = h2_client(tsrv, ca)
+    sid = c.request("PUT", "/upload/e.txt", extra=[("authorization", AUTH),
+                                                   ("expect", "100-continue")],
+                    end_stream=False)
+    c.send_body(sid, b"expected")
+    st = c.wait(sid)
+    assert st.status == 201 and not st.informational, c.describe()
+
+
 def test_authority_selects_the_virtual_host(make_server, tmp_path):
     roots = {}
     for n in ("a", "b"):

@@ -107,18 +107,33 @@ def test_refused_16mib_put_gets_401_then_rst_no_error_and_a_download_completes(
         counter(before, "lingerd_http2_rst_stream_sent_total", code="NO_ERROR")
 
 
-def test_body_over_body_max_bytes_gets_413_then_rst(make_server, ca):
-    """A declared length over body_max_bytes: 413 at once, then
-    RST_STREAM(NO_ERROR); the connection goes on."""
+EARLY = [
+    pytest.param("PUT", "/upload/x.bin", True, True, 413, id="413-by-length"),
+    pytest.param("PUT", "/upload/x.bin", True, False, 413, id="413-by-body_max_bytes"),
+    pytest.param("PUT", "/index.html", False, True, 405, id="405-method"),
+    pytest.param("POST", "/upload/x.bin", False, False, 401, id="401-no-length"),
+]
+
+
+@pytest.mark.parametrize("method,path,auth,length,status", EARLY)
+def test_early_answers_end_with_rst_no_error_after_the_whole_answer(make_server, ca, method,
+                                                                    path, auth, length,
+                                                                    status):
+    """Each refusal before the body is in (body_max_bytes 100k against a
+    1 MiB body): the whole answer, END_STREAM, then RST_STREAM(NO_ERROR);
+    the connection goes on."""
     srv = start(make_server, ca, "h2c", "body_max_bytes 100k;")
     c = H2Client.connect(srv, ca).handshake()
-    up = c.request("PUT", "/upload/x.bin", extra=[("authorization", AUTH),
-                                                  ("content-length", str(MIB))],
-                   end_stream=False)
+    extra = [("authorization", AUTH)] if auth else []
+    if length:
+        extra.append(("content-length", str(MIB)))
+    up = c.request(method, path, extra=extra, end_stream=False)
     c.send_body(up, b"v" * MIB, timeout=30)
     st = c.wait(up)
-    assert st.status == 413 and st.ended and st.reset == ERR["NO_ERROR"], c.describe()
+    assert st.status == status and st.ended, c.describe()
+    assert st.reset == ERR["NO_ERROR"] and st.reset_after_end, c.describe()
     assert c.get("/index.html").status == 200
+    assert not c.goaways
 
 
 # ---------------------------------------------------------------------------

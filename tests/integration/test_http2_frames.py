@@ -365,6 +365,7 @@ MALFORMED = [
     pytest.param(fields_with(("x-test", "a\0b")), id="nul-in-value"),
     pytest.param(fields_with(("x test", "a")), id="space-in-name"),
     pytest.param(fields_with(("", "a")), id="empty-name"),
+    pytest.param(fields_with(("host", "other.example")), id="host-not-authority"),
 ]
 
 
@@ -383,6 +384,17 @@ def test_malformed_requests_are_stream_errors_and_the_connection_goes_on(srv, fi
     assert st.reset == ERR["PROTOCOL_ERROR"], c.describe()
     assert st.status is None or 400 <= st.status < 500, c.describe()
     assert_still_serves(c, want=index_bytes(srv))
+
+
+def test_options_asterisk_is_not_malformed(srv):
+    """`:path *` is valid for OPTIONS (§8.3.1): answered, not reset."""
+    c = client(srv)
+    c.stream(1)
+    c.send(headers(1, encode_headers([(":method", "OPTIONS"), (":scheme", "http"),
+                                      (":authority", "localhost"), (":path", "*")]),
+                   end_stream=True))
+    st = c.wait(1)
+    assert st.status is not None and st.status < 500 and st.reset is None, c.describe()
 
 
 def test_te_trailers_is_allowed(srv):
