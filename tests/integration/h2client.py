@@ -250,6 +250,7 @@ class H2Client:
         self.our_initial_window = 65535
         self.our_max_frame = 16384
         self.stream_recv_windows = {}
+        self.unacked_settings = []  # per SETTINGS we sent: a window decrease it carries
         self.send_window = 65535    # connection window for our DATA
         self.peer_initial_window = 65535
         self.peer_max_frame = 16384
@@ -344,15 +345,25 @@ class H2Client:
                     self.stream_recv_windows[sid] = self.stream_recv_windows.get(
                         sid, self.our_initial_window) + inc
             elif ftype == SETTINGS and not flags & ACK and n % 6 == 0:
+                shrink = None
                 for i in range(0, n, 6):
                     k, v = struct.unpack(">HI", payload[i:i + 6])
                     if k == INITIAL_WINDOW_SIZE and v <= MAX_WINDOW:
-                        delta = v - self.our_initial_window
-                        self.our_initial_window = v
-                        for s in self.stream_recv_windows:
-                            self.stream_recv_windows[s] += delta
+                        if v >= self.our_initial_window:
+                            self._set_initial_window(v)
+                        else:
+                            shrink = v
                     elif k == MAX_FRAME_SIZE:
                         self.our_max_frame = max(self.our_max_frame, v)
+                # DATA already on its way was sent under the larger window: a
+                # smaller one binds the server from its ACK on (TCP keeps order).
+                self.unacked_settings.append(shrink)
+
+    def _set_initial_window(self, v):
+        delta = v - self.our_initial_window
+        self.our_initial_window = v
+        for s in self.stream_recv_windows:
+            self.stream_recv_windows[s] += delta
 
     def _check_received(self, ftype, sid, n):
         """RFC 9113 §4.2 and §6.9.1, checked on every frame the server sends:
@@ -520,6 +531,9 @@ class H2Client:
         if ftype == SETTINGS:
             if flags & ACK:
                 self.settings_acks += 1
+                shrink = self.unacked_settings.pop(0) if self.unacked_settings else None
+                if shrink is not None and self.track:
+                    self._set_initial_window(shrink)
                 return
             for i in range(0, len(payload) - len(payload) % 6, 6):
                 k, v = struct.unpack(">HI", payload[i:i + 6])

@@ -194,6 +194,36 @@ def test_first_frame_after_the_preface_must_be_settings(srv):
 # WINDOW_UPDATE (§6.9)
 
 
+def test_initial_window_shrunk_mid_download_is_respected(make_server):
+    """§6.9.2: a smaller SETTINGS_INITIAL_WINDOW_SIZE shrinks open streams'
+    windows, below zero if need be; the server sends no more DATA until
+    WINDOW_UPDATEs make the window positive again (h2client fails on any
+    DATA past the windows we granted), then the download completes."""
+    srv = h2c_server(make_server)
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    c = H2Client.h2c(srv, window=65535)
+    c.auto_window = False
+    c.handshake()
+    c.send(window_update(0, 1 << 24))
+    sid = c.request("GET", "/big.bin")
+    st = c.stream(sid)
+    assert c.pump(lambda: len(st.body) >= 32768), c.describe()
+    c.send(settings([(INITIAL_WINDOW_SIZE, 0)]))
+    assert c.pump(lambda: c.settings_acks >= 2), c.describe()
+    # Everything sent before the ACK has arrived: the server's window for
+    # the stream is now 65535 - held - 65535 = -held.
+    held = len(st.body)
+    c.send(window_update(sid, held))  # back to exactly 0: still nothing may come
+    c.pump(timeout=0.5)
+    assert len(st.body) == held, "DATA on a window of 0: " + c.describe()
+    c.auto_window = True
+    c.send(window_update(sid, 1 << 24))
+    st = c.wait(sid, 30)
+    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
+        assert st.status == 200 and bytes(st.body) == f.read(), c.describe()
+
+
 def test_window_update_of_zero_on_the_connection_is_a_connection_error(srv):
     c = client(srv)
     c.send(window_update(0, 0))
@@ -366,6 +396,7 @@ MALFORMED = [
     pytest.param(fields_with(("x test", "a")), id="space-in-name"),
     pytest.param(fields_with(("", "a")), id="empty-name"),
     pytest.param(fields_with(("host", "other.example")), id="host-not-authority"),
+    pytest.param(fields_with(("content-length", "5")), id="content-length-without-data"),
 ]
 
 
