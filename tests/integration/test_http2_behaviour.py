@@ -323,6 +323,34 @@ def test_preface_without_settings_ends_at_header_timeout(make_server):
     assert not any(st.status for st in c.streams.values())
 
 
+@pytest.mark.parametrize("key", ["ec", "rsa"])
+def test_h2_over_tls12_only_with_allowed_cipher_suites(make_server, ca, key):
+    """RFC 9113 §9.2.2: HTTP/2 over TLS 1.2 must not use the prohibited
+    (non-AEAD, non-ephemeral) suites: offered only those, the client never
+    gets h2 with one; offered an ECDHE AEAD suite, h2 over TLS 1.2 works."""
+    leaf = ca.leaf("localhost", key=key)
+    srv = make_server("tls_certificate %s %s;" % (leaf.cert, leaf.key), tls=True)
+    auth = "ECDSA" if key == "ec" else "RSA"
+    for ciphers, allowed in (("AES128-SHA:AES256-GCM-SHA384", False),
+                             ("ECDHE-%s-AES128-SHA" % auth, False),
+                             ("ECDHE-%s-AES128-GCM-SHA256" % auth, True)):
+        ctx = tls_context(ca)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+        raw = socket.create_connection((srv.host, srv.port), timeout=10)
+        try:
+            s = ctx.wrap_socket(raw, server_hostname="localhost")
+        except ssl.SSLError:
+            assert not allowed, "an allowed suite was refused: %s" % ciphers
+            continue
+        got = (s.version(), s.cipher()[0], s.selected_alpn_protocol())
+        s.close()
+        if allowed:
+            assert got == ("TLSv1.2", ciphers, "h2"), got
+        else:
+            assert got[2] != "h2", "h2 over a prohibited suite: %s" % (got,)
+
+
 def test_http2_off_never_gives_h2(make_server, ca):
     srv = tls_server(make_server, ca, "http2 off;")
     assert alpn_of(srv, ca, ["h2", "http/1.1"]) == "http/1.1"
