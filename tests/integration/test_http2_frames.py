@@ -602,6 +602,20 @@ def test_client_goaway_ends_the_connection_gracefully(srv):
         counter(before, name, code="NO_ERROR") == 1
 
 
+def test_client_goaway_lets_its_own_streams_finish(srv):
+    """The last id in a client's GOAWAY counts server-initiated streams
+    (§6.8): the client's own streams in flight are still answered whole."""
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    c = client(srv)
+    sid = c.request("GET", "/big.bin")
+    c.send(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0)))
+    st = c.wait(sid, 30)
+    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
+        assert st.status == 200 and bytes(st.body) == f.read(), c.describe()
+    assert c.read_to_end() and not c.reset, c.describe()
+
+
 def test_end_stream_flag_on_frames_is_honoured(srv):
     """A GET whose HEADERS do not carry END_STREAM, ended by an empty DATA
     with END_STREAM: answered whole, the connection goes on."""
