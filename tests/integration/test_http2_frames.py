@@ -17,13 +17,13 @@ import struct
 import pytest
 
 from conftest import AUTH
-from h2client import (ACK, DATA, END_HEADERS, END_STREAM, ENABLE_PUSH, ERR, HEADER_TABLE_SIZE,
-                      GOAWAY, HEADERS, INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS,
-                      MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE, MAX_WINDOW, PADDED, PING, PREFACE, PRIORITY, RST_STREAM,
-                      SETTINGS, WINDOW_UPDATE, H2Client, assert_server_serves,
-                      assert_still_serves, continuation, data, encode_headers,
-                      counter, expect_connection_error, expect_stream_error, frame, h2c_server,
-                      headers, metrics, ping, request_fields, rst_stream, settings,
+from h2client import (ACK, DATA, END_HEADERS, END_STREAM, ENABLE_PUSH, ERR, GOAWAY, HEADERS,
+                      HEADER_TABLE_SIZE, INITIAL_WINDOW_SIZE, MAX_CONCURRENT_STREAMS,
+                      MAX_FRAME_SIZE, MAX_HEADER_LIST_SIZE, MAX_WINDOW, PADDED, PING, PREFACE,
+                      PRIORITY, RST_STREAM, SETTINGS, WINDOW_UPDATE, H2Client,
+                      assert_server_serves, assert_still_serves, continuation, counter, data,
+                      encode_headers, expect_connection_error, expect_stream_error, frame,
+                      h2c_server, headers, metrics, ping, request_fields, rst_stream, settings,
                       window_update)
 
 
@@ -151,7 +151,7 @@ def test_bad_settings_values_are_connection_errors(srv, pairs, code):
     assert_server_serves(srv)
 
 
-BAD_SETTINGS_FRAMES = [
+MALFORMED_CONTROL_FRAMES = [
     # §6.5: length not a multiple of 6 → FRAME_SIZE_ERROR
     pytest.param(frame(SETTINGS, 0, 0, b"\x00\x04\x00\x00\x10"), "FRAME_SIZE_ERROR", id="len-5"),
     # ACK with a payload → FRAME_SIZE_ERROR
@@ -172,7 +172,7 @@ BAD_SETTINGS_FRAMES = [
 ]
 
 
-@pytest.mark.parametrize("raw,code", BAD_SETTINGS_FRAMES)
+@pytest.mark.parametrize("raw,code", MALFORMED_CONTROL_FRAMES)
 def test_malformed_control_frames_are_connection_errors(srv, raw, code):
     c = client(srv)
     c.send(raw)
