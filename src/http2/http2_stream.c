@@ -259,8 +259,7 @@ void http2_stream_on_data(struct http2_stream *st, const uint8_t *data, size_t l
 {
     st->body_progress_ms = conn_now_ms(&st->c);
     if (st->discarding || st->rst_sent) {
-        nghttp2_session_consume(st->s->ng, st->id, len);
-        stats_add(&st->c.srv->stats->h2_discarded_bytes, len);
+        nghttp2_session_consume(st->s->ng, st->id, len); /* counted by http2_feed */
         return;
     }
     /* Bounded by the stream's window: nghttp2 refuses DATA past it. */
@@ -377,7 +376,7 @@ uint64_t http2_stream_deadline(const struct http2_stream *st)
     const struct config *cfg = conn_cfg(c);
     const struct conn_work *w = c->w;
     uint64_t d = UINT64_MAX;
-    if (st->rst_sent || st->eof_sent)
+    if (st->rst_sent || st->eof_sent || st->s->goaway_step == HTTP2_GOAWAY_ERROR)
         return d;
     if (!st->dispatched)
         d = c->since_ms + cfg->header_timeout_ms;
@@ -394,6 +393,16 @@ void http2_stream_expire(struct http2_stream *st)
 {
     struct conn *c = &st->c;
     struct conn_work *w = c->w;
+    if (!st->headers_done) {
+        /* A header block left open: until it ends nothing but its
+         * CONTINUATION may come (RFC 9113 §6.10) and HPACK's state is
+         * mid-block, so no stream can use the connection again. */
+        conn_log(c, LOG_INFO, "HTTP/2 stream %d: header block open for header_timeout; GOAWAY",
+                 (int)st->id);
+        http2_session_fail(st->s, NGHTTP2_PROTOCOL_ERROR);
+        st->s->close_why = CONN_CLOSE_HEADER_TIMEOUT;
+        return;
+    }
     if (st->head_submitted && !st->waiting_io) {
         stats_add(&c->srv->stats->h2_abuse[STATS_H2_STALL], 1);
         conn_log(c, LOG_INFO, "HTTP/2 stream %d: nothing sent for send_timeout; reset",
