@@ -147,6 +147,38 @@ def test_upload_to_an_app_that_does_not_read(make_server):
         app.stop()
 
 
+@pytest.mark.parametrize("size", [64 * 1024, 4 * MIB])
+def test_upload_larger_than_the_send_buffer_in_one_read(make_server, size):
+    """proxy_buffer_bytes at its minimum and a client that sends its whole
+    body at once: one read of the client's brings far more than the
+    upstream's send buffer takes. The application reads as fast as it can,
+    so the socket to it never fills and no writable edge comes: what the
+    buffer could not take must still go as soon as there is room, not wait
+    for proxy_send_timeout (then a 502)."""
+    def handler(sock, app):
+        head, rest = read_head(sock)
+        got = len(rest)
+        while got < size:
+            data = sock.recv(MIB)
+            if not data:
+                break
+            got += len(data)
+        body = b"%d" % got
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    app = App(handler, timeout=30)
+    try:
+        srv = make_server("proxy_buffer_bytes 4k;\nproxy_send_timeout 5s;\n"
+                          "body_max_bytes 1g;\nlocation /app/ {\n methods POST;\n"
+                          " proxy_pass %s;\n}\n" % app.addr)
+        s = srv.connect(timeout=30)
+        s.sendall(request("POST", "/app/up", ["Content-Length: %d" % size]) + b"b" * size)
+        r = Reader(s, timeout=30).response()
+        s.close()
+        assert r.status == 200 and r.body == str(size).encode(), (r.status, r.body[:200])
+    finally:
+        app.stop()
+
+
 # ---------------------------------------------------------------------------
 # 1 GiB each way, with a slow far side (the issue's cases). Slow only while
 # the worker's RSS is sampled, then as fast as loopback goes, sampled again:
