@@ -30,9 +30,10 @@
 #include "server.h"
 #include "stats.h"
 
-/* Body bytes handed to a sink in one call: about one DATA frame, as an
- * HTTP/1.1 read hands over about one read (the proxy's spill takes what its
- * upstream cannot at once, and expects no more than that). */
+/* Body bytes handed to a sink in one call: about one DATA frame. (It was
+ * chosen so when the proxy's spill could stall on a piece larger than its
+ * upstream's send buffer; that is fixed in proxy.c, and a larger piece is
+ * not measured to help: kept.) */
 #define HTTP2_FEED_BYTES (16 * 1024)
 
 static struct http2_stream *http2_stream_from(struct conn *c)
