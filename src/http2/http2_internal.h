@@ -78,6 +78,10 @@ struct http2_session {
     int64_t settings_max_window;
     /* frame boundaries of the input, followed to count discarded DATA */
     uint32_t scan_skip;            /* bytes of the preface or a payload still to pass */
+    int32_t data_id;               /* the stream of the DATA frame being received */
+    bool data_counted;             /* that frame was counted whole as discarded at its
+                                    * header; else its bytes count as a discard only
+                                    * once its stream throws them away */
     uint8_t scan_hd[9];            /* a frame header read in part */
     uint8_t scan_hd_len;
 };

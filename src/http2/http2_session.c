@@ -344,7 +344,13 @@ static int http2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, c
 static int http2_on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user)
 {
     (void)code;
-    http2_remember_closed(user, id, 0);
+    struct http2_session *s = user;
+    http2_remember_closed(s, id, 0);
+    if (id == s->data_id && !s->data_counted) {
+        /* Closed with a DATA frame half read: nghttp2 drops its rest unseen. */
+        stats_add(&s->c->srv->stats->h2_discarded_bytes, s->scan_skip);
+        s->data_counted = true;
+    }
     struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
     if (!st)
         return 0;
@@ -391,11 +397,15 @@ static int http2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, 
  * any callback, so the count is taken here, from the frame's header. */
 static void http2_scan_data(struct http2_session *s, int32_t id, uint32_t length)
 {
+    s->data_id = id;
+    s->data_counted = false;
     if (id <= 0 || id > s->last_client_id || length == 0)
         return; /* stream 0 or idle: a connection error, not a discard */
     const struct http2_stream *st = nghttp2_session_get_stream_user_data(s->ng, id);
-    if (!st || st->discarding || st->rst_sent)
+    if (!st || st->discarding || st->rst_sent) {
         stats_add(&s->c->srv->stats->h2_discarded_bytes, length);
+        s->data_counted = true;
+    }
 }
 
 /* Feed in[0..len) to nghttp2, stopping before each DATA frame's header
@@ -432,6 +442,8 @@ static ssize_t http2_feed(struct http2_session *s, const uint8_t *in, size_t len
                 fed = pos;
             }
             http2_scan_data(s, id, length);
+        } else {
+            s->data_id = 0; /* the frame in progress is no DATA */
         }
         pos += n;
     }

@@ -260,7 +260,11 @@ void http2_stream_on_data(struct http2_stream *st, const uint8_t *data, size_t l
 {
     st->body_progress_ms = conn_now_ms(&st->c);
     if (st->discarding || st->rst_sent) {
-        nghttp2_session_consume(st->s->ng, st->id, len); /* counted by http2_feed */
+        nghttp2_session_consume(st->s->ng, st->id, len);
+        /* A frame that began before the early answer was not counted at
+         * its header (http2_scan_data): what of it is thrown away is. */
+        if (!st->s->data_counted)
+            stats_add(&st->c.srv->stats->h2_discarded_bytes, len);
         return;
     }
     /* Bounded by the stream's window: nghttp2 refuses DATA past it. */
