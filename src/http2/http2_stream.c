@@ -21,7 +21,6 @@
  * its limits (http2_session.c).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,17 +99,48 @@ static void http2_stream_discard(struct http2_stream *st)
     w->body_done = st->end_stream_recv;
 }
 
-/* A field line of the head: lowercase name, value without the space. */
+/* Connection-specific fields (RFC 9113 §8.2.2), by length first: most
+ * names are ruled out without a comparison. */
 static bool http2_is_hop_field(const char *name, size_t len)
 {
-    static const char *const hop[] = { "connection", "keep-alive", "proxy-connection",
-                                       "transfer-encoding", "upgrade" };
-    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-        if (strlen(hop[i]) == len && memcmp(hop[i], name, len) == 0)
-            return true;
-    return false;
+    switch (len) {
+    case 7:
+        return memcmp(name, "upgrade", 7) == 0;
+    case 10:
+        return memcmp(name, "connection", 10) == 0 || memcmp(name, "keep-alive", 10) == 0;
+    case 16:
+        return memcmp(name, "proxy-connection", 16) == 0;
+    case 17:
+        return memcmp(name, "transfer-encoding", 17) == 0;
+    default:
+        return false;
+    }
 }
 
+/* A head this long or shorter is built on the stack (a static file's is
+ * about 200 bytes); a longer one (add_header lists) is allocated. */
+#define HTTP2_HEAD_STACK_BYTES 2048
+/* Fields in HEADERS built on the stack; past it the array is allocated. */
+#define HTTP2_NV_STACK 32
+
+/* Decimal digits of v into buf (20 bytes is enough): its length. */
+static size_t http2_format_u64(char *buf, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* The head's field lines become nv entries pointing into head (names
+ * lowercased in place); content-length is added as its own entry.
+ * nghttp2_submit_response copies names and values, so head, nv and the
+ * digits only need to live until it returns. */
 void http2_stream_resp_end(struct conn *c, int64_t content_length)
 {
     struct http2_stream *st = http2_stream_from(c);
@@ -118,35 +148,29 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
     struct server *srv = c->srv;
     if (!w->sink && !w->body_done)
         http2_stream_discard(st); /* answered before the body: nobody reads it */
-    if (content_length >= 0) {
-        char line[40];
-        int n = snprintf(line, sizeof line, "content-length: %lld\r\n", (long long)content_length);
-        conn_out(c, line, (size_t)n);
-    }
     if (srv->hsts_len && conn_is_tls(c))
         conn_out(c, srv->hsts_line, srv->hsts_len);
     size_t len = (size_t)w->out.pending;
-    char *head = malloc(len + 1);
-    size_t lines = 1;
-    if (!head || outq_take(&w->out, head, len) != (ssize_t)len) {
-        free(head);
-        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
-        return;
-    }
-    for (size_t i = 0; i < len; i++)
-        lines += head[i] == '\n';
-    nghttp2_nv *nv = calloc(lines, sizeof *nv);
-    if (!nv) {
-        free(head);
-        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
-        return;
-    }
+    char head_stack[HTTP2_HEAD_STACK_BYTES];
+    nghttp2_nv nv_stack[HTTP2_NV_STACK];
+    char *head = len <= sizeof head_stack ? head_stack : malloc(len);
+    nghttp2_nv *nv = nv_stack;
+    size_t nv_cap = HTTP2_NV_STACK;
+    int rv = NGHTTP2_ERR_NOMEM;
+    if (!head || outq_take(&w->out, head, len) != (ssize_t)len)
+        goto done;
     int code = w->log_status >= 100 && w->log_status <= 999 ? w->log_status : 500;
-    char status[4] = { (char)('0' + code / 100), (char)('0' + code / 10 % 10),
-                       (char)('0' + code % 10), '\0' };
+    char status[3] = { (char)('0' + code / 100), (char)('0' + code / 10 % 10),
+                       (char)('0' + code % 10) };
+    char length[20];
     size_t count = 0;
-    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
-    for (size_t at = 0; at < len && count < lines;) {
+    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3,
+                                NGHTTP2_NV_FLAG_NONE };
+    if (content_length >= 0)
+        nv[count++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)length, 14,
+                                    http2_format_u64(length, (uint64_t)content_length),
+                                    NGHTTP2_NV_FLAG_NONE };
+    for (size_t at = 0; at < len;) {
         char *eol = memchr(head + at, '\n', len - at);
         size_t end = eol ? (size_t)(eol - head) : len;
         size_t line_end = end > at && head[end - 1] == '\r' ? end - 1 : end;
@@ -159,18 +183,33 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
             size_t v = (size_t)(colon - head) + 1;
             while (v < line_end && (head[v] == ' ' || head[v] == '\t'))
                 v++;
-            if (!http2_is_hop_field(head + at, nlen))
+            if (!http2_is_hop_field(head + at, nlen)) {
+                if (count == nv_cap) {
+                    nghttp2_nv *more = malloc(2 * nv_cap * sizeof *more);
+                    if (!more)
+                        goto done;
+                    memcpy(more, nv, count * sizeof *nv);
+                    if (nv != nv_stack)
+                        free(nv);
+                    nv = more;
+                    nv_cap *= 2;
+                }
                 nv[count++] = (nghttp2_nv){ (uint8_t *)head + at, (uint8_t *)head + v, nlen,
                                             line_end - v, NGHTTP2_NV_FLAG_NONE };
+            }
         }
         at = end + 1;
     }
-    w->log_bytes = len;
+    /* the head's bytes as HTTP/1.1 would have counted its field lines */
+    w->log_bytes = len + (content_length >= 0 ? 18 + nv[1].valuelen : 0);
     bool body = !w->head_only && content_length != 0;
     nghttp2_data_provider prd = { .source.ptr = st, .read_callback = http2_data_read };
-    int rv = nghttp2_submit_response(st->s->ng, st->id, nv, count, body ? &prd : NULL);
-    free(nv);
-    free(head);
+    rv = nghttp2_submit_response(st->s->ng, st->id, nv, count, body ? &prd : NULL);
+done:
+    if (nv != nv_stack)
+        free(nv);
+    if (head != head_stack)
+        free(head);
     if (rv != 0) {
         http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
