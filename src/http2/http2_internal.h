@@ -35,6 +35,9 @@
  * record is 16 KiB) per read, where an HTTP/1.1 head needs the standard
  * 8 KiB. An idle connection goes back to the standard one. */
 #define HTTP2_READ_BUFFER_BYTES (64 * 1024)
+/* A response head this long or shorter is kept in the stream itself (a
+ * static file's is about 250 bytes); a longer one is allocated. */
+#define HTTP2_RESP_HEAD_INLINE 512
 
 struct http2_stream;
 
@@ -86,6 +89,13 @@ struct http2_stream {
     uint64_t body_progress_ms;
     /* the response */
     int status;
+    /* The answer's field lines, lowercased, and its :status and
+     * content-length digits: HEADERS is submitted pointing into them
+     * (NGHTTP2_NV_FLAG_NO_COPY_*), so they live as long as the stream. */
+    char *resp_head;               /* resp_inline or allocated */
+    char resp_inline[HTTP2_RESP_HEAD_INLINE];
+    char resp_status[3];
+    char resp_length[20];
     bool head_submitted;
     bool data_deferred;            /* the data source said DEFERRED: resume when more comes */
     bool eof_sent;                 /* END_STREAM is out */

@@ -117,9 +117,6 @@ static bool http2_is_hop_field(const char *name, size_t len)
     }
 }
 
-/* A head this long or shorter is built on the stack (a static file's is
- * about 200 bytes); a longer one (add_header lists) is allocated. */
-#define HTTP2_HEAD_STACK_BYTES 2048
 /* Fields in HEADERS built on the stack; past it the array is allocated. */
 #define HTTP2_NV_STACK 32
 
@@ -137,10 +134,11 @@ static size_t http2_format_u64(char *buf, uint64_t v)
     return n;
 }
 
-/* The head's field lines become nv entries pointing into head (names
- * lowercased in place); content-length is added as its own entry.
- * nghttp2_submit_response copies names and values, so head, nv and the
- * digits only need to live until it returns. */
+/* The head's field lines become nv entries pointing into the stream's copy
+ * of them (names lowercased in place); content-length is its own entry.
+ * nghttp2 is told not to copy (nor lowercase again) names and values: they
+ * stay in the stream until it is freed, after its HEADERS is sent or
+ * dropped. A second head on one stream (never expected) is copied. */
 void http2_stream_resp_end(struct conn *c, int64_t content_length)
 {
     struct http2_stream *st = http2_stream_from(c);
@@ -151,25 +149,35 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
     if (srv->hsts_len && conn_is_tls(c))
         conn_out(c, srv->hsts_line, srv->hsts_len);
     size_t len = (size_t)w->out.pending;
-    char head_stack[HTTP2_HEAD_STACK_BYTES];
+    uint8_t flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+    char *head = st->resp_head;
+    if (head) {
+        head = NULL; /* pinned by the first HEADERS: this one is copied */
+        flags = NGHTTP2_NV_FLAG_NONE;
+    } else if (len <= sizeof st->resp_inline) {
+        head = st->resp_inline;
+    }
+    if (!head)
+        head = malloc(len ? len : 1);
     nghttp2_nv nv_stack[HTTP2_NV_STACK];
-    char *head = len <= sizeof head_stack ? head_stack : malloc(len);
     nghttp2_nv *nv = nv_stack;
     size_t nv_cap = HTTP2_NV_STACK;
     int rv = NGHTTP2_ERR_NOMEM;
     if (!head || outq_take(&w->out, head, len) != (ssize_t)len)
         goto done;
     int code = w->log_status >= 100 && w->log_status <= 999 ? w->log_status : 500;
-    char status[3] = { (char)('0' + code / 100), (char)('0' + code / 10 % 10),
-                       (char)('0' + code % 10) };
-    char length[20];
+    st->resp_status[0] = (char)('0' + code / 100);
+    st->resp_status[1] = (char)('0' + code / 10 % 10);
+    st->resp_status[2] = (char)('0' + code % 10);
     size_t count = 0;
-    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3,
-                                NGHTTP2_NV_FLAG_NONE };
-    if (content_length >= 0)
-        nv[count++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)length, 14,
-                                    http2_format_u64(length, (uint64_t)content_length),
-                                    NGHTTP2_NV_FLAG_NONE };
+    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)st->resp_status, 7, 3,
+                                NGHTTP2_NV_FLAG_NONE }; /* small: copied */
+    size_t length_len = 0;
+    if (content_length >= 0) {
+        length_len = http2_format_u64(st->resp_length, (uint64_t)content_length);
+        nv[count++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)st->resp_length,
+                                    14, length_len, flags };
+    }
     for (size_t at = 0; at < len;) {
         char *eol = memchr(head + at, '\n', len - at);
         size_t end = eol ? (size_t)(eol - head) : len;
@@ -195,21 +203,24 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
                     nv_cap *= 2;
                 }
                 nv[count++] = (nghttp2_nv){ (uint8_t *)head + at, (uint8_t *)head + v, nlen,
-                                            line_end - v, NGHTTP2_NV_FLAG_NONE };
+                                            line_end - v, flags };
             }
         }
         at = end + 1;
     }
     /* the head's bytes as HTTP/1.1 would have counted its field lines */
-    w->log_bytes = len + (content_length >= 0 ? 18 + nv[1].valuelen : 0);
+    w->log_bytes = len + (content_length >= 0 ? 18 + length_len : 0);
     bool body = !w->head_only && content_length != 0;
     nghttp2_data_provider prd = { .source.ptr = st, .read_callback = http2_data_read };
     rv = nghttp2_submit_response(st->s->ng, st->id, nv, count, body ? &prd : NULL);
 done:
     if (nv != nv_stack)
         free(nv);
-    if (head != head_stack)
-        free(head);
+    if (flags == NGHTTP2_NV_FLAG_NONE) {
+        free(head); /* copied by nghttp2 */
+    } else if (head && !st->resp_head) {
+        st->resp_head = head; /* freed with the stream */
+    }
     if (rv != 0) {
         http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
