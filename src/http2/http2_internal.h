@@ -62,6 +62,7 @@ struct http2_session {
     bool run_wanted;               /* a stream asked to run (conn_wake, io done) */
     bool got_frame;                /* a whole frame came (the preface is over) */
     bool peer_goaway;              /* the client sent GOAWAY */
+    bool send_blocked;             /* http2_send_data found the batch full */
     /* abuse windows */
     uint64_t resets_window_ms;
     uint32_t resets;
@@ -129,6 +130,10 @@ void http2_stream_dispatch(struct http2_stream *st);
 void http2_stream_free(struct http2_stream *st);
 
 /* ---- http2_stream.c ---- */
+/* nghttp2's send_data_callback: a DATA frame's header and payload into
+ * the connection's batch (the data source sets NGHTTP2_DATA_FLAG_NO_COPY). */
+int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
+                    size_t length, nghttp2_data_source *source, void *user);
 /* DATA for the stream (nghttp2's on_data_chunk_recv). */
 void http2_stream_on_data(struct http2_stream *st, const uint8_t *data, size_t len);
 /* The client's END_STREAM. */

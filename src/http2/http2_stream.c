@@ -56,31 +56,64 @@ static void http2_stream_resume(struct http2_stream *st)
     http2_session_want_run(st->s);
 }
 
+/* How much of the body the next DATA frame carries; the bytes themselves
+ * are taken at http2_send_data, straight into the connection's batch
+ * (NGHTTP2_DATA_FLAG_NO_COPY: a file span is read once, by pread, into the
+ * bytes that are then encrypted and written, and never copied again). */
 static ssize_t http2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
                                uint32_t *flags, nghttp2_data_source *source, void *user)
 {
     (void)ng;
     (void)id;
+    (void)buf;
     (void)user;
     struct http2_stream *st = source->ptr;
     struct conn_work *w = st->c.w;
-    ssize_t n = outq_take(&w->out, buf, length);
-    if (n < 0) {
-        conn_log(&st->c, LOG_ERROR, "HTTP/2 stream %d: the body could not be read (%s)",
-                 (int)st->id, n == -EIO ? "the file shrank" : strerror((int)-n));
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
-    }
+    size_t n = w->out.pending < length ? (size_t)w->out.pending : length;
     if (n > 0)
-        st->send_progress_ms = conn_now_ms(&st->c);
-    if (outq_is_empty(&w->out) && http2_stream_answered(st)) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == w->out.pending && http2_stream_answered(st)) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return n;
+        return (ssize_t)n;
     }
     if (n == 0) {
         st->data_deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    return n;
+    return (ssize_t)n;
+}
+
+int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
+                    size_t length, nghttp2_data_source *source, void *user)
+{
+    (void)ng;
+    struct http2_session *s = user;
+    struct http2_stream *st = source->ptr;
+    struct outq *batch = &s->c->w->out;
+    if (batch->pending >= HTTP2_SEND_BATCH_BYTES) {
+        s->send_blocked = true; /* write the batch first; nghttp2 calls again */
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    size_t pad = frame->data.padlen; /* 0: no padding is asked for */
+    size_t total = 9 + pad + length;
+    char *p = outq_reserve(batch, total);
+    if (!p)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    memcpy(p, framehd, 9);
+    if (pad)
+        p[9] = (char)(pad - 1);
+    ssize_t n = outq_take(&st->c.w->out, p + 9 + (pad ? 1 : 0), length);
+    if (n != (ssize_t)length) {
+        conn_log(&st->c, LOG_ERROR, "HTTP/2 stream %d: the body could not be read (%s)",
+                 (int)st->id,
+                 n == -EIO || n >= 0 ? "the file shrank" : strerror((int)-n));
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
+    }
+    if (pad > 1)
+        memset(p + 10 + length, 0, pad - 1);
+    outq_commit(batch, total);
+    st->send_progress_ms = conn_now_ms(&st->c);
+    return 0;
 }
 
 /* Give a stream's unread body back to the windows and count it. */
