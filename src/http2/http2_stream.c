@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http1.h"
 #include "http2_internal.h"
 #include "outq.h"
 #include "server.h"
@@ -153,20 +154,6 @@ static bool http2_is_hop_field(const char *name, size_t len)
 /* Fields in HEADERS built on the stack; past it the array is allocated. */
 #define HTTP2_NV_STACK 32
 
-/* Decimal digits of v into buf (20 bytes is enough): its length. */
-static size_t http2_format_u64(char *buf, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* The head's field lines become nv entries pointing into the stream's copy
  * of them (names lowercased in place); content-length is its own entry.
  * nghttp2 is told not to copy (nor lowercase again) names and values: they
@@ -207,7 +194,7 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
                                 NGHTTP2_NV_FLAG_NONE }; /* small: copied */
     size_t length_len = 0;
     if (content_length >= 0) {
-        length_len = http2_format_u64(st->resp_length, (uint64_t)content_length);
+        length_len = http1_format_u64((uint64_t)content_length, st->resp_length);
         nv[count++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)st->resp_length,
                                     14, length_len, flags };
     }
