@@ -35,6 +35,9 @@
  * record is 16 KiB) per read, where an HTTP/1.1 head needs the standard
  * 8 KiB. An idle connection goes back to the standard one. */
 #define HTTP2_READ_BUFFER_BYTES (64 * 1024)
+/* A response head this long or shorter is kept in the stream itself (a
+ * static file's is about 250 bytes); a longer one is allocated. */
+#define HTTP2_RESP_HEAD_INLINE 512
 
 struct http2_stream;
 
@@ -59,6 +62,7 @@ struct http2_session {
     bool run_wanted;               /* a stream asked to run (conn_wake, io done) */
     bool got_frame;                /* a whole frame came (the preface is over) */
     bool peer_goaway;              /* the client sent GOAWAY */
+    bool send_blocked;             /* http2_send_data found the batch full */
     /* abuse windows */
     uint64_t resets_window_ms;
     uint32_t resets;
@@ -111,6 +115,13 @@ struct http2_stream {
     uint64_t body_progress_ms;
     /* the response */
     int status;
+    /* The answer's field lines, lowercased, and its :status and
+     * content-length digits: HEADERS is submitted pointing into them
+     * (NGHTTP2_NV_FLAG_NO_COPY_*), so they live as long as the stream. */
+    char *resp_head;               /* resp_inline or allocated */
+    char resp_inline[HTTP2_RESP_HEAD_INLINE];
+    char resp_status[3];
+    char resp_length[20];
     bool head_submitted;
     bool data_deferred;            /* the data source said DEFERRED: resume when more comes */
     bool eof_sent;                 /* END_STREAM is out */
@@ -144,6 +155,10 @@ void http2_stream_dispatch(struct http2_stream *st);
 void http2_stream_free(struct http2_stream *st);
 
 /* ---- http2_stream.c ---- */
+/* nghttp2's send_data_callback: a DATA frame's header and payload into
+ * the connection's batch (the data source sets NGHTTP2_DATA_FLAG_NO_COPY). */
+int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
+                    size_t length, nghttp2_data_source *source, void *user);
 /* DATA for the stream (nghttp2's on_data_chunk_recv). */
 void http2_stream_on_data(struct http2_stream *st, const uint8_t *data, size_t len);
 /* The client's END_STREAM. */

@@ -223,6 +223,8 @@ void http2_stream_free(struct http2_stream *st)
         s->idle_since_ms = conn_now_ms(s->c);
     conn_drop_work(&st->c); /* the handler is told; the access log line is written */
     http2_head_free(&st->head);
+    if (st->resp_head != st->resp_inline)
+        free(st->resp_head);
     free(st->body);
     free(st);
 }

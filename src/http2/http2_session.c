@@ -15,8 +15,9 @@
  * for bytes a handler took, or that were thrown away (a stream answered
  * early, or closed) and are given back at once. Frames leave in batches:
  * serialized into the connection's queue and written together, up to
- * HTTP2_SEND_BATCH_BYTES a call (a file's bytes are read into the frame by
- * pread, then copied into the batch: cheaper than a write per frame).
+ * HTTP2_SEND_BATCH_BYTES a call (cheaper than a write per frame). A DATA
+ * frame is written by http2_send_data (NGHTTP2_DATA_FLAG_NO_COPY): its header
+ * and its payload straight into the batch, a file's bytes by pread, once.
  * The end: GOAWAY(2^31-1) with a PING, then GOAWAY(last stream) on the
  * PING's ACK or after http2_goaway_timeout, then the streams below it
  * finish, then the close path.
@@ -503,9 +504,18 @@ static int http2_send(struct http2_session *s)
                 return rc;
         }
         const uint8_t *data;
+        s->send_blocked = false;
         ssize_t n = nghttp2_session_mem_send(s->ng, &data);
         if (n < 0)
             return -EPROTO;
+        if (n == 0 && s->send_blocked) {
+            int rc = conn_flush(c); /* DATA waits for room in the batch */
+            if (rc == -EAGAIN)
+                return 0;
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (n == 0)
             break;
         if (outq_append(q, data, (size_t)n) < 0)
@@ -698,6 +708,7 @@ bool http2_conn_start(struct conn *c)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, http2_on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, http2_on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cbs, http2_on_frame_send);
+    nghttp2_session_callbacks_set_send_data_callback(cbs, http2_send_data);
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_continuations(opt, cfg->http2_max_continuations);
     /* Resets are counted here (http2_max_resets), with our counter and code. */

@@ -21,10 +21,10 @@
  * its limits (http2_session.c).
  */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http1.h"
 #include "http2_internal.h"
 #include "outq.h"
 #include "server.h"
@@ -58,31 +58,64 @@ static void http2_stream_resume(struct http2_stream *st)
     http2_session_want_run(st->s);
 }
 
+/* How much of the body the next DATA frame carries; the bytes themselves
+ * are taken at http2_send_data, straight into the connection's batch
+ * (NGHTTP2_DATA_FLAG_NO_COPY: a file span is read once, by pread, into the
+ * bytes that are then encrypted and written, and never copied again). */
 static ssize_t http2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t length,
                                uint32_t *flags, nghttp2_data_source *source, void *user)
 {
     (void)ng;
     (void)id;
+    (void)buf;
     (void)user;
     struct http2_stream *st = source->ptr;
     struct conn_work *w = st->c.w;
-    ssize_t n = outq_take(&w->out, buf, length);
-    if (n < 0) {
-        conn_log(&st->c, LOG_ERROR, "HTTP/2 stream %d: the body could not be read (%s)",
-                 (int)st->id, n == -EIO ? "the file shrank" : strerror((int)-n));
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
-    }
+    size_t n = w->out.pending < length ? (size_t)w->out.pending : length;
     if (n > 0)
-        st->send_progress_ms = conn_now_ms(&st->c);
-    if (outq_is_empty(&w->out) && http2_stream_answered(st)) {
+        *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == w->out.pending && http2_stream_answered(st)) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return n;
+        return (ssize_t)n;
     }
     if (n == 0) {
         st->data_deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    return n;
+    return (ssize_t)n;
+}
+
+int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
+                    size_t length, nghttp2_data_source *source, void *user)
+{
+    (void)ng;
+    struct http2_session *s = user;
+    struct http2_stream *st = source->ptr;
+    struct outq *batch = &s->c->w->out;
+    if (batch->pending >= HTTP2_SEND_BATCH_BYTES) {
+        s->send_blocked = true; /* write the batch first; nghttp2 calls again */
+        return NGHTTP2_ERR_WOULDBLOCK;
+    }
+    size_t pad = frame->data.padlen; /* 0: no padding is asked for */
+    size_t total = 9 + pad + length;
+    char *p = outq_reserve(batch, total);
+    if (!p)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    memcpy(p, framehd, 9);
+    if (pad)
+        p[9] = (char)(pad - 1);
+    ssize_t n = outq_take(&st->c.w->out, p + 9 + (pad ? 1 : 0), length);
+    if (n != (ssize_t)length) {
+        conn_log(&st->c, LOG_ERROR, "HTTP/2 stream %d: the body could not be read (%s)",
+                 (int)st->id,
+                 n == -EIO || n >= 0 ? "the file shrank" : strerror((int)-n));
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
+    }
+    if (pad > 1)
+        memset(p + 10 + length, 0, pad - 1);
+    outq_commit(batch, total);
+    st->send_progress_ms = conn_now_ms(&st->c);
+    return 0;
 }
 
 /* Give a stream's unread body back to the windows and count it. */
@@ -101,17 +134,32 @@ static void http2_stream_discard(struct http2_stream *st)
     w->body_done = st->end_stream_recv;
 }
 
-/* A field line of the head: lowercase name, value without the space. */
+/* Connection-specific fields (RFC 9113 §8.2.2), by length first: most
+ * names are ruled out without a comparison. */
 static bool http2_is_hop_field(const char *name, size_t len)
 {
-    static const char *const hop[] = { "connection", "keep-alive", "proxy-connection",
-                                       "transfer-encoding", "upgrade" };
-    for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-        if (strlen(hop[i]) == len && memcmp(hop[i], name, len) == 0)
-            return true;
-    return false;
+    switch (len) {
+    case 7:
+        return memcmp(name, "upgrade", 7) == 0;
+    case 10:
+        return memcmp(name, "connection", 10) == 0 || memcmp(name, "keep-alive", 10) == 0;
+    case 16:
+        return memcmp(name, "proxy-connection", 16) == 0;
+    case 17:
+        return memcmp(name, "transfer-encoding", 17) == 0;
+    default:
+        return false;
+    }
 }
 
+/* Fields in HEADERS built on the stack; past it the array is allocated. */
+#define HTTP2_NV_STACK 32
+
+/* The head's field lines become nv entries pointing into the stream's copy
+ * of them (names lowercased in place); content-length is its own entry.
+ * nghttp2 is told not to copy (nor lowercase again) names and values: they
+ * stay in the stream until it is freed, after its HEADERS is sent or
+ * dropped. A second head on one stream (never expected) is copied. */
 void http2_stream_resp_end(struct conn *c, int64_t content_length)
 {
     struct http2_stream *st = http2_stream_from(c);
@@ -119,35 +167,39 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
     struct server *srv = c->srv;
     if (!w->sink && !w->body_done)
         http2_stream_discard(st); /* answered before the body: nobody reads it */
-    if (content_length >= 0) {
-        char line[40];
-        int n = snprintf(line, sizeof line, "content-length: %lld\r\n", (long long)content_length);
-        conn_out(c, line, (size_t)n);
-    }
     if (srv->hsts_len && conn_is_tls(c))
         conn_out(c, srv->hsts_line, srv->hsts_len);
     size_t len = (size_t)w->out.pending;
-    char *head = malloc(len + 1);
-    size_t lines = 1;
-    if (!head || outq_take(&w->out, head, len) != (ssize_t)len) {
-        free(head);
-        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
-        return;
+    uint8_t flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+    char *head = st->resp_head;
+    if (head) {
+        head = NULL; /* pinned by the first HEADERS: this one is copied */
+        flags = NGHTTP2_NV_FLAG_NONE;
+    } else if (len <= sizeof st->resp_inline) {
+        head = st->resp_inline;
     }
-    for (size_t i = 0; i < len; i++)
-        lines += head[i] == '\n';
-    nghttp2_nv *nv = calloc(lines, sizeof *nv);
-    if (!nv) {
-        free(head);
-        http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
-        return;
-    }
+    if (!head)
+        head = malloc(len ? len : 1);
+    nghttp2_nv nv_stack[HTTP2_NV_STACK];
+    nghttp2_nv *nv = nv_stack;
+    size_t nv_cap = HTTP2_NV_STACK;
+    int rv = NGHTTP2_ERR_NOMEM;
+    if (!head || outq_take(&w->out, head, len) != (ssize_t)len)
+        goto done;
     int code = w->log_status >= 100 && w->log_status <= 999 ? w->log_status : 500;
-    char status[4] = { (char)('0' + code / 100), (char)('0' + code / 10 % 10),
-                       (char)('0' + code % 10), '\0' };
+    st->resp_status[0] = (char)('0' + code / 100);
+    st->resp_status[1] = (char)('0' + code / 10 % 10);
+    st->resp_status[2] = (char)('0' + code % 10);
     size_t count = 0;
-    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE };
-    for (size_t at = 0; at < len && count < lines;) {
+    nv[count++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)st->resp_status, 7, 3,
+                                NGHTTP2_NV_FLAG_NONE }; /* small: copied */
+    size_t length_len = 0;
+    if (content_length >= 0) {
+        length_len = http1_format_u64((uint64_t)content_length, st->resp_length);
+        nv[count++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)st->resp_length,
+                                    14, length_len, flags };
+    }
+    for (size_t at = 0; at < len;) {
         char *eol = memchr(head + at, '\n', len - at);
         size_t end = eol ? (size_t)(eol - head) : len;
         size_t line_end = end > at && head[end - 1] == '\r' ? end - 1 : end;
@@ -160,18 +212,36 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
             size_t v = (size_t)(colon - head) + 1;
             while (v < line_end && (head[v] == ' ' || head[v] == '\t'))
                 v++;
-            if (!http2_is_hop_field(head + at, nlen))
+            if (!http2_is_hop_field(head + at, nlen)) {
+                if (count == nv_cap) {
+                    nghttp2_nv *more = malloc(2 * nv_cap * sizeof *more);
+                    if (!more)
+                        goto done;
+                    memcpy(more, nv, count * sizeof *nv);
+                    if (nv != nv_stack)
+                        free(nv);
+                    nv = more;
+                    nv_cap *= 2;
+                }
                 nv[count++] = (nghttp2_nv){ (uint8_t *)head + at, (uint8_t *)head + v, nlen,
-                                            line_end - v, NGHTTP2_NV_FLAG_NONE };
+                                            line_end - v, flags };
+            }
         }
         at = end + 1;
     }
-    w->log_bytes = len;
+    /* the head's bytes as HTTP/1.1 would have counted its field lines */
+    w->log_bytes = len + (content_length >= 0 ? 18 + length_len : 0);
     bool body = !w->head_only && content_length != 0;
     nghttp2_data_provider prd = { .source.ptr = st, .read_callback = http2_data_read };
-    int rv = nghttp2_submit_response(st->s->ng, st->id, nv, count, body ? &prd : NULL);
-    free(nv);
-    free(head);
+    rv = nghttp2_submit_response(st->s->ng, st->id, nv, count, body ? &prd : NULL);
+done:
+    if (nv != nv_stack)
+        free(nv);
+    if (flags == NGHTTP2_NV_FLAG_NONE) {
+        free(head); /* copied by nghttp2 */
+    } else if (head && !st->resp_head) {
+        st->resp_head = head; /* freed with the stream */
+    }
     if (rv != 0) {
         http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
