@@ -455,3 +455,44 @@ def test_an_upstream_101_on_a_stream_is_a_502(make_server, apps):
     assert not c.closed
     c.close()
     assert others_served(srv)
+
+
+# ---------------------------------------------------------------------------
+# An answer cut short: HTTP/1.1 says so by closing; a stream by RST_STREAM
+
+
+def cut_handler(framing):
+    """An upstream that sends part of its answer, then closes."""
+    def handler(sock, app):
+        head, buf = read_head(sock, b"")
+        if head is None:
+            return
+        read_body(sock, head, buf)
+        app.count("requests")
+        if framing == "chunked":
+            sock.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        else:
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello")
+        time.sleep(0.2)
+    return handler
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length"])
+def test_a_proxied_answer_cut_short_resets_the_stream(make_server, apps, framing):
+    """The upstream closes before its answer ends, after the head was
+    relayed: the stream must not end as if the answer were whole
+    (END_STREAM after "hello"), it is reset with INTERNAL_ERROR (RFC 9113
+    §8.1); the connection goes on."""
+    app = apps(cut_handler(framing))
+    srv = make_server(H2C + "location /app/ {\n proxy_pass %s;\n}\n" % app.addr)
+    c = H2(srv)
+    sid = c.request("/app/cut")
+    st = c.stream(sid)
+    assert c.wait(lambda: st["ended"] or st["reset"] is not None)
+    assert st["headers"] is None or st["headers"][":status"] == "200", st
+    assert not st["ended"], "a cut answer ended as if whole: %r" % st
+    assert st["reset"] == h2.errors.ErrorCodes.INTERNAL_ERROR, st
+    assert c.get("/index.html")["headers"][":status"] == "200"
+    assert not c.closed
+    c.close()
+    assert others_served(srv)
