@@ -29,7 +29,8 @@ from test_upload import open_uploads, temp_files, up
 from test_upload_io import CONF, faults, held, release, shim  # noqa: F401 (fixtures)
 from upstream_apps import apps, read_body, read_head, respond  # noqa: F401 (apps)
 
-H2C = "http2_cleartext on;\nbody_max_bytes 64m;\nshutdown_timeout 60s;\n"
+H2C = "http2_cleartext on;\nbody_max_bytes 64m;\n"
+PATIENT = "shutdown_timeout 60s;\n"  # a graceful end waits for the streams
 CHUNK = 48 * 1024  # the first half of a streamed proxied answer
 PAUSE_BODY = 16 * MIB  # more than loopback buffers hold: the upstream's reading gates it
 
@@ -83,8 +84,9 @@ class Case:
     checks its answer (the graceful cases); check_gone() checks what must
     hold once the stream is gone without an answer."""
 
-    def __init__(self, kind, make_server, apps, faults):
+    def __init__(self, kind, make_server, apps, faults, extra=PATIENT):
         self.kind = kind
+        self.extra = extra
         self.gate = threading.Event()
         self.faults = faults
         self.body = b""
@@ -97,7 +99,7 @@ class Case:
         """(a) an upload whose commit fsync is held: the stream waits on an
         I/O thread (conn_wait_io)."""
         self.faults(fsync_hold="slow")
-        self.srv = make_server("upload_writeback_bytes 1m;\n" + H2C + "io_threads 1;\n")
+        self.srv = make_server("upload_writeback_bytes 1m;\n" + H2C + self.extra + "io_threads 1;\n")
         os.mkdir(up(self.srv, "slow"))
         self.c = H2(self.srv, timeout=30)
         self.body = os.urandom(200 * 1024)
@@ -112,7 +114,7 @@ class Case:
     def _open_proxy_slow(self, make_server, apps):
         """(b) proxy_pass waiting for an upstream that has not answered."""
         self.app = apps(gated_handler(self.gate, "slow"))
-        self.srv = make_server(H2C + "location /app/ {\n methods GET POST;\n proxy_pass %s;\n}\n"
+        self.srv = make_server(H2C + self.extra + "location /app/ {\n methods GET POST;\n proxy_pass %s;\n}\n"
                                % self.app.addr)
         self.c = H2(self.srv, timeout=30)
         self.sid = self.c.request("/app/slow")
@@ -121,7 +123,7 @@ class Case:
     def _open_proxy_stream(self, make_server, apps):
         """(c) a proxied answer half relayed, the rest not yet sent."""
         self.app = apps(gated_handler(self.gate, "stream"))
-        self.srv = make_server(H2C + "location /app/ {\n proxy_pass %s;\n}\n" % self.app.addr)
+        self.srv = make_server(H2C + self.extra + "location /app/ {\n proxy_pass %s;\n}\n" % self.app.addr)
         self.c = H2(self.srv, timeout=30)
         self.sid = self.c.request("/app/stream")
         st = self.c.stream(self.sid)
@@ -130,7 +132,7 @@ class Case:
     def _open_static_stalled(self, make_server, apps):
         """(d) a large file mid-send, the stream's window shut by a client
         that reads but gives back only the connection's window."""
-        self.srv = make_server(H2C)
+        self.srv = make_server(H2C + self.extra)
         self.file = os.urandom(4 * MIB)
         with open(os.path.join(self.srv.root, "big.bin"), "wb") as f:
             f.write(self.file)
@@ -148,7 +150,7 @@ class Case:
         """(e) a proxied upload whose upstream reads nothing: the proxy
         pauses the body (conn_body_pause) and the stream's window shuts."""
         self.app = apps(gated_handler(self.gate, "deaf"), timeout=60)
-        self.srv = make_server(H2C + "location /app/ {\n methods POST;\n proxy_pass %s;\n}\n"
+        self.srv = make_server(H2C + self.extra + "location /app/ {\n methods POST;\n proxy_pass %s;\n}\n"
                                % self.app.addr)
         self.c = H2(self.srv, timeout=30)
         self.body = b"p" * PAUSE_BODY
@@ -232,9 +234,10 @@ def conns_settle(srv, n):
 
 @pytest.fixture
 def case(request, make_server, apps):
-    kind = request.param
+    """request.param: a kind, or (kind, extra configuration)."""
+    kind, extra = request.param if isinstance(request.param, tuple) else (request.param, PATIENT)
     fault = request.getfixturevalue("faults") if kind == "wait_io" else None
-    made = Case(kind, make_server, apps, fault)
+    made = Case(kind, make_server, apps, fault, extra)
     yield made
     made.release()
     made.c.close()
@@ -294,6 +297,56 @@ def test_graceful_stop_and_reload_in_each_wait(case, sig):
     else:
         assert others_served(srv)
         assert conns_settle(srv, 1)
+
+
+@pytest.mark.parametrize("case", [(k, "shutdown_timeout 1s;\n") for k in KINDS],
+                         indirect=True, ids=KINDS)
+def test_shutdown_timeout_ends_streams_still_waiting(case):
+    """A graceful stop whose shutdown_timeout passes while the stream still
+    waits (nothing is released): the connection is closed with the stream
+    unfinished (never an END_STREAM on a partial answer), and once the
+    handler's wait ends the worker exits cleanly."""
+    c, srv = case.c, case.srv
+    st = c.stream(case.sid)
+    srv.send_signal(signal.SIGQUIT)
+    assert c.wait(lambda: c.closed, timeout=30), c.goaways
+    assert not st["ended"], st["headers"]
+    case.release()
+    assert srv.proc.wait(timeout=30) == 0
+
+
+# A deadline of the handler's wait passes: the stream alone ends.
+DEADLINES = {
+    "wait_io": ("io_wait_timeout 1s;\n", "reset"),
+    "proxy_slow": ("proxy_read_timeout 1s;\n", "504"),
+    "proxy_stream": ("proxy_read_timeout 1s;\n", "reset"),
+    "static_stalled": ("send_timeout 1s;\n", "reset"),
+    "body_paused": ("proxy_send_timeout 1s;\n", "504"),
+}
+
+
+@pytest.mark.parametrize("case", [(k, PATIENT + DEADLINES[k][0]) for k in KINDS],
+                         indirect=True, ids=KINDS)
+def test_a_deadline_of_the_wait_ends_only_the_stream(case):
+    """io_wait_timeout, proxy_read_timeout, send_timeout, proxy_send_timeout
+    while the stream waits: the stream gets its error answer, or a reset if
+    its answer had begun (or no answer can be told, for a held disk); the
+    connection and its other streams go on."""
+    c, srv = case.c, case.srv
+    st = c.stream(case.sid)
+    assert c.wait(lambda: st["ended"] or st["reset"] is not None, timeout=30), st["headers"]
+    expect = DEADLINES[case.kind][1]
+    if expect == "reset":
+        assert not st["ended"] and st["reset"] is not None, (st["headers"], st["reset"])
+    else:
+        assert st["headers"][":status"] == expect and st["ended"], (st["headers"], st["reset"])
+    r = c.get("/index.html")
+    assert r["headers"][":status"] == "200" and r["ended"]
+    assert not c.closed
+    case.check_gone()
+    assert others_served(srv)
+    c.close()
+    assert conns_settle(srv, 1)
 
 
 # ---------------------------------------------------------------------------
