@@ -24,7 +24,7 @@ import h2.settings
 import pytest
 
 from conftest import AUTH, get, wait_for
-from test_http2 import H2, MIB, abuse_count, others_served, raw_data_frame
+from test_http2 import H2, MIB, abuse_count, ca, others_served, raw_data_frame, tls_conf  # noqa: F401
 from test_upload import open_uploads, temp_files, up
 from test_upload_io import CONF, faults, held, release, shim  # noqa: F401 (fixtures)
 from upstream_apps import apps, read_body, read_head, respond  # noqa: F401 (apps)
@@ -35,10 +35,19 @@ CHUNK = 48 * 1024  # the first half of a streamed proxied answer
 PAUSE_BODY = 16 * MIB  # more than loopback buffers hold: the upstream's reading gates it
 
 
-def status_value(srv, field):
-    r = get(srv, "/server-status?auto")
-    assert r.status == 200, r
-    for line in r.body.decode().splitlines():
+def status_value(srv, field, ca=None):
+    """A count from /server-status?auto; over h2 on a TLS listener (ca)."""
+    if ca is not None:
+        c = H2(srv, ca=ca)
+        r = c.get("/server-status?auto")
+        c.close()
+        assert r["headers"][":status"] == "200", r
+        text = r["data"].decode()
+    else:
+        r = get(srv, "/server-status?auto")
+        assert r.status == 200, r
+        text = r.body.decode()
+    for line in text.splitlines():
         if line.startswith(field + ":"):
             return int(line.split(":")[1])
     raise AssertionError("no %s in /server-status?auto" % field)
@@ -84,9 +93,15 @@ class Case:
     checks its answer (the graceful cases); check_gone() checks what must
     hold once the stream is gone without an answer."""
 
-    def __init__(self, kind, make_server, apps, faults, extra=PATIENT):
+    def __init__(self, kind, make_server, apps, faults, extra=PATIENT, ca=None):
         self.kind = kind
         self.extra = extra
+        self.ca = ca  # TLS with ALPN h2, else h2c
+        if ca is not None:
+            plain = make_server
+
+            def make_server(conf):
+                return plain(tls_conf(ca) + conf, tls=True)
         self.gate = threading.Event()
         self.faults = faults
         self.body = b""
@@ -101,7 +116,7 @@ class Case:
         self.faults(fsync_hold="slow")
         self.srv = make_server("upload_writeback_bytes 1m;\n" + H2C + self.extra + "io_threads 1;\n")
         os.mkdir(up(self.srv, "slow"))
-        self.c = H2(self.srv, timeout=30)
+        self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.body = os.urandom(200 * 1024)
         self.sid = self.c.request("/upload/slow/f.bin", method="PUT",
                                   headers=[("authorization", AUTH),
@@ -116,7 +131,7 @@ class Case:
         self.app = apps(gated_handler(self.gate, "slow"))
         self.srv = make_server(H2C + self.extra + "location /app/ {\n methods GET POST;\n proxy_pass %s;\n}\n"
                                % self.app.addr)
-        self.c = H2(self.srv, timeout=30)
+        self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.sid = self.c.request("/app/slow")
         assert wait_for(lambda: self.app.get("requests") == 1), "the upstream got no request"
 
@@ -124,7 +139,7 @@ class Case:
         """(c) a proxied answer half relayed, the rest not yet sent."""
         self.app = apps(gated_handler(self.gate, "stream"))
         self.srv = make_server(H2C + self.extra + "location /app/ {\n proxy_pass %s;\n}\n" % self.app.addr)
-        self.c = H2(self.srv, timeout=30)
+        self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.sid = self.c.request("/app/stream")
         st = self.c.stream(self.sid)
         assert self.c.wait(lambda: len(st["data"]) >= CHUNK), st
@@ -136,7 +151,7 @@ class Case:
         self.file = os.urandom(4 * MIB)
         with open(os.path.join(self.srv.root, "big.bin"), "wb") as f:
             f.write(self.file)
-        self.c = H2(self.srv, timeout=30,
+        self.c = H2(self.srv, ca=self.ca, timeout=30,
                     settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 16384})
         conn = self.c.conn
         conn.acknowledge_received_data = \
@@ -152,7 +167,7 @@ class Case:
         self.app = apps(gated_handler(self.gate, "deaf"), timeout=60)
         self.srv = make_server(H2C + self.extra + "location /app/ {\n methods POST;\n proxy_pass %s;\n}\n"
                                % self.app.addr)
-        self.c = H2(self.srv, timeout=30)
+        self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.body = b"p" * PAUSE_BODY
         self.sid = self.c.request("/app/up", method="POST",
                                   headers=[("content-length", str(len(self.body)))],
@@ -227,17 +242,19 @@ class Case:
 KINDS = ["wait_io", "proxy_slow", "proxy_stream", "static_stalled", "body_paused"]
 
 
-def conns_settle(srv, n):
+def conns_settle(srv, n, ca=None):
     """/server-status counts n connections (its own request's among them)."""
-    return wait_for(lambda: status_value(srv, "ConnsTotal") == n, 20)
+    return wait_for(lambda: status_value(srv, "ConnsTotal", ca) == n, 20)
 
 
 @pytest.fixture
 def case(request, make_server, apps):
-    """request.param: a kind, or (kind, extra configuration)."""
-    kind, extra = request.param if isinstance(request.param, tuple) else (request.param, PATIENT)
+    """request.param: a kind, or (kind, extra configuration[, "tls"])."""
+    param = request.param if isinstance(request.param, tuple) else (request.param, PATIENT)
+    kind, extra = param[:2]
+    ca = request.getfixturevalue("ca") if param[2:] == ("tls",) else None
     fault = request.getfixturevalue("faults") if kind == "wait_io" else None
-    made = Case(kind, make_server, apps, fault, extra)
+    made = Case(kind, make_server, apps, fault, extra, ca)
     yield made
     made.release()
     made.c.close()
@@ -297,6 +314,30 @@ def test_graceful_stop_and_reload_in_each_wait(case, sig):
     else:
         assert others_served(srv)
         assert conns_settle(srv, 1)
+
+
+TLS_KINDS = ["proxy_stream", "static_stalled", "body_paused"]
+
+
+@pytest.mark.parametrize("how", ["close", "stop"])
+@pytest.mark.parametrize("case", [(k, PATIENT, "tls") for k in TLS_KINDS], indirect=True,
+                         ids=TLS_KINDS)
+def test_over_tls_close_and_stop_in_each_wait(case, how):
+    """The same over TLS (ALPN h2): the client's close, or a graceful stop
+    that lets the stream finish and ends with close_notify."""
+    c, srv = case.c, case.srv
+    assert c.alpn == "h2"
+    if how == "close":
+        c.close()
+        case.check_gone()
+        assert conns_settle(srv, 1, case.ca)
+        return
+    srv.send_signal(signal.SIGQUIT)
+    assert c.wait(lambda: c.goaways, timeout=15), "no GOAWAY"
+    case.finish()
+    assert c.wait(lambda: c.closed, timeout=30), c.goaways
+    assert not c.reset_by_peer  # close_notify came (suppress_ragged_eofs=False)
+    assert srv.proc.wait(timeout=30) == 0
 
 
 @pytest.mark.parametrize("case", [(k, "shutdown_timeout 1s;\n") for k in KINDS],
