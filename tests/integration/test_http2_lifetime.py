@@ -444,6 +444,48 @@ def test_reset_bursts_across_handlers_under_the_reset_limit(make_server, apps):
     assert conns_settle(srv, 1)
 
 
+def test_reset_flood_past_the_limit_with_streams_in_every_wait(make_server, apps, faults):
+    """Streams in every wait (a held fsync, a slow upstream, a half-relayed
+    answer, a large file) when a reset flood passes http2_max_resets: the
+    connection ends with GOAWAY(ENHANCE_YOUR_CALM), each handler lets its
+    stream go, other clients are served, nothing is left behind."""
+    faults(fsync_hold="slow")
+    slow, half = threading.Event(), threading.Event()
+    app_slow = apps(gated_handler(slow, "slow"))
+    app_half = apps(gated_handler(half, "stream"))
+    srv = make_server(H2C + "io_threads 1;\nhttp2_max_resets 30;\n"
+                      "location /slow/ {\n proxy_pass %s;\n}\nlocation /half/ {\n proxy_pass %s;\n}\n"
+                      % (app_slow.addr, app_half.addr))
+    os.mkdir(up(srv, "slow"))
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(os.urandom(4 * MIB))
+    c = H2(srv, timeout=30)
+    body = os.urandom(32 * 1024)  # within the first window: sent whole at once
+    try:
+        put = c.request("/upload/slow/f.bin", method="PUT", body=body,
+                        headers=[("authorization", AUTH), ("content-length", str(len(body)))])
+        assert wait_for(lambda: held(faults)), "the upload's fsync never started"
+        c.request("/slow/x")
+        half_sid = c.request("/half/x")
+        c.request("/big.bin")
+        assert c.wait(lambda: len(c.stream(half_sid)["data"]) >= CHUNK)
+        assert app_slow.get("requests") == 1 and not c.stream(put)["ended"]
+        for _ in range(40):
+            sid = c.request("/index.html", end=False)
+            c.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+        c.flush()
+        assert c.wait(lambda: c.closed, timeout=30), c.goaways
+        assert c.goaways[-1][1] == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM, c.goaways
+        assert others_served(srv)
+    finally:
+        slow.set()
+        half.set()
+        release(faults)
+    assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv), 20)
+    assert abuse_count(srv, "rapid_reset") == 1
+    assert conns_settle(srv, 1)
+
+
 # ---------------------------------------------------------------------------
 # Early answers, then the connection's idle end
 
