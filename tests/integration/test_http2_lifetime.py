@@ -25,6 +25,7 @@ import pytest
 
 from conftest import AUTH, get, wait_for
 from test_http2 import H2, MIB, abuse_count, ca, others_served, raw_data_frame, tls_conf  # noqa: F401
+from test_process import children
 from test_upload import open_uploads, temp_files, up
 from test_upload_io import CONF, faults, held, release, shim  # noqa: F401 (fixtures)
 from upstream_apps import apps, read_body, read_head, respond  # noqa: F401 (apps)
@@ -303,6 +304,8 @@ def test_graceful_stop_and_reload_in_each_wait(case, sig):
     says GOAWAY, the stream finishes whole, the connection ends cleanly and
     the old worker exits (the master too on a stop)."""
     c, srv = case.c, case.srv
+    old_workers = set(children(srv.proc.pid))
+    assert old_workers
     srv.send_signal(sig)
     assert c.wait(lambda: c.goaways, timeout=15), "no GOAWAY"
     case.finish()
@@ -313,6 +316,8 @@ def test_graceful_stop_and_reload_in_each_wait(case, sig):
         assert srv.proc.wait(timeout=30) == 0
     else:
         assert others_served(srv)
+        assert wait_for(lambda: not old_workers & set(children(srv.proc.pid)), 30), \
+            "the old worker did not exit"
         assert conns_settle(srv, 1)
 
 
