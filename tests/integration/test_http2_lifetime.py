@@ -491,6 +491,56 @@ def test_reset_flood_past_the_limit_with_streams_in_every_wait(make_server, apps
     assert conns_settle(srv, 1)
 
 
+def head_only_handler(gate):
+    """An upstream that reads the head, then waits (no 100, no answer)."""
+    def handler(sock, app):
+        head, _ = read_head(sock, b"")
+        if head is None:
+            return
+        app.count("requests")
+        gate.wait(60)
+    return handler
+
+
+@pytest.mark.parametrize("mode", ["continue", "spool"])
+def test_reset_while_the_proxy_holds_the_body_back(make_server, apps, mode):
+    """A proxied POST whose body the proxy holds back: waiting for the
+    upstream's 100 (expect: 100-continue, proxy_continue_timeout), or being
+    spooled to a file first (proxy_request_buffering). The stream is reset
+    meanwhile; the exchange's timers and file go with it: past the continue
+    timeout nothing fires on the freed stream, and the server goes on."""
+    gate = threading.Event()
+    app = apps(head_only_handler(gate))
+    extra = "proxy_continue_timeout 300ms;\n" if mode == "continue" else \
+        "proxy_request_buffering on;\n"
+    srv = make_server(H2C + extra + "location /app/ {\n methods POST;\n proxy_pass %s;\n}\n"
+                      % app.addr)
+    c = H2(srv, timeout=30)
+    hdrs = [("content-length", str(4 * MIB))]
+    if mode == "continue":
+        hdrs.append(("expect", "100-continue"))
+    sid = c.request("/app/up", method="POST", headers=hdrs, body=b"", end=False)
+    if mode == "continue":
+        assert wait_for(lambda: app.get("requests") == 1), "the upstream got no head"
+    else:
+        c.send_body(sid, b"s" * 60000, end=False)
+        c.pump(0.2)
+    c.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+    c.flush()
+    try:
+        for _ in range(10):  # past proxy_continue_timeout: its timer must be gone
+            c.pump(0.1)
+        r = c.get("/index.html")
+        assert r["headers"][":status"] == "200" and r["ended"]
+        assert not c.closed
+        assert others_served(srv)
+    finally:
+        gate.set()
+    assert wait_for(lambda: not any(t.is_alive() for t in app.threads), 30)
+    c.close()
+    assert conns_settle(srv, 1)
+
+
 # ---------------------------------------------------------------------------
 # Early answers, then the connection's idle end
 
