@@ -14,40 +14,29 @@ import http.client
 import json
 import os
 import platform
-import re
-import resource
-import signal
-import socket
-import ssl
-import statistics
 import subprocess
-import sys
 import threading
 import time
+
+import h2
+from servers import (APACHE, GEN_CPU, READY_TIMEOUT_S, SERVER_CPU, STOP_TIMEOUT_S, Server,
+                     core_busy, cpu_ns, free_port, http_get_ok, log, memory, tls_params)
+from table import BASE, BASE_OF, ROWS, render, summarise
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
 CLIENTS = os.path.join(HERE, "clients.py")
 WRK_LUA = os.path.join(HERE, "wrk.lua")
-BASE = "nginx"                 # ratios are to this server
-SERVER_CPU, GEN_CPU = "1", "0"  # taskset cores: server, load generator
-READY_TIMEOUT_S = 10.0
 HZ = os.sysconf("SC_CLK_TCK")
-STOP_TIMEOUT_S = 10.0
 
 # name -> (kind, variant). nginx-ctl is a second, identical nginx: the control.
 # lingerd-vhost (only when named in --servers) is lingerd with three server
-# blocks, the measured site third: the cost of virtual hosts.
-SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned", "haproxy"]
-
-# Three sites; the one every workload reaches (Host: 127.0.0.1 from wrk,
-# "bench" or "localhost" from clients.py) is the third and not the default.
-VHOST_SITES = ("server { server_name a.example www.a.example; }\n"
-               "server { server_name *.b.example b.example; }\n"
-               "server { server_name bench localhost 127.0.0.1;")
-
-OFC = ("open_file_cache max=1000 inactive=60s;\n    open_file_cache_valid 60s;\n"
-       "    open_file_cache_errors on;")
+# blocks, the measured site third: the cost of virtual hosts. h2o-ctl (only
+# when named, or in a run of the HTTP/2 workloads alone) is the control of
+# those, whose ratios are to h2o.
+SERVERS = ["lingerd", "nginx", "nginx-ctl", "nginx-ofc", "lighttpd", "h2o", "canned", "haproxy",
+           "apache"]
+H2_SERVERS = ["lingerd", "h2o", "h2o-ctl", "nginx", "apache"]  # default for --workloads=o,p
 
 # Rate workloads: (key, title, path, connections, mode, body bytes, client).
 # client "wrk": wrk over http; "wrk-tls": wrk over https; "hs": clients.py
@@ -72,7 +61,14 @@ RATE = [
 ]
 GZIP_KINDS = ("lingerd", "nginx")  # servers that run the "wrk-gzip" workloads
 PROXY_KINDS = ("lingerd", "nginx", "haproxy")  # servers that run "wrk-proxy"
+# HTTP/2 over TLS with h2load, (o) and (p): every server that offers h2.
+H2_RATE = [
+    ("o", "h2 1 KiB, 50 conns x 16 streams", "/1k.bin", 50, 16, 1024, "h2load"),
+    ("p", "h2 1 MiB, 8 conns", "/1m.bin", 8, 1, 1 << 20, "h2load"),
+]
+H2_KINDS = ("lingerd", "h2o", "nginx", "apache")
 ONLY_PROXY_KINDS = ("haproxy",)  # servers that run nothing else
+ONLY_H2_KINDS = ("apache",)
 HS_PROCS = 4
 TLS_RATE = [
     ("g", "TLS 1 KiB keep-alive, 50 conns", "/1k.bin", 50, "keepalive", 1024, "wrk-tls"),
@@ -83,237 +79,37 @@ TLS_RATE = [
 RESUMED_MIN = 0.90    # (i) is INVALID below this share of resumed handshakes
 
 
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------- servers
-
-class Server:
-    def __init__(self, name, args, port, tls_port, cg=False):
-        self.name, self.args, self.port, self.cg = name, args, port, cg
-        self.tls_port = tls_port
-        self.kind = name.split("-")[0]
-        # Every server but the canned ceiling has an HTTPS listener; lingerd
-        # only when it knows tls_certificate and starts with it (start()).
-        self.tls = self.kind not in ("canned", "haproxy") and (
-            self.kind != "lingerd" or "tls_certificate" in args.lingerd_directives)
-        self.no_tls_reason = None if self.tls else (
-            "no TLS" if self.kind == "canned" else "proxy workload (n) only"
-            if self.kind == "haproxy" else "this lingerd has no tls_certificate")
-        self.dir = os.path.join(args.tmp, "srv", ("cg-" if cg else "") + name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.proc = None
-        self.pid = None          # the PID we started
-        self.worker = None       # the PID doing the work (a child, if any)
-
-    def render(self, template, out, extra=None):
-        with open(os.path.join(HERE, "conf", template)) as f:
-            text = f.read()
-        subst = {"@PORT@": str(self.port), "@TLSPORT@": str(self.tls_port),
-                 "@ROOT@": self.args.root, "@TMP@": self.dir,
-                 "@CERT@": self.args.cert, "@KEY@": self.args.key,
-                 "@UPSTREAM@": "127.0.0.1:%d" % self.args.upstream_port}
-        subst.update(extra or {})
-        for k, v in subst.items():
-            text = text.replace(k, v)
-        lines = []
-        for line in text.splitlines():
-            words = line.split()
-            if words[-2:] == ["#if-supported", "tls"] and not self.tls:
-                continue
-            if line.rstrip().endswith("#if-supported") or words[-2:] == ["#if-supported", "tls"]:
-                directive = words[0]
-                if directive not in self.args.lingerd_directives:
-                    continue
-            lines.append(line)
-        path = os.path.join(self.dir, out)
-        with open(path, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return path
-
-    def argv(self):
-        a, kind = self.args, self.name.split("-")[0]
-        if kind == "lingerd":
-            vhost = self.name == "lingerd-vhost"
-            return [a.lingerd, "-c", self.render("lingerd.conf.in", "lingerd.conf",
-                                                 {"@SITES@": VHOST_SITES if vhost else "",
-                                                  "@SITES_END@": "}" if vhost else ""})]
-        if kind == "nginx":
-            ofc = OFC if self.name == "nginx-ofc" else "# no open_file_cache"
-            conf = self.render("nginx.conf.in", "nginx.conf", {"@OFC@": ofc})
-            return ["nginx", "-p", self.dir, "-c", conf]
-        if kind == "lighttpd":
-            return ["lighttpd", "-D", "-f", self.render("lighttpd.conf.in", "lighttpd.conf")]
-        if kind == "h2o":
-            return ["h2o", "-c", self.render("h2o.yaml.in", "h2o.yaml")]
-        if kind == "canned":
-            return [a.canned, str(self.port), os.path.join(a.root, "1k.bin"),
-                    os.path.join(a.root, "1m.bin")]
-        if kind == "haproxy":
-            return ["haproxy", "-db", "-f", self.render("haproxy.cfg.in", "haproxy.cfg")]
-        raise ValueError(self.name)
-
-    def start(self):
-        """Start the server; a lingerd that exits at start with its HTTPS
-        lines (it knows the directives but has no TLS transport yet) is
-        started again without them, and its TLS workloads show n/a."""
-        try:
-            self.start_once()
-        except RuntimeError as e:
-            if self.kind != "lingerd" or not self.tls:
-                raise
-            text = str(e)
-            if "exited at start" in text.splitlines()[0]:
-                tail = [l.strip() for l in text.splitlines()[1:] if l.strip()]
-                msg = next((l for l in reversed(tail) if "tls" in l.lower()),
-                           tail[-1] if tail else "?")
-                # Its message without the configuration file's FILE:LINE.
-                why = "refused to start with a tls listener: " + re.sub(r"^\S+:\d+: ", "", msg)
-            else:
-                why = "its tls listener did not answer: " + text
-            log(f"{self.name}: {why}; starting it again without: no TLS workloads for it")
-            self.tls = False
-            self.no_tls_reason = why
-            self.start_once()
-
-    def start_once(self):
-        cmd = ["taskset", "-c", SERVER_CPU]
-        if self.cg:
-            cmd += ["valgrind", "--tool=callgrind", "--trace-children=yes",
-                    "--callgrind-out-file=" + os.path.join(self.dir, "callgrind.out.%p")]
-        cmd += self.argv()
-        out = open(os.path.join(self.dir, "stdout.log"), "ab")
-        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.dir)
-        self.pid = self.proc.pid
-        timeout = READY_TIMEOUT_S * (6 if self.cg else 1)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                with open(os.path.join(self.dir, "stdout.log"), errors="replace") as f:
-                    tail = f.read()[-600:]
-                raise RuntimeError(f"{self.name} exited at start:\n{tail}")
-            if http_get_ok(self.port) and (not self.tls or tls_get_ok(self.tls_port)):
-                # Only lingerd's children are its workers (h2o's are helpers).
-                kind = self.name.split("-")[0]
-                self.worker = find_worker(self.pid) if kind == "lingerd" else self.pid
-                return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.name} not ready in {timeout:.0f}s: see {self.dir}/stdout.log")
-
-    def stop(self):
-        """SIGTERM to the PID we started; SIGKILL to that PID if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(STOP_TIMEOUT_S * (6 if self.cg else 1))
-        except subprocess.TimeoutExpired:
-            os.kill(self.pid, signal.SIGKILL)
-            self.proc.wait(STOP_TIMEOUT_S)
-
-
-def find_worker(pid):
-    """The child of pid if it has one (lingerd's or any master's worker),
-    else pid itself: a single-process server is its own worker."""
-    kids = []
-    for f in glob.glob(f"/proc/{pid}/task/*/children"):
-        with open(f) as fh:
-            kids += [int(k) for k in fh.read().split()]
-    return min(kids) if kids else pid
-
-
-def http_get_ok(port, path="/1k.bin"):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as s:
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode())
-            return s.recv(64).startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
-
-
-def tls_get_ok(port, path="/1k.bin"):
-    try:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as raw:
-            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-                s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n"
-                          "Connection: close\r\n\r\n".encode())
-                return s.recv(64).startswith(b"HTTP/1.1 200")
-    except (OSError, ssl.SSLError):
-        return False
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tls_params(port, ca, version):
-    """What a client sees on port: protocol, cipher, key exchange, signature
-    and whether the certificate verifies against the run's CA, from
-    `openssl s_client -brief` (version: -tls1_3 or -tls1_2)."""
-    try:
-        p = subprocess.run(["openssl", "s_client", "-brief", version, "-connect",
-                            f"127.0.0.1:{port}", "-servername", "localhost",
-                            "-CAfile", ca, "-verify_hostname", "localhost"],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return "s_client failed"
-    got = {}
-    for line in (p.stdout + p.stderr).splitlines():
-        k, _, v = line.partition(":")
-        got[k.strip()] = v.strip()
-    if "Protocol version" not in got:
-        return "no handshake"
-    return " ".join([got.get("Protocol version", "?"), got.get("Ciphersuite", "?"),
-                     got.get("Server Temp Key", "?").split(",")[0],
-                     got.get("Signature type", "?"),
-                     "verified" if got.get("Verification") == "OK"
-                     else "NOT VERIFIED: " + got.get("Verification error", "?")])
-
-
-def core_busy():
-    """Busy jiffies (all but idle and iowait) of every core, from /proc/stat."""
-    busy = {}
-    with open("/proc/stat") as f:
-        for line in f:
-            if line.startswith("cpu") and line[3].isdigit():
-                v = [int(x) for x in line.split()[1:]]
-                busy[line.split()[0][3:]] = sum(v) - v[3] - v[4]
-    return busy
-
-
-def cpu_ns(pid):
-    """CPU time of every thread of pid, in ns (schedstat: user + system)."""
-    total = 0
-    for f in glob.glob(f"/proc/{pid}/task/*/schedstat"):
-        try:
-            with open(f) as fh:
-                total += int(fh.read().split()[0])
-        except OSError:
-            pass
-    return total
-
-
-def memory(pid):
-    """Rss, Pss, Private_Dirty and Anonymous of pid, in bytes."""
-    out = {}
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            if k in ("Rss", "Pss", "Private_Dirty", "Anonymous"):
-                out[k] = int(v.split()[0]) * 1024
-    return out
-
-
 # ---------------------------------------------------------------- load
+
+def timed(server, cmd, env=None):
+    """Run the load generator cmd to its end; its output, and what the slice
+    cost: the server's CPU time (ns), busy jiffies of the two cores, and the
+    generator's rusage."""
+    c0, b0 = cpu_ns(server.worker), core_busy()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    out = p.stdout.read().decode(errors="replace")
+    _, status, ru = os.wait4(p.pid, 0)
+    c1, b1 = cpu_ns(server.worker), core_busy()
+    return out, (c1 - c0, sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)), ru)
+
+
+def costs(n, wall, cost):
+    """The cost rows of a slice of n requests over wall seconds."""
+    srv_ns, busy, ru = cost
+    gen = (ru.ru_utime + ru.ru_stime) / wall
+    return {
+        "cpu_us": srv_ns / 1e3 / n if n else None,
+        # The whole cost, wherever the kernel did the work: on loopback the
+        # receiver's softirq often runs on the sender's core, and a
+        # window-limited sender transmits from the ACK's softirq on the
+        # client's core. Busy time of both cores (server, load, kernel).
+        "machine_us": busy / HZ * 1e6 / n if n else None,
+        "srv_busy": srv_ns / 1e9 / wall,
+        "gen_busy": gen,
+        # What else ran on the two cores: busy time not ours (one core = 100%).
+        "others": max(0.0, busy / HZ / wall - srv_ns / 1e9 / wall - gen),
+    }
+
 
 def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False):
     """One slice of wrk against server (its https listener if tls; with
@@ -330,12 +126,7 @@ def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False)
         cmd.append(f"https://127.0.0.1:{server.tls_port}{path}")
     else:
         cmd.append(f"http://127.0.0.1:{server.port}{path}")
-    c0, b0 = cpu_ns(server.worker), core_busy()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    out = p.stdout.read().decode(errors="replace")
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = status
-    c1, b1 = cpu_ns(server.worker), core_busy()
+    out, cost = timed(server, cmd, env)
     line = next((l for l in out.splitlines() if l.startswith("WRKJSON ")), None)
     if line is None:
         return {"faults": {"wrk failed": 1}, "raw": out[-400:]}
@@ -353,20 +144,23 @@ def wrk(server, key, path, conns, mode, body, seconds, tls=False, gzip_ok=False)
         "rate": n / wall,
         "p99_ms": w["p99_us"] / 1000 if mode != "pipeline" else None,
         "mbps": w["bytes"] / wall / 1e6,
-        "cpu_us": (c1 - c0) / 1e3 / n if n else None,
-        # The whole cost, wherever the kernel did the work: on loopback the
-        # receiver's softirq often runs on the sender's core, and a
-        # window-limited sender transmits from the ACK's softirq on the
-        # client's core. Busy time of both cores (server, wrk, kernel).
-        "machine_us": sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)) / HZ * 1e6 / n
-                      if n else None,
-        "srv_busy": (c1 - c0) / 1e9 / wall,
-        "gen_busy": (ru.ru_utime + ru.ru_stime) / wall,
-        # What else ran on the two cores: busy time not ours (one core = 100%).
-        "others": max(0.0, sum(b1[k] - b0[k] for k in (SERVER_CPU, GEN_CPU)) / HZ / wall
-                      - (c1 - c0) / 1e9 / wall - (ru.ru_utime + ru.ru_stime) / wall),
+        **costs(n, wall, cost),
         "faults": faults,
     }
+
+
+def h2load(server, path, conns, streams, body, seconds):
+    """One slice of h2load (HTTP/2 over TLS, h2 only) against server's https
+    listener: the same figures as wrk(), from h2load's summary."""
+    cmd = ["taskset", "-c", GEN_CPU] + h2.argv(server.tls_port, path, conns, streams, seconds)
+    out, cost = timed(server, cmd)
+    r = h2.parse(out, body, conns * streams)
+    if "requests" not in r:
+        log(f"h2load failed against {server.name}: {r['raw']}")
+        return r
+    n, wall = r["requests"], r["wall_s"]
+    return {"rate": n / wall, "mbps": r["data_bytes"] / wall / 1e6, **costs(n, wall, cost),
+            "tls": r["tls"], "faults": r["faults"]}
 
 
 def handshakes(server, key, path, procs, mode, body, seconds):
@@ -435,6 +229,8 @@ def read_line(p, prefix, timeout):
 def one_slice(s, key, path, conns, mode, body, client, seconds):
     if client == "hs":
         return handshakes(s, key, path, conns, mode, body, seconds)
+    if client == "h2load":                  # mode: concurrent streams per connection
+        return h2load(s, path, conns, mode, body, seconds)
     return wrk(s, key, path, conns, mode, body, seconds, tls=client == "wrk-tls",
                gzip_ok=client == "wrk-gzip")
 
@@ -458,17 +254,19 @@ def gzip_probe(args, s, path):
 
 
 def phase_rate(args, servers, results, workloads):
-    """Workloads (a)-(d), (g)-(j), (l), (m): warm-up, then reps rounds; each
+    """Workloads (a)-(d), (g)-(j), (l)-(p): warm-up, then reps rounds; each
     round runs one slice of every server, the order rotated each round, so
     drift hits all alike."""
     every = servers
     for key, title, path, conns, mode, body, client in workloads:
         if key not in args.workloads:
             continue
-        servers = [s for s in every if s.kind not in ONLY_PROXY_KINDS]
+        servers = [s for s in every if s.kind not in ONLY_PROXY_KINDS + ONLY_H2_KINDS]
         sizes = {}
         if client == "wrk-proxy":
             servers = [s for s in every if s.kind in PROXY_KINDS]
+        if client == "h2load":
+            servers = h2_servers(every, key, results)
         if client == "wrk-gzip":
             servers = [s for s in every if s.kind in GZIP_KINDS]
             for s in servers:
@@ -490,6 +288,24 @@ def phase_rate(args, servers, results, workloads):
                 results.setdefault(key, {}).setdefault(s.name, []).append(r)
                 log(f"({key}) rep {rep + 1} {s.name:10} {r.get('rate', 0):10.0f}/s "
                     f"cpu {r.get('cpu_us') or 0:6.2f}us  {r['faults'] or ''}")
+
+
+def h2_servers(every, key, results):
+    """The servers that run HTTP/2 workload key: those that offer h2 and
+    have TLS, asked now (ALPN), not assumed. One that does not choose h2 gets
+    a row saying why it was skipped."""
+    chosen = []
+    for s in every:
+        if s.kind not in H2_KINDS:
+            continue
+        why = h2.skip_reason(s.tls_port) if s.tls else "skipped: no TLS listener: " + \
+            (s.no_tls_reason or "?")
+        if why:
+            log(f"({key}) {s.name}: {why}")
+            results.setdefault(key, {})[s.name] = [{"skipped": why, "faults": {}}]
+        else:
+            chosen.append(s)
+    return chosen
 
 
 def phase_idle(args, servers, results, tls=False):
@@ -588,15 +404,25 @@ CG = {  # key -> (path, connections, mode, depth), requests come from args
 
 def callgrind_run(args, name, port, key, n):
     """Ir of one whole run under callgrind: start, warm-up, n requests of
-    workload key (none if key is None), stop. Returns (Ir, faults)."""
-    s = Server(name, args, port, free_port(), cg=True)
+    workload key (none if key is None), stop. Returns (Ir, faults); for
+    (o), (None, {"skipped": why}) when the server does not choose h2."""
+    s = Server(name, args, port, free_port(), cg=True, cg_tag=f"{key or 'startup'}{n}")
     for f in glob.glob(os.path.join(s.dir, "callgrind.out.*")):
         os.unlink(f)
     s.start()
     faults = {}
     try:
         jobs = [("/1k.bin", 10, "keepalive", 1, args.cg_warmup)]
-        if key:
+        if key == "o":
+            why = h2.skip_reason(s.tls_port)
+            if why:
+                return None, {"skipped": why}
+            path, conns, streams, body = "/1k.bin", 50, 16, 1024
+            out = subprocess.run(["taskset", "-c", GEN_CPU] + h2.argv(
+                s.tls_port, path, conns, streams, None, n), capture_output=True, text=True,
+                timeout=900).stdout
+            faults.update(h2.parse(out, body, 0)["faults"])
+        elif key:
             path, conns, mode, depth = CG[key]
             jobs.append((path, conns, mode, depth, n))
         env = dict(os.environ)
@@ -612,6 +438,7 @@ def callgrind_run(args, name, port, key, n):
                     faults[k] = faults.get(k, 0) + r[k]
     finally:
         s.stop()
+    profiles_settled(s.dir)
     ir, parts = 0, []
     for f in sorted(glob.glob(os.path.join(s.dir, "callgrind.out.*"))):
         with open(f) as fh:        # one file per process (master, worker)
@@ -626,239 +453,68 @@ def callgrind_run(args, name, port, key, n):
     return ir, faults
 
 
+def profiles_settled(path, quiet_s=1.0, limit_s=20.0):
+    """Wait (bounded) until the callgrind profiles in path are written (each
+    is created empty as its process starts, and filled as it exits) and stop
+    changing: a server's children (h2o's) may exit after the PID we stopped."""
+    def sizes():
+        return sorted((f, os.path.getsize(f)) for f in
+                      glob.glob(os.path.join(path, "callgrind.out.*")))
+    last, since, deadline = sizes(), time.monotonic(), time.monotonic() + limit_s
+    while time.monotonic() < deadline and (time.monotonic() - since < quiet_s or
+                                           any(size == 0 for _, size in last)):
+        time.sleep(0.2)
+        now = sizes()
+        if now != last:
+            last, since = now, time.monotonic()
+
+
 def phase_callgrind(args, names, results):
     """User-space instructions per request: (Ir of a run with n requests -
     Ir of the same run with none) / n, for every server and workload."""
     port = args.port + 50 if args.port else free_port()
     for name in names:
-        base, bfaults = callgrind_run(args, name, port, None, 0)
+        kind, base = name.split("-")[0], None
         for key, n in (("a", args.cg_n), ("b", args.cg_n // 4), ("c", args.cg_n),
                        ("d", max(10, args.cg_n // 100)), ("l", args.cg_n // 4),
                        ("m", args.cg_n // 4)):
-            if key not in args.workloads or (key in ("l", "m") and
-                                             name.split("-")[0] not in GZIP_KINDS):
+            if key not in args.workloads or kind in ONLY_H2_KINDS or (
+                    key in ("l", "m") and kind not in GZIP_KINDS):
                 continue
+            if base is None:
+                base, bfaults = callgrind_run(args, name, port, None, 0)
             ir, faults = callgrind_run(args, name, port, key, n)
             faults.update(bfaults)
             r = {"ir": (ir - base) / n, "faults": faults}
             results.setdefault("cg-" + key, {})[name] = [r]
             log(f"callgrind ({key}) {name:10} {r['ir']:9.0f} Ir/req {faults or ''}")
+        if "o" in args.workloads and kind in H2_KINDS:
+            callgrind_h2(args, name, port, results)
         port = port + 1 if args.port else free_port()
 
 
-# ---------------------------------------------------------------- table
-
-ROWS = [  # (result key, field, label, format, higher is better)
-    ("a", "rate", "(a) req/s", "k", True),
-    ("a", "p99_ms", "(a) p99 ms", "f2", False),
-    ("a", "cpu_us", "(a) CPU us/req", "f2", False),
-    ("cg-a", "ir", "(a) Ir/req", "i", False),
-    ("a", "srv_busy", "(a) server busy", "pct", None),
-    ("a", "gen_busy", "(a) wrk busy", "pct", None),
-    ("a", "others", "(a) others' load", "pct", None),
-    ("b", "rate", "(b) req/s", "k", True),
-    ("b", "p99_ms", "(b) p99 ms", "f2", False),
-    ("b", "cpu_us", "(b) CPU us/req", "f2", False),
-    ("cg-b", "ir", "(b) Ir/req", "i", False),
-    ("b", "machine_us", "(b) both cores us/req", "f2", False),
-    ("b", "srv_busy", "(b) server busy", "pct", None),
-    ("b", "others", "(b) others' load", "pct", None),
-    ("c", "rate", "(c) req/s", "k", True),
-    ("c", "cpu_us", "(c) CPU us/req", "f2", False),
-    ("cg-c", "ir", "(c) Ir/req", "i", False),
-    ("c", "srv_busy", "(c) server busy", "pct", None),
-    ("c", "gen_busy", "(c) wrk busy", "pct", None),
-    ("c", "others", "(c) others' load", "pct", None),
-    ("d", "mbps", "(d) MB/s", "i", True),
-    ("d", "cpu_us", "(d) CPU us/req", "i", False),
-    ("d", "machine_us", "(d) both cores us/req", "i", False),
-    ("cg-d", "ir", "(d) Ir/req", "i", False),
-    ("d", "others", "(d) others' load", "pct", None),
-    ("e", "slope", "(e) B/idle conn (slope)", "i", False),
-    ("e", "Private_Dirty", "(e) B/idle conn (avg)", "i", False),
-    ("f", "Private_Dirty", "(f) B/linger conn (dirty)", "i", False),
-    ("f", "rate", "(f) (a) req/s lingering", "k", True),
-    ("f", "cpu_us", "(f) (a) CPU us/req ling.", "f2", False),
-    ("f", "alive_after", "(f) still lingering", "i", None),
-    ("g", "rate", "(g) TLS req/s", "k", True),
-    ("g", "p99_ms", "(g) p99 ms", "f2", False),
-    ("g", "cpu_us", "(g) CPU us/req", "f2", False),
-    ("g", "srv_busy", "(g) server busy", "pct", None),
-    ("g", "gen_busy", "(g) wrk busy", "pct", None),
-    ("g", "others", "(g) others' load", "pct", None),
-    ("h", "rate", "(h) full hs req/s", "k", True),
-    ("h", "p99_ms", "(h) p99 ms", "f2", False),
-    ("h", "cpu_us", "(h) CPU us/req", "f1", False),
-    ("h", "machine_us", "(h) both cores us/req", "f1", False),
-    ("h", "resumed", "(h) resumed", "pct", None),
-    ("h", "srv_busy", "(h) server busy", "pct", None),
-    ("h", "gen_busy", "(h) client busy", "pct", None),
-    ("h", "others", "(h) others' load", "pct", None),
-    ("i", "rate", "(i) resumed hs req/s", "k", True),
-    ("i", "p99_ms", "(i) p99 ms", "f2", False),
-    ("i", "cpu_us", "(i) CPU us/req", "f1", False),
-    ("i", "machine_us", "(i) both cores us/req", "f1", False),
-    ("i", "resumed", "(i) resumed", "pct", None),
-    ("i", "srv_busy", "(i) server busy", "pct", None),
-    ("i", "gen_busy", "(i) client busy", "pct", None),
-    ("i", "others", "(i) others' load", "pct", None),
-    ("j", "mbps", "(j) TLS MB/s", "i", True),
-    ("j", "cpu_us", "(j) CPU us/req", "i", False),
-    ("j", "machine_us", "(j) both cores us/req", "i", False),
-    ("j", "srv_busy", "(j) server busy", "pct", None),
-    ("j", "others", "(j) others' load", "pct", None),
-    ("k", "slope", "(k) B/idle TLS conn (slope)", "i", False),
-    ("k", "Private_Dirty", "(k) B/idle TLS conn (avg)", "i", False),
-    ("l", "rate", "(l) gzip static req/s", "k", True),
-    ("l", "cpu_us", "(l) CPU us/req", "f2", False),
-    ("cg-l", "ir", "(l) Ir/req", "i", False),
-    ("l", "srv_busy", "(l) server busy", "pct", None),
-    ("l", "others", "(l) others' load", "pct", None),
-    ("m", "rate", "(m) gzip on the fly req/s", "k", True),
-    ("m", "cpu_us", "(m) CPU us/req", "f2", False),
-    ("cg-m", "ir", "(m) Ir/req", "i", False),
-    ("m", "srv_busy", "(m) server busy", "pct", None),
-    ("m", "others", "(m) others' load", "pct", None),
-    ("n", "rate", "(n) proxied req/s", "k", True),
-    ("n", "p99_ms", "(n) p99 ms", "f2", False),
-    ("n", "cpu_us", "(n) CPU us/req", "f2", False),
-    ("n", "srv_busy", "(n) server busy", "pct", None),
-    ("n", "gen_busy", "(n) wrk busy", "pct", None),
-    ("n", "others", "(n) others' load", "pct", None),
-]
-TLS_KEYS = ("g", "h", "i", "j", "k")
-
-
-# lingerd's targets: (heading, [(row label, use the ratio?, "<=" "<" or ">=", limit)]).
-TARGETS = [
-    ("lingerd's targets (issue 9):", [
-        ("(a) CPU us/req", True, "<=", 0.45),
-        ("(c) CPU us/req", True, "<=", 0.30),
-        ("(b) CPU us/req", True, "<=", 0.80),
-        ("(a) Ir/req", False, "<", 4000),
-        ("(e) B/idle conn (slope)", False, "<", 256),
-    ]),
-    ("lingerd's HTTPS targets (ratios to nginx):", [
-        ("(g) CPU us/req", True, "<=", 0.60),
-        ("(h) CPU us/req", True, "<=", 0.90),
-        ("(i) CPU us/req", True, "<=", 0.90),
-        ("(j) TLS MB/s", True, ">=", 1.00),
-        ("(k) B/idle TLS conn (slope)", True, "<", 0.50),
-    ]),
-    ("lingerd's compression targets (issue 15; nginx: gzip_static on, gzip on):", [
-        ("(l) CPU us/req", True, "<=", 1.00),
-        ("(l) Ir/req", True, "<=", 1.00),
-        ("(m) CPU us/req", True, "<=", 0.50),
-        ("(m) Ir/req", True, "<=", 0.50),
-    ]),
-    ("lingerd's proxy target (issue 16; nginx: proxy_pass + upstream keepalive):", [
-        ("(n) CPU us/req", True, "<=", 0.70),
-    ]),
-]
-
-
-def fmt(v, how):
-    if v is None:
-        return "-"
-    if how == "k":
-        return f"{v / 1000:.1f}k"
-    if how == "f2":
-        return f"{v:.2f}"
-    if how == "f1":
-        return f"{v:.1f}"
-    if how == "pct":
-        return f"{v * 100:.0f}%"
-    return f"{v:.0f}"
-
-
-def summarise(results, names):
-    """Per row and server: median value, spread (half the min-max range, %),
-    median of per-round ratios to BASE, and the faults seen."""
-    table = {}
-    for key, field, label, how, _ in ROWS:
-        per = results.get(key, {})
-        base = per.get(BASE, [])
-        for name in names:
-            runs = per.get(name)
-            if not runs:
-                continue
-            vals = [r.get(field) for r in runs if r.get(field) is not None]
-            faults = {}
-            for r in runs:
-                for k, v in r.get("faults", {}).items():
-                    faults[k] = faults.get(k, 0) + v if isinstance(v, int) else v
-            cell = {"value": None, "spread": None, "ratio": None, "faults": faults}
-            if vals:
-                med = statistics.median(vals)
-                cell["value"] = med
-                if len(vals) > 1 and med:
-                    cell["spread"] = (max(vals) - min(vals)) / 2 / abs(med)
-                ratios = [r.get(field) / b.get(field) for r, b in zip(runs, base)
-                          if r.get(field) is not None and b.get(field)]
-                if ratios and how != "pct" and field != "alive_after":
-                    cell["ratio"] = statistics.median(ratios)
-            table[(label, name)] = cell
-    return table
-
-
-def render(table, names, header, no_tls=None):
-    """The table as text; no_tls: why lingerd has no TLS rows, if it has none."""
-    lw, cw = 28, 17
-    lines = header[:]
-    lines.append("")
-    lines.append("".ljust(lw) + "".join(n.rjust(cw) for n in names))
-    notes = []
-    for key, field, label, how, _ in ROWS:
-        if not any((label, n) in table for n in names):
-            continue
-        row = label.ljust(lw)
-        for n in names:
-            c = table.get((label, n))
-            if c is None or c["value"] is None and not c["faults"]:
-                txt = "n/a"
-            elif c["faults"]:
-                txt = "INVALID"
-                notes.append(f"  {label} / {n}: {json.dumps(c['faults'])}")
-            else:
-                txt = fmt(c["value"], how)
-                if c["spread"] is not None and c["spread"] >= 0.005:
-                    txt += f"±{c['spread'] * 100:.0f}"
-                if c["ratio"] is not None:
-                    txt += f" x{c['ratio']:.2f}"
-            row += txt.rjust(cw)
-        lines.append(row)
-    lines.append("")
-    lines.append("value±spread x ratio: median over rounds, ± half the min-max range in %,")
-    lines.append(f"x = median over rounds of (server / {BASE}) in the same round.")
-    lines.append(f"nginx-ctl is a second, identical {BASE}: its ratios show the noise.")
-    ops = {"<=": lambda v, l: v <= l, "<": lambda v, l: v < l, ">=": lambda v, l: v >= l}
-    for heading, targets in TARGETS:
-        if not any((label, n) in table for label, _, _, _ in targets for n in names):
-            continue                    # this run had none of these workloads
-        lines.append("")
-        lines.append(heading)
-        for label, use_ratio, op, limit in targets:
-            c = table.get((label, "lingerd"))
-            v = c and (c["ratio"] if use_ratio else c["value"])
-            if c is None and label[1] in TLS_KEYS and no_tls:
-                verdict = "n/a: lingerd has no TLS rows (see above)"
-            elif v is None or c["faults"]:
-                verdict = "not measured" + (" (INVALID)" if c and c["faults"] else "")
-            else:
-                verdict = ("met" if ops[op](v, limit) else "not met") + \
-                    (f": x{v:.2f}" if use_ratio else f": {v:.0f}")
-            want = f"{op} {'x' if use_ratio else ''}{limit:g}"
-            lines.append(f"  {label:28} {want:9} {verdict}")
-    ld, hp = table.get(("(n) CPU us/req", "lingerd")), table.get(("(n) CPU us/req", "haproxy"))
-    if ld and hp and ld["value"] is not None and hp["value"] is not None:
-        met = ld["value"] < hp["value"] and not ld["faults"] and not hp["faults"]
-        lines.append(f"  {'(n) CPU us/req vs haproxy':28} {'< haproxy':9} "
-                     f"{'met' if met else 'not met'}: {ld['value']:.2f} vs {hp['value']:.2f}")
-    if notes:
-        lines.append("")
-        lines.append("INVALID figures (errors, non-2xx or short responses seen):")
-        lines += notes
-    return "\n".join(lines) + "\n"
+def callgrind_h2(args, name, port, results):
+    """(o) in instructions: a run whose 50 connections carry one request
+    each, and one whose 50 carry n in all (16 streams at a time); the
+    difference over n - 50 leaves out start-up and the 50 handshakes."""
+    n0, n = 50, args.cg_n // 2
+    if name.split("-")[0] == "apache":
+        # callgrind opens its profile as root at start and writes it at
+        # exit as the user Apache became (www-data): it cannot.
+        results.setdefault("cg-o", {})[name] = [{"skipped": "not under callgrind: Apache "
+                                                 "serves as www-data, and callgrind then "
+                                                 "cannot write the profile it opened as root"}]
+        return
+    base, bfaults = callgrind_run(args, name, port, "o", n0)
+    if base is None:
+        results.setdefault("cg-o", {})[name] = [bfaults]
+        log(f"callgrind (o) {name:10} {bfaults['skipped']}")
+        return
+    ir, faults = callgrind_run(args, name, port, "o", n)
+    faults.update(bfaults)
+    r = {"ir": (ir - base) / (n - n0), "faults": faults}
+    results.setdefault("cg-o", {})[name] = [r]
+    log(f"callgrind (o) {name:10} {r['ir']:9.0f} Ir/req {faults or ''}")
 
 
 def versions(args):
@@ -877,7 +533,7 @@ def versions(args):
     return [
         f"lingerd {args.commit}; " + "; ".join(first(c) for c in (
             ["nginx", "-v"], ["lighttpd", "-v"], ["h2o", "--version"], ["wrk", "-v"],
-            ["valgrind", "--version"])),
+            ["valgrind", "--version"], [APACHE, "-v"], ["h2load", "--version"])),
         f"{platform.node()} {platform.release()}, {os.cpu_count()} cpus: {cpu}",
     ]
 
@@ -898,15 +554,28 @@ def tls_header(args, servers):
         "ECDHE-ECDSA-AES128-GCM-SHA256; session tickets on, no server-side session cache",
         "kTLS: off in every configuration; this kernel's tcp_available_ulp: "
         f"{' '.join(ulp) or '-'} ({'has' if 'tls' in ulp else 'no'} tls ULP)",
-        f"(h),(i): clients.py handshake, {HS_PROCS} processes, one connection each at a time; "
-        f"(k) {args.tls_idle} conns",
     ]
+    if args.workloads & set("hik"):
+        lines.append(f"(h),(i): clients.py handshake, {HS_PROCS} processes, one connection each at "
+                     f"a time; (k) {args.tls_idle} conns")
     for s in servers:
         if s.tls:
             lines.append(f"  {s.name:10} {tls_params(s.tls_port, args.ca, '-tls1_3')}; "
                          f"{tls_params(s.tls_port, args.ca, '-tls1_2')}")
         else:
             lines.append(f"  {s.name:10} n/a: {s.no_tls_reason}")
+    return lines
+
+
+def h2_header(servers):
+    """What each HTTP/2 server's TLS listener chooses when offered h2 and
+    http/1.1 in ALPN, as a browser offers them."""
+    lines = [f"(o), (p): h2load -t1 --npn-list=h2 over TLS; ALPN {', '.join(h2.ALPN_OFFER)} "
+             "offered to each server:"]
+    for s in servers:
+        if s.kind in H2_KINDS:
+            proto, tls = h2.alpn_probe(s.tls_port) if s.tls else (None, "no TLS listener")
+            lines.append(f"  {s.name:10} {proto or 'no ALPN protocol'} ({tls})")
     return lines
 
 
@@ -933,7 +602,8 @@ def main():
     args = ap.parse_args()
     # a partial run writes results/latest-<letters>.txt, never over a full one
     args.only = "".join(sorted(set(args.workloads.replace(",", "")))) if args.workloads else ""
-    args.workloads = set(args.only or "abcdefghijklmn")
+    args.workloads = set(args.only or "abcdefghijklmnop")
+    h2_only = args.workloads <= {"o", "p"}
     if args.quick:                    # about a minute: fewer servers, 1 s slices
         args.warmup, args.slice, args.reps = 1, 1, 2
         default = "lingerd,nginx,nginx-ctl" + ("" if args.tls_only else ",canned")
@@ -944,8 +614,10 @@ def main():
         default = ",".join(n for n in SERVERS if not (args.tls_only and n == "canned"))
         args.idle, args.linger, args.cg_n, args.cg_warmup = 10000, 1000, 20000, 500
         args.tls_idle = 2000
+    if h2_only:                       # the HTTP/2 workloads alone: their servers only
+        default = ",".join(H2_SERVERS)
     args.servers = args.servers or default
-    if args.tls_only:
+    if args.tls_only:                 # no callgrind figures for these workloads
         args.no_callgrind, args.only_callgrind = True, False
     names = args.servers.split(",")
     help_text = subprocess.run([args.lingerd, "-h"], capture_output=True, text=True).stdout
@@ -954,13 +626,16 @@ def main():
 
     header = [
         f"bench/run{' --quick' if args.quick else ''}{' --tls-only' if args.tls_only else ''}"
+        f"{' --workloads=' + ','.join(args.only) if args.only else ''}"
         f"  {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
     ] + versions(args) + [
-        f"servers on cpu {SERVER_CPU}, wrk -t1 and clients on cpu {GEN_CPU}; "
+        f"servers on cpu {SERVER_CPU}, wrk -t1, h2load -t1 and clients on cpu {GEN_CPU}; "
         f"slices {args.slice}s x {args.reps} rounds (+{args.warmup}s warm-up), interleaved"
-        + ("" if args.tls_only else
+        + ("" if args.tls_only or h2_only else
            f"; (e) {args.idle} conns, (f) {args.linger} conns; callgrind n={args.cg_n} (a,c), "
-           f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)"),
+           f"{args.cg_n // 4} (b), {max(10, args.cg_n // 100)} (d)")
+        + ("" if args.no_callgrind or "o" not in args.workloads else
+           f"; callgrind (o): {args.cg_n // 2} requests less 50"),
     ]
     b0 = core_busy()
     time.sleep(1.0)
@@ -991,18 +666,22 @@ def main():
                 + (f" tls {s.tls_port}" if s.tls else " (no tls)"))
         if not args.only_callgrind:
             header += tls_header(args, servers)
+            if args.workloads & {"o", "p"} and not (args.tls_only and not args.only):
+                header += h2_header(servers)
         if not args.only_callgrind and not args.tls_only:
             phase_rate(args, servers, results, RATE)
-            plain = [s for s in servers if s.kind not in ONLY_PROXY_KINDS]
+            plain = [s for s in servers if s.kind not in ONLY_PROXY_KINDS + ONLY_H2_KINDS]
             if "e" in args.workloads:
                 phase_idle(args, plain, results)
             if "f" in args.workloads:
                 phase_linger(args, plain, results)
         if not args.only_callgrind:
-            tls_servers = [s for s in servers if s.tls]
+            tls_servers = [s for s in servers if s.tls and s.kind not in ONLY_H2_KINDS]
             phase_rate(args, tls_servers, results, TLS_RATE)
             if "k" in args.workloads:
                 phase_idle(args, tls_servers, results, tls=True)
+            if not args.tls_only or args.only:
+                phase_rate(args, servers, results, H2_RATE)
     finally:
         for s in servers:
             s.stop()
@@ -1022,7 +701,7 @@ def main():
     with open(os.path.join(args.results, out + ".txt"), "w") as f:
         f.write(text)
     with open(os.path.join(args.results, out + ".json"), "w") as f:
-        json.dump({"header": header, "names": names, "base": BASE,
+        json.dump({"header": header, "names": names, "base": BASE, "base_of": BASE_OF,
                    "rows": [[label, {n: table.get((label, n)) for n in names}]
                             for _, _, label, _, _ in ROWS]}, f, indent=1)
 

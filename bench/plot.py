@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""plot.py RESULTS.json OUT.svg — the ratios to nginx of bench/run as an SVG.
+"""plot.py RESULTS.json OUT.svg — the ratios to nginx of bench/run as an SVG
+(to h2o for the HTTP/2 workloads (o), (p): results' "base_of").
 
 One group of horizontal bars per figure, one bar per server, on a log2
 scale centred on 1 (nginx). Invalid figures are drawn as a grey "invalid"
@@ -11,7 +12,8 @@ import sys
 from xml.sax.saxutils import escape
 
 COLOURS = {"lingerd": "#d62728", "nginx-ctl": "#7f7f7f", "nginx-ofc": "#1f77b4",
-           "lighttpd": "#2ca02c", "h2o": "#9467bd", "canned": "#ff7f0e"}
+           "lighttpd": "#2ca02c", "h2o": "#9467bd", "canned": "#ff7f0e", "nginx": "#17becf",
+           "h2o-ctl": "#bcbd22", "apache": "#8c564b"}
 LO, HI = -5, 5          # log2 range drawn: 1/32 .. 32
 # Rows where a higher ratio is better; for the others (time, Ir, bytes) lower is.
 HIGHER = ("req/s", "MB/s")
@@ -19,10 +21,12 @@ HIGHER = ("req/s", "MB/s")
 
 def main():
     data = json.load(open(sys.argv[1]))
-    base = data["base"]
-    names = [n for n in data["names"] if n != base]
+    base, base_of = data["base"], data.get("base_of", {})
     rows = [(label, cells) for label, cells in data["rows"]
             if any(c and (c["ratio"] is not None or c["faults"]) for c in cells.values())]
+    # Rows with another base draw the usual base too (as a ratio to theirs).
+    other_base = any(label[1] in base_of for label, _ in rows)
+    names = [n for n in data["names"] if n != base or other_base]
     rows = [(l, c) for l, c in rows if "still lingering" not in l]
     bar, gap, left, width = 9, 10, 250, 560
     group = bar * len(names) + gap
@@ -50,8 +54,9 @@ def main():
     for g, (label, cells) in enumerate(rows):
         y0 = top + g * group
         better = "higher" if any(h in label for h in HIGHER) else "lower"
+        to = f", to {base_of[label[1]]}" if label[1] in base_of else ""
         out.append(f'<text x="{left - 6}" y="{y0 + group / 2:.1f}" text-anchor="end">'
-                   f'{escape(label)} ({better} is better)</text>')
+                   f'{escape(label)} ({better} is better{escape(to)})</text>')
         for i, n in enumerate(names):
             c = cells.get(n)
             y = y0 + i * bar

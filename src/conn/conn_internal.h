@@ -1,8 +1,9 @@
 /* conn_internal — what the pieces of the connection share; private to conn*.c.
  *
  * The connection is one state machine split by concern: conn.c (the
- * lifecycle: states, deadlines, dispatch; read it first), conn_buf.c (the
- * work area and its buffers), conn_respond.c (response heads and bodies),
+ * lifecycle: states, deadlines, dispatch; read it first), conn_head.c (a
+ * request head read, the protocol chosen, the request started), conn_buf.c
+ * (the work area and its buffers), conn_respond.c (response heads and bodies),
  * conn_body.c (request bodies), conn_close.c (the close path), conn_proxy.c
  * (the PROXY header) and conn_addr.c (the client's address). They share
  * struct conn and struct conn_work, defined here so that no other module
@@ -186,6 +187,12 @@ void conn_request_done(struct conn *c);
 /* The socket's peer, as accept gave it: the client until a balancer names
  * another. */
 void conn_store_peer(struct conn *c, const struct sockaddr *peer, socklen_t len);
+
+/* ---- conn_head.c: READ_HEAD ---- */
+
+/* The READ_HEAD state's handler: read and parse heads, choose HTTP/2 on
+ * the first bytes, dispatch each request (pipelined ones in turn). */
+void conn_on_read_head(struct conn *c, bool timeout);
 
 /* ---- conn_proxy.c: the PROXY protocol header ---- */
 

@@ -5,22 +5,39 @@
 #include <string.h>
 #include <strings.h>
 
-/* Append bytes to the fields buffer. false: out of memory. */
-static bool http2_head_append(struct http2_head *h, const void *data, size_t n)
+/* Append bytes to a growing buffer. false: out of memory. */
+static bool http2_buf_append(struct http2_buf *b, const void *data, size_t n)
 {
-    if (h->fields_len + n > h->fields_cap) {
-        size_t cap = h->fields_cap ? h->fields_cap : 256;
-        while (cap < h->fields_len + n)
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
             cap *= 2;
-        char *p = realloc(h->fields, cap);
+        char *p = realloc(b->data, cap);
         if (!p)
             return false;
-        h->fields = p;
-        h->fields_cap = cap;
+        b->data = p;
+        b->cap = cap;
     }
-    memcpy(h->fields + h->fields_len, data, n);
-    h->fields_len += n;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
     return true;
+}
+
+static bool http2_head_append(struct http2_head *h, const void *data, size_t n)
+{
+    return http2_buf_append(&h->fields, data, n);
+}
+
+/* RFC 9113 §8.2.3: a cookie split into several fields (as browsers do, so
+ * that HPACK indexes each crumb) is one field again, joined with "; ",
+ * before it reaches an HTTP/1.1 context; RFC 6265 §5.4 wants a single
+ * Cookie too, and many applications read only the first. */
+static bool http2_head_add_cookie(struct http2_head *h, const uint8_t *value, size_t len)
+{
+    if (h->has_cookie && !http2_buf_append(&h->cookie, "; ", 2))
+        return false;
+    h->has_cookie = true;
+    return http2_buf_append(&h->cookie, value, len);
 }
 
 static int http2_pseudo_index(const uint8_t *name, size_t len)
@@ -69,6 +86,8 @@ enum http2_head_rc http2_head_add(struct http2_head *h, const uint8_t *name, siz
             return HTTP2_HEAD_MALFORMED;
         return HTTP2_HEAD_OK;
     }
+    if (namelen == 6 && memcmp(name, "cookie", 6) == 0)
+        return http2_head_add_cookie(h, value, valuelen) ? HTTP2_HEAD_OK : HTTP2_HEAD_NOMEM;
     if (!http2_head_append(h, name, namelen) || !http2_head_append(h, ": ", 2) ||
         !http2_head_append(h, value, valuelen) || !http2_head_append(h, "\r\n", 2))
         return HTTP2_HEAD_NOMEM;
@@ -95,7 +114,8 @@ size_t http2_head_text_len(const struct http2_head *h)
 {
     const char *authority = h->pseudo[HTTP2_PSEUDO_AUTHORITY];
     return h->pseudo_len[HTTP2_PSEUDO_METHOD] + 1 + h->pseudo_len[HTTP2_PSEUDO_PATH] + 11 +
-           (authority ? 6 + h->pseudo_len[HTTP2_PSEUDO_AUTHORITY] + 2 : 0) + h->fields_len + 2;
+           (authority ? 6 + h->pseudo_len[HTTP2_PSEUDO_AUTHORITY] + 2 : 0) + h->fields.len +
+           (h->has_cookie ? 8 + h->cookie.len + 2 : 0) + 2;
 }
 
 size_t http2_head_write(const struct http2_head *h, char *out)
@@ -115,8 +135,13 @@ size_t http2_head_write(const struct http2_head *h, char *out)
         HTTP2_PUT(h->pseudo[HTTP2_PSEUDO_AUTHORITY], h->pseudo_len[HTTP2_PSEUDO_AUTHORITY]);
         HTTP2_PUT("\r\n", 2);
     }
-    if (h->fields_len)
-        HTTP2_PUT(h->fields, h->fields_len);
+    if (h->fields.len)
+        HTTP2_PUT(h->fields.data, h->fields.len);
+    if (h->has_cookie) {
+        HTTP2_PUT("cookie: ", 8);
+        HTTP2_PUT(h->cookie.data, h->cookie.len);
+        HTTP2_PUT("\r\n", 2);
+    }
     HTTP2_PUT("\r\n", 2);
 #undef HTTP2_PUT
     return (size_t)(p - out);
@@ -128,7 +153,9 @@ void http2_head_free(struct http2_head *h)
         free(h->pseudo[i]);
         h->pseudo[i] = NULL;
     }
-    free(h->fields);
-    h->fields = NULL;
-    h->fields_len = h->fields_cap = 0;
+    free(h->fields.data);
+    free(h->cookie.data);
+    h->fields = (struct http2_buf){ 0 };
+    h->cookie = (struct http2_buf){ 0 };
+    h->has_cookie = false;
 }

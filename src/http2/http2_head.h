@@ -8,7 +8,8 @@
  * both protocols reach the handlers through one parser's byte classes and
  * limits. What nghttp2 leaves to the server is checked here: the header
  * list's size (SETTINGS_MAX_HEADER_LIST_SIZE, RFC 9113 §6.5.2), a Host that
- * names another origin than :authority (§8.3.1), and the pseudo-header
+ * names another origin than :authority (§8.3.1), cookie fields joined into
+ * one (§8.2.3), and the pseudo-header
  * fields of a request this server takes (no CONNECT; :path origin-form or
  * OPTIONS *).
  */
@@ -22,9 +23,15 @@
 enum { HTTP2_PSEUDO_METHOD, HTTP2_PSEUDO_PATH, HTTP2_PSEUDO_AUTHORITY, HTTP2_PSEUDO_SCHEME,
        HTTP2_PSEUDO_COUNT };
 
+struct http2_buf {
+    char *data;
+    size_t len, cap;
+};
+
 struct http2_head {
-    char *fields;                     /* regular fields as "name: value\r\n" */
-    size_t fields_len, fields_cap;
+    struct http2_buf fields;          /* regular fields as "name: value\r\n" */
+    struct http2_buf cookie;          /* cookie fields' values joined with "; " */
+    bool has_cookie;
     char *pseudo[HTTP2_PSEUDO_COUNT]; /* NUL-terminated copies, or NULL */
     size_t pseudo_len[HTTP2_PSEUDO_COUNT];
     uint32_t list_bytes;              /* as SETTINGS_MAX_HEADER_LIST_SIZE counts */

@@ -65,7 +65,32 @@ struct http2_session {
     uint64_t control_window_ms;
     uint32_t control_frames;
     uint64_t credit_pending;       /* DATA on closed streams: give back to the window */
+    /* RFC 9113 §5.1, §5.1.1: a HEADERS on an id the client used before is
+     * a connection error, unless we reset that stream (its trailers may
+     * still be on the way). nghttp2 forgets closed streams (it keeps none
+     * once RFC 7540 priorities are off), so the ids are remembered here. */
+    int32_t last_client_id;        /* the highest stream id the client opened */
+    uint32_t *closed_ids;          /* ring of ids closed lately, HTTP2_ID_RESET_BY_US marked */
+    uint32_t closed_cap, closed_next;
+    /* SETTINGS_INITIAL_WINDOW_SIZE as it was before the SETTINGS being
+     * read, and the widest send window of an open stream then (§6.9.2) */
+    int64_t settings_old_window;
+    int64_t settings_max_window;
+    /* frame boundaries of the input, followed to count discarded DATA */
+    uint32_t scan_skip;            /* bytes of the preface or a payload still to pass */
+    int32_t data_id;               /* the stream of the DATA frame being received */
+    bool data_counted;             /* that frame was counted whole as discarded at its
+                                    * header; else its bytes count as a discard only
+                                    * once its stream throws them away */
+    uint8_t scan_hd[9];            /* a frame header read in part */
+    uint8_t scan_hd_len;
 };
+
+/* In closed_ids: the stream was closed by our RST_STREAM. */
+#define HTTP2_ID_RESET_BY_US 0x80000000u
+/* Closed ids remembered per connection, per stream the client may open at
+ * once (nghttp2 keeps as many closed streams, when it keeps any). */
+#define HTTP2_CLOSED_IDS_PER_STREAM 2
 
 struct http2_stream {
     struct conn c;                 /* what the handlers see */

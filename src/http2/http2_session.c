@@ -144,6 +144,86 @@ static void http2_abuse(struct http2_session *s, enum stats_h2_abuse kind, uint3
     http2_session_fail(s, code);
 }
 
+/* ---- stream ids (RFC 9113 §5.1, §5.1.1) ---- */
+
+/* Remember a closed stream's id (flag: HTTP2_ID_RESET_BY_US or 0). */
+static void http2_remember_closed(struct http2_session *s, int32_t id, uint32_t flag)
+{
+    if (!s->closed_ids) {
+        uint32_t cap = conn_cfg(s->c)->http2_max_concurrent_streams * HTTP2_CLOSED_IDS_PER_STREAM;
+        s->closed_ids = calloc(cap, sizeof *s->closed_ids);
+        if (!s->closed_ids)
+            return; /* then every reused id is PROTOCOL_ERROR (§5.1.1) */
+        s->closed_cap = cap;
+    }
+    uint32_t entry = (uint32_t)id | flag;
+    uint32_t prev = s->closed_ids[(s->closed_next + s->closed_cap - 1) % s->closed_cap];
+    if ((prev & ~HTTP2_ID_RESET_BY_US) == (uint32_t)id && (prev & HTTP2_ID_RESET_BY_US))
+        return; /* our RST_STREAM closed it: already there, marked */
+    s->closed_ids[s->closed_next] = entry;
+    s->closed_next = (s->closed_next + 1) % s->closed_cap;
+}
+
+/* A HEADERS frame may come on this stream id. false: a connection error
+ * was submitted. */
+static bool http2_headers_id_ok(struct http2_session *s, int32_t id)
+{
+    if (id <= 0 || !(id & 1))
+        return true; /* nghttp2 refuses stream 0 and even ids itself */
+    if (id > s->last_client_id) {
+        s->last_client_id = id;
+        return true;
+    }
+    if (nghttp2_session_find_stream(s->ng, id))
+        return true; /* open: trailers, or nghttp2's own stream-state checks */
+    uint32_t code = NGHTTP2_PROTOCOL_ERROR; /* an id never used, or forgotten */
+    for (uint32_t i = 0; i < s->closed_cap; i++) {
+        uint32_t e = s->closed_ids[i];
+        if ((e & ~HTTP2_ID_RESET_BY_US) != (uint32_t)id)
+            continue;
+        if (e & HTTP2_ID_RESET_BY_US)
+            return true; /* §5.1: frames after our RST_STREAM are ignored */
+        code = NGHTTP2_STREAM_CLOSED;
+    }
+    conn_log(s->c, LOG_INFO, "HTTP/2: HEADERS on stream %d, not above %d: GOAWAY(%s)", (int)id,
+             (int)s->last_client_id, stats_h2_code_name(code));
+    http2_session_fail(s, code);
+    return false;
+}
+
+/* ---- SETTINGS_INITIAL_WINDOW_SIZE (RFC 9113 §6.9.2) ---- */
+
+/* Before a SETTINGS frame is applied: the initial window and the widest
+ * stream window it will change. */
+static void http2_settings_snapshot(struct http2_session *s)
+{
+    s->settings_old_window =
+        nghttp2_session_get_remote_settings(s->ng, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+    s->settings_max_window = 0;
+    for (const struct http2_stream *st = s->first; st; st = st->next) {
+        int32_t w = nghttp2_session_get_stream_remote_window_size(s->ng, st->id);
+        if (w > s->settings_max_window)
+            s->settings_max_window = w;
+    }
+}
+
+/* A change of SETTINGS_INITIAL_WINDOW_SIZE took an open stream's window
+ * past 2^31-1: a connection error (nghttp2 resets only the stream). */
+static bool http2_settings_overflow(const struct http2_session *s,
+                                    const nghttp2_settings *settings)
+{
+    int64_t initial = s->settings_old_window, widest = s->settings_max_window;
+    for (size_t i = 0; i < settings->niv; i++) {
+        if (settings->iv[i].settings_id != NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE)
+            continue;
+        widest += (int64_t)settings->iv[i].value - initial;
+        initial = settings->iv[i].value;
+        if (s->first && widest > NGHTTP2_MAX_WINDOW_SIZE)
+            return true;
+    }
+    return false;
+}
+
 /* ---- nghttp2's callbacks ---- */
 
 static int http2_on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *user)
@@ -179,11 +259,13 @@ static int http2_on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd,
          * closed): nghttp2 throws it away; its bytes still count against
          * the connection's window, so give them back. */
         struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, hd->stream_id);
-        if ((!st || st->end_stream_recv) && hd->length > 0) {
+        if ((!st || st->end_stream_recv) && hd->length > 0)
             s->credit_pending += hd->length;
-            stats_add(&s->c->srv->stats->h2_discarded_bytes, hd->length);
-        }
     }
+    if (hd->type == NGHTTP2_HEADERS && !http2_headers_id_ok(s, hd->stream_id))
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK))
+        http2_settings_snapshot(s);
     if (hd->type == NGHTTP2_HEADERS && hd->stream_id >= HTTP2_STREAM_ID_END &&
         s->goaway_step == HTTP2_GOAWAY_NONE) {
         stats_add(&s->c->srv->stats->h2_abuse[STATS_H2_STREAM_IDS], 1);
@@ -200,6 +282,15 @@ static int http2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, 
         frame->hd.stream_id ? nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id) : NULL;
     s->got_frame = true;
     switch (frame->hd.type) {
+    case NGHTTP2_SETTINGS:
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+            http2_settings_overflow(s, &frame->settings)) {
+            conn_log(s->c, LOG_INFO, "HTTP/2: SETTINGS_INITIAL_WINDOW_SIZE overflows a stream's "
+                                     "window: GOAWAY(FLOW_CONTROL_ERROR)");
+            http2_session_fail(s, NGHTTP2_FLOW_CONTROL_ERROR);
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        }
+        break;
     case NGHTTP2_HEADERS:
         if (st && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
             st->headers_done = true;
@@ -242,8 +333,7 @@ static int http2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, c
     (void)flags;
     struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
     if (!st) {
-        nghttp2_session_consume(ng, id, len);
-        stats_add(&s->c->srv->stats->h2_discarded_bytes, len);
+        nghttp2_session_consume(ng, id, len); /* counted by http2_scan_data */
         return 0;
     }
     http2_stream_on_data(st, data, len);
@@ -253,8 +343,14 @@ static int http2_on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, c
 
 static int http2_on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *user)
 {
-    (void)user;
     (void)code;
+    struct http2_session *s = user;
+    http2_remember_closed(s, id, 0);
+    if (id == s->data_id && !s->data_counted) {
+        /* Closed with a DATA frame half read: nghttp2 drops its rest unseen. */
+        stats_add(&s->c->srv->stats->h2_discarded_bytes, s->scan_skip);
+        s->data_counted = true;
+    }
     struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, id);
     if (!st)
         return 0;
@@ -277,6 +373,7 @@ static int http2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, 
         break;
     case NGHTTP2_RST_STREAM:
         stats_add(&stats->h2_rst_sent[http2_code_index(frame->rst_stream.error_code)], 1);
+        http2_remember_closed(s, frame->hd.stream_id, HTTP2_ID_RESET_BY_US);
         break;
     case NGHTTP2_HEADERS:
     case NGHTTP2_DATA:
@@ -294,13 +391,71 @@ static int http2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, 
 
 /* ---- bytes in and out ---- */
 
+/* A DATA frame for stream id begins, everything before it processed:
+ * count its payload if nobody will read it (the stream was answered
+ * early, reset, or closed). nghttp2 drops DATA of a closed stream before
+ * any callback, so the count is taken here, from the frame's header. */
+static void http2_scan_data(struct http2_session *s, int32_t id, uint32_t length)
+{
+    s->data_id = id;
+    s->data_counted = false;
+    if (id <= 0 || id > s->last_client_id || length == 0)
+        return; /* stream 0 or idle: a connection error, not a discard */
+    const struct http2_stream *st = nghttp2_session_get_stream_user_data(s->ng, id);
+    if (!st || st->discarding || st->rst_sent) {
+        stats_add(&s->c->srv->stats->h2_discarded_bytes, length);
+        s->data_counted = true;
+    }
+}
+
+/* Feed in[0..len) to nghttp2, stopping before each DATA frame's header
+ * completes to count it with the state the frames before it left.
+ * Returns what nghttp2_session_mem_recv returned last. */
+static ssize_t http2_feed(struct http2_session *s, const uint8_t *in, size_t len)
+{
+    size_t pos = 0, fed = 0;
+    while (pos < len) {
+        if (s->scan_skip) {
+            size_t n = len - pos < s->scan_skip ? len - pos : s->scan_skip;
+            s->scan_skip -= (uint32_t)n;
+            pos += n;
+            continue;
+        }
+        size_t n = sizeof s->scan_hd - s->scan_hd_len;
+        if (n > len - pos)
+            n = len - pos;
+        memcpy(s->scan_hd + s->scan_hd_len, in + pos, n);
+        s->scan_hd_len = (uint8_t)(s->scan_hd_len + n);
+        if (s->scan_hd_len < sizeof s->scan_hd)
+            break;
+        const uint8_t *hd = s->scan_hd;
+        uint32_t length = (uint32_t)hd[0] << 16 | (uint32_t)hd[1] << 8 | hd[2];
+        s->scan_hd_len = 0;
+        s->scan_skip = length;
+        if (hd[3] == NGHTTP2_DATA) {
+            int32_t id = (int32_t)(((uint32_t)hd[5] << 24 | (uint32_t)hd[6] << 16 |
+                                    (uint32_t)hd[7] << 8 | hd[8]) & 0x7fffffffu);
+            if (pos > fed) {
+                ssize_t rv = nghttp2_session_mem_recv(s->ng, in + fed, pos - fed);
+                if (rv < 0)
+                    return rv;
+                fed = pos;
+            }
+            http2_scan_data(s, id, length);
+        } else {
+            s->data_id = 0; /* the frame in progress is no DATA */
+        }
+        pos += n;
+    }
+    return len > fed ? nghttp2_session_mem_recv(s->ng, in + fed, len - fed) : (ssize_t)len;
+}
+
 /* Give nghttp2 what was read. false: the session failed (closing). */
 static bool http2_recv(struct http2_session *s)
 {
     struct conn *c = s->c;
     struct conn_work *w = c->w;
-    ssize_t rv = nghttp2_session_mem_recv(s->ng, (const uint8_t *)w->in + w->in_start,
-                                          w->in_len - w->in_start);
+    ssize_t rv = http2_feed(s, (const uint8_t *)w->in + w->in_start, w->in_len - w->in_start);
     w->in_start = w->in_len = 0;
     if (s->credit_pending) {
         nghttp2_session_consume_connection(s->ng, s->credit_pending);
@@ -535,6 +690,7 @@ bool http2_conn_start(struct conn *c)
     if (!s || nghttp2_session_callbacks_new(&cbs) != 0 || nghttp2_option_new(&opt) != 0)
         goto fail;
     s->c = c;
+    s->scan_skip = HTTP2_PREFACE_LEN; /* the client's preface comes before its frames */
     nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, http2_on_begin_frame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, http2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cbs, http2_on_header);
@@ -546,7 +702,8 @@ bool http2_conn_start(struct conn *c)
     nghttp2_option_set_max_continuations(opt, cfg->http2_max_continuations);
     /* Resets are counted here (http2_max_resets), with our counter and code. */
     nghttp2_option_set_stream_reset_rate_limit(opt, UINT32_MAX, UINT32_MAX);
-    /* Closed streams are not kept for the priority tree (priorities are ignored). */
+    /* Closed streams are not kept for the priority tree (priorities are
+     * ignored); the ids the stream-state rules need are kept here. */
     nghttp2_option_set_no_closed_streams(opt, 1);
     if (nghttp2_session_server_new2(&s->ng, cbs, s, opt) != 0)
         goto fail;
@@ -596,5 +753,6 @@ void http2_conn_free(struct conn *c)
     while (s->first)
         http2_stream_free(s->first);
     nghttp2_session_del(s->ng);
+    free(s->closed_ids);
     free(s);
 }

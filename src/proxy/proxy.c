@@ -170,8 +170,6 @@ static struct upstream_peer *proxy_pick(struct proxy_exchange *ex)
 
 /* ---- the request body: client -> upstream ---- */
 
-/* Move spilled body bytes into the send buffer; resume the client's body
- * once all of it went. */
 /* Where body bytes go now, and how many it takes: the spool while
  * buffering, else the upstream connection (none yet: 0). */
 static size_t proxy_body_room(struct proxy_exchange *ex)
@@ -190,14 +188,35 @@ static void proxy_body_put(struct proxy_exchange *ex, const char *data, size_t n
         (void)upstream_send(ex->u, data, n);
 }
 
+/* Put as much of data[0..len) as the destination takes; returns how much.
+ * Again while there is room: the upstream writes what it is given at once,
+ * and a socket that took everything (it never said EAGAIN) gives no
+ * writable edge later, so bytes left behind now would wait for
+ * proxy_send_timeout. Bytes are left only when the buffer is full: then
+ * its socket said EAGAIN and on_send_room follows its writable edge (or
+ * the connect's end, or the spool's write). */
+static size_t proxy_body_put_all(struct proxy_exchange *ex, const char *data, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t room = proxy_body_room(ex);
+        if (room == 0)
+            break;
+        size_t n = len - done < room ? len - done : room;
+        proxy_body_put(ex, data + done, n);
+        done += n;
+    }
+    return done;
+}
+
+/* Move spilled body bytes into the send buffer; resume the client's body
+ * once all of it went. */
 static void proxy_drain_spill(struct proxy_exchange *ex)
 {
     if (!ex->u && !ex->spooling)
         return;
-    size_t room = proxy_body_room(ex);
-    size_t n = ex->spill_len < room ? ex->spill_len : room;
+    size_t n = proxy_body_put_all(ex, ex->spill, ex->spill_len);
     if (n) {
-        proxy_body_put(ex, ex->spill, n);
         memmove(ex->spill, ex->spill + n, ex->spill_len - n);
         ex->spill_len -= n;
     }
@@ -210,10 +229,7 @@ static void proxy_drain_spill(struct proxy_exchange *ex)
 static int proxy_queue_body(struct proxy_exchange *ex, const char *data, size_t len)
 {
     if (ex->spill_len == 0 && (ex->u || ex->spooling)) {
-        size_t room = proxy_body_room(ex);
-        size_t n = len < room ? len : room;
-        if (n)
-            proxy_body_put(ex, data, n);
+        size_t n = proxy_body_put_all(ex, data, len);
         data += n;
         len -= n;
     }

@@ -51,6 +51,18 @@ def read_counting(s):
     return lines[0], got
 
 
+def answer_count(sock, rest, size):
+    """An application's side: read a body of size bytes (rest came with the
+    head), counting, and answer 200 with the count."""
+    got = len(rest)
+    while got < size:
+        data = sock.recv(MIB)
+        if not data:
+            break
+        got += len(data)
+    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(got)), got))
+
+
 def worker_of(srv):
     kids = wait_for(lambda: children(srv.proc.pid), timeout=10)
     assert kids, "no worker"
@@ -102,13 +114,7 @@ def test_upload_to_an_app_that_does_not_read(make_server):
     def handler(sock, app):
         head, rest = read_head(sock)
         go.wait(30)
-        got = len(rest)
-        while got < SIZE:
-            data = sock.recv(MIB)
-            if not data:
-                break
-            got += len(data)
-        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d" % (len(str(got)), got))
+        answer_count(sock, rest, SIZE)
     app = App(handler, timeout=60)
     try:
         srv = proxied(make_server, app)
@@ -144,6 +150,31 @@ def test_upload_to_an_app_that_does_not_read(make_server):
         assert r.status == 200 and r.body == str(SIZE).encode()
     finally:
         go.set()
+        app.stop()
+
+
+@pytest.mark.parametrize("size", [64 * 1024, 4 * MIB])
+def test_upload_larger_than_the_send_buffer_in_one_read(make_server, size):
+    """proxy_buffer_bytes at its minimum and a client that sends its whole
+    body at once: one read of the client's brings far more than the
+    upstream's send buffer takes. The application reads as fast as it can,
+    so the socket to it never fills and no writable edge comes: what the
+    buffer could not take must still go as soon as there is room, not wait
+    for proxy_send_timeout (then a 502)."""
+    def handler(sock, app):
+        head, rest = read_head(sock)
+        answer_count(sock, rest, size)
+    app = App(handler, timeout=30)
+    try:
+        srv = make_server("proxy_buffer_bytes 4k;\nproxy_send_timeout 5s;\n"
+                          "body_max_bytes 1g;\nlocation /app/ {\n methods POST;\n"
+                          " proxy_pass %s;\n}\n" % app.addr)
+        s = srv.connect(timeout=30)
+        s.sendall(request("POST", "/app/up", ["Content-Length: %d" % size]) + b"b" * size)
+        r = Reader(s, timeout=30).response()
+        s.close()
+        assert r.status == 200 and r.body == str(size).encode(), (r.status, r.body[:200])
+    finally:
         app.stop()
 
 

@@ -229,17 +229,20 @@ def test_access_log_carries_scheme_tls_version_cipher_and_sni(make_server, ca, t
 # A real browser over HTTPS
 
 
-def chromium_https(url, home):
-    """Headless Chromium loads url and prints the DOM it built. HOME is
-    home, so the browser's certificate store is home/.pki/nssdb (NSS): only
-    what a test put there is trusted besides the system's roots."""
+def chromium_https(url, home, *args):
+    """Headless Chromium loads url and prints the DOM it built (or does what
+    args say instead, e.g. --screenshot=FILE). HOME is home, so the
+    browser's certificate store is home/.pki/nssdb (NSS): only what a test
+    put there is trusted besides the system's roots."""
     profile = tempfile.mkdtemp(prefix="lingerd-chromium-")
     env = dict(os.environ, HOME=home)
     try:
         cmd = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu",
                "--disable-quic", "--no-first-run", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
-               "--host-resolver-rules=MAP localhost 127.0.0.1", "--dump-dom", url]
+               "--host-resolver-rules=MAP localhost 127.0.0.1"]
+        cmd += list(args) or ["--dump-dom"]
+        cmd.append(url)
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     finally:
         shutil.rmtree(profile, ignore_errors=True)
