@@ -24,7 +24,8 @@ import h2.settings
 import pytest
 
 from conftest import AUTH, get, wait_for
-from test_http2 import H2, MIB, abuse_count, ca, others_served, raw_data_frame, tls_conf  # noqa: F401
+from test_http2 import (H2, MIB, abuse_count, ca, others_served,  # noqa: F401 (ca: fixture)
+                        raw_data_frame, tls_conf)
 from test_process import children
 from test_upload import open_uploads, temp_files, up
 from test_upload_io import CONF, faults, held, release, shim  # noqa: F401 (fixtures)
@@ -115,7 +116,7 @@ class Case:
         """(a) an upload whose commit fsync is held: the stream waits on an
         I/O thread (conn_wait_io)."""
         self.faults(fsync_hold="slow")
-        self.srv = make_server("upload_writeback_bytes 1m;\n" + H2C + self.extra + "io_threads 1;\n")
+        self.srv = make_server("upload_writeback_bytes 1m;\nio_threads 1;\n" + H2C + self.extra)
         os.mkdir(up(self.srv, "slow"))
         self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.body = os.urandom(200 * 1024)
@@ -130,8 +131,8 @@ class Case:
     def _open_proxy_slow(self, make_server, apps):
         """(b) proxy_pass waiting for an upstream that has not answered."""
         self.app = apps(gated_handler(self.gate, "slow"))
-        self.srv = make_server(H2C + self.extra + "location /app/ {\n methods GET POST;\n proxy_pass %s;\n}\n"
-                               % self.app.addr)
+        self.srv = make_server(H2C + self.extra + "location /app/ {\n methods GET POST;\n"
+                               " proxy_pass %s;\n}\n" % self.app.addr)
         self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.sid = self.c.request("/app/slow")
         assert wait_for(lambda: self.app.get("requests") == 1), "the upstream got no request"
@@ -139,7 +140,8 @@ class Case:
     def _open_proxy_stream(self, make_server, apps):
         """(c) a proxied answer half relayed, the rest not yet sent."""
         self.app = apps(gated_handler(self.gate, "stream"))
-        self.srv = make_server(H2C + self.extra + "location /app/ {\n proxy_pass %s;\n}\n" % self.app.addr)
+        self.srv = make_server(H2C + self.extra + "location /app/ {\n proxy_pass %s;\n}\n"
+                               % self.app.addr)
         self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.sid = self.c.request("/app/stream")
         st = self.c.stream(self.sid)
@@ -166,8 +168,8 @@ class Case:
         """(e) a proxied upload whose upstream reads nothing: the proxy
         pauses the body (conn_body_pause) and the stream's window shuts."""
         self.app = apps(gated_handler(self.gate, "deaf"), timeout=60)
-        self.srv = make_server(H2C + self.extra + "location /app/ {\n methods POST;\n proxy_pass %s;\n}\n"
-                               % self.app.addr)
+        self.srv = make_server(H2C + self.extra + "location /app/ {\n methods POST;\n"
+                               " proxy_pass %s;\n}\n" % self.app.addr)
         self.c = H2(self.srv, ca=self.ca, timeout=30)
         self.body = b"p" * PAUSE_BODY
         self.sid = self.c.request("/app/up", method="POST",
@@ -459,7 +461,8 @@ def test_reset_flood_past_the_limit_with_streams_in_every_wait(make_server, apps
     app_slow = apps(gated_handler(slow, "slow"))
     app_half = apps(gated_handler(half, "stream"))
     srv = make_server(H2C + "io_threads 1;\nhttp2_max_resets 30;\n"
-                      "location /slow/ {\n proxy_pass %s;\n}\nlocation /half/ {\n proxy_pass %s;\n}\n"
+                      "location /slow/ {\n proxy_pass %s;\n}\n"
+                      "location /half/ {\n proxy_pass %s;\n}\n"
                       % (app_slow.addr, app_half.addr))
     os.mkdir(up(srv, "slow"))
     with open(os.path.join(srv.root, "big.bin"), "wb") as f:
@@ -549,7 +552,7 @@ def test_early_401s_with_data_still_coming_then_keepalive_timeout(make_server):
     """Three PUTs without credentials get their 401 while their DATA keeps
     coming, some of it after the server's RST_STREAM(NO_ERROR); then the
     client goes quiet: keepalive_timeout ends the connection with the two
-    GOAWAYs and a clean close."""
+    GOAWAYs and a clean close; the DATA thrown away is counted."""
     srv = make_server(H2C + "keepalive_timeout 1s;\nhttp2_goaway_timeout 1s;")
     c = H2(srv, timeout=30)
     body = b"x" * (2 * MIB)
@@ -577,6 +580,8 @@ def test_early_401s_with_data_still_coming_then_keepalive_timeout(make_server):
     assert c.wait(lambda: c.closed, timeout=30), c.goaways
     assert not c.reset_by_peer
     assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1][1] == 0, c.goaways
+    # at least the DATA sent after each reset, on a stream closed by then
+    assert status_value(srv, "HTTP2DiscardedBytes") >= 3 * 4 * 16384
     assert conns_settle(srv, 1)
     assert others_served(srv)
 
