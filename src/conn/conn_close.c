@@ -164,6 +164,10 @@ void conn_want_close(struct conn *c, enum conn_close_reason why)
     c->keep_alive = false;
     if (c->close_why == CONN_CLOSE_NONE)
         c->close_why = (uint8_t)why;
+    /* A stream has no close of its own to say that its answer, begun, is
+     * cut short: it says so with a reset. */
+    if (c->h2s && why == CONN_CLOSE_ERROR && c->w && c->w->responded)
+        http2_stream_cut(c);
 }
 
 /* Enter LINGER: every close the client did not start comes through here. */

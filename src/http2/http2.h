@@ -69,5 +69,9 @@ void http2_stream_io_done(struct conn *c);
 /* conn_wake, conn_resp_done, conn_body_pause(false): run the stream after
  * this iteration's dispatch. */
 void http2_stream_wake(struct conn *c);
+/* conn_want_close(CONN_CLOSE_ERROR) after the answer began: it is cut
+ * short, and the stream is reset (INTERNAL_ERROR) unless its END_STREAM
+ * is out already. */
+void http2_stream_cut(struct conn *c);
 
 #endif

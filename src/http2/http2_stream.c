@@ -261,6 +261,18 @@ void http2_stream_wake(struct conn *c)
     http2_stream_resume(http2_stream_from(c));
 }
 
+void http2_stream_cut(struct conn *c)
+{
+    struct http2_stream *st = http2_stream_from(c);
+    /* Only a stream still open: one closed by nghttp2 is being freed, and
+     * the connection's close (its session detached) ends them all; asking
+     * it to run then would put a closing connection on the ready list. */
+    if (st->eof_sent || st->s->c->h2 != st->s ||
+        nghttp2_session_get_stream_user_data(st->s->ng, st->id) != st)
+        return;
+    http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
+}
+
 /* The whole body went to the sink: its on_end (which answers, or waits for
  * the disk). */
 static void http2_stream_end_sink(struct http2_stream *st)
