@@ -615,14 +615,20 @@ def test_streams_in_flight_finish_after_goaway(make_server):
     assert c.goaways[-1] == (5, 0), c.goaways
 
 
-def test_graceful_stop_sends_two_goaways(make_server):
-    srv = make_server("http2_cleartext on;\nworkers 1;")
+def drain_by_signal(srv, sig, timeout):
+    """One HTTP/2 connection that served stream 1, then sig: it must end
+    with the two GOAWAYs (2^31-1, then 1) and no reset."""
     c = H2(srv)
     assert c.get("/index.html")["headers"][":status"] == "200"
-    srv.send_signal(signal.SIGQUIT)
-    assert c.wait(lambda: c.closed, timeout=20), c.goaways
+    srv.send_signal(sig)
+    assert c.wait(lambda: c.closed, timeout=timeout), c.goaways
     assert not c.reset_by_peer
     assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (1, 0), c.goaways
+
+
+def test_graceful_stop_sends_two_goaways(make_server):
+    srv = make_server("http2_cleartext on;\nworkers 1;")
+    drain_by_signal(srv, signal.SIGQUIT, 20)
     assert srv.stop() == 0
 
 
@@ -792,12 +798,7 @@ def test_reload_drains_with_two_goaways(make_server):
     """A reload: the old worker's HTTP/2 connection ends gracefully (two
     GOAWAYs, then the close); a new connection is served by the new one."""
     srv = make_server("http2_cleartext on;")
-    c = H2(srv)
-    assert c.get("/index.html")["headers"][":status"] == "200"
-    srv.send_signal(signal.SIGHUP)
-    assert c.wait(lambda: c.closed, timeout=30), c.goaways
-    assert not c.reset_by_peer
-    assert c.goaways[0][0] == 2 ** 31 - 1 and c.goaways[-1] == (1, 0), c.goaways
+    drain_by_signal(srv, signal.SIGHUP, 30)
     assert others_served(srv)
 
 
