@@ -372,6 +372,11 @@ static void upload_abandon(struct conn *c, struct upload *u)
                (unsigned long long)u->bytes,
                u->job_busy && u->kind == UPLOAD_JOB_COMMIT ? " while committing" : "");
     u->conn = NULL;
+    /* No more work for it: a wait for room (a paused body's next write) ends
+     * here, or another upload's completion would resume a connection that
+     * is gone. */
+    if (u->room.waiting)
+        iopool_unwait_room(u->pool, &u->room);
     if (u->job_busy || u->flush_busy) {
         if (u->job_busy)
             iopool_cancel(&u->job);
