@@ -31,6 +31,14 @@ from upstream_apps import apps, echo_handler  # noqa: F401 (apps)
 MIB = 1024 * 1024
 
 
+def put_big_file(srv):
+    """1 MiB of random bytes as /big.bin; returns them."""
+    big = os.urandom(MIB)
+    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
+        f.write(big)
+    return big
+
+
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory):
     return TestCA(str(tmp_path_factory.mktemp("ca")))
@@ -263,10 +271,7 @@ def test_curl_and_nghttp_over_tls(make_server, ca):
 
 def test_static_get_head_range_conditional(make_server, ca):
     srv = make_server(tls_conf(ca), tls=True)
-    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
-        f.write(os.urandom(MIB))
-    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
-        big = f.read()
+    big = put_big_file(srv)
     c = H2(srv, ca)
     r = c.get("/big.bin")
     h = r["headers"]
@@ -290,10 +295,7 @@ def test_static_get_head_range_conditional(make_server, ca):
 
 def test_concurrent_downloads_on_one_connection(make_server):
     srv = make_server("http2_cleartext on;")
-    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
-        f.write(os.urandom(MIB))
-    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
-        big = f.read()
+    big = put_big_file(srv)
     c = H2(srv)
     sids = [c.request("/big.bin") for _ in range(6)]
     for sid in sids:
@@ -477,10 +479,7 @@ def test_early_401_with_rst_no_error_while_another_stream_downloads(make_server)
     while another downloads 1 MiB. The upload reads its whole 401, then
     RST_STREAM(NO_ERROR); the download completes on the same connection."""
     srv = make_server("http2_cleartext on;")
-    with open(os.path.join(srv.root, "big.bin"), "wb") as f:
-        f.write(os.urandom(MIB))
-    with open(os.path.join(srv.root, "big.bin"), "rb") as f:
-        big = f.read()
+    big = put_big_file(srv)
     c = H2(srv)
     body = b"x" * (16 * MIB)
     up = c.request("/upload/seed.bin", method="PUT",
