@@ -15,7 +15,7 @@ import time
 
 from conftest import Reader, request
 from test_proxy_stream import rss, worker_of
-from upstream_apps import apps, header, read_body, read_head, respond  # noqa: F401 (apps)
+from upstream_apps import apps, each_request, header, read_head, respond  # noqa: F401 (apps)
 
 MIB = 1024 * 1024
 METHODS = "methods GET HEAD POST PUT;"
@@ -26,12 +26,7 @@ def recording_app(sock, app):
     length and digest of its body and the framing it came with."""
     with app.lock:
         app.seen.append(("accepted", time.monotonic()))
-    buf = b""
-    while True:
-        head, buf = read_head(sock, buf)
-        if head is None:
-            return
-        body, buf = read_body(sock, head, buf)
+    for head, body in each_request(sock):
         with app.lock:
             app.seen.append(("request", head, body))
         info = "%d %s cl=%s te=%s" % (len(body), hashlib.sha256(body).hexdigest(),
@@ -138,16 +133,9 @@ def test_buffered_put_retried_on_a_fresh_connection_with_its_body(make_server, a
     """The retry rule with a buffered body: the body is in the file, so a
     PUT (idempotent) lost on a reused connection is sent again whole."""
     def drop_second(sock, app):
-        buf = b""
-        served = 0
-        while True:
-            head, buf = read_head(sock, buf)
-            if head is None:
-                return
-            body, buf = read_body(sock, head, buf)
+        for served, (head, body) in enumerate(each_request(sock)):
             if served == 1:
                 return  # the second request of a connection is dropped
-            served += 1
             with app.lock:
                 app.seen.append(("request", head, body))
             respond(sock, 200, b"%d" % len(body))

@@ -18,7 +18,7 @@ import ssl
 
 from conftest import Reader, request, wait_for
 from tlscerts import TestCA
-from upstream_apps import apps, header, read_body, read_head, respond  # noqa: F401 (apps)
+from upstream_apps import apps, each_request, header, read_head, respond  # noqa: F401 (apps)
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 KEY = base64.b64encode(b"0123456789abcdef").decode()
@@ -205,12 +205,7 @@ def test_tunnel_idle_timeout_closes_both_sides(make_server, apps):
 
 def test_refused_upgrade_is_a_normal_response_and_keep_alive(make_server, apps):
     def handle(sock, app):
-        buf = b""
-        while True:
-            head, buf = read_head(sock, buf)
-            if head is None:
-                return
-            _, buf = read_body(sock, head, buf)
+        for head, _ in each_request(sock):
             app.count("requests")
             with app.lock:
                 app.seen.append(head)

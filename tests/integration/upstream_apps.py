@@ -146,14 +146,21 @@ def respond(sock, status, body=b"", headers=(), reason="X"):
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
 
 
-def echo_handler(sock, app):
-    """Keep-alive: answer each request with 200 and a body naming what it saw."""
+def each_request(sock):
+    """The requests of one keep-alive connection, (head, body) each, until
+    the client closes."""
     buf = b""
     while True:
         head, buf = read_head(sock, buf)
         if head is None:
             return
         body, buf = read_body(sock, head, buf)
+        yield head, body
+
+
+def echo_handler(sock, app):
+    """Keep-alive: answer each request with 200 and a body naming what it saw."""
+    for head, body in each_request(sock):
         app.count("requests")
         with app.lock:
             app.seen.append(head)
