@@ -292,6 +292,22 @@ def request(method, path, headers=(), body=b"", version="HTTP/1.1", host="localh
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def send_upload(sock, head, size, fill=b"x"):
+    """Send a request head and size bytes of body without reading; True if
+    the server reset the connection while the body went out."""
+    chunk = fill * (256 * 1024)
+    try:
+        sock.sendall(head)
+        left = size
+        while left > 0:
+            n = min(left, len(chunk))
+            sock.sendall(chunk[:n])
+            left -= n
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    return False
+
+
 def exchange(server, data, n=1, head=False, timeout=10):
     """Send data on a new connection, read n responses; returns (responses, reader)."""
     s = server.connect()

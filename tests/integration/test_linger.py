@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import AUTH, Reader, exchange, request, sockets_in_state, wait_for
+from conftest import AUTH, Reader, exchange, request, send_upload, sockets_in_state, wait_for
 
 MIB = 1024 * 1024
 
@@ -27,19 +27,8 @@ def put_unauthorized_whole_body(srv, size, path="/upload/big.bin", bodies=None):
     """A client that writes its whole body before reading. Returns
     (status or None, reset_seen); the response bodies go to bodies."""
     s = srv.connect(timeout=20)
-    reset = False
     status = None
-    head = request("PUT", path, ["Content-Length: %d" % size])
-    chunk = b"x" * (256 * 1024)
-    try:
-        s.sendall(head)
-        left = size
-        while left > 0:
-            n = min(left, len(chunk))
-            s.sendall(chunk[:n])
-            left -= n
-    except (ConnectionResetError, BrokenPipeError):
-        reset = True
+    reset = send_upload(s, request("PUT", path, ["Content-Length: %d" % size]), size)
     rd = Reader(s, timeout=20)
     try:
         r = rd.response()

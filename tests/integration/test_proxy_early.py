@@ -8,11 +8,10 @@ sees a reset. A test that passed both ways would prove nothing (see
 test_linger.py for the same on static uploads).
 """
 
-import socket
 
 import pytest
 
-from conftest import Reader, request
+from conftest import Reader, request, send_upload
 from upstream_apps import App, read_head, reset_close
 
 MIB = 1024 * 1024
@@ -47,17 +46,8 @@ def early_handler(status, how):
 def upload(srv, size):
     """Send a whole upload before reading. (status, body, reset_seen)."""
     s = srv.connect(timeout=30)
-    reset = False
-    chunk = b"u" * (256 * 1024)
-    try:
-        s.sendall(request("POST", "/app/upload", ["Content-Length: %d" % size]))
-        left = size
-        while left > 0:
-            n = min(left, len(chunk))
-            s.sendall(chunk[:n])
-            left -= n
-    except (ConnectionResetError, BrokenPipeError):
-        reset = True
+    reset = send_upload(s, request("POST", "/app/upload", ["Content-Length: %d" % size]), size,
+                        fill=b"u")
     rd = Reader(s, timeout=30)
     status = body = None
     try:
