@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 
-from conftest import BIN, Reader, request, wait_for
+from conftest import BIN, Reader, fd_targets, request, wait_for
 from test_process import children
 
 COMBINED = re.compile(
@@ -27,16 +27,7 @@ def lines(path):
 def reopened(pid, paths):
     """Whether pid holds every path open and none of the renamed files
     (PATH.1), as /proc/<pid>/fd names them: it has reopened its logs."""
-    held = set()
-    try:
-        fds = os.listdir("/proc/%d/fd" % pid)
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            held.add(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
-        except OSError:
-            continue
+    held = set(fd_targets(pid))
     return all(p in held and p + ".1" not in held for p in paths)
 
 
