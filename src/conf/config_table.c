@@ -171,6 +171,12 @@ const struct config_directive config_directives[] = {
               "one while an I/O thread writes the other to the file, so the event loop never "
               "waits for the file system; a body that fills half a buffer while the other is "
               "still being written stops reading until the disk catches up" },
+    { .name = "upload_splice", .type = CONFIG_T_BOOL, MAIN(upload_splice), .def = "on",
+      .group = G_SERVE,
+      .help = "Over plain HTTP/1.1, move a large upload's body from the socket to its file "
+              "in the kernel (splice through a pipe of upload_buffer_bytes, at most the "
+              "system's pipe-max-size), so the worker never copies it; off, or over TLS, "
+              "HTTP/2 or chunked framing, the body is read into the buffers" },
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
       .help = "While an upload's body arrives, the I/O thread starts the disk writes every "

@@ -12,10 +12,12 @@
 #ifndef LINGERD_CONN_H
 #define LINGERD_CONN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "http1.h"
 
@@ -157,7 +159,21 @@ struct conn_body_sink {
     int (*on_data)(struct conn *c, void *ctx, const char *data, size_t len);
     void (*on_end)(struct conn *c, void *ctx);
     void (*on_abort)(struct conn *c, void *ctx);
+    /* Optional: take up to max bytes (the rest of the body) straight from the socket
+     * sock (a pipe and splice(2): the bytes never pass through the
+     * worker). Offered only over plain TCP, for a Content-Length body, once
+     * nothing of it is buffered. Returns as a read (> 0: bytes taken; 0: the
+     * peer's FIN; -EAGAIN: nothing to read now; -errno: the socket is
+     * broken), or CONN_SPLICE_WAIT (nothing taken: the sink waits in
+     * WAIT_IO, see conn_wait_io), CONN_SPLICE_FAILED (*status is the HTTP
+     * status that ends the upload, as on_data's), or CONN_SPLICE_NEVER
+     * (nothing taken: the rest of this body comes through on_data). */
+    ssize_t (*on_splice)(struct conn *c, void *ctx, int sock, size_t max, int *status);
 };
+
+#define CONN_SPLICE_WAIT (-EINPROGRESS)
+#define CONN_SPLICE_FAILED (-ECANCELED)
+#define CONN_SPLICE_NEVER (-EOPNOTSUPP)
 
 /* The handler handed a file operation to the I/O threads (an fsync, a
  * rename, or the write the body got ahead of): stop reading and wait in
