@@ -253,6 +253,47 @@ static enum http1_rc http1_parse_target(struct http1_parser *p, const char *buf,
     return HTTP1_DONE;
 }
 
+/* The request target that starts at buf[t]: where it ends, at the first byte no
+ * target holds (SP, CR, LF and any byte RFC 3986 does not allow), and where its
+ * path ends (*q: its '?', or the end). One pass finds both. */
+static size_t http1_scan_target(const char *buf, size_t t, size_t *q)
+{
+    size_t i = t;
+    while (http1_is((unsigned char)buf[i], HTTP1_C_PATH))
+        i++;
+    if (buf[t] != '/') {
+        /* an absolute-form authority may be an IP literal; http1_parse_target
+         * checks that its brackets are the only ones */
+        while (http1_is((unsigned char)buf[i], HTTP1_C_PATH) || buf[i] == '[' || buf[i] == ']')
+            i++;
+    }
+    *q = i;
+    if (buf[i] == '?') {
+        while (http1_is((unsigned char)buf[++i], HTTP1_C_QUERY))
+            ;
+    }
+    return i;
+}
+
+/* The target's scan stopped at byte c inside it. */
+static enum http1_rc http1_fail_target_byte(struct http1_parser *p, unsigned char c)
+{
+    return http1_fail(p, 400, c > ' ' && c < 0x7f ? "a byte RFC 3986 does not allow in a "
+                                                    "request target (percent-encode it)"
+                                                  : "control or non-ASCII byte in request target");
+}
+
+/* The target buf[t..e), its path ending at q, is whole: its escapes and its form. */
+static enum http1_rc http1_check_target(struct http1_parser *p, const char *buf, size_t t,
+                                        size_t e, size_t q)
+{
+    /* the path's escapes are checked where it is decoded (uri.c), before
+     * routing; the query is never decoded, so here */
+    if (q < e && http1_has_bad_escape(buf + q + 1, e - q - 1))
+        return http1_fail(p, 400, "'%' not followed by two hex digits in request target");
+    return http1_parse_target(p, buf, t, e - t, q);
+}
+
 /* request-line = method SP request-target SP HTTP-version (RFC 9112 §3), in buf[s..e),
  * into p->line. buf[e] is the line's CR or LF, which is in no byte class: it stops
  * every scan below without a bound check of its own. */
@@ -269,26 +310,10 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     rl->method_token = http1_slice_make(s, i - s);
     rl->method = http1_method_lookup(buf + s, i - s);
 
-    /* one pass finds both the end of the path ('?') and of the target (' ') */
-    size_t t = ++i;
-    while (http1_is((unsigned char)buf[i], HTTP1_C_PATH))
-        i++;
-    if (buf[t] != '/') {
-        /* an absolute-form authority may be an IP literal; http1_parse_target
-         * checks that its brackets are the only ones */
-        while (http1_is((unsigned char)buf[i], HTTP1_C_PATH) || buf[i] == '[' || buf[i] == ']')
-            i++;
-    }
-    size_t q = i;
-    if (buf[i] == '?') {
-        while (http1_is((unsigned char)buf[++i], HTTP1_C_QUERY))
-            ;
-    }
+    size_t t = ++i, q;
+    i = http1_scan_target(buf, t, &q);
     if (i < e && buf[i] != ' ')
-        return http1_fail(p, 400, (unsigned char)buf[i] > ' ' && (unsigned char)buf[i] < 0x7f
-                                      ? "a byte RFC 3986 does not allow in a request target "
-                                        "(percent-encode it)"
-                                      : "control or non-ASCII byte in request target");
+        return http1_fail_target_byte(p, (unsigned char)buf[i]);
     if (i == t)
         return http1_fail(p, 400, "empty request target");
     if (i == e)
@@ -298,11 +323,7 @@ static enum http1_rc http1_parse_request_line(struct http1_parser *p, const char
     rc = http1_parse_version(p, buf + i + 1, e - i - 1);
     if (rc != HTTP1_DONE)
         return rc;
-    /* the path's escapes are checked where it is decoded (uri.c), before
-     * routing; the query is never decoded, so here */
-    if (q < i && http1_has_bad_escape(buf + q + 1, i - q - 1))
-        return http1_fail(p, 400, "'%' not followed by two hex digits in request target");
-    return http1_parse_target(p, buf, t, i - t, q);
+    return http1_check_target(p, buf, t, i, q);
 }
 
 /* Little-endian load: byte 0 of the word is buf[0] whatever the machine. */
@@ -586,6 +607,93 @@ enum http1_rc http1_parse_head(struct http1_parser *p, const char *buf, size_t l
     /* len <= head_max_bytes, a uint32_t */
     p->scanned = (uint32_t)len;
     return HTTP1_AGAIN;
+}
+
+/* ---- a head given in parts ---- */
+
+/* The parts stand for the text "method SP target SP HTTP/1.1" CRLF, each field as
+ * "name: value" CRLF, and the final CRLF. p->scanned counts that text's bytes, so
+ * every limit applies where http1_parse_head would apply it, in the same order: a
+ * line's own limit, then the head's, then the line's syntax. Each string is followed
+ * in buf by a byte that no string of its kind holds (the caller writes an LF), which
+ * stops the scans as the line end does in a text head. */
+
+enum http1_rc http1_parts_request_line(struct http1_parser *p, const char *buf,
+                                       struct http1_slice method, struct http1_slice target)
+{
+    const struct http1_limits *lim = p->limits;
+    struct http1_request_line *rl = &p->line;
+    size_t len = (size_t)method.len + 1 + target.len + 9; /* " HTTP/1.1" */
+
+    assert(p->lines == 0);
+    if (p->status != 0)
+        return HTTP1_ERROR;
+    if (len > lim->request_line_max_bytes)
+        return http1_fail(p, 414, "request line too long");
+    if (len + 2 > lim->head_max_bytes)
+        return http1_fail(p, 431, "request head too long");
+    if (!http1_is_token(buf + method.off, method.len))
+        return http1_fail(p, 400, "method is not a token");
+    rl->method_token = method;
+    rl->method = http1_method_lookup(buf + method.off, method.len);
+    size_t t = target.off, e = t + target.len, q;
+    size_t i = http1_scan_target(buf, t, &q);
+    assert(i <= e); /* buf[e] is no target byte */
+    if (i < e)
+        return http1_fail_target_byte(p, (unsigned char)buf[i]);
+    if (i == t)
+        return http1_fail(p, 400, "empty request target");
+    rl->version_minor = 1;
+    enum http1_rc rc = http1_check_target(p, buf, t, e, q);
+    if (rc != HTTP1_DONE)
+        return rc;
+    p->scanned = (uint32_t)(len + 2);
+    p->lines = 1;
+    return HTTP1_AGAIN;
+}
+
+enum http1_rc http1_parts_field(struct http1_parser *p, const char *buf, struct http1_slice name,
+                                struct http1_slice value)
+{
+    const struct http1_limits *lim = p->limits;
+    size_t len = (size_t)name.len + 2 + value.len; /* "name: value" */
+
+    assert(p->lines > 0);
+    if (p->status != 0)
+        return HTTP1_ERROR;
+    if (p->lines - 1 >= http1_fields_max(p))
+        return http1_fail(p, 431, "too many header fields");
+    if (len > lim->field_line_max_bytes)
+        return http1_fail(p, 431, "field line too long");
+    if (p->scanned + len + 2 > lim->head_max_bytes)
+        return http1_fail(p, 431, "request head too long");
+    if (name.len == 0)
+        return http1_fail(p, 400, "empty field name");
+    if (!http1_is_token(buf + name.off, name.len))
+        return http1_fail(p, 400, "invalid byte in field name");
+    size_t v = value.off, e = v + value.len, ve = e;
+    while (v < e && http1_is_ows((unsigned char)buf[v]))
+        v++;
+    if (http1_skip_field_bytes(buf, v, e) != e)
+        return http1_fail(p, 400, "control byte in field value");
+    while (ve > v && http1_is_ows((unsigned char)buf[ve - 1]))
+        ve--;
+    p->fields[p->lines - 1] = (struct http1_header){ name, http1_slice_make(v, ve - v) };
+    p->lines++;
+    p->scanned += (uint32_t)(len + 2);
+    return HTTP1_AGAIN;
+}
+
+enum http1_rc http1_parts_end(struct http1_parser *p, const char *buf, struct http1_request *req,
+                              size_t *used)
+{
+    *used = 0;
+    assert(p->lines > 0);
+    if (p->status != 0)
+        return HTTP1_ERROR;
+    if ((size_t)p->scanned + 2 > p->limits->head_max_bytes)
+        return http1_fail(p, 431, "request head too long");
+    return http1_finish(p, buf, (size_t)p->scanned + 2, req, used);
 }
 
 bool http1_wants_keep_alive(const struct http1_request *req)

@@ -2,11 +2,12 @@
  * collected from nghttp2's header callbacks, then built into the same
  * struct http1_request the handlers read for HTTP/1.1, and dispatched.
  *
- * The request is built by writing its head as HTTP/1.1 text (http2_head.c:
- * "GET /p HTTP/1.1", Host from :authority, the fields) into the stream's
- * read buffer and parsing it with the HTTP/1.1 parser: the same byte
- * classes, limits (414, 431) and field handling, one code path for both
- * protocols. nghttp2 checks the HTTP/2 rules first (RFC 9113 §8.2-8.3:
+ * The fields are copied as they come into the stream's read buffer, which
+ * a stream does not read into, and the request is built from them by the
+ * HTTP/1.1 parser's parts interface (http2_head.c, http1_parts_*): the same
+ * byte classes, limits (414, 431) and field meanings as a head sent as
+ * text, one set of rules for both protocols, with no text written and
+ * scanned again. nghttp2 checks the HTTP/2 rules first (RFC 9113 §8.2-8.3:
  * lowercase names, pseudo-header fields, connection-specific fields, TE,
  * content-length against DATA) and resets a stream that breaks them with
  * PROTOCOL_ERROR; http2_head.c adds what it leaves to the server: CONNECT,
@@ -52,6 +53,8 @@ int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void
         free(st);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
+    http2_head_init(&st->head, sc->w->in, sc->w->in_cap, sc->w->fields,
+                    conn_cfg(sc)->header_fields_max);
     st->s = s;
     st->id = frame->hd.stream_id;
     st->next = s->first;
@@ -134,24 +137,21 @@ static void http2_stream_begin_request(struct http2_stream *st, bool has_head, u
     st->body_progress_ms = conn_now_ms(sc);
 }
 
-/* Write the head as HTTP/1.1 text into the stream's read buffer. false:
- * out of memory. */
-static bool http2_stream_write_head(struct http2_stream *st, size_t *len)
+/* The head's arena is the stream's read buffer; if it outgrew it, the
+ * larger one it moved to takes that place (freed with the work area). */
+static void http2_stream_keep_head(struct http2_stream *st)
 {
     struct conn_work *w = st->c.w;
-    size_t need = http2_head_text_len(&st->head);
-    if (need > w->in_cap) {
-        char *in = malloc(need);
-        if (!in)
-            return false;
+    char *grown = http2_head_take_buf(&st->head);
+    if (grown) {
         if (w->in_is_large)
             free(w->in);
-        w->in = in;
-        w->in_cap = (uint32_t)need;
+        w->in = grown;
+        w->in_cap = st->head.cap;
         w->in_is_large = true;
     }
-    *len = http2_head_write(&st->head, w->in);
-    return true;
+    w->head_start = 0;
+    w->head_end = w->in_start = w->in_len = st->head.len;
 }
 
 /* Answer a stream whose head is refused with status (431, 414, ...). */
@@ -175,14 +175,15 @@ void http2_stream_dispatch(struct http2_stream *st)
         http2_session_reset(st->s, st->id, NGHTTP2_PROTOCOL_ERROR);
         return;
     }
-    size_t len;
-    if (!http2_stream_write_head(st, &len)) {
+    size_t used = 0;
+    enum http1_rc rc;
+    bool built = http2_head_build(&st->head, &w->parser, &w->req, &used, &rc);
+    http2_stream_keep_head(st);
+    if (!built) {
         st->dispatched = true;
         http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    size_t used = 0;
-    enum http1_rc rc = http1_parse_head(&w->parser, w->in, len, &w->req, &used);
     if (rc != HTTP1_DONE) {
         int status = rc == HTTP1_ERROR ? w->parser.status : 400;
         conn_log(sc, LOG_INFO, "HTTP/2 stream %d: bad request: %s", (int)st->id,
@@ -200,8 +201,6 @@ void http2_stream_dispatch(struct http2_stream *st)
     if (!st->head.has_length)
         w->req.framing = st->end_stream_recv && st->body_len == 0 ? HTTP1_BODY_NONE
                                                                    : HTTP1_BODY_CHUNKED;
-    w->head_start = 0;
-    w->head_end = w->in_start = w->in_len = (uint32_t)used;
     http2_stream_begin_request(st, true, (uint32_t)used);
     request_dispatch(sc);
     if (!w->responded && !w->sink && !w->deferred && !st->waiting_io) {
