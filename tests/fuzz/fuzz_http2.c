@@ -78,6 +78,8 @@ struct fuzz_h2_text {
 
 static void fuzz_h2_put(struct fuzz_h2_text *t, const void *data, size_t n)
 {
+    if (n == 0)
+        return; /* data may be NULL (an empty cookie) */
     if (t->len + n > t->cap) {
         t->cap = (t->len + n) * 2;
         t->data = realloc(t->data, t->cap);
