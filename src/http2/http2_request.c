@@ -130,6 +130,7 @@ int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void
     s->streams_total++;
     stats_add(&carrier->srv->stats->h2_streams, 1);
     nghttp2_session_set_stream_user_data(ng, st->id, st);
+    s->receiving = st;
     /* keepalive_requests counts streams: the graceful end lets this one and
      * those in flight finish. */
     if (s->streams_total >= conn_cfg(carrier)->keepalive_requests)
@@ -147,7 +148,9 @@ int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8
     (void)flags;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0; /* trailers: accepted, not used */
-    struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+    struct http2_stream *st = s->receiving;
+    if (!st || st->id != frame->hd.stream_id)
+        st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     if (!st)
         return 0;
     const struct config *cfg = conn_cfg(s->c);
@@ -277,6 +280,8 @@ void http2_stream_dispatch(struct http2_stream *st)
 void http2_stream_free(struct http2_stream *st)
 {
     struct http2_session *s = st->s;
+    if (s->receiving == st)
+        s->receiving = NULL;
     if (st->prev)
         st->prev->next = st->next;
     else
