@@ -17,7 +17,6 @@
  * Leaves out: the answer and the body (http2_stream.c), the session
  * (http2_session.c).
  */
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
