@@ -614,9 +614,10 @@ enum http1_rc http1_parse_head(struct http1_parser *p, const char *buf, size_t l
 /* The parts stand for the text "method SP target SP HTTP/1.1" CRLF, each field as
  * "name: value" CRLF, and the final CRLF. p->scanned counts that text's bytes, so
  * every limit applies where http1_parse_head would apply it, in the same order: a
- * line's own limit, then the head's, then the line's syntax. Each string is followed
- * in buf by a byte that no string of its kind holds (the caller writes an LF), which
- * stops the scans as the line end does in a text head. */
+ * line's own limit, then the head's, then the line's syntax. The method, the target
+ * and each value are followed in buf by a byte none of them holds (the caller writes
+ * an LF), which stops the scans as the line end does in a text head; names are
+ * checked by length. */
 
 enum http1_rc http1_parts_request_line(struct http1_parser *p, const char *buf,
                                        struct http1_slice method, struct http1_slice target)

@@ -158,11 +158,11 @@ enum http1_rc http1_parse_head(struct http1_parser *p, const char *buf, size_t l
  * "method SP target SP HTTP/1.1" CRLF, "name: value" CRLF for each field, CRLF:
  * a request means the same whichever way it came. Call http1_parser_init, then
  * http1_parts_request_line once, http1_parts_field for each field in order, and
- * http1_parts_end. Slices are into buf; each string must be followed in buf by an
- * LF (it stops the scans, as a line end does in text). HTTP1_AGAIN: taken, go on;
- * HTTP1_ERROR: p->status (400, 414, 431, 501) and p->reason, as for text, and every
- * later call says HTTP1_ERROR. The field is recorded in p->fields[k] for the k-th
- * call (counting from 0), which may be where its slices were read from. */
+ * http1_parts_end. Slices are into buf; the method, the target and each value must
+ * be followed in buf by an LF (it stops the scans, as a line end does in text).
+ * HTTP1_AGAIN: taken, go on; HTTP1_ERROR: p->status (400, 414, 431, 501) and
+ * p->reason, as for text, and every later call says HTTP1_ERROR. Field k (from 0)
+ * is recorded in p->fields[k], which may be where its slices were read from. */
 enum http1_rc http1_parts_request_line(struct http1_parser *p, const char *buf,
                                        struct http1_slice method, struct http1_slice target);
 enum http1_rc http1_parts_field(struct http1_parser *p, const char *buf, struct http1_slice name,
