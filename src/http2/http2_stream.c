@@ -134,24 +134,6 @@ static void http2_stream_discard(struct http2_stream *st)
     w->body_done = st->end_stream_recv;
 }
 
-/* Connection-specific fields (RFC 9113 §8.2.2), by length first: most
- * names are ruled out without a comparison. */
-static bool http2_is_hop_field(const char *name, size_t len)
-{
-    switch (len) {
-    case 7:
-        return memcmp(name, "upgrade", 7) == 0;
-    case 10:
-        return memcmp(name, "connection", 10) == 0 || memcmp(name, "keep-alive", 10) == 0;
-    case 16:
-        return memcmp(name, "proxy-connection", 16) == 0;
-    case 17:
-        return memcmp(name, "transfer-encoding", 17) == 0;
-    default:
-        return false;
-    }
-}
-
 /* The high bit of each byte of x that is an ASCII capital letter: the
  * bytes' low seven bits plus an offset carry into the high bit from 'A' on
  * and from past 'Z' on (no carry crosses a byte); bytes >= 0x80 are left. */
@@ -185,6 +167,24 @@ static void http2_lower(char *s, size_t n)
     for (size_t i = 0; i + 8 < n; i += 8)
         http2_lower_word(s + i);
     http2_lower_word(s + n - 8);
+}
+
+/* Connection-specific fields (RFC 9113 §8.2.2), by length first: most
+ * names are ruled out without a comparison. */
+static bool http2_is_hop_field(const char *name, size_t len)
+{
+    switch (len) {
+    case 7:
+        return memcmp(name, "upgrade", 7) == 0;
+    case 10:
+        return memcmp(name, "connection", 10) == 0 || memcmp(name, "keep-alive", 10) == 0;
+    case 16:
+        return memcmp(name, "proxy-connection", 16) == 0;
+    case 17:
+        return memcmp(name, "transfer-encoding", 17) == 0;
+    default:
+        return false;
+    }
 }
 
 /* Fields in HEADERS built on the stack; past it the array is allocated. */
