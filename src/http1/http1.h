@@ -94,7 +94,7 @@ struct http1_request {
     bool expect_unknown;
 
     /* Fields the server acts on; len 0 when absent. If a field the server
-     * uses occurs twice, the first is kept except where noted in http1.c. */
+     * uses occurs twice, the first is kept except where noted in http1_fields.c. */
     struct http1_slice authorization;
     struct http1_slice user_agent;
     struct http1_slice referer;
@@ -112,7 +112,7 @@ struct http1_request {
 };
 
 /* The request line's share of struct http1_request, parsed when its line end
- * arrives and copied out on HTTP1_DONE. Private to http1.c. */
+ * arrives and copied out on HTTP1_DONE. Private to http1*.c. */
 struct http1_request_line {
     enum http1_method method;
     struct http1_slice method_token, target, path, query, host;
@@ -121,7 +121,7 @@ struct http1_request_line {
     uint8_t version_minor;
 };
 
-/* Parser state. Fields are private to http1.c; the struct is public only so
+/* Parser state. Fields are private to http1*.c; the struct is public only so
  * callers can embed it without allocation. */
 struct http1_parser {
     const struct http1_limits *limits;
