@@ -77,6 +77,11 @@ struct http2_session {
     size_t ahead_bytes;            /* payload bytes read ahead, not yet framed */
     size_t ahead_pos;              /* batch offset of the next frame's header */
     uint64_t ahead_queued;         /* the batch's queued count when it was read */
+    /* The last DATA frame written, if its payload came from a file: a
+     * read-ahead is made only for the next frame of such a run. */
+    int32_t run_id;                /* its stream; 0: none (or not from a file) */
+    int run_fd;
+    uint64_t run_end;              /* file offset just past its payload */
     /* abuse windows */
     uint64_t resets_window_ms;
     uint32_t resets;

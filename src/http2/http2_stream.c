@@ -90,13 +90,18 @@ static ssize_t http2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, si
  * being written, each into its place behind it in the batch: as many as
  * the batch has room for, the windows allow (nghttp2 takes this frame off
  * them only once it is sent) and the file span holds (a frame that would
- * run past the span is read on its own). */
+ * run past the span is read on its own). Only within a run of the stream's
+ * frames (its last frame came from just before, in the same file): streams
+ * that take turns frame by frame (an RFC 9218 incremental `priority`)
+ * would leave every read-ahead unused, and a file read several times over. */
 static size_t http2_ahead_frames(const struct http2_session *s, const struct http2_stream *st,
                                  size_t length)
 {
     int fd;
     uint64_t off, span;
     if (length == 0 || !outq_front_file(&st->c.w->out, &fd, &off, &span) || span <= length)
+        return 0;
+    if (s->run_id != st->id || s->run_fd != fd || s->run_end != off)
         return 0;
     size_t frame = 9 + length;
     size_t used = (size_t)s->c->w->out.pending + frame;
@@ -181,6 +186,17 @@ static bool http2_ahead_take(struct http2_session *s, struct http2_stream *st,
     return true;
 }
 
+/* A frame of the stream was written: note where its payload came from,
+ * for the next frame's read-ahead. */
+static void http2_frame_sent(struct http2_session *s, struct http2_stream *st, bool from_file,
+                             int fd, uint64_t off, size_t length)
+{
+    s->run_id = from_file ? st->id : 0;
+    s->run_fd = fd;
+    s->run_end = off + length;
+    st->send_progress_ms = conn_now_ms(&st->c);
+}
+
 int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
                     size_t length, nghttp2_data_source *source, void *user)
 {
@@ -194,8 +210,11 @@ int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *fr
         s->send_blocked = true; /* write the batch first; nghttp2 calls again */
         return NGHTTP2_ERR_WOULDBLOCK;
     }
+    int fd = -1;
+    uint64_t off = 0, span = 0;
+    bool from_file = outq_front_file(&st->c.w->out, &fd, &off, &span) && span >= length;
     if (pad == 0 && http2_ahead_take(s, st, framehd, length)) {
-        st->send_progress_ms = conn_now_ms(&st->c);
+        http2_frame_sent(s, st, from_file, fd, off, length);
         return 0;
     }
     s->ahead_id = 0;
@@ -220,7 +239,7 @@ int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *fr
     outq_commit(batch, total);
     s->ahead_pos = batch->mem_len;
     s->ahead_queued = batch->queued;
-    st->send_progress_ms = conn_now_ms(&st->c);
+    http2_frame_sent(s, st, from_file, fd, off, length);
     return 0;
 }
 

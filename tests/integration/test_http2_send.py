@@ -133,3 +133,35 @@ def test_a_file_that_shrinks_while_sent_resets_its_stream(make_server, ca, tls):
     assert_still_serves(c)  # the connection and its other streams go on
     c.close()
     assert "the file shrank" in srv.log()
+
+
+def bytes_read(pid):
+    """What the process has read by read(2)/pread(2) and kin, sockets too."""
+    with open("/proc/%d/io" % pid) as f:
+        return int(next(line for line in f if line.startswith("rchar:")).split()[1])
+
+
+@pytest.mark.parametrize("incremental", [False, True], ids=["in-turn", "incremental"])
+def test_concurrent_streams_read_each_file_once(make_server, incremental):
+    """Six 1 MiB files on one connection. Streams served one after the
+    other read ahead; streams that take turns frame by frame (RFC 9218
+    `priority: i`, which nghttp2 honours) must not: a read-ahead made for a
+    stream whose next frame comes only after the others' would be thrown
+    away and its bytes read again. Either way each file is read once."""
+    srv = h2c_server(make_server, "master_process off;")
+    files = {"/f%d.bin" % i: put(srv, "f%d.bin" % i, MIB) for i in range(6)}
+    c = H2Client.h2c(srv).handshake()
+    assert_still_serves(c)  # the session is set up before counting
+    extra = [("priority", "u=3, i")] if incremental else []
+    before = bytes_read(srv.proc.pid)
+    sids = {c.request(path=path, extra=extra): path for path in files}
+    for sid, path in sids.items():
+        st = c.wait(sid, 30)
+        assert st.status == 200 and st.ended and bytes(st.body) == files[path], c.describe()
+    read = bytes_read(srv.proc.pid) - before
+    assert 6 * MIB <= read < 6 * MIB + 256 * 1024, read
+    data_sids = [sid for ftype, _, sid, n in c.frames if ftype == 0 and n]
+    switches = sum(1 for a, b in zip(data_sids, data_sids[1:]) if a != b)
+    if incremental:
+        assert switches > 6 * 8, switches  # the streams really took turns
+    c.close()
