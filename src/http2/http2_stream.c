@@ -8,8 +8,10 @@
  * pages all take that one path); conn_resp_end hands the lines here, where
  * they become the nv list of HEADERS, names lowercased, connection-specific
  * fields dropped (RFC 9113 §8.2.2). The body stays in the stream's output
- * queue until the data source copies it into a frame: memory once, a file
- * span by pread in frame-sized pieces, never whole.
+ * queue until http2_send_data puts it into a frame in the connection's
+ * batch: memory by one copy, a file span by pread straight into the batch,
+ * the frames that will follow in a run read with it (one preadv a batch),
+ * never the whole file.
  *
  * Early answers (RFC 9113 §8.1): a stream answered before its body is in
  * stops wanting it; its DATA is credited back at once and counted, and once
