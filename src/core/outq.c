@@ -37,6 +37,7 @@ void outq_init(struct outq *q)
     q->first = 0;
     q->count = 0;
     q->pending = 0;
+    q->queued = 0;
 }
 
 void outq_clear(struct outq *q)
@@ -119,6 +120,7 @@ void outq_commit(struct outq *q, size_t n)
     }
     q->mem_len += n;
     q->pending += n;
+    q->queued += n;
 }
 
 int outq_append(struct outq *q, const void *data, size_t n)
@@ -140,6 +142,7 @@ int outq_add_file(struct outq *q, int fd, uint64_t off, uint64_t len)
     s->off = off;
     s->len = len;
     q->pending += len;
+    q->queued += len;
     return 0;
 }
 
@@ -229,6 +232,27 @@ int outq_flush(struct outq *q, struct transport *t, uint64_t *sent, bool fin_fol
     return 0;
 }
 
+bool outq_front_file(const struct outq *q, int *fd, uint64_t *off, uint64_t *len)
+{
+    if (q->count == 0 || q->segs[q->first].fd < 0)
+        return false;
+    const struct outq_seg *s = &q->segs[q->first];
+    *fd = s->fd;
+    *off = s->off;
+    *len = s->len;
+    return true;
+}
+
+void outq_skip_file(struct outq *q, size_t n)
+{
+    struct outq_seg *s = outq_seg_at(q, 0);
+    s->off += n;
+    s->len -= n;
+    q->pending -= n;
+    if (s->len == 0)
+        outq_pop(q);
+}
+
 ssize_t outq_take(struct outq *q, void *buf, size_t len)
 {
     size_t done = 0;
@@ -249,12 +273,8 @@ ssize_t outq_take(struct outq *q, void *buf, size_t len)
             return -errno;
         if (n == 0)
             return -EIO; /* the file shrank under us: the length sent is wrong */
-        s->off += (uint64_t)n;
-        s->len -= (uint64_t)n;
-        q->pending -= (uint64_t)n;
+        outq_skip_file(q, (size_t)n);
         done += (size_t)n;
-        if (s->len == 0)
-            outq_pop(q);
     }
     return (ssize_t)done;
 }

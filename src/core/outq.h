@@ -34,6 +34,7 @@ struct outq {
     unsigned first;   /* index of the oldest unsent segment */
     unsigned count;
     uint64_t pending; /* bytes queued and not yet sent */
+    uint64_t queued;  /* bytes ever queued: changes with every commit or file */
 };
 
 void outq_init(struct outq *q);
@@ -69,6 +70,13 @@ int outq_flush(struct outq *q, struct transport *t, uint64_t *sent, bool fin_fol
  * with pread: one copy), as a frame's payload is built (HTTP/2). Returns the
  * bytes copied (0: nothing queued), -EIO if a file ended early, or -errno. */
 ssize_t outq_take(struct outq *q, void *buf, size_t len);
+
+/* The front of the queue is a file span: its fd, offset and length. */
+bool outq_front_file(const struct outq *q, int *fd, uint64_t *off, uint64_t *len);
+
+/* The first n bytes of the front file span (n <= its length) leave the
+ * queue unread: the caller read them itself (HTTP/2's read-ahead). */
+void outq_skip_file(struct outq *q, size_t n);
 
 /* Drop everything queued (closing fds) but keep the memory for reuse. */
 void outq_clear(struct outq *q);

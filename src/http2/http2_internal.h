@@ -26,8 +26,13 @@
 /* Bytes of frames gathered before they are written in one call. A write
  * per 16 KiB DATA frame, straight from nghttp2's buffer, cost about 1.4x
  * the worker CPU of gathering 256 KiB first, copy included (1 MiB files
- * over TLS, h2load). */
+ * over TLS, h2load). A DATA frame joins a batch only whole within it, so a
+ * batch is one TLS write (transport_tls: up to 256 KiB a call) and, for a
+ * file, one read. */
 #define HTTP2_SEND_BATCH_BYTES (256 * 1024)
+/* Frames of a file body read with the one being written, at most (one
+ * preadv for a batch: 15 frames of 16 KiB fill it). */
+#define HTTP2_AHEAD_FRAMES 32
 /* Output memory a connection with no open stream keeps for its next
  * frames; a batch's larger area is given back. */
 #define HTTP2_IDLE_OUT_BYTES (16 * 1024)
@@ -65,6 +70,20 @@ struct http2_session {
     bool got_frame;                /* a whole frame came (the preface is over) */
     bool peer_goaway;              /* the client sent GOAWAY */
     bool send_blocked;             /* http2_send_data found the batch full */
+    /* A file body read ahead into the batch (http2_send_data): the payloads
+     * of the frames after the one written, each already where it goes. */
+    int32_t ahead_id;              /* their stream; 0: nothing read ahead */
+    int ahead_fd;
+    uint64_t ahead_off;            /* file offset of the next frame's payload */
+    size_t ahead_slot;             /* payload bytes of each frame read ahead */
+    size_t ahead_bytes;            /* payload bytes read ahead, not yet framed */
+    size_t ahead_pos;              /* batch offset of the next frame's header */
+    uint64_t ahead_queued;         /* the batch's queued count when it was read */
+    /* The last DATA frame written, if its payload came from a file: a
+     * read-ahead is made only for the next frame of such a run. */
+    int32_t run_id;                /* its stream; 0: none (or not from a file) */
+    int run_fd;
+    uint64_t run_end;              /* file offset just past its payload */
     /* abuse windows */
     uint64_t resets_window_ms;
     uint32_t resets;

@@ -17,7 +17,8 @@
  * serialized into the connection's queue and written together, up to
  * HTTP2_SEND_BATCH_BYTES a call (cheaper than a write per frame). A DATA
  * frame is written by http2_send_data (NGHTTP2_DATA_FLAG_NO_COPY): its header
- * and its payload straight into the batch, a file's bytes by pread, once.
+ * and its payload straight into the batch, a file's bytes read once (a run
+ * of one stream's frames by one preadv a batch).
  * The end: GOAWAY(2^31-1) with a PING, then GOAWAY(last stream) on the
  * PING's ACK or after http2_goaway_timeout, then the streams below it
  * finish, then the close path.

@@ -8,8 +8,10 @@
  * pages all take that one path); conn_resp_end hands the lines here, where
  * they become the nv list of HEADERS, names lowercased, connection-specific
  * fields dropped (RFC 9113 §8.2.2). The body stays in the stream's output
- * queue until the data source copies it into a frame: memory once, a file
- * span by pread in frame-sized pieces, never whole.
+ * queue until http2_send_data puts it into a frame in the connection's
+ * batch: memory by one copy, a file span by pread straight into the batch,
+ * the frames that will follow in a run read with it (one preadv a batch),
+ * never the whole file.
  *
  * Early answers (RFC 9113 §8.1): a stream answered before its body is in
  * stops wanting it; its DATA is credited back at once and counted, and once
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "http1.h"
 #include "http2_internal.h"
@@ -85,6 +88,117 @@ static ssize_t http2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, si
     return (ssize_t)n;
 }
 
+/* Full frames of the stream's file body that can be read now with the one
+ * being written, each into its place behind it in the batch: as many as
+ * the batch has room for, the windows allow (nghttp2 takes this frame off
+ * them only once it is sent) and the file span holds (a frame that would
+ * run past the span is read on its own). Only within a run of the stream's
+ * frames (its last frame came from just before, in the same file): streams
+ * that take turns frame by frame (an RFC 9218 incremental `priority`)
+ * would leave every read-ahead unused, and a file read several times over. */
+static size_t http2_ahead_frames(const struct http2_session *s, const struct http2_stream *st,
+                                 size_t length)
+{
+    int fd;
+    uint64_t off, span;
+    if (length == 0 || !outq_front_file(&st->c.w->out, &fd, &off, &span) || span <= length)
+        return 0;
+    if (s->run_id != st->id || s->run_fd != fd || s->run_end != off)
+        return 0;
+    size_t frame = 9 + length;
+    size_t used = (size_t)s->c->w->out.pending + frame;
+    if (used >= HTTP2_SEND_BATCH_BYTES)
+        return 0;
+    uint64_t n = (HTTP2_SEND_BATCH_BYTES - used) / frame;
+    int32_t stream_window = nghttp2_session_get_stream_remote_window_size(s->ng, st->id);
+    int32_t conn_window = nghttp2_session_get_remote_window_size(s->ng);
+    int64_t window = (stream_window < conn_window ? stream_window : conn_window) - (int64_t)length;
+    if (window < (int64_t)length)
+        return 0;
+    if ((uint64_t)window / length < n)
+        n = (uint64_t)window / length;
+    if ((span - length) / length < n)
+        n = (span - length) / length;
+    return n < HTTP2_AHEAD_FRAMES ? (size_t)n : HTTP2_AHEAD_FRAMES;
+}
+
+/* This frame's payload into dst and the next `extra` frames' behind it,
+ * each after room for its header, in one preadv. The bytes of this frame
+ * (fewer than length: the file shrank), or -errno; the rest is noted as
+ * read ahead. */
+static ssize_t http2_ahead_read(struct http2_session *s, struct http2_stream *st, char *dst,
+                                size_t length, size_t extra)
+{
+    struct outq *q = &st->c.w->out;
+    struct iovec iov[1 + HTTP2_AHEAD_FRAMES];
+    int fd;
+    uint64_t off, span;
+    (void)outq_front_file(q, &fd, &off, &span); /* http2_ahead_frames saw it */
+    for (size_t i = 0; i <= extra; i++)
+        iov[i] = (struct iovec){ dst + i * (9 + length), length };
+    ssize_t n;
+    do
+        n = preadv(fd, iov, (int)extra + 1, (off_t)off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n < length) {
+        outq_skip_file(q, (size_t)n);
+        ssize_t rest = outq_take(q, dst + n, length - (size_t)n);
+        return rest < 0 ? rest : n + rest;
+    }
+    outq_skip_file(q, length);
+    s->ahead_id = st->id;
+    s->ahead_fd = fd;
+    s->ahead_off = off + length;
+    s->ahead_slot = length;
+    s->ahead_bytes = (size_t)n - length;
+    return (ssize_t)length;
+}
+
+/* The stream's next frame was read ahead: its header goes before the
+ * payload already in place. false: nothing valid is (the batch or the
+ * stream's queue changed since, or the frame is not the one expected),
+ * and the read-ahead is forgotten. */
+static bool http2_ahead_take(struct http2_session *s, struct http2_stream *st,
+                             const uint8_t *framehd, size_t length)
+{
+    struct outq *batch = &s->c->w->out;
+    struct outq *q = &st->c.w->out;
+    int fd;
+    uint64_t off, span;
+    bool valid = s->ahead_id == st->id && length == s->ahead_slot && length <= s->ahead_bytes &&
+                 batch->queued == s->ahead_queued && batch->mem_len == s->ahead_pos &&
+                 outq_front_file(q, &fd, &off, &span) && fd == s->ahead_fd &&
+                 off == s->ahead_off && span >= length;
+    if (!valid) {
+        s->ahead_id = 0;
+        return false;
+    }
+    char *p = outq_reserve(batch, 9 + length); /* reserved when read: nothing moves */
+    memcpy(p, framehd, 9);
+    outq_commit(batch, 9 + length);
+    outq_skip_file(q, length);
+    s->ahead_off += length;
+    s->ahead_bytes -= length;
+    s->ahead_pos = batch->mem_len;
+    s->ahead_queued = batch->queued;
+    if (s->ahead_bytes < length)
+        s->ahead_id = 0;
+    return true;
+}
+
+/* A frame of the stream was written: note where its payload came from,
+ * for the next frame's read-ahead. */
+static void http2_frame_sent(struct http2_session *s, struct http2_stream *st, bool from_file,
+                             int fd, uint64_t off, size_t length)
+{
+    s->run_id = from_file ? st->id : 0;
+    s->run_fd = fd;
+    s->run_end = off + length;
+    st->send_progress_ms = conn_now_ms(&st->c);
+}
+
 int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *framehd,
                     size_t length, nghttp2_data_source *source, void *user)
 {
@@ -92,20 +206,31 @@ int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *fr
     struct http2_session *s = user;
     struct http2_stream *st = source->ptr;
     struct outq *batch = &s->c->w->out;
-    if (batch->pending >= HTTP2_SEND_BATCH_BYTES) {
+    size_t pad = frame->data.padlen; /* 0: no padding is asked for */
+    size_t total = 9 + pad + length;
+    if (batch->pending > 0 && batch->pending + total > HTTP2_SEND_BATCH_BYTES) {
         s->send_blocked = true; /* write the batch first; nghttp2 calls again */
         return NGHTTP2_ERR_WOULDBLOCK;
     }
-    size_t pad = frame->data.padlen; /* 0: no padding is asked for */
-    size_t total = 9 + pad + length;
-    char *p = outq_reserve(batch, total);
+    int fd = -1;
+    uint64_t off = 0, span = 0;
+    bool from_file = outq_front_file(&st->c.w->out, &fd, &off, &span) && span >= length;
+    if (pad == 0 && http2_ahead_take(s, st, framehd, length)) {
+        http2_frame_sent(s, st, from_file, fd, off, length);
+        return 0;
+    }
+    s->ahead_id = 0;
+    size_t extra = pad ? 0 : http2_ahead_frames(s, st, length);
+    char *p = outq_reserve(batch, total + extra * (9 + length));
     if (!p)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     memcpy(p, framehd, 9);
     if (pad)
         p[9] = (char)(pad - 1);
-    ssize_t n = outq_take(&st->c.w->out, p + 9 + (pad ? 1 : 0), length);
+    ssize_t n = extra ? http2_ahead_read(s, st, p + 9, length, extra)
+                      : outq_take(&st->c.w->out, p + 9 + (pad ? 1 : 0), length);
     if (n != (ssize_t)length) {
+        s->ahead_id = 0;
         conn_log(&st->c, LOG_ERROR, "HTTP/2 stream %d: the body could not be read (%s)",
                  (int)st->id,
                  n == -EIO || n >= 0 ? "the file shrank" : strerror((int)-n));
@@ -114,7 +239,9 @@ int http2_send_data(nghttp2_session *ng, nghttp2_frame *frame, const uint8_t *fr
     if (pad > 1)
         memset(p + 10 + length, 0, pad - 1);
     outq_commit(batch, total);
-    st->send_progress_ms = conn_now_ms(&st->c);
+    s->ahead_pos = batch->mem_len;
+    s->ahead_queued = batch->queued;
+    http2_frame_sent(s, st, from_file, fd, off, length);
     return 0;
 }
 
