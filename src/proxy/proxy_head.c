@@ -4,9 +4,11 @@
  * The request head: the method and target as received (absolute-form
  * becomes origin-form), HTTP/1.1, the client's Host, every field but the
  * hop-by-hop ones, and not Expect (unless 100-continue goes upstream) nor
+ * Trailer (unless the body goes chunked, with its trailers) nor
  * the forwarding fields, which are set again: X-Forwarded-For (the client's
  * value with its address appended), X-Forwarded-Proto, X-Forwarded-Host and
- * Forwarded (RFC 7239; an element appended to the client's). Numbers and
+ * Forwarded (RFC 7239; an element appended to the client's), and
+ * "TE: trailers" when the client's TE lists trailers. Numbers and
  * addresses are written by hand: snprintf and inet_ntop cost more than the
  * rest of the head together (measured with bench/proxy-ir.sh).
  */
@@ -148,7 +150,6 @@ bool proxy_head_is_hop_by_hop(const char *buf, const struct http1_header *f, uin
     case PROXY_F_TE:
     case PROXY_F_TRANSFER_ENCODING:
     case PROXY_F_UPGRADE:
-    case PROXY_F_TRAILER:
     case PROXY_F_PROXY_ANY:
         return true;
     default:
@@ -229,9 +230,15 @@ size_t proxy_head_build(const struct proxy_head_in *in, char *out, size_t cap)
     PROXY_PUT_LIT(t, "\r\n");
     struct http1_slice xff = { 0, 0 }, fwd = { 0, 0 };
     bool has_connection = proxy_head_has_connection(buf, req->fields, req->field_count);
+    bool te_trailers = false;
     for (uint32_t i = 0; i < req->field_count; i++) {
         const struct http1_header *h = &req->fields[i];
         enum proxy_field k = proxy_field_of(buf, h->name);
+        /* The client takes trailers (RFC 9110 §6.5.1), and lingerd relays
+         * them: the upstream may send them. Its other TE codings are this
+         * hop's (lingerd decodes none). */
+        if (k == PROXY_F_TE)
+            te_trailers |= proxy_head_list_has(buf + h->value.off, h->value.len, "trailers", 8);
         /* First: a field Connection names is this hop's, whatever it is. */
         if (proxy_head_is_hop_by_hop(buf, req->fields, req->field_count, i, k, has_connection))
             continue;
@@ -243,6 +250,10 @@ size_t proxy_head_build(const struct proxy_head_in *in, char *out, size_t cap)
             continue;
         case PROXY_F_EXPECT:
             if (!in->keep_expect)
+                continue;
+            break;
+        case PROXY_F_TRAILER: /* announces trailers only a chunked body carries */
+            if (!in->chunked)
                 continue;
             break;
         case PROXY_F_X_FORWARDED_FOR:
@@ -300,11 +311,19 @@ size_t proxy_head_build(const struct proxy_head_in *in, char *out, size_t cap)
         proxy_head_put_slice(t, buf, req->host);
     }
     PROXY_PUT_LIT(t, "\r\n");
+    /* RFC 9110 §10.1.4: TE is this hop's, so Connection names it. */
+    if (te_trailers)
+        PROXY_PUT_LIT(t, "TE: trailers\r\n");
     if (in->upgrade) {
         /* The one hop-by-hop request passed on: asked of this hop too. */
         PROXY_PUT_LIT(t, "Upgrade: ");
         proxy_head_put_slice(t, buf, in->upgrade_value);
-        PROXY_PUT_LIT(t, "\r\nConnection: upgrade\r\n");
+        if (te_trailers)
+            PROXY_PUT_LIT(t, "\r\nConnection: upgrade, te\r\n");
+        else
+            PROXY_PUT_LIT(t, "\r\nConnection: upgrade\r\n");
+    } else if (te_trailers) {
+        PROXY_PUT_LIT(t, "Connection: te\r\n");
     }
     if (in->has_length) {
         char num[20];

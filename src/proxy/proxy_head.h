@@ -5,9 +5,10 @@
  * compare), not compared against every rule in turn: the proxy looks at
  * every field of every request and response, so this is on the path of
  * every proxied request. Hop-by-hop fields (RFC 9110 §7.6.1) are Connection
- * and every field it names, Keep-Alive, TE, Transfer-Encoding, Upgrade,
- * Trailer and Proxy-*; a head without a Connection field costs no scan for
- * the names it would list.
+ * and every field it names, Keep-Alive, TE, Transfer-Encoding, Upgrade and
+ * Proxy-*; a head without a Connection field costs no scan for the names it
+ * would list. Trailer is not hop-by-hop (RFC 9110 §6.6.2): it goes on with
+ * a message whose trailers go on (a chunked body), and is dropped else.
  *
  * Pure: no I/O, no malloc, no clock; proxy.c owns the buffers.
  */
@@ -67,7 +68,7 @@ struct proxy_head_in {
     struct http1_slice upgrade_value;
     bool has_length;            /* Content-Length: length */
     uint64_t length;
-    bool chunked;               /* Transfer-Encoding: chunked */
+    bool chunked;               /* Transfer-Encoding: chunked (and the client's Trailer) */
 };
 
 /* Write the request head for the upstream into out[0..cap). Returns its
