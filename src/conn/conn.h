@@ -141,6 +141,12 @@ bool conn_frames_body(const struct conn *c);
 void conn_resp_end(struct conn *c, int64_t content_length);
 /* Body bytes (copied into the queue). Dropped for HEAD requests. */
 void conn_resp_body(struct conn *c, const void *data, size_t len);
+/* Trailer fields for a body the client's protocol frames itself
+ * (conn_frames_body: HTTP/2, sent after the body as a trailing HEADERS):
+ * "Name: value\r\n" lines, copied; before conn_resp_done. false: not sent
+ * (no memory, or a protocol where the handler frames the body: HTTP/1.1's
+ * chunked trailer section is the handler's to write). */
+bool conn_resp_trailers(struct conn *c, const char *lines, size_t len);
 /* A file span as body; takes ownership of fd (closed even for HEAD). */
 void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len);
 /* A whole small error response with an HTML body; extra is NULL or raw header
@@ -152,11 +158,16 @@ void conn_resp_text(struct conn *c, int status, const char *extra, const char *t
 
 /* A sink for a request body. on_data returns 0, or an HTTP status that ends
  * the upload (413, 500, 507); on_end queues the response; on_abort undoes
- * (the connection died or the body failed). ctx is the handler's. */
+ * (the connection died or the body failed). on_trailer (NULL: not wanted)
+ * gets the body's trailer field lines, "Name: value\r\n" checked with the
+ * head's byte rules, in pieces, before on_end (HTTP/1.1 chunked trailers,
+ * an HTTP/2 stream's trailing HEADERS); it returns 0 or a status as
+ * on_data. ctx is the handler's. */
 struct conn_body_sink {
     int (*on_data)(struct conn *c, void *ctx, const char *data, size_t len);
     void (*on_end)(struct conn *c, void *ctx);
     void (*on_abort)(struct conn *c, void *ctx);
+    int (*on_trailer)(struct conn *c, void *ctx, const char *lines, size_t len);
 };
 
 /* The handler handed a file operation to the I/O threads (an fsync, a

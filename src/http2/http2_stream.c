@@ -76,6 +76,8 @@ static ssize_t http2_data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, si
         *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (n == w->out.pending && http2_stream_answered(st)) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (st->trailers && http2_trailer_submit(st, flags) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
         return (ssize_t)n;
     }
     if (n == 0) {
@@ -136,7 +138,7 @@ static void http2_stream_discard(struct http2_stream *st)
 
 /* Connection-specific fields (RFC 9113 §8.2.2), by length first: most
  * names are ruled out without a comparison. */
-static bool http2_is_hop_field(const char *name, size_t len)
+bool http2_is_hop_field(const char *name, size_t len)
 {
     switch (len) {
     case 7:
@@ -273,12 +275,19 @@ void http2_stream_cut(struct conn *c)
     http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
 }
 
-/* The whole body went to the sink: its on_end (which answers, or waits for
- * the disk). */
+static void http2_stream_body_failed(struct http2_stream *st, int status);
+
+/* The whole body went to the sink: its trailer fields, then its on_end
+ * (which answers, or waits for the disk). */
 static void http2_stream_end_sink(struct http2_stream *st)
 {
     struct conn *c = &st->c;
     struct conn_work *w = c->w;
+    int status = st->trailers ? http2_trailer_to_sink(st) : 0;
+    if (status) {
+        http2_stream_body_failed(st, status);
+        return;
+    }
     const struct conn_body_sink *sink = w->sink;
     w->body_done = true;
     w->sink = NULL;

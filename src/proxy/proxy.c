@@ -4,14 +4,18 @@
  * The request head (proxy_head.c): the client's, hop-by-hop fields removed
  * and the forwarding fields set again, written straight into the upstream
  * connection's send buffer. A body goes with its Content-Length, or chunked
- * as it came (trailers dropped). The upstream table is proxy_table.c's.
+ * as it came, its trailer fields in the last chunk. The upstream table is
+ * proxy_table.c's.
  *
  * The response: the upstream's status and fields, hop-by-hop ones removed
  * again, Date and Server our own; the body by Content-Length, re-framed as
  * chunked when the upstream used chunked or its close (HTTP/1.0 clients get
- * it until our close instead). Memory is bounded both ways: the upstream's
- * buffers (proxy_buffer_bytes) and the client's output queue
- * (conn_resp_has_room), each side pausing the other.
+ * it until our close instead). A chunked answer's trailer fields follow it
+ * in the last chunk, or as HTTP/2's trailing HEADERS (conn_resp_trailers).
+ * Trailer fields are kept (bounded by trailer_max_bytes) only when they
+ * come, and only those proxy_trailer.c relays go on. Memory is bounded both
+ * ways: the upstream's buffers (proxy_buffer_bytes) and the client's output
+ * queue (conn_resp_has_room), each side pausing the other.
  *
  * With proxy_request_buffering the body goes to a temporary file first
  * (proxy_spool.c) and the upstream is chosen and sent the head with the
@@ -47,6 +51,7 @@
 #include "proxy_head.h"
 #include "proxy_spool.h"
 #include "proxy_table.h"
+#include "proxy_trailer.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -72,6 +77,8 @@ struct proxy_exchange {
     bool body_abandoned;
     bool relaying;           /* the response head went to the client */
     bool resp_chunked;       /* we re-frame the response body as chunked */
+    bool resp_trailers;      /* the answer's trailer fields can reach the client */
+    struct proxy_trailer req_trailer, resp_trailer; /* each way's, as they come */
     int upstream_status;     /* for the access log; 0: none came */
     char *spill;             /* body bytes the send buffer could not take yet */
     size_t spill_len, spill_cap;
@@ -119,6 +126,8 @@ static void proxy_free(struct proxy_exchange *ex)
         conn_note_upstream(ex->c, ex->peer->name, ex->upstream_status, ms);
     }
     free(ex->spill);
+    proxy_trailer_free(&ex->req_trailer);
+    proxy_trailer_free(&ex->resp_trailer);
     free(ex);
 }
 
@@ -265,19 +274,37 @@ static int proxy_on_body_data(struct conn *c, void *ctx, const char *data, size_
     return st;
 }
 
+/* The client's trailer fields go on only with a body that goes chunked; a
+ * body sent with its length (buffered to a file, or an HTTP/2 request with
+ * a content-length) has no place for them. */
+static int proxy_on_body_trailer(struct conn *c, void *ctx, const char *lines, size_t len)
+{
+    (void)c;
+    struct proxy_exchange *ex = ctx;
+    if (!ex->body_chunked)
+        return 0;
+    int rc = proxy_trailer_add(&ex->req_trailer, lines, len, ex->srv->cfg->trailer_max_bytes);
+    return rc == -E2BIG ? 400 : rc ? 500 : 0;
+}
+
 static void proxy_spool_progress(void *ctx);
 
 static void proxy_on_body_end(struct conn *c, void *ctx)
 {
-    (void)c;
     struct proxy_exchange *ex = ctx;
     ex->body_ended = true;
     if (ex->spooling) {
         proxy_spool_progress(ex); /* the end, once the spill is in */
         return;
     }
-    if (ex->body_chunked)
-        (void)proxy_queue_body(ex, "0\r\n\r\n", 5);
+    if (ex->body_chunked) {
+        /* the last chunk, with the trailer section if there is one */
+        struct proxy_trailer *t = &ex->req_trailer;
+        bool fields = t->len && proxy_trailer_end(t, c, ex->peer ? ex->peer->name : "-",
+                                                  "request", true);
+        (void)proxy_queue_body(ex, fields ? t->lines : "0\r\n\r\n", fields ? t->len : 5);
+        proxy_trailer_free(t);
+    }
     if (ex->u && ex->spill_len == 0)
         upstream_send_end(ex->u);
 }
@@ -285,7 +312,7 @@ static void proxy_on_body_end(struct conn *c, void *ctx)
 /* on_abort is NULL: the exchange learns of a dying connection through the
  * deferred response's on_abort, which comes first (conn_cancel_deferred). */
 static const struct conn_body_sink proxy_body_sink = {
-    proxy_on_body_data, proxy_on_body_end, NULL,
+    proxy_on_body_data, proxy_on_body_end, NULL, proxy_on_body_trailer,
 };
 
 /* ---- the response: upstream -> client ---- */
@@ -299,14 +326,16 @@ static void proxy_on_send_room(void *ctx)
 }
 
 /* Relay each field of the upstream's head but the hop-by-hop ones and those
- * lingerd sets itself. */
-static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf)
+ * lingerd sets itself; Trailer only if the trailers it announces can follow. */
+static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf,
+                               bool trailers)
 {
     bool has_connection = proxy_head_has_connection(buf, r->fields, r->field_count);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
         enum proxy_field k = proxy_field_of(buf, h->name);
         if (k == PROXY_F_CONTENT_LENGTH || k == PROXY_F_DATE || k == PROXY_F_SERVER ||
+            (k == PROXY_F_TRAILER && !trailers) ||
             proxy_head_is_hop_by_hop(buf, r->fields, r->field_count, i, k, has_connection))
             continue;
         /* "Name: value\r\n" copied into the output queue's memory at once:
@@ -341,7 +370,7 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     }
     ex->upstream_status = 101;
     conn_resp_begin(c, 101);
-    proxy_relay_fields(c, r, buf);
+    proxy_relay_fields(c, r, buf, false);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
         if (proxy_field_of(buf, h->name) == PROXY_F_UPGRADE) {
@@ -379,8 +408,13 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
     }
     ex->relaying = true;
     ex->upstream_status = r->status;
+    /* A chunked answer's trailers reach a client whose framing carries them
+     * (HTTP/1.1 chunked, HTTP/2); an HTTP/1.0 client's body ends with our
+     * close, and they are dropped. */
+    ex->resp_trailers = r->body == PROXY_BODY_CHUNKED && !ex->head_request &&
+                        (conn_frames_body(c) || conn_request(c)->version_minor >= 1);
     conn_resp_begin(c, r->status);
-    proxy_relay_fields(c, r, buf);
+    proxy_relay_fields(c, r, buf, ex->resp_trailers);
     /* The upstream's Connection: close is its own: the client's connection
      * follows the client's request and lingerd's settings. */
     int64_t length = -1;
@@ -425,13 +459,23 @@ static bool proxy_on_resp_body(void *ctx, const char *data, size_t len)
     return conn_resp_has_room(c);
 }
 
+static bool proxy_on_resp_trailer(void *ctx, const char *lines, size_t len)
+{
+    struct proxy_exchange *ex = ctx;
+    if (!ex->resp_trailers)
+        return true; /* dropped */
+    return proxy_trailer_add(&ex->resp_trailer, lines, len, ex->srv->cfg->trailer_max_bytes) == 0;
+}
+
 static void proxy_on_resp_end(void *ctx)
 {
     struct proxy_exchange *ex = ctx;
     struct conn *c = ex->c;
     ex->u = NULL;
-    if (ex->resp_chunked)
-        conn_resp_body(c, "0\r\n\r\n", 5);
+    if (!proxy_trailer_to_client(&ex->resp_trailer, c, ex->peer->name, ex->resp_chunked)) {
+        proxy_fail(ex, 502, "no memory for the trailer section");
+        return;
+    }
     stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
     ex->peer->fails = 0;
     conn_resp_done(c);
@@ -577,8 +621,8 @@ static void proxy_on_continue_timer(struct loop_timer *t)
 }
 
 static const struct upstream_ops proxy_upstream_ops = {
-    proxy_on_send_room, proxy_on_continue, proxy_on_head, proxy_on_resp_body,
-    proxy_on_resp_end,  proxy_on_error,
+    proxy_on_send_room, proxy_on_continue,  proxy_on_head, proxy_on_resp_body,
+    proxy_on_resp_trailer, proxy_on_resp_end, proxy_on_error,
 };
 
 /* Open a connection to ex->peer (fresh: not from the pool) and queue the

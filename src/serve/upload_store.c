@@ -714,6 +714,7 @@ static const struct conn_body_sink upload_sink = {
     .on_data = upload_on_data,
     .on_end = upload_on_end,
     .on_abort = upload_on_abort,
+    .on_trailer = NULL, /* a file has no place for them: ignored */
 };
 
 /* ---- the start ---- */
