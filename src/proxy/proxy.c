@@ -326,16 +326,14 @@ static void proxy_on_send_room(void *ctx)
 }
 
 /* Relay each field of the upstream's head but the hop-by-hop ones and those
- * lingerd sets itself; Trailer only if the trailers it announces can follow. */
-static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf,
-                               bool trailers)
+ * lingerd sets itself. */
+static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, const char *buf)
 {
     bool has_connection = proxy_head_has_connection(buf, r->fields, r->field_count);
     for (uint32_t i = 0; i < r->field_count; i++) {
         const struct http1_header *h = &r->fields[i];
         enum proxy_field k = proxy_field_of(buf, h->name);
         if (k == PROXY_F_CONTENT_LENGTH || k == PROXY_F_DATE || k == PROXY_F_SERVER ||
-            (k == PROXY_F_TRAILER && !trailers) ||
             proxy_head_is_hop_by_hop(buf, r->fields, r->field_count, i, k, has_connection))
             continue;
         /* "Name: value\r\n" copied into the output queue's memory at once:
@@ -350,6 +348,22 @@ static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, c
         conn_resp_raw(c, ": ", 2);
         conn_resp_raw(c, buf + h->value.off, h->value.len);
         conn_resp_raw(c, "\r\n", 2);
+    }
+}
+
+/* Relay the upstream's fields of kind k, which proxy_relay_fields leaves
+ * out, as "<name>value\r\n": a 101's Upgrade, the Trailer of an answer whose
+ * trailers reach the client. */
+static void proxy_relay_kind(struct conn *c, const struct proxy_response *r, const char *buf,
+                             enum proxy_field k, const char *name, size_t name_len)
+{
+    for (uint32_t i = 0; i < r->field_count; i++) {
+        const struct http1_header *h = &r->fields[i];
+        if (proxy_field_of(buf, h->name) == k) {
+            conn_resp_raw(c, name, name_len);
+            conn_resp_raw(c, buf + h->value.off, h->value.len);
+            conn_resp_raw(c, "\r\n", 2);
+        }
     }
 }
 
@@ -370,15 +384,8 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     }
     ex->upstream_status = 101;
     conn_resp_begin(c, 101);
-    proxy_relay_fields(c, r, buf, false);
-    for (uint32_t i = 0; i < r->field_count; i++) {
-        const struct http1_header *h = &r->fields[i];
-        if (proxy_field_of(buf, h->name) == PROXY_F_UPGRADE) {
-            conn_resp_raw(c, "Upgrade: ", 9);
-            conn_resp_raw(c, buf + h->value.off, h->value.len);
-            conn_resp_raw(c, "\r\n", 2);
-        }
-    }
+    proxy_relay_fields(c, r, buf);
+    proxy_relay_kind(c, r, buf, PROXY_F_UPGRADE, "Upgrade: ", 9);
     conn_resp_raw(c, "Connection: upgrade\r\n", 21);
     conn_resp_tunnel_head(c);
     stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
@@ -414,7 +421,9 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
     ex->resp_trailers = r->body == PROXY_BODY_CHUNKED && !ex->head_request &&
                         (conn_frames_body(c) || conn_request(c)->version_minor >= 1);
     conn_resp_begin(c, r->status);
-    proxy_relay_fields(c, r, buf, ex->resp_trailers);
+    proxy_relay_fields(c, r, buf);
+    if (ex->resp_trailers)
+        proxy_relay_kind(c, r, buf, PROXY_F_TRAILER, "Trailer: ", 9);
     /* The upstream's Connection: close is its own: the client's connection
      * follows the client's request and lingerd's settings. */
     int64_t length = -1;
@@ -472,7 +481,11 @@ static void proxy_on_resp_end(void *ctx)
     struct proxy_exchange *ex = ctx;
     struct conn *c = ex->c;
     ex->u = NULL;
-    if (!proxy_trailer_to_client(&ex->resp_trailer, c, ex->peer->name, ex->resp_chunked)) {
+    if (ex->resp_trailer.len == 0) {
+        if (ex->resp_chunked)
+            conn_resp_body(c, "0\r\n\r\n", 5);
+    } else if (!proxy_trailer_to_client(&ex->resp_trailer, c, ex->peer->name,
+                                        ex->resp_chunked)) {
         proxy_fail(ex, 502, "no memory for the trailer section");
         return;
     }

@@ -5,10 +5,12 @@
  * compare), not compared against every rule in turn: the proxy looks at
  * every field of every request and response, so this is on the path of
  * every proxied request. Hop-by-hop fields (RFC 9110 §7.6.1) are Connection
- * and every field it names, Keep-Alive, TE, Transfer-Encoding, Upgrade and
- * Proxy-*; a head without a Connection field costs no scan for the names it
- * would list. Trailer is not hop-by-hop (RFC 9110 §6.6.2): it goes on with
- * a message whose trailers go on (a chunked body), and is dropped else.
+ * and every field it names, Keep-Alive, TE, Transfer-Encoding, Upgrade,
+ * Trailer and Proxy-*; a head without a Connection field costs no scan for
+ * the names it would list. Trailer is not hop-by-hop in RFC 9110 (§6.6.2),
+ * but it must not go on alone: it is passed on by name where the trailers
+ * it announces go too (a chunked body), which keeps that test off the path
+ * of every other field.
  *
  * Pure: no I/O, no malloc, no clock; proxy.c owns the buffers.
  */

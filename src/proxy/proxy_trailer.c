@@ -147,11 +147,6 @@ bool proxy_trailer_end(struct proxy_trailer *t, struct conn *c, const char *upst
 bool proxy_trailer_to_client(struct proxy_trailer *t, struct conn *c, const char *upstream,
                              bool chunked)
 {
-    if (!t->len) {
-        if (chunked)
-            conn_resp_body(c, "0\r\n\r\n", 5);
-        return true;
-    }
     if (!proxy_trailer_end(t, c, upstream, "response", chunked))
         return false;
     if (chunked) {
@@ -159,11 +154,4 @@ bool proxy_trailer_to_client(struct proxy_trailer *t, struct conn *c, const char
         return true;
     }
     return !t->len || conn_resp_trailers(c, t->lines, t->len);
-}
-
-void proxy_trailer_free(struct proxy_trailer *t)
-{
-    free(t->lines);
-    t->lines = NULL;
-    t->len = t->cap = 0;
 }

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 struct proxy_trailer {
     char *lines;   /* checked "Name: value\r\n" lines; NULL until the first byte */
@@ -61,14 +62,22 @@ struct conn;
 bool proxy_trailer_end(struct proxy_trailer *t, struct conn *c, const char *upstream,
                        const char *which, bool last_chunk);
 
-/* The answer is whole: its last chunk with t's relayed fields as the
- * trailer section (chunked: the proxy frames the body, RFC 9112 §7.1.2), or
- * the fields handed to a protocol that frames it (conn_resp_trailers). t is
- * empty when the answer had none. false: no memory (the answer is cut). */
+/* The answer is whole and t holds its trailer section: its last chunk
+ * with t's relayed fields (chunked: the proxy frames the body, RFC 9112
+ * §7.1.2), or the fields handed to a protocol that frames it
+ * (conn_resp_trailers). false: no memory (the answer is cut). */
 bool proxy_trailer_to_client(struct proxy_trailer *t, struct conn *c, const char *upstream,
                              bool chunked);
 
-/* Free what t holds; t is empty again. */
-void proxy_trailer_free(struct proxy_trailer *t);
+/* Free what t holds; t is empty again. Inline: every exchange calls it
+ * twice, and nearly always finds nothing. */
+static inline void proxy_trailer_free(struct proxy_trailer *t)
+{
+    if (!t->lines)
+        return;
+    free(t->lines);
+    t->lines = NULL;
+    t->len = t->cap = 0;
+}
 
 #endif
