@@ -174,13 +174,17 @@ uint64_t http2_stream_deadline(const struct http2_stream *st);
 /* The deadline passed: reset the stream. */
 void http2_stream_expire(struct http2_stream *st);
 /* A connection-specific field name, lowercase (RFC 9113 §8.2.2; te apart). */
-bool http2_is_hop_field(const char *name, size_t len);
+bool http2_is_connection_field(const char *name, size_t len);
 
 /* ---- http2_trailer.c ---- */
-/* A field of the client's trailing HEADERS: 0, or an nghttp2 error after
- * the stream was reset (a malformed field). */
-int http2_trailer_on_field(struct http2_stream *st, const uint8_t *name, size_t namelen,
-                           const uint8_t *value, size_t valuelen);
+/* nghttp2's on_header for any block but a request's head: a trailing
+ * HEADERS's field (the client's trailers) is kept, any other ignored. 0, or
+ * an nghttp2 error after the stream was reset (a malformed field). Cold: so
+ * that its call costs nothing on the path of every request head's field. */
+__attribute__((cold)) int http2_trailer_on_header(nghttp2_session *ng,
+                                                  const nghttp2_frame *frame,
+                                                  const uint8_t *name, size_t namelen,
+                                                  const uint8_t *value, size_t valuelen);
 /* The body is whole: the client's trailer fields to the sink's on_trailer.
  * 0, or the status the body fails with (400: past trailer_max_bytes). */
 int http2_trailer_to_sink(struct http2_stream *st);

@@ -77,14 +77,10 @@ int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8
 {
     struct http2_session *s = user;
     (void)flags;
-    if (frame->hd.type != NGHTTP2_HEADERS)
-        return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return http2_trailer_on_header(ng, frame, name, namelen, value, valuelen);
     struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     if (!st)
-        return 0;
-    if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) /* trailers (http2_trailer.c) */
-        return http2_trailer_on_field(st, name, namelen, value, valuelen);
-    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     const struct config *cfg = conn_cfg(s->c);
     uint32_t list_max = cfg->http2_max_header_list_size ? cfg->http2_max_header_list_size
@@ -228,7 +224,8 @@ void http2_stream_free(struct http2_stream *st)
         s->idle_since_ms = conn_now_ms(s->c);
     conn_drop_work(&st->c); /* the handler is told; the access log line is written */
     http2_head_free(&st->head);
-    http2_trailer_free(st);
+    if (st->trailers)
+        http2_trailer_free(st);
     if (st->resp_head != st->resp_inline)
         free(st->resp_head);
     free(st->body);

@@ -42,9 +42,15 @@ static struct http2_trailers *http2_trailers_of(struct http2_stream *st)
     return st->trailers;
 }
 
-int http2_trailer_on_field(struct http2_stream *st, const uint8_t *name, size_t namelen,
-                           const uint8_t *value, size_t valuelen)
+int http2_trailer_on_header(nghttp2_session *ng, const nghttp2_frame *frame,
+                            const uint8_t *name, size_t namelen, const uint8_t *value,
+                            size_t valuelen)
 {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_HEADERS)
+        return 0;
+    struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+    if (!st)
+        return 0; /* reset by us: ignored */
     if (!http1_is_token((const char *)name, namelen) ||
         !http1_is_field_value((const char *)value, valuelen)) {
         conn_log(&st->c, LOG_INFO, "HTTP/2 stream %d: malformed trailer field; reset",
@@ -130,7 +136,7 @@ static size_t http2_trailer_nv(struct http2_trailers *t, nghttp2_nv *nv)
         for (size_t i = 0; i < name.len; i++)
             if (n[i] >= 'A' && n[i] <= 'Z')
                 n[i] = (char)(n[i] - 'A' + 'a');
-        if (name.len == 0 || http2_is_hop_field(n, name.len) ||
+        if (name.len == 0 || http2_is_connection_field(n, name.len) ||
             (name.len == 2 && memcmp(n, "te", 2) == 0))
             continue;
         nv[count++] = (nghttp2_nv){ (uint8_t *)n, (uint8_t *)t->resp + value.off, name.len,
