@@ -183,7 +183,8 @@ struct http1_chunked {
     const char *reason;
     /* After each http1_chunked_decode call: in[fields_off .. fields_off +
      * fields_len) are the bytes of trailer field lines ("Name: value\r\n",
-     * already checked) that this call consumed; 0 when none. Concatenated
+     * already checked) that this call consumed; 0 when none (a refused byte
+     * is never in it). Concatenated
      * over the calls they are the trailer section without its final CRLF,
      * for a caller that relays it (the proxy) to copy before the input
      * buffer moves. */

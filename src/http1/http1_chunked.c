@@ -265,15 +265,16 @@ enum http1_rc http1_chunked_decode(struct http1_chunked *d, const char *in, size
             break;
         }
         /* A trailer field line's byte: its first (not the final CR), or any
-         * after it. Within one call they are contiguous: only the final
-         * CRLF follows them. */
-        if (d->state >= HTTP1_CK_TRAILER_START &&
-            (d->state != HTTP1_CK_TRAILER_START || in[i] != '\r') && d->state < HTTP1_CK_END_LF) {
-            if (d->fields_len == 0)
-                d->fields_off = i;
-            d->fields_len = i + 1 - d->fields_off;
-        }
+         * after it, once the step took it. Within one call they are
+         * contiguous: only the final CRLF follows them. */
+        bool field = d->state >= HTTP1_CK_TRAILER_START && d->state < HTTP1_CK_END_LF &&
+                     (d->state != HTTP1_CK_TRAILER_START || in[i] != '\r');
         rc = http1_chunked_step(d, (unsigned char)in[i++]);
+        if (field && rc != HTTP1_ERROR) {
+            if (d->fields_len == 0)
+                d->fields_off = i - 1;
+            d->fields_len = i - d->fields_off;
+        }
     }
     *used = i;
     return rc;
