@@ -28,8 +28,9 @@
 #include "http2_internal.h"
 
 struct http2_trailers {
-    char *req;               /* the client's, as "name: value\r\n" lines */
-    size_t req_len, req_cap;
+    char *req;               /* the client's, as "name: value\r\n" lines, in
+                              * trailer_max_bytes taken at the first */
+    size_t req_len;
     bool req_too_big;        /* past trailer_max_bytes: the body fails with 400 */
     char *resp;              /* the answer's, lowercased, to send after the body */
     size_t resp_len;
@@ -66,23 +67,15 @@ int http2_trailer_on_header(nghttp2_session *ng, const nghttp2_frame *frame,
     if (t->req_too_big)
         return 0; /* decoded (HPACK's state must follow), not kept */
     size_t line = namelen + 2 + valuelen + 2;
-    if (t->req_len + line > conn_cfg(&st->c)->trailer_max_bytes) {
+    uint32_t max = conn_cfg(&st->c)->trailer_max_bytes;
+    if (t->req_len + line > max) {
         t->req_too_big = true;
-        free(t->req);
-        t->req = NULL;
-        t->req_len = t->req_cap = 0;
         return 0;
     }
-    if (t->req_len + line > t->req_cap) {
-        size_t cap = t->req_cap ? t->req_cap : 256;
-        while (cap < t->req_len + line)
-            cap *= 2;
-        char *p = realloc(t->req, cap);
-        if (!p)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        t->req = p;
-        t->req_cap = cap;
-    }
+    /* The whole bound at once: a stream rarely sends trailers, and this is
+     * one allocation with no growing. */
+    if (!t->req && !(t->req = malloc(max)))
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM(INTERNAL_ERROR) */
     char *p = t->req + t->req_len;
     memcpy(p, name, namelen);
     memcpy(p + namelen, ": ", 2);

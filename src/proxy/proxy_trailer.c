@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conn.h"
 #include "http1.h"
@@ -55,28 +56,14 @@ static const char *const proxy_trailer_dropped[] = {
     "content-type", "content-encoding", "content-range",
 };
 
-/* Does name[0..len) equal the lower-case lit, ignoring ASCII case? */
-static bool proxy_trailer_same(const char *name, size_t len, const char *lit, size_t lit_len)
-{
-    if (len != lit_len)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (unsigned char)(c + ('a' - 'A'));
-        if (c != (unsigned char)lit[i])
-            return false;
-    }
-    return true;
-}
-
+/* (strncasecmp: trailer fields are rare, and names are tokens, ASCII) */
 bool proxy_trailer_is_relayed(const char *name, size_t len)
 {
-    if (len >= 6 && proxy_trailer_same(name, 6, "proxy-", 6))
+    if (len >= 6 && strncasecmp(name, "proxy-", 6) == 0)
         return false;
     for (size_t i = 0; i < sizeof proxy_trailer_dropped / sizeof proxy_trailer_dropped[0]; i++) {
         const char *lit = proxy_trailer_dropped[i];
-        if (proxy_trailer_same(name, len, lit, strlen(lit)))
+        if (strlen(lit) == len && strncasecmp(name, lit, len) == 0)
             return false;
     }
     return true;

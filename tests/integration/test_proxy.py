@@ -34,8 +34,8 @@ def post_upload(path, body, chunked, step=100000):
         for i in range(0, len(body), step)) + b"0\r\n\r\n"
 
 
-def read_chunked_response(rd):
-    """A response whose body may be chunked: (status, headers, body)."""
+def read_response_head(rd):
+    """A response head: (status, {lowercase name: value})."""
     while b"\r\n\r\n" not in rd.buf:
         assert rd._more(), "no response head"
     head, rd.buf = rd.buf.split(b"\r\n\r\n", 1)
@@ -45,6 +45,12 @@ def read_chunked_response(rd):
     for line in lines[1:]:
         k, v = line.split(":", 1)
         headers[k.strip().lower()] = v.strip()
+    return status, headers
+
+
+def read_chunked_response(rd):
+    """A response whose body may be chunked: (status, headers, body)."""
+    status, headers = read_response_head(rd)
     body = b""
     if headers.get("transfer-encoding", "").lower() == "chunked":
         while True:

@@ -24,6 +24,7 @@ import h2.events
 import pytest
 
 from conftest import Reader, request, wait_for
+from test_proxy import read_response_head
 from h2client import (H2Client, assert_still_serves, encode_headers, expect_stream_error,
                       h2c_server, headers)
 from upstream_apps import App, read_head, header  # noqa: F401
@@ -41,39 +42,41 @@ FORBIDDEN = [("Content-Length", "99"), ("Transfer-Encoding", "gzip"), ("Host", "
 FORBIDDEN_NAMES = {k.lower() for k, _ in FORBIDDEN}
 
 
-def read_chunked_body(sock, buf):
-    """A chunked body and its trailer section: (body, [(name, value)], rest);
-    None if the request is cut (lingerd refused it and closed)."""
-    body = b""
+def read_chunks(more, buf):
+    """A chunked body and its trailer section from buf, calling more() for
+    the next bytes (b"" or None at the end): (body, [(name, value)], rest),
+    or None if the body is cut."""
+    body, trailers, size = b"", None, None
+
+    def need(pred):
+        nonlocal buf
+        while not pred(buf):
+            data = more()
+            if not data:
+                return False
+            buf += data
+        return True
+
     while True:
-        while b"\r\n" not in buf:
-            data = sock.recv(65536)
-            if not data:
+        if size is None or trailers is not None:
+            if not need(lambda b: b"\r\n" in b):
                 return None
-            buf += data
-        line, buf = buf.split(b"\r\n", 1)
-        size = int(line.split(b";")[0], 16)
-        if size == 0:
-            break
-        while len(buf) < size + 2:
-            data = sock.recv(65536)
-            if not data:
-                return None
-            buf += data
+            line, buf = buf.split(b"\r\n", 1)
+            if trailers is not None:
+                if not line:
+                    return body, trailers, buf
+                k, _, v = line.decode("latin-1").partition(":")
+                trailers.append((k, v.strip()))
+                continue
+            size = int(line.split(b";")[0], 16)
+            if size == 0:
+                trailers = []
+            continue
+        if not need(lambda b: len(b) >= size + 2):
+            return None
         body += buf[:size]
         buf = buf[size + 2:]
-    trailers = []
-    while True:
-        while b"\r\n" not in buf:
-            data = sock.recv(65536)
-            if not data:
-                return None
-            buf += data
-        line, buf = buf.split(b"\r\n", 1)
-        if not line:
-            return body, trailers, buf
-        k, _, v = line.decode("latin-1").partition(":")
-        trailers.append((k, v.strip()))
+        size = None
 
 
 def send_chunked(sock, head_fields, chunks, trailer_lines):
@@ -100,7 +103,7 @@ def trailer_app(sock, app):
         te = header(head, "transfer-encoding")
         trailers = []
         if te and te.lower() == "chunked":
-            got = read_chunked_body(sock, buf)
+            got = read_chunks(lambda: sock.recv(65536), buf)
             if got is None:
                 return
             body, trailers, buf = got
@@ -142,45 +145,26 @@ def proxied(make_server, app, extra=""):
 
 
 def read_h1_response(rd):
-    """(status, {headers}, body, trailers or None, complete): a chunked
-    answer with its trailer section, or a body until the close."""
-    while b"\r\n\r\n" not in rd.buf:
-        assert rd._more(), "no response head"
-    head, rd.buf = rd.buf.split(b"\r\n\r\n", 1)
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    fields = {}
-    for line in lines[1:]:
-        k, v = line.split(":", 1)
-        fields[k.strip().lower()] = v.strip()
+    """(status, {headers}, body, [(name, value)] or None, complete): a
+    chunked answer with its trailer section (names lowercased), or a body
+    until the close."""
+    status, fields = read_response_head(rd)
     if fields.get("transfer-encoding", "").lower() != "chunked":
         rd.read_until_close()
         body, rd.buf = rd.buf, b""
         return status, fields, body, None, True
-    body = b""
-    while True:
-        while b"\r\n" not in rd.buf:
-            if not rd._more():
-                return status, fields, body, None, False
-        line, rd.buf = rd.buf.split(b"\r\n", 1)
-        size = int(line, 16)
-        if size == 0:
-            break
-        while len(rd.buf) < size + 2:
-            if not rd._more():
-                return status, fields, body, None, False
-        body += rd.buf[:size]
-        rd.buf = rd.buf[size + 2:]
-    trailers = []
-    while True:
-        while b"\r\n" not in rd.buf:
-            if not rd._more():
-                return status, fields, body, trailers, False
-        line, rd.buf = rd.buf.split(b"\r\n", 1)
-        if not line:
-            return status, fields, body, trailers, True
-        k, _, v = line.decode("latin-1").partition(":")
-        trailers.append((k.lower(), v.strip()))
+
+    def more():
+        if not rd._more():
+            return b""
+        data, rd.buf = rd.buf, b""
+        return data
+
+    got = read_chunks(more, rd.buf)
+    if got is None:
+        return status, fields, b"", None, False
+    body, trailers, rd.buf = got
+    return status, fields, body, [(k.lower(), v) for k, v in trailers], True
 
 
 def h1_exchange(srv, data, timeout=10):
