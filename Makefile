@@ -159,7 +159,7 @@ FUZZ_TARGETS := http1 chunked range config htpasswd tls_sniff tls_name host acce
                 proxy_protocol response http2
 # The modules each target links: the pure one it tests; config's directive
 # table reaches into other modules (checks, defaults), so it takes them all.
-FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_chunked.c
+FUZZ_SRC_http1    := src/http1/http1.c src/http1/http1_fields.c src/http1/http1_chunked.c
 FUZZ_SRC_chunked  := src/http1/http1_chunked.c
 FUZZ_SRC_range    := src/serve/range.c
 FUZZ_SRC_config   := $(LIB_SRC)
@@ -169,8 +169,10 @@ FUZZ_SRC_tls_name  := $(LIB_SRC)
 FUZZ_SRC_host      := src/serve/vhost.c
 FUZZ_SRC_accept_encoding := src/serve/accept_encoding.c
 FUZZ_SRC_proxy_protocol := src/net/proxy_protocol.c
-FUZZ_SRC_response  := src/proxy/proxy_response.c src/http1/http1.c src/http1/http1_chunked.c
-FUZZ_SRC_http2     := src/http2/http2_head.c src/http1/http1.c src/http1/http1_chunked.c
+FUZZ_SRC_response  := src/proxy/proxy_response.c src/http1/http1.c src/http1/http1_fields.c \
+                      src/http1/http1_chunked.c
+FUZZ_SRC_http2     := src/http2/http2_head.c src/http1/http1.c src/http1/http1_fields.c \
+                      src/http1/http1_chunked.c
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=all
 

@@ -4,7 +4,7 @@
  * then http1_parse_head on the whole head), and checks every result so the
  * compiler cannot drop the work. Only bench_http1_run is meant to be counted:
  *
- *   cc -O2 -std=c17 -D_GNU_SOURCE -Isrc/http1 -Isrc/core bench/http1_parse.c src/http1/http1.c -o /tmp/hp
+ *   cc -O2 -std=c17 -D_GNU_SOURCE -Isrc/http1 -Isrc/core bench/http1_parse.c src/http1/http1.c src/http1/http1_fields.c -o /tmp/hp
  *   valgrind --tool=callgrind --toggle-collect=bench_http1_run /tmp/hp small 20000
  *
  * and divide the Ir total by N. "small" is the keep-alive GET of the server

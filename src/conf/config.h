@@ -252,6 +252,7 @@ struct config {
     uint64_t upload_writeback_bytes; /* 0: off */
     uint64_t upload_dirty_max_bytes; /* written, not yet handed to the disk; 0: no bound */
     uint64_t upload_buffer_bytes;    /* each upload has two */
+    bool upload_splice;              /* plain TCP bodies: socket -> pipe -> file */
     uint32_t io_threads;             /* per worker */
     uint32_t io_queue_max;           /* jobs waiting for a thread */
     enum config_io_full io_queue_full;

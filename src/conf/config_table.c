@@ -13,11 +13,14 @@
  * means the main value is the default for every location that does not set
  * it. Which directives a location set is a bit per location row in
  * config_location.set_mask; config_finish copies the rest from main.
+ *
+ * Leaves out: what a row implies (scope, set_mask bit, ownership:
+ * config_directive.c) and the value checks rows name in .check
+ * (config_check.c).
  */
 #include "config_table.h"
 
 #include <assert.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "accept_encoding.h"
@@ -26,47 +29,6 @@
 #include "http1.h"
 #include "log.h"
 #include "proxy_addr.h"
-
-const struct config_type_info config_types[] = {
-    [CONFIG_T_DURATION] = { "duration", "DURATION", "a duration like 500ms, 2s, 1m", 1, 1 },
-    [CONFIG_T_DURATION_OFF] = { "duration", "off|DURATION",
-                                "off or a duration like 500ms, 2s, 1m", 1, 1 },
-    [CONFIG_T_SIZE] = { "size", "SIZE", "a size like 512, 8k, 1m, 1g", 1, 1 },
-    [CONFIG_T_NUMBER] = { "number", "N", "a whole number like 100", 1, 1 },
-    [CONFIG_T_BOOL] = { "boolean", "on|off", "on or off", 1, 1 },
-    [CONFIG_T_STRING] = { "string", "STRING", "a string", 1, 1 },
-    [CONFIG_T_PATH] = { "path", "PATH", "a non-empty path", 1, 1 },
-    [CONFIG_T_ENUM] = { "keyword", NULL, NULL, 1, 1 },
-    [CONFIG_T_METHODS] = { "method list", "METHOD...",
-                           "method names: GET HEAD POST PUT DELETE OPTIONS TRACE CONNECT PATCH",
-                           1, CONFIG_WORDS_MAX },
-    [CONFIG_T_LISTEN] = { "address", "ADDR:PORT [backlog=N] [tls] [proxy_protocol]",
-                          "an address like 127.0.0.1:8080, [::1]:8080, *:8080 or 8080", 1, 4 },
-    [CONFIG_T_PATTERN] = { "regex list", "REGEX...", "an extended regular expression", 1,
-                           CONFIG_PATTERN_MAX },
-    [CONFIG_T_MODE] = { "octal mode", "MODE", "an octal mode like 0644", 1, 1 },
-    [CONFIG_T_CIDRS] = { "address list", "CIDR...",
-                         "addresses or networks like 127.0.0.0/8, ::1, 10.0.0.0/8",
-                         1, CONFIG_CIDR_MAX },
-    [CONFIG_T_KEYWORDS] = { "keyword list", NULL, NULL, 1, CONFIG_WORDS_MAX },
-    [CONFIG_T_CERTS] = { "certificate and key", "CERT.pem KEY.pem",
-                         "a certificate file and its key file", 2, 2 },
-    [CONFIG_T_NAMES] = { "host names", "NAME...",
-                         "host names like a.example, *.example or [::1]", 1,
-                         CONFIG_SERVER_NAMES_MAX },
-    [CONFIG_T_HEADER] = { "response field", "NAME VALUE [always]",
-                          "a field name, its value and optionally always", 2, 3 },
-    [CONFIG_T_EXPIRES] = { "expiry", "off|epoch|max|DURATION",
-                           "off, epoch, max or a duration like 1h, 7d", 1, 1 },
-    [CONFIG_T_ERROR_PAGE] = { "statuses and a path", "CODE... PATH",
-                              "statuses from 400 to 599, then a path starting with '/'", 2,
-                              CONFIG_WORDS_MAX },
-    [CONFIG_T_RETURN] = { "status and URL or text", "CODE [URL|TEXT]",
-                          "a status: 301, 302, 303, 307 or 308 with a URL; 200, 204 or "
-                          "400-599, with an optional text (not for 204)", 1, 2 },
-    [CONFIG_T_WORDS] = { "word list", "WORD...", "one or more words", 1, CONFIG_WORDS_MAX },
-};
-static_assert(ARRAY_LEN(config_types) == CONFIG_T__COUNT, "one entry per config_type");
 
 /* Wire names in enum http1_method order; OTHER is not a name one can allow. */
 const char *const config_method_names[] = {
@@ -127,95 +89,6 @@ static const char *const config_precompressed_names[] = {
     [ACCEPT_BR] = "br", [ACCEPT_GZIP] = "gzip", [ACCEPT_IDENTITY] = "off", NULL,
 };
 static_assert(ACCEPT_IDENTITY == 2 && ACCEPT_CODING_COUNT == 3, "one name per coding");
-
-/* gzip_types: "type/subtype", a whole type ("text/" then a star) or "*". */
-static int config_check_media_type(const char *value, char *err, size_t errlen)
-{
-    const char *slash = strchr(value, '/');
-    if (strcmp(value, "*") == 0)
-        return 0;
-    if (!slash || slash == value || slash[1] == '\0' || strchr(slash + 1, '/')) {
-        snprintf(err, errlen, "expected a media type like text/css, text/* or *");
-        return -1;
-    }
-    for (const char *p = value; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (p != slash && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                            (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c))) {
-            snprintf(err, errlen, "'%c' cannot appear in a media type",
-                     c > ' ' && c < 0x7f ? c : '?');
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* status_path, metrics_path: a path to match exactly, or "" for off. */
-static int config_check_url_path(const char *value, char *err, size_t errlen)
-{
-    if (value[0] != '\0' && value[0] != '/') {
-        snprintf(err, errlen, "must start with '/' (or be \"\" for off)");
-        return -1;
-    }
-    for (const char *p = value; *p; p++) {
-        if (*p == '?' || *p == '%' || *p == '#' || (unsigned char)*p <= ' ') {
-            snprintf(err, errlen, "must be a plain path, without '%c'", *p > ' ' ? *p : ' ');
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* default_type: a media type, type "/" subtype, both tokens (RFC 9110
- * §8.3.1), with optional parameters as written after ';'. */
-static int config_check_default_type(const char *value, char *err, size_t errlen)
-{
-    const char *slash = strchr(value, '/');
-    const char *end = slash ? slash + strcspn(slash, ";") : value;
-
-    if (!slash || !http1_is_token(value, (size_t)(slash - value))
-        || !http1_is_token(slash + 1, (size_t)(end - slash - 1))) {
-        snprintf(err, errlen, "a media type is type/subtype, both tokens, like text/plain");
-        return -1;
-    }
-    if (!http1_is_field_value(value, strlen(value))) {
-        snprintf(err, errlen, "a field value has visible characters, spaces and tabs only");
-        return -1;
-    }
-    return 0;
-}
-
-/* fallback: a path under the root, as a request would name it decoded. */
-static int config_check_fallback(const char *value, char *err, size_t errlen)
-{
-    if (value[0] != '/') {
-        snprintf(err, errlen, "must start with '/'");
-        return -1;
-    }
-    return config_check_url_path(value, err, errlen);
-}
-
-/* tls_ciphers, tls_ciphersuites: OpenSSL's list syntax. Whether a name is a
- * cipher OpenSSL knows is checked when the contexts are built (tls_store.c),
- * which keeps OpenSSL out of the table; this only refuses what cannot be a
- * list (spaces, quotes), so a typo is caught with its FILE:LINE. */
-static int config_check_cipher_list(const char *value, char *err, size_t errlen)
-{
-    if (value[0] == '\0') {
-        snprintf(err, errlen, "an empty list enables nothing");
-        return -1;
-    }
-    for (const char *p = value; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-              || strchr(":+-!@=_.,", c))) {
-            snprintf(err, errlen, "'%c' cannot appear in an OpenSSL cipher list",
-                     c >= ' ' && c < 0x7f ? c : '?');
-            return -1;
-        }
-    }
-    return 0;
-}
 
 #define MAIN(f) .main_off = offsetof(struct config, f), .main_size = sizeof(((struct config *)0)->f)
 /* A server row: in struct config_server, and at main level in the top one. */
@@ -298,6 +171,12 @@ const struct config_directive config_directives[] = {
               "one while an I/O thread writes the other to the file, so the event loop never "
               "waits for the file system; a body that fills half a buffer while the other is "
               "still being written stops reading until the disk catches up" },
+    { .name = "upload_splice", .type = CONFIG_T_BOOL, MAIN(upload_splice), .def = "on",
+      .group = G_SERVE,
+      .help = "Over plain HTTP/1.1, move a large upload's body from the socket to its file "
+              "in the kernel (splice through a pipe of upload_buffer_bytes, at most the "
+              "system's pipe-max-size), so the worker never copies it; off, or over TLS, "
+              "HTTP/2 or chunked framing, the body is read into the buffers" },
     { .name = "upload_writeback_bytes", .type = CONFIG_T_SIZE, MAIN(upload_writeback_bytes),
       .def = "8m", .min = 0, .max = GIB, .group = G_SERVE,
       .help = "While an upload's body arrives, the I/O thread starts the disk writes every "
@@ -858,77 +737,3 @@ const struct config_directive *config_directive_find(const char *name)
             return &config_directives[i];
     return NULL;
 }
-
-/* Only rows a level may set have a bit in its set_mask: their rank among
- * those rows, so the table can grow past 64 rows while a level's rows stay
- * fewer. server: the rows of struct config_server, else of locations. */
-static uint64_t config_rank_bit(const struct config_directive *d, bool server)
-{
-    unsigned rank = 0;
-    for (const struct config_directive *r = config_directives; r < d; r++)
-        rank += (server ? r->srv_size : r->loc_size) != 0;
-    assert((server ? d->srv_size : d->loc_size) != 0 && rank < 64);
-    return UINT64_C(1) << rank;
-}
-
-uint64_t config_directive_bit(const struct config_directive *d)
-{
-    return config_rank_bit(d, false);
-}
-
-uint64_t config_directive_srv_bit(const struct config_directive *d)
-{
-    return config_rank_bit(d, true);
-}
-
-bool config_allowed_main(const struct config_directive *d)
-{
-    return d->main_size != 0 || d->loc_size != 0;
-}
-
-bool config_allowed_server(const struct config_directive *d)
-{
-    return d->srv_size != 0 || d->loc_size != 0 || (d->flags & CONFIG_F_SERVER_ADDS);
-}
-
-bool config_allowed_location(const struct config_directive *d)
-{
-    return d->loc_size != 0;
-}
-
-bool config_is_repeatable(const struct config_directive *d)
-{
-    return d->type == CONFIG_T_LISTEN || d->type == CONFIG_T_PATTERN || d->type == CONFIG_T_CIDRS
-           || d->type == CONFIG_T_CERTS || d->type == CONFIG_T_NAMES
-           || d->type == CONFIG_T_HEADER || d->type == CONFIG_T_ERROR_PAGE;
-}
-
-bool config_owns_memory(const struct config_directive *d)
-{
-    return d->type == CONFIG_T_STRING || d->type == CONFIG_T_PATH || d->type == CONFIG_T_WORDS
-           || d->type == CONFIG_T_HEADER || d->type == CONFIG_T_RETURN
-           || d->type == CONFIG_T_ERROR_PAGE;
-}
-
-void config_free_value(const struct config_directive *d, void *field)
-{
-    if (d->type == CONFIG_T_ERROR_PAGE) {
-        struct config_error_pages *p = field;
-        for (size_t i = 0; i < p->n; i++)
-            free(p->uri[i]);
-        memset(p, 0, sizeof *p);
-    } else if (d->type == CONFIG_T_RETURN) {
-        struct config_return *r = field;
-        free(r->text);
-        memset(r, 0, sizeof *r);
-    } else if (d->type == CONFIG_T_HEADER) {
-        struct config_headers *h = field;
-        free(h->ok);
-        free(h->always);
-        h->ok = h->always = NULL;
-    } else if (config_owns_memory(d)) {
-        free(*(char **)field);
-        *(char **)field = NULL;
-    }
-}
-

@@ -1,6 +1,8 @@
 /* config_table — the directive table, shared by the modules that read it:
- * config_table.c (the rows), config_value.c (one value by its type) and
- * config_compound.c (the structured types),
+ * config_table.c (the rows), config_directive.c (what a row says: scope,
+ * set_mask bits, ownership), config_check.c (the rows' value checks),
+ * config_value.c (one value by its type) and config_compound.c (the
+ * structured types),
  * config.c (defaults, inheritance, checks), config_file.c (the file syntax)
  * and config_reference.c (`lingerd -h`, docs/directives.md, lingerd.conf(5),
  * conf/lingerd.conf). The rest of the server uses config.h.
@@ -140,6 +142,18 @@ __attribute__((format(printf, 2, 3)))
 void config_out_add(struct config_out *o, const char *fmt, ...);
 /* "MIN..MAX" of a numeric row, in the units it was written in. */
 void config_format_bounds(struct config_out *o, const struct config_directive *d);
+
+/* config_check.c, for the rows' .check: 0, or -1 with the reason in err.
+ * A media type for gzip_types ("type/subtype", "text/" then a star, or "*"). */
+int config_check_media_type(const char *value, char *err, size_t errlen);
+/* status_path, metrics_path: a path to match exactly, or "" for off. */
+int config_check_url_path(const char *value, char *err, size_t errlen);
+/* default_type: type/subtype, both tokens, optional parameters. */
+int config_check_default_type(const char *value, char *err, size_t errlen);
+/* fallback: a path starting with '/', as a request would name it decoded. */
+int config_check_fallback(const char *value, char *err, size_t errlen);
+/* tls_ciphers, tls_ciphersuites: what can be an OpenSSL cipher list. */
+int config_check_cipher_list(const char *value, char *err, size_t errlen);
 
 /* config_value.c, for config.c: store one statement's arguments at base+off
  * (size bytes) by the row's type; read an unsigned field of any width;

@@ -12,10 +12,12 @@
 #ifndef LINGERD_CONN_H
 #define LINGERD_CONN_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "http1.h"
 
@@ -158,17 +160,31 @@ void conn_resp_text(struct conn *c, int status, const char *extra, const char *t
 
 /* A sink for a request body. on_data returns 0, or an HTTP status that ends
  * the upload (413, 500, 507); on_end queues the response; on_abort undoes
- * (the connection died or the body failed). on_trailer (NULL: not wanted)
- * gets the body's trailer field lines, "Name: value\r\n" checked with the
- * head's byte rules, in pieces, before on_end (HTTP/1.1 chunked trailers,
- * an HTTP/2 stream's trailing HEADERS); it returns 0 or a status as
- * on_data. ctx is the handler's. */
+ * (the connection died or the body failed). ctx is the handler's. */
 struct conn_body_sink {
     int (*on_data)(struct conn *c, void *ctx, const char *data, size_t len);
     void (*on_end)(struct conn *c, void *ctx);
     void (*on_abort)(struct conn *c, void *ctx);
+    /* Optional: take up to max bytes (the rest of the body) straight from the socket
+     * sock (a pipe and splice(2): the bytes never pass through the
+     * worker). Offered only over plain TCP, for a Content-Length body, once
+     * nothing of it is buffered. Returns as a read (> 0: bytes taken; 0: the
+     * peer's FIN; -EAGAIN: nothing to read now; -errno: the socket is
+     * broken), or CONN_SPLICE_WAIT (nothing taken: the sink waits in
+     * WAIT_IO, see conn_wait_io), CONN_SPLICE_FAILED (*status is the HTTP
+     * status that ends the upload, as on_data's), or CONN_SPLICE_NEVER
+     * (nothing taken: the rest of this body comes through on_data). */
+    ssize_t (*on_splice)(struct conn *c, void *ctx, int sock, size_t max, int *status);
+    /* Optional: the body's trailer field lines ("Name: value\r\n", checked
+     * with the head's byte rules), in pieces, before on_end: HTTP/1.1's
+     * chunked trailer section, an HTTP/2 stream's trailing HEADERS. Returns
+     * 0, or a status as on_data's. */
     int (*on_trailer)(struct conn *c, void *ctx, const char *lines, size_t len);
 };
+
+#define CONN_SPLICE_WAIT (-EINPROGRESS)
+#define CONN_SPLICE_FAILED (-ECANCELED)
+#define CONN_SPLICE_NEVER (-EOPNOTSUPP)
 
 /* The handler handed a file operation to the I/O threads (an fsync, a
  * rename, or the write the body got ahead of): stop reading and wait in

@@ -20,7 +20,7 @@
 #include "stats.h"
 #include "transport.h"
 
-const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL, NULL };
+const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL, NULL, NULL };
 
 void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
                     uint64_t max_bytes)
@@ -135,6 +135,41 @@ static ssize_t conn_discard_from_socket(struct conn *c)
     w->body_left -= (uint64_t)n;
     w->body_bytes += (uint64_t)n;
     stats_add(&c->srv->stats->bytes_in, (uint64_t)n);
+    return n;
+}
+
+/* Hand the socket to a sink that takes the body without copying it
+ * (on_splice); as conn_fill otherwise. Not over TLS (the bytes must be
+ * decrypted here), nor for chunked framing (it must be decoded here). */
+static bool conn_body_can_splice(const struct conn *c)
+{
+    const struct conn_work *w = c->w;
+    return w->sink->on_splice && !w->body_no_splice && w->body_framing == HTTP1_BODY_LENGTH &&
+           w->in_start == w->in_len && transport_is_tcp(&c->tp);
+}
+
+static ssize_t conn_splice_body(struct conn *c)
+{
+    struct conn_work *w = c->w;
+    if (!c->rd_ready)
+        return -EAGAIN;
+    /* The whole rest: the sink takes what its pipe has room for, and knows
+     * from this how long the body still is. */
+    size_t left = w->body_left > SIZE_MAX ? SIZE_MAX : (size_t)w->body_left;
+    ssize_t n = w->sink->on_splice(c, w->sink_ctx, c->tp.fd, left, &w->splice_status);
+    if (n == CONN_SPLICE_NEVER) {
+        w->body_no_splice = true;
+        return conn_fill(c);
+    }
+    if (n > 0) {
+        w->body_left -= (uint64_t)n;
+        w->body_bytes += (uint64_t)n;
+        stats_add(&c->srv->stats->bytes_in, (uint64_t)n);
+    } else if (n == 0) {
+        c->peer_eof = true;
+    } else if (n == -EAGAIN) {
+        c->rd_ready = false;
+    }
     return n;
 }
 
@@ -268,8 +303,16 @@ void conn_on_read_body(struct conn *c, bool timeout)
         if (w->sink == &conn_discard_sink && w->body_framing == HTTP1_BODY_LENGTH &&
             w->in_start == w->in_len)
             n = conn_discard_from_socket(c);
+        else if (conn_body_can_splice(c))
+            n = conn_splice_body(c);
         else
             n = conn_fill(c);
+        if (n == CONN_SPLICE_FAILED) {
+            conn_body_failed(c, w->splice_status);
+            return;
+        }
+        if (n == CONN_SPLICE_WAIT)
+            return; /* the sink waits for the disk; conn_io_done resumes */
         if (n > 0) {
             c->progress_ms = conn_now_ms(c);
             taken += (size_t)n;

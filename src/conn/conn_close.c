@@ -85,10 +85,13 @@ static void conn_close(struct conn *c)
         return;
     const struct config *cfg = conn_cfg(c);
     conn_linger_unlink(c);
-    conn_unready(c);
     conn_tunnel_end(c);
     http2_conn_free(c);
     conn_drop_work(c);
+    /* Last of the unlinking: ending a tunnel or aborting HTTP/2 streams may
+     * wake this connection (conn_wake puts it on the ready list), and a
+     * closed record must not stay there. */
+    conn_unready(c);
     /* No epoll_ctl(DEL): the socket is never duplicated, so close() takes
      * it out of the epoll set (a syscall saved on every close). */
     conn_bound_fin_wait2(c);

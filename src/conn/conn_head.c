@@ -86,6 +86,7 @@ static void conn_on_head(struct conn *c, size_t used)
     conn_work_clear_deferred(w);
     w->head_only = req->method == HTTP1_METHOD_HEAD;
     w->body_framing = req->framing;
+    w->body_no_splice = false;
     w->body_left = req->framing == HTTP1_BODY_LENGTH ? req->content_length : 0;
     w->body_done = req->framing == HTTP1_BODY_NONE ||
                    (req->framing == HTTP1_BODY_LENGTH && req->content_length == 0);

@@ -94,7 +94,7 @@ struct http1_request {
     bool expect_unknown;
 
     /* Fields the server acts on; len 0 when absent. If a field the server
-     * uses occurs twice, the first is kept except where noted in http1.c. */
+     * uses occurs twice, the first is kept except where noted in http1_fields.c. */
     struct http1_slice authorization;
     struct http1_slice user_agent;
     struct http1_slice referer;
@@ -112,7 +112,7 @@ struct http1_request {
 };
 
 /* The request line's share of struct http1_request, parsed when its line end
- * arrives and copied out on HTTP1_DONE. Private to http1.c. */
+ * arrives and copied out on HTTP1_DONE. Private to http1*.c. */
 struct http1_request_line {
     enum http1_method method;
     struct http1_slice method_token, target, path, query, host;
@@ -121,7 +121,7 @@ struct http1_request_line {
     uint8_t version_minor;
 };
 
-/* Parser state. Fields are private to http1.c; the struct is public only so
+/* Parser state. Fields are private to http1*.c; the struct is public only so
  * callers can embed it without allocation. */
 struct http1_parser {
     const struct http1_limits *limits;
@@ -151,6 +151,25 @@ void http1_parser_init(struct http1_parser *p, const struct http1_limits *limits
  * 505) and p->reason say why; the connection's framing is lost. */
 enum http1_rc http1_parse_head(struct http1_parser *p, const char *buf, size_t len,
                                struct http1_request *req, size_t *used);
+
+/* ---- a head given in parts (HTTP/2 decodes its fields one by one) ----
+ *
+ * The same rules, limits and verdicts as http1_parse_head on the text
+ * "method SP target SP HTTP/1.1" CRLF, "name: value" CRLF for each field, CRLF:
+ * a request means the same whichever way it came. Call http1_parser_init, then
+ * http1_parts_request_line once, http1_parts_field for each field in order, and
+ * http1_parts_end. Slices are into buf; the method, the target and each value must
+ * be followed in buf by an LF (it stops the scans, as a line end does in text).
+ * HTTP1_AGAIN: taken, go on; HTTP1_ERROR: p->status (400, 414, 431, 501) and
+ * p->reason, as for text, and every later call says HTTP1_ERROR. Field k (from 0)
+ * is recorded in p->fields[k], which may be where its slices were read from. */
+enum http1_rc http1_parts_request_line(struct http1_parser *p, const char *buf,
+                                       struct http1_slice method, struct http1_slice target);
+enum http1_rc http1_parts_field(struct http1_parser *p, const char *buf, struct http1_slice name,
+                                struct http1_slice value);
+/* HTTP1_DONE: *req is filled; *used is the length the head has as text. */
+enum http1_rc http1_parts_end(struct http1_parser *p, const char *buf, struct http1_request *req,
+                              size_t *used);
 
 /* True if the request asks to keep the connection open (HTTP/1.1 without
  * "Connection: close", or HTTP/1.0 with "Connection: keep-alive"). */

@@ -1,5 +1,5 @@
 /* http1_chars — the byte classes of the HTTP/1.1 grammar, shared by the head
- * parser (http1.c), the chunked decoder (http1_chunked.c) and the upstream
+ * parser (http1.c, http1_fields.c), the chunked decoder (http1_chunked.c) and the upstream
  * response parser (proxy_response.c), so what the proxy accepts from an
  * upstream follows the same rules as what it accepts from a client. Private
  * to those parsers: everything is static inline, so each keeps its lookups

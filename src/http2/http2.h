@@ -22,6 +22,7 @@
 
 struct conn;
 struct conn_body_sink;
+struct server;
 
 /* The client connection preface (RFC 9113 §3.4), as bytes. */
 #define HTTP2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -51,6 +52,10 @@ void http2_conn_drain(struct conn *c);
 /* The connection closes: abort every stream (their handlers are told) and
  * free the session. Idempotent. */
 void http2_conn_free(struct conn *c);
+
+/* The process ends: free the stream objects kept for reuse (after every
+ * connection is closed). */
+void http2_stream_pool_fini(struct server *srv);
 
 /* ---- a stream presented as a connection (state CONN_H2_STREAM) ---- */
 

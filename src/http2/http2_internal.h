@@ -54,6 +54,8 @@ struct http2_session {
     nghttp2_session *ng;
     struct conn *c;                /* the carrying connection */
     struct http2_stream *first;    /* open streams (ours: dispatched or not) */
+    struct http2_stream *receiving; /* the stream whose HEADERS are being decoded: saves
+                                    * nghttp2's lookup per field; NULL once it is freed */
     uint32_t open_streams;
     uint64_t streams_total;
     uint64_t idle_since_ms;        /* the last stream closed (or the start) */

@@ -2,11 +2,12 @@
  * collected from nghttp2's header callbacks, then built into the same
  * struct http1_request the handlers read for HTTP/1.1, and dispatched.
  *
- * The request is built by writing its head as HTTP/1.1 text (http2_head.c:
- * "GET /p HTTP/1.1", Host from :authority, the fields) into the stream's
- * read buffer and parsing it with the HTTP/1.1 parser: the same byte
- * classes, limits (414, 431) and field handling, one code path for both
- * protocols. nghttp2 checks the HTTP/2 rules first (RFC 9113 §8.2-8.3:
+ * The fields are copied as they come into the stream's read buffer, which
+ * a stream does not read into, and the request is built from them by the
+ * HTTP/1.1 parser's parts interface (http2_head.c, http1_parts_*): the same
+ * byte classes, limits (414, 431) and field meanings as a head sent as
+ * text, one set of rules for both protocols, with no text written and
+ * scanned again. nghttp2 checks the HTTP/2 rules first (RFC 9113 §8.2-8.3:
  * lowercase names, pseudo-header fields, connection-specific fields, TE,
  * content-length against DATA) and resets a stream that breaks them with
  * PROTOCOL_ERROR; http2_head.c adds what it leaves to the server: CONNECT,
@@ -24,13 +25,77 @@
 #include "server.h"
 #include "stats.h"
 
+/* Stream objects a worker keeps for reuse: a calloc and a free per request
+ * cost about 400 instructions of (o)'s 25,000 (bench/README.md). More than
+ * this many closed at once (about 270 KB) are freed. */
+#define HTTP2_STREAM_POOL_MAX 256
+
+/* A pooled stream is poisoned under AddressSanitizer, so a use after its
+ * stream ended is still reported as a use after free would be. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HTTP2_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HTTP2_ASAN 1
+#endif
+#endif
+#ifdef HTTP2_ASAN
+#include <sanitizer/asan_interface.h>
+#define HTTP2_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define HTTP2_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define HTTP2_POISON(p, n) ((void)(p), (void)(n))
+#define HTTP2_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* A zeroed stream object: a pooled one cleared whole (nothing of the
+ * stream before it survives), or a new one. */
+static struct http2_stream *http2_stream_alloc(struct server *srv)
+{
+    if (srv->h2_stream_free_count == 0)
+        return calloc(1, sizeof(struct http2_stream));
+    struct http2_stream *st = srv->h2_stream_free[--srv->h2_stream_free_count];
+    HTTP2_UNPOISON(st, sizeof *st);
+    memset(st, 0, sizeof *st);
+    return st;
+}
+
+/* Keep st for the next stream, or free it when the pool is full. */
+static void http2_stream_release(struct server *srv, struct http2_stream *st)
+{
+    if (!srv->h2_stream_free) {
+        srv->h2_stream_free = calloc(HTTP2_STREAM_POOL_MAX, sizeof *srv->h2_stream_free);
+        if (!srv->h2_stream_free) {
+            free(st);
+            return;
+        }
+    }
+    if (srv->h2_stream_free_count == HTTP2_STREAM_POOL_MAX) {
+        free(st);
+        return;
+    }
+    HTTP2_POISON(st, sizeof *st);
+    srv->h2_stream_free[srv->h2_stream_free_count++] = st;
+}
+
+void http2_stream_pool_fini(struct server *srv)
+{
+    for (uint32_t i = 0; i < srv->h2_stream_free_count; i++) {
+        HTTP2_UNPOISON(srv->h2_stream_free[i], sizeof(struct http2_stream));
+        free(srv->h2_stream_free[i]);
+    }
+    free(srv->h2_stream_free);
+    srv->h2_stream_free = NULL;
+    srv->h2_stream_free_count = 0;
+}
+
 int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *user)
 {
     struct http2_session *s = user;
     struct conn *carrier = s->c;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct http2_stream *st = calloc(1, sizeof *st);
+    struct http2_stream *st = http2_stream_alloc(carrier->srv);
     if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     struct conn *sc = &st->c;
@@ -49,9 +114,11 @@ int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void
     memcpy(sc->via_addr, carrier->via_addr, sizeof sc->via_addr);
     sc->since_ms = sc->progress_ms = conn_now_ms(carrier);
     if (!conn_take_work(sc)) {
-        free(st);
+        http2_stream_release(carrier->srv, st);
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
+    http2_head_init(&st->head, sc->w->in, sc->w->in_cap, sc->w->fields,
+                    conn_cfg(sc)->header_fields_max);
     st->s = s;
     st->id = frame->hd.stream_id;
     st->next = s->first;
@@ -62,6 +129,7 @@ int http2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void
     s->streams_total++;
     stats_add(&carrier->srv->stats->h2_streams, 1);
     nghttp2_session_set_stream_user_data(ng, st->id, st);
+    s->receiving = st;
     /* keepalive_requests counts streams: the graceful end lets this one and
      * those in flight finish. */
     if (s->streams_total >= conn_cfg(carrier)->keepalive_requests)
@@ -79,7 +147,9 @@ int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8
     (void)flags;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return http2_trailer_on_header(ng, frame, name, namelen, value, valuelen);
-    struct http2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+    struct http2_stream *st = s->receiving;
+    if (!st || st->id != frame->hd.stream_id)
+        st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
     if (!st)
         return 0;
     const struct config *cfg = conn_cfg(s->c);
@@ -134,24 +204,21 @@ static void http2_stream_begin_request(struct http2_stream *st, bool has_head, u
     st->body_progress_ms = conn_now_ms(sc);
 }
 
-/* Write the head as HTTP/1.1 text into the stream's read buffer. false:
- * out of memory. */
-static bool http2_stream_write_head(struct http2_stream *st, size_t *len)
+/* The head's arena is the stream's read buffer; if it outgrew it, the
+ * larger one it moved to takes that place (freed with the work area). */
+static void http2_stream_keep_head(struct http2_stream *st)
 {
     struct conn_work *w = st->c.w;
-    size_t need = http2_head_text_len(&st->head);
-    if (need > w->in_cap) {
-        char *in = malloc(need);
-        if (!in)
-            return false;
+    char *grown = http2_head_take_buf(&st->head);
+    if (grown) {
         if (w->in_is_large)
             free(w->in);
-        w->in = in;
-        w->in_cap = (uint32_t)need;
+        w->in = grown;
+        w->in_cap = st->head.cap;
         w->in_is_large = true;
     }
-    *len = http2_head_write(&st->head, w->in);
-    return true;
+    w->head_start = 0;
+    w->head_end = w->in_start = w->in_len = st->head.len;
 }
 
 /* Answer a stream whose head is refused with status (431, 414, ...). */
@@ -175,14 +242,15 @@ void http2_stream_dispatch(struct http2_stream *st)
         http2_session_reset(st->s, st->id, NGHTTP2_PROTOCOL_ERROR);
         return;
     }
-    size_t len;
-    if (!http2_stream_write_head(st, &len)) {
+    size_t used = 0;
+    enum http1_rc rc;
+    bool built = http2_head_build(&st->head, &w->parser, &w->req, &used, &rc);
+    http2_stream_keep_head(st);
+    if (!built) {
         st->dispatched = true;
         http2_session_reset(st->s, st->id, NGHTTP2_INTERNAL_ERROR);
         return;
     }
-    size_t used = 0;
-    enum http1_rc rc = http1_parse_head(&w->parser, w->in, len, &w->req, &used);
     if (rc != HTTP1_DONE) {
         int status = rc == HTTP1_ERROR ? w->parser.status : 400;
         conn_log(sc, LOG_INFO, "HTTP/2 stream %d: bad request: %s", (int)st->id,
@@ -201,8 +269,6 @@ void http2_stream_dispatch(struct http2_stream *st)
         w->req.framing = st->end_stream_recv && st->body_len == 0 && !st->trailers
                              ? HTTP1_BODY_NONE
                              : HTTP1_BODY_CHUNKED;
-    w->head_start = 0;
-    w->head_end = w->in_start = w->in_len = (uint32_t)used;
     http2_stream_begin_request(st, true, (uint32_t)used);
     request_dispatch(sc);
     if (!w->responded && !w->sink && !w->deferred && !st->waiting_io) {
@@ -214,6 +280,8 @@ void http2_stream_dispatch(struct http2_stream *st)
 void http2_stream_free(struct http2_stream *st)
 {
     struct http2_session *s = st->s;
+    if (s->receiving == st)
+        s->receiving = NULL;
     if (st->prev)
         st->prev->next = st->next;
     else
@@ -229,5 +297,5 @@ void http2_stream_free(struct http2_stream *st)
     if (st->resp_head != st->resp_inline)
         free(st->resp_head);
     free(st->body);
-    free(st);
+    http2_stream_release(st->c.srv, st);
 }

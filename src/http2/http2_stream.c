@@ -136,6 +136,41 @@ static void http2_stream_discard(struct http2_stream *st)
     w->body_done = st->end_stream_recv;
 }
 
+/* The high bit of each byte of x that is an ASCII capital letter: the
+ * bytes' low seven bits plus an offset carry into the high bit from 'A' on
+ * and from past 'Z' on (no carry crosses a byte); bytes >= 0x80 are left. */
+static uint64_t http2_capitals(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = ones * 0x80;
+    uint64_t low7 = x & ~high;
+    return (low7 + ones * (0x80 - 'A')) & ~(low7 + ones * (0x7f - 'Z')) & ~x & high;
+}
+
+/* Lowercase the eight bytes at s. */
+static void http2_lower_word(char *s)
+{
+    uint64_t x;
+    memcpy(&x, s, sizeof x);
+    x |= http2_capitals(x) >> 2; /* 0x80 >> 2: the 0x20 of lower case */
+    memcpy(s, &x, sizeof x);
+}
+
+/* Lowercase a field name in place, eight bytes at a time (every name of
+ * every response comes through here); lowercasing twice changes nothing,
+ * so the last word may overlap the one before. */
+static void http2_lower(char *s, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (s[i] >= 'A' && s[i] <= 'Z')
+                s[i] = (char)(s[i] - 'A' + 'a');
+        return;
+    }
+    for (size_t i = 0; i + 8 < n; i += 8)
+        http2_lower_word(s + i);
+    http2_lower_word(s + n - 8);
+}
+
 /* Connection-specific fields (RFC 9113 §8.2.2), by length first: most
  * names are ruled out without a comparison. */
 static inline bool http2_is_hop_field(const char *name, size_t len)
@@ -216,9 +251,7 @@ void http2_stream_resp_end(struct conn *c, int64_t content_length)
         char *colon = memchr(head + at, ':', line_end - at);
         if (colon && colon > head + at) {
             size_t nlen = (size_t)(colon - (head + at));
-            for (size_t i = 0; i < nlen; i++)
-                if (head[at + i] >= 'A' && head[at + i] <= 'Z')
-                    head[at + i] = (char)(head[at + i] - 'A' + 'a');
+            http2_lower(head + at, nlen);
             size_t v = (size_t)(colon - head) + 1;
             while (v < line_end && (head[v] == ' ' || head[v] == '\t'))
                 v++;

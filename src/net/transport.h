@@ -110,6 +110,8 @@ struct transport {
 
 /* Plain TCP on the connected, non-blocking socket fd; t owns fd afterwards. */
 void transport_tcp_open(struct transport *t, int fd);
+/* Whether t is plain TCP: its bytes may be moved in the kernel (splice). */
+bool transport_is_tcp(const struct transport *t);
 
 /* The socket's own discard (recv MSG_TRUNC: nothing copied) and half-close
  * (shutdown SHUT_WR): TCP's discard, drain and shut_write, which TLS reuses

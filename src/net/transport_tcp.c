@@ -92,6 +92,11 @@ static const struct transport_ops transport_tcp_ops = {
     .close = transport_tcp_close,
 };
 
+bool transport_is_tcp(const struct transport *t)
+{
+    return t->ops == &transport_tcp_ops;
+}
+
 void transport_tcp_open(struct transport *t, int fd)
 {
     t->ops = &transport_tcp_ops;

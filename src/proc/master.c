@@ -12,12 +12,8 @@
  * takes the server out before any connection closes; a second SIGQUIT
  * stops at once; after a binary upgrade the new master serves the same
  * sockets and health, so no delay); SIGTERM/SIGINT fast stop;
- * SIGUSR1 reopen logs (and forward to the workers); SIGUSR2 binary upgrade:
- * start the binary found at the path this one was started from, handing it
- * the listening sockets by systemd's LISTEN_FDS protocol, the same way
- * systemd socket activation hands them to lingerd. The new master serves
- * beside the old one; the operator then sends SIGQUIT to the old master
- * (whose pid file was renamed to PIDFILE.oldbin).
+ * SIGUSR1 reopen logs (and forward to the workers); SIGUSR2 binary upgrade
+ * (master_upgrade.c: a new binary on the same sockets, beside this one).
  *
  * TLS: the master builds each generation's certificate store before it
  * forks that generation's workers (as root: keys are often readable by
@@ -29,14 +25,16 @@
  *
  * Readiness is reported to systemd (Type=notify) as READY=1, RELOADING=1
  * and STOPPING=1 when NOTIFY_SOCKET is set.
+ *
+ * This file supervises: workers, reload, stop, signals. The listening
+ * sockets are kept by master_sockets.c, the SIGUSR2 upgrade and the pid
+ * file by master_upgrade.c; the three share struct master through
+ * master_internal.h.
  */
 #include "master.h"
+#include "master_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +42,6 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,58 +57,11 @@
 #include "tls_tickets.h"
 #include "worker.h"
 
-#define MASTER_WORKERS_MAX 128
 #define MASTER_RESTART_DELAY_MIN_MS 100
 /* A worker that lived this long before dying restarts at once. */
 #define MASTER_HEALTHY_LIFE_MS 5000
-#define MASTER_SD_LISTEN_FDS_START 3
 /* A failed ticket-key rotation (no randomness yet) is tried again this soon. */
 #define MASTER_TICKET_RETRY_MS 1000u
-
-struct master_socket {
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
-    int fd;
-    char text[80];
-};
-
-struct master_worker {
-    pid_t pid;               /* 0: slot free */
-    unsigned index;          /* worker number within its generation */
-    uint64_t generation;
-    uint64_t started_ms;
-    uint64_t delay_ms;       /* back-off before the next restart */
-    bool retiring;           /* SIGQUIT sent: draining, not to be restarted */
-    uint64_t retired_ms;     /* when SIGQUIT was sent */
-    struct stats *row;
-    struct loop_timer restart;
-};
-
-struct master {
-    const struct cli *cli;
-    struct config *cfg;      /* current generation's configuration */
-    struct config *old_cfgs[8];
-    struct loop *loop;
-    struct loop_watch signals;
-    struct loop_timer grace;
-    struct loop_timer drain_delay; /* armed from SIGQUIT until the graceful stop */
-    struct loop_timer ticket_rotation;
-    struct tls_tickets *tickets; /* shared with every worker, across reloads */
-    struct tls_store *tls;   /* current generation's certificates; NULL: none */
-    struct stats_table *table;
-    struct master_socket sockets[CONFIG_LISTEN_MAX];
-    size_t socket_count;
-    int inherited[CONFIG_LISTEN_MAX];
-    size_t inherited_count;
-    struct master_worker workers[MASTER_WORKERS_MAX];
-    unsigned worker_count;   /* workers wanted in the current generation */
-    uint64_t generation;
-    bool stopping;
-    char exe[PATH_MAX];
-    char **argv;
-    pid_t upgrade_pid;       /* the new binary started by SIGUSR2, until it exits */
-    char pid_file[PATH_MAX];
-};
 
 /* One master per process; timer callbacks reach it here. */
 static struct master master_instance;
@@ -137,113 +87,6 @@ static void master_open_logs(const struct master *m, const struct config *cfg)
     if (rc < 0)
         log_write(LOG_ERROR, "access_log: %s", strerror(-rc));
     log_reopen_also(accesslog_reopen);
-}
-
-/* ---- listening sockets ---- */
-
-static bool master_same_addr(const struct sockaddr_storage *a, socklen_t alen,
-                             const struct sockaddr_storage *b, socklen_t blen)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-        return x->sin6_port == y->sin6_port &&
-               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-    }
-    return alen == blen && memcmp(a, b, alen) == 0;
-}
-
-/* Sockets handed over by systemd or by an upgrading master (LISTEN_FDS). */
-static void master_take_inherited(struct master *m)
-{
-    const char *pid = getenv("LISTEN_PID");
-    const char *fds = getenv("LISTEN_FDS");
-    if (!pid || !fds || strtol(pid, NULL, 10) != (long)getpid())
-        return;
-    long n = strtol(fds, NULL, 10);
-    for (long i = 0; i < n && m->inherited_count < CONFIG_LISTEN_MAX; i++) {
-        int fd = MASTER_SD_LISTEN_FDS_START + (int)i;
-        int flags = fcntl(fd, F_GETFD);
-        if (flags < 0)
-            continue;
-        (void)fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-        (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        m->inherited[m->inherited_count++] = fd;
-    }
-    unsetenv("LISTEN_PID");
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_FDNAMES");
-}
-
-/* An inherited socket bound to l's address, taken out of the list; or -1. */
-static int master_claim_inherited(struct master *m, const struct config_listen *l)
-{
-    for (size_t i = 0; i < m->inherited_count; i++) {
-        struct sockaddr_storage a;
-        socklen_t alen = sizeof a;
-        int fd = m->inherited[i];
-        if (fd < 0 || getsockname(fd, (struct sockaddr *)&a, &alen) < 0)
-            continue;
-        if (master_same_addr(&a, alen, &l->addr, l->addr_len)) {
-            m->inherited[i] = -1;
-            return fd;
-        }
-    }
-    return -1;
-}
-
-/* Make the socket set match cfg: keep the sockets of addresses that stay
- * (connections waiting in their queues are never lost), bind new ones,
- * close the rest. On failure nothing changes. 0 or -1 (logged). */
-static int master_sync_sockets(struct master *m, const struct config *cfg)
-{
-    struct master_socket next[CONFIG_LISTEN_MAX];
-    size_t n = 0;
-    bool kept[CONFIG_LISTEN_MAX] = { false };
-    for (size_t i = 0; i < cfg->listen_count; i++) {
-        const struct config_listen *l = &cfg->listens[i];
-        int fd = -1;
-        for (size_t j = 0; j < m->socket_count; j++)
-            if (!kept[j] && master_same_addr(&m->sockets[j].addr, m->sockets[j].addr_len,
-                                             &l->addr, l->addr_len)) {
-                kept[j] = true;
-                fd = m->sockets[j].fd;
-                break;
-            }
-        if (fd < 0)
-            fd = master_claim_inherited(m, l);
-        if (fd < 0)
-            fd = worker_listen(l);
-        if (fd < 0) {
-            log_write(LOG_ERROR, "listen %s: %s", l->text, strerror(-fd));
-            for (size_t k = 0; k < n; k++) {
-                bool old = false;
-                for (size_t j = 0; j < m->socket_count; j++)
-                    old |= m->sockets[j].fd == next[k].fd;
-                if (!old)
-                    close(next[k].fd);
-            }
-            return -1;
-        }
-        next[n].addr = l->addr;
-        next[n].addr_len = l->addr_len;
-        next[n].fd = fd;
-        snprintf(next[n].text, sizeof next[n].text, "%s", l->text);
-        n++;
-    }
-    for (size_t j = 0; j < m->socket_count; j++)
-        if (!kept[j])
-            close(m->sockets[j].fd); /* the old workers hold their own copies */
-    memcpy(m->sockets, next, n * sizeof next[0]);
-    m->socket_count = n;
-    for (size_t i = 0; i < n; i++)
-        worker_tune_listener(m->sockets[i].fd, cfg);
-    return 0;
 }
 
 /* ---- TLS ---- */
@@ -302,7 +145,6 @@ static void master_on_ticket_rotation(struct loop_timer *t)
 /* ---- workers ---- */
 
 static void master_on_restart(struct loop_timer *t);
-static void master_pid_file_aside(struct master *m, bool aside);
 
 static unsigned master_workers_wanted(const struct config *cfg)
 {
@@ -525,81 +367,6 @@ static void master_reload(struct master *m)
             loop_disarm(m->loop, &w->restart);
     }
     notify_send("READY=1");
-}
-
-static void master_write_pid_file(struct master *m)
-{
-    if (!m->pid_file[0])
-        return;
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", m->pid_file);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0 ||
-        rename(tmp, m->pid_file) < 0)
-        log_write(LOG_ERROR, "pid_file %s: %s", m->pid_file, strerror(errno));
-}
-
-/* The pid file moves aside before the new binary starts (so the new master
- * can write its own without a race) and back if that binary fails. */
-static void master_pid_file_aside(struct master *m, bool aside)
-{
-    if (!m->pid_file[0])
-        return;
-    char other[PATH_MAX + 8];
-    size_t len = strlen(m->pid_file);
-    if (aside)
-        snprintf(other, sizeof other, "%s.oldbin", m->pid_file);
-    else if (len > 7 && strcmp(m->pid_file + len - 7, ".oldbin") == 0)
-        snprintf(other, sizeof other, "%.*s", (int)(len - 7), m->pid_file);
-    else
-        return;
-    size_t olen = strlen(other);
-    if (olen < sizeof m->pid_file && rename(m->pid_file, other) == 0)
-        memcpy(m->pid_file, other, olen + 1);
-}
-
-static void master_upgrade(struct master *m)
-{
-    if (!m->exe[0]) {
-        log_write(LOG_ERROR, "SIGUSR2: the path of the binary is unknown; no upgrade");
-        return;
-    }
-    if (m->upgrade_pid > 0) {
-        log_write(LOG_WARN, "SIGUSR2: an upgrade (pid %d) is already running", (int)m->upgrade_pid);
-        return;
-    }
-    master_pid_file_aside(m, true);
-    log_flush();
-    pid_t pid = fork();
-    if (pid < 0) {
-        log_write(LOG_ERROR, "SIGUSR2: fork: %s", strerror(errno));
-        master_pid_file_aside(m, false);
-        return;
-    }
-    if (pid == 0) {
-        /* Hand the sockets over as fds 3.. (LISTEN_FDS), like systemd does. */
-        int tmp[CONFIG_LISTEN_MAX];
-        for (size_t i = 0; i < m->socket_count; i++)
-            tmp[i] = fcntl(m->sockets[i].fd, F_DUPFD_CLOEXEC, 100);
-        for (size_t i = 0; i < m->socket_count; i++) {
-            int target = MASTER_SD_LISTEN_FDS_START + (int)i;
-            if (dup2(tmp[i], target) < 0)
-                _exit(127);
-        }
-        char n[16], p[16];
-        snprintf(n, sizeof n, "%zu", m->socket_count);
-        snprintf(p, sizeof p, "%d", (int)getpid());
-        setenv("LISTEN_FDS", n, 1);
-        setenv("LISTEN_PID", p, 1);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(m->exe, m->argv);
-        _exit(127);
-    }
-    m->upgrade_pid = pid;
-    log_write(LOG_INFO, "SIGUSR2: started %s as %d on the same sockets; send SIGQUIT to %d "
-                        "when it serves", m->exe, (int)pid, (int)getpid());
 }
 
 static void master_stop(struct master *m, bool graceful)

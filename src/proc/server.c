@@ -27,6 +27,7 @@
 #include "compress_cache.h"
 #include "errorpage.h"
 #include "filecache.h"
+#include "http2.h"
 #include "httpdate.h"
 #include "iopool.h"
 #include "log.h"
@@ -406,6 +407,7 @@ void server_fini(struct server *srv)
     log_reopen_also(NULL);
     conn_work_pool_fini(srv);
     free(srv->buf_free);
+    http2_stream_pool_fini(srv);
     if (srv->mime)
         mime_table_free(srv->mime);
     for (size_t i = 0; i < CONFIG_SERVER_MAX; i++) {

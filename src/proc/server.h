@@ -71,6 +71,10 @@ struct server {
     uint32_t buf_free_count;
     uint32_t buf_free_cap;
     uint32_t buf_size;
+    /* HTTP/2 stream objects, reused (http2_request.c; allocated with the
+     * first one returned, freed by http2_stream_pool_fini). */
+    void **h2_stream_free;
+    uint32_t h2_stream_free_count;
 
     /* "Date: ...\r\n", rebuilt once per second. */
     time_t date_s;

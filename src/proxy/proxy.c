@@ -312,7 +312,7 @@ static void proxy_on_body_end(struct conn *c, void *ctx)
 /* on_abort is NULL: the exchange learns of a dying connection through the
  * deferred response's on_abort, which comes first (conn_cancel_deferred). */
 static const struct conn_body_sink proxy_body_sink = {
-    proxy_on_body_data, proxy_on_body_end, NULL, proxy_on_body_trailer,
+    proxy_on_body_data, proxy_on_body_end, NULL, NULL, proxy_on_body_trailer,
 };
 
 /* ---- the response: upstream -> client ---- */

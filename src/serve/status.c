@@ -362,6 +362,42 @@ void status_metric(struct status_out *o, const char *name, const char *type, con
     status_printf(o, "%s %llu\n", name, (unsigned long long)value);
 }
 
+void status_metric_family(struct status_out *o, const char *name, const char *type,
+                          const char *help, const char *label, status_label_fn *label_of,
+                          const uint64_t *values, unsigned count)
+{
+    status_metric_head(o, name, type, help);
+    for (unsigned i = 0; i < count; i++)
+        status_printf(o, "%s{%s=\"%s\"} %llu\n", name, label, label_of(i),
+                      (unsigned long long)values[i]);
+}
+
+/* The enums' names by index, for status_metric_family. */
+static const char *status_state_label(unsigned i)
+{
+    return stats_state_name((enum stats_state)i);
+}
+
+static const char *status_outcome_label(unsigned i)
+{
+    return stats_outcome_name((enum stats_outcome)i);
+}
+
+static const char *status_tls_failure_label(unsigned i)
+{
+    return stats_tls_failure_name((enum stats_tls_failure)i);
+}
+
+static const char *status_tls_version_label(unsigned i)
+{
+    return stats_tls_version_name((enum stats_tls_version)i);
+}
+
+static const char *status_proxy_failure_label(unsigned i)
+{
+    return stats_proxy_failure_name((enum stats_proxy_failure)i);
+}
+
 /* A label value: \\, \" and \n escaped, as the exposition format asks. */
 static void status_label_value(struct status_out *o, const char *s)
 {
@@ -384,18 +420,13 @@ static void status_render_tls_metrics(struct status_out *o, const struct status_
                      "lingerd_tls_handshakes_total{result=\"resumed\"} %llu\n",
                   (unsigned long long)st->tls_handshakes_full,
                   (unsigned long long)st->tls_handshakes_resumed);
-    status_metric_head(o, "lingerd_tls_handshake_failures_total", "counter",
-                       "TLS handshakes that failed, by reason.");
-    for (size_t i = 0; i < STATS_TLS_FAIL_COUNT; i++)
-        status_printf(o, "lingerd_tls_handshake_failures_total{reason=\"%s\"} %llu\n",
-                      stats_tls_failure_name((enum stats_tls_failure)i),
-                      (unsigned long long)st->tls_handshake_failures[i]);
-    status_metric_head(o, "lingerd_tls_versions_total", "counter",
-                       "TLS handshakes completed, by protocol version.");
-    for (size_t i = 0; i < STATS_TLS_VERSION_COUNT; i++)
-        status_printf(o, "lingerd_tls_versions_total{version=\"%s\"} %llu\n",
-                      stats_tls_version_name((enum stats_tls_version)i),
-                      (unsigned long long)st->tls_versions[i]);
+    status_metric_family(o, "lingerd_tls_handshake_failures_total", "counter",
+                         "TLS handshakes that failed, by reason.", "reason",
+                         status_tls_failure_label, st->tls_handshake_failures,
+                         STATS_TLS_FAIL_COUNT);
+    status_metric_family(o, "lingerd_tls_versions_total", "counter",
+                         "TLS handshakes completed, by protocol version.", "version",
+                         status_tls_version_label, st->tls_versions, STATS_TLS_VERSION_COUNT);
     status_metric_head(o, "lingerd_tls_alpn_total", "counter",
                        "TLS handshakes completed, by the protocol ALPN chose (none: no ALPN).");
     status_printf(o, "lingerd_tls_alpn_total{protocol=\"http/1.1\"} %llu\n"
@@ -419,17 +450,12 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
 {
     const struct stats *st = &s->sum;
 
-    status_metric_head(o, "lingerd_connections", "gauge",
-                       "Open connections by state (the scraping one counts as respond).");
-    for (size_t i = 0; i < STATS_STATE_COUNT; i++)
-        status_printf(o, "lingerd_connections{state=\"%s\"} %llu\n",
-                      stats_state_name((enum stats_state)i), (unsigned long long)st->conns[i]);
-    status_metric_head(o, "lingerd_closes_total", "counter",
-                       "Closes the server started, by how they ended.");
-    for (size_t i = 0; i < STATS_OUTCOME_COUNT; i++)
-        status_printf(o, "lingerd_closes_total{outcome=\"%s\"} %llu\n",
-                      stats_outcome_name((enum stats_outcome)i),
-                      (unsigned long long)st->closes[i]);
+    status_metric_family(o, "lingerd_connections", "gauge",
+                         "Open connections by state (the scraping one counts as respond).",
+                         "state", status_state_label, st->conns, STATS_STATE_COUNT);
+    status_metric_family(o, "lingerd_closes_total", "counter",
+                         "Closes the server started, by how they ended.", "outcome",
+                         status_outcome_label, st->closes, STATS_OUTCOME_COUNT);
     status_metric(o, "lingerd_client_closes_total", "counter",
                   "Closes the client started (its FIN or reset came first).", st->client_closes);
     status_metric(o, "lingerd_lingered_total", "counter",
@@ -482,12 +508,10 @@ static void status_render_metrics(struct status_out *o, const struct stats_table
     status_metric(o, "lingerd_proxy_local_total", "counter",
                   "PROXY headers without a client address (LOCAL, UNKNOWN, UNSPEC, AF_UNIX).",
                   st->proxy_local);
-    status_metric_head(o, "lingerd_proxy_failures_total", "counter",
-                       "Connections cut before their PROXY header was read, by reason.");
-    for (size_t i = 0; i < STATS_PROXY_FAIL_COUNT; i++)
-        status_printf(o, "lingerd_proxy_failures_total{reason=\"%s\"} %llu\n",
-                      stats_proxy_failure_name((enum stats_proxy_failure)i),
-                      (unsigned long long)st->proxy_failures[i]);
+    status_metric_family(o, "lingerd_proxy_failures_total", "counter",
+                         "Connections cut before their PROXY header was read, by reason.",
+                         "reason", status_proxy_failure_label, st->proxy_failures,
+                         STATS_PROXY_FAIL_COUNT);
     status_metric(o, "lingerd_real_ip_total", "counter",
                   "Requests whose client address was read from real_ip_header.",
                   st->real_ip_used);

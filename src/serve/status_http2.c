@@ -30,6 +30,12 @@ static const uint64_t *status_http2_frames(const struct stats *st, int which)
     }
 }
 
+/* The abuse names by index, for status_metric_family. */
+static const char *status_http2_abuse_label(unsigned i)
+{
+    return stats_h2_abuse_name((enum stats_h2_abuse)i);
+}
+
 void status_render_http2_auto(struct status_out *o, const struct stats *st)
 {
     status_printf(o, "HTTP2Connections: %llu\nHTTP2Streams: %llu\nHTTP2Requests: %llu\n"
@@ -62,23 +68,17 @@ void status_render_http2_metrics(struct status_out *o, const struct stats *st)
     status_metric(o, "lingerd_http2_streams_total", "counter", "HTTP/2 streams clients opened.",
                   st->h2_streams);
     for (int k = 0; k < 4; k++) {
-        const uint64_t *v = status_http2_frames(st, k);
-        status_metric_head(o, status_http2_frame_metrics[k], "counter",
-                           status_http2_frame_help[k]);
-        for (unsigned i = 0; i < STATS_H2_CODES; i++)
-            status_printf(o, "%s{code=\"%s\"} %llu\n", status_http2_frame_metrics[k],
-                          stats_h2_code_name(i), (unsigned long long)v[i]);
+        status_metric_family(o, status_http2_frame_metrics[k], "counter",
+                             status_http2_frame_help[k], "code", stats_h2_code_name,
+                             status_http2_frames(st, k), STATS_H2_CODES);
     }
     status_metric(o, "lingerd_http2_discarded_bytes_total", "counter",
                   "DATA bytes thrown away: a stream answered early, or closed, still sent them "
                   "(given back to the flow-control windows).",
                   st->h2_discarded_bytes);
-    status_metric_head(o, "lingerd_http2_abuse_total", "counter",
-                       "HTTP/2 connections or streams cut for abuse, by kind.");
-    for (unsigned i = 0; i < STATS_H2_ABUSE_COUNT; i++)
-        status_printf(o, "lingerd_http2_abuse_total{kind=\"%s\"} %llu\n",
-                      stats_h2_abuse_name((enum stats_h2_abuse)i),
-                      (unsigned long long)st->h2_abuse[i]);
+    status_metric_family(o, "lingerd_http2_abuse_total", "counter",
+                         "HTTP/2 connections or streams cut for abuse, by kind.", "kind",
+                         status_http2_abuse_label, st->h2_abuse, STATS_H2_ABUSE_COUNT);
 }
 
 void status_render_http2_html(struct status_out *o, const struct stats *st)

@@ -26,6 +26,15 @@ void status_metric_head(struct status_out *o, const char *name, const char *type
 void status_metric(struct status_out *o, const char *name, const char *type, const char *help,
                    uint64_t value);
 
+/* The label value of entry i of a family: an enum's _name function, by index. */
+typedef const char *status_label_fn(unsigned i);
+
+/* A family with one label: HELP and TYPE, then one sample per entry,
+ * name{label="label_of(i)"} values[i], for i from 0 to count - 1. */
+void status_metric_family(struct status_out *o, const char *name, const char *type,
+                          const char *help, const char *label, status_label_fn *label_of,
+                          const uint64_t *values, unsigned count);
+
 /* status_http2.c: the HTTP/2 counters on each page. */
 void status_render_http2_auto(struct status_out *o, const struct stats *st);
 void status_render_http2_metrics(struct status_out *o, const struct stats *st);

@@ -312,6 +312,7 @@ static struct upload *upload_new(const char *path, size_t len, size_t extra)
     memset(u, 0, sizeof *u);
     u->dir_fd = -1;
     u->tmp_fd = -1;
+    u->pipe_rd[0] = u->pipe_rd[1] = u->pipe_wr[0] = u->pipe_wr[1] = -1;
     memcpy(u->path, path, len);
     u->path[len] = '\0';
     u->path_len = len;

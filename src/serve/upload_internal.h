@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "iopool.h"
@@ -70,15 +71,25 @@ struct upload {
     bool existed;             /* the target existed when the head was checked */
     struct stat seen;         /* the target then (valid if existed) */
     uint64_t bytes;           /* body bytes received */
-    /* Two buffers: the loop fills one while a job writes the other. */
+    /* Two slots: the loop fills one while a job writes the other. A slot's
+     * bytes are in its buffer, or (spliced: upload_splice.c) in its pipe,
+     * never in both: a slot changes kind only while empty. */
     char *buf[2];
-    size_t buf_len[2];
-    uint64_t buf_off[2];      /* the file offset of each buffer's first byte */
+    size_t buf_len[2];        /* bytes in the slot (buffer or pipe) */
+    uint64_t buf_off[2];      /* the file offset of each slot's first byte */
     size_t buf_cap;           /* upload_buffer_bytes */
-    int fill;                 /* the buffer the loop fills */
+    int fill;                 /* the slot the loop fills */
     int write_err;            /* errno of a failed write (job); answered next */
-    /* (job) the buffer to write and the writeback while the body arrives */
+    bool hand_over_now;       /* hand the fill slot over however little it holds */
+    /* splice: a pipe per slot, made at the first splice */
+    bool splice;              /* upload_splice, and not given up */
+    bool piped[2];            /* the slot's bytes are in its pipe */
+    int pipe_rd[2], pipe_wr[2]; /* -1: none */
+    size_t pipe_cap;          /* bytes a pipe was sized for */
+    /* (job) the slot to write and the writeback while the body arrives */
+    int job_slot;
     const char *job_data;
+    int job_pipe;             /* its pipe's read end, or -1: the bytes are at job_data */
     size_t job_len;
     uint64_t job_off;
     uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
@@ -143,7 +154,32 @@ int upload_link_new_name(struct upload *u);
  * a failed unlink, or 0. */
 int upload_drop_files(struct upload *u);
 
+/* ---- upload_store.c, for upload_splice.c ---- */
+
+/* Write data[0..len) at off of fd. 0 or an errno. */
+int upload_pwrite(int fd, const char *data, size_t len, uint64_t off);
+
+/* ---- upload_splice.c ---- */
+
+/* The sink's on_splice (see struct conn_body_sink). */
+ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *status);
+/* (thread) Write the job's slot: its buffer, or its pipe's bytes. 0 or an errno. */
+int upload_write_slot(struct upload *u);
+/* Close the pipes (the upload is freed). */
+void upload_close_pipes(struct upload *u);
+
 /* ---- upload_store.c ---- */
+
+/* Hand the fill slot to a write job if none runs and it holds enough (or
+ * anything, with hand_over_now), and switch to the other slot. */
+void upload_maybe_write(struct upload *u);
+/* Must the body stop reading until the write in flight is done? */
+bool upload_must_pause(const struct upload *u);
+/* Stop reading the body until the write in flight is done (or, the pool
+ * being full, until there is room for one). */
+void upload_pause(struct conn *c, struct upload *u);
+/* A write failed with err: log it and give the status that answers it. */
+int upload_write_failed(const struct conn *c, const struct upload *u, int err);
 
 /* On an I/O thread: make the directory if u->make_dirs, create the body's
  * file; then, on the loop, start reading the body into it. The connection

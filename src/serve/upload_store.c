@@ -87,7 +87,7 @@ static void upload_on_room(struct iopool_waiter *waiter);
 static void upload_open_done(struct upload *u);
 
 /* Write data[0..len) at off of fd. 0 or an errno. */
-static int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
+int upload_pwrite(int fd, const char *data, size_t len, uint64_t off)
 {
     while (len > 0) {
         ssize_t n = pwrite(fd, data, len, (off_t)off);
@@ -185,7 +185,7 @@ static void upload_commit_failed(struct upload *u, const char *what, int err, in
  * error) and u->stored. */
 static void upload_run_commit(struct upload *u)
 {
-    int err = upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+    int err = upload_write_slot(u);
     if (err) {
         upload_commit_failed(u, "write", err, upload_status_for_errno(err));
         return;
@@ -291,7 +291,7 @@ static void upload_run_job(struct iopool_job *job)
     uint64_t t0 = upload_clock_us();
     switch (u->kind) {
     case UPLOAD_JOB_WRITE:
-        u->write_err = upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+        u->write_err = upload_write_slot(u);
         if (!u->write_err)
             upload_writeback(u, u->job_off + u->job_len);
         u->write_us += upload_clock_us() - t0;
@@ -306,6 +306,17 @@ static void upload_run_job(struct iopool_job *job)
         upload_run_open(u);
         break;
     }
+}
+
+/* The next job writes the fill slot. */
+static void upload_job_takes_fill_slot(struct upload *u)
+{
+    int f = u->fill;
+    u->job_slot = f;
+    u->job_data = u->buf[f];
+    u->job_pipe = u->piped[f] ? u->pipe_rd[f] : -1;
+    u->job_len = u->buf_len[f];
+    u->job_off = u->buf_off[f];
 }
 
 /* Hand the job of kind over. 0, or -EAGAIN when the pool is full. */
@@ -338,6 +349,7 @@ static void upload_free(struct upload *u)
 {
     if (u->room.waiting)
         iopool_unwait_room(u->pool, &u->room);
+    upload_close_pipes(u);
     free(u->buf[0]);
     free(u->buf[1]);
     free(u);
@@ -440,7 +452,7 @@ static void upload_commit_done(struct upload *u)
         upload_log(c, level, u->path, u->path_len,
                    "%llu bytes in %llu ms; fsync %llu.%03llu ms, rename and directory fsync "
                    "%llu.%03llu ms (on an I/O thread); writes while receiving %llu.%03llu ms, "
-                   "flushes %llu.%03llu ms",
+                   "flushes %llu.%03llu ms; body %s",
                    (unsigned long long)u->bytes,
                    (unsigned long long)(c ? conn_now_ms(c) - u->start_ms : 0),
                    (unsigned long long)(u->fsync_us / 1000),
@@ -450,7 +462,8 @@ static void upload_commit_done(struct upload *u)
                    (unsigned long long)(u->write_us / 1000),
                    (unsigned long long)(u->write_us % 1000),
                    (unsigned long long)(u->flush_us / 1000),
-                   (unsigned long long)(u->flush_us % 1000));
+                   (unsigned long long)(u->flush_us % 1000),
+                   u->pipe_rd[0] >= 0 ? "spliced" : "read");
     }
     if (c) {
         if (stored)
@@ -472,10 +485,7 @@ static void upload_commit_done(struct upload *u)
  * the pool is full and io_queue_full is refuse. */
 static int upload_try_commit(struct upload *u)
 {
-    int f = u->fill;
-    u->job_data = u->buf[f];
-    u->job_len = u->buf_len[f];
-    u->job_off = u->buf_off[f];
+    upload_job_takes_fill_slot(u);
     return upload_submit_or_wait(u, UPLOAD_JOB_COMMIT);
 }
 
@@ -491,8 +501,7 @@ static void upload_refuse(struct conn *c, struct upload *u, int status)
     conn_resp_error(c, status, NULL);
 }
 
-/* A write failed with err: log it and give the status that answers it. */
-static int upload_write_failed(const struct conn *c, const struct upload *u, int err)
+int upload_write_failed(const struct conn *c, const struct upload *u, int err)
 {
     int st = upload_status_for_errno(err);
     upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
@@ -523,31 +532,49 @@ static void upload_on_end(struct conn *c, void *ctx)
 
 /* ---- the body while it arrives ---- */
 
-/* The buffer being filled is half full or more: hand it to a write job if
- * none runs (and switch to the other buffer). A full pool leaves it: the
- * next bytes, or the room waiter, try again. */
-static void upload_maybe_write(struct upload *u)
+/* How full the fill slot must be to be handed over: half of what it
+ * holds (a buffer's or a pipe's size), or anything at all when
+ * hand_over_now (a pipe that filled early, bytes buffered before a splice). */
+static size_t upload_hand_over_at(const struct upload *u)
+{
+    if (u->hand_over_now)
+        return 1;
+    return (u->piped[u->fill] ? u->pipe_cap : u->buf_cap) / 2;
+}
+
+/* The fill slot half full or more: hand it to a write job if none runs (and
+ * switch to the other slot). A full pool leaves it: the next bytes, or the
+ * room waiter, try again. */
+void upload_maybe_write(struct upload *u)
 {
     int f = u->fill;
-    if (u->job_busy || u->write_err || u->buf_len[f] < u->buf_cap / 2)
+    if (u->job_busy || u->write_err || u->buf_len[f] < upload_hand_over_at(u))
         return;
-    u->job_data = u->buf[f];
-    u->job_len = u->buf_len[f];
-    u->job_off = u->buf_off[f];
+    upload_job_takes_fill_slot(u);
     if (upload_submit(u, UPLOAD_JOB_WRITE) < 0)
         return;
+    u->hand_over_now = false;
     u->fill = !f;
     u->buf_off[!f] = u->buf_off[f] + u->buf_len[f];
     u->buf_len[!f] = 0;
+    u->piped[!f] = false;
 }
 
-/* Must the body stop reading? Its buffer is half full while the other one
+/* Must the body stop reading? Its slot is full enough while the other one
  * is still being written (the disk is behind), or could not be handed
  * over (the pool is full). Not after a failed write: that is answered.
  * write_err is the job's while it runs: read only when none does. */
-static bool upload_must_pause(const struct upload *u)
+bool upload_must_pause(const struct upload *u)
 {
-    return u->buf_len[u->fill] >= u->buf_cap / 2 && (u->job_busy || !u->write_err);
+    return u->buf_len[u->fill] >= upload_hand_over_at(u) && (u->job_busy || !u->write_err);
+}
+
+void upload_pause(struct conn *c, struct upload *u)
+{
+    u->paused = true;
+    if (!u->job_busy)
+        iopool_wait_room(u->pool, &u->room);
+    conn_wait_io(c, NULL, NULL); /* the sink's on_abort covers a close */
 }
 
 /* The body is complete and neither a write nor a flush runs any more:
@@ -672,6 +699,11 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
         }
         return upload_write_failed(c, u, u->write_err); /* conn_body.c answers, on_abort */
     }
+    if (u->piped[u->fill] && u->buf_len[u->fill]) {
+        /* conn_body.c never reads into its buffer once it splices. */
+        upload_log(c, LOG_ERROR, u->path, u->path_len, "body bytes after a splice; 500 sent");
+        return 500;
+    }
     while (len > 0) {
         int f = u->fill;
         if (!u->buf[f]) {
@@ -699,14 +731,8 @@ static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t le
         len -= n;
         upload_maybe_write(u);
     }
-    if (upload_must_pause(u)) {
-        /* The disk is behind: read no more until the write in flight is
-         * done (or, the pool being full, until there is room for one). */
-        u->paused = true;
-        if (!u->job_busy)
-            iopool_wait_room(u->pool, &u->room);
-        conn_wait_io(c, NULL, NULL); /* the sink's on_abort covers a close */
-    }
+    if (upload_must_pause(u))
+        upload_pause(c, u); /* the disk is behind: read no more for now */
     return 0;
 }
 
@@ -714,6 +740,7 @@ static const struct conn_body_sink upload_sink = {
     .on_data = upload_on_data,
     .on_end = upload_on_end,
     .on_abort = upload_on_abort,
+    .on_splice = upload_on_splice,
     .on_trailer = NULL, /* a file has no place for them: ignored */
 };
 
@@ -766,6 +793,7 @@ void upload_store_start(struct conn *c, const struct config_location *loc, struc
     u->body_max = loc->body_max_bytes;
     u->file_mode = loc->file_mode;
     u->buf_cap = srv->cfg->upload_buffer_bytes;
+    u->splice = srv->cfg->upload_splice;
     u->writeback_step = u->durable ? srv->cfg->upload_writeback_bytes : 0;
     u->dirty_max = srv->cfg->upload_dirty_max_bytes;
     u->opening = true;

@@ -1,15 +1,19 @@
 /* fuzz_http2 — HTTP/2 request building: client frames into a server
  * session of nghttp2 whose callbacks collect each stream's header fields
- * (http2_head_add), refuse what the server refuses, and build the head the
- * handlers would see (http2_head_write, then the HTTP/1.1 parser), as
- * http2_request.c does.
+ * (http2_head_add), refuse what the server refuses, and build the request
+ * the handlers would see (http2_head_build, the HTTP/1.1 parser's parts
+ * interface), as http2_request.c does.
  *
  * The input is what a client sends after its preface (added here, so the
  * fuzzer starts at the frames); it is fed in pieces whose sizes come from
- * its first byte. Checked: the text written is exactly as long as
- * announced, a head that parses is wholly used, every field slice lies
- * inside it, and a stream's head is freed once whatever happens
- * (LeakSanitizer).
+ * its first byte. Each stream's arena starts small (FUZZ_H2_ARENA), so it
+ * grows on most heads. Checked: every slice of a built request lies inside
+ * the arena; and the request is the same as the one the HTTP/1.1 parser
+ * makes of the head written as text ("METHOD PATH HTTP/1.1", a Host line
+ * from :authority, the fields, the joined cookie), as the server built it
+ * before: the same verdict and status, the same method, target, Host,
+ * framing and length, the same fields with the same names and values. And
+ * a stream's head is freed once whatever happens (LeakSanitizer).
  */
 #include <nghttp2/nghttp2.h>
 #include <string.h>
@@ -20,10 +24,16 @@
 
 #define FUZZ_H2_LIST_MAX 4096
 #define FUZZ_H2_FIELDS 32
+#define FUZZ_H2_ARENA 32
+
+static const struct http1_limits fuzz_h2_limits = { 1024, 1024, FUZZ_H2_LIST_MAX * 2,
+                                                    FUZZ_H2_FIELDS };
 
 /* A stream's head, on the list of those still open. */
 struct fuzz_h2_stream {
     struct http2_head head;
+    char arena[FUZZ_H2_ARENA];
+    struct http1_header fields[FUZZ_H2_FIELDS];
     struct fuzz_h2_stream *prev, *next;
 };
 
@@ -51,12 +61,32 @@ static int fuzz_h2_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame
     struct fuzz_h2_stream *st = calloc(1, sizeof *st);
     if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    http2_head_init(&st->head, st->arena, sizeof st->arena, st->fields, FUZZ_H2_FIELDS);
     st->next = open->first;
     if (open->first)
         open->first->prev = st;
     open->first = st;
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, st);
     return 0;
+}
+
+/* The text the server wrote before: what the head stands for. */
+struct fuzz_h2_text {
+    char *data;
+    size_t len, cap;
+};
+
+static void fuzz_h2_put(struct fuzz_h2_text *t, const void *data, size_t n)
+{
+    if (n == 0)
+        return; /* data may be NULL (an empty cookie) */
+    if (t->len + n > t->cap) {
+        t->cap = (t->len + n) * 2;
+        t->data = realloc(t->data, t->cap);
+        FUZZ_CHECK(t->data != NULL);
+    }
+    memcpy(t->data + t->len, data, n);
+    t->len += n;
 }
 
 static int fuzz_h2_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name,
@@ -75,6 +105,7 @@ static int fuzz_h2_header(nghttp2_session *ng, const nghttp2_frame *frame, const
     case HTTP2_HEAD_OK:
     case HTTP2_HEAD_TOO_BIG:
         FUZZ_CHECK(h->list_bytes <= FUZZ_H2_LIST_MAX);
+        FUZZ_CHECK(h->len <= h->cap);
         return 0;
     case HTTP2_HEAD_MALFORMED:
         nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
@@ -86,32 +117,103 @@ static int fuzz_h2_header(nghttp2_session *ng, const nghttp2_frame *frame, const
     return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 }
 
-/* The head is complete: build it as the server does and parse it. */
-static void fuzz_h2_build(const struct http2_head *h)
+/* The head as text, from the head's own record of it: pseudo values and
+ * fields are read back from the arena in the order they were kept. */
+static void fuzz_h2_write_text(const struct http2_head *h, struct fuzz_h2_text *t)
+{
+    const char *b = h->buf;
+    const struct http1_slice *ps = h->pseudo;
+    fuzz_h2_put(t, b + ps[HTTP2_PSEUDO_METHOD].off, ps[HTTP2_PSEUDO_METHOD].len);
+    fuzz_h2_put(t, " ", 1);
+    fuzz_h2_put(t, b + ps[HTTP2_PSEUDO_PATH].off, ps[HTTP2_PSEUDO_PATH].len);
+    fuzz_h2_put(t, " HTTP/1.1\r\n", 11);
+    if (ps[HTTP2_PSEUDO_AUTHORITY].off) {
+        fuzz_h2_put(t, "host: ", 6);
+        fuzz_h2_put(t, b + ps[HTTP2_PSEUDO_AUTHORITY].off, ps[HTTP2_PSEUDO_AUTHORITY].len);
+        fuzz_h2_put(t, "\r\n", 2);
+    }
+    for (uint32_t i = 0; i < h->field_count + h->fields_over; i++) {
+        const struct http1_header *f = i < h->field_count ? &h->fields[i] : &h->over;
+        fuzz_h2_put(t, b + f->name.off, f->name.len);
+        fuzz_h2_put(t, ": ", 2);
+        fuzz_h2_put(t, b + f->value.off, f->value.len);
+        fuzz_h2_put(t, "\r\n", 2);
+    }
+    if (h->has_cookie) {
+        fuzz_h2_put(t, "cookie: ", 8);
+        fuzz_h2_put(t, h->cookie.data, h->cookie.len);
+        fuzz_h2_put(t, "\r\n", 2);
+    }
+    fuzz_h2_put(t, "\r\n", 2);
+}
+
+static bool fuzz_h2_same(const char *a, struct http1_slice sa, const char *b,
+                         struct http1_slice sb)
+{
+    return sa.len == sb.len && memcmp(a + sa.off, b + sb.off, sa.len) == 0;
+}
+
+/* The head is complete: build it as the server does, and as text. */
+static void fuzz_h2_build(struct http2_head *h)
 {
     if (h->too_big || !http2_head_pseudo_ok(h))
         return;
-    size_t len = http2_head_text_len(h);
-    char *text = malloc(len); /* exact size: an overrun trips ASan */
-    FUZZ_CHECK(text != NULL);
-    FUZZ_CHECK(http2_head_write(h, text) == len);
-    static const struct http1_limits limits = { 1024, 1024, FUZZ_H2_LIST_MAX * 2,
-                                                FUZZ_H2_FIELDS };
-    struct http1_header fields[FUZZ_H2_FIELDS];
+    /* before the build moves the fields: only a head whose fields all fit
+     * can be written back (a left-out field after the first is not kept) */
+    struct fuzz_h2_text text = { NULL, 0, 0 };
+    bool comparable = !h->fields_over;
+    if (comparable)
+        fuzz_h2_write_text(h, &text);
+
     struct http1_parser p;
     struct http1_request req;
     size_t used = 0;
-    http1_parser_init(&p, &limits, fields, FUZZ_H2_FIELDS);
-    enum http1_rc rc = http1_parse_head(&p, text, len, &req, &used);
+    enum http1_rc rc;
+    http1_parser_init(&p, &fuzz_h2_limits, h->fields, FUZZ_H2_FIELDS);
+    FUZZ_CHECK(http2_head_build(h, &p, &req, &used, &rc)); /* no allocation fails here */
     if (rc == HTTP1_DONE) {
-        FUZZ_CHECK(used == len); /* the head written is one whole head */
-        FUZZ_CHECK(req.target.off + req.target.len <= used);
-        for (uint32_t i = 0; i < req.field_count; i++)
-            FUZZ_CHECK(req.fields[i].value.off + req.fields[i].value.len <= used);
+        FUZZ_CHECK(req.target.off + req.target.len <= h->len);
+        FUZZ_CHECK(req.host.off + req.host.len <= h->len);
+        for (uint32_t i = 0; i < req.field_count; i++) {
+            FUZZ_CHECK(req.fields[i].name.off + req.fields[i].name.len <= h->len);
+            FUZZ_CHECK(req.fields[i].value.off + req.fields[i].value.len <= h->len);
+        }
     } else {
         FUZZ_CHECK(rc == HTTP1_ERROR && p.reason != NULL);
     }
-    free(text);
+    if (!comparable)
+        return;
+
+    struct http1_header fields[FUZZ_H2_FIELDS];
+    struct http1_parser tp;
+    struct http1_request treq;
+    size_t tused = 0;
+    http1_parser_init(&tp, &fuzz_h2_limits, fields, FUZZ_H2_FIELDS);
+    enum http1_rc trc = http1_parse_head(&tp, text.data, text.len, &treq, &tused);
+    FUZZ_CHECK(trc == rc);
+    if (rc == HTTP1_ERROR)
+        FUZZ_CHECK(tp.status == p.status);
+    if (rc == HTTP1_DONE) {
+        const char *b = h->buf, *tb = text.data;
+        FUZZ_CHECK(tused == text.len && used == text.len);
+        FUZZ_CHECK(req.method == treq.method);
+        FUZZ_CHECK(fuzz_h2_same(b, req.target, tb, treq.target));
+        FUZZ_CHECK(fuzz_h2_same(b, req.path, tb, treq.path));
+        FUZZ_CHECK(fuzz_h2_same(b, req.query, tb, treq.query));
+        FUZZ_CHECK(fuzz_h2_same(b, req.host, tb, treq.host));
+        FUZZ_CHECK(req.host_name_len == treq.host_name_len);
+        FUZZ_CHECK(req.framing == treq.framing && req.content_length == treq.content_length);
+        FUZZ_CHECK(req.expect_continue == treq.expect_continue);
+        FUZZ_CHECK(req.conn_close == treq.conn_close);
+        FUZZ_CHECK(fuzz_h2_same(b, req.range, tb, treq.range));
+        FUZZ_CHECK(fuzz_h2_same(b, req.authorization, tb, treq.authorization));
+        FUZZ_CHECK(req.field_count == treq.field_count);
+        for (uint32_t i = 0; i < req.field_count; i++) {
+            FUZZ_CHECK(fuzz_h2_same(b, req.fields[i].name, tb, treq.fields[i].name));
+            FUZZ_CHECK(fuzz_h2_same(b, req.fields[i].value, tb, treq.fields[i].value));
+        }
+    }
+    free(text.data);
 }
 
 static int fuzz_h2_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *user)

@@ -407,21 +407,29 @@ def get_behind_flood(srv, sample=lambda: None, limit=30):
 UPLOAD_TMP_PREFIX = ".lingerd-put-"
 
 
+def fd_targets(pid):
+    """What each descriptor of process pid names, as /proc/<pid>/fd shows it
+    ("/path", "socket:[inode]", "/dir/#inode (deleted)"); empty if it is gone."""
+    out = []
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            continue
+    return out
+
+
 def upload_files_held(root, pids):
     """{pid: [paths]}: request bodies being received beneath root that each
     pid holds open, unnamed (O_TMPFILE: "#<inode> (deleted)") or temporary
     (".lingerd-put-*"), as /proc/<pid>/fd shows them."""
     out = {}
     for pid in pids:
-        try:
-            fds = os.listdir("/proc/%d/fd" % pid)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-            except OSError:
-                continue
+        for target in fd_targets(pid):
             name = os.path.basename(target)
             if target.startswith(root + "/") and (
                     re.fullmatch(r"#\d+ \(deleted\)", name) or

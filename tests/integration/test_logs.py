@@ -7,7 +7,8 @@ import re
 import signal
 import subprocess
 
-from conftest import BIN, Reader, request, wait_for
+from conftest import BIN, Reader, fd_targets, request, wait_for
+from test_process import children
 
 COMBINED = re.compile(
     r'^127\.0\.0\.1 - (?P<user>\S+) \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
@@ -21,6 +22,13 @@ def lines(path):
             return f.read().splitlines()
     except FileNotFoundError:
         return []
+
+
+def reopened(pid, paths):
+    """Whether pid holds every path open and none of the renamed files
+    (PATH.1), as /proc/<pid>/fd names them: it has reopened its logs."""
+    held = set(fd_targets(pid))
+    return all(p in held and p + ".1" not in held for p in paths)
 
 
 def test_access_log_combined_with_close_reason(make_server, tmp_path):
@@ -128,10 +136,15 @@ def test_sigusr1_reopens_renamed_logs(make_server, tmp_path):
     assert re.search(r"\[info\] \d+: conn=\d+ fd=\d+ peer=127\.0\.0\.1:\d+ state=READ_HEAD "
                      r"bad request: ", line), line
 
+    workers = children(srv.proc.pid)
+    assert len(workers) == 1
     os.rename(access, access + ".1")  # what logrotate does, then it signals
     os.rename(errors, errors + ".1")
     srv.send_signal(signal.SIGUSR1)
-    assert wait_for(lambda: os.path.exists(access) and os.path.exists(errors))
+    # The master creates the new files before it passes the signal on; the
+    # request must wait until the worker that logs it has reopened them too.
+    assert wait_for(lambda: all(reopened(pid, (access, errors))
+                                for pid in [srv.proc.pid] + workers))
     bad_request()
     assert wait_for(lambda: len(lines(access)) == 1)
     assert wait_for(lambda: any("bad request" in l for l in lines(errors)))

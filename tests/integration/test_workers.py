@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from conftest import (AUTH, Poller, Reader, get, get_behind_flood, request,
+from conftest import (AUTH, Poller, Reader, fd_targets, get, get_behind_flood, request,
                       upload_files_held, wait_for)
 from test_process import children
 
@@ -35,19 +35,7 @@ TCP_LISTEN = "0A"
 
 def socket_inodes(pid):
     """Inodes of the sockets process pid holds open (empty if it is gone)."""
-    out = set()
-    try:
-        fds = os.listdir("/proc/%d/fd" % pid)
-    except OSError:
-        return out
-    for fd in fds:
-        try:
-            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            out.add(int(target[len("socket:["):-1]))
-    return out
+    return {int(t[len("socket:["):-1]) for t in fd_targets(pid) if t.startswith("socket:[")}
 
 
 def tcp_rows(port):

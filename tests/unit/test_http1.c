@@ -1,5 +1,5 @@
-/* Unit tests for http1.c and http1_chunked.c: request-head parser and chunked
- * decoder (RFC 9112).
+/* Unit tests for http1.c, http1_fields.c and http1_chunked.c: request-head
+ * parser, a head given in parts, and chunked decoder (RFC 9112).
  *
  * Every case runs three ways: the whole input in one call; growing prefixes one
  * byte longer each call (the parser must resume where it stopped); and split
@@ -982,6 +982,159 @@ static void test_http1_parse_head_limits(void **state)
     RUN_TABLE(limit_cases, head_run_table);
 }
 
+/* ---- a head given in parts (http1_parts_*, as HTTP/2 builds requests) ----
+ *
+ * Every table case whose head is whole and written the one way parts stand for
+ * ("METHOD SP target SP HTTP/1.1", CRLF line ends, each field "name: value",
+ * nothing after the head) is given again as parts: the verdict, the status and
+ * the request must be the same as for the text. */
+
+/* The parts of c's head, in a fresh exact-size buffer: an LF at offset 0 (no
+ * slice starts there), then the method, the target and each name and value,
+ * every string but a name followed by an LF. NULL if c is not written so. */
+static char *parts_of(const struct head_case *c, struct http1_slice *method,
+                      struct http1_slice *target, struct http1_header *fields, size_t cap,
+                      size_t *count)
+{
+    size_t n = head_len(c);
+    const char *raw = c->raw, *end = raw + n;
+    if (c->raw_len || c->tail || n < 4 || memcmp(end - 4, "\r\n\r\n", 4) != 0)
+        return NULL;
+    char *buf = malloc(n + 1);
+    assert_non_null(buf);
+    size_t len = 0;
+    buf[len++] = '\n';
+    const char *line = raw;
+    *count = 0;
+    for (bool first = true; line < end - 2; first = false) {
+        const char *eol = strstr(line, "\r\n");
+        if (!eol || memchr(line, '\r', (size_t)(eol - line)) || memchr(line, '\n', (size_t)(eol - line)))
+            goto skip;
+        size_t ll = (size_t)(eol - line);
+        if (first) {
+            const char *sp = memchr(line, ' ', ll);
+            if (!sp || ll < 9 || memcmp(eol - 9, " HTTP/1.1", 9) != 0 || sp > eol - 9)
+                goto skip;
+            *method = (struct http1_slice){ (uint32_t)len, (uint32_t)(sp - line) };
+            memcpy(buf + len, line, method->len);
+            len += method->len;
+            buf[len++] = '\n';
+            const char *t = sp + 1;
+            size_t tl = (size_t)(eol - 9 - t);
+            if (memchr(t, ' ', tl))
+                goto skip;
+            *target = (struct http1_slice){ (uint32_t)len, (uint32_t)tl };
+            memcpy(buf + len, t, tl);
+            len += tl;
+            buf[len++] = '\n';
+        } else {
+            const char *colon = memchr(line, ':', ll);
+            if (!colon || colon + 1 == eol || colon[1] != ' ' || *count == cap)
+                goto skip;
+            struct http1_header *f = &fields[(*count)++];
+            f->name = (struct http1_slice){ (uint32_t)len, (uint32_t)(colon - line) };
+            memcpy(buf + len, line, f->name.len);
+            len += f->name.len;
+            size_t vl = (size_t)(eol - colon - 2);
+            f->value = (struct http1_slice){ (uint32_t)len, (uint32_t)vl };
+            memcpy(buf + len, colon + 2, vl);
+            len += vl;
+            buf[len++] = '\n';
+        }
+        line = eol + 2;
+    }
+    if (line != end - 2)
+        goto skip;
+    return buf;
+skip:
+    free(buf);
+    return NULL;
+}
+
+static size_t parts_compared;
+/* Cases of the tables written as parts stand for: 142 when this test was written. */
+#define PARTS_CASES_MIN 140
+
+static void parts_agree_with_text(const struct head_case *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct head_case *c = &cases[i];
+        struct http1_header raw_fields[FIELDS_CAP * 2], fields[FIELDS_CAP];
+        struct http1_slice method, target;
+        size_t nfields;
+        char *buf = parts_of(c, &method, &target, raw_fields, FIELDS_CAP * 2, &nfields);
+        if (!buf)
+            continue;
+        size_t n = head_len(c);
+        struct head_result text;
+        head_run(c, &n, 1, &text);
+
+        struct http1_parser p;
+        struct http1_request req;
+        size_t used = 0;
+        http1_parser_init(&p, c->limits ? c->limits : &head_limits_default, fields, FIELDS_CAP);
+        enum http1_rc rc = http1_parts_request_line(&p, buf, method, target);
+        for (size_t k = 0; k < nfields && rc == HTTP1_AGAIN; k++)
+            rc = http1_parts_field(&p, buf, raw_fields[k].name, raw_fields[k].value);
+        if (rc == HTTP1_AGAIN)
+            rc = http1_parts_end(&p, buf, &req, &used);
+        if (rc != text.rc || (rc == HTTP1_ERROR && p.status != text.status)) {
+            print_error("case \"%s\": parts %s %d (%s), text %s %d (%s)\n", c->name,
+                        http1_rc_str(rc), p.status, p.reason ? p.reason : "",
+                        http1_rc_str(text.rc), text.status, text.reason ? text.reason : "");
+            fail();
+        }
+        if (rc == HTTP1_DONE) {
+            const struct http1_request *t = &text.req;
+            assert_int_equal(used, n);
+            assert_int_equal(req.method, t->method);
+            assert_int_equal(req.target_is_asterisk, t->target_is_asterisk);
+            assert_int_equal(req.version_minor, t->version_minor);
+            assert_int_equal(req.framing, t->framing);
+            assert_true(req.content_length == t->content_length);
+            assert_int_equal(req.conn_close, t->conn_close);
+            assert_int_equal(req.conn_keep_alive, t->conn_keep_alive);
+            assert_int_equal(req.expect_continue, t->expect_continue);
+            assert_int_equal(req.expect_unknown, t->expect_unknown);
+            assert_int_equal(req.host_name_len, t->host_name_len);
+            assert_int_equal(req.field_count, t->field_count);
+            struct {
+                struct http1_slice a, b;
+            } same[] = { { req.method_token, t->method_token }, { req.target, t->target },
+                         { req.path, t->path }, { req.query, t->query },
+                         { req.host, t->host }, { req.range, t->range },
+                         { req.authorization, t->authorization },
+                         { req.user_agent, t->user_agent } };
+            for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+                assert_int_equal(same[k].a.len, same[k].b.len);
+                assert_memory_equal(buf + same[k].a.off, c->raw + same[k].b.off, same[k].a.len);
+            }
+            for (uint32_t k = 0; k < req.field_count; k++) {
+                const struct http1_header *a = &req.fields[k], *b = &text.fields[k];
+                assert_int_equal(a->name.len, b->name.len);
+                assert_memory_equal(buf + a->name.off, c->raw + b->name.off, a->name.len);
+                assert_int_equal(a->value.len, b->value.len);
+                assert_memory_equal(buf + a->value.off, c->raw + b->value.off, a->value.len);
+            }
+        }
+        free(buf);
+        parts_compared++;
+    }
+}
+
+static void test_http1_parts_agree_with_text(void **state)
+{
+    (void)state;
+    RUN_TABLE(line_cases, parts_agree_with_text);
+    RUN_TABLE(field_cases, parts_agree_with_text);
+    RUN_TABLE(host_cases, parts_agree_with_text);
+    RUN_TABLE(frame_cases, parts_agree_with_text);
+    RUN_TABLE(option_cases, parts_agree_with_text);
+    RUN_TABLE(limit_cases, parts_agree_with_text);
+    print_message("%zu cases given as parts too\n", parts_compared);
+    assert_true(parts_compared >= PARTS_CASES_MIN); /* the tables are not all skipped */
+}
+
 /* Every field line is recorded in order, name and value as slices. */
 static void test_http1_parse_head_records_fields(void **state)
 {
@@ -1453,6 +1606,7 @@ int main(void)
         cmocka_unit_test(test_http1_parse_head_options),
         cmocka_unit_test(test_http1_parse_head_limits),
         cmocka_unit_test(test_http1_parse_head_records_fields),
+        cmocka_unit_test(test_http1_parts_agree_with_text),
         cmocka_unit_test(test_http1_parse_head_error_is_sticky),
         cmocka_unit_test(test_http1_parse_head_resumes_after_scanned),
         cmocka_unit_test(test_http1_wants_keep_alive_table),

@@ -1,7 +1,7 @@
 /* Unit tests for status: the access check, and the pages rendered from a
  * table with known counters (exact ?auto lines and metric samples, the
  * asking connection shown as responding, HTML escaping, cutting, the TLS
- * counters and listeners). */
+ * counters and listeners, every labelled /metrics family whole). */
 #include "status.h"
 
 #include <stdarg.h>
@@ -331,12 +331,88 @@ static void test_status_render_html_tls(void **state)
     free(t);
 }
 
+/* Every family with one label, whole: its TYPE line, then one sample per
+ * label in enum order with nothing between. The values differ from each
+ * other, so a label paired with the wrong counter shows. */
+static void test_status_render_metrics_labelled_families(void **state)
+{
+    static const char *const states[] = { "read_head", "read_body", "respond", "idle",
+                                          "linger", "proxy_header", "wait_io" };
+    static const char *const outcomes[] = { "plain", "client_closed", "went_silent",
+                                            "still_sending", "shed", "reset", "send_timeout" };
+    static const char *const tls_failures[] = { "timeout", "plain_http", "protocol", "closed" };
+    static const char *const tls_versions[] = { "TLSv1.2", "TLSv1.3" };
+    static const char *const proxy_failures[] = { "untrusted", "malformed", "oversized",
+                                                  "truncated", "timeout" };
+    static const char *const h2_codes[] = {
+        "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
+        "SETTINGS_TIMEOUT", "STREAM_CLOSED", "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL",
+        "COMPRESSION_ERROR", "CONNECT_ERROR", "ENHANCE_YOUR_CALM", "INADEQUATE_SECURITY",
+        "HTTP_1_1_REQUIRED",
+    };
+    static const char *const h2_abuses[] = { "rapid_reset", "continuation", "header_list",
+                                             "control_flood", "stall", "stream_ids" };
+    struct stats_table *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    struct stats *r = &t->rows[0];
+    r->in_use = 1;
+#define LABELS(names) names, sizeof names / sizeof names[0]
+    const struct {
+        const char *name, *type, *label;
+        const char *const *labels;
+        size_t label_count, count;
+        uint64_t *values;
+    } families[] = {
+        { "lingerd_connections", "gauge", "state", LABELS(states), STATS_STATE_COUNT,
+          r->conns },
+        { "lingerd_closes_total", "counter", "outcome", LABELS(outcomes),
+          STATS_OUTCOME_COUNT, r->closes },
+        { "lingerd_tls_handshake_failures_total", "counter", "reason", LABELS(tls_failures),
+          STATS_TLS_FAIL_COUNT, r->tls_handshake_failures },
+        { "lingerd_tls_versions_total", "counter", "version", LABELS(tls_versions),
+          STATS_TLS_VERSION_COUNT, r->tls_versions },
+        { "lingerd_proxy_failures_total", "counter", "reason", LABELS(proxy_failures),
+          STATS_PROXY_FAIL_COUNT, r->proxy_failures },
+        { "lingerd_http2_goaway_sent_total", "counter", "code", LABELS(h2_codes),
+          STATS_H2_CODES, r->h2_goaway_sent },
+        { "lingerd_http2_goaway_received_total", "counter", "code", LABELS(h2_codes),
+          STATS_H2_CODES, r->h2_goaway_received },
+        { "lingerd_http2_rst_stream_sent_total", "counter", "code", LABELS(h2_codes),
+          STATS_H2_CODES, r->h2_rst_sent },
+        { "lingerd_http2_rst_stream_received_total", "counter", "code", LABELS(h2_codes),
+          STATS_H2_CODES, r->h2_rst_received },
+        { "lingerd_http2_abuse_total", "counter", "kind", LABELS(h2_abuses),
+          STATS_H2_ABUSE_COUNT, r->h2_abuse },
+    };
+#undef LABELS
+    (void)state;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        assert_int_equal(families[f].label_count, families[f].count); /* one name each */
+        for (size_t i = 0; i < families[f].count; i++)
+            families[f].values[i] = 100 * (f + 1) + i;
+    }
+    const char *p = render(STATUS_METRICS, t, NULL);
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        char want[2048];
+        int n = snprintf(want, sizeof want, "# TYPE %s %s\n", families[f].name,
+                         families[f].type);
+        for (size_t i = 0; i < families[f].count; i++)
+            n += snprintf(want + n, sizeof want - (size_t)n, "%s{%s=\"%s\"} %llu\n",
+                          families[f].name, families[f].label, families[f].labels[i],
+                          (unsigned long long)families[f].values[i]);
+        assert_true((size_t)n < sizeof want);
+        assert_has(p, want);
+    }
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_allowed_table),
         cmocka_unit_test(test_status_render_auto_counts),
         cmocka_unit_test(test_status_render_metrics_counts),
+        cmocka_unit_test(test_status_render_metrics_labelled_families),
         cmocka_unit_test(test_status_render_html_escapes_and_rows),
         cmocka_unit_test(test_status_render_cut_at_line),
         cmocka_unit_test(test_status_tls_path_for_table),

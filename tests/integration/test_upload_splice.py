@@ -1,0 +1,164 @@
+"""Uploads whose body goes from the socket to the file in the kernel
+(upload_splice: a pipe and splice(2), the worker never copies the bytes).
+
+The splice is taken only for a plain-TCP Content-Length body of 1 MiB or
+more; the upload's log line (-e debug) says "body spliced" or "body read",
+so each test can tell which path it ran. Every case compares the stored
+bytes with what was sent: bytes buffered with the head before the first
+splice, a pipe that fills before its nominal size, a pipelined request
+right behind the body, a client that leaves midway, a file size limit met
+by the I/O thread's splice, and the same bodies with upload_splice off and
+over TLS (read into the buffers).
+"""
+
+import hashlib
+import os
+import re
+import ssl
+
+import pytest
+
+from conftest import AUTH, Reader, get, request, wait_for
+from test_upload import (MIB, file_sha256, open_uploads, put_seeded, read, seeded_chunks,
+                         start_put, temp_files, up)
+from tlscerts import TestCA
+
+BIG = "body_max_bytes 64m;\nupload_writeback_bytes 1m;\n"
+
+
+def body_path(srv):
+    """'spliced' or 'read' for each stored upload, in order."""
+    return re.findall(r"bytes in \d+ ms;.*; body (spliced|read)", srv.log())
+
+
+@pytest.mark.parametrize("splice", ["on", "off"])
+def test_large_put_is_spliced_when_on_and_stored_whole(make_server, splice):
+    srv = make_server(BIG + "upload_splice %s;" % splice, args=("-e", "debug"))
+    size = 9 * MIB + 4321  # not a multiple of a page or of a pipe
+    r, sent = put_seeded(srv, "/upload/big.bin", size, 99)
+    assert r.status == 201, r
+    assert os.path.getsize(up(srv, "big.bin")) == size
+    assert file_sha256(up(srv, "big.bin")) == sent
+    assert wait_for(lambda: body_path(srv)), srv.log()[-2000:]
+    assert body_path(srv) == ["spliced" if splice == "on" else "read"]
+    assert temp_files(srv) == []
+
+
+def test_small_put_is_read_not_spliced(make_server):
+    srv = make_server(BIG, args=("-e", "debug"))
+    body = os.urandom(300 * 1024)
+    s = srv.connect(timeout=30)
+    s.sendall(request("PUT", "/upload/small.bin", ["Authorization: " + AUTH], body))
+    r = Reader(s, 30).response()
+    s.close()
+    assert r.status == 201, r
+    assert read(up(srv, "small.bin")) == body
+    assert wait_for(lambda: body_path(srv)) and body_path(srv) == ["read"]
+
+
+@pytest.mark.parametrize("with_head", [1, 70000, MIB + 17])
+def test_bytes_sent_with_the_head_come_before_the_spliced_rest(make_server, with_head):
+    # The head and the body's first bytes in one send: the server reads
+    # them with the head, into its buffer; the rest is spliced, and must
+    # land after them.
+    srv = make_server(BIG, args=("-e", "debug"))
+    body = b"".join(seeded_chunks(5, 4 * MIB + 99))
+    s = srv.connect(timeout=30)
+    s.sendall(request("PUT", "/upload/mixed.bin", ["Authorization: " + AUTH,
+                                                     "Content-Length: %d" % len(body)])
+              + body[:with_head])
+    s.sendall(body[with_head:])
+    r = Reader(s, 30).response()
+    s.close()
+    assert r.status == 201, r
+    assert hashlib.sha256(read(up(srv, "mixed.bin"))).digest() == \
+        hashlib.sha256(body).digest()
+    assert wait_for(lambda: body_path(srv))
+    assert body_path(srv) == ["spliced"]
+
+
+def test_small_socket_pieces_fill_the_pipe_early_and_nothing_is_lost(make_server):
+    # Many small sends with TCP_NODELAY: the pipe's page slots fill with
+    # pieces smaller than a page long before its byte size is reached, so
+    # the slot is handed over early (the socket still has bytes).
+    import socket as socketmod
+    srv = make_server(BIG, args=("-e", "debug"))
+    size = 3 * MIB
+    body = b"".join(seeded_chunks(11, size))
+    s = start_put(srv, "/upload/pieces.bin", size)
+    s.setsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_NODELAY, 1)
+    step = 1000
+    for i in range(0, size, step):
+        s.sendall(body[i:i + step])
+    r = Reader(s, 60).response()
+    s.close()
+    assert r.status == 201, r
+    assert read(up(srv, "pieces.bin")) == body
+    assert body_path(srv) == ["spliced"]
+
+
+def test_a_pipelined_request_behind_a_spliced_body_is_answered(make_server):
+    # The splice takes exactly the body: the GET right behind it in the
+    # same stream is read as the next request, not written into the file.
+    srv = make_server(BIG, args=("-e", "debug"))
+    body = b"".join(seeded_chunks(3, 2 * MIB + 1))
+    s = srv.connect(timeout=30)
+    s.sendall(request("PUT", "/upload/p.bin", ["Authorization: " + AUTH], body) +
+              request("GET", "/upload/p.bin", ["Authorization: " + AUTH]))
+    rd = Reader(s, 30)
+    first = rd.response()
+    second = rd.response()
+    s.close()
+    assert first.status == 201, first
+    assert second.status == 200, second
+    assert second.body == body
+    assert read(up(srv, "p.bin")) == body
+    assert body_path(srv) == ["spliced"]
+
+
+def test_a_client_that_leaves_mid_body_leaves_no_file(make_server):
+    srv = make_server(BIG, args=("-e", "debug"))
+    write_old = up(srv, "gone.bin")
+    with open(write_old, "wb") as f:
+        f.write(b"old\n")
+    s = start_put(srv, "/upload/gone.bin", 8 * MIB)
+    for chunk in seeded_chunks(1, 3 * MIB):
+        s.sendall(chunk)
+    s.close()
+    assert wait_for(lambda: "abandoned after" in srv.log()), srv.log()[-2000:]
+    assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
+    assert read(write_old) == b"old\n"
+    # The worker goes on with a spliced upload of its own.
+    r, sent = put_seeded(srv, "/upload/next.bin", 2 * MIB, 8)
+    assert r.status == 201
+    assert file_sha256(up(srv, "next.bin")) == sent
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="prlimit on the server needs root")
+def test_file_size_limit_met_by_a_splice_is_413_or_500_and_keeps_nothing(make_server):
+    # RLIMIT_FSIZE of 1 MiB: the I/O thread's splice into the file fails
+    # (EFBIG); the client gets an error status, nothing is left behind.
+    from test_faults import prlimit
+    srv = make_server(BIG, args=("-e", "debug"))
+    prlimit(srv.proc.pid, fsize=MIB)
+    r, _ = put_seeded(srv, "/upload/fsize.bin", 4 * MIB, 2)
+    assert r.status in (413, 500, 507), r
+    assert not os.path.exists(up(srv, "fsize.bin"))
+    assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
+    assert get(srv, "/index.html").status == 200
+
+
+def test_over_tls_the_body_is_read_and_stored_whole(make_server, tmp_path):
+    ca = TestCA(str(tmp_path / "ca"))
+    leaf = ca.leaf("localhost")
+    srv = make_server(BIG + "tls_certificate %s %s;" % (leaf.cert, leaf.key), tls=True,
+                      args=("-e", "debug"))
+    ctx = ssl.create_default_context(cafile=ca.cert)
+    s = ctx.wrap_socket(srv.connect(timeout=30), server_hostname="localhost")
+    body = b"".join(seeded_chunks(4, 3 * MIB))
+    s.sendall(request("PUT", "/upload/tls.bin", ["Authorization: " + AUTH], body))
+    r = Reader(s, 30).response()
+    s.close()
+    assert r.status == 201, r
+    assert read(up(srv, "tls.bin")) == body
+    assert body_path(srv) == ["read"]
