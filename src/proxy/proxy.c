@@ -634,7 +634,7 @@ static void proxy_on_continue_timer(struct loop_timer *t)
 }
 
 static const struct upstream_ops proxy_upstream_ops = {
-    proxy_on_send_room, proxy_on_continue,  proxy_on_head, proxy_on_resp_body,
+    proxy_on_send_room,    proxy_on_continue, proxy_on_head, proxy_on_resp_body,
     proxy_on_resp_trailer, proxy_on_resp_end, proxy_on_error,
 };
 

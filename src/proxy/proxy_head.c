@@ -102,10 +102,10 @@ bool proxy_head_has_connection(const char *buf, const struct http1_header *f, ui
     return false;
 }
 
-/* Does the comma list v[0..len) hold the token name[0..name_len)? */
-/* (inline: the Connection test calls it for every field of a head that has
- * a Connection field; out of line it cost 14 instructions per proxied
- * request, bench/proxy-ir.sh) */
+/* Does the comma list v[0..len) hold the token name[0..name_len)? Inline:
+ * the Connection test calls it for every field of a head that has a
+ * Connection field; out of line it cost 14 instructions per proxied request
+ * (bench/proxy-ir.sh). */
 static inline bool proxy_head_list_has(const char *v, size_t len, const char *name,
                                        size_t name_len)
 {
