@@ -143,6 +143,12 @@ bool conn_frames_body(const struct conn *c);
 void conn_resp_end(struct conn *c, int64_t content_length);
 /* Body bytes (copied into the queue). Dropped for HEAD requests. */
 void conn_resp_body(struct conn *c, const void *data, size_t len);
+/* Trailer fields for a body the client's protocol frames itself
+ * (conn_frames_body: HTTP/2, sent after the body as a trailing HEADERS):
+ * "Name: value\r\n" lines, copied; before conn_resp_done. false: not sent
+ * (no memory, or a protocol where the handler frames the body: HTTP/1.1's
+ * chunked trailer section is the handler's to write). */
+bool conn_resp_trailers(struct conn *c, const char *lines, size_t len);
 /* A file span as body; takes ownership of fd (closed even for HEAD). */
 void conn_resp_file(struct conn *c, int fd, uint64_t off, uint64_t len);
 /* A whole small error response with an HTML body; extra is NULL or raw header
@@ -169,6 +175,11 @@ struct conn_body_sink {
      * status that ends the upload, as on_data's), or CONN_SPLICE_NEVER
      * (nothing taken: the rest of this body comes through on_data). */
     ssize_t (*on_splice)(struct conn *c, void *ctx, int sock, size_t max, int *status);
+    /* Optional: the body's trailer field lines ("Name: value\r\n", checked
+     * with the head's byte rules), in pieces, before on_end: HTTP/1.1's
+     * chunked trailer section, an HTTP/2 stream's trailing HEADERS. Returns
+     * 0, or a status as on_data's. */
+    int (*on_trailer)(struct conn *c, void *ctx, const char *lines, size_t len);
 };
 
 #define CONN_SPLICE_WAIT (-EINPROGRESS)

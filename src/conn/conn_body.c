@@ -1,5 +1,6 @@
 /* conn_body — the request body: fed to a handler's sink or discarded, with
- * Content-Length or chunked framing, 100-continue, and the READ_BODY state.
+ * Content-Length or chunked framing (its trailer field lines to the sink's
+ * on_trailer), 100-continue, and the READ_BODY state.
  *
  * Leaves out: what the handler does with the bytes (upload.c), the decision
  * whether an unanswered body is discarded or ends the connection
@@ -19,7 +20,7 @@
 #include "stats.h"
 #include "transport.h"
 
-const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL, NULL };
+const struct conn_body_sink conn_discard_sink = { NULL, NULL, NULL, NULL, NULL };
 
 void conn_read_body(struct conn *c, const struct conn_body_sink *sink, void *ctx,
                     uint64_t max_bytes)
@@ -101,6 +102,12 @@ static int conn_feed_body(struct conn *c)
                 if (st)
                     return -st;
             }
+        }
+        if (w->chunked.fields_len && sink->on_trailer && w->sink == sink) {
+            int st = sink->on_trailer(c, w->sink_ctx, in + w->chunked.fields_off,
+                                      w->chunked.fields_len);
+            if (st)
+                return -st;
         }
         if (rc == HTTP1_DONE)
             return 1;

@@ -333,6 +333,13 @@ bool conn_frames_body(const struct conn *c)
     return c->h2s != NULL;
 }
 
+bool conn_resp_trailers(struct conn *c, const char *lines, size_t len)
+{
+    if (!c->h2s || c->w->head_only)
+        return false;
+    return http2_stream_resp_trailers(c, lines, len);
+}
+
 void conn_resp_tunnel_head(struct conn *c)
 {
     struct conn_work *w = c->w;

@@ -200,6 +200,15 @@ struct http1_chunked {
     int status;               /* on HTTP1_ERROR: 400 (or 413 for a size that
                                * overflows 64 bits) */
     const char *reason;
+    /* After each http1_chunked_decode call: in[fields_off .. fields_off +
+     * fields_len) are the bytes of trailer field lines ("Name: value\r\n",
+     * already checked) that this call consumed; 0 when none (a refused byte
+     * is never in it). Concatenated
+     * over the calls they are the trailer section without its final CRLF,
+     * for a caller that relays it (the proxy) to copy before the input
+     * buffer moves. */
+    size_t fields_off;
+    size_t fields_len;
 };
 
 /* Prepare d to decode one chunked body with these caps. */
@@ -215,5 +224,12 @@ void http1_chunked_init(struct http1_chunked *d, uint32_t line_max_bytes,
  * HTTP1_ERROR: d->status, d->reason; framing is lost. */
 enum http1_rc http1_chunked_decode(struct http1_chunked *d, const char *in, size_t len,
                                    size_t *used, size_t *data_off, size_t *data_len);
+
+/* The next field line of a trailer section gathered from fields_off/len
+ * spans (or any block of checked "Name: value\r\n" lines) at buf[*at]:
+ * its name and its value with the surrounding whitespace trimmed; *at moves
+ * past the line. false at the end of buf[0..len). */
+bool http1_trailer_next(const char *buf, size_t len, size_t *at, struct http1_slice *name,
+                        struct http1_slice *value);
 
 #endif

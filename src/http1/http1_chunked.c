@@ -7,8 +7,9 @@
  * 431: by then the head has been accepted, and the header's contract promises only
  * 400 and 413. line_max_bytes counts a size line with its extensions and CRLF;
  * trailer_max_bytes counts every byte after the last chunk's line, the final CRLF
- * included. Trailer fields are validated like head fields and ignored.
- *
+ * included. Trailer fields are validated like head fields; the bytes of their lines
+ * are reported span by span (fields_off, fields_len) for a caller that relays them,
+ * and ignored by the others.
  */
 #include "ascii.h"
 #include "http1.h"
@@ -244,6 +245,7 @@ enum http1_rc http1_chunked_decode(struct http1_chunked *d, const char *in, size
 
     *data_off = 0;
     *data_len = 0;
+    d->fields_len = 0;
     if (d->state == HTTP1_CK_DONE)
         rc = HTTP1_DONE;
     else if (d->state == HTTP1_CK_ERROR)
@@ -262,8 +264,42 @@ enum http1_rc http1_chunked_decode(struct http1_chunked *d, const char *in, size
                 d->state = HTTP1_CK_DATA_CR;
             break;
         }
+        /* A trailer field line's byte: its first (not the final CR), or any
+         * after it, once the step took it. Within one call they are
+         * contiguous: only the final CRLF follows them. */
+        bool field = d->state >= HTTP1_CK_TRAILER_START && d->state < HTTP1_CK_END_LF &&
+                     (d->state != HTTP1_CK_TRAILER_START || in[i] != '\r');
         rc = http1_chunked_step(d, (unsigned char)in[i++]);
+        if (field && rc != HTTP1_ERROR) {
+            if (d->fields_len == 0)
+                d->fields_off = i - 1;
+            d->fields_len = i - d->fields_off;
+        }
     }
     *used = i;
     return rc;
+}
+
+bool http1_trailer_next(const char *buf, size_t len, size_t *at, struct http1_slice *name,
+                        struct http1_slice *value)
+{
+    size_t i = *at;
+    if (i >= len)
+        return false;
+    const char *eol = memchr(buf + i, '\n', len - i);
+    size_t end = eol ? (size_t)(eol - buf) : len;
+    size_t line_end = end > i && buf[end - 1] == '\r' ? end - 1 : end;
+    const char *colon = memchr(buf + i, ':', line_end - i);
+    size_t name_end = colon ? (size_t)(colon - buf) : line_end;
+    size_t v = colon ? name_end + 1 : line_end, v_end = line_end;
+    while (v < v_end && http1_is_ows((unsigned char)buf[v]))
+        v++;
+    while (v_end > v && http1_is_ows((unsigned char)buf[v_end - 1]))
+        v_end--;
+    name->off = (uint32_t)i;
+    name->len = (uint32_t)(name_end - i);
+    value->off = (uint32_t)v;
+    value->len = (uint32_t)(v_end - v);
+    *at = eol ? end + 1 : len;
+    return true;
 }

@@ -64,6 +64,9 @@ void http2_stream_pool_fini(struct server *srv);
 void http2_stream_resp_end(struct conn *c, int64_t content_length);
 /* Body bytes or a file span were queued: let the data source send them. */
 void http2_stream_resp_more(struct conn *c);
+/* conn_resp_trailers: keep lines ("Name: value\r\n") to send as a trailing
+ * HEADERS with END_STREAM after the body. false: no memory. */
+bool http2_stream_resp_trailers(struct conn *c, const char *lines, size_t len);
 /* conn_read_body: the handler wants the body in its sink. */
 void http2_stream_read_body(struct conn *c);
 /* conn_body_abandon: the rest of the body is discarded (and counted). */

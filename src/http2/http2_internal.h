@@ -45,6 +45,7 @@
 #define HTTP2_RESP_HEAD_INLINE 512
 
 struct http2_stream;
+struct http2_trailers;
 
 /* The two-step GOAWAY (RFC 9113 §6.8). */
 enum http2_goaway_step {
@@ -148,6 +149,7 @@ struct http2_stream {
     bool eof_sent;                 /* END_STREAM is out */
     bool rst_sent;
     uint64_t send_progress_ms;     /* last body bytes handed to the session */
+    struct http2_trailers *trailers; /* trailer fields either way; NULL: none (http2_trailer.c) */
 };
 
 static inline struct http2_stream *http2_stream_of(struct conn *c)
@@ -192,5 +194,26 @@ void http2_stream_on_eof_sent(struct http2_stream *st);
 uint64_t http2_stream_deadline(const struct http2_stream *st);
 /* The deadline passed: reset the stream. */
 void http2_stream_expire(struct http2_stream *st);
+/* A connection-specific field name, lowercase (RFC 9113 §8.2.2; te apart). */
+bool http2_is_connection_field(const char *name, size_t len);
+
+/* ---- http2_trailer.c ---- */
+/* nghttp2's on_header for any block but a request's head: a trailing
+ * HEADERS's field (the client's trailers) is kept, any other ignored. 0, or
+ * an nghttp2 error after the stream was reset (a malformed field). Cold: so
+ * that its call costs nothing on the path of every request head's field. */
+__attribute__((cold)) int http2_trailer_on_header(nghttp2_session *ng,
+                                                  const nghttp2_frame *frame,
+                                                  const uint8_t *name, size_t namelen,
+                                                  const uint8_t *value, size_t valuelen);
+/* The body is whole: the client's trailer fields to the sink's on_trailer.
+ * 0, or the status the body fails with (400: past trailer_max_bytes). */
+int http2_trailer_to_sink(struct http2_stream *st);
+/* The data source is at the end of the body: submit the answer's trailer
+ * fields, if any, and then set NGHTTP2_DATA_FLAG_NO_END_STREAM in *flags.
+ * 0, or an nghttp2 error. */
+int http2_trailer_submit(struct http2_stream *st, uint32_t *flags);
+/* Free the stream's trailer fields. */
+void http2_trailer_free(struct http2_stream *st);
 
 #endif

@@ -146,7 +146,7 @@ int http2_on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8
     struct http2_session *s = user;
     (void)flags;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0; /* trailers: accepted, not used */
+        return http2_trailer_on_header(ng, frame, name, namelen, value, valuelen);
     struct http2_stream *st = s->receiving;
     if (!st || st->id != frame->hd.stream_id)
         st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
@@ -265,9 +265,10 @@ void http2_stream_dispatch(struct http2_stream *st)
         return;
     }
     w->req.http2 = true;
-    if (!st->head.has_length)
-        w->req.framing = st->end_stream_recv && st->body_len == 0 ? HTTP1_BODY_NONE
-                                                                   : HTTP1_BODY_CHUNKED;
+    if (!st->head.has_length) /* (trailers alone are a body's end: chunked carries them) */
+        w->req.framing = st->end_stream_recv && st->body_len == 0 && !st->trailers
+                             ? HTTP1_BODY_NONE
+                             : HTTP1_BODY_CHUNKED;
     http2_stream_begin_request(st, true, (uint32_t)used);
     request_dispatch(sc);
     if (!w->responded && !w->sink && !w->deferred && !st->waiting_io) {
@@ -291,6 +292,8 @@ void http2_stream_free(struct http2_stream *st)
         s->idle_since_ms = conn_now_ms(s->c);
     conn_drop_work(&st->c); /* the handler is told; the access log line is written */
     http2_head_free(&st->head);
+    if (st->trailers)
+        http2_trailer_free(st);
     if (st->resp_head != st->resp_inline)
         free(st->resp_head);
     free(st->body);

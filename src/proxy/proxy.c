@@ -4,14 +4,18 @@
  * The request head (proxy_head.c): the client's, hop-by-hop fields removed
  * and the forwarding fields set again, written straight into the upstream
  * connection's send buffer. A body goes with its Content-Length, or chunked
- * as it came (trailers dropped). The upstream table is proxy_table.c's.
+ * as it came, its trailer fields in the last chunk. The upstream table is
+ * proxy_table.c's.
  *
  * The response: the upstream's status and fields, hop-by-hop ones removed
  * again, Date and Server our own; the body by Content-Length, re-framed as
  * chunked when the upstream used chunked or its close (HTTP/1.0 clients get
- * it until our close instead). Memory is bounded both ways: the upstream's
- * buffers (proxy_buffer_bytes) and the client's output queue
- * (conn_resp_has_room), each side pausing the other.
+ * it until our close instead). A chunked answer's trailer fields follow it
+ * in the last chunk, or as HTTP/2's trailing HEADERS (conn_resp_trailers).
+ * Trailer fields are kept (bounded by trailer_max_bytes) only when they
+ * come, and only those proxy_trailer.c relays go on. Memory is bounded both
+ * ways: the upstream's buffers (proxy_buffer_bytes) and the client's output
+ * queue (conn_resp_has_room), each side pausing the other.
  *
  * With proxy_request_buffering the body goes to a temporary file first
  * (proxy_spool.c) and the upstream is chosen and sent the head with the
@@ -47,6 +51,7 @@
 #include "proxy_head.h"
 #include "proxy_spool.h"
 #include "proxy_table.h"
+#include "proxy_trailer.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -72,6 +77,8 @@ struct proxy_exchange {
     bool body_abandoned;
     bool relaying;           /* the response head went to the client */
     bool resp_chunked;       /* we re-frame the response body as chunked */
+    bool resp_trailers;      /* the answer's trailer fields can reach the client */
+    struct proxy_trailer req_trailer, resp_trailer; /* each way's, as they come */
     int upstream_status;     /* for the access log; 0: none came */
     char *spill;             /* body bytes the send buffer could not take yet */
     size_t spill_len, spill_cap;
@@ -119,6 +126,8 @@ static void proxy_free(struct proxy_exchange *ex)
         conn_note_upstream(ex->c, ex->peer->name, ex->upstream_status, ms);
     }
     free(ex->spill);
+    proxy_trailer_free(&ex->req_trailer);
+    proxy_trailer_free(&ex->resp_trailer);
     free(ex);
 }
 
@@ -265,19 +274,37 @@ static int proxy_on_body_data(struct conn *c, void *ctx, const char *data, size_
     return st;
 }
 
+/* The client's trailer fields go on only with a body that goes chunked; a
+ * body sent with its length (buffered to a file, or an HTTP/2 request with
+ * a content-length) has no place for them. */
+static int proxy_on_body_trailer(struct conn *c, void *ctx, const char *lines, size_t len)
+{
+    (void)c;
+    struct proxy_exchange *ex = ctx;
+    if (!ex->body_chunked)
+        return 0;
+    int rc = proxy_trailer_add(&ex->req_trailer, lines, len, ex->srv->cfg->trailer_max_bytes);
+    return rc == -E2BIG ? 400 : rc ? 500 : 0;
+}
+
 static void proxy_spool_progress(void *ctx);
 
 static void proxy_on_body_end(struct conn *c, void *ctx)
 {
-    (void)c;
     struct proxy_exchange *ex = ctx;
     ex->body_ended = true;
     if (ex->spooling) {
         proxy_spool_progress(ex); /* the end, once the spill is in */
         return;
     }
-    if (ex->body_chunked)
-        (void)proxy_queue_body(ex, "0\r\n\r\n", 5);
+    if (ex->body_chunked) {
+        /* the last chunk, with the trailer section if there is one */
+        struct proxy_trailer *t = &ex->req_trailer;
+        bool fields = t->len && proxy_trailer_end(t, c, ex->peer ? ex->peer->name : "-",
+                                                  "request", true);
+        (void)proxy_queue_body(ex, fields ? t->lines : "0\r\n\r\n", fields ? t->len : 5);
+        proxy_trailer_free(t);
+    }
     if (ex->u && ex->spill_len == 0)
         upstream_send_end(ex->u);
 }
@@ -285,7 +312,7 @@ static void proxy_on_body_end(struct conn *c, void *ctx)
 /* on_abort is NULL: the exchange learns of a dying connection through the
  * deferred response's on_abort, which comes first (conn_cancel_deferred). */
 static const struct conn_body_sink proxy_body_sink = {
-    proxy_on_body_data, proxy_on_body_end, NULL, NULL,
+    proxy_on_body_data, proxy_on_body_end, NULL, NULL, proxy_on_body_trailer,
 };
 
 /* ---- the response: upstream -> client ---- */
@@ -324,6 +351,22 @@ static void proxy_relay_fields(struct conn *c, const struct proxy_response *r, c
     }
 }
 
+/* Relay the upstream's fields of kind k, which proxy_relay_fields leaves
+ * out, as "<name>value\r\n": a 101's Upgrade, the Trailer of an answer whose
+ * trailers reach the client. */
+static void proxy_relay_kind(struct conn *c, const struct proxy_response *r, const char *buf,
+                             enum proxy_field k, const char *name, size_t name_len)
+{
+    for (uint32_t i = 0; i < r->field_count; i++) {
+        const struct http1_header *h = &r->fields[i];
+        if (proxy_field_of(buf, h->name) == k) {
+            conn_resp_raw(c, name, name_len);
+            conn_resp_raw(c, buf + h->value.off, h->value.len);
+            conn_resp_raw(c, "\r\n", 2);
+        }
+    }
+}
+
 /* The upstream switched protocols (RFC 9110 §15.2.2): relay its 101 with
  * its Upgrade, then the client's connection and the upstream's socket
  * become a tunnel (conn_tunnel.c); the exchange ends here. */
@@ -342,14 +385,7 @@ static void proxy_switch(struct proxy_exchange *ex, const struct proxy_response 
     ex->upstream_status = 101;
     conn_resp_begin(c, 101);
     proxy_relay_fields(c, r, buf);
-    for (uint32_t i = 0; i < r->field_count; i++) {
-        const struct http1_header *h = &r->fields[i];
-        if (proxy_field_of(buf, h->name) == PROXY_F_UPGRADE) {
-            conn_resp_raw(c, "Upgrade: ", 9);
-            conn_resp_raw(c, buf + h->value.off, h->value.len);
-            conn_resp_raw(c, "\r\n", 2);
-        }
-    }
+    proxy_relay_kind(c, r, buf, PROXY_F_UPGRADE, "Upgrade: ", 9);
     conn_resp_raw(c, "Connection: upgrade\r\n", 21);
     conn_resp_tunnel_head(c);
     stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
@@ -379,8 +415,15 @@ static void proxy_on_head(void *ctx, const struct proxy_response *r, const char 
     }
     ex->relaying = true;
     ex->upstream_status = r->status;
+    /* A chunked answer's trailers reach a client whose framing carries them
+     * (HTTP/1.1 chunked, HTTP/2); an HTTP/1.0 client's body ends with our
+     * close, and they are dropped. */
+    ex->resp_trailers = r->body == PROXY_BODY_CHUNKED && !ex->head_request &&
+                        (conn_frames_body(c) || conn_request(c)->version_minor >= 1);
     conn_resp_begin(c, r->status);
     proxy_relay_fields(c, r, buf);
+    if (ex->resp_trailers)
+        proxy_relay_kind(c, r, buf, PROXY_F_TRAILER, "Trailer: ", 9);
     /* The upstream's Connection: close is its own: the client's connection
      * follows the client's request and lingerd's settings. */
     int64_t length = -1;
@@ -425,13 +468,27 @@ static bool proxy_on_resp_body(void *ctx, const char *data, size_t len)
     return conn_resp_has_room(c);
 }
 
+static bool proxy_on_resp_trailer(void *ctx, const char *lines, size_t len)
+{
+    struct proxy_exchange *ex = ctx;
+    if (!ex->resp_trailers)
+        return true; /* dropped */
+    return proxy_trailer_add(&ex->resp_trailer, lines, len, ex->srv->cfg->trailer_max_bytes) == 0;
+}
+
 static void proxy_on_resp_end(void *ctx)
 {
     struct proxy_exchange *ex = ctx;
     struct conn *c = ex->c;
     ex->u = NULL;
-    if (ex->resp_chunked)
-        conn_resp_body(c, "0\r\n\r\n", 5);
+    if (ex->resp_trailer.len == 0) {
+        if (ex->resp_chunked)
+            conn_resp_body(c, "0\r\n\r\n", 5);
+    } else if (!proxy_trailer_to_client(&ex->resp_trailer, c, ex->peer->name,
+                                        ex->resp_chunked)) {
+        proxy_fail(ex, 502, "no memory for the trailer section");
+        return;
+    }
     stats_add(&ex->peer->st->time_ms, loop_now_ms(ex->srv->loop) - ex->start_ms);
     ex->peer->fails = 0;
     conn_resp_done(c);
@@ -577,8 +634,8 @@ static void proxy_on_continue_timer(struct loop_timer *t)
 }
 
 static const struct upstream_ops proxy_upstream_ops = {
-    proxy_on_send_room, proxy_on_continue, proxy_on_head, proxy_on_resp_body,
-    proxy_on_resp_end,  proxy_on_error,
+    proxy_on_send_room,    proxy_on_continue, proxy_on_head, proxy_on_resp_body,
+    proxy_on_resp_trailer, proxy_on_resp_end, proxy_on_error,
 };
 
 /* Open a connection to ex->peer (fresh: not from the pool) and queue the

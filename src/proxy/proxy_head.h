@@ -7,7 +7,10 @@
  * every proxied request. Hop-by-hop fields (RFC 9110 §7.6.1) are Connection
  * and every field it names, Keep-Alive, TE, Transfer-Encoding, Upgrade,
  * Trailer and Proxy-*; a head without a Connection field costs no scan for
- * the names it would list.
+ * the names it would list. Trailer is not hop-by-hop in RFC 9110 (§6.6.2),
+ * but it must not go on alone: it is passed on by name where the trailers
+ * it announces go too (a chunked body), which keeps that test off the path
+ * of every other field.
  *
  * Pure: no I/O, no malloc, no clock; proxy.c owns the buffers.
  */
@@ -67,7 +70,7 @@ struct proxy_head_in {
     struct http1_slice upgrade_value;
     bool has_length;            /* Content-Length: length */
     uint64_t length;
-    bool chunked;               /* Transfer-Encoding: chunked */
+    bool chunked;               /* Transfer-Encoding: chunked (and the client's Trailer) */
 };
 
 /* Write the request head for the upstream into out[0..cap). Returns its

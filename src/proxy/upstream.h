@@ -98,6 +98,10 @@ struct upstream_ops {
     /* Response body bytes (chunked framing already removed). Return false to
      * pause reading (upstream_resume restarts it). */
     bool (*on_body)(void *ctx, const char *data, size_t len);
+    /* Bytes of a chunked response's trailer field lines ("Name: value\r\n",
+     * checked), in pieces as they arrive, before on_end. Return false to fail
+     * the exchange (no memory for them). */
+    bool (*on_trailer)(void *ctx, const char *data, size_t len);
     /* The response body is complete; the connection went back to the pool or
      * closed and is no longer the exchange's. */
     void (*on_end)(void *ctx);

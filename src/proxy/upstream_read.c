@@ -1,7 +1,8 @@
 /* upstream_read — reading an upstream's response: its head (interim answers
  * skipped), then its body by Content-Length, chunked (decoded here; proxy.c
  * re-frames it for the client) or until the upstream's close, handed to the
- * exchange span by span (struct upstream_ops on_body), which may pause it.
+ * exchange span by span (struct upstream_ops on_body), which may pause it; a
+ * chunked body's trailer field lines go to on_trailer as they are decoded.
  *
  * Leaves out: the states and sending (upstream.c), the head's syntax
  * (proxy_response.c).
@@ -95,6 +96,11 @@ static int upstream_feed_body(struct upstream *u)
             u->in_start += used;
             if (len && !u->ops->on_body(u->ctx, in + off, len))
                 u->paused = true;
+            if (u->chunked.fields_len &&
+                !u->ops->on_trailer(u->ctx, in + u->chunked.fields_off, u->chunked.fields_len)) {
+                upstream_fail(u, UPSTREAM_ERR_BAD_BODY, "no memory for the trailer section");
+                return -1;
+            }
             if (rc == HTTP1_DONE)
                 return 1;
             if (used == 0 && len == 0)

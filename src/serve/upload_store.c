@@ -741,6 +741,7 @@ static const struct conn_body_sink upload_sink = {
     .on_end = upload_on_end,
     .on_abort = upload_on_abort,
     .on_splice = upload_on_splice,
+    .on_trailer = NULL, /* a file has no place for them: ignored */
 };
 
 /* ---- the start ---- */

@@ -1281,6 +1281,8 @@ struct chunk_result {
     size_t consumed;
     char body[256];
     size_t body_len;
+    char fields[256];    /* the trailer field-line spans, concatenated */
+    size_t fields_len;
 };
 
 /* Give the decoder raw[0..ends[k]) piece by piece, each piece (the unconsumed
@@ -1307,6 +1309,12 @@ static void chunk_run(const struct chunk_case *c, const size_t *ends, size_t n_e
                 assert_true(r->body_len + dlen <= sizeof r->body);
                 memcpy(r->body + r->body_len, in + off, dlen);
                 r->body_len += dlen;
+            }
+            if (d.fields_len > 0) {
+                assert_true(d.fields_off + d.fields_len <= used);
+                assert_true(r->fields_len + d.fields_len <= sizeof r->fields);
+                memcpy(r->fields + r->fields_len, in + d.fields_off, d.fields_len);
+                r->fields_len += d.fields_len;
             }
             free(in);
             /* no progress is only allowed when it has stopped */
@@ -1520,6 +1528,71 @@ static void test_http1_chunked_decode_error_is_sticky(void **state)
     assert_int_equal(used, 0);
 }
 
+/* The trailer field lines come out span by span, and concatenated they are
+ * the section without its final CRLF, however the input is split. */
+static const struct {
+    const char *raw, *fields;
+} trailer_span_cases[] = {
+    { "5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-B:\r\n\r\n" NEXT,
+      "X-Checksum: abc\r\nX-B:\r\n" },
+    { "0\r\ngrpc-status: 0\r\n\r\n", "grpc-status: 0\r\n" },
+    { "0;ext=1\r\nA:  spaced value \t\r\n\r\n", "A:  spaced value \t\r\n" },
+    { "3\r\nabc\r\n0\r\n\r\n", "" },
+};
+
+static void test_http1_chunked_decode_trailer_spans(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof trailer_span_cases / sizeof trailer_span_cases[0]; i++) {
+        const char *raw = trailer_span_cases[i].raw, *want = trailer_span_cases[i].fields;
+        struct chunk_case c = { .name = raw, .raw = raw };
+        size_t len = strlen(raw), ends[2];
+        struct chunk_result r;
+        for (size_t split = 0; split < len; split++) {
+            ends[0] = split ? split : len;
+            ends[1] = len;
+            chunk_run(&c, ends, split ? 2 : 1, &r);
+            assert_int_equal(r.rc, HTTP1_DONE);
+            if (r.fields_len != strlen(want) || memcmp(r.fields, want, r.fields_len) != 0) {
+                print_error("case %zu split at %zu: fields \"%.*s\", want \"%s\"\n", i, split,
+                            (int)r.fields_len, r.fields, want);
+                fail();
+            }
+        }
+        size_t *bytes = malloc(len * sizeof *bytes);
+        assert_non_null(bytes);
+        for (size_t k = 0; k < len; k++)
+            bytes[k] = k + 1;
+        chunk_run(&c, bytes, len, &r);
+        free(bytes);
+        assert_int_equal(r.fields_len, strlen(want));
+        assert_memory_equal(r.fields, want, r.fields_len);
+    }
+}
+
+/* http1_trailer_next walks gathered field lines: names as sent, values
+ * trimmed, an empty value kept. */
+static void test_http1_trailer_next_lines(void **state)
+{
+    static const char block[] = "X-Checksum: abc\r\nB:\r\nC:\t v w \r\n";
+    struct http1_slice name, value;
+    size_t at = 0;
+
+    (void)state;
+    assert_true(http1_trailer_next(block, sizeof block - 1, &at, &name, &value));
+    assert_true(http1_slice_equals(block, name, "x-checksum"));
+    assert_int_equal(value.len, 3);
+    assert_memory_equal(block + value.off, "abc", 3);
+    assert_true(http1_trailer_next(block, sizeof block - 1, &at, &name, &value));
+    assert_true(http1_slice_equals(block, name, "b"));
+    assert_int_equal(value.len, 0);
+    assert_true(http1_trailer_next(block, sizeof block - 1, &at, &name, &value));
+    assert_true(http1_slice_equals(block, name, "c"));
+    assert_int_equal(value.len, 3);
+    assert_memory_equal(block + value.off, "v w", 3);
+    assert_false(http1_trailer_next(block, sizeof block - 1, &at, &name, &value));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1543,6 +1616,8 @@ int main(void)
         cmocka_unit_test(test_http1_chunked_decode_one_span_per_call),
         cmocka_unit_test(test_http1_chunked_decode_max_size),
         cmocka_unit_test(test_http1_chunked_decode_error_is_sticky),
+        cmocka_unit_test(test_http1_chunked_decode_trailer_spans),
+        cmocka_unit_test(test_http1_trailer_next_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,6 +140,7 @@ static void test_proxy_head_build_ipv4_plain(void **state)
                         "X-Forwarded-Proto: http\r\n"
                         "Forwarded: for=192.0.2.10;proto=http;host=\"example.test:8080\"\r\n"
                         "X-Forwarded-Host: example.test:8080\r\n"
+                        "TE: trailers\r\nConnection: te\r\n"
                         "Content-Length: 12345678901\r\n\r\n");
     /* one byte short of the head: nothing */
     assert_int_equal(proxy_head_build(&in, out, strlen(out) - 1), 0);
@@ -189,6 +190,53 @@ static void test_proxy_head_build_drops_forwarding_fields_named_by_connection(vo
                         "X-Forwarded-Host: a\r\n\r\n");
 }
 
+/* Trailer goes with a chunked body (its trailers go too), not with a
+ * length; TE goes on only as "trailers", named by Connection (RFC 9110
+ * §10.1.4), with Upgrade's option when both are asked for. */
+static void test_proxy_head_build_trailer_and_te(void **state)
+{
+    (void)state;
+    struct parsed x;
+    const char *raw = "POST /rpc HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                      "TE: gzip, trailers\r\nTrailer: grpc-status\r\n\r\n";
+    parse(&x, raw);
+    static const uint8_t addr[4] = { 127, 0, 0, 1 };
+    struct proxy_head_in in = {
+        .req = &x.req, .buf = raw, .peer_family = 4, .peer_addr = addr, .chunked = true,
+    };
+    char out[1024];
+    const char *fwd = "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\n"
+                      "Forwarded: for=127.0.0.1;proto=http;host=\"a\"\r\nX-Forwarded-Host: a\r\n";
+    char want[1024];
+    snprintf(want, sizeof want, "POST /rpc HTTP/1.1\r\nHost: a\r\nTrailer: grpc-status\r\n%s"
+             "TE: trailers\r\nConnection: te\r\nTransfer-Encoding: chunked\r\n\r\n", fwd);
+    assert_string_equal(built(&in, out), want);
+    /* the same body sent with its length (buffered): no Trailer */
+    in.chunked = false;
+    in.has_length = true;
+    in.length = 7;
+    snprintf(want, sizeof want, "POST /rpc HTTP/1.1\r\nHost: a\r\n%s"
+             "TE: trailers\r\nConnection: te\r\nContent-Length: 7\r\n\r\n", fwd);
+    assert_string_equal(built(&in, out), want);
+
+    const char *ws = "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade, te\r\n"
+                     "Upgrade: websocket\r\nTE: trailers\r\n\r\n";
+    parse(&x, ws);
+    struct proxy_head_in up = {
+        .req = &x.req, .buf = ws, .peer_family = 4, .peer_addr = addr, .upgrade = true,
+        .upgrade_value = slice_of(ws, "websocket"),
+    };
+    snprintf(want, sizeof want, "GET /ws HTTP/1.1\r\nHost: a\r\n%s"
+             "TE: trailers\r\nUpgrade: websocket\r\nConnection: upgrade, te\r\n\r\n", fwd);
+    assert_string_equal(built(&up, out), want);
+
+    const char *gz = "GET / HTTP/1.1\r\nHost: a\r\nTE: gzip\r\n\r\n";
+    parse(&x, gz);
+    struct proxy_head_in plain = { .req = &x.req, .buf = gz, .peer_family = 4, .peer_addr = addr };
+    snprintf(want, sizeof want, "GET / HTTP/1.1\r\nHost: a\r\n%s\r\n", fwd);
+    assert_string_equal(built(&plain, out), want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_proxy_head_build_ipv4_plain),
         cmocka_unit_test(test_proxy_head_build_ipv6_tls_upgrade_absolute_form),
         cmocka_unit_test(test_proxy_head_build_drops_forwarding_fields_named_by_connection),
+        cmocka_unit_test(test_proxy_head_build_trailer_and_te),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
