@@ -150,6 +150,8 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
         int queued = 0;
         if (u->buf_len[f] == 0 || ioctl(sock, SIOCINQ, &queued) < 0 || queued == 0)
             return -EAGAIN;
+        if (!u->pipes_full_early++ || u->buf_len[f] < u->pipe_full_early_min)
+            u->pipe_full_early_min = u->buf_len[f];
         if (!upload_hand_over_now(c, u))
             return CONN_SPLICE_WAIT;
     }

@@ -452,7 +452,7 @@ static void upload_commit_done(struct upload *u)
         upload_log(c, level, u->path, u->path_len,
                    "%llu bytes in %llu ms; fsync %llu.%03llu ms, rename and directory fsync "
                    "%llu.%03llu ms (on an I/O thread); writes while receiving %llu.%03llu ms, "
-                   "flushes %llu.%03llu ms; body %s",
+                   "flushes %llu.%03llu ms; body %s (%u pipes full early, the smallest at %zu bytes)",
                    (unsigned long long)u->bytes,
                    (unsigned long long)(c ? conn_now_ms(c) - u->start_ms : 0),
                    (unsigned long long)(u->fsync_us / 1000),
@@ -463,7 +463,8 @@ static void upload_commit_done(struct upload *u)
                    (unsigned long long)(u->write_us % 1000),
                    (unsigned long long)(u->flush_us / 1000),
                    (unsigned long long)(u->flush_us % 1000),
-                   u->pipe_rd[0] >= 0 ? "spliced" : "read");
+                   u->pipe_rd[0] >= 0 ? "spliced" : "read", (unsigned)u->pipes_full_early,
+                   u->pipe_full_early_min);
     }
     if (c) {
         if (stored)

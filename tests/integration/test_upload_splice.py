@@ -19,6 +19,7 @@ import ssl
 import pytest
 
 from conftest import AUTH, Reader, get, request, wait_for
+from test_upload_io import faults, shim  # noqa: F401 (fixtures)
 from test_upload import (MIB, file_sha256, open_uploads, put_seeded, read, seeded_chunks,
                          start_put, temp_files, up)
 from tlscerts import TestCA
@@ -29,6 +30,13 @@ BIG = "body_max_bytes 64m;\nupload_writeback_bytes 1m;\n"
 def body_path(srv):
     """'spliced' or 'read' for each stored upload, in order."""
     return re.findall(r"bytes in \d+ ms;.*; body (spliced|read)", srv.log())
+
+
+def pipes_full_early(srv):
+    """(pipes handed over full before half their size, the fewest bytes one
+    of them held) for each stored upload, in order."""
+    return [(int(n), int(least)) for n, least in re.findall(
+        r"; body \w+ \((\d+) pipes full early, the smallest at (\d+) bytes\)", srv.log())]
 
 
 @pytest.mark.parametrize("splice", ["on", "off"])
@@ -78,23 +86,57 @@ def test_bytes_sent_with_the_head_come_before_the_spliced_rest(make_server, with
 
 
 def test_small_socket_pieces_fill_the_pipe_early_and_nothing_is_lost(make_server):
-    # Many small sends with TCP_NODELAY: the pipe's page slots fill with
-    # pieces smaller than a page long before its byte size is reached, so
-    # the slot is handed over early (the socket still has bytes).
+    # Small sends with TCP_NODELAY, paced so that each arrives on its own and
+    # is spliced on its own: each takes one of the pipe's 256 page slots, so
+    # the pipe is full (with 128 KiB) long before half its 1 MiB, and is
+    # handed over early (the socket still has bytes). A pipe is handed over
+    # so only when full: never with a piece or two in it (a piece that
+    # arrived just after a splice found the socket empty is no full pipe).
     import socket as socketmod
+    import time
     srv = make_server(BIG, args=("-e", "debug"))
-    size = 3 * MIB
+    size = MIB + 512 * 1024
     body = b"".join(seeded_chunks(11, size))
     s = start_put(srv, "/upload/pieces.bin", size)
     s.setsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_NODELAY, 1)
-    step = 1000
+    step = 500
     for i in range(0, size, step):
         s.sendall(body[i:i + step])
+        time.sleep(0.0002)  # pacing only: the pieces reach the server apart
     r = Reader(s, 60).response()
     s.close()
     assert r.status == 201, r
     assert read(up(srv, "pieces.bin")) == body
-    assert body_path(srv) == ["spliced"]
+    assert wait_for(lambda: body_path(srv)) and body_path(srv) == ["spliced"]
+    [(early, least)] = pipes_full_early(srv)
+    assert early >= 1, srv.log()[-2000:]
+    assert least >= 64 * 1024, srv.log()[-2000:]
+
+
+def test_bytes_that_come_just_after_a_splice_found_none_do_not_hand_the_pipe_over(
+        make_server, faults):
+    # A stream of small pieces, sent as fast as they go: a splice often finds
+    # the socket empty and the next piece arrives an instant later. That is
+    # no full pipe: handing it over there would make a write job of a piece
+    # or two (and pause the body behind it) again and again. The shim puts
+    # the loop off a little before it asks the socket (SIOCINQ), as a busy
+    # machine does now and then, so that the next piece is there by then.
+    import socket as socketmod
+    faults(siocinq_delay_us="300")
+    srv = make_server(BIG, args=("-e", "debug"))
+    size = 3 * MIB
+    body = b"".join(seeded_chunks(12, size))
+    s = start_put(srv, "/upload/stream.bin", size)
+    s.setsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_NODELAY, 1)
+    for i in range(0, size, 1000):
+        s.sendall(body[i:i + 1000])
+    r = Reader(s, 60).response()
+    s.close()
+    assert r.status == 201, r
+    assert read(up(srv, "stream.bin")) == body
+    assert wait_for(lambda: body_path(srv)) and body_path(srv) == ["spliced"]
+    [(early, least)] = pipes_full_early(srv)
+    assert early == 0 or least >= 64 * 1024, srv.log()[-2000:]
 
 
 def test_a_pipelined_request_behind_a_spliced_body_is_answered(make_server):
