@@ -204,3 +204,89 @@ def test_over_tls_the_body_is_read_and_stored_whole(make_server, tmp_path):
     assert r.status == 201, r
     assert read(up(srv, "tls.bin")) == body
     assert body_path(srv) == ["read"]
+
+
+def pipes_held(srv):
+    """The pipes the server's processes hold open."""
+    from test_abuse import proc_tree
+    from conftest import fd_targets
+    return [t for p in proc_tree(srv.proc.pid) for t in fd_targets(p) if t.startswith("pipe:")]
+
+
+def test_a_file_system_that_refuses_splice_gets_the_bytes_read_and_written(make_server, faults):
+    # splice into the file fails with EINVAL (as on a file system without
+    # splice_write): the I/O thread reads the pipe and writes what it read.
+    srv = make_server(BIG, args=("-e", "debug"))
+    faults(splice_einval=up(srv))
+    srv.stop()
+    srv.start()
+    size = 5 * MIB + 77
+    r, sent = put_seeded(srv, "/upload/noslice.bin", size, 21)
+    assert r.status == 201, r
+    assert file_sha256(up(srv, "noslice.bin")) == sent
+    assert wait_for(lambda: body_path(srv)) and body_path(srv) == ["spliced"]
+
+
+def test_a_connection_that_times_out_while_a_pipe_is_written_frees_everything(
+        make_server, faults):
+    # The write of a pipe hangs in the disk; the body stops reading (both
+    # pipes full enough) and the connection waits for it until
+    # io_wait_timeout ends it. The job still runs to its end; its done must
+    # find no connection, drop the file and close both pipes.
+    srv = make_server(BIG + "io_wait_timeout 1s;", args=("-e", "debug"))
+    faults(splice_hold=up(srv))
+    srv.stop()
+    srv.start()
+    before = len(pipes_held(srv))
+    s = start_put(srv, "/upload/held.bin", 8 * MIB)
+    for chunk in seeded_chunks(6, 3 * MIB, step=256 * 1024):
+        try:
+            s.sendall(chunk)
+        except OSError:
+            break
+    assert wait_for(lambda: "io_wait_timeout" in srv.log(), timeout=20), srv.log()[-2000:]
+    from test_upload_io import held, release
+    assert held(faults)
+    release(faults)
+    s.close()
+    assert wait_for(lambda: "abandoned after" in srv.log()), srv.log()[-2000:]
+    assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
+    assert wait_for(lambda: len(pipes_held(srv)) == before), pipes_held(srv)
+    r, sent = put_seeded(srv, "/upload/after.bin", 2 * MIB, 9)
+    assert r.status == 201, r
+    assert file_sha256(up(srv, "after.bin")) == sent
+    assert wait_for(lambda: len(pipes_held(srv)) == before), pipes_held(srv)
+
+
+def test_a_pipe_full_early_while_the_other_is_written_resumes_when_it_is_done(
+        make_server, faults):
+    # The first pipe's write hangs; small paced pieces fill the second by its
+    # page slots: the body pauses (nothing to hand it to), and must read on
+    # once the write is done, with nothing lost.
+    import socket as socketmod
+    import time
+    from test_upload_io import held, release
+    srv = make_server(BIG, args=("-e", "debug"))
+    faults(splice_hold=up(srv))
+    srv.stop()
+    srv.start()
+    size = 2 * MIB
+    body = b"".join(seeded_chunks(14, size))
+    s = start_put(srv, "/upload/resume.bin", size)
+    s.sendall(body[:600 * 1024])  # the first pipe, handed over and held
+    assert wait_for(lambda: held(faults), timeout=20)
+    s.setsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_NODELAY, 1)
+    i = 600 * 1024
+    for _ in range(400):  # 200 KiB in 500-byte pieces: past 256 page slots
+        s.sendall(body[i:i + 500])
+        i += 500
+        time.sleep(0.0002)  # pacing only: the pieces reach the server apart
+    release(faults)
+    s.sendall(body[i:])
+    r = Reader(s, 60).response()
+    s.close()
+    assert r.status == 201, r
+    assert read(up(srv, "resume.bin")) == body
+    assert wait_for(lambda: body_path(srv)) and body_path(srv) == ["spliced"]
+    [(early, least)] = pipes_full_early(srv)
+    assert early >= 1 and least >= 64 * 1024, srv.log()[-2000:]
