@@ -290,3 +290,30 @@ def test_a_pipe_full_early_while_the_other_is_written_resumes_when_it_is_done(
     assert wait_for(lambda: body_path(srv)) and body_path(srv) == ["spliced"]
     [(early, least)] = pipes_full_early(srv)
     assert early >= 1 and least >= 64 * 1024, srv.log()[-2000:]
+
+
+def test_a_reset_while_a_pipe_is_written_drops_the_file_and_closes_the_pipes(
+        make_server, faults):
+    # The client resets mid-body while the I/O thread still splices the
+    # first pipe into the file (held): the job runs to its end, then the
+    # file is dropped and both pipes closed.
+    import socket as socketmod
+    import struct
+    from test_upload_io import held, release
+    srv = make_server(BIG, args=("-e", "debug"))
+    faults(splice_hold=up(srv))
+    srv.stop()
+    srv.start()
+    before = len(pipes_held(srv))
+    s = start_put(srv, "/upload/reset.bin", 4 * MIB)
+    s.sendall(b"".join(seeded_chunks(7, 700 * 1024)))
+    assert wait_for(lambda: held(faults), timeout=20)
+    assert len(pipes_held(srv)) == before + 4  # both ends of two pipes
+    s.setsockopt(socketmod.SOL_SOCKET, socketmod.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    assert wait_for(lambda: "abandoned after" in srv.log()), srv.log()[-2000:]
+    assert len(open_uploads(srv)) == 1  # the job still writes it
+    release(faults)
+    assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
+    assert wait_for(lambda: len(pipes_held(srv)) == before), pipes_held(srv)
+    assert get(srv, "/index.html").status == 200
