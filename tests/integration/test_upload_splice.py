@@ -160,6 +160,7 @@ def test_a_pipelined_request_behind_a_spliced_body_is_answered(make_server):
 
 def test_a_client_that_leaves_mid_body_leaves_no_file(make_server):
     srv = make_server(BIG, args=("-e", "debug"))
+    pipes_before = len(pipes_held(srv))
     write_old = up(srv, "gone.bin")
     with open(write_old, "wb") as f:
         f.write(b"old\n")
@@ -170,6 +171,7 @@ def test_a_client_that_leaves_mid_body_leaves_no_file(make_server):
     assert wait_for(lambda: "abandoned after" in srv.log()), srv.log()[-2000:]
     assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
     assert read(write_old) == b"old\n"
+    assert wait_for(lambda: len(pipes_held(srv)) == pipes_before), pipes_held(srv)
     # The worker goes on with a spliced upload of its own.
     r, sent = put_seeded(srv, "/upload/next.bin", 2 * MIB, 8)
     assert r.status == 201
@@ -317,3 +319,27 @@ def test_a_reset_while_a_pipe_is_written_drops_the_file_and_closes_the_pipes(
     assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
     assert wait_for(lambda: len(pipes_held(srv)) == before), pipes_held(srv)
     assert get(srv, "/index.html").status == 200
+
+
+def test_spliced_uploads_with_one_io_thread_and_no_queue_all_complete(make_server):
+    # One job at a time in the worker's pool: an upload's write, its flush
+    # and the other upload's jobs keep finding it full, so the bodies pause
+    # waiting for room (and are handed over when it comes) again and again.
+    import threading
+    srv = make_server(BIG + "io_threads 1;\nio_queue_max 0;\n", args=("-e", "debug"))
+    results = {}
+
+    def one(i):
+        results[i] = put_seeded(srv, "/upload/q%d.bin" % i, 6 * MIB + i, 40 + i)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for i in range(3):
+        r, sent = results[i]
+        assert r.status == 201, r
+        assert file_sha256(up(srv, "q%d.bin" % i)) == sent
+    assert wait_for(lambda: len(body_path(srv)) == 3) and set(body_path(srv)) == {"spliced"}
+    assert wait_for(lambda: not open_uploads(srv))
