@@ -187,6 +187,8 @@ def test_file_size_limit_met_by_a_splice_is_413_or_500_and_keeps_nothing(make_se
     prlimit(srv.proc.pid, fsize=MIB)
     r, _ = put_seeded(srv, "/upload/fsize.bin", 4 * MIB, 2)
     assert r.status in (413, 500, 507), r
+    assert re.search(r"write after \d+ bytes \(spliced\): File too large", srv.log()), \
+        srv.log()[-2000:]
     assert not os.path.exists(up(srv, "fsize.bin"))
     assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
     assert get(srv, "/index.html").status == 200
@@ -343,3 +345,31 @@ def test_spliced_uploads_with_one_io_thread_and_no_queue_all_complete(make_serve
         assert file_sha256(up(srv, "q%d.bin" % i)) == sent
     assert wait_for(lambda: len(body_path(srv)) == 3) and set(body_path(srv)) == {"spliced"}
     assert wait_for(lambda: not open_uploads(srv))
+
+
+def test_a_full_disk_met_by_a_splice_is_507_and_keeps_the_old_file(make_server):
+    # A 1 MiB tmpfs over the upload directory: the I/O thread's splice into
+    # the file fails with ENOSPC; the old file stays, nothing is left behind
+    # and the pipes are closed.
+    import subprocess
+    from test_faults import can_mount_tmpfs
+    if not can_mount_tmpfs():
+        pytest.skip("needs root and permission to mount tmpfs")
+    srv = make_server(BIG, args=("-e", "debug"))
+    pipes_before = len(pipes_held(srv))
+    updir = up(srv)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", updir], check=True,
+                   timeout=10)
+    try:
+        with open(up(srv, "full.bin"), "wb") as f:
+            f.write(b"old\n")
+        r, _ = put_seeded(srv, "/upload/full.bin", 3 * MIB, 17)
+        assert r.status == 507, r
+        assert re.search(r"write after \d+ bytes \(spliced\): No space left", srv.log()), \
+            srv.log()[-2000:]
+        assert read(up(srv, "full.bin")) == b"old\n"
+        assert wait_for(lambda: os.listdir(updir) == ["full.bin"] and not open_uploads(srv))
+        assert wait_for(lambda: len(pipes_held(srv)) == pipes_before), pipes_held(srv)
+        assert get(srv, "/index.html").status == 200
+    finally:
+        subprocess.run(["umount", "-l", updir], timeout=10)
