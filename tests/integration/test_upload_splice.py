@@ -187,8 +187,8 @@ def test_file_size_limit_met_by_a_splice_is_413_or_500_and_keeps_nothing(make_se
     prlimit(srv.proc.pid, fsize=MIB)
     r, _ = put_seeded(srv, "/upload/fsize.bin", 4 * MIB, 2)
     assert r.status in (413, 500, 507), r
-    assert re.search(r"write after \d+ bytes \(spliced\): File too large", srv.log()), \
-        srv.log()[-2000:]
+    assert wait_for(lambda: re.search(r"write after \d+ bytes \(spliced\): File too large",
+                                      srv.log())), srv.log()[-2000:]
     assert not os.path.exists(up(srv, "fsize.bin"))
     assert wait_for(lambda: not temp_files(srv) and not open_uploads(srv))
     assert get(srv, "/index.html").status == 200
@@ -365,8 +365,8 @@ def test_a_full_disk_met_by_a_splice_is_507_and_keeps_the_old_file(make_server):
             f.write(b"old\n")
         r, _ = put_seeded(srv, "/upload/full.bin", 3 * MIB, 17)
         assert r.status == 507, r
-        assert re.search(r"write after \d+ bytes \(spliced\): No space left", srv.log()), \
-            srv.log()[-2000:]
+        assert wait_for(lambda: re.search(r"write after \d+ bytes \(spliced\): No space left",
+                                          srv.log())), srv.log()[-2000:]
         assert read(up(srv, "full.bin")) == b"old\n"
         assert wait_for(lambda: os.listdir(updir) == ["full.bin"] and not open_uploads(srv))
         assert wait_for(lambda: len(pipes_held(srv)) == pipes_before), pipes_held(srv)
