@@ -281,7 +281,7 @@ def test_a_pipe_full_early_while_the_other_is_written_resumes_when_it_is_done(
     assert wait_for(lambda: held(faults), timeout=20)
     s.setsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_NODELAY, 1)
     i = 600 * 1024
-    for _ in range(400):  # 200 KiB in 500-byte pieces: past 256 page slots
+    for _ in range(1000):  # 500 KiB in 500-byte pieces: far past 256 page slots
         s.sendall(body[i:i + 500])
         i += 500
         time.sleep(0.0002)  # pacing only: the pieces reach the server apart
