@@ -86,6 +86,10 @@ struct upload {
     bool piped[2];            /* the slot's bytes are in its pipe */
     int pipe_rd[2], pipe_wr[2]; /* -1: none */
     size_t pipe_cap;          /* bytes a pipe was sized for */
+    /* For the log: pipes handed over full before half their size, and the
+     * fewest bytes one of them held. */
+    uint32_t pipes_full_early;
+    size_t pipe_full_early_min;
     /* (job) the slot to write and the writeback while the body arrives */
     int job_slot;
     const char *job_data;

@@ -20,8 +20,9 @@
  *
  * A pipe may fill before its nominal size (the socket's pieces can be
  * smaller than a page, and a pipe holds a page count): when a splice finds
- * no room while the socket still has bytes (SIOCINQ), the slot is handed
- * over as it is.
+ * no room while the socket still has bytes (SIOCINQ, then a second splice
+ * that takes none: the bytes may have come just after the first looked),
+ * the slot is handed over as it is.
  *
  * Leaves out: TLS (records are decrypted in the worker; kTLS receive would
  * allow it) and chunked bodies (decoded in the worker); conn_body.c offers
@@ -117,8 +118,11 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
             return CONN_SPLICE_NEVER;
         }
     }
-    /* Two tries: the second after handing over a pipe that filled early. */
-    for (int attempt = 0; attempt < 2; attempt++) {
+    /* Up to three tries: again once the socket says it has bytes (to tell
+     * a full pipe from bytes that came just after the splice looked), and
+     * after handing over a pipe that filled early. */
+    bool socket_has_bytes = false;
+    for (int attempt = 0; attempt < 3; attempt++) {
         int f = u->fill;
         if (!u->piped[f] && u->buf_len[f] > 0 && !upload_hand_over_now(c, u))
             return CONN_SPLICE_WAIT; /* bytes buffered before the first splice go first */
@@ -146,10 +150,22 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
             continue;
         if (errno != EAGAIN)
             return -errno;
-        /* No room in the pipe, or nothing to read: the socket tells. */
-        int queued = 0;
-        if (u->buf_len[f] == 0 || ioctl(sock, SIOCINQ, &queued) < 0 || queued == 0)
+        /* No room in the pipe, or nothing to read: the socket tells. Bytes
+         * it has now may have come after the splice looked: only a second
+         * splice that takes none of them proves the pipe full (only this
+         * loop reads the socket, so they are still there). */
+        if (u->buf_len[f] == 0)
             return -EAGAIN;
+        if (!socket_has_bytes) {
+            int queued = 0;
+            if (ioctl(sock, SIOCINQ, &queued) < 0 || queued == 0)
+                return -EAGAIN;
+            socket_has_bytes = true;
+            continue;
+        }
+        socket_has_bytes = false;
+        if (!u->pipes_full_early++ || u->buf_len[f] < u->pipe_full_early_min)
+            u->pipe_full_early_min = u->buf_len[f];
         if (!upload_hand_over_now(c, u))
             return CONN_SPLICE_WAIT;
     }

@@ -449,10 +449,15 @@ static void upload_commit_done(struct upload *u)
     if (stored) {
         enum log_level level = u->fsync_us + u->rename_us >= UPLOAD_SLOW_MS * 1000u
                                    ? LOG_WARN : LOG_DEBUG;
+        /* Spliced: how often a pipe filled (page slots) before half its size. */
+        char pipes[80] = "";
+        if (u->pipe_rd[0] >= 0)
+            snprintf(pipes, sizeof pipes, " (%u pipes full early, the smallest at %zu bytes)",
+                     (unsigned)u->pipes_full_early, u->pipe_full_early_min);
         upload_log(c, level, u->path, u->path_len,
                    "%llu bytes in %llu ms; fsync %llu.%03llu ms, rename and directory fsync "
                    "%llu.%03llu ms (on an I/O thread); writes while receiving %llu.%03llu ms, "
-                   "flushes %llu.%03llu ms; body %s",
+                   "flushes %llu.%03llu ms; body %s%s",
                    (unsigned long long)u->bytes,
                    (unsigned long long)(c ? conn_now_ms(c) - u->start_ms : 0),
                    (unsigned long long)(u->fsync_us / 1000),
@@ -463,7 +468,7 @@ static void upload_commit_done(struct upload *u)
                    (unsigned long long)(u->write_us % 1000),
                    (unsigned long long)(u->flush_us / 1000),
                    (unsigned long long)(u->flush_us % 1000),
-                   u->pipe_rd[0] >= 0 ? "spliced" : "read");
+                   u->pipe_rd[0] >= 0 ? "spliced" : "read", pipes);
     }
     if (c) {
         if (stored)
@@ -505,8 +510,8 @@ int upload_write_failed(const struct conn *c, const struct upload *u, int err)
 {
     int st = upload_status_for_errno(err);
     upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
-               "write after %llu bytes: %s; %d sent", (unsigned long long)u->buf_off[u->fill],
-               strerror(err), st);
+               "write after %llu bytes%s: %s; %d sent", (unsigned long long)u->buf_off[u->fill],
+               u->pipe_rd[0] >= 0 ? " (spliced)" : "", strerror(err), st);
     return st;
 }
 

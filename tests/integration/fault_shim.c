@@ -15,6 +15,13 @@
  *                                   held calls), until DIR/release exists
  *                                   (checked every 5 ms, at most 60 s), then
  *                                   does the real fsync
+ *   LINGERD_FAULT_SPLICE_EINVAL=MARK  splice into such a file fails with
+ *                                   EINVAL (a file system without splice)
+ *   LINGERD_FAULT_SPLICE_HOLD=MARK  splice into such a file waits first, as
+ *                                   an fsync with FSYNC_HOLD
+ *   LINGERD_FAULT_SIOCINQ_DELAY_US=N  ioctl SIOCINQ waits N microseconds
+ *                                   first (a thread put off between two
+ *                                   calls, as on a busy machine)
  *
  * The path of an fd is read from /proc/self/fd: an unnamed (O_TMPFILE)
  * file shows as "<its directory>/#<inode> (deleted)", so marking a
@@ -24,6 +31,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,4 +132,36 @@ int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpa
         (int (*)(int, const char *, int, const char *, unsigned int))dlsym(RTLD_NEXT,
                                                                             "renameat2");
     return real(olddirfd, oldpath, newdirfd, newpath, flags);
+}
+
+ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+               unsigned int flags)
+{
+    if (fd_is_marked(fd_out, "LINGERD_FAULT_SPLICE_EINVAL")) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (fd_is_marked(fd_out, "LINGERD_FAULT_SPLICE_HOLD"))
+        hold();
+    ssize_t (*real)(int, loff_t *, int, loff_t *, size_t, unsigned int) =
+        (ssize_t (*)(int, loff_t *, int, loff_t *, size_t, unsigned int))dlsym(RTLD_NEXT,
+                                                                                "splice");
+    return real(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+int ioctl(int fd, unsigned long request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    const char *delay = getenv("LINGERD_FAULT_SIOCINQ_DELAY_US");
+    if (request == SIOCINQ && delay && *delay) {
+        long us = atol(delay);
+        struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    int (*real)(int, unsigned long, ...) =
+        (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
+    return real(fd, request, arg);
 }
