@@ -674,7 +674,10 @@ static void upload_on_room(struct iopool_waiter *waiter)
         return;
     }
     if (u->commit_wanted) {
-        (void)upload_try_commit(u); /* waited: io_queue_full is wait */
+        /* A write or flush still running hands the commit over from its
+         * done (the commit closes the file they use): not twice. */
+        if (!u->job_busy && !u->flush_busy)
+            (void)upload_try_commit(u); /* waited: io_queue_full is wait */
         return;
     }
     upload_maybe_write(u);
