@@ -102,6 +102,8 @@ static void http2_mem_free_block(void *p, void *user)
 static void *http2_mem_calloc(size_t count, size_t n, void *user)
 {
     (void)user;
+    if (n && count > SIZE_MAX / n)
+        return NULL; /* as below (ASan's calloc would abort instead) */
     return calloc(count, n);
 }
 
