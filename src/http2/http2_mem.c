@@ -2,16 +2,15 @@
  *
  * Why: nghttp2 allocates and frees a few small blocks for every stream (on
  * the 1 KiB h2 workload (o): five a request, of 53, 152, 152, 224 and 332
- * bytes: the stream, its outbound frames, a header buffer), through
- * malloc/free by default. libc's general allocator spends about 80
- * instructions on each call there; a free list of one size class costs a
- * few. The blocks a stream frees are the ones the next stream asks for.
+ * bytes, counted through an nghttp2_mem), through malloc/free by default. glibc spent about 80 instructions a call there,
+ * 950 a request; these lists spend about 15 (callgrind, bench/run's (o):
+ * 24,230 -> 23,350 instructions a request). The blocks a stream frees are
+ * the ones the next stream asks for.
  *
  * How: a block is a 16-byte header and the caller's bytes. Blocks up to
  * HTTP2_MEM_CLASSES steps of HTTP2_MEM_STEP_BYTES (header included) belong
  * to the class of their rounded size; a freed one goes on its class's list
- * while the lists hold less than keep_max_bytes, and back to libc past
- * that. Larger requests go to libc, the header marking them large. The
+ * if the lists then hold at most keep_max_bytes, else back to libc. Larger requests go to libc, the header marking them large. The
  * header carries the class, so free and realloc need no size from nghttp2
  * (its free gives none), and realloc is right for any block: a small one
  * stays put while the new size fits it, else moves.
