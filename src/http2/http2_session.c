@@ -717,7 +717,9 @@ bool http2_conn_start(struct conn *c)
     /* Closed streams are not kept for the priority tree (priorities are
      * ignored); the ids the stream-state rules need are kept here. */
     nghttp2_option_set_no_closed_streams(opt, 1);
-    if (nghttp2_session_server_new2(&s->ng, cbs, s, opt) != 0)
+    /* The worker's lists serve the session's small blocks (http2_mem.c). */
+    nghttp2_mem mem = http2_mem_nghttp2(&c->srv->h2_mem);
+    if (nghttp2_session_server_new3(&s->ng, cbs, s, opt, &mem) != 0)
         goto fail;
     nghttp2_session_callbacks_del(cbs);
     nghttp2_option_del(opt);

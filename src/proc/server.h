@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "http1.h"
+#include "http2_mem.h"
 #include "loop.h"
 #include "stats.h"
 
@@ -75,6 +76,8 @@ struct server {
      * first one returned, freed by http2_stream_pool_fini). */
     void **h2_stream_free;
     uint32_t h2_stream_free_count;
+    /* nghttp2's small blocks, kept for the next streams (http2_mem.c). */
+    struct http2_mem h2_mem;
 
     /* "Date: ...\r\n", rebuilt once per second. */
     time_t date_s;
