@@ -36,6 +36,10 @@
 /* Output memory a connection with no open stream keeps for its next
  * frames; a batch's larger area is given back. */
 #define HTTP2_IDLE_OUT_BYTES (16 * 1024)
+/* At most this much is taken at once for the next burst (out_peak): one
+ * large file's batches must not make every later small burst allocate (and,
+ * past malloc's mmap threshold, map and unmap) a quarter MiB. */
+#define HTTP2_OUT_PEAK_MAX (64 * 1024)
 /* The carrier's read buffer while streams are open: a few frames (a TLS
  * record is 16 KiB) per read, where an HTTP/1.1 head needs the standard
  * 8 KiB. An idle connection goes back to the standard one. */
@@ -71,6 +75,10 @@ struct http2_session {
     bool got_frame;                /* a whole frame came (the preface is over) */
     bool peer_goaway;              /* the client sent GOAWAY */
     bool send_blocked;             /* http2_send_data found the batch full */
+    /* The batch area's size when it was last given back at idle (at most
+     * HTTP2_OUT_PEAK_MAX): the next burst takes that much at once instead
+     * of growing (and copying) it from the smallest size again. */
+    size_t out_peak;
     /* A file body read ahead into the batch (http2_send_data): the payloads
      * of the frames after the one written, each already where it goes. */
     int32_t ahead_id;              /* their stream; 0: nothing read ahead */

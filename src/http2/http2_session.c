@@ -496,6 +496,8 @@ static int http2_send(struct http2_session *s)
 {
     struct conn *c = s->c;
     struct outq *q = &c->w->out;
+    if (q->mem_cap == 0 && s->out_peak && !outq_reserve(q, s->out_peak))
+        return -ENOMEM;
     for (;;) {
         if (q->pending >= HTTP2_SEND_BATCH_BYTES) {
             int rc = conn_flush(c);
@@ -525,8 +527,10 @@ static int http2_send(struct http2_session *s)
     int rc = conn_flush(c);
     if (rc == -EAGAIN)
         return 0;
-    if (rc == 0 && s->open_streams == 0 && q->mem_cap > HTTP2_IDLE_OUT_BYTES)
+    if (rc == 0 && s->open_streams == 0 && q->mem_cap > HTTP2_IDLE_OUT_BYTES) {
+        s->out_peak = q->mem_cap < HTTP2_OUT_PEAK_MAX ? q->mem_cap : HTTP2_OUT_PEAK_MAX;
         outq_fini(q); /* idle: no batch area kept */
+    }
     return rc;
 }
 
