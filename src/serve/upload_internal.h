@@ -158,10 +158,18 @@ int upload_link_new_name(struct upload *u);
  * a failed unlink, or 0. */
 int upload_drop_files(struct upload *u);
 
-/* ---- upload_store.c, for upload_splice.c ---- */
+/* ---- upload_job.c (on an I/O thread) ---- */
 
+/* Monotonic microseconds, for the log line's timings. */
+uint64_t upload_clock_us(void);
 /* Write data[0..len) at off of fd. 0 or an errno. */
 int upload_pwrite(int fd, const char *data, size_t len, uint64_t off);
+/* The upload's job (u->job): what u->kind says. */
+void upload_run_job(struct iopool_job *job);
+/* The upload's flush (u->flush_job): fdatasync what is written so far. */
+void upload_run_flush(struct iopool_job *job);
+/* The upload whose flush_job job is. */
+struct upload *upload_of_flush(struct iopool_job *job);
 
 /* ---- upload_splice.c ---- */
 
