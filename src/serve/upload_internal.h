@@ -190,8 +190,11 @@ bool upload_must_pause(const struct upload *u);
 /* Stop reading the body until the write in flight is done (or, the pool
  * being full, until there is room for one). */
 void upload_pause(struct conn *c, struct upload *u);
-/* A write failed with err: log it and give the status that answers it. */
-int upload_write_failed(const struct conn *c, const struct upload *u, int err);
+/* Before taking more of the body: 0 if no write failed (or one still runs);
+ * -1 if one failed and the flush in flight must end first (the body waits in
+ * WAIT_IO, the flush's done resumes it); else the status that answers the
+ * failed write (logged). */
+int upload_after_failed_write(struct conn *c, struct upload *u);
 
 /* On an I/O thread: make the directory if u->make_dirs, create the body's
  * file; then, on the loop, start reading the body into it. The connection

@@ -100,15 +100,11 @@ static bool upload_hand_over_now(struct conn *c, struct upload *u)
 ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *status)
 {
     struct upload *u = ctx;
-    if (!u->job_busy && u->write_err) {
-        if (u->flush_busy) {
-            /* The answer must find the file dropped: wait for the flush
-             * that uses it (its done resumes the body). */
-            u->paused = true;
-            conn_wait_io(c, NULL, NULL);
-            return CONN_SPLICE_WAIT;
-        }
-        *status = upload_write_failed(c, u, u->write_err);
+    int failed = upload_after_failed_write(c, u);
+    if (failed < 0)
+        return CONN_SPLICE_WAIT;
+    if (failed) {
+        *status = failed;
         return CONN_SPLICE_FAILED;
     }
     if (u->pipe_rd[0] < 0) {

@@ -299,7 +299,8 @@ static void upload_refuse(struct conn *c, struct upload *u, int status)
     conn_resp_error(c, status, NULL);
 }
 
-int upload_write_failed(const struct conn *c, const struct upload *u, int err)
+/* A write failed with err: log it and give the status that answers it. */
+static int upload_write_failed(const struct conn *c, const struct upload *u, int err)
 {
     int st = upload_status_for_errno(err);
     upload_log(c, st == 500 ? LOG_ERROR : LOG_WARN, u->path, u->path_len,
@@ -365,6 +366,21 @@ void upload_maybe_write(struct upload *u)
 bool upload_must_pause(const struct upload *u)
 {
     return u->buf_len[u->fill] >= upload_hand_over_at(u) && (u->job_busy || !u->write_err);
+}
+
+int upload_after_failed_write(struct conn *c, struct upload *u)
+{
+    /* write_err is the job's while it runs: read only when none does. */
+    if (u->job_busy || !u->write_err)
+        return 0;
+    if (u->flush_busy) {
+        /* The answer must find the file dropped: wait for the flush that
+         * uses it (its done resumes the body). */
+        u->paused = true;
+        conn_wait_io(c, NULL, NULL);
+        return -1;
+    }
+    return upload_write_failed(c, u, u->write_err);
 }
 
 void upload_pause(struct conn *c, struct upload *u)
@@ -490,16 +506,9 @@ static void upload_on_room(struct iopool_waiter *waiter)
 static int upload_on_data(struct conn *c, void *ctx, const char *data, size_t len)
 {
     struct upload *u = ctx;
-    if (!u->job_busy && u->write_err) {
-        if (u->flush_busy) {
-            /* The answer must find the file dropped: wait for the flush
-             * that uses it (its done resumes the body). */
-            u->paused = true;
-            conn_wait_io(c, NULL, NULL);
-            return 0;
-        }
-        return upload_write_failed(c, u, u->write_err); /* conn_body.c answers, on_abort */
-    }
+    int failed = upload_after_failed_write(c, u);
+    if (failed)
+        return failed < 0 ? 0 : failed; /* a status: conn_body.c answers, on_abort */
     if (u->piped[u->fill] && u->buf_len[u->fill]) {
         /* conn_body.c never reads into its buffer once it splices. */
         upload_log(c, LOG_ERROR, u->path, u->path_len, "body bytes after a splice; 500 sent");
