@@ -91,11 +91,8 @@ struct upload {
     uint32_t pipes_full_early;
     size_t pipe_full_early_min;
     /* (job) the slot to write and the writeback while the body arrives */
-    int job_slot;
-    const char *job_data;
-    int job_pipe;             /* its pipe's read end, or -1: the bytes are at job_data */
-    size_t job_len;
-    uint64_t job_off;
+    int job_slot;             /* its buf/buf_len/buf_off/piped stay as they are while
+                               * the job runs: the loop fills only the other slot */
     uint64_t writeback_step;  /* upload_writeback_bytes; 0: all left to the fsync */
     uint64_t wb_started_to;   /* bytes before this have their writeback started */
     uint64_t written_to;      /* bytes before this were handed to the disk (waited for) */

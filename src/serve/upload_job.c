@@ -211,7 +211,7 @@ void upload_run_job(struct iopool_job *job)
     case UPLOAD_JOB_WRITE:
         u->write_err = upload_write_slot(u);
         if (!u->write_err)
-            upload_writeback(u, u->job_off + u->job_len);
+            upload_writeback(u, u->buf_off[u->job_slot] + u->buf_len[u->job_slot]);
         u->write_us += upload_clock_us() - t0;
         break;
     case UPLOAD_JOB_COMMIT:

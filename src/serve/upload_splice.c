@@ -172,10 +172,11 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
  * that cannot take a splice (EINVAL) gets them read and written. */
 static int upload_write_pipe(struct upload *u)
 {
-    loff_t off = (loff_t)u->job_off;
-    size_t left = u->job_len;
+    int f = u->job_slot;
+    loff_t off = (loff_t)u->buf_off[f];
+    size_t left = u->buf_len[f];
     while (left > 0) {
-        ssize_t n = splice(u->job_pipe, NULL, u->tmp_fd, &off, left, SPLICE_F_MOVE);
+        ssize_t n = splice(u->pipe_rd[f], NULL, u->tmp_fd, &off, left, SPLICE_F_MOVE);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EINVAL)
@@ -186,11 +187,10 @@ static int upload_write_pipe(struct upload *u)
     }
     if (left == 0)
         return 0;
-    int f = u->job_slot;
     if (!u->buf[f] && !(u->buf[f] = malloc(u->buf_cap)))
         return ENOMEM;
     while (left > 0) {
-        ssize_t n = read(u->job_pipe, u->buf[f], left < u->buf_cap ? left : u->buf_cap);
+        ssize_t n = read(u->pipe_rd[f], u->buf[f], left < u->buf_cap ? left : u->buf_cap);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -206,7 +206,8 @@ static int upload_write_pipe(struct upload *u)
 
 int upload_write_slot(struct upload *u)
 {
-    if (u->job_pipe < 0)
-        return upload_pwrite(u->tmp_fd, u->job_data, u->job_len, u->job_off);
+    int f = u->job_slot;
+    if (!u->piped[f])
+        return upload_pwrite(u->tmp_fd, u->buf[f], u->buf_len[f], u->buf_off[f]);
     return upload_write_pipe(u);
 }

@@ -101,17 +101,6 @@ static void upload_maybe_flush(struct upload *u, uint64_t written_end)
     }
 }
 
-/* The next job writes the fill slot. */
-static void upload_job_takes_fill_slot(struct upload *u)
-{
-    int f = u->fill;
-    u->job_slot = f;
-    u->job_data = u->buf[f];
-    u->job_pipe = u->piped[f] ? u->pipe_rd[f] : -1;
-    u->job_len = u->buf_len[f];
-    u->job_off = u->buf_off[f];
-}
-
 /* Hand the job of kind over. 0, or -EAGAIN when the pool is full. */
 static int upload_submit(struct upload *u, enum upload_job_kind kind)
 {
@@ -283,7 +272,7 @@ static void upload_commit_done(struct upload *u)
  * the pool is full and io_queue_full is refuse. */
 static int upload_try_commit(struct upload *u)
 {
-    upload_job_takes_fill_slot(u);
+    u->job_slot = u->fill;
     return upload_submit_or_wait(u, UPLOAD_JOB_COMMIT);
 }
 
@@ -349,7 +338,7 @@ void upload_maybe_write(struct upload *u)
     int f = u->fill;
     if (u->job_busy || u->write_err || u->buf_len[f] < upload_hand_over_at(u))
         return;
-    upload_job_takes_fill_slot(u);
+    u->job_slot = u->fill;
     if (upload_submit(u, UPLOAD_JOB_WRITE) < 0)
         return;
     u->hand_over_now = false;
@@ -417,7 +406,7 @@ static void upload_write_done(struct upload *u)
             upload_commit_ready(u);
         return;
     }
-    upload_maybe_flush(u, u->job_off + u->job_len);
+    upload_maybe_flush(u, u->buf_off[u->job_slot] + u->buf_len[u->job_slot]);
     upload_maybe_write(u);
     if (u->paused && (u->job_busy || !upload_must_pause(u) || u->write_err)) {
         u->paused = false;
