@@ -148,7 +148,7 @@ static bool conn_body_can_splice(const struct conn *c)
            w->in_start == w->in_len && transport_is_tcp(&c->tp);
 }
 
-static ssize_t conn_splice_body(struct conn *c)
+static ssize_t conn_splice_body(struct conn *c, int *status)
 {
     struct conn_work *w = c->w;
     if (!c->rd_ready)
@@ -156,7 +156,7 @@ static ssize_t conn_splice_body(struct conn *c)
     /* The whole rest: the sink takes what its pipe has room for, and knows
      * from this how long the body still is. */
     size_t left = w->body_left > SIZE_MAX ? SIZE_MAX : (size_t)w->body_left;
-    ssize_t n = w->sink->on_splice(c, w->sink_ctx, c->tp.fd, left, &w->splice_status);
+    ssize_t n = w->sink->on_splice(c, w->sink_ctx, c->tp.fd, left, status);
     if (n == CONN_SPLICE_NEVER) {
         w->body_no_splice = true;
         return conn_fill(c);
@@ -300,15 +300,16 @@ void conn_on_read_body(struct conn *c, bool timeout)
         if (c->state == CONN_WAIT_IO)
             return; /* the rest of the body waits for the disk */
         ssize_t n;
+        int splice_status = 0; /* on_splice's, with CONN_SPLICE_FAILED */
         if (w->sink == &conn_discard_sink && w->body_framing == HTTP1_BODY_LENGTH &&
             w->in_start == w->in_len)
             n = conn_discard_from_socket(c);
         else if (conn_body_can_splice(c))
-            n = conn_splice_body(c);
+            n = conn_splice_body(c, &splice_status);
         else
             n = conn_fill(c);
         if (n == CONN_SPLICE_FAILED) {
-            conn_body_failed(c, w->splice_status);
+            conn_body_failed(c, splice_status);
             return;
         }
         if (n == CONN_SPLICE_WAIT)

@@ -82,7 +82,6 @@ struct conn_work {
     uint64_t body_max;
     enum http1_framing body_framing;
     bool body_no_splice;   /* the sink said CONN_SPLICE_NEVER for this body */
-    int splice_status;     /* on_splice's status with CONN_SPLICE_FAILED */
     bool body_done;
     struct http1_chunked chunked;
     const struct conn_body_sink *sink;
