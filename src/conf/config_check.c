@@ -24,8 +24,7 @@ int config_check_media_type(const char *value, char *err, size_t errlen)
     }
     for (const char *p = value; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        if (p != slash && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                            (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c))) {
+        if (p != slash && !http1_is_token(p, 1)) { /* type and subtype are tokens */
             snprintf(err, errlen, "'%c' cannot appear in a media type",
                      c > ' ' && c < 0x7f ? c : '?');
             return -1;
