@@ -144,7 +144,6 @@ struct http2_stream {
     bool ended_sink;               /* on_end was called */
     uint64_t body_progress_ms;
     /* the response */
-    int status;
     /* The answer's field lines, lowercased, and its :status and
      * content-length digits: HEADERS is submitted pointing into them
      * (NGHTTP2_NV_FLAG_NO_COPY_*), so they live as long as the stream. */
