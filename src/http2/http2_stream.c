@@ -39,11 +39,6 @@
  * not measured to help: kept.) */
 #define HTTP2_FEED_BYTES (16 * 1024)
 
-static struct http2_stream *http2_stream_from(struct conn *c)
-{
-    return c->h2s;
-}
-
 /* The handler is done with its answer: once the queue is empty, END_STREAM. */
 static bool http2_stream_answered(const struct http2_stream *st)
 {
@@ -334,7 +329,7 @@ bool http2_is_connection_field(const char *name, size_t len)
  * dropped. A second head on one stream (never expected) is copied. */
 void http2_stream_resp_end(struct conn *c, int64_t content_length)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     struct conn_work *w = c->w;
     struct server *srv = c->srv;
     if (!w->sink && !w->body_done)
@@ -423,17 +418,17 @@ done:
 
 void http2_stream_resp_more(struct conn *c)
 {
-    http2_stream_resume(http2_stream_from(c));
+    http2_stream_resume(http2_stream_of(c));
 }
 
 void http2_stream_wake(struct conn *c)
 {
-    http2_stream_resume(http2_stream_from(c));
+    http2_stream_resume(http2_stream_of(c));
 }
 
 void http2_stream_cut(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     /* Only a stream still open: one closed by nghttp2 is being freed, and
      * the connection's close (its session detached) ends them all; asking
      * it to run then would put a closing connection on the ready list. */
@@ -466,7 +461,7 @@ static void http2_stream_end_sink(struct http2_stream *st)
 
 void http2_stream_read_body(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     struct conn_work *w = c->w;
     st->body_progress_ms = conn_now_ms(c);
     if (st->discarding) {
@@ -483,7 +478,7 @@ void http2_stream_read_body(struct conn *c)
 
 void http2_stream_abandon_body(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     struct conn_work *w = c->w;
     w->sink = NULL;
     w->body_paused = false;
@@ -494,14 +489,14 @@ void http2_stream_abandon_body(struct conn *c)
 
 void http2_stream_wait_io(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     st->waiting_io = true;
     c->since_ms = conn_now_ms(c);
 }
 
 void http2_stream_io_done(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     if (!st->waiting_io)
         return;
     st->waiting_io = false;
