@@ -145,9 +145,7 @@ static ssize_t http2_ahead_read(struct http2_session *s, struct http2_stream *st
         return rest < 0 ? rest : n + rest;
     }
     outq_skip_file(q, length);
-    s->ahead_id = st->id;
-    s->ahead_fd = fd;
-    s->ahead_off = off + length;
+    s->ahead_id = st->id; /* http2_frame_sent notes fd and off + length as the run's */
     s->ahead_slot = length;
     s->ahead_bytes = (size_t)n - length;
     return (ssize_t)length;
@@ -166,8 +164,8 @@ static bool http2_ahead_take(struct http2_session *s, struct http2_stream *st,
     uint64_t off, span;
     bool valid = s->ahead_id == st->id && length == s->ahead_slot && length <= s->ahead_bytes &&
                  batch->queued == s->ahead_queued && batch->mem_len == s->ahead_pos &&
-                 outq_front_file(q, &fd, &off, &span) && fd == s->ahead_fd &&
-                 off == s->ahead_off && span >= length;
+                 outq_front_file(q, &fd, &off, &span) && fd == s->run_fd &&
+                 off == s->run_end && span >= length;
     if (!valid) {
         s->ahead_id = 0;
         return false;
@@ -176,7 +174,6 @@ static bool http2_ahead_take(struct http2_session *s, struct http2_stream *st,
     memcpy(p, framehd, 9);
     outq_commit(batch, 9 + length);
     outq_skip_file(q, length);
-    s->ahead_off += length;
     s->ahead_bytes -= length;
     s->ahead_pos = batch->mem_len;
     s->ahead_queued = batch->queued;
