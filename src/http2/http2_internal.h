@@ -80,10 +80,10 @@ struct http2_session {
      * of growing (and copying) it from the smallest size again. */
     size_t out_peak;
     /* A file body read ahead into the batch (http2_send_data): the payloads
-     * of the frames after the one written, each already where it goes. */
+     * of the frames after the one written, each already where it goes. Its
+     * file and the offset of the next frame's payload are run_fd and
+     * run_end: a read-ahead continues the run of the last frame written. */
     int32_t ahead_id;              /* their stream; 0: nothing read ahead */
-    int ahead_fd;
-    uint64_t ahead_off;            /* file offset of the next frame's payload */
     size_t ahead_slot;             /* payload bytes of each frame read ahead */
     size_t ahead_bytes;            /* payload bytes read ahead, not yet framed */
     size_t ahead_pos;              /* batch offset of the next frame's header */
@@ -144,7 +144,6 @@ struct http2_stream {
     bool ended_sink;               /* on_end was called */
     uint64_t body_progress_ms;
     /* the response */
-    int status;
     /* The answer's field lines, lowercased, and its :status and
      * content-length digits: HEADERS is submitted pointing into them
      * (NGHTTP2_NV_FLAG_NO_COPY_*), so they live as long as the stream. */

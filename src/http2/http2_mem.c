@@ -30,14 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HTTP2_MEM_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HTTP2_MEM_ASAN 1
-#endif
-#endif
-
 /* The class of a block too large for the lists. */
 #define HTTP2_MEM_LARGE SIZE_MAX
 
@@ -77,14 +69,14 @@ void http2_mem_fini(struct http2_mem *m)
 
 bool http2_mem_keeps_blocks(void)
 {
-#ifdef HTTP2_MEM_ASAN
+#ifdef HTTP2_ASAN
     return false;
 #else
     return true;
 #endif
 }
 
-#ifdef HTTP2_MEM_ASAN
+#ifdef HTTP2_ASAN
 
 static void *http2_mem_malloc(size_t n, void *user)
 {

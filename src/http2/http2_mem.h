@@ -8,6 +8,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Built with AddressSanitizer: what the HTTP/2 layer keeps for reuse (these
+ * blocks, the stream pool of http2_request.c) goes back to libc or is
+ * poisoned, so a use after free is still reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HTTP2_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HTTP2_ASAN 1
+#endif
+#endif
+
 /* Blocks are a header and the caller's bytes, in steps of this many bytes;
  * the classes cover blocks up to HTTP2_MEM_CLASSES steps (1 KiB). Larger
  * requests go to libc. */

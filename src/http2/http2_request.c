@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "http2_internal.h"
+#include "http2_mem.h"
 #include "request.h"
 #include "server.h"
 #include "stats.h"
@@ -32,13 +33,6 @@
 
 /* A pooled stream is poisoned under AddressSanitizer, so a use after its
  * stream ended is still reported as a use after free would be. */
-#if defined(__SANITIZE_ADDRESS__)
-#define HTTP2_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HTTP2_ASAN 1
-#endif
-#endif
 #ifdef HTTP2_ASAN
 #include <sanitizer/asan_interface.h>
 #define HTTP2_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))

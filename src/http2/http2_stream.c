@@ -39,11 +39,6 @@
  * not measured to help: kept.) */
 #define HTTP2_FEED_BYTES (16 * 1024)
 
-static struct http2_stream *http2_stream_from(struct conn *c)
-{
-    return c->h2s;
-}
-
 /* The handler is done with its answer: once the queue is empty, END_STREAM. */
 static bool http2_stream_answered(const struct http2_stream *st)
 {
@@ -150,9 +145,7 @@ static ssize_t http2_ahead_read(struct http2_session *s, struct http2_stream *st
         return rest < 0 ? rest : n + rest;
     }
     outq_skip_file(q, length);
-    s->ahead_id = st->id;
-    s->ahead_fd = fd;
-    s->ahead_off = off + length;
+    s->ahead_id = st->id; /* http2_frame_sent notes fd and off + length as the run's */
     s->ahead_slot = length;
     s->ahead_bytes = (size_t)n - length;
     return (ssize_t)length;
@@ -171,8 +164,8 @@ static bool http2_ahead_take(struct http2_session *s, struct http2_stream *st,
     uint64_t off, span;
     bool valid = s->ahead_id == st->id && length == s->ahead_slot && length <= s->ahead_bytes &&
                  batch->queued == s->ahead_queued && batch->mem_len == s->ahead_pos &&
-                 outq_front_file(q, &fd, &off, &span) && fd == s->ahead_fd &&
-                 off == s->ahead_off && span >= length;
+                 outq_front_file(q, &fd, &off, &span) && fd == s->run_fd &&
+                 off == s->run_end && span >= length;
     if (!valid) {
         s->ahead_id = 0;
         return false;
@@ -181,7 +174,6 @@ static bool http2_ahead_take(struct http2_session *s, struct http2_stream *st,
     memcpy(p, framehd, 9);
     outq_commit(batch, 9 + length);
     outq_skip_file(q, length);
-    s->ahead_off += length;
     s->ahead_bytes -= length;
     s->ahead_pos = batch->mem_len;
     s->ahead_queued = batch->queued;
@@ -334,7 +326,7 @@ bool http2_is_connection_field(const char *name, size_t len)
  * dropped. A second head on one stream (never expected) is copied. */
 void http2_stream_resp_end(struct conn *c, int64_t content_length)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     struct conn_work *w = c->w;
     struct server *srv = c->srv;
     if (!w->sink && !w->body_done)
@@ -423,17 +415,17 @@ done:
 
 void http2_stream_resp_more(struct conn *c)
 {
-    http2_stream_resume(http2_stream_from(c));
+    http2_stream_resume(http2_stream_of(c));
 }
 
 void http2_stream_wake(struct conn *c)
 {
-    http2_stream_resume(http2_stream_from(c));
+    http2_stream_resume(http2_stream_of(c));
 }
 
 void http2_stream_cut(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     /* Only a stream still open: one closed by nghttp2 is being freed, and
      * the connection's close (its session detached) ends them all; asking
      * it to run then would put a closing connection on the ready list. */
@@ -466,7 +458,7 @@ static void http2_stream_end_sink(struct http2_stream *st)
 
 void http2_stream_read_body(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     struct conn_work *w = c->w;
     st->body_progress_ms = conn_now_ms(c);
     if (st->discarding) {
@@ -483,7 +475,7 @@ void http2_stream_read_body(struct conn *c)
 
 void http2_stream_abandon_body(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     struct conn_work *w = c->w;
     w->sink = NULL;
     w->body_paused = false;
@@ -494,14 +486,14 @@ void http2_stream_abandon_body(struct conn *c)
 
 void http2_stream_wait_io(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     st->waiting_io = true;
     c->since_ms = conn_now_ms(c);
 }
 
 void http2_stream_io_done(struct conn *c)
 {
-    struct http2_stream *st = http2_stream_from(c);
+    struct http2_stream *st = http2_stream_of(c);
     if (!st->waiting_io)
         return;
     st->waiting_io = false;
