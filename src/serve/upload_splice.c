@@ -129,8 +129,11 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
                 return CONN_SPLICE_WAIT;
             continue;
         }
-        ssize_t n = splice(sock, NULL, u->pipe_wr[f], NULL, max < room ? max : room,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        ssize_t n;
+        do /* a signal does not use up a try: the fall-through below says -EAGAIN */
+            n = splice(sock, NULL, u->pipe_wr[f], NULL, max < room ? max : room,
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        while (n < 0 && errno == EINTR);
         if (n > 0) {
             u->piped[f] = true;
             u->buf_len[f] += (size_t)n;
@@ -142,8 +145,6 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
         }
         if (n == 0)
             return 0;
-        if (errno == EINTR)
-            continue;
         if (errno != EAGAIN)
             return -errno;
         /* No room in the pipe, or nothing to read: the socket tells. Bytes
@@ -165,6 +166,8 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
         if (!upload_hand_over_now(c, u))
             return CONN_SPLICE_WAIT;
     }
+    /* Not reached: a hand-over leaves an empty pipe, and a splice into an
+     * empty pipe either takes bytes or proves the socket empty. */
     return -EAGAIN;
 }
 
