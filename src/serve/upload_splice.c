@@ -130,7 +130,7 @@ ssize_t upload_on_splice(struct conn *c, void *ctx, int sock, size_t max, int *s
             continue;
         }
         ssize_t n;
-        do /* a signal does not use up a try: the fall-through below says -EAGAIN */
+        do /* a signal must not use up a try (the loop would end on a false -EAGAIN) */
             n = splice(sock, NULL, u->pipe_wr[f], NULL, max < room ? max : room,
                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         while (n < 0 && errno == EINTR);
