@@ -383,45 +383,8 @@ def test_proxy_chunked_answer_becomes_data_frames(make_server, apps):
 
 
 # ---------------------------------------------------------------------------
-# Request validation (RFC 9113 §8.2-8.3): a stream error, the connection goes on
-
-
-BAD_REQUESTS = {
-    "uppercase name": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                       (":authority", "localhost"), ("X-Upper", "1")],
-    "connection field": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                         (":authority", "localhost"), ("connection", "close")],
-    "te not trailers": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                        (":authority", "localhost"), ("te", "gzip")],
-    "missing :path": [(":method", "GET"), (":scheme", "http"), (":authority", "localhost")],
-    "duplicate :path": [(":method", "GET"), (":path", "/"), (":path", "/"),
-                        (":scheme", "http"), (":authority", "localhost")],
-    "unknown pseudo": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                       (":authority", "localhost"), (":foo", "x")],
-    "pseudo after regular": [(":method", "GET"), (":scheme", "http"), ("accept", "*/*"),
-                             (":path", "/"), (":authority", "localhost")],
-    "path without slash": [(":method", "GET"), (":path", "index.html"), (":scheme", "http"),
-                           (":authority", "localhost")],
-    "empty path": [(":method", "GET"), (":path", ""), (":scheme", "http"),
-                   (":authority", "localhost")],
-    "CONNECT": [(":method", "CONNECT"), (":authority", "localhost:443")],
-    "host disagrees": [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                       (":authority", "localhost"), ("host", "example.org")],
-}
-
-
-@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
-def test_malformed_request_is_a_stream_error(make_server, case):
-    srv = make_server("http2_cleartext on;")
-    c = H2(srv, validate=False)
-    sid = c.conn.get_next_available_stream_id()
-    c.conn.send_headers(sid, BAD_REQUESTS[case], end_stream=True)
-    c.flush()
-    r = c.response(sid)
-    assert r["reset"] == h2.errors.ErrorCodes.PROTOCOL_ERROR, (case, r)
-    ok = c.get("/index.html")  # the connection goes on
-    assert ok["headers"][":status"] == "200"
-    c.close()
+# Request validation (RFC 9113 §8.2-8.3): a stream error, the connection goes
+# on. Each malformed header block is in test_http2_frames.py (MALFORMED).
 
 
 def test_content_length_disagreeing_with_data(make_server):
