@@ -23,7 +23,7 @@ import h2.errors
 import h2.settings
 import pytest
 
-from conftest import AUTH, get, wait_for
+from conftest import AUTH, Reader, get, request, wait_for
 from tlscerts import TestCA
 from test_upload_io import faults, shim  # noqa: F401 (fixtures)
 from upstream_apps import apps, echo_handler  # noqa: F401 (apps)
@@ -211,14 +211,9 @@ def test_alpn_offers_h2_then_http11(make_server, ca):
     with ctx.wrap_socket(socket.create_connection((srv.host, srv.port), timeout=10),
                          server_hostname="localhost") as s:
         assert s.selected_alpn_protocol() == "http/1.1"
-        s.sendall(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        assert data.startswith(b"HTTP/1.1 200 ")
+        s.sendall(request("GET", "/index.html"))
+        r = Reader(s, 10).response()
+        assert r is not None and r.status == 200 and r.body, r
 
 
 def test_http2_off_offers_only_http11(make_server, ca):
