@@ -20,6 +20,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.errors
+import h2.exceptions
 import h2.settings
 import pytest
 
@@ -128,6 +129,22 @@ class H2:
                                 end_stream=end and sent + room == len(body))
             sent += room
         self.flush()
+        return sent
+
+    def send_until_reset(self, sid, body, piece, timeout=30):
+        """Send body (without END_STREAM) in pieces of at most piece bytes
+        as the windows allow, reading between them, until it is all sent,
+        the stream is reset or closed, or timeout passes: how a client
+        still sending meets an early answer. Returns the bytes sent."""
+        st = self.stream(sid)
+        sent = 0
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and st["reset"] is None and sent < len(body):
+            try:
+                sent += self.send_body(sid, body[sent:sent + piece], end=False)
+            except h2.exceptions.StreamClosedError:
+                break
+            self.pump(0.05)
         return sent
 
     def pump(self, timeout=0.5):
@@ -443,15 +460,8 @@ def test_early_401_with_rst_no_error_while_another_stream_downloads(make_server)
     up = c.request("/upload/seed.bin", method="PUT",
                    headers=[("content-length", str(len(body)))], body=b"", end=False)
     down = c.request("/big.bin")
-    sent = 0
-    deadline = time.monotonic() + 30
     st = c.stream(up)
-    while time.monotonic() < deadline and st["reset"] is None and sent < len(body):
-        try:
-            sent += c.send_body(up, body[sent:sent + 256 * 1024], end=False)
-        except h2.exceptions.StreamClosedError:
-            break
-        c.pump(0.05)
+    sent = c.send_until_reset(up, body, 256 * 1024)
     r = c.response(up)
     assert r["headers"] is not None and r["headers"][":status"] == "401", r
     assert r["ended"], "the 401 came whole (END_STREAM) before the reset"
