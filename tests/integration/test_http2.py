@@ -25,6 +25,7 @@ import h2.settings
 import pytest
 
 from conftest import AUTH, Reader, get, request, wait_for
+from h2client import counter, metrics
 from tlscerts import TestCA
 from test_upload_io import faults, shim  # noqa: F401 (fixtures)
 from upstream_apps import apps, echo_handler  # noqa: F401 (apps)
@@ -609,9 +610,7 @@ def frame(ftype, flags, sid, payload=b""):
 
 
 def abuse_count(srv, kind):
-    text = get(srv, "/metrics").body.decode()
-    line = 'lingerd_http2_abuse_total{kind="%s"} ' % kind
-    return int([l for l in text.splitlines() if l.startswith(line)][0].split()[1])
+    return counter(metrics(srv), "lingerd_http2_abuse_total", kind=kind)
 
 
 def others_served(srv):
