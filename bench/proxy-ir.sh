@@ -28,17 +28,7 @@ mkdir "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 cc -O2 -o "$tmp/canned" "$here/canned.c"
 
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-    i=0
-    until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),1)" \
-            2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 600 ] || { echo "port $1 did not open" >&2; cat "$tmp/server.log" >&2; exit 1; }
-        sleep 0.1
-    done
-}
+. "$here/ir-lib.sh"
 port=$(free_port)
 uport=$(free_port)
 "$tmp/canned" "$uport" "$tmp/www/1k.bin" "$tmp/www/1k.bin" >"$tmp/canned.log" 2>&1 &
@@ -60,39 +50,18 @@ pid_file $tmp/lingerd.pid;
 location /px/ { proxy_pass 127.0.0.1:$uport; }
 EOC
 
-load() { # load REQUESTS: the warm-up, then REQUESTS checked requests
-    /usr/bin/python3 "$here/clients.py" exact "$port" /px/1k.bin "$warm" 10 keepalive 1 >"$tmp/warm.json"
-    if [ "$1" -gt 0 ]; then
-        /usr/bin/python3 "$here/clients.py" exact "$port" /px/1k.bin "$1" 50 keepalive 1 >"$tmp/run.json"
-        grep -q "\"bad_status\": 0, \"short\": 0, \"errors\": 0, \"unfinished\": 0" "$tmp/run.json" ||
-            { echo "faults: $(cat "$tmp/run.json")" >&2; exit 1; }
-    fi
-}
-
-ir_of_run() { # ir_of_run REQUESTS -> total Ir
-    rm -f "$tmp"/cg.out.*
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out.%p" "$bin" -c "$tmp/lingerd.conf" \
-        >"$tmp/server.log" 2>&1 &
-    vpid=$!
-    wait_port "$port"
-    load "$1"
-    kill -TERM $vpid
-    wait $vpid || true
-    awk '/^(summary|totals):/ { s += $2; exit } END { print s }' "$tmp"/cg.out.*
-}
-
 syscalls_of_run() { # syscalls_of_run REQUESTS -> "name count" lines
     strace -c -f -o "$tmp/strace.out" "$bin" -c "$tmp/lingerd.conf" >"$tmp/server.log" 2>&1 &
     spid=$!
     wait_port "$port"
-    load "$1"
+    load /px/1k.bin "$1"
     kill -TERM "$(cat "$tmp/lingerd.pid")" # lingerd's own PID: strace passes no signal on
     wait $spid || true
     awk '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { print $NF, $4 }' "$tmp/strace.out"
 }
 
-base=$(ir_of_run 0)
-total=$(ir_of_run "$n")
+base=$(ir_of_run "$tmp/lingerd.conf" /px/1k.bin 0)
+total=$(ir_of_run "$tmp/lingerd.conf" /px/1k.bin "$n")
 echo "proxy $(basename "$bin") n=$n Ir/req $(( (total - base) / n ))"
 if [ -n "${SYSCALLS:-}" ]; then
     syscalls_of_run 0 >"$tmp/sys0"

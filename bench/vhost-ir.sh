@@ -24,7 +24,8 @@ tmp=$(mktemp -d /tmp/lingerd-vhost-ir.XXXXXX)
 mkdir "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$here/ir-lib.sh"
+port=$(free_port)
 
 conf() { # conf LAYOUT -> a configuration file path
     f="$tmp/$1.conf"
@@ -48,31 +49,9 @@ EOC
     echo "$f"
 }
 
-ir_of_run() { # ir_of_run CONF REQUESTS -> total Ir
-    rm -f "$tmp"/cg.out.*
-    valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out.%p" "$bin" -c "$1" \
-        >"$tmp/server.log" 2>&1 &
-    vpid=$!
-    i=0
-    until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),1)" \
-            2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 600 ] || { echo "lingerd did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
-        sleep 0.1
-    done
-    /usr/bin/python3 "$here/clients.py" exact "$port" /1k.bin "$warm" 10 keepalive 1 >"$tmp/warm.json"
-    if [ "$2" -gt 0 ]; then
-        /usr/bin/python3 "$here/clients.py" exact "$port" /1k.bin "$2" 50 keepalive 1 >"$tmp/run.json"
-        grep -q "\"bad_status\": 0, \"short\": 0, \"errors\": 0, \"unfinished\": 0" "$tmp/run.json" ||
-            { echo "faults: $(cat "$tmp/run.json")" >&2; exit 1; }
-    fi
-    kill -TERM $vpid
-    wait $vpid || true
-    awk '/^(summary|totals):/ { s += $2; exit } END { print s }' "$tmp"/cg.out.*
-}
-
 for layout in $layouts; do
     c=$(conf "$layout")
-    base=$(ir_of_run "$c" 0)
-    total=$(ir_of_run "$c" "$n")
+    base=$(ir_of_run "$c" /1k.bin 0)
+    total=$(ir_of_run "$c" /1k.bin "$n")
     echo "$layout $(basename "$bin") n=$n Ir/req $(( (total - base) / n ))"
 done

@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from conftest import free_port, wait_for
+from conftest import Reader, free_port, request, wait_for
 
 HAPROXY = shutil.which("haproxy") or (
     "/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None)
@@ -151,24 +151,19 @@ class Via:
         return self.lb.connect(timeout=timeout, source=self.source)
 
 
-def metrics(srv, source="127.0.0.1"):
-    """lingerd's /metrics as {"name{labels}": value}, asked directly (a
-    proxy_protocol listener would want a header: use a plain listener)."""
+def metrics(srv):
+    """lingerd's /metrics as {"name{labels}": value}, asked directly on its
+    plain listener (a proxy_protocol listener would want a header), read and
+    checked as test_status reads any exposition."""
+    from test_status import parse_exposition
     s = socket.create_connection((srv.host, srv.metrics_port), timeout=5)
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    s.close()
-    out = {}
-    for line in data.split(b"\r\n\r\n", 1)[1].decode().splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = int(float(v))
-    return out
+    try:
+        s.sendall(request("GET", "/metrics", ["Connection: close"]))
+        r = Reader(s, 5).response()
+    finally:
+        s.close()
+    assert r is not None and r.status == 200, r
+    return parse_exposition(r.body.decode())
 
 
 @pytest.fixture

@@ -397,6 +397,7 @@ MALFORMED = [
     pytest.param(fields_with(("", "a")), id="empty-name"),
     pytest.param(fields_with(("host", "other.example")), id="host-not-authority"),
     pytest.param(fields_with(("content-length", "5")), id="content-length-without-data"),
+    pytest.param([(":method", "CONNECT"), (":authority", "localhost:443")], id="connect"),
 ]
 
 

@@ -561,15 +561,7 @@ def test_early_401s_with_data_still_coming_then_keepalive_timeout(make_server):
             for i in range(3)]
     for sid in sids:
         st = c.stream(sid)
-        sent = 0
-        for _ in range(100):
-            if st["reset"] is not None:
-                break
-            try:
-                sent += c.send_body(sid, body[sent:sent + 64 * 1024], end=False)
-            except h2.exceptions.StreamClosedError:
-                break
-            c.pump(0.05)
+        c.send_until_reset(sid, body, 64 * 1024)
         r = c.response(sid)
         assert r["headers"][":status"] == "401" and r["ended"], r
         assert c.wait(lambda: st["reset"] is not None)
