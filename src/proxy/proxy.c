@@ -103,7 +103,7 @@ static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed);
 
 /* ---- the exchange's end ---- */
 
-/* The access log's upstream fields, then free. */
+/* Stop waiting for the upstream's 100 (Expect: 100-continue passed on). */
 static void proxy_stop_waiting(struct proxy_exchange *ex)
 {
     if (!ex->wait_continue)
@@ -113,6 +113,7 @@ static void proxy_stop_waiting(struct proxy_exchange *ex)
     ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
 }
 
+/* The access log's upstream fields, then free. */
 static void proxy_free(struct proxy_exchange *ex)
 {
     proxy_stop_waiting(ex);
@@ -569,8 +570,6 @@ static void proxy_on_spool_timer(struct loop_timer *t)
     ex->peer = NULL;
     proxy_fail(ex, 503, "request body file too slow");
 }
-
-static void proxy_spool_progress(void *ctx);
 
 /* The spool's callback: a file operation ended. */
 static void proxy_spool_on_progress(void *ctx)
