@@ -68,7 +68,7 @@ static void proxy_stop_waiting(struct proxy_exchange *ex)
         return;
     ex->wait_continue = false;
     loop_disarm(ex->srv->loop, &ex->continue_timer);
-    ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+    ex->srv->upstream_count--; /* its timer's room, see proxy_take_timer_room */
 }
 
 /* The access log's upstream fields, then free. */
@@ -77,7 +77,7 @@ static void proxy_free(struct proxy_exchange *ex)
     proxy_stop_waiting(ex);
     if (ex->spool_timer_room) {
         loop_disarm(ex->srv->loop, &ex->spool_timer);
-        ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+        ex->srv->upstream_count--; /* its timer's room, see proxy_take_timer_room */
     }
     proxy_spool_close(ex->spool);
     if (ex->peer) {
@@ -501,6 +501,19 @@ static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_req
         }
 }
 
+/* Room for one more timer of an exchange (the spool's deadline, or the wait
+ * for the upstream's 100), besides the upstream connection's: reserved in
+ * the loop's timer heap and counted in upstream_count, so that conn_open
+ * keeps it too. False: no memory. Given back by upstream_count--. */
+static bool proxy_take_timer_room(struct server *srv)
+{
+    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
+                                           PROXY_FIXED_TIMERS) < 0)
+        return false;
+    srv->upstream_count++;
+    return true;
+}
+
 void proxy_handle(struct conn *c, const struct config_location *loc)
 {
     struct server *srv = conn_server(c);
@@ -541,13 +554,11 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
     if (loc->proxy_request_buffering && req->framing != HTTP1_BODY_NONE) {
         /* The whole body into a file first: lingerd's own 100 Continue if
          * asked, the client's pace, and the upstream only after. */
-        if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
-                                               PROXY_FIXED_TIMERS) < 0) {
+        if (!proxy_take_timer_room(srv)) {
             ex->peer = NULL;
             proxy_fail(ex, 503, "no memory for a timer");
             return;
         }
-        srv->upstream_count++; /* the spool timer's room: conn_open keeps it too */
         ex->spool_timer_room = true;
         loop_timer_init(&ex->spool_timer, proxy_on_spool_timer);
         ex->spool = proxy_spool_open(srv->io, srv->cfg->proxy_temp_path,
@@ -566,13 +577,11 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
         return; /* proxy_spool_progress goes on when the body is in */
     }
     if (req->expect_continue && req->version_minor >= 1 && !conn_body_is_done(c) &&
-        loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
-                                           PROXY_FIXED_TIMERS) == 0) {
+        proxy_take_timer_room(srv)) {
         /* Expect: 100-continue goes upstream: the client is asked for its
          * body only when the upstream wants it, so an upstream that refuses
          * at the head (401, 413) is answered without the body ever sent. */
         ex->wait_continue = true;
-        srv->upstream_count++; /* one more timer armed: room kept by conn_open too */
         loop_timer_init(&ex->continue_timer, proxy_on_continue_timer);
         loop_arm(srv->loop, &ex->continue_timer,
                  loop_now_ms(srv->loop) + srv->cfg->proxy_continue_timeout_ms);
