@@ -49,6 +49,7 @@
 #include "http1.h"
 #include "log.h"
 #include "proxy_head.h"
+#include "proxy_internal.h"
 #include "proxy_spool.h"
 #include "proxy_table.h"
 #include "proxy_trailer.h"
@@ -58,67 +59,25 @@
 /* Timers armed besides one per connection (the server's own), as conn.c's. */
 #define PROXY_FIXED_TIMERS 8
 
-
-struct proxy_exchange {
-    struct conn *c;
-    struct server *srv;
-    struct proxy_group *group;
-    struct upstream_peer *peer;
-    struct upstream *u;
-    uint64_t start_ms;
-    unsigned connect_tries;  /* upstreams tried after connect failures */
-    bool retried;            /* the one retry on a fresh connection was used */
-    bool idempotent;
-    bool head_request;
-    bool upgrade;            /* GET with Upgrade named by Connection: a tunnel may follow */
-    struct http1_slice upgrade_value; /* the client's Upgrade field */
-    bool body_chunked;       /* the request body goes chunked */
-    bool body_ended;         /* the client's body ended (sink on_end) */
-    bool body_abandoned;
-    bool relaying;           /* the response head went to the client */
-    bool resp_chunked;       /* we re-frame the response body as chunked */
-    bool resp_trailers;      /* the answer's trailer fields can reach the client */
-    struct proxy_trailer req_trailer, resp_trailer; /* each way's, as they come */
-    int upstream_status;     /* for the access log; 0: none came */
-    char *spill;             /* body bytes the send buffer could not take yet */
-    size_t spill_len, spill_cap;
-    /* Expect: 100-continue, passed on: the body is asked for once the
-     * upstream says 100, or after proxy_continue_timeout */
-    bool wait_continue;
-    struct loop_timer continue_timer;
-    uint64_t body_max;
-    /* proxy_request_buffering: the body goes to this file first (spooling),
-     * then to the upstream with sendfile */
-    struct proxy_spool *spool;
-    bool spooling;
-    /* a file operation of the spool is bounded by io_wait_timeout from its
-     * start or the last one's end; the timer's room is kept while spooling */
-    struct loop_timer spool_timer;
-    bool spool_timer_room;
-};
-
-static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
-                                 const struct upstream *replay);
-static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed);
-
 /* ---- the exchange's end ---- */
 
-/* The access log's upstream fields, then free. */
+/* Stop waiting for the upstream's 100 (Expect: 100-continue passed on). */
 static void proxy_stop_waiting(struct proxy_exchange *ex)
 {
     if (!ex->wait_continue)
         return;
     ex->wait_continue = false;
     loop_disarm(ex->srv->loop, &ex->continue_timer);
-    ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+    ex->srv->upstream_count--; /* its timer's room, see proxy_take_timer_room */
 }
 
+/* The access log's upstream fields, then free. */
 static void proxy_free(struct proxy_exchange *ex)
 {
     proxy_stop_waiting(ex);
     if (ex->spool_timer_room) {
         loop_disarm(ex->srv->loop, &ex->spool_timer);
-        ex->srv->upstream_count--; /* its timer's room, see proxy_handle */
+        ex->srv->upstream_count--; /* its timer's room, see proxy_take_timer_room */
     }
     proxy_spool_close(ex->spool);
     if (ex->peer) {
@@ -145,7 +104,7 @@ static void proxy_peer_failed(struct proxy_exchange *ex, struct upstream_peer *p
 }
 
 /* Answer status with the reason in the error log, and end the exchange. */
-static void proxy_fail(struct proxy_exchange *ex, int status, const char *reason)
+void proxy_fail(struct proxy_exchange *ex, int status, const char *reason)
 {
     struct conn *c = ex->c;
     conn_log(c, LOG_WARN, "proxy %s: %s; %d sent", ex->peer ? ex->peer->name : "-", reason,
@@ -176,144 +135,6 @@ static struct upstream_peer *proxy_pick(struct proxy_exchange *ex)
     }
     return NULL;
 }
-
-/* ---- the request body: client -> upstream ---- */
-
-/* Where body bytes go now, and how many it takes: the spool while
- * buffering, else the upstream connection (none yet: 0). */
-static size_t proxy_body_room(struct proxy_exchange *ex)
-{
-    if (ex->spooling)
-        return proxy_spool_room(ex->spool);
-    return ex->u ? upstream_send_room(ex->u) : 0;
-}
-
-static void proxy_body_put(struct proxy_exchange *ex, const char *data, size_t n)
-{
-    if (ex->spooling) {
-        proxy_spool_put(ex->spool, data, n);
-        proxy_spool_watch(ex, false); /* a write may have started */
-    } else
-        (void)upstream_send(ex->u, data, n);
-}
-
-/* Put as much of data[0..len) as the destination takes; returns how much.
- * Again while there is room: the upstream writes what it is given at once,
- * and a socket that took everything (it never said EAGAIN) gives no
- * writable edge later, so bytes left behind now would wait for
- * proxy_send_timeout. Bytes are left only when the buffer is full: then
- * its socket said EAGAIN and on_send_room follows its writable edge (or
- * the connect's end, or the spool's write). */
-static size_t proxy_body_put_all(struct proxy_exchange *ex, const char *data, size_t len)
-{
-    size_t done = 0;
-    while (done < len) {
-        size_t room = proxy_body_room(ex);
-        if (room == 0)
-            break;
-        size_t n = len - done < room ? len - done : room;
-        proxy_body_put(ex, data + done, n);
-        done += n;
-    }
-    return done;
-}
-
-/* Move spilled body bytes into the send buffer; resume the client's body
- * once all of it went. */
-static void proxy_drain_spill(struct proxy_exchange *ex)
-{
-    if (!ex->u && !ex->spooling)
-        return;
-    size_t n = proxy_body_put_all(ex, ex->spill, ex->spill_len);
-    if (n) {
-        memmove(ex->spill, ex->spill + n, ex->spill_len - n);
-        ex->spill_len -= n;
-    }
-    if (ex->spill_len == 0 && !ex->body_abandoned)
-        conn_body_pause(ex->c, false);
-}
-
-/* Queue body bytes for the upstream; what does not fit waits in the spill
- * (at most one read of the client's, since the body pauses at once). */
-static int proxy_queue_body(struct proxy_exchange *ex, const char *data, size_t len)
-{
-    if (ex->spill_len == 0 && (ex->u || ex->spooling)) {
-        size_t n = proxy_body_put_all(ex, data, len);
-        data += n;
-        len -= n;
-    }
-    if (len == 0)
-        return 0;
-    if (ex->spill_len + len > ex->spill_cap) {
-        size_t cap = ex->spill_len + len;
-        char *p = realloc(ex->spill, cap);
-        if (!p)
-            return 500;
-        ex->spill = p;
-        ex->spill_cap = cap;
-    }
-    memcpy(ex->spill + ex->spill_len, data, len);
-    ex->spill_len += len;
-    conn_body_pause(ex->c, true);
-    return 0;
-}
-
-static int proxy_on_body_data(struct conn *c, void *ctx, const char *data, size_t len)
-{
-    (void)c;
-    struct proxy_exchange *ex = ctx;
-    if (!ex->body_chunked)
-        return proxy_queue_body(ex, data, len);
-    char size[24];
-    int n = snprintf(size, sizeof size, "%zx\r\n", len);
-    int st = proxy_queue_body(ex, size, (size_t)n);
-    if (!st)
-        st = proxy_queue_body(ex, data, len);
-    if (!st)
-        st = proxy_queue_body(ex, "\r\n", 2);
-    return st;
-}
-
-/* The client's trailer fields go on only with a body that goes chunked; a
- * body sent with its length (buffered to a file, or an HTTP/2 request with
- * a content-length) has no place for them. */
-static int proxy_on_body_trailer(struct conn *c, void *ctx, const char *lines, size_t len)
-{
-    (void)c;
-    struct proxy_exchange *ex = ctx;
-    if (!ex->body_chunked)
-        return 0;
-    int rc = proxy_trailer_add(&ex->req_trailer, lines, len, ex->srv->cfg->trailer_max_bytes);
-    return rc == -E2BIG ? 400 : rc ? 500 : 0;
-}
-
-static void proxy_spool_progress(void *ctx);
-
-static void proxy_on_body_end(struct conn *c, void *ctx)
-{
-    struct proxy_exchange *ex = ctx;
-    ex->body_ended = true;
-    if (ex->spooling) {
-        proxy_spool_progress(ex); /* the end, once the spill is in */
-        return;
-    }
-    if (ex->body_chunked) {
-        /* the last chunk, with the trailer section if there is one */
-        struct proxy_trailer *t = &ex->req_trailer;
-        bool fields = t->len && proxy_trailer_end(t, c, ex->peer ? ex->peer->name : "-",
-                                                  "request", true);
-        (void)proxy_queue_body(ex, fields ? t->lines : "0\r\n\r\n", fields ? t->len : 5);
-        proxy_trailer_free(t);
-    }
-    if (ex->u && ex->spill_len == 0)
-        upstream_send_end(ex->u);
-}
-
-/* on_abort is NULL: the exchange learns of a dying connection through the
- * deferred response's on_abort, which comes first (conn_cancel_deferred). */
-static const struct conn_body_sink proxy_body_sink = {
-    proxy_on_body_data, proxy_on_body_end, NULL, NULL, proxy_on_body_trailer,
-};
 
 /* ---- the response: upstream -> client ---- */
 
@@ -541,74 +362,6 @@ static void proxy_on_error(void *ctx, enum upstream_error err, const char *reaso
     proxy_fail(ex, err == UPSTREAM_ERR_TIMEOUT ? 504 : 502, reason);
 }
 
-/* Arm the spool's deadline when a file operation starts waiting (again
- * after progress), disarm it when none waits. */
-static void proxy_spool_watch(struct proxy_exchange *ex, bool progressed)
-{
-    struct loop *loop = ex->srv->loop;
-    if (!ex->spooling || !proxy_spool_is_waiting(ex->spool)) {
-        loop_disarm(loop, &ex->spool_timer);
-        return;
-    }
-    if (progressed || !timer_is_armed(&ex->spool_timer.node))
-        loop_arm(loop, &ex->spool_timer, loop_now_ms(loop) + ex->srv->cfg->io_wait_timeout_ms);
-}
-
-static void proxy_on_spool_timer(struct loop_timer *t)
-{
-    struct proxy_exchange *ex =
-        (struct proxy_exchange *)((char *)t - offsetof(struct proxy_exchange, spool_timer));
-    if (!ex->spooling)
-        return;
-    /* The disk did not answer: the client hears so (nothing was sent
-     * upstream); the job still runs to its end and frees the spool. */
-    conn_log(ex->c, LOG_WARN, "proxy: request body file in %s: no answer within "
-             "io_wait_timeout=%llums", ex->srv->cfg->proxy_temp_path,
-             (unsigned long long)ex->srv->cfg->io_wait_timeout_ms);
-    ex->spooling = false;
-    ex->peer = NULL;
-    proxy_fail(ex, 503, "request body file too slow");
-}
-
-static void proxy_spool_progress(void *ctx);
-
-/* The spool's callback: a file operation ended. */
-static void proxy_spool_on_progress(void *ctx)
-{
-    proxy_spool_watch(ctx, true);
-    proxy_spool_progress(ctx);
-}
-
-/* A file operation of the spool ended (or the body ended): move the spill
- * in, and once the whole body is in the file, go to the upstream. */
-static void proxy_spool_progress(void *ctx)
-{
-    struct proxy_exchange *ex = ctx;
-    if (!ex->spooling)
-        return;
-    int err = proxy_spool_error(ex->spool);
-    if (err) {
-        conn_log(ex->c, LOG_ERROR, "proxy: request body file in %s: %s",
-                 ex->srv->cfg->proxy_temp_path, strerror(err));
-        ex->spooling = false;
-        ex->peer = NULL; /* nothing was sent */
-        proxy_fail(ex, err == ENOSPC ? 507 : 500, "request body file failed");
-        return;
-    }
-    proxy_drain_spill(ex);
-    if (ex->body_ended && ex->spill_len == 0) {
-        proxy_spool_end(ex->spool);
-        if (proxy_spool_is_complete(ex->spool)) {
-            ex->spooling = false;
-            loop_disarm(ex->srv->loop, &ex->spool_timer);
-            ex->start_ms = loop_now_ms(ex->srv->loop);
-            proxy_start_upstream(ex, false, NULL);
-            return;
-        }
-    }
-    proxy_spool_watch(ex, false);
-}
-
 /* Ask the client for its body now: the upstream said 100, or did not answer
  * within proxy_continue_timeout (RFC 9110 §10.1.1 lets a client send the
  * body after a while without it). lingerd's own 100 goes to the client. */
@@ -640,8 +393,7 @@ static const struct upstream_ops proxy_upstream_ops = {
 
 /* Open a connection to ex->peer (fresh: not from the pool) and queue the
  * request head, or the failed connection's bytes (replay). */
-static void proxy_start_upstream(struct proxy_exchange *ex, bool fresh,
-                                 const struct upstream *replay)
+void proxy_start_upstream(struct proxy_exchange *ex, bool fresh, const struct upstream *replay)
 {
     stats_add(&ex->peer->st->requests, 1);
     /* The pool's peek before reuse only narrows the keep-alive race; a
@@ -749,6 +501,19 @@ static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_req
         }
 }
 
+/* Room for one more timer of an exchange (the spool's deadline, or the wait
+ * for the upstream's 100), besides the upstream connection's: reserved in
+ * the loop's timer heap and counted in upstream_count, so that conn_open
+ * keeps it too. False: no memory. Given back by upstream_count--. */
+static bool proxy_take_timer_room(struct server *srv)
+{
+    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
+                                           PROXY_FIXED_TIMERS) < 0)
+        return false;
+    srv->upstream_count++;
+    return true;
+}
+
 void proxy_handle(struct conn *c, const struct config_location *loc)
 {
     struct server *srv = conn_server(c);
@@ -789,13 +554,11 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
     if (loc->proxy_request_buffering && req->framing != HTTP1_BODY_NONE) {
         /* The whole body into a file first: lingerd's own 100 Continue if
          * asked, the client's pace, and the upstream only after. */
-        if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
-                                               PROXY_FIXED_TIMERS) < 0) {
+        if (!proxy_take_timer_room(srv)) {
             ex->peer = NULL;
             proxy_fail(ex, 503, "no memory for a timer");
             return;
         }
-        srv->upstream_count++; /* the spool timer's room: conn_open keeps it too */
         ex->spool_timer_room = true;
         loop_timer_init(&ex->spool_timer, proxy_on_spool_timer);
         ex->spool = proxy_spool_open(srv->io, srv->cfg->proxy_temp_path,
@@ -814,13 +577,11 @@ void proxy_handle(struct conn *c, const struct config_location *loc)
         return; /* proxy_spool_progress goes on when the body is in */
     }
     if (req->expect_continue && req->version_minor >= 1 && !conn_body_is_done(c) &&
-        loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
-                                           PROXY_FIXED_TIMERS) == 0) {
+        proxy_take_timer_room(srv)) {
         /* Expect: 100-continue goes upstream: the client is asked for its
          * body only when the upstream wants it, so an upstream that refuses
          * at the head (401, 413) is answered without the body ever sent. */
         ex->wait_continue = true;
-        srv->upstream_count++; /* one more timer armed: room kept by conn_open too */
         loop_timer_init(&ex->continue_timer, proxy_on_continue_timer);
         loop_arm(srv->loop, &ex->continue_timer,
                  loop_now_ms(srv->loop) + srv->cfg->proxy_continue_timeout_ms);

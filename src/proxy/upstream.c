@@ -41,15 +41,6 @@
 
 static struct upstream *upstream_closed_list;
 
-static const char *const upstream_state_names[] = {
-    [UPSTREAM_CONNECT] = "CONNECT",     [UPSTREAM_SEND] = "SEND",
-    [UPSTREAM_READ_HEAD] = "READ_HEAD", [UPSTREAM_READ_BODY] = "READ_BODY",
-    [UPSTREAM_IDLE] = "IDLE",           [UPSTREAM_CLOSED] = "CLOSED",
-};
-_Static_assert(sizeof upstream_state_names / sizeof upstream_state_names[0] ==
-                   UPSTREAM_STATE_COUNT,
-               "a state without a name");
-
 static const char *const upstream_error_names[] = {
     [UPSTREAM_ERR_CONNECT] = "connect",   [UPSTREAM_ERR_RESET] = "reset",
     [UPSTREAM_ERR_BAD_HEAD] = "bad-head", [UPSTREAM_ERR_BAD_BODY] = "bad-body",
@@ -62,11 +53,6 @@ _Static_assert(sizeof upstream_error_names / sizeof upstream_error_names[0] ==
 const char *upstream_error_name(enum upstream_error e)
 {
     return e < UPSTREAM_ERR_COUNT ? upstream_error_names[e] : "?";
-}
-
-const char *upstream_state_name(enum upstream_state s)
-{
-    return s < UPSTREAM_STATE_COUNT ? upstream_state_names[s] : "?";
 }
 
 uint64_t upstream_now(const struct upstream *u)
@@ -398,11 +384,6 @@ bool upstream_replay_into(const struct upstream *from, struct upstream *to)
 bool upstream_request_sent(const struct upstream *u)
 {
     return u->send_ended && upstream_all_sent(u) && !u->send_failed;
-}
-
-bool upstream_is_reused(const struct upstream *u)
-{
-    return u->reused;
 }
 
 void upstream_kick(struct upstream *u)

@@ -56,8 +56,6 @@ enum upstream_state {
     UPSTREAM_STATE_COUNT
 };
 
-const char *upstream_state_name(enum upstream_state s);
-
 /* One configured upstream address, with its pool and counters. Owned by
  * proxy.c's per-worker table. */
 struct upstream_peer {
@@ -129,9 +127,6 @@ struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
                                enum upstream_reuse how);
 /* Start (after the first bytes are queued): callbacks may come at once. */
 void upstream_kick(struct upstream *u);
-
-/* Whether the connection came from the pool. */
-bool upstream_is_reused(const struct upstream *u);
 
 /* Queue request bytes (copied); false if they do not fit (see
  * upstream_send_room). Sending starts at once if it can. */
