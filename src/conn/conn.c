@@ -102,10 +102,6 @@
 #include "tls_store.h"
 #include "transport_tls.h"
 
-/* Timers armed besides one per connection (accept retry, grace): room is
- * reserved for them too, so arming one can never find the heap full. */
-#define CONN_FIXED_TIMERS 8
-
 static const char *const conn_state_names[] = {
     [CONN_READ_HEAD] = "READ_HEAD", [CONN_READ_BODY] = "READ_BODY",
     [CONN_WAIT_IO] = "WAIT_IO",     [CONN_AWAIT] = "AWAIT",
@@ -611,8 +607,7 @@ struct conn *conn_open(struct server *srv, int fd, const struct sockaddr *peer,
      * bytes are in: read at once instead of waiting for an edge. */
     c->rd_ready = srv->cfg->defer_accept_ms > 0;
     conn_store_peer(c, peer, peer_len);
-    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 1 +
-                                           CONN_FIXED_TIMERS) < 0) {
+    if (server_reserve_timers(srv, 1) < 0) {
         free(c);
         errno = ENOMEM;
         return NULL;

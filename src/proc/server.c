@@ -75,6 +75,15 @@ static void server_on_accept_retry(struct loop_timer *t)
     server_resume_accepting(srv);
 }
 
+/* Timers armed besides one per connection (accept retry, grace, drain). */
+#define SERVER_FIXED_TIMERS 8
+
+int server_reserve_timers(struct server *srv, size_t more)
+{
+    return loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + more +
+                                              SERVER_FIXED_TIMERS);
+}
+
 bool server_retry_open(struct server *srv, int rc)
 {
     return (rc == -EMFILE || rc == -ENFILE) && server_shed_lingering(srv);

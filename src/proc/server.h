@@ -151,6 +151,12 @@ bool server_shed_lingering(struct server *srv);
  * hand from its answer. */
 bool server_retry_open(struct server *srv, int rc);
 
+/* Make room in the loop's timer heap for one timer per client connection
+ * and per upstream connection (or exchange timer) counted now, more on top,
+ * and the server's own few: arming a timer then never finds the heap full.
+ * 0, or -ENOMEM. */
+int server_reserve_timers(struct server *srv, size_t more);
+
 /* The Date line for this second ("Date: ...\r\n"). */
 const char *server_date_line(struct server *srv, size_t *len);
 

@@ -56,9 +56,6 @@
 #include "server.h"
 #include "upstream.h"
 
-/* Timers armed besides one per connection (the server's own), as conn.c's. */
-#define PROXY_FIXED_TIMERS 8
-
 /* ---- the exchange's end ---- */
 
 /* Stop waiting for the upstream's 100 (Expect: 100-continue passed on). */
@@ -507,8 +504,7 @@ static void proxy_find_upgrade(struct proxy_exchange *ex, const struct http1_req
  * keeps it too. False: no memory. Given back by upstream_count--. */
 static bool proxy_take_timer_room(struct server *srv)
 {
-    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 2 +
-                                           PROXY_FIXED_TIMERS) < 0)
+    if (server_reserve_timers(srv, 2) < 0)
         return false;
     srv->upstream_count++;
     return true;

@@ -34,11 +34,6 @@
 #include "server.h"
 #include "upstream_internal.h"
 
-/* Timers armed besides one per connection (the server's own), as conn.c's
- * CONN_FIXED_TIMERS. */
-#define UPSTREAM_TIMER_SLACK 8
-
-
 static struct upstream *upstream_closed_list;
 
 static const char *const upstream_error_names[] = {
@@ -604,8 +599,7 @@ struct upstream *upstream_open(struct server *srv, struct upstream_peer *peer,
     }
     /* One more armed timer: room for it and for every other one (client
      * connections reserve for ours too, see conn_open). */
-    if (loop_reserve_timers(srv->loop, (size_t)srv->conn_count + srv->upstream_count + 1 +
-                                           UPSTREAM_TIMER_SLACK) < 0) {
+    if (server_reserve_timers(srv, 1) < 0) {
         errno = ENOMEM;
         return NULL;
     }
